@@ -1,0 +1,35 @@
+/** Firmware configuration: defaults, overridden by settings (written by provisioning or `.env.defaults`). */
+import * as ds from "@devicescript/core"
+import { readSetting } from "@devicescript/settings"
+import { LedgerOptions } from "./lib/ledger"
+
+export const FIRMWARE_VERSION = "fieldledger/0.1.0"
+
+export interface FirmwareConfig {
+    board: string
+    ledger: LedgerOptions
+}
+
+async function readNumber(key: string, fallback: number, min: number, max: number): Promise<number> {
+    const value = await readSetting<number>(key, fallback)
+    if (typeof value !== "number" || !(value >= min && value <= max)) {
+        console.log("fl:config " + key + "=" + value + " is invalid (" + min + ".." + max + "), using " + fallback)
+        return fallback
+    }
+    return value
+}
+
+/**
+ * One reading a minute and a block at least every hour on hardware; the simulator samples
+ * every second and seals every 30 s so a developer sees blocks without waiting.
+ */
+export async function loadConfig(): Promise<FirmwareConfig> {
+    const sim = ds.isSimulator()
+    return {
+        board: sim ? "simulator" : "unknown",
+        ledger: {
+            intervalMs: await readNumber("FL_INTERVAL", sim ? 1000 : 60000, 100, 86400000),
+            maxBlockAgeMs: await readNumber("FL_BLOCK_AGE", sim ? 30000 : 3600000, 1000, 86400000),
+        },
+    }
+}

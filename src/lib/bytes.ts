@@ -1,0 +1,266 @@
+/**
+ * Byte-level primitives shared by the firmware (DeviceScript) and the Node tools.
+ *
+ * Only the Buffer subset common to both runtimes is used: `Buffer.alloc`, indexing,
+ * `length`, `set(src, offset)` and `slice`. `slice` copies on DeviceScript but is a view
+ * on Node, so nothing here ever writes into a slice. Arithmetic on values above 2^31 uses
+ * `*`, `/` and `%` rather than bit operators, which are 32-bit in both runtimes. No getters:
+ * DeviceScript does not compile them.
+ */
+
+/** Largest integer a varint may carry: 2^53 - 1, the last exactly representable one. */
+export const MAX_VARINT = 9007199254740991
+
+/** Longest canonical varint: 53 bits need 8 groups of 7. */
+export const MAX_VARINT_BYTES = 8
+
+/** Malformed bytes: truncated, non-canonical or out of range. One error class for the codec layer. */
+export class FormatError extends Error {
+    constructor(message: string) {
+        super(message)
+        this.name = "FormatError"
+    }
+}
+
+/** Number of bytes the LEB128 encoding of `value` takes. */
+export function varintLength(value: number): number {
+    let n = 1
+    while (value >= 128) {
+        value = Math.floor(value / 128)
+        n++
+    }
+    return n
+}
+
+/** Zigzag map of a signed integer onto an unsigned one: 0, -1, 1, -2 ... become 0, 1, 2, 3 ... */
+export function zigzag(value: number): number {
+    return value >= 0 ? value * 2 : -value * 2 - 1
+}
+
+export function unzigzag(value: number): number {
+    return value % 2 === 0 ? value / 2 : -(value + 1) / 2
+}
+
+function isUnsignedInteger(value: number, max: number): boolean {
+    return (
+        typeof value === "number" &&
+        value >= 0 &&
+        value <= max &&
+        Math.floor(value) === value
+    )
+}
+
+/** Appends bytes to a buffer that grows as needed. */
+export class ByteWriter {
+    private buf: Buffer
+    private used = 0
+
+    constructor(capacity?: number) {
+        this.buf = Buffer.alloc(capacity || 64)
+    }
+
+    size(): number {
+        return this.used
+    }
+
+    private reserve(extra: number) {
+        const needed = this.used + extra
+        if (needed <= this.buf.length) return
+        let size = this.buf.length * 2
+        if (size < needed) size = needed
+        const next = Buffer.alloc(size)
+        next.set(this.buf, 0)
+        this.buf = next
+    }
+
+    u8(value: number): ByteWriter {
+        if (!isUnsignedInteger(value, 255))
+            throw new RangeError("u8 out of range: " + value)
+        this.reserve(1)
+        this.buf[this.used++] = value
+        return this
+    }
+
+    /** Two's complement signed byte, -128..127. */
+    i8(value: number): ByteWriter {
+        if (value < -128 || value > 127 || Math.floor(value) !== value)
+            throw new RangeError("i8 out of range: " + value)
+        return this.u8(value < 0 ? value + 256 : value)
+    }
+
+    /** Little-endian 32-bit unsigned integer. */
+    u32(value: number): ByteWriter {
+        if (!isUnsignedInteger(value, 4294967295))
+            throw new RangeError("u32 out of range: " + value)
+        for (let i = 0; i < 4; i++) {
+            this.u8(value % 256)
+            value = Math.floor(value / 256)
+        }
+        return this
+    }
+
+    /** Unsigned LEB128: 7 bits per byte, least significant group first, high bit = more follows. */
+    varint(value: number): ByteWriter {
+        if (!isUnsignedInteger(value, MAX_VARINT))
+            throw new RangeError("varint out of range: " + value)
+        while (value >= 128) {
+            this.u8((value % 128) + 128)
+            value = Math.floor(value / 128)
+        }
+        return this.u8(value)
+    }
+
+    bytes(data: Buffer): ByteWriter {
+        this.reserve(data.length)
+        this.buf.set(data, this.used)
+        this.used += data.length
+        return this
+    }
+
+    /** A length-prefixed (u8) UTF-8 string. */
+    shortString(text: string, maxBytes: number): ByteWriter {
+        const data = Buffer.from(text)
+        if (data.length > maxBytes)
+            throw new RangeError(
+                "string longer than " + maxBytes + " bytes: " + text
+            )
+        return this.u8(data.length).bytes(data)
+    }
+
+    /** A copy of everything written so far. */
+    finish(): Buffer {
+        return copyBytes(this.buf, 0, this.used)
+    }
+}
+
+/** Reads the encodings ByteWriter produces; every read checks bounds and canonical form. */
+export class ByteReader {
+    offset = 0
+
+    constructor(readonly data: Buffer, readonly what: string) {}
+
+    remaining(): number {
+        return this.data.length - this.offset
+    }
+
+    private need(n: number, field: string) {
+        if (this.offset + n > this.data.length)
+            throw new FormatError(
+                this.what + " truncated: no room for " + field
+            )
+    }
+
+    u8(field: string): number {
+        this.need(1, field)
+        return this.data[this.offset++]
+    }
+
+    i8(field: string): number {
+        const v = this.u8(field)
+        return v > 127 ? v - 256 : v
+    }
+
+    u32(field: string): number {
+        this.need(4, field)
+        let value = 0
+        for (let i = 3; i >= 0; i--) value = value * 256 + this.data[this.offset + i]
+        this.offset += 4
+        return value
+    }
+
+    varint(field: string): number {
+        let value = 0
+        let scale = 1
+        for (let i = 0; i < MAX_VARINT_BYTES; i++) {
+            const b = this.u8(field)
+            value += (b % 128) * scale
+            if (b < 128) {
+                if (b === 0 && i > 0)
+                    throw new FormatError(
+                        this.what + ": non-canonical varint in " + field
+                    )
+                if (value > MAX_VARINT)
+                    throw new FormatError(
+                        this.what + ": varint too large in " + field
+                    )
+                return value
+            }
+            scale *= 128
+        }
+        throw new FormatError(this.what + ": varint too long in " + field)
+    }
+
+    bytes(n: number, field: string): Buffer {
+        this.need(n, field)
+        const out = copyBytes(this.data, this.offset, n)
+        this.offset += n
+        return out
+    }
+
+    shortString(maxBytes: number, field: string): string {
+        const n = this.u8(field)
+        if (n > maxBytes)
+            throw new FormatError(
+                this.what + ": " + field + " longer than " + maxBytes + " bytes"
+            )
+        return this.bytes(n, field).toString()
+    }
+}
+
+/** A fresh buffer holding `length` bytes of `source` from `start` (never a view). */
+export function copyBytes(source: Buffer, start: number, length: number): Buffer {
+    const out = Buffer.alloc(length)
+    for (let i = 0; i < length; i++) out[i] = source[start + i]
+    return out
+}
+
+/** Concatenation without `Buffer.concat`, whose signature differs between the runtimes. */
+export function joinBytes(parts: Buffer[]): Buffer {
+    let total = 0
+    for (const p of parts) total += p.length
+    const out = Buffer.alloc(total)
+    let at = 0
+    for (const p of parts) {
+        out.set(p, at)
+        at += p.length
+    }
+    return out
+}
+
+/**
+ * Equality whose running time depends only on the lengths, never on where the first
+ * difference is: MACs are compared with this so a forger learns nothing from timing.
+ */
+export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
+    if (a.length !== b.length) return false
+    let diff = 0
+    for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i]
+    return diff === 0
+}
+
+/** Overwrites key material in place so an old epoch key does not linger in RAM. */
+export function wipe(buf: Buffer) {
+    for (let i = 0; i < buf.length; i++) buf[i] = 0
+}
+
+export function isAllZero(buf: Buffer): boolean {
+    let acc = 0
+    for (let i = 0; i < buf.length; i++) acc |= buf[i]
+    return acc === 0
+}
+
+export function toHex(buf: Buffer): string {
+    return buf.toString("hex")
+}
+
+const HEX_DIGITS = "0123456789abcdefABCDEF"
+
+/** Strict hex decoding: even length, hex digits only (Node's decoder silently stops at junk). */
+export function fromHex(text: string, what: string): Buffer {
+    if (typeof text !== "string" || text.length % 2 !== 0)
+        throw new FormatError(what + ": expected an even number of hex digits")
+    for (let i = 0; i < text.length; i++)
+        if (HEX_DIGITS.indexOf(text[i]) < 0)
+            throw new FormatError(what + ": not a hex digit at position " + i)
+    return Buffer.from(text, "hex")
+}

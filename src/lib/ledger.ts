@@ -1,0 +1,156 @@
+/**
+ * The ledger: takes readings, keeps the open block, seals it when the next reading would not
+ * fit, when it holds the most readings allowed, or when it is older than the time limit.
+ * Pure (time comes in as arguments), so the firmware and the Node load generator share it.
+ */
+import { wipe } from "./bytes"
+import { BlockContent, ChainHead, sealBlock, SealedBlock } from "./chain"
+import {
+    BlockTime,
+    ChannelSpec,
+    checkChannels,
+    GapBody,
+    headerSize,
+    MAX_BLOCK_BYTES,
+    MAX_READINGS_PER_BLOCK,
+    RECORD_DATA,
+    RECORD_GAP,
+    RECORD_GENESIS,
+    TAG_BYTES,
+} from "./format"
+import { LedgerCrypto } from "./keys"
+import { Reading, ReadingsBuilder } from "./readings"
+
+export interface LedgerOptions {
+    /** Nominal time between readings; reading i of a block was taken at first + i * intervalMs. */
+    intervalMs: number
+    /** Seal before a block would exceed this many bytes (at most MAX_BLOCK_BYTES). */
+    maxBlockBytes?: number
+    /** Seal when a block holds this many readings (at most MAX_READINGS_PER_BLOCK). */
+    maxReadingsPerBlock?: number
+    /** Seal a block once its first reading is this old, so data is never held back for long. */
+    maxBlockAgeMs?: number
+}
+
+export const DEFAULT_MAX_BLOCK_AGE_MS = 3600 * 1000
+
+/** The head without the key: what may be shown, logged or sent. */
+export interface PublicHead {
+    seq: number
+    link: Buffer
+}
+
+export class Ledger {
+    private head: ChainHead
+    private open: ReadingsBuilder = undefined
+    private openTime: BlockTime = undefined
+    private readonly maxBlockBytes: number
+    private readonly maxReadings: number
+    private readonly maxAgeMs: number
+
+    /**
+     * The ledger takes ownership of `head.key` and wipes each epoch key as soon as the next
+     * one is derived: pass a copy if the caller still needs K_0.
+     */
+    constructor(
+        private readonly crypto: LedgerCrypto,
+        private readonly deviceId: Buffer,
+        readonly channels: ChannelSpec[],
+        head: ChainHead,
+        private readonly options: LedgerOptions
+    ) {
+        checkChannels(channels)
+        if (!(options.intervalMs > 0)) throw new RangeError("intervalMs must be positive")
+        this.maxBlockBytes = options.maxBlockBytes || MAX_BLOCK_BYTES
+        if (this.maxBlockBytes > MAX_BLOCK_BYTES || this.maxBlockBytes < 96)
+            throw new RangeError("maxBlockBytes must be 96.." + MAX_BLOCK_BYTES)
+        this.maxReadings = options.maxReadingsPerBlock || MAX_READINGS_PER_BLOCK
+        if (this.maxReadings > MAX_READINGS_PER_BLOCK || this.maxReadings < 1)
+            throw new RangeError("maxReadingsPerBlock must be 1.." + MAX_READINGS_PER_BLOCK)
+        this.maxAgeMs = options.maxBlockAgeMs || DEFAULT_MAX_BLOCK_AGE_MS
+        this.head = head
+    }
+
+    publicHead(): PublicHead {
+        return { seq: this.head.seq, link: this.head.link }
+    }
+
+    /** Readings in the open (not yet sealed) block. */
+    openReadings(): Reading[] {
+        return this.open ? this.open.values : []
+    }
+
+    openBlockTime(): BlockTime {
+        return this.openTime
+    }
+
+    private seal(content: BlockContent): SealedBlock {
+        const { block, next } = sealBlock(this.crypto, this.deviceId, this.head, content)
+        wipe(this.head.key)
+        this.head = next
+        return block
+    }
+
+    /** Seals the genesis block of a new chain (head at seq 0). */
+    sealGenesis(time: BlockTime, firmware: string, board: string): SealedBlock {
+        if (this.head.seq !== 0) throw new RangeError("the chain already has a genesis block")
+        return this.seal({
+            type: RECORD_GENESIS,
+            time,
+            intervalMs: this.options.intervalMs,
+            genesis: { deviceId: this.deviceId, firmware, board, channels: this.channels },
+        })
+    }
+
+    private openSize(next: Reading): number {
+        const count = this.open.count() + 1
+        return headerSize(this.head.seq, this.openTime, this.options.intervalMs, count) + this.open.bodySize(next) + TAG_BYTES
+    }
+
+    /**
+     * Adds a reading taken at `time`. Returns the blocks this sealed (none, or the block that
+     * had no room for it, and the new block if the reading filled it).
+     */
+    append(reading: Reading, time: BlockTime): SealedBlock[] {
+        if (this.head.seq === 0) throw new RangeError("seal the genesis block first")
+        const sealed: SealedBlock[] = []
+        if (this.open && this.openSize(reading) > this.maxBlockBytes) sealed.push(this.sealOpen())
+        if (!this.open) {
+            this.open = new ReadingsBuilder(this.channels.length)
+            this.openTime = time
+        }
+        this.open.add(reading)
+        if (this.open.count() >= this.maxReadings) sealed.push(this.sealOpen())
+        return sealed
+    }
+
+    /** Seals the open block if it has reached the time limit at `now`. */
+    tick(now: BlockTime): SealedBlock | undefined {
+        if (!this.open) return undefined
+        const aged = now.boot !== this.openTime.boot || now.uptimeMs - this.openTime.uptimeMs >= this.maxAgeMs
+        return aged ? this.sealOpen() : undefined
+    }
+
+    /** Seals the open block now, whatever its size (none open: undefined). */
+    sealOpen(): SealedBlock | undefined {
+        if (!this.open) return undefined
+        const content: BlockContent = {
+            type: RECORD_DATA,
+            time: this.openTime,
+            intervalMs: this.options.intervalMs,
+            readings: this.open,
+        }
+        this.open = undefined
+        this.openTime = undefined
+        return this.seal(content)
+    }
+
+    /** Seals an authenticated statement of lost data (after sealing any open block). */
+    sealGap(gap: GapBody, time: BlockTime): SealedBlock[] {
+        const sealed: SealedBlock[] = []
+        const open = this.sealOpen()
+        if (open) sealed.push(open)
+        sealed.push(this.seal({ type: RECORD_GAP, time, intervalMs: this.options.intervalMs, gap }))
+        return sealed
+    }
+}
