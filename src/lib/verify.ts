@@ -156,7 +156,7 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
                 const at = skipped.indexOf(g.firstLostSeq)
                 if (at < 0 || g.firstLostSeq + g.lostBlocks > h.seq)
                     return fail(i, h.seq, "gap", "gap record declares blocks " + g.firstLostSeq + ".." + (g.firstLostSeq + g.lostBlocks - 1) + " dropped, but the chain does not skip them")
-                skipped.splice(at, 1)
+                skipped[at] = -1 // consumed: one gap record accounts for one skip
             }
             summary.gaps.push({
                 seq: h.seq,

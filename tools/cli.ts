@@ -1,0 +1,44 @@
+/**
+ * The fieldledger command line: one subcommand per tool. Usage errors exit 2 with a message
+ * and a pointer to --help; everything else a subcommand returns is its own exit status.
+ */
+import { UsageError } from "./lib/args"
+
+const HELP = `Usage: fieldledger COMMAND [options]
+
+Commands:
+  start     run the main job: simulated device(s) sealing blocks, verified live
+  verify    verify an export file offline (fieldledger verify --help)
+  bench     run the benchmarks (fieldledger bench --help)
+
+Run fieldledger COMMAND --help for a command's options.`
+
+type Command = (argv: string[]) => Promise<number>
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+    verify: async () => (await import("./verify")).runVerify,
+    bench: async () => (await import("./bench/index")).main,
+    start: async () => (await import("./start")).runStart,
+}
+
+export async function main(argv: string[]): Promise<number> {
+    const [name, ...rest] = argv
+    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+        console.log(HELP)
+        return name === undefined ? 2 : 0
+    }
+    const load = COMMANDS[name]
+    if (!load) {
+        console.error("fieldledger: unknown command '" + name + "'\n\n" + HELP)
+        return 2
+    }
+    try {
+        return await (await load())(rest)
+    } catch (e) {
+        if (e instanceof UsageError) {
+            console.error("fieldledger " + name + ": " + e.message + "\nRun 'fieldledger " + name + " --help' for usage.")
+            return 2
+        }
+        throw e
+    }
+}

@@ -1,0 +1,67 @@
+/**
+ * Runs the firmware in the DeviceScript simulator the way a developer does: a `devs devtools`
+ * bus (TCP 127.0.0.1:8082) and a VM running src/main.ts on it. Lines of the VM's console come
+ * back through `onLine`; stop() ends both processes.
+ */
+import { ChildProcess, spawn } from "node:child_process"
+import { createConnection } from "node:net"
+import { createInterface } from "node:readline"
+import { devsCliPath } from "./devs"
+
+export const DEVTOOLS_TCP_PORT = 8082
+
+export interface SimulatorOptions {
+    program: string
+    deviceId?: string
+    onLine(line: string): void
+    onExit?(what: string, code: number | null): void
+}
+
+function portOpen(port: number): Promise<boolean> {
+    return new Promise(resolve => {
+        const socket = createConnection({ host: "127.0.0.1", port })
+        socket.once("connect", () => {
+            socket.destroy()
+            resolve(true)
+        })
+        socket.once("error", () => resolve(false))
+    })
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!(await portOpen(port))) {
+        if (Date.now() > deadline) throw new Error("devtools did not open port " + port + " within " + timeoutMs / 1000 + " s")
+        await new Promise(r => setTimeout(r, 200))
+    }
+}
+
+export class Simulator {
+    private readonly children: ChildProcess[] = []
+    private stopping = false
+
+    private launch(name: string, args: string[], options: SimulatorOptions): ChildProcess {
+        const child = spawn(process.execPath, [devsCliPath(), ...args], { stdio: ["ignore", "pipe", "pipe"] })
+        for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on("line", options.onLine)
+        child.on("exit", code => {
+            if (!this.stopping) options.onExit?.(name, code)
+        })
+        this.children.push(child)
+        return child
+    }
+
+    async start(options: SimulatorOptions): Promise<void> {
+        if (await portOpen(DEVTOOLS_TCP_PORT))
+            throw new Error("port " + DEVTOOLS_TCP_PORT + " is in use: is another `devs devtools` (or VS Code's DeviceScript) running? Stop it first.")
+        this.launch("devtools", ["devtools"], { ...options, onLine: () => {} })
+        await waitForPort(DEVTOOLS_TCP_PORT, 30000)
+        const args = ["run", options.program, "--tcp"]
+        if (options.deviceId) args.push("--device-id", options.deviceId)
+        this.launch("vm", args, options)
+    }
+
+    stop() {
+        this.stopping = true
+        for (const child of this.children) if (child.exitCode === null) child.kill("SIGTERM")
+    }
+}

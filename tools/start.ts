@@ -1,0 +1,109 @@
+/**
+ * `fieldledger start`: the main job. Runs the firmware in the simulator, verifies every block
+ * it seals as it arrives (the Node verifier, under the simulator's public development key),
+ * shows progress, and on exit writes the chain as an export file for `fieldledger verify`.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
+import { decodeBlock } from "../src/lib/chain"
+import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/devkey"
+import { verifyChain } from "../src/lib/verify"
+import { parseCommandLine, UsageError } from "./lib/args"
+import { nobleCrypto } from "./lib/crypto"
+import { BlockLogParser, cleanLine } from "./lib/devicelog"
+import { formatExport } from "./lib/exportfile"
+import { Simulator } from "./lib/simulator"
+
+export const START_HELP = `Usage: fieldledger start [--duration SECONDS] [--export FILE] [--device-id HEX] [--verbose]
+
+Runs the fieldledger firmware (src/main.ts) in the DeviceScript simulator with simulated
+temperature, humidity and pressure sensors, and verifies every block it seals as it arrives.
+The simulator samples once a second and seals a block at least every 30 s.
+
+Options:
+  --duration SECONDS  stop after this long (default: run until Ctrl-C)
+  --export FILE       where to write the chain on exit (default: data/simulated-chain.json)
+  --device-id HEX     the simulated device's id (16 hex digits)
+  --verbose           also show the firmware's own console lines
+  -h, --help          this help`
+
+export async function runStart(argv: string[]): Promise<number> {
+    const { values } = parseCommandLine(argv, {
+        duration: { type: "string" },
+        export: { type: "string" },
+        "device-id": { type: "string" },
+        verbose: { type: "boolean" },
+    })
+    if (values.help) {
+        console.log(START_HELP)
+        return 0
+    }
+    const duration = values.duration === undefined ? undefined : Number(values.duration)
+    if (duration !== undefined && !(duration > 0)) throw new UsageError("--duration must be a positive number of seconds")
+    const deviceIdArg = values["device-id"] as string | undefined
+    if (deviceIdArg !== undefined && !/^[0-9a-f]{16}$/.test(deviceIdArg)) throw new UsageError("--device-id must be 16 lowercase hex digits")
+    const exportFile = (values.export as string | undefined) ?? "data/simulated-chain.json"
+    const key0 = Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex")
+
+    const blocks: Buffer[] = []
+    let deviceId: Buffer | undefined
+    let failures = 0
+    const parser = new BlockLogParser()
+    const sim = new Simulator()
+
+    const onBlock = (bytes: Buffer) => {
+        const block = decodeBlock(bytes)
+        if (block.genesis) {
+            deviceId = block.genesis.deviceId
+            blocks.length = 0
+            console.log(`device ${deviceId.toString("hex")} started a chain: firmware ${block.genesis.firmware}, channels ${block.genesis.channels.map(c => c.name).join(", ")}`)
+        }
+        blocks.push(bytes)
+        if (!deviceId) return
+        const report = verifyChain(nobleCrypto, blocks, { deviceId, key0 })
+        const h = block.header
+        const what = block.readings ? `${block.readings.length} readings` : block.gap ? "gap record" : "genesis"
+        if (report.ok) {
+            console.log(`  block ${h.seq}: ${what}, ${bytes.length} B, verified (${report.summary.readings} readings in the chain)`)
+        } else {
+            failures++
+            console.log(`  block ${h.seq}: FAILED verification: ${report.failure!.reason} [${report.failure!.code}]`)
+        }
+    }
+
+    const finished = new Promise<void>(resolve => {
+        const stop = () => resolve()
+        process.once("SIGINT", stop)
+        process.once("SIGTERM", stop)
+        if (duration !== undefined) setTimeout(stop, duration * 1000)
+        sim.start({
+            program: "src/main.ts",
+            deviceId: deviceIdArg,
+            onLine: line => {
+                const clean = cleanLine(line)
+                if (values.verbose && !clean.startsWith("fl:block")) console.log("  [firmware] " + clean)
+                else if (clean.startsWith("fl:warning") || clean.startsWith("fl:error")) console.log("  [firmware] " + clean)
+                const block = parser.push(line)
+                if (block) onBlock(block.bytes)
+            },
+            onExit: (what, code) => {
+                console.log(`the simulator's ${what} process exited (code ${code})`)
+                failures++
+                resolve()
+            },
+        }).catch(e => {
+            console.error("fieldledger start: " + (e as Error).message)
+            failures++
+            resolve()
+        })
+    })
+    console.log("fieldledger start: launching the simulator (Ctrl-C to stop)")
+    await finished
+    sim.stop()
+    if (deviceId && blocks.length > 0) {
+        mkdirSync(dirname(exportFile), { recursive: true })
+        writeFileSync(exportFile, formatExport({ deviceId, blocks }))
+        console.log(`wrote ${blocks.length} blocks to ${exportFile}; check it with: npx fieldledger verify ${exportFile} --key ${SIMULATOR_DEV_KEY_HEX}`)
+    }
+    return failures > 0 ? 1 : 0
+}
