@@ -86,9 +86,30 @@ async function runNodeSuites() {
     return { passed, failed }
 }
 
+// Checks that are not test files but must pass: each counts as one test.
+const CHECKS = [
+    { name: "firmware builds (devs build src/main.ts)", side: "device", argv: [DEVS, "build", "src/main.ts"] },
+    { name: "TypeScript type check of tools, shared code and Node tests (tsc)", side: "node", argv: [join("node_modules", "typescript", "bin", "tsc"), "-p", "tools/tsconfig.json"] },
+]
+
+async function runChecks() {
+    let passed = 0
+    let failed = 0
+    for (const check of CHECKS) {
+        if ((onlyDevice && check.side !== "device") || (onlyNode && check.side !== "node") || filter) continue
+        console.log(`\n=== check: ${check.name}`)
+        const { code } = await run(process.execPath, check.argv)
+        console.log(`=== check ${code === 0 ? "passed" : "FAILED"}: ${check.name}`)
+        if (code === 0) passed++
+        else failed++
+    }
+    return { passed, failed }
+}
+
 let passed = 0
 let failed = 0
 for (const [enabled, suite] of [
+    [true, runChecks],
     [!onlyNode, runDeviceSuites],
     [!onlyDevice, runNodeSuites],
 ]) {

@@ -28,21 +28,22 @@ Options:
   -h, --help          this help`
 
 export async function runStart(argv: string[]): Promise<number> {
-    const { values } = parseCommandLine(argv, {
+    const cli = parseCommandLine(argv, {
         duration: { type: "string" },
         export: { type: "string" },
         "device-id": { type: "string" },
         verbose: { type: "boolean" },
     })
-    if (values.help) {
+    if (cli.boolean("help")) {
         console.log(START_HELP)
         return 0
     }
-    const duration = values.duration === undefined ? undefined : Number(values.duration)
+    const durationText = cli.string("duration")
+    const duration = durationText === undefined ? undefined : Number(durationText)
     if (duration !== undefined && !(duration > 0)) throw new UsageError("--duration must be a positive number of seconds")
-    const deviceIdArg = values["device-id"] as string | undefined
+    const deviceIdArg = cli.string("device-id")
     if (deviceIdArg !== undefined && !/^[0-9a-f]{16}$/.test(deviceIdArg)) throw new UsageError("--device-id must be 16 lowercase hex digits")
-    const exportFile = (values.export as string | undefined) ?? "data/simulated-chain.json"
+    const exportFile = cli.string("export") ?? "data/simulated-chain.json"
     const key0 = Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex")
 
     const blocks: Buffer[] = []
@@ -81,7 +82,7 @@ export async function runStart(argv: string[]): Promise<number> {
             deviceId: deviceIdArg,
             onLine: line => {
                 const clean = cleanLine(line)
-                if (values.verbose && !clean.startsWith("fl:block")) console.log("  [firmware] " + clean)
+                if (cli.boolean("verbose") && !clean.startsWith("fl:block")) console.log("  [firmware] " + clean)
                 else if (clean.startsWith("fl:warning") || clean.startsWith("fl:error")) console.log("  [firmware] " + clean)
                 const block = parser.push(line)
                 if (block) onBlock(block.bytes)

@@ -29,12 +29,12 @@ Without a key only format, seq and links are checked: nothing is authenticated.
 
 Exit status: 0 valid, 1 invalid, 2 usage or I/O error.`
 
-function readKey(values: { key?: string; "key-file"?: string }): Buffer | undefined {
-    if (values.key !== undefined && values["key-file"] !== undefined) throw new UsageError("give either --key or --key-file, not both")
-    let text = values.key
-    if (values["key-file"] !== undefined) {
+function readKey(keyHex: string | undefined, keyFile: string | undefined): Buffer | undefined {
+    if (keyHex !== undefined && keyFile !== undefined) throw new UsageError("give either --key or --key-file, not both")
+    let text = keyHex
+    if (keyFile !== undefined) {
         try {
-            text = readFileSync(values["key-file"], "utf8").trim()
+            text = readFileSync(keyFile, "utf8").trim()
         } catch (e) {
             throw new UsageError("cannot read key file: " + (e as Error).message)
         }
@@ -100,20 +100,20 @@ export function formatReport(file: string, report: VerifyReport): string {
 }
 
 export async function runVerify(argv: string[], out: (s: string) => void = console.log): Promise<number> {
-    const { values, positionals } = parseCommandLine(argv, {
+    const cli = parseCommandLine(argv, {
         key: { type: "string" },
         "key-file": { type: "string" },
         head: { type: "string" },
         json: { type: "boolean" },
     })
-    if (values.help) {
+    if (cli.boolean("help")) {
         out(VERIFY_HELP)
         return 0
     }
-    if (positionals.length !== 1) throw new UsageError("give exactly one export FILE")
-    const file = positionals[0]
-    const key0 = readKey(values as { key?: string; "key-file"?: string })
-    const expectedHead = parseHead(values.head as string | undefined)
+    if (cli.positionals.length !== 1) throw new UsageError("give exactly one export FILE")
+    const file = cli.positionals[0]
+    const key0 = readKey(cli.string("key"), cli.string("key-file"))
+    const expectedHead = parseHead(cli.string("head"))
     let text: string
     try {
         text = readFileSync(file, "utf8")
@@ -128,6 +128,6 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
         throw e
     }
     const report = verifyChain(nobleCrypto, chain.blocks, { deviceId: chain.deviceId, key0, expectedHead })
-    out(values.json ? JSON.stringify({ file, ...report }, null, 2) : formatReport(file, report))
+    out(cli.boolean("json") ? JSON.stringify({ file, ...report }, null, 2) : formatReport(file, report))
     return report.ok ? 0 : 1
 }

@@ -13,10 +13,26 @@ export class UsageError extends Error {
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>
 
-export function parseCommandLine(argv: string[], options: OptionSpec) {
+export interface CommandLine {
+    flags: Record<string, string | boolean | undefined>
+    positionals: string[]
+    /** A string option's value (undefined when absent). */
+    string(name: string): string | undefined
+    boolean(name: string): boolean
+}
+
+export function parseCommandLine(argv: string[], options: OptionSpec): CommandLine {
+    let parsed
     try {
-        return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true })
+        parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true })
     } catch (e) {
         throw new UsageError((e as Error).message)
+    }
+    const flags = parsed.values as Record<string, string | boolean | undefined>
+    return {
+        flags,
+        positionals: parsed.positionals,
+        string: name => (typeof flags[name] === "string" ? (flags[name] as string) : undefined),
+        boolean: name => flags[name] === true,
     }
 }
