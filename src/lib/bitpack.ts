@@ -5,7 +5,7 @@
  * bit operators are 32-bit in both runtimes. Each value is written in at most a few byte-sized
  * chunks, not bit by bit, to keep the device's bytecode budget low.
  */
-import { FormatError } from "./bytes"
+import { FormatError, mod } from "./bytes"
 
 const POW2: number[] = [1]
 while (POW2.length <= 53) POW2.push(POW2[POW2.length - 1] * 2)
@@ -32,7 +32,7 @@ export class BitWriter {
         while (width > 0) {
             const room = 8 - this.filled
             const take = width < room ? width : room
-            const chunk = Math.floor(value / POW2[width - take]) % POW2[take]
+            const chunk = mod(Math.floor(value / POW2[width - take]), POW2[take])
             this.current = this.current * POW2[take] + chunk
             this.filled += take
             width -= take

@@ -22,6 +22,15 @@ export class FormatError extends Error {
     }
 }
 
+/**
+ * `a` modulo `b` for non-negative integers up to 2^53. DeviceScript's `%` wraps operands to
+ * 32 bits (4294967295 % 128 gives -1 there), so shared code never applies `%` to a value that
+ * may exceed 2^31; the golden vectors caught this.
+ */
+export function mod(a: number, b: number): number {
+    return a - Math.floor(a / b) * b
+}
+
 /** Number of bytes the LEB128 encoding of `value` takes. */
 export function varintLength(value: number): number {
     let n = 1
@@ -38,7 +47,7 @@ export function zigzag(value: number): number {
 }
 
 export function unzigzag(value: number): number {
-    return value % 2 === 0 ? value / 2 : -(value + 1) / 2
+    return mod(value, 2) === 0 ? value / 2 : -(value + 1) / 2
 }
 
 function isUnsignedInteger(value: number, max: number): boolean {
@@ -93,7 +102,7 @@ export class ByteWriter {
         if (!isUnsignedInteger(value, 4294967295))
             throw new RangeError("u32 out of range: " + value)
         for (let i = 0; i < 4; i++) {
-            this.u8(value % 256)
+            this.u8(mod(value, 256))
             value = Math.floor(value / 256)
         }
         return this
@@ -104,7 +113,7 @@ export class ByteWriter {
         if (!isUnsignedInteger(value, MAX_VARINT))
             throw new RangeError("varint out of range: " + value)
         while (value >= 128) {
-            this.u8((value % 128) + 128)
+            this.u8(mod(value, 128) + 128)
             value = Math.floor(value / 128)
         }
         return this.u8(value)

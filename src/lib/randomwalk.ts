@@ -1,3 +1,5 @@
+import { mod } from "./bytes"
+
 /**
  * A seeded random walk for simulated sensors: deterministic, so a simulator run can be
  * reproduced, and smooth like a real environment (the codec's best and typical case).
@@ -7,12 +9,12 @@ export class RandomWalk {
 
     /** `step` is the largest change per call; the walk stays within [min, max]. */
     constructor(seed: number, private value: number, private readonly step: number, private readonly min: number, private readonly max: number) {
-        this.state = (seed % 2147483646) + 1
+        this.state = mod(seed, 2147483646) + 1
     }
 
     /** Park-Miller minimal standard generator: exact in doubles on both runtimes. */
     private uniform(): number {
-        this.state = (this.state * 48271) % 2147483647
+        this.state = mod(this.state * 48271, 2147483647)
         return this.state / 2147483647
     }
 
