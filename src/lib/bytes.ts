@@ -212,7 +212,14 @@ export class ByteReader {
             throw new FormatError(
                 this.what + ": " + field + " longer than " + maxBytes + " bytes"
             )
-        return this.bytes(n, field).toString()
+        const raw = this.bytes(n, field)
+        const text = raw.toString()
+        // Invalid UTF-8 decodes to U+FFFD, so two byte strings could read as one text:
+        // only bytes that re-encode to themselves are accepted (one content, one encoding).
+        const again = Buffer.from(text)
+        if (again.length !== raw.length || !constantTimeEqual(again, raw))
+            throw new FormatError(this.what + ": " + field + " is not valid UTF-8")
+        return text
     }
 }
 

@@ -138,6 +138,7 @@ export function readHeader(r: ByteReader): BlockHeader {
         throw new FormatError("unknown flag bits " + flags)
     const seq = r.varint("seq")
     if (seq > MAX_SEQ) throw new FormatError("seq out of range")
+    if (type === RECORD_GENESIS && seq !== 0) throw new FormatError("a genesis block must have seq 0")
     const link = r.bytes(LINK_BYTES, "link")
     const boot = r.varint("boot")
     if (boot > MAX_BOOT) throw new FormatError("boot counter out of range")
@@ -145,6 +146,7 @@ export function readHeader(r: ByteReader): BlockHeader {
     const time: BlockTime = { boot, uptimeMs }
     if (flags & FLAG_UNIX_TIME) time.unixTime = r.varint("unix time")
     const intervalMs = r.varint("interval")
+    if (type === RECORD_DATA && intervalMs === 0) throw new FormatError("a data block needs a sample interval above 0")
     const readingCount = r.varint("reading count")
     if (readingCount > MAX_READINGS_PER_BLOCK)
         throw new FormatError("reading count over " + MAX_READINGS_PER_BLOCK)
@@ -159,6 +161,8 @@ export function checkChannels(channels: ChannelSpec[]) {
     if (channels.length < 1 || channels.length > MAX_CHANNELS)
         throw new RangeError("channel count must be 1.." + MAX_CHANNELS)
     for (const c of channels) {
+        if (Buffer.from(c.name).length > MAX_NAME_BYTES || Buffer.from(c.unit).length > MAX_UNIT_BYTES)
+            throw new RangeError("channel name must be at most " + MAX_NAME_BYTES + " bytes and unit " + MAX_UNIT_BYTES + ": " + c.name)
         if (c.exponent < -MAX_EXPONENT || c.exponent > MAX_EXPONENT || Math.floor(c.exponent) !== c.exponent)
             throw new RangeError("channel exponent must be an integer in -9..9: " + c.name)
     }
@@ -207,6 +211,7 @@ export function writeGapBody(w: ByteWriter, g: GapBody) {
     w.varint(g.lostBlocks)
     if (g.lostBlocks > 0) {
         checkUint(g.firstLostSeq, MAX_SEQ, "first lost seq")
+        checkUint(g.firstLostSeq + g.lostBlocks - 1, MAX_SEQ, "last lost seq")
         if (!g.lastLostHash || g.lastLostHash.length !== LINK_BYTES)
             throw new RangeError("a gap that drops blocks needs the last dropped block's hash")
         w.varint(g.firstLostSeq).bytes(g.lastLostHash)
@@ -222,6 +227,7 @@ export function readGapBody(r: ByteReader): GapBody {
         boot: r.varint("gap start boot"),
         uptimeMs: r.varint("gap start uptime"),
     }
+    if (from.boot > MAX_BOOT) throw new FormatError("gap start boot counter out of range")
     const lostBlocks = r.varint("lost blocks")
     const gap: GapBody = { reason, lostReadings, from, lostBlocks, firstLostSeq: 0 }
     if (lostBlocks > 0) {

@@ -60,7 +60,8 @@ export class Ledger {
         private readonly options: LedgerOptions
     ) {
         checkChannels(channels)
-        if (!(options.intervalMs > 0)) throw new RangeError("intervalMs must be positive")
+        if (!(options.intervalMs >= 1) || Math.floor(options.intervalMs) !== options.intervalMs)
+            throw new RangeError("intervalMs must be a positive integer")
         this.maxBlockBytes = options.maxBlockBytes || MAX_BLOCK_BYTES
         if (this.maxBlockBytes > MAX_BLOCK_BYTES || this.maxBlockBytes < 96)
             throw new RangeError("maxBlockBytes must be 96.." + MAX_BLOCK_BYTES)
@@ -114,7 +115,10 @@ export class Ledger {
     append(reading: Reading, time: BlockTime): SealedBlock[] {
         if (this.head.seq === 0) throw new RangeError("seal the genesis block first")
         const sealed: SealedBlock[] = []
-        if (this.open && this.openSize(reading) > this.maxBlockBytes) sealed.push(this.sealOpen())
+        // A block's header declares reading i at first + i * interval within one boot: a
+        // reading off that grid (a reboot, a stall the caller did not fill) starts a new block
+        // so every reading's time stays what the chain says.
+        if (this.open && (!this.onGrid(time) || this.openSize(reading) > this.maxBlockBytes)) sealed.push(this.sealOpen())
         if (!this.open) {
             this.open = new ReadingsBuilder(this.channels.length)
             this.openTime = time
@@ -122,6 +126,11 @@ export class Ledger {
         this.open.add(reading)
         if (this.open.count() >= this.maxReadings) sealed.push(this.sealOpen())
         return sealed
+    }
+
+    private onGrid(time: BlockTime): boolean {
+        const expected = this.openTime.uptimeMs + this.open.count() * this.options.intervalMs
+        return time.boot === this.openTime.boot && time.uptimeMs === expected
     }
 
     /** Seals the open block if it has reached the time limit at `now`. */

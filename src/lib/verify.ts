@@ -100,6 +100,9 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
     let channelCount = 0
     let last: BlockTime = undefined
     const skipped: number[] = []
+    // Seqs and hashes of the blocks seen, for gap records that declare present blocks dropped.
+    const seenSeqs: number[] = []
+    const seenHashes: Buffer[] = []
     const expected = options.expectedHead
     let hashAtExpectedSeq: Buffer = undefined
 
@@ -153,10 +156,19 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
         } else if (h.type === RECORD_GAP) {
             const g = block.gap
             if (g.lostBlocks > 0) {
+                const lastLost = g.firstLostSeq + g.lostBlocks - 1
                 const at = skipped.indexOf(g.firstLostSeq)
-                if (at < 0 || g.firstLostSeq + g.lostBlocks > h.seq)
-                    return fail(i, h.seq, "gap", "gap record declares blocks " + g.firstLostSeq + ".." + (g.firstLostSeq + g.lostBlocks - 1) + " dropped, but the chain does not skip them")
-                skipped[at] = -1 // consumed: one gap record accounts for one skip
+                if (lastLost >= h.seq)
+                    return fail(i, h.seq, "gap", "gap record declares blocks up to " + lastLost + " dropped, at or after itself")
+                if (at >= 0) skipped[at] = -1 // consumed: one gap record accounts for one skip
+                else {
+                    // The device may drop blocks a gateway already holds (the ack was lost):
+                    // then the "dropped" blocks are present, and the last one must be the one
+                    // the gap record names.
+                    const present = seenSeqs.indexOf(lastLost)
+                    if (present < 0 || !constantTimeEqual(seenHashes[present], g.lastLostHash))
+                        return fail(i, h.seq, "gap", "gap record declares blocks " + g.firstLostSeq + ".." + lastLost + " dropped, but the chain neither skips them nor holds them")
+                }
             }
             summary.gaps.push({
                 seq: h.seq,
@@ -169,6 +181,8 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
 
         const hash = crypto.sha256(blocks[i])
         if (expected && h.seq === expected.seq) hashAtExpectedSeq = hash
+        seenSeqs.push(h.seq)
+        seenHashes.push(hash)
         if (!summary.first) summary.first = h.time
         summary.last = h.time
         summary.blocks++
