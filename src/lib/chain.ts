@@ -131,10 +131,19 @@ export function decodeBlock(bytes: Buffer): DecodedBlock {
         throw new FormatError("block of " + bytes.length + " bytes exceeds " + MAX_BLOCK_BYTES)
     if (bytes.length < TAG_BYTES + 3) throw new FormatError("block truncated")
     const contentLength = bytes.length - TAG_BYTES
-    const content = copyBytes(bytes, 0, contentLength)
+    const block = decodeContent(copyBytes(bytes, 0, contentLength))
+    block.tag = copyBytes(bytes, contentLength, TAG_BYTES)
+    return block
+}
+
+/**
+ * Parses the content of a block (everything before the tag) strictly. Also reads the open
+ * block's flash checkpoint, which is the content the block would have if sealed now.
+ */
+export function decodeContent(content: Buffer): DecodedBlock {
     const r = new ByteReader(content, "block")
     const header = readHeader(r)
-    const block: DecodedBlock = { header, content, tag: copyBytes(bytes, contentLength, TAG_BYTES) }
+    const block: DecodedBlock = { header, content, tag: undefined }
     if (header.type === RECORD_GENESIS) block.genesis = readGenesisBody(r)
     else if (header.type === RECORD_GAP) block.gap = readGapBody(r)
     else block.readings = decodeReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0)

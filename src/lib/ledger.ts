@@ -3,8 +3,8 @@
  * fit, when it holds the most readings allowed, or when it is older than the time limit.
  * Pure (time comes in as arguments), so the firmware and the Node load generator share it.
  */
-import { wipe } from "./bytes"
-import { BlockContent, ChainHead, sealBlock, SealedBlock } from "./chain"
+import { copyBytes, wipe } from "./bytes"
+import { BlockContent, ChainHead, encodeContent, sealBlock, SealedBlock } from "./chain"
 import {
     BlockTime,
     ChannelSpec,
@@ -74,6 +74,29 @@ export class Ledger {
 
     publicHead(): PublicHead {
         return { seq: this.head.seq, link: this.head.link }
+    }
+
+    /** A copy of the full head, key included: what flash storage persists after each seal. */
+    headForStorage(): ChainHead {
+        return { seq: this.head.seq, link: copyBytes(this.head.link, 0, this.head.link.length), key: copyBytes(this.head.key, 0, this.head.key.length) }
+    }
+
+    /**
+     * The open block's content as it would be sealed now, without the tag: the flash
+     * checkpoint that bounds what a power cut can lose. Undefined when no block is open.
+     */
+    openContent(): Buffer | undefined {
+        if (!this.open) return undefined
+        return encodeContent(this.head, { type: RECORD_DATA, time: this.openTime, intervalMs: this.options.intervalMs, readings: this.open })
+    }
+
+    /** Reopens the block a checkpoint saved (before any new reading). */
+    restoreOpen(readings: Reading[], time: BlockTime) {
+        if (this.open) throw new RangeError("a block is already open")
+        if (readings.length === 0) return
+        this.open = new ReadingsBuilder(this.channels.length)
+        this.openTime = time
+        for (const r of readings) this.open.add(r)
     }
 
     /** Readings in the open (not yet sealed) block. */
