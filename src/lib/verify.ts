@@ -99,7 +99,9 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
     let link: Buffer = undefined
     let channelCount = 0
     let last: BlockTime = undefined
-    const skipped: number[] = []
+    // Seq ranges the chain jumps over, each declared by a later gap record.
+    const skippedFrom: number[] = []
+    const skippedTo: number[] = []
     // Seqs and hashes of the blocks seen, for gap records that declare present blocks dropped.
     const seenSeqs: number[] = []
     const seenHashes: Buffer[] = []
@@ -130,7 +132,8 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
                 return fail(i, h.seq, "missing-blocks", "blocks " + expectedSeq + ".." + (h.seq - 1) + " are missing and no gap record accounts for them")
             link = gap.lastLostHash
             for (let s = expectedSeq; s < h.seq; s++) if (key) key = evolveKey(crypto, key, options.deviceId, s)
-            skipped.push(expectedSeq)
+            skippedFrom.push(expectedSeq)
+            skippedTo.push(h.seq - 1)
             expectedSeq = h.seq
         }
         if (key && !constantTimeEqual(blockTag(crypto, key, options.deviceId, block.content), block.tag))
@@ -157,11 +160,14 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
             const g = block.gap
             if (g.lostBlocks > 0) {
                 const lastLost = g.firstLostSeq + g.lostBlocks - 1
-                const at = skipped.indexOf(g.firstLostSeq)
                 if (lastLost >= h.seq)
                     return fail(i, h.seq, "gap", "gap record declares blocks up to " + lastLost + " dropped, at or after itself")
-                if (at >= 0) skipped[at] = -1 // consumed: one gap record accounts for one skip
-                else {
+                // A declared range lies within a skipped one: the record that covers the jump,
+                // or an earlier record whose range a later drop extended (docs/STORAGE.md).
+                let skippedOver = false
+                for (let k = 0; k < skippedFrom.length; k++)
+                    if (skippedFrom[k] <= g.firstLostSeq && lastLost <= skippedTo[k]) skippedOver = true
+                if (!skippedOver) {
                     // The device may drop blocks a gateway already holds (the ack was lost):
                     // then the "dropped" blocks are present, and the last one must be the one
                     // the gap record names.

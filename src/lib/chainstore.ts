@@ -1,0 +1,289 @@
+/**
+ * The chain in flash: the sealed backlog (blocks no gateway has acknowledged), the head (next
+ * seq, link, current epoch key, boot counter) and a checkpoint of the open block, on top of a
+ * small key-value store (the DeviceScript Settings service on the device, a Map in tests).
+ *
+ * Crash safety is a two-phase append, as in Zephyr's flash circular buffer: the block entry is
+ * written and confirmed first, the head (the commit record) last. A reset between the two
+ * leaves a complete block at the head's seq; `load()` finds it, checks it is the block the head
+ * expects (its tag under the head's key, its link), and rolls the head forward. So a seq is
+ * never sealed twice with different content and an epoch key is never used twice: K_n signs
+ * only the block persisted at n, and the head never holds a key whose block is already stored.
+ *
+ * A full store drops writes without an error, so every write is read back.
+ *
+ * When the backlog must shrink, the oldest blocks are dropped and the loss is kept in the head
+ * as one contiguous range from the oldest block no gateway holds; each drop returns a gap
+ * record body declaring that whole range (docs/STORAGE.md), which the caller seals. A later drop
+ * extends the range and its record declares all of it, so a gateway that missed the earlier
+ * record still finds one record that covers the jump.
+ */
+import { ByteReader, ByteWriter, constantTimeEqual, copyBytes, FormatError } from "./bytes"
+import { ChainHead, decodeBlock, decodeContent, DecodedBlock } from "./chain"
+import { BlockTime, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA } from "./format"
+import { blockTag, evolveKey, LedgerCrypto } from "./keys"
+
+/** What the chain store needs of flash: get, set and delete of small binary values. */
+export interface KeyValueStore {
+    get(key: string): Promise<Buffer | undefined>
+    set(key: string, value: Buffer): Promise<void>
+    delete(key: string): Promise<void>
+}
+
+/** Flash refused a write or holds something that is not ours: one error class for this layer. */
+export class StorageError extends Error {
+    constructor(message: string) {
+        super(message)
+        this.name = "StorageError"
+    }
+}
+
+export const HEAD_KEY = "fl_head"
+export const OPEN_KEY = "fl_open"
+/** Block entries are "fb" + decimal seq: at most 12 characters, under the store's 13. */
+export const BLOCK_KEY_PREFIX = "fb"
+const HEAD_VERSION = 1
+
+export function blockKey(seq: number): string {
+    return BLOCK_KEY_PREFIX + seq
+}
+
+/** Blocks dropped from the backlog that no gateway has acknowledged: one contiguous range. */
+export interface PendingLoss {
+    fromSeq: number
+    toSeq: number
+    /** Readings in the dropped blocks (and in dropped power-loss records). */
+    readings: number
+    /** Time of the first dropped reading. */
+    from: BlockTime
+}
+
+/** The commit record: everything needed to seal the next block and to find the backlog. */
+export interface StoredHead {
+    /** Seq of the next block to seal; its epoch key is `key`. */
+    seq: number
+    link: Buffer
+    key: Buffer
+    boot: number
+    /**
+     * Oldest block still in flash; the backlog is oldestSeq .. seq - 1 without the pending
+     * loss. The loss ends at oldestSeq - 1, except that an unacknowledged genesis block (seq 0)
+     * is never dropped, so with oldestSeq 0 the loss starts at seq 1.
+     */
+    oldestSeq: number
+    loss?: PendingLoss
+}
+
+export function encodeHead(h: StoredHead): Buffer {
+    if (h.link.length !== LINK_BYTES || h.key.length !== KEY_BYTES) throw new RangeError("head link and key must be 32 bytes")
+    if (h.oldestSeq > h.seq) throw new RangeError("oldestSeq after the head")
+    const w = new ByteWriter(112).u8(HEAD_VERSION).varint(h.seq).bytes(h.link).bytes(h.key).varint(h.boot).varint(h.oldestSeq)
+    if (!h.loss) return w.u8(0).finish()
+    if (!lossFits(h)) throw new RangeError("pending loss " + h.loss.fromSeq + ".." + h.loss.toSeq + " does not fit the backlog")
+    return w.u8(1).varint(h.loss.fromSeq).varint(h.loss.toSeq).varint(h.loss.readings).varint(h.loss.from.boot).varint(h.loss.from.uptimeMs).finish()
+}
+
+export function decodeHead(value: Buffer): StoredHead {
+    const r = new ByteReader(value, "stored head")
+    const version = r.u8("version")
+    if (version !== HEAD_VERSION) throw new FormatError("stored head version " + version + " unknown")
+    const head: StoredHead = {
+        seq: r.varint("seq"),
+        link: r.bytes(LINK_BYTES, "link"),
+        key: r.bytes(KEY_BYTES, "key"),
+        boot: r.varint("boot"),
+        oldestSeq: r.varint("oldest seq"),
+    }
+    const hasLoss = r.u8("loss flag")
+    if (hasLoss === 1) {
+        head.loss = {
+            fromSeq: r.varint("loss start"),
+            toSeq: r.varint("loss end"),
+            readings: r.varint("lost readings"),
+            from: { boot: r.varint("loss boot"), uptimeMs: r.varint("loss uptime") },
+        }
+        if (!lossFits(head)) throw new FormatError("stored head: loss range inconsistent")
+    } else if (hasLoss !== 0) throw new FormatError("stored head: bad loss flag")
+    if (r.remaining() !== 0 || head.oldestSeq > head.seq) throw new FormatError("stored head is inconsistent")
+    return head
+}
+
+function lossFits(h: StoredHead): boolean {
+    const l = h.loss
+    if (l.fromSeq > l.toSeq || l.toSeq >= h.seq || l.fromSeq < 1) return false
+    return l.toSeq === h.oldestSeq - 1 || (h.oldestSeq === 0 && l.fromSeq === 1)
+}
+
+function isLost(h: StoredHead, seq: number): boolean {
+    return !!h.loss && seq >= h.loss.fromSeq && seq <= h.loss.toSeq
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer): boolean {
+    return !!a && constantTimeEqual(a, b)
+}
+
+function headWith(seq: number, link: Buffer, key: Buffer, boot: number, oldestSeq: number, loss: PendingLoss): StoredHead {
+    const next: StoredHead = { seq, link, key, boot, oldestSeq }
+    if (loss) next.loss = loss
+    return next
+}
+
+export interface LoadResult {
+    head: StoredHead
+    /** True when a block written before a reset was found and adopted. */
+    rolledForward: boolean
+    /** The open block at its last checkpoint (undefined: none, or stale). */
+    checkpoint?: DecodedBlock
+}
+
+export class ChainStore {
+    private head: StoredHead = undefined
+
+    constructor(
+        private readonly kv: KeyValueStore,
+        private readonly crypto: LedgerCrypto,
+        private readonly deviceId: Buffer
+    ) {}
+
+    /** Writes and reads back; a store that drops the write (full) is a StorageError. */
+    private async put(key: string, value: Buffer) {
+        await this.kv.set(key, value)
+        if (!sameBytes(await this.kv.get(key), value)) throw new StorageError("flash did not keep " + key + " (store full?)")
+    }
+
+    private async writeHead(head: StoredHead) {
+        await this.put(HEAD_KEY, encodeHead(head))
+        this.head = head
+    }
+
+    currentHead(): StoredHead {
+        return this.head
+    }
+
+    /**
+     * Reads the head (undefined: a device with no chain yet), adopts a block that was written
+     * but not committed, and returns the open block's checkpoint if it belongs to the head.
+     */
+    async load(): Promise<LoadResult | undefined> {
+        const raw = await this.kv.get(HEAD_KEY)
+        if (!raw || raw.length === 0) return undefined
+        const stored = decodeHead(raw)
+        this.head = stored
+        let rolledForward = false
+        const pending = await this.kv.get(blockKey(stored.seq))
+        if (pending && pending.length > 0) {
+            const block = decodeBlock(pending)
+            const ours = block.header.seq === stored.seq && constantTimeEqual(block.header.link, stored.link)
+            if (!ours || !constantTimeEqual(blockTag(this.crypto, stored.key, this.deviceId, block.content), block.tag))
+                throw new StorageError("block entry " + stored.seq + " in flash is not the block the head expects")
+            const key = evolveKey(this.crypto, stored.key, this.deviceId, stored.seq)
+            await this.writeHead(headWith(stored.seq + 1, this.crypto.sha256(pending), key, stored.boot, stored.oldestSeq, stored.loss))
+            rolledForward = true
+        }
+        const result: LoadResult = { head: this.head, rolledForward }
+        const open = await this.kv.get(OPEN_KEY)
+        if (open && open.length > 0) {
+            try {
+                const content = decodeContent(open)
+                if (content.header.seq === this.head.seq && content.header.type === RECORD_DATA) result.checkpoint = content
+            } catch (e) {
+                // An unreadable checkpoint is ignored: what it held is reported as a power-loss gap.
+            }
+        }
+        return result
+    }
+
+    /** Starts a chain in empty flash: the head before its genesis block. */
+    async create(head: ChainHead, boot: number) {
+        await this.writeHead({ seq: head.seq, link: head.link, key: head.key, boot, oldestSeq: head.seq })
+    }
+
+    /** Counts a new boot in the head (the boot counter goes into every block's time). */
+    async recordBoot(): Promise<number> {
+        const h = this.head
+        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot + 1, h.oldestSeq, h.loss))
+        return this.head.boot
+    }
+
+    /**
+     * Persists a sealed block and the head after it: phase 1 the block entry, phase 2 the head.
+     * The open block's checkpoint is stale from then on (its seq is past).
+     */
+    async commit(blockBytes: Buffer, blockSeq: number, next: ChainHead) {
+        const h = this.head
+        if (blockSeq !== h.seq || next.seq !== blockSeq + 1) throw new RangeError("commit out of order: head at " + h.seq + ", block " + blockSeq)
+        await this.put(blockKey(blockSeq), blockBytes)
+        await this.writeHead(headWith(next.seq, next.link, next.key, h.boot, h.oldestSeq, h.loss))
+    }
+
+    /** Saves the open block's content (no tag), so a power cut loses at most what came after. */
+    async checkpoint(content: Buffer | undefined) {
+        if (!content) await this.kv.delete(OPEN_KEY)
+        else await this.put(OPEN_KEY, content)
+    }
+
+    async readBlock(seq: number): Promise<Buffer | undefined> {
+        if (seq < this.head.oldestSeq || seq >= this.head.seq || isLost(this.head, seq)) return undefined
+        return await this.kv.get(blockKey(seq))
+    }
+
+    backlogBlocks(): number {
+        const h = this.head
+        const lost = h.loss && h.oldestSeq === 0 ? h.loss.toSeq - h.loss.fromSeq + 1 : 0
+        return h.seq - h.oldestSeq - lost
+    }
+
+    /**
+     * Forgets blocks up to and including `seq`, which a gateway holds. A gateway acknowledges
+     * only a contiguous chain, so an acknowledgement past the pending loss settles it. Head
+     * first, then the entries: a reset in between leaves garbage below oldestSeq, never a hole.
+     */
+    async acknowledge(seq: number) {
+        const h = this.head
+        const upTo = Math.min(seq, h.seq - 1)
+        if (upTo < h.oldestSeq) return
+        let oldest = upTo + 1
+        let loss = h.loss
+        if (loss && upTo >= loss.toSeq) loss = undefined
+        else if (loss && oldest >= loss.fromSeq) oldest = loss.toSeq + 1
+        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, oldest, loss))
+        for (let s = h.oldestSeq; s < oldest; s++) if (!isLost(h, s)) await this.kv.delete(blockKey(s))
+    }
+
+    /**
+     * Drops the oldest `count` blocks of the backlog (never an unacknowledged genesis block) to
+     * make room, and returns the body of the gap record that declares the whole pending loss:
+     * the caller seals it, so the loss is never silent. Undefined when there is nothing to drop.
+     */
+    async dropOldest(count: number): Promise<GapBody | undefined> {
+        const h = this.head
+        const first = h.loss ? h.loss.toSeq + 1 : Math.max(h.oldestSeq, 1)
+        const last = Math.min(first + count - 1, h.seq - 1)
+        if (count < 1 || last < first) return undefined
+        let readings = h.loss ? h.loss.readings : 0
+        let from: BlockTime = h.loss ? h.loss.from : undefined
+        let lastHash: Buffer = undefined
+        for (let s = first; s <= last; s++) {
+            const bytes = await this.kv.get(blockKey(s))
+            if (!bytes) throw new StorageError("backlog block " + s + " missing from flash")
+            const block = decodeBlock(bytes)
+            // Readings of earlier dropped blocks are already in the pending loss; a power-loss
+            // record's readings are not, and would vanish with it.
+            if (block.header.type === RECORD_DATA) readings += block.header.readingCount
+            else if (block.gap && block.gap.lostBlocks === 0) readings += block.gap.lostReadings
+            if (!from) from = block.header.time
+            lastHash = this.crypto.sha256(bytes)
+        }
+        const loss: PendingLoss = { fromSeq: h.loss ? h.loss.fromSeq : first, toSeq: last, readings, from: { boot: from.boot, uptimeMs: from.uptimeMs } }
+        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, h.oldestSeq === 0 ? 0 : last + 1, loss))
+        for (let s = first; s <= last; s++) await this.kv.delete(blockKey(s))
+        return {
+            reason: GAP_BACKLOG_FULL,
+            lostReadings: readings,
+            from: loss.from,
+            lostBlocks: last - loss.fromSeq + 1,
+            firstLostSeq: loss.fromSeq,
+            lastLostHash: copyBytes(lastHash, 0, LINK_BYTES),
+        }
+    }
+}

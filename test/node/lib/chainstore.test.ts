@@ -1,0 +1,180 @@
+import { describe, expect, test } from "vitest"
+import { ChainStore, decodeHead, encodeHead, HEAD_KEY, StorageError, blockKey } from "../../../src/lib/chainstore"
+import { newChainHead } from "../../../src/lib/chain"
+import { GAP_POWER_LOSS } from "../../../src/lib/format"
+import { Ledger } from "../../../src/lib/ledger"
+import { verifyChain } from "../../../src/lib/verify"
+import { nodeCrypto } from "../../../tools/lib/crypto"
+import { MemoryStore, PowerCut } from "../helpers/memorystore"
+
+const crypto = nodeCrypto
+const deviceId = Buffer.from("12abdd2289421234", "hex")
+const key0 = () => Buffer.alloc(32, 0x5a)
+const channels = [{ name: "t", unit: "degC", exponent: -2 }, { name: "h", unit: "%RH", exponent: -2 }]
+const INTERVAL = 1000
+const CHECKPOINT_EVERY = 4
+
+/** A device as the firmware runs it: boot (create or load), then readings, seals and checkpoints. */
+class Device {
+    store: ChainStore
+    ledger!: Ledger
+    boot = 0
+    uptime = 0
+    appended = 0
+
+    constructor(readonly kv: MemoryStore) {
+        this.store = new ChainStore(kv, crypto, deviceId)
+    }
+
+    private async commit(blocks: { bytes: Buffer; seq: number }[]) {
+        for (const b of blocks) await this.store.commit(b.bytes, b.seq, this.ledger.headForStorage())
+    }
+
+    async start() {
+        const loaded = await this.store.load()
+        if (!loaded) await this.store.create(newChainHead(key0()), 0)
+        else this.boot = await this.store.recordBoot()
+        const h = this.store.currentHead()
+        this.ledger = new Ledger(crypto, deviceId, channels, { seq: h.seq, link: Buffer.from(h.link), key: Buffer.from(h.key) }, { intervalMs: INTERVAL, maxReadingsPerBlock: 10 })
+        if (h.seq === 0) await this.commit([this.ledger.sealGenesis({ boot: this.boot, uptimeMs: 0 }, "fw", "test")])
+        if (loaded?.checkpoint) {
+            this.ledger.restoreOpen(loaded.checkpoint.readings!, loaded.checkpoint.header.time)
+            const sealed = this.ledger.sealOpen()
+            if (sealed) await this.commit([sealed])
+        }
+        if (loaded) await this.commit(this.ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: CHECKPOINT_EVERY - 1, lostBlocks: 0, firstLostSeq: 0, from: { boot: this.boot - 1, uptimeMs: 0 } }, { boot: this.boot, uptimeMs: 0 }))
+        this.uptime = 1000
+    }
+
+    async read(n: number) {
+        for (let i = 0; i < n; i++) {
+            await this.commit(this.ledger.append([this.appended, -this.appended], { boot: this.boot, uptimeMs: this.uptime }))
+            this.appended++
+            this.uptime += INTERVAL
+            if (this.appended % CHECKPOINT_EVERY === 0) await this.store.checkpoint(this.ledger.openContent())
+        }
+    }
+
+    async chain(): Promise<Buffer[]> {
+        const h = this.store.currentHead()
+        const blocks: Buffer[] = []
+        for (let s = 0; s < h.seq; s++) {
+            const b = await this.kv.get(blockKey(s))
+            if (b) blocks.push(b)
+        }
+        return blocks
+    }
+}
+
+describe("chain store", () => {
+    test("stores the head and restores it after a restart", async () => {
+        const kv = new MemoryStore()
+        const a = new Device(kv)
+        await a.start()
+        await a.read(25)
+        const b = new Device(kv)
+        await b.start()
+        expect(b.boot).toBe(1)
+        expect(b.store.currentHead().seq).toBe(a.store.currentHead().seq + 2) // checkpointed block + power-loss record
+        await b.read(10)
+        const report = verifyChain(crypto, await b.chain(), { deviceId, key0: key0() })
+        expect(report.failure).toBeUndefined()
+    })
+
+    test("encodes and decodes the head, rejecting a loss range that does not fit the backlog", () => {
+        const head = { seq: 9, link: Buffer.alloc(32, 1), key: Buffer.alloc(32, 2), boot: 3, oldestSeq: 5, loss: { fromSeq: 2, toSeq: 4, readings: 30, from: { boot: 1, uptimeMs: 7 } } }
+        expect(decodeHead(encodeHead(head))).toEqual(head)
+        expect(() => encodeHead({ ...head, loss: { ...head.loss, toSeq: 3 } })).toThrow(RangeError)
+    })
+
+    test("a power cut at any write leaves a chain that verifies, seals no seq twice, and loses at most one checkpoint interval", async () => {
+        const probe = new MemoryStore()
+        const dry = new Device(probe)
+        await dry.start()
+        await dry.read(40)
+        const totalWrites = probe.writes
+        for (let cut = 0; cut <= totalWrites; cut++) {
+            const kv = new MemoryStore()
+            kv.cutAfter = cut
+            const before = new Device(kv)
+            try {
+                await before.start()
+                await before.read(40)
+            } catch (e) {
+                if (!(e instanceof PowerCut)) throw e
+            }
+            kv.cutAfter = Infinity
+            const after = new Device(kv)
+            await after.start()
+            await after.read(12)
+            const report = verifyChain(crypto, await after.chain(), { deviceId, key0: key0() })
+            expect(report.failure, "cut after write " + cut).toBeUndefined()
+            for (const [key, values] of kv.history)
+                if (key.startsWith("fb")) for (const v of values) expect(v.equals(values[0]), key + " written twice with different content").toBe(true)
+            // A cut loses the readings since the last checkpoint that reached flash: fewer
+            // than CHECKPOINT_EVERY, or exactly that many if the cut hit the checkpoint itself.
+            const kept = report.summary.readings + after.ledger.openReadings().length - 12
+            expect(before.appended - kept, "cut after write " + cut).toBeLessThanOrEqual(CHECKPOINT_EVERY)
+        }
+    })
+
+    test("refuses a commit the full store silently dropped, and keeps the old head", async () => {
+        const kv = new MemoryStore(1200)
+        const d = new Device(kv)
+        await d.start()
+        await expect(d.read(200)).rejects.toThrow(StorageError)
+        const again = new ChainStore(kv, crypto, deviceId)
+        const loaded = await again.load()
+        expect(loaded!.head.seq).toBeLessThanOrEqual(d.store.currentHead().seq)
+        expect(decodeHead((await kv.get(HEAD_KEY))!).seq).toBe(loaded!.head.seq)
+    })
+
+    test("drops the oldest blocks, never the genesis, and one gap record declares all that was dropped", async () => {
+        const kv = new MemoryStore()
+        const d = new Device(kv)
+        await d.start()
+        await d.read(60) // genesis + 6 blocks of 10
+        const first = await d.store.dropOldest(2)
+        expect(first).toMatchObject({ firstLostSeq: 1, lostBlocks: 2, lostReadings: 20 })
+        await d.read(20)
+        const second = await d.store.dropOldest(2)
+        expect(second).toMatchObject({ firstLostSeq: 1, lostBlocks: 4, lostReadings: 40 })
+        for (const block of d.ledger.sealGap(second!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq, d.ledger.headForStorage())
+        const report = verifyChain(crypto, await d.chain(), { deviceId, key0: key0() })
+        expect(report.failure).toBeUndefined()
+        expect(report.summary.gaps).toEqual([{ seq: d.store.currentHead().seq - 1, reason: "backlog-full", lostReadings: 40, lostBlocks: 4, firstLostSeq: 1 }])
+        expect(await d.store.readBlock(0)).toBeDefined()
+        expect(await d.store.readBlock(3)).toBeUndefined()
+    })
+
+    test("an earlier gap record inside a later, wider declared loss still verifies", async () => {
+        const kv = new MemoryStore()
+        const d = new Device(kv)
+        await d.start()
+        await d.read(30)
+        await d.store.acknowledge(0)
+        const gap1 = await d.store.dropOldest(1)
+        for (const block of d.ledger.sealGap(gap1!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq, d.ledger.headForStorage())
+        await d.read(30)
+        const gap2 = await d.store.dropOldest(2)
+        expect(gap2).toMatchObject({ firstLostSeq: 1, lostBlocks: 3 })
+        for (const block of d.ledger.sealGap(gap2!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq, d.ledger.headForStorage())
+        const genesis = (kv.history.get(blockKey(0)) ?? [])[0]
+        const report = verifyChain(crypto, [genesis, ...(await d.chain())], { deviceId, key0: key0() })
+        expect(report.failure).toBeUndefined()
+        expect(report.summary.gaps.map(g => g.lostBlocks)).toEqual([1, 3])
+    })
+
+    test("an acknowledgement past the pending loss settles it and frees the entries", async () => {
+        const kv = new MemoryStore()
+        const d = new Device(kv)
+        await d.start()
+        await d.read(40)
+        await d.store.dropOldest(2)
+        const head = d.store.currentHead()
+        await d.store.acknowledge(head.seq - 2)
+        expect(d.store.currentHead().loss).toBeUndefined()
+        expect(d.store.backlogBlocks()).toBe(1)
+        expect(await kv.get(blockKey(0))).toBeUndefined()
+    })
+})
