@@ -1,0 +1,74 @@
+/**
+ * The chain store on the simulator's real settings flash: blocks and head survive a reload,
+ * a block written without its head is adopted, and dropped blocks are declared.
+ */
+import { describe, expect, test } from "@devicescript/test"
+import { deviceCrypto } from "../../src/crypto"
+import { ChainStore, HEAD_KEY } from "../../src/lib/chainstore"
+import { newChainHead } from "../../src/lib/chain"
+import { Ledger } from "../../src/lib/ledger"
+import { verifyChain } from "../../src/lib/verify"
+import { settingsStore } from "../../src/settingsstore"
+
+const deviceId = Buffer.from("12abdd2289421234", "hex")
+const channels = [{ name: "t", unit: "u", exponent: 0 }]
+
+function key0(): Buffer {
+    const k = Buffer.alloc(32)
+    for (let i = 0; i < 32; i++) k[i] = 0x40 + i
+    return k
+}
+
+async function chainFromFlash(store: ChainStore): Promise<Buffer[]> {
+    const blocks: Buffer[] = []
+    const h = store.currentHead()
+    for (let s = 0; s < h.seq; s++) {
+        const b = await store.readBlock(s)
+        if (b) blocks.push(b)
+    }
+    return blocks
+}
+
+describe("chain store on settings flash", () => {
+    test("commits blocks and reloads the head, adopting a block written before its head", async () => {
+        await settingsStore.delete(HEAD_KEY)
+        const store = new ChainStore(settingsStore, deviceCrypto, deviceId)
+        expect(await store.load()).toBe(undefined)
+        await store.create(newChainHead(key0()), 0)
+        const ledger = new Ledger(deviceCrypto, deviceId, channels, newChainHead(key0()), { intervalMs: 1000, maxReadingsPerBlock: 5 })
+        const genesis = ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test", "simulator")
+        await store.commit(genesis.bytes, genesis.seq, ledger.headForStorage())
+        for (let i = 0; i < 12; i++)
+            for (const b of ledger.append([i * 3], { boot: 0, uptimeMs: 1000 + i * 1000 })) await store.commit(b.bytes, b.seq, ledger.headForStorage())
+        // Phase 1 only: the block reaches flash, the head does not (a reset in between).
+        const pending = ledger.sealOpen()
+        await settingsStore.set("fb" + pending.seq, pending.bytes)
+
+        const reloaded = new ChainStore(settingsStore, deviceCrypto, deviceId)
+        const result = await reloaded.load()
+        expect(result.rolledForward).toBe(true)
+        expect(result.head.seq).toBe(pending.seq + 1)
+        const report = verifyChain(deviceCrypto, await chainFromFlash(reloaded), { deviceId, key0: key0() })
+        expect(report.ok).toBe(true)
+        expect(report.summary.readings).toBe(12)
+    })
+
+    test("drops the oldest blocks and the gap record it seals declares them", async () => {
+        await settingsStore.delete(HEAD_KEY)
+        const store = new ChainStore(settingsStore, deviceCrypto, deviceId)
+        await store.create(newChainHead(key0()), 0)
+        const ledger = new Ledger(deviceCrypto, deviceId, channels, newChainHead(key0()), { intervalMs: 1000, maxReadingsPerBlock: 4 })
+        const genesis = ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test", "simulator")
+        await store.commit(genesis.bytes, genesis.seq, ledger.headForStorage())
+        for (let i = 0; i < 16; i++)
+            for (const b of ledger.append([i], { boot: 0, uptimeMs: 1000 + i * 1000 })) await store.commit(b.bytes, b.seq, ledger.headForStorage())
+        const gap = await store.dropOldest(2)
+        expect(gap.lostBlocks).toBe(2)
+        expect(gap.lostReadings).toBe(8)
+        for (const b of ledger.sealGap(gap, { boot: 0, uptimeMs: 20000 })) await store.commit(b.bytes, b.seq, ledger.headForStorage())
+        const report = verifyChain(deviceCrypto, await chainFromFlash(store), { deviceId, key0: key0() })
+        expect(report.ok).toBe(true)
+        expect(report.summary.readings).toBe(8)
+        expect(report.summary.gaps.length).toBe(1)
+    })
+})
