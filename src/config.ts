@@ -8,6 +8,10 @@ export const FIRMWARE_VERSION = "fieldledger/0.1.0"
 export interface FirmwareConfig {
     board: string
     ledger: LedgerOptions
+    /** Readings between flash checkpoints of the open block: the most a power cut loses. */
+    checkpointEvery: number
+    /** Unacknowledged blocks kept in flash before the oldest are dropped (and declared). */
+    maxBacklogBlocks: number
 }
 
 async function readNumber(key: string, fallback: number, min: number, max: number): Promise<number> {
@@ -31,5 +35,7 @@ export async function loadConfig(): Promise<FirmwareConfig> {
             intervalMs: await readNumber("FL_INTERVAL", sim ? 1000 : 60000, 100, 86400000),
             maxBlockAgeMs: await readNumber("FL_BLOCK_AGE", sim ? 30000 : 3600000, 1000, 86400000),
         },
+        checkpointEvery: await readNumber("FL_CKPT_EVERY", 10, 1, 255),
+        maxBacklogBlocks: await readNumber("FL_BACKLOG", 20, 2, 200),
     }
 }

@@ -1,47 +1,45 @@
 /**
  * The firmware's pipeline, independent of where its parts come from: sample the channels on a
- * drift-free grid, append to the ledger, and hand every sealed block to the sink (console now;
- * flash storage and sync are further sinks). main.ts supplies the real parts, tests fast ones.
+ * drift-free grid, append to the ledger, hand every sealed block to the sink (flash, console,
+ * sync), and checkpoint the open block every few readings. main.ts supplies the real parts,
+ * tests fast ones.
  */
 import * as ds from "@devicescript/core"
-import { SealedBlock, newChainHead } from "./lib/chain"
-import { Ledger, LedgerOptions } from "./lib/ledger"
-import { LedgerCrypto } from "./lib/keys"
+import { SealedBlock } from "./lib/chain"
+import { Ledger } from "./lib/ledger"
 import { MISSING, Reading } from "./lib/readings"
 import { startSampler } from "./sampler"
 import { ChannelSource, sampleChannels } from "./sensors"
 
 export interface FirmwareOptions {
-    crypto: LedgerCrypto
-    deviceId: Buffer
-    /** K_0 of a new chain; the ledger owns and wipes it. */
-    key0: Buffer
-    firmwareVersion: string
-    board: string
+    ledger: Ledger
     boot: number
-    ledger: LedgerOptions
+    intervalMs: number
     sources: ChannelSource[]
-    onSealed(block: SealedBlock): void
+    /** Persists (and shows, sends) a sealed block; called in seal order, one at a time. */
+    onSealed(block: SealedBlock): Promise<void>
+    /** Called after every reading with how many the open block holds (for checkpoints). */
+    afterReading?(openReadings: number): Promise<void>
 }
 
 export function startFirmware(options: FirmwareOptions) {
-    const { boot } = options
-    const ledger = new Ledger(options.crypto, options.deviceId, options.sources.map(s => s.spec), newChainHead(options.key0), options.ledger)
-    options.onSealed(ledger.sealGenesis({ boot, uptimeMs: ds.millis() }, options.firmwareVersion, options.board))
+    const { boot, ledger, intervalMs } = options
     const allMissing: Reading = options.sources.map(() => MISSING)
+    const emit = async (blocks: SealedBlock[]) => {
+        for (const b of blocks) await options.onSealed(b)
+    }
     const sampler = startSampler({
-        intervalMs: options.ledger.intervalMs,
+        intervalMs,
         onSample: async (uptimeMs, skipped) => {
             // Slots the sampler could not serve stay on the grid as readings with every value
             // missing, so later readings keep their declared times and the loss is visible.
-            for (let i = skipped; i > 0; i--) {
-                for (const block of ledger.append(allMissing, { boot, uptimeMs: uptimeMs - i * options.ledger.intervalMs })) options.onSealed(block)
-            }
+            for (let i = skipped; i > 0; i--) await emit(ledger.append(allMissing, { boot, uptimeMs: uptimeMs - i * intervalMs }))
             const time = { boot, uptimeMs }
             const aged = ledger.tick(time)
-            if (aged) options.onSealed(aged)
+            if (aged) await emit([aged])
             const reading = await sampleChannels(options.sources)
-            for (const block of ledger.append(reading, time)) options.onSealed(block)
+            await emit(ledger.append(reading, time))
+            if (options.afterReading) await options.afterReading(ledger.openReadings().length)
         },
     })
     return { ledger, stop: sampler.stop }

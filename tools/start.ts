@@ -3,7 +3,7 @@
  * it seals as it arrives (the Node verifier, under the simulator's public development key),
  * shows progress, and on exit writes the chain as an export file for `fieldledger verify`.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { decodeBlock } from "../src/lib/chain"
 import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/devkey"
@@ -11,21 +11,29 @@ import { verifyChain } from "../src/lib/verify"
 import { parseCommandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BlockLogParser, cleanLine } from "./lib/devicelog"
-import { formatExport } from "./lib/exportfile"
+import { formatExport, parseExport } from "./lib/exportfile"
 import { Simulator } from "./lib/simulator"
 
-export const START_HELP = `Usage: fieldledger start [--duration SECONDS] [--export FILE] [--device-id HEX] [--verbose]
+export const START_HELP = `Usage: fieldledger start [--duration SECONDS] [--export FILE] [--continue] [--device-id HEX] [--verbose]
 
 Runs the fieldledger firmware (src/main.ts) in the DeviceScript simulator with simulated
 temperature, humidity and pressure sensors, and verifies every block it seals as it arrives.
-The simulator samples once a second and seals a block at least every 30 s.
+The simulator samples once a second and seals a block at least every 30 s. The chain lives in
+the simulator's flash (.devicescript/flash/sim.bin): by default it is erased first so every
+run starts a new chain; with --continue the device picks up its chain where the last run left
+it (a reboot: the checkpointed block, then a power-loss gap record) and the blocks are checked
+on top of the previous run's export.
 
 Options:
   --duration SECONDS  stop after this long (default: run until Ctrl-C)
   --export FILE       where to write the chain on exit (default: data/simulated-chain.json)
+  --continue          keep the simulator's flash and continue the chain of the last run
   --device-id HEX     the simulated device's id (16 hex digits)
   --verbose           also show the firmware's own console lines
   -h, --help          this help`
+
+/** Where `devs run` keeps the simulated device's flash. */
+const SIM_FLASH = ".devicescript/flash/sim.bin"
 
 export async function runStart(argv: string[]): Promise<number> {
     const cli = parseCommandLine(argv, {
@@ -33,6 +41,7 @@ export async function runStart(argv: string[]): Promise<number> {
         export: { type: "string" },
         "device-id": { type: "string" },
         verbose: { type: "boolean" },
+        continue: { type: "boolean" },
     })
     if (cli.boolean("help")) {
         console.log(START_HELP)
@@ -48,6 +57,14 @@ export async function runStart(argv: string[]): Promise<number> {
 
     const blocks: Buffer[] = []
     let deviceId: Buffer | undefined
+    if (cli.boolean("continue")) {
+        if (existsSync(exportFile)) {
+            const previous = parseExport(readFileSync(exportFile, "utf8"))
+            deviceId = previous.deviceId
+            blocks.push(...previous.blocks)
+            console.log(`continuing the chain of ${deviceId.toString("hex")} from ${exportFile} (${blocks.length} blocks)`)
+        }
+    } else rmSync(SIM_FLASH, { force: true })
     let failures = 0
     const parser = new BlockLogParser()
     const sim = new Simulator()

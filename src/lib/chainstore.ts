@@ -195,7 +195,8 @@ export class ChainStore {
 
     /** Starts a chain in empty flash: the head before its genesis block. */
     async create(head: ChainHead, boot: number) {
-        await this.writeHead({ seq: head.seq, link: head.link, key: head.key, boot, oldestSeq: head.seq })
+        // Copies: the ledger wipes its key buffers as it evolves them.
+        await this.writeHead({ seq: head.seq, link: copyBytes(head.link, 0, LINK_BYTES), key: copyBytes(head.key, 0, KEY_BYTES), boot, oldestSeq: head.seq })
     }
 
     /** Counts a new boot in the head (the boot counter goes into every block's time). */
@@ -206,14 +207,20 @@ export class ChainStore {
     }
 
     /**
-     * Persists a sealed block and the head after it: phase 1 the block entry, phase 2 the head.
-     * The open block's checkpoint is stale from then on (its seq is past).
+     * Persists the next sealed block and the head after it: phase 1 the block entry, phase 2
+     * the head. The store derives that head itself (link = the block's hash, key = K_(seq+1)
+     * from its own K_seq) after checking the block is tagged under K_seq and links to the head,
+     * so flash can never hold a head that disagrees with the blocks.
      */
-    async commit(blockBytes: Buffer, blockSeq: number, next: ChainHead) {
+    async commit(blockBytes: Buffer, blockSeq: number) {
         const h = this.head
-        if (blockSeq !== h.seq || next.seq !== blockSeq + 1) throw new RangeError("commit out of order: head at " + h.seq + ", block " + blockSeq)
+        if (blockSeq !== h.seq) throw new RangeError("commit out of order: head at " + h.seq + ", block " + blockSeq)
+        const block = decodeBlock(blockBytes)
+        if (block.header.seq !== h.seq || !constantTimeEqual(block.header.link, h.link) || !constantTimeEqual(blockTag(this.crypto, h.key, this.deviceId, block.content), block.tag))
+            throw new RangeError("block " + blockSeq + " is not the next block of the stored chain")
         await this.put(blockKey(blockSeq), blockBytes)
-        await this.writeHead(headWith(next.seq, next.link, next.key, h.boot, h.oldestSeq, h.loss))
+        const key = evolveKey(this.crypto, h.key, this.deviceId, h.seq)
+        await this.writeHead(headWith(h.seq + 1, this.crypto.sha256(blockBytes), key, h.boot, h.oldestSeq, h.loss))
     }
 
     /** Saves the open block's content (no tag), so a power cut loses at most what came after. */

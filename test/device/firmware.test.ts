@@ -7,10 +7,11 @@ import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/crypto"
 import { startFirmware } from "../../src/firmware"
-import { SealedBlock } from "../../src/lib/chain"
+import { newChainHead, SealedBlock } from "../../src/lib/chain"
+import { Ledger } from "../../src/lib/ledger"
 import { MAX_BLOCK_BYTES, RECORD_DATA, RECORD_GENESIS } from "../../src/lib/format"
 import { verifyChain } from "../../src/lib/verify"
-import { waitForSensors } from "../../src/sensors"
+import { ChannelSource, waitForSensors } from "../../src/sensors"
 import { startSimulatedSensors } from "../../src/simsensors"
 import { brokenChannel, countingChannel } from "./helpers/fakesensors"
 
@@ -22,24 +23,22 @@ function testKey(): Buffer {
     return key
 }
 
-async function runFirmware(sources: any[], ms: number, maxBlockAgeMs: number): Promise<SealedBlock[]> {
+async function runFirmware(sources: ChannelSource[], ms: number, maxBlockAgeMs: number): Promise<SealedBlock[]> {
     const blocks: SealedBlock[] = []
+    const ledger = new Ledger(deviceCrypto, deviceId, sources.map(s => s.spec), newChainHead(testKey()), { intervalMs: 100, maxBlockAgeMs })
+    blocks.push(ledger.sealGenesis({ boot: 0, uptimeMs: ds.millis() }, "test", "simulator"))
     const fw = startFirmware({
-        crypto: deviceCrypto,
-        deviceId,
-        key0: testKey(),
-        firmwareVersion: "test",
-        board: "simulator",
+        ledger,
         boot: 0,
-        ledger: { intervalMs: 100, maxBlockAgeMs },
+        intervalMs: 100,
         sources,
-        onSealed: b => {
+        onSealed: async b => {
             blocks.push(b)
         },
     })
     await ds.sleep(ms)
     fw.stop()
-    const last = fw.ledger.sealOpen()
+    const last = ledger.sealOpen()
     if (last) blocks.push(last)
     return blocks
 }

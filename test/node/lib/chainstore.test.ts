@@ -1,8 +1,8 @@
 import { describe, expect, test } from "vitest"
 import { ChainStore, decodeHead, encodeHead, HEAD_KEY, StorageError, blockKey } from "../../../src/lib/chainstore"
-import { newChainHead } from "../../../src/lib/chain"
-import { GAP_POWER_LOSS } from "../../../src/lib/format"
 import { Ledger } from "../../../src/lib/ledger"
+import { openChain } from "../../../src/lib/recovery"
+import { startBacklog } from "../../../src/lib/backlog"
 import { verifyChain } from "../../../src/lib/verify"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { MemoryStore, PowerCut } from "../helpers/memorystore"
@@ -26,23 +26,26 @@ class Device {
         this.store = new ChainStore(kv, crypto, deviceId)
     }
 
-    private async commit(blocks: { bytes: Buffer; seq: number }[]) {
-        for (const b of blocks) await this.store.commit(b.bytes, b.seq, this.ledger.headForStorage())
+    async commit(blocks: { bytes: Buffer; seq: number }[]) {
+        for (const b of blocks) await this.store.commit(b.bytes, b.seq)
     }
 
     async start() {
-        const loaded = await this.store.load()
-        if (!loaded) await this.store.create(newChainHead(key0()), 0)
-        else this.boot = await this.store.recordBoot()
-        const h = this.store.currentHead()
-        this.ledger = new Ledger(crypto, deviceId, channels, { seq: h.seq, link: Buffer.from(h.link), key: Buffer.from(h.key) }, { intervalMs: INTERVAL, maxReadingsPerBlock: 10 })
-        if (h.seq === 0) await this.commit([this.ledger.sealGenesis({ boot: this.boot, uptimeMs: 0 }, "fw", "test")])
-        if (loaded?.checkpoint) {
-            this.ledger.restoreOpen(loaded.checkpoint.readings!, loaded.checkpoint.header.time)
-            const sealed = this.ledger.sealOpen()
-            if (sealed) await this.commit([sealed])
-        }
-        if (loaded) await this.commit(this.ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: CHECKPOINT_EVERY - 1, lostBlocks: 0, firstLostSeq: 0, from: { boot: this.boot - 1, uptimeMs: 0 } }, { boot: this.boot, uptimeMs: 0 }))
+        const opened = await openChain({
+            store: this.store,
+            crypto,
+            deviceId,
+            channels,
+            ledger: { intervalMs: INTERVAL, maxReadingsPerBlock: 10 },
+            firmwareVersion: "fw",
+            board: "test",
+            checkpointEvery: CHECKPOINT_EVERY,
+            newKey: async () => key0(),
+            uptimeMs: () => 0,
+            onSealed: async () => {},
+        })
+        this.ledger = opened.ledger
+        this.boot = opened.boot
         this.uptime = 1000
     }
 
@@ -139,7 +142,7 @@ describe("chain store", () => {
         await d.read(20)
         const second = await d.store.dropOldest(2)
         expect(second).toMatchObject({ firstLostSeq: 1, lostBlocks: 4, lostReadings: 40 })
-        for (const block of d.ledger.sealGap(second!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq, d.ledger.headForStorage())
+        for (const block of d.ledger.sealGap(second!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq)
         const report = verifyChain(crypto, await d.chain(), { deviceId, key0: key0() })
         expect(report.failure).toBeUndefined()
         expect(report.summary.gaps).toEqual([{ seq: d.store.currentHead().seq - 1, reason: "backlog-full", lostReadings: 40, lostBlocks: 4, firstLostSeq: 1 }])
@@ -154,11 +157,11 @@ describe("chain store", () => {
         await d.read(30)
         await d.store.acknowledge(0)
         const gap1 = await d.store.dropOldest(1)
-        for (const block of d.ledger.sealGap(gap1!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq, d.ledger.headForStorage())
+        for (const block of d.ledger.sealGap(gap1!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq)
         await d.read(30)
         const gap2 = await d.store.dropOldest(2)
         expect(gap2).toMatchObject({ firstLostSeq: 1, lostBlocks: 3 })
-        for (const block of d.ledger.sealGap(gap2!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq, d.ledger.headForStorage())
+        for (const block of d.ledger.sealGap(gap2!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq)
         const genesis = (kv.history.get(blockKey(0)) ?? [])[0]
         const report = verifyChain(crypto, [genesis, ...(await d.chain())], { deviceId, key0: key0() })
         expect(report.failure).toBeUndefined()
@@ -176,5 +179,51 @@ describe("chain store", () => {
         expect(d.store.currentHead().loss).toBeUndefined()
         expect(d.store.backlogBlocks()).toBe(1)
         expect(await kv.get(blockKey(0))).toBeUndefined()
+    })
+})
+
+describe("backlog budget", () => {
+    test("keeps sampling past a full backlog: drops the oldest blocks, declares them, and the chain verifies", async () => {
+        const kv = new MemoryStore()
+        const d = new Device(kv)
+        await d.start()
+        const printed: number[] = []
+        const backlog = startBacklog({
+            store: d.store,
+            ledger: d.ledger,
+            maxBacklogBlocks: 8,
+            checkpointEvery: CHECKPOINT_EVERY,
+            now: () => ({ boot: d.boot, uptimeMs: d.uptime }),
+            onSealed: async b => {
+                printed.push(b.seq)
+            },
+        })
+        for (let i = 0; i < 300; i++) {
+            for (const b of d.ledger.append([i, i], { boot: d.boot, uptimeMs: d.uptime })) await backlog.onSealed(b)
+            d.uptime += INTERVAL
+            await backlog.afterReading(d.ledger.openReadings().length)
+        }
+        expect(d.store.backlogBlocks()).toBeLessThanOrEqual(9)
+        const genesis = kv.history.get(blockKey(0))![0]
+        const chain = await d.chain()
+        const report = verifyChain(crypto, chain[0].equals(genesis) ? chain : [genesis, ...chain], { deviceId, key0: key0() })
+        expect(report.failure).toBeUndefined()
+        const lost = report.summary.gaps.at(-1)!
+        // Every reading is either in the chain, in the open block, or declared lost.
+        expect(report.summary.readings + lost.lostReadings + d.ledger.openReadings().length).toBe(300)
+    })
+
+    test("makes room when the flash fills before the budget is reached", async () => {
+        const kv = new MemoryStore(2600)
+        const d = new Device(kv)
+        await d.start()
+        const backlog = startBacklog({ store: d.store, ledger: d.ledger, maxBacklogBlocks: 100, checkpointEvery: 1000, now: () => ({ boot: 0, uptimeMs: d.uptime }), onSealed: async () => {} })
+        for (let i = 0; i < 400; i++) {
+            for (const b of d.ledger.append([i * 977, -i], { boot: 0, uptimeMs: d.uptime })) await backlog.onSealed(b)
+            d.uptime += INTERVAL
+        }
+        const report = verifyChain(crypto, await d.chain(), { deviceId, key0: key0() })
+        expect(report.failure).toBeUndefined()
+        expect(report.summary.gaps.length).toBeGreaterThan(0)
     })
 })

@@ -1,0 +1,74 @@
+/**
+ * Opening the chain at boot: a new chain in empty flash (genesis under a fresh K_0), or the
+ * stored one continued from its head, never restarted. K_0 is asked for only when there is no
+ * chain: restarting from K_0 at every boot would reuse epoch keys and undo forward security.
+ * After a reset the checkpointed open block is sealed (in its own boot's time) and a power-loss
+ * gap record states how many readings may have been lost since that checkpoint.
+ */
+import { SealedBlock } from "./chain"
+import { ChainStore } from "./chainstore"
+import { copyBytes, wipe } from "./bytes"
+import { BlockTime, ChannelSpec, GAP_POWER_LOSS, KEY_BYTES, LINK_BYTES } from "./format"
+import { LedgerCrypto } from "./keys"
+import { Ledger, LedgerOptions } from "./ledger"
+
+export interface OpenChainOptions {
+    store: ChainStore
+    crypto: LedgerCrypto
+    deviceId: Buffer
+    channels: ChannelSpec[]
+    ledger: LedgerOptions
+    firmwareVersion: string
+    board: string
+    /** Readings between checkpoints: what a power cut can lose at most. */
+    checkpointEvery: number
+    /** K_0 for a new chain; called only when flash holds none. */
+    newKey(): Promise<Buffer>
+    /** Milliseconds since this boot. */
+    uptimeMs(): number
+    /** Called with every block sealed while opening, after it is committed. */
+    onSealed(block: SealedBlock): Promise<void>
+}
+
+export interface OpenedChain {
+    ledger: Ledger
+    boot: number
+    created: boolean
+}
+
+export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
+    const { store } = o
+    const loaded = await store.load()
+    let boot = 0
+    if (!loaded) {
+        const key0 = await o.newKey()
+        await store.create({ seq: 0, link: Buffer.alloc(LINK_BYTES), key: key0 }, 0)
+        wipe(key0)
+    } else boot = await store.recordBoot()
+    const h = store.currentHead()
+    // The ledger owns (and wipes) its key: give it a copy of the stored one.
+    const ledger = new Ledger(o.crypto, o.deviceId, o.channels, { seq: h.seq, link: copyBytes(h.link, 0, LINK_BYTES), key: copyBytes(h.key, 0, KEY_BYTES) }, o.ledger)
+    const commit = async (blocks: SealedBlock[]) => {
+        for (const b of blocks) {
+            await store.commit(b.bytes, b.seq)
+            await o.onSealed(b)
+        }
+    }
+    // A reset between the genesis head and the genesis block leaves seq 0: seal it (again).
+    if (h.seq === 0) await commit([ledger.sealGenesis({ boot, uptimeMs: o.uptimeMs() }, o.firmwareVersion, o.board)])
+    if (loaded) {
+        let lostFrom: BlockTime = { boot: boot - 1, uptimeMs: 0 }
+        const cp = loaded.checkpoint
+        if (cp) {
+            ledger.restoreOpen(cp.readings, cp.header.time)
+            const sealed = ledger.sealOpen()
+            if (sealed) await commit([sealed])
+            lostFrom = { boot: cp.header.time.boot, uptimeMs: cp.header.time.uptimeMs + cp.header.readingCount * cp.header.intervalMs }
+        }
+        // Readings taken after the last checkpoint of the previous boot are gone: at most
+        // checkpointEvery of them (the reset may have hit the checkpoint write itself).
+        await commit(ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: o.checkpointEvery, lostBlocks: 0, firstLostSeq: 0, from: lostFrom }, { boot, uptimeMs: o.uptimeMs() }))
+        await store.checkpoint(undefined)
+    }
+    return { ledger, boot, created: !loaded }
+}
