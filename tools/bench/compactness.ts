@@ -1,0 +1,101 @@
+/**
+ * Bytes per reading on real data, amortized over the whole chain (genesis, every header, link
+ * and tag), beside the same readings as raw fixed point, JSON lines, and one CBOR record with
+ * a COSE_Mac0 tag (HMAC 256/64, RFC 9052/9053) per reading.
+ */
+import { createHmac } from "node:crypto"
+import { encode as cborEncode, Tag } from "cbor-x"
+import { decodeBlock, newChainHead } from "../../src/lib/chain"
+import { headerSize, LINK_BYTES, TAG_BYTES } from "../../src/lib/format"
+import { Ledger } from "../../src/lib/ledger"
+import { verifyChain } from "../../src/lib/verify"
+import { nobleCrypto } from "../lib/crypto"
+import type { BenchSection } from "./section"
+import { loadSeattle, SEATTLE_CHANNELS, SEATTLE_INTERVAL_MS, SeattleRow } from "./seattle"
+
+const DEVICE_ID = Buffer.from("12abdd2289421234", "hex")
+const KEY0 = Buffer.alloc(32, 0x42)
+
+function sealSeattle(rows: SeattleRow[]): Buffer[] {
+    // Seal on size only (no time limit): the figure is the codec's, not the sealing policy's.
+    const ledger = new Ledger(nobleCrypto, DEVICE_ID, SEATTLE_CHANNELS, newChainHead(Buffer.from(KEY0)), { intervalMs: SEATTLE_INTERVAL_MS, maxBlockAgeMs: 2 ** 31 })
+    const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0, unixTime: rows[0].unixTime }, "fieldledger/bench", "bench").bytes]
+    rows.forEach((row, i) => {
+        for (const b of ledger.append(row.values, { boot: 0, uptimeMs: i * SEATTLE_INTERVAL_MS, unixTime: rows[0].unixTime + i * 3600 })) blocks.push(b.bytes)
+    })
+    const last = ledger.sealOpen()
+    if (last) blocks.push(last.bytes)
+    const report = verifyChain(nobleCrypto, blocks, { deviceId: DEVICE_ID, key0: KEY0 })
+    if (!report.ok || report.summary.readings !== rows.length) throw new Error("the benchmark chain does not verify: " + JSON.stringify(report.failure))
+    return blocks
+}
+
+function rawFixedPoint(rows: SeattleRow[]): number {
+    for (const r of rows) for (const v of r.values) if (v < -32768 || v > 32767) throw new Error("value " + v + " does not fit int16")
+    return rows.length * 3 * 2
+}
+
+function jsonLines(rows: SeattleRow[]): number {
+    let n = 0
+    for (const r of rows) n += Buffer.byteLength(JSON.stringify({ t: r.unixTime, p: r.values[0], T: r.values[1], w: r.values[2] }) + "\n")
+    return n
+}
+
+/** COSE_Mac0 (tag 17): [protected {1: 4 (HMAC 256/64)}, unprotected {}, payload, tag]. */
+function coseMac0(rows: SeattleRow[]): number {
+    const protectedHeader = cborEncode(new Map([[1, 4]]))
+    let n = 0
+    for (const r of rows) {
+        const payload = cborEncode([r.unixTime, ...r.values])
+        const macStructure = cborEncode(["MAC0", protectedHeader, Buffer.alloc(0), payload])
+        const tag = createHmac("sha256", KEY0).update(macStructure).digest().subarray(0, 8)
+        n += cborEncode(new Tag([protectedHeader, new Map(), payload, tag], 17)).length
+    }
+    return n
+}
+
+export const compactness: BenchSection = {
+    name: "compactness",
+    description: "bytes per 3-channel reading, seattle-weather-hourly-normals (vega-datasets), whole chain",
+    async run() {
+        const rows = loadSeattle()
+        const blocks = sealSeattle(rows)
+        const total = blocks.reduce((n, b) => n + b.length, 0)
+        const data = blocks.slice(1).map(decodeBlock)
+        let header = 0
+        let payload = 0
+        for (const b of data) {
+            const h = b.header
+            const hs = headerSize(h.seq, h.time, h.intervalMs, h.readingCount)
+            header += hs - LINK_BYTES
+            payload += b.content.length - hs
+        }
+        const raw = rawFixedPoint(rows)
+        const json = jsonLines(rows)
+        const cose = coseMac0(rows)
+        const perReading = (bytes: number) => bytes / rows.length
+        const figures = {
+            bytesPerReading: perReading(total),
+            bytesPerReadingRaw: perReading(raw),
+            bytesPerReadingJsonLines: perReading(json),
+            bytesPerReadingCoseMac0: perReading(cose),
+            ledgerBlocks: blocks.length,
+            readingsPerBlock: rows.length / data.length,
+            maxBlockBytes: Math.max(...blocks.map(b => b.length)),
+        }
+        const row = (name: string, bytes: number) => `  ${name.padEnd(34)} ${String(bytes).padStart(8)} B  ${perReading(bytes).toFixed(2).padStart(6)} B/reading  ${(bytes / raw).toFixed(2)}x raw`
+        const n = data.length
+        return {
+            figures,
+            lines: [
+                `${rows.length} readings, 3 channels (0.1 hPa, 0.1 degC, 0.1 m/s), hourly`,
+                row("fieldledger chain (all blocks)", total),
+                row("raw fixed point, 3 x int16", raw),
+                row("JSON lines", json),
+                row("CBOR + COSE_Mac0 per reading", cose),
+                `  ${blocks.length} blocks (genesis ${blocks[0].length} B), ${figures.readingsPerBlock.toFixed(1)} readings per data block, largest block ${figures.maxBlockBytes} B`,
+                `  average data block: header ${(header / n).toFixed(1)} B + link ${LINK_BYTES} B + readings ${(payload / n).toFixed(1)} B + tag ${TAG_BYTES} B`,
+            ],
+        }
+    },
+}

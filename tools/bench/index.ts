@@ -1,0 +1,42 @@
+/**
+ * `fieldledger bench` (`npm run bench`): every benchmark section, a table each for people, or
+ * with --json one JSON object of all figures for scripts. Ratios are against baselines
+ * measured in the same run, never against numbers from elsewhere.
+ */
+import { parseCommandLine, UsageError } from "../lib/args"
+import { compactness } from "./compactness"
+import type { BenchSection } from "./section"
+
+export const SECTIONS: BenchSection[] = [compactness]
+
+export const BENCH_HELP = `Usage: fieldledger bench [--json] [--only NAME]
+
+Runs the benchmarks and prints their figures. Sections:
+${SECTIONS.map(s => "  " + s.name.padEnd(14) + s.description).join("\n")}
+
+Options:
+  --json       print one JSON object with every figure (and nothing else) on stdout
+  --only NAME  run one section
+  -h, --help   this help`
+
+export async function main(argv: string[]): Promise<number> {
+    const cli = parseCommandLine(argv, { json: { type: "boolean" }, only: { type: "string" } })
+    if (cli.boolean("help")) {
+        console.log(BENCH_HELP)
+        return 0
+    }
+    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    const only = cli.string("only")
+    const sections = SECTIONS.filter(s => !only || s.name === only)
+    if (sections.length === 0) throw new UsageError("no section named " + only + " (sections: " + SECTIONS.map(s => s.name).join(", ") + ")")
+    const json = cli.boolean("json")
+    const figures: Record<string, number> = {}
+    for (const section of sections) {
+        process.stderr.write(`bench: ${section.name}...\n`)
+        const result = await section.run()
+        Object.assign(figures, result.figures)
+        if (!json) console.log(`\n${section.name}: ${section.description}\n${result.lines.join("\n")}`)
+    }
+    if (json) console.log(JSON.stringify(figures))
+    return 0
+}
