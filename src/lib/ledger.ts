@@ -34,6 +34,16 @@ export interface LedgerOptions {
 
 export const DEFAULT_MAX_BLOCK_AGE_MS = 3600 * 1000
 
+/**
+ * The largest block one reading can need: a header with every varint at its longest (seq and
+ * boot 5 bytes, times and interval 8, count 2), and per channel a 5-byte first value and its
+ * width byte. A size limit below this could leave a reading no block can hold.
+ */
+export function largestSingleReadingBlock(channelCount: number): number {
+    const header = 3 + 5 + 32 + 5 + 8 + 8 + 8 + 2
+    return header + 1 + 1 + 6 * channelCount + TAG_BYTES
+}
+
 /** The head without the key: what may be shown, logged or sent. */
 export interface PublicHead {
     seq: number
@@ -63,8 +73,9 @@ export class Ledger {
         if (!(options.intervalMs >= 1) || Math.floor(options.intervalMs) !== options.intervalMs)
             throw new RangeError("intervalMs must be a positive integer")
         this.maxBlockBytes = options.maxBlockBytes || MAX_BLOCK_BYTES
-        if (this.maxBlockBytes > MAX_BLOCK_BYTES || this.maxBlockBytes < 96)
-            throw new RangeError("maxBlockBytes must be 96.." + MAX_BLOCK_BYTES)
+        const floor = largestSingleReadingBlock(channels.length)
+        if (this.maxBlockBytes > MAX_BLOCK_BYTES || this.maxBlockBytes < floor)
+            throw new RangeError("maxBlockBytes must be " + floor + ".." + MAX_BLOCK_BYTES + " for " + channels.length + " channels, so any one reading fits a block")
         this.maxReadings = options.maxReadingsPerBlock || MAX_READINGS_PER_BLOCK
         if (this.maxReadings > MAX_READINGS_PER_BLOCK || this.maxReadings < 1)
             throw new RangeError("maxReadingsPerBlock must be 1.." + MAX_READINGS_PER_BLOCK)

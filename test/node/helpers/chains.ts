@@ -1,0 +1,44 @@
+/** Test chains sealed with the real Ledger: a known layout, key and device. */
+import { newChainHead, SealedBlock } from "../../../src/lib/chain"
+import { ChannelSpec, GAP_POWER_LOSS } from "../../../src/lib/format"
+import type { LedgerCrypto } from "../../../src/lib/keys"
+import { Ledger } from "../../../src/lib/ledger"
+import { MISSING, Reading } from "../../../src/lib/readings"
+
+export const DEVICE_ID = Buffer.from("12abdd2289421234", "hex")
+export const OTHER_DEVICE_ID = Buffer.from("0badc0ffee000001", "hex")
+export const CHANNELS: ChannelSpec[] = [
+    { name: "temperature", unit: "degC", exponent: -2 },
+    { name: "humidity", unit: "%RH", exponent: -2 },
+]
+
+export function testKey(fill = 0x11): Buffer {
+    return Buffer.alloc(32, fill)
+}
+
+export interface TestChain {
+    blocks: SealedBlock[]
+    ledger: Ledger
+}
+
+/**
+ * Genesis, `dataBlocks` data blocks of `perBlock` readings (one value missing in block 2), and
+ * a power-loss gap record after them.
+ */
+export function buildChain(crypto: LedgerCrypto, options: { key?: Buffer; deviceId?: Buffer; dataBlocks?: number; perBlock?: number; gap?: boolean } = {}): TestChain {
+    const perBlock = options.perBlock ?? 8
+    const ledger = new Ledger(crypto, options.deviceId ?? DEVICE_ID, CHANNELS, newChainHead(Buffer.from(options.key ?? testKey())), {
+        intervalMs: 1000,
+        maxReadingsPerBlock: perBlock,
+    })
+    const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test/1", "sim")]
+    const count = (options.dataBlocks ?? 4) * perBlock
+    for (let i = 0; i < count; i++) {
+        const reading: Reading = [2100 + ((i * 7) % 13), 4500 - i]
+        if (i === perBlock + 3) reading[1] = MISSING
+        blocks.push(...ledger.append(reading, { boot: 0, uptimeMs: 1000 + i * 1000 }))
+    }
+    if (options.gap !== false)
+        blocks.push(...ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: 3, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 99000 } }, { boot: 1, uptimeMs: 10 }))
+    return { blocks, ledger }
+}
