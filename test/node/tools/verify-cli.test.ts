@@ -1,0 +1,94 @@
+/**
+ * `fieldledger verify` as a user runs it (the bin script, a real process): exit status 0 valid,
+ * 1 invalid, 2 usage or I/O error, with a message a person can act on.
+ */
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, test } from "vitest"
+import { formatExport } from "../../../tools/lib/exportfile"
+import { nodeCrypto } from "../../../tools/lib/crypto"
+import { buildChain, DEVICE_ID, testKey } from "../helpers/chains"
+
+const dir = mkdtempSync(join(tmpdir(), "fieldledger-verify-"))
+const blocks = buildChain(nodeCrypto).blocks.map(b => b.bytes)
+const KEY = testKey().toString("hex")
+
+function file(name: string, text: string): string {
+    const path = join(dir, name)
+    writeFileSync(path, text)
+    return path
+}
+
+function run(...args: string[]) {
+    const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "verify", ...args], { encoding: "utf8" })
+    return { code: r.status, out: r.stdout, err: r.stderr }
+}
+
+const good = file("good.json", formatExport({ deviceId: DEVICE_ID, blocks }))
+const tampered = (() => {
+    const copy = blocks.map(b => Buffer.from(b))
+    copy[2][10] ^= 0x40
+    return file("bad.json", formatExport({ deviceId: DEVICE_ID, blocks: copy }))
+})()
+
+describe("fieldledger verify", () => {
+    test("accepts a valid export and summarises it (exit 0)", () => {
+        const r = run(good, "--key", KEY)
+        expect(r.code).toBe(0)
+        expect(r.out).toContain("VALID")
+        expect(r.out).toContain("readings  32")
+    })
+
+    test("reads the key from a file and reports JSON", () => {
+        const r = run(good, "--key-file", file("k0", KEY + "\n"), "--json")
+        expect(r.code).toBe(0)
+        const report = JSON.parse(r.out)
+        expect(report.ok).toBe(true)
+        expect(report.summary.authenticated).toBe(true)
+    })
+
+    test("names the first bad block and the reason (exit 1)", () => {
+        const r = run(tampered, "--key", KEY)
+        expect(r.code).toBe(1)
+        expect(r.out).toMatch(/INVALID at block index 2 \(seq 2\)/)
+    })
+
+    test("says plainly that nothing is authenticated without a key", () => {
+        const r = run(good)
+        expect(r.code).toBe(0)
+        expect(r.out).toContain("NOT authenticated")
+    })
+
+    test("catches a cut-off tail against a known head (exit 1)", () => {
+        const head = blocks[blocks.length - 1]
+        const cut = file("cut.json", formatExport({ deviceId: DEVICE_ID, blocks: blocks.slice(0, -1) }))
+        const r = run(cut, "--key", KEY, "--head", `${blocks.length - 1}:${nodeCrypto.sha256(head).toString("hex")}`)
+        expect(r.code).toBe(1)
+        expect(r.out).toContain("[truncated]")
+    })
+
+    test.each([
+        ["a missing file", [join(dir, "nope.json")], /cannot read/],
+        ["no file", [], /exactly one export FILE/],
+        ["a short key", [good, "--key", "abcd"], /32 bytes/],
+        ["a non-hex key", [good, "--key", "zz".repeat(32)], /not a hex digit/],
+        ["both key options", [good, "--key", KEY, "--key-file", good], /either --key or --key-file/],
+        ["a bad --head", [good, "--head", "x"], /SEQ:HASH/],
+        ["an unknown option", [good, "--frobnicate"], /Unknown option/],
+        ["a file that is not JSON", [file("junk.json", "{nope")], /not JSON/],
+        ["a file of another format", [file("other.json", JSON.stringify({ format: "x", version: 1 }))], /"format" must be/],
+        ["a block that is not hex", [file("hex.json", JSON.stringify({ format: "fieldledger-export", version: 1, deviceId: "12abdd2289421234", blocks: ["0g"] }))], /blocks\[0\]/],
+    ])("refuses %s with a usage error (exit 2)", (_name, args, message) => {
+        const r = run(...(args as string[]))
+        expect(r.code).toBe(2)
+        expect(r.err).toMatch(message as RegExp)
+    })
+
+    test("explains itself with --help", () => {
+        const r = run("--help")
+        expect(r.code).toBe(0)
+        expect(r.out).toContain("Exit status: 0 valid, 1 invalid, 2 usage or I/O error")
+    })
+})
