@@ -4,7 +4,7 @@
  * a COSE_Mac0 tag (HMAC 256/64, RFC 9052/9053) per reading.
  */
 import { createHmac } from "node:crypto"
-import { encode as cborEncode, Tag } from "cbor-x"
+import { encode as cborEncode } from "cborg"
 import { decodeBlock, newChainHead } from "../../src/lib/chain"
 import { headerSize, LINK_BYTES, TAG_BYTES } from "../../src/lib/format"
 import { Ledger } from "../../src/lib/ledger"
@@ -47,9 +47,10 @@ function coseMac0(rows: SeattleRow[]): number {
     let n = 0
     for (const r of rows) {
         const payload = cborEncode([r.unixTime, ...r.values])
-        const macStructure = cborEncode(["MAC0", protectedHeader, Buffer.alloc(0), payload])
-        const tag = createHmac("sha256", KEY0).update(macStructure).digest().subarray(0, 8)
-        n += cborEncode(new Tag([protectedHeader, new Map(), payload, tag], 17)).length
+        const macStructure = cborEncode(["MAC0", protectedHeader, new Uint8Array(0), payload])
+        const tag = new Uint8Array(createHmac("sha256", KEY0).update(macStructure).digest().subarray(0, 8))
+        // Tag 17 (COSE_Mac0) is below 24, so its head is the single byte 0xd1 (RFC 8949 3.4).
+        n += 1 + cborEncode([protectedHeader, new Map(), payload, tag]).length
     }
     return n
 }
