@@ -10,6 +10,7 @@ Commands:
   start     run the main job: simulated device(s) sealing blocks, verified live
   verify    verify an export file offline (fieldledger verify --help)
   bench     run the benchmarks (fieldledger bench --help)
+  powercut  kill the simulated device at random instants and check the chain it leaves
 
 Run fieldledger COMMAND --help for a command's options.`
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     verify: async () => (await import("./verify")).runVerify,
     bench: async () => (await import("./bench/index")).main,
     start: async () => (await import("./start")).runStart,
+    powercut: async () => (await import("./powercut")).runPowercut,
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -40,8 +40,9 @@ export class Simulator {
     private readonly children: ChildProcess[] = []
     private stopping = false
 
-    private launch(name: string, args: string[], options: SimulatorOptions): ChildProcess {
-        const child = spawn(process.execPath, [devsCliPath(), ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    /** Runs `devs ARGS` (with optional node flags such as --require) and streams its lines. */
+    launch(name: string, args: string[], options: Pick<SimulatorOptions, "onLine" | "onExit">, nodeArgs: string[] = []): ChildProcess {
+        const child = spawn(process.execPath, [...nodeArgs, devsCliPath(), ...args], { stdio: ["ignore", "pipe", "pipe"] })
         for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on("line", options.onLine)
         child.on("exit", code => {
             if (!this.stopping) options.onExit?.(name, code)
@@ -50,11 +51,16 @@ export class Simulator {
         return child
     }
 
-    async start(options: SimulatorOptions): Promise<void> {
+    /** Starts the devtools bus that VMs connect to with --tcp. */
+    async startBus(): Promise<void> {
         if (await portOpen(DEVTOOLS_TCP_PORT))
             throw new Error("port " + DEVTOOLS_TCP_PORT + " is in use: is another `devs devtools` (or VS Code's DeviceScript) running? Stop it first.")
-        this.launch("devtools", ["devtools"], { ...options, onLine: () => {} })
+        this.launch("devtools", ["devtools"], { onLine: () => {} })
         await waitForPort(DEVTOOLS_TCP_PORT, 30000)
+    }
+
+    async start(options: SimulatorOptions): Promise<void> {
+        await this.startBus()
         const args = ["run", options.program, "--tcp"]
         if (options.deviceId) args.push("--device-id", options.deviceId)
         this.launch("vm", args, options)
@@ -62,6 +68,6 @@ export class Simulator {
 
     stop() {
         this.stopping = true
-        for (const child of this.children) if (child.exitCode === null) child.kill("SIGTERM")
+        for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
     }
 }

@@ -1,0 +1,21 @@
+/**
+ * The device program of the power-cut harness (tools/powercut.ts): the real wiring
+ * (src/device.ts) with fast timing and one channel that counts readings within each boot, so
+ * the host can tell exactly which readings a kill lost.
+ */
+import { runDevice } from "../../src/device"
+import { ChannelSource } from "../../src/sensors"
+
+let count = 0
+const counter: ChannelSource = {
+    spec: { name: "count", unit: "1", exponent: 0 },
+    read: async () => count++,
+}
+
+await runDevice({
+    config: { board: "simulator", ledger: { intervalMs: 100, maxBlockAgeMs: 2000 }, checkpointEvery: 10, maxBacklogBlocks: 40 },
+    sources: [counter],
+    afterReading: async (boot, openReadings) => {
+        console.log("fl:tick boot=" + boot + " n=" + count)
+    },
+})
