@@ -36,6 +36,7 @@ export async function loadConfig(): Promise<FirmwareConfig> {
             maxBlockAgeMs: await readNumber("FL_BLOCK_AGE", sim ? 30000 : 3600000, 1000, 86400000),
         },
         checkpointEvery: await readNumber("FL_CKPT_EVERY", 10, 1, 255),
-        maxBacklogBlocks: await readNumber("FL_BACKLOG", 20, 2, 200),
+        // 20 blocks in 22 slots fit the 8 KB store (35 slots of 200 B at most); ESP32 can take ~60.
+        maxBacklogBlocks: await readNumber("FL_BACKLOG", 20, 2, 66),
     }
 }

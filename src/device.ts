@@ -24,7 +24,8 @@ export interface DeviceOptions {
 export async function runDevice(options: DeviceOptions) {
     const { config, sources } = options
     const deviceId = Buffer.from(ds.deviceIdentifier("self"), "hex")
-    const store = new ChainStore(settingsStore, deviceCrypto, deviceId)
+    // Two slots more than the budget: room for the gap record a drop seals.
+    const store = new ChainStore(settingsStore, deviceCrypto, deviceId, config.maxBacklogBlocks + 2)
     const chain = await openChain({
         store,
         crypto: deviceCrypto,

@@ -1,8 +1,10 @@
 /**
- * The flash sink of sealed blocks: commits each block, keeps the backlog within its budget by
- * dropping the oldest blocks and sealing the gap record that declares them, and checkpoints the
- * open block every few readings. Pure (ChainStore and Ledger only), so Node tests drive it with
- * a simulated flash.
+ * The flash sink of sealed blocks: commits each block in seal order, keeps the backlog within
+ * its budget by dropping the oldest blocks and sealing the gap record that declares them, and
+ * checkpoints the open block every few readings. A block flash refused stays queued in RAM
+ * and is retried with the next one, so a full store delays blocks but never reorders or
+ * silently loses them. Pure (ChainStore and Ledger only): Node tests drive it on a simulated
+ * flash.
  */
 import { SealedBlock } from "./chain"
 import { ChainStore, StorageError } from "./chainstore"
@@ -12,7 +14,7 @@ import { Ledger } from "./ledger"
 export interface BacklogOptions {
     store: ChainStore
     ledger: Ledger
-    /** Most blocks kept unacknowledged in flash; beyond it the oldest are dropped. */
+    /** Most blocks kept unacknowledged in flash (below the store's slot count). */
     maxBacklogBlocks: number
     /** Blocks dropped at a time: a few at once, so gap records stay rare. */
     dropBlocks?: number
@@ -24,42 +26,43 @@ export interface BacklogOptions {
 
 export function startBacklog(o: BacklogOptions) {
     const { store, ledger } = o
+    if (o.maxBacklogBlocks >= store.slots) throw new RangeError("maxBacklogBlocks must be below the store's " + store.slots + " slots")
     const dropBlocks = o.dropBlocks || Math.max(1, Math.floor(o.maxBacklogBlocks / 4))
+    const queue: SealedBlock[] = []
 
-    const commitOne = async (block: SealedBlock) => {
-        try {
-            await store.commit(block.bytes, block.seq)
-        } catch (e) {
-            if (!(e instanceof StorageError)) throw e
-            // Flash full before the budget was reached: make room and try once more.
-            if (!(await makeRoom())) throw e
-            await store.commit(block.bytes, block.seq)
-        }
-        await o.onSealed(block)
-    }
-
-    let pendingGaps: SealedBlock[] = []
     const makeRoom = async (): Promise<boolean> => {
         const gap = await store.dropOldest(dropBlocks)
         if (!gap) return false
         console.log("fl:backlog full: dropped blocks " + gap.firstLostSeq + ".." + (gap.firstLostSeq + gap.lostBlocks - 1) + " (" + gap.lostReadings + " readings), sealing a gap record")
-        pendingGaps = ledger.sealGap(gap, o.now())
+        for (const b of ledger.sealGap(gap, o.now())) queue.push(b)
         return true
     }
 
-    const onSealed = async (block: SealedBlock) => {
-        await commitOne(block)
-        if (store.backlogBlocks() > o.maxBacklogBlocks) await makeRoom()
-        while (pendingGaps.length > 0) {
-            const next = pendingGaps
-            pendingGaps = []
-            for (const b of next) await commitOne(b)
+    const flush = async () => {
+        while (queue.length > 0) {
+            const block = queue[0]
+            try {
+                await store.commit(block.bytes, block.seq)
+            } catch (e) {
+                if (!(e instanceof StorageError)) throw e
+                if (await makeRoom()) continue
+                console.log("fl:error flash: " + (e as Error).message + "; " + queue.length + " sealed blocks wait in RAM")
+                return
+            }
+            queue.shift()
+            await o.onSealed(block)
+            if (store.backlogBlocks() > o.maxBacklogBlocks) await makeRoom()
         }
     }
 
-    const afterReading = async (openReadings: number) => {
-        if (openReadings > 0 && openReadings % o.checkpointEvery === 0) await store.checkpoint(ledger.openContent())
+    const onSealed = async (block: SealedBlock) => {
+        queue.push(block)
+        await flush()
     }
 
-    return { onSealed, afterReading }
+    const afterReading = async (openReadings: number) => {
+        if (openReadings > 0 && openReadings % o.checkpointEvery === 0 && queue.length === 0) await store.checkpoint(ledger.openContent())
+    }
+
+    return { onSealed, afterReading, pending: () => queue.length }
 }

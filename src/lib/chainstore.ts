@@ -18,7 +18,7 @@
  * extends the range and its record declares all of it, so a gateway that missed the earlier
  * record still finds one record that covers the jump.
  */
-import { ByteReader, ByteWriter, constantTimeEqual, copyBytes, FormatError } from "./bytes"
+import { ByteReader, ByteWriter, constantTimeEqual, copyBytes, FormatError, mod } from "./bytes"
 import { ChainHead, decodeBlock, decodeContent, DecodedBlock } from "./chain"
 import { BlockTime, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA } from "./format"
 import { blockTag, evolveKey, LedgerCrypto } from "./keys"
@@ -40,12 +40,19 @@ export class StorageError extends Error {
 
 export const HEAD_KEY = "fl_head"
 export const OPEN_KEY = "fl_open"
-/** Block entries are "fb" + decimal seq: at most 12 characters, under the store's 13. */
+export const GENESIS_KEY = "fl_gen"
 export const BLOCK_KEY_PREFIX = "fb"
+/** Default number of block slots: 22 x (24 + 200) bytes leaves the 8 KB store room to collect. */
+export const DEFAULT_SLOTS = 22
 const HEAD_VERSION = 1
 
-export function blockKey(seq: number): string {
-    return BLOCK_KEY_PREFIX + seq
+/**
+ * Where block `seq` lives. The settings store never forgets a key (a delete leaves a marker
+ * that garbage collection keeps), so blocks go round a fixed ring of slot keys, overwritten and
+ * never deleted; the genesis block has its own key so the ring can never overwrite it.
+ */
+export function blockKey(seq: number, slots: number): string {
+    return seq === 0 ? GENESIS_KEY : BLOCK_KEY_PREFIX + mod(seq - 1, slots)
 }
 
 /** Blocks dropped from the backlog that no gateway has acknowledged: one contiguous range. */
@@ -139,11 +146,26 @@ export interface LoadResult {
 export class ChainStore {
     private head: StoredHead = undefined
 
+    /** `slots` must exceed the backlog budget: a slot is reused only once its block is acknowledged or dropped. */
     constructor(
         private readonly kv: KeyValueStore,
         private readonly crypto: LedgerCrypto,
-        private readonly deviceId: Buffer
+        private readonly deviceId: Buffer,
+        readonly slots: number = DEFAULT_SLOTS
     ) {}
+
+    /** The block stored for `seq`, if its slot holds that seq (a slot also holds older seqs). */
+    private async getBlock(seq: number): Promise<{ bytes: Buffer; block: DecodedBlock } | undefined> {
+        const bytes = await this.kv.get(blockKey(seq, this.slots))
+        if (!bytes || bytes.length === 0) return undefined
+        let block: DecodedBlock
+        try {
+            block = decodeBlock(bytes)
+        } catch (e) {
+            return undefined // torn or foreign: not a block we can use
+        }
+        return block.header.seq === seq ? { bytes, block } : undefined
+    }
 
     /** Writes and reads back; a store that drops the write (full) is a StorageError. */
     private async put(key: string, value: Buffer) {
@@ -170,11 +192,11 @@ export class ChainStore {
         const stored = decodeHead(raw)
         this.head = stored
         let rolledForward = false
-        const pending = await this.kv.get(blockKey(stored.seq))
-        if (pending && pending.length > 0) {
-            const block = decodeBlock(pending)
-            const ours = block.header.seq === stored.seq && constantTimeEqual(block.header.link, stored.link)
-            if (!ours || !constantTimeEqual(blockTag(this.crypto, stored.key, this.deviceId, block.content), block.tag))
+        const found = await this.getBlock(stored.seq)
+        if (found) {
+            const pending = found.bytes
+            const block = found.block
+            if (!constantTimeEqual(block.header.link, stored.link) || !constantTimeEqual(blockTag(this.crypto, stored.key, this.deviceId, block.content), block.tag))
                 throw new StorageError("block entry " + stored.seq + " in flash is not the block the head expects")
             const key = evolveKey(this.crypto, stored.key, this.deviceId, stored.seq)
             await this.writeHead(headWith(stored.seq + 1, this.crypto.sha256(pending), key, stored.boot, stored.oldestSeq, stored.loss))
@@ -218,20 +240,25 @@ export class ChainStore {
         const block = decodeBlock(blockBytes)
         if (block.header.seq !== h.seq || !constantTimeEqual(block.header.link, h.link) || !constantTimeEqual(blockTag(this.crypto, h.key, this.deviceId, block.content), block.tag))
             throw new RangeError("block " + blockSeq + " is not the next block of the stored chain")
-        await this.put(blockKey(blockSeq), blockBytes)
+        const occupant = blockSeq - this.slots
+        if (blockSeq > 0 && occupant >= 1 && occupant >= h.oldestSeq && !isLost(h, occupant))
+            throw new StorageError("backlog full: the slot of block " + blockSeq + " still holds unacknowledged block " + occupant)
+        await this.put(blockKey(blockSeq, this.slots), blockBytes)
         const key = evolveKey(this.crypto, h.key, this.deviceId, h.seq)
         await this.writeHead(headWith(h.seq + 1, this.crypto.sha256(blockBytes), key, h.boot, h.oldestSeq, h.loss))
     }
 
     /** Saves the open block's content (no tag), so a power cut loses at most what came after. */
     async checkpoint(content: Buffer | undefined) {
+        // One key, overwritten; a delete of it leaves one marker that the next checkpoint replaces.
         if (!content) await this.kv.delete(OPEN_KEY)
         else await this.put(OPEN_KEY, content)
     }
 
     async readBlock(seq: number): Promise<Buffer | undefined> {
         if (seq < this.head.oldestSeq || seq >= this.head.seq || isLost(this.head, seq)) return undefined
-        return await this.kv.get(blockKey(seq))
+        const found = await this.getBlock(seq)
+        return found ? found.bytes : undefined
     }
 
     backlogBlocks(): number {
@@ -253,8 +280,8 @@ export class ChainStore {
         let loss = h.loss
         if (loss && upTo >= loss.toSeq) loss = undefined
         else if (loss && oldest >= loss.fromSeq) oldest = loss.toSeq + 1
+        // Nothing is deleted: the slots of acknowledged blocks are simply reused.
         await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, oldest, loss))
-        for (let s = h.oldestSeq; s < oldest; s++) if (!isLost(h, s)) await this.kv.delete(blockKey(s))
     }
 
     /**
@@ -271,9 +298,10 @@ export class ChainStore {
         let from: BlockTime = h.loss ? h.loss.from : undefined
         let lastHash: Buffer = undefined
         for (let s = first; s <= last; s++) {
-            const bytes = await this.kv.get(blockKey(s))
-            if (!bytes) throw new StorageError("backlog block " + s + " missing from flash")
-            const block = decodeBlock(bytes)
+            const found = await this.getBlock(s)
+            if (!found) throw new StorageError("backlog block " + s + " missing from flash")
+            const bytes = found.bytes
+            const block = found.block
             // Readings of earlier dropped blocks are already in the pending loss; a power-loss
             // record's readings are not, and would vanish with it.
             if (block.header.type === RECORD_DATA) readings += block.header.readingCount
@@ -283,7 +311,6 @@ export class ChainStore {
         }
         const loss: PendingLoss = { fromSeq: h.loss ? h.loss.fromSeq : first, toSeq: last, readings, from: { boot: from.boot, uptimeMs: from.uptimeMs } }
         await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, h.oldestSeq === 0 ? 0 : last + 1, loss))
-        for (let s = first; s <= last; s++) await this.kv.delete(blockKey(s))
         return {
             reason: GAP_BACKLOG_FULL,
             lostReadings: readings,

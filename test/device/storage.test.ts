@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/crypto"
-import { ChainStore, HEAD_KEY } from "../../src/lib/chainstore"
+import { blockKey, ChainStore, HEAD_KEY } from "../../src/lib/chainstore"
 import { newChainHead } from "../../src/lib/chain"
 import { Ledger } from "../../src/lib/ledger"
 import { verifyChain } from "../../src/lib/verify"
@@ -42,7 +42,7 @@ describe("chain store on settings flash", () => {
             for (const b of ledger.append([i * 3], { boot: 0, uptimeMs: 1000 + i * 1000 })) await store.commit(b.bytes, b.seq)
         // Phase 1 only: the block reaches flash, the head does not (a reset in between).
         const pending = ledger.sealOpen()
-        await settingsStore.set("fb" + pending.seq, pending.bytes)
+        await settingsStore.set(blockKey(pending.seq, store.slots), pending.bytes)
 
         const reloaded = new ChainStore(settingsStore, deviceCrypto, deviceId)
         const result = await reloaded.load()

@@ -16,6 +16,7 @@ export class MemoryStore implements KeyValueStore {
     readonly values = new Map<string, Buffer>()
     readonly history = new Map<string, Buffer[]>()
     writes = 0
+    readonly deleted: string[] = []
     /** Mutations allowed before the power cut (Infinity: none). */
     cutAfter = Infinity
 
@@ -51,5 +52,6 @@ export class MemoryStore implements KeyValueStore {
     async delete(key: string): Promise<void> {
         this.mutate()
         this.values.delete(key)
+        this.deleted.push(key)
     }
 }
