@@ -5,9 +5,10 @@
  */
 import { parseCommandLine, UsageError } from "../lib/args"
 import { compactness } from "./compactness"
+import { endurance } from "./endurance"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness]
+export const SECTIONS: BenchSection[] = [compactness, endurance]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--only NAME]
 
