@@ -3,15 +3,16 @@
  * 1 invalid, 2 usage or I/O error, with a message a person can act on.
  */
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, test } from "vitest"
+import { afterAll, describe, expect, test } from "vitest"
 import { formatExport } from "../../../tools/lib/exportfile"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, DEVICE_ID, testKey } from "../helpers/chains"
 
 const dir = mkdtempSync(join(tmpdir(), "fieldledger-verify-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const blocks = buildChain(nodeCrypto).blocks.map(b => b.bytes)
 const KEY = testKey().toString("hex")
 
