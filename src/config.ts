@@ -1,6 +1,7 @@
 /** Firmware configuration: defaults, overridden by settings (written by provisioning or `.env.defaults`). */
 import * as ds from "@devicescript/core"
 import { readSetting } from "@devicescript/settings"
+import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY } from "./lib/defaults"
 import { LedgerOptions } from "./lib/ledger"
 
 export const FIRMWARE_VERSION = "fieldledger/0.1.0"
@@ -35,8 +36,9 @@ export async function loadConfig(): Promise<FirmwareConfig> {
             intervalMs: await readNumber("FL_INTERVAL", sim ? 1000 : 60000, 100, 86400000),
             maxBlockAgeMs: await readNumber("FL_BLOCK_AGE", sim ? 30000 : 3600000, 1000, 86400000),
         },
-        checkpointEvery: await readNumber("FL_CKPT_EVERY", 10, 1, 255),
-        // 20 blocks in 22 slots fit the 8 KB store (35 slots of 200 B at most); ESP32 can take ~60.
-        maxBacklogBlocks: await readNumber("FL_BACKLOG", 20, 2, 66),
+        checkpointEvery: await readNumber("FL_CKPT_EVERY", DEFAULT_CHECKPOINT_EVERY, 1, 255),
+        // The default fits the 8 KB store of the simulator and RP2040 (src/lib/defaults.ts);
+        // ESP32's 16 KB store can take up to about 62.
+        maxBacklogBlocks: await readNumber("FL_BACKLOG", DEFAULT_BACKLOG_BLOCKS, 2, 66),
     }
 }

@@ -10,6 +10,7 @@ import { loadDeviceKey } from "./devicekey"
 import { startFirmware } from "./firmware"
 import { startBacklog } from "./lib/backlog"
 import { ChainStore } from "./lib/chainstore"
+import { slotsForBacklog } from "./lib/defaults"
 import { openChain } from "./lib/recovery"
 import { ChannelSource } from "./sensors"
 import { settingsStore } from "./settingsstore"
@@ -21,11 +22,18 @@ export interface DeviceOptions {
     afterReading?(boot: number, openReadings: number): Promise<void>
 }
 
+/** One console line of state per commit: what a technician or the dashboard reads. */
+function printStatus(store: ChainStore, pendingInRam: number, boot: number) {
+    const h = store.currentHead()
+    const lost = h.loss ? " lost=" + h.loss.fromSeq + ".." + h.loss.toSeq : ""
+    console.log("fl:status seq=" + h.seq + " backlog=" + store.backlogBlocks() + " free_slots=" + (store.slots - store.backlogBlocks()) + " ram=" + pendingInRam + " boot=" + boot + lost)
+}
+
 export async function runDevice(options: DeviceOptions) {
     const { config, sources } = options
     const deviceId = Buffer.from(ds.deviceIdentifier("self"), "hex")
     // Two slots more than the budget: room for the gap record a drop seals.
-    const store = new ChainStore(settingsStore, deviceCrypto, deviceId, config.maxBacklogBlocks + 2)
+    const store = new ChainStore(settingsStore, deviceCrypto, deviceId, slotsForBacklog(config.maxBacklogBlocks))
     const chain = await openChain({
         store,
         crypto: deviceCrypto,
@@ -52,15 +60,17 @@ export async function runDevice(options: DeviceOptions) {
         ledger: chain.ledger,
         maxBacklogBlocks: config.maxBacklogBlocks,
         checkpointEvery: config.checkpointEvery,
-        now: () => ({ boot: chain.boot, uptimeMs: ds.millis() }),
+        now: () => chain.ledger.latestReadingTime() || { boot: chain.boot, uptimeMs: ds.millis() },
         onSealed: async b => printSealedBlock(b),
     })
+    // Blocks sealed while recovering from a reset go through the backlog, which makes room.
+    await sink.submit(chain.recovered)
     startFirmware({
         ledger: chain.ledger,
         boot: chain.boot,
         intervalMs: config.ledger.intervalMs,
         sources,
-        onSealed: sink.onSealed,
+        onSealed: sink.submit,
         afterReading: async n => {
             await sink.afterReading(n)
             if (options.afterReading) await options.afterReading(chain.boot, n)

@@ -16,8 +16,8 @@ export interface FirmwareOptions {
     boot: number
     intervalMs: number
     sources: ChannelSource[]
-    /** Persists (and shows, sends) a sealed block; called in seal order, one at a time. */
-    onSealed(block: SealedBlock): Promise<void>
+    /** Persists (and shows, sends) the blocks one step sealed, in seal order. */
+    onSealed(blocks: SealedBlock[]): Promise<void>
     /** Called after every reading with how many the open block holds (for checkpoints). */
     afterReading?(openReadings: number): Promise<void>
 }
@@ -26,7 +26,7 @@ export function startFirmware(options: FirmwareOptions) {
     const { boot, ledger, intervalMs } = options
     const allMissing: Reading = options.sources.map(() => MISSING)
     const emit = async (blocks: SealedBlock[]) => {
-        for (const b of blocks) await options.onSealed(b)
+        if (blocks.length > 0) await options.onSealed(blocks)
     }
     const sampler = startSampler({
         intervalMs,

@@ -16,7 +16,10 @@ export interface BacklogOptions {
     ledger: Ledger
     /** Most blocks kept unacknowledged in flash (below the store's slot count). */
     maxBacklogBlocks: number
-    /** Blocks dropped at a time: a few at once, so gap records stay rare. */
+    /**
+     * Blocks dropped at a time (at least 2): a drop seals a gap record, which takes a slot
+     * itself, so dropping one at a time would free nothing.
+     */
     dropBlocks?: number
     checkpointEvery: number
     now(): BlockTime
@@ -27,7 +30,7 @@ export interface BacklogOptions {
 export function startBacklog(o: BacklogOptions) {
     const { store, ledger } = o
     if (o.maxBacklogBlocks >= store.slots) throw new RangeError("maxBacklogBlocks must be below the store's " + store.slots + " slots")
-    const dropBlocks = o.dropBlocks || Math.max(1, Math.floor(o.maxBacklogBlocks / 4))
+    const dropBlocks = Math.max(2, o.dropBlocks || Math.floor(o.maxBacklogBlocks / 4))
     const queue: SealedBlock[] = []
 
     const makeRoom = async (): Promise<boolean> => {
@@ -39,13 +42,15 @@ export function startBacklog(o: BacklogOptions) {
     }
 
     const flush = async () => {
+        // Bounded: a flash that keeps refusing writes gets a few drops per block, not a loop.
+        let drops = 0
         while (queue.length > 0) {
             const block = queue[0]
             try {
                 await store.commit(block.bytes, block.seq)
             } catch (e) {
                 if (!(e instanceof StorageError)) throw e
-                if (await makeRoom()) continue
+                if (drops++ < 4 && (await makeRoom())) continue
                 console.log("fl:error flash: " + (e as Error).message + "; " + queue.length + " sealed blocks wait in RAM")
                 return
             }
@@ -55,8 +60,12 @@ export function startBacklog(o: BacklogOptions) {
         }
     }
 
-    const onSealed = async (block: SealedBlock) => {
-        queue.push(block)
+    /**
+     * Takes blocks in seal order. All the blocks one call of the ledger sealed must come in one
+     * call: a drop while committing the first seals a gap record after the last.
+     */
+    const submit = async (blocks: SealedBlock[]) => {
+        for (const b of blocks) queue.push(b)
         await flush()
     }
 
@@ -64,5 +73,5 @@ export function startBacklog(o: BacklogOptions) {
         if (openReadings > 0 && openReadings % o.checkpointEvery === 0 && queue.length === 0) await store.checkpoint(ledger.openContent())
     }
 
-    return { onSealed, afterReading, pending: () => queue.length }
+    return { submit, afterReading, pending: () => queue.length }
 }

@@ -42,8 +42,8 @@ export const HEAD_KEY = "fl_head"
 export const OPEN_KEY = "fl_open"
 export const GENESIS_KEY = "fl_gen"
 export const BLOCK_KEY_PREFIX = "fb"
-/** Default number of block slots: 22 x (24 + 200) bytes leaves the 8 KB store room to collect. */
-export const DEFAULT_SLOTS = 22
+/** Default number of block slots: slotsForBacklog(DEFAULT_BACKLOG_BLOCKS) (src/lib/defaults.ts). */
+export const DEFAULT_SLOTS = 30
 const HEAD_VERSION = 1
 
 /**

@@ -54,6 +54,7 @@ export class Ledger {
     private head: ChainHead
     private open: ReadingsBuilder = undefined
     private openTime: BlockTime = undefined
+    private latest: BlockTime = undefined
     private readonly maxBlockBytes: number
     private readonly maxReadings: number
     private readonly maxAgeMs: number
@@ -119,6 +120,15 @@ export class Ledger {
         return this.openTime
     }
 
+    /**
+     * Time of the latest reading appended (undefined before any): a record sealed between
+     * readings (a gap record) takes this time, so the next reading, due after it on the
+     * sampling grid, can never appear earlier in the chain.
+     */
+    latestReadingTime(): BlockTime {
+        return this.latest
+    }
+
     private seal(content: BlockContent): SealedBlock {
         const { block, next } = sealBlock(this.crypto, this.deviceId, this.head, content)
         wipe(this.head.key)
@@ -158,6 +168,7 @@ export class Ledger {
             this.openTime = time
         }
         this.open.add(reading)
+        this.latest = time
         if (this.open.count() >= this.maxReadings) sealed.push(this.sealOpen())
         return sealed
     }

@@ -3,7 +3,9 @@
  * stored one continued from its head, never restarted. K_0 is asked for only when there is no
  * chain: restarting from K_0 at every boot would reuse epoch keys and undo forward security.
  * After a reset the checkpointed open block is sealed (in its own boot's time) and a power-loss
- * gap record states how many readings may have been lost since that checkpoint.
+ * gap record states how many readings may have been lost since that checkpoint. Those blocks
+ * are returned, not committed: they go through the backlog like any other, which makes room
+ * when flash is full (committing them here would fail on a full backlog at every boot).
  */
 import { SealedBlock } from "./chain"
 import { ChainStore } from "./chainstore"
@@ -26,7 +28,7 @@ export interface OpenChainOptions {
     newKey(): Promise<Buffer>
     /** Milliseconds since this boot. */
     uptimeMs(): number
-    /** Called with every block sealed while opening, after it is committed. */
+    /** Called with the genesis block of a new chain, after it is committed. */
     onSealed(block: SealedBlock): Promise<void>
 }
 
@@ -34,6 +36,8 @@ export interface OpenedChain {
     ledger: Ledger
     boot: number
     created: boolean
+    /** Blocks sealed while recovering from a reset, in order, still to be committed. */
+    recovered: SealedBlock[]
 }
 
 export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
@@ -48,27 +52,26 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
     const h = store.currentHead()
     // The ledger owns (and wipes) its key: give it a copy of the stored one.
     const ledger = new Ledger(o.crypto, o.deviceId, o.channels, { seq: h.seq, link: copyBytes(h.link, 0, LINK_BYTES), key: copyBytes(h.key, 0, KEY_BYTES) }, o.ledger)
-    const commit = async (blocks: SealedBlock[]) => {
-        for (const b of blocks) {
-            await store.commit(b.bytes, b.seq)
-            await o.onSealed(b)
-        }
-    }
     // A reset between the genesis head and the genesis block leaves seq 0: seal it (again).
-    if (h.seq === 0) await commit([ledger.sealGenesis({ boot, uptimeMs: o.uptimeMs() }, o.firmwareVersion, o.board)])
+    // Flash holds nothing else then, so this commit cannot meet a full backlog.
+    if (h.seq === 0) {
+        const genesis = ledger.sealGenesis({ boot, uptimeMs: o.uptimeMs() }, o.firmwareVersion, o.board)
+        await store.commit(genesis.bytes, genesis.seq)
+        await o.onSealed(genesis)
+    }
+    const recovered: SealedBlock[] = []
     if (loaded) {
         let lostFrom: BlockTime = { boot: boot - 1, uptimeMs: 0 }
         const cp = loaded.checkpoint
         if (cp) {
             ledger.restoreOpen(cp.readings, cp.header.time)
             const sealed = ledger.sealOpen()
-            if (sealed) await commit([sealed])
+            if (sealed) recovered.push(sealed)
             lostFrom = { boot: cp.header.time.boot, uptimeMs: cp.header.time.uptimeMs + cp.header.readingCount * cp.header.intervalMs }
         }
         // Readings taken after the last checkpoint of the previous boot are gone: at most
         // checkpointEvery of them (the reset may have hit the checkpoint write itself).
-        await commit(ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: o.checkpointEvery, lostBlocks: 0, firstLostSeq: 0, from: lostFrom }, { boot, uptimeMs: o.uptimeMs() }))
-        await store.checkpoint(undefined)
+        for (const b of ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: o.checkpointEvery, lostBlocks: 0, firstLostSeq: 0, from: lostFrom }, { boot, uptimeMs: o.uptimeMs() })) recovered.push(b)
     }
-    return { ledger, boot, created: !loaded }
+    return { ledger, boot, created: !loaded, recovered }
 }

@@ -32,8 +32,8 @@ async function runFirmware(sources: ChannelSource[], ms: number, maxBlockAgeMs: 
         boot: 0,
         intervalMs: 100,
         sources,
-        onSealed: async b => {
-            blocks.push(b)
+        onSealed: async sealed => {
+            for (const b of sealed) blocks.push(b)
         },
     })
     await ds.sleep(ms)

@@ -30,7 +30,7 @@ describe("chain for the host verifier", () => {
             maxBlockAgeMs: 1000,
         })
         print(ledger.sealGenesis({ boot: 0, uptimeMs: ds.millis() }, "hostcheck", "simulator"))
-        const fw = startFirmware({ ledger, boot: 0, intervalMs: 50, sources: sensors, onSealed: async b => print(b) })
+        const fw = startFirmware({ ledger, boot: 0, intervalMs: 50, sources: sensors, onSealed: async sealed => sealed.forEach(print) })
         await ds.sleep(3000)
         fw.stop()
         const last = fw.ledger.sealOpen()

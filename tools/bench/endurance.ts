@@ -55,7 +55,7 @@ async function fillUntilFirstGap(halfBytes: number, maxBacklogBlocks: number): P
     while (!gapSeen) {
         const row = rows[readings % rows.length]
         uptimeMs = readings * INTERVAL_MS
-        for (const b of ledger.append(row.values, { boot: 0, uptimeMs })) await backlog.onSealed(b)
+        await backlog.submit(ledger.append(row.values, { boot: 0, uptimeMs }))
         if (gapSeen) break
         readings++
         await backlog.afterReading(ledger.openReadings().length)

@@ -24,7 +24,7 @@ class Device {
     appended = 0
 
     constructor(readonly kv: MemoryStore) {
-        this.store = new ChainStore(kv, crypto, deviceId)
+        this.store = new ChainStore(kv, crypto, deviceId, 22)
     }
 
     async commit(blocks: { bytes: Buffer; seq: number }[]) {
@@ -47,6 +47,7 @@ class Device {
         })
         this.ledger = opened.ledger
         this.boot = opened.boot
+        await this.commit(opened.recovered)
         this.uptime = 1000
     }
 
@@ -228,7 +229,7 @@ describe("backlog budget", () => {
             },
         })
         for (let i = 0; i < 300; i++) {
-            for (const b of d.ledger.append([i, i], { boot: d.boot, uptimeMs: d.uptime })) await backlog.onSealed(b)
+            await backlog.submit(d.ledger.append([i, i], { boot: d.boot, uptimeMs: d.uptime }))
             d.uptime += INTERVAL
             await backlog.afterReading(d.ledger.openReadings().length)
         }
@@ -242,4 +243,39 @@ describe("backlog budget", () => {
         expect(report.summary.readings + lost.lostReadings + d.ledger.openReadings().length).toBe(300)
     })
 
+})
+
+describe("boot with a full backlog", () => {
+    test("a reset with every slot in use still boots: the recovery blocks go through the backlog, which makes room", async () => {
+        const kv = new MemoryStore()
+        const run = async () => {
+            const store = new ChainStore(kv, crypto, deviceId, 6)
+            const opened = await openChain({
+                store, crypto, deviceId, channels,
+                ledger: { intervalMs: INTERVAL, maxReadingsPerBlock: 5 },
+                firmwareVersion: "fw", board: "test", checkpointEvery: 2,
+                newKey: async () => key0(), uptimeMs: () => 0, onSealed: async () => {},
+            })
+            let uptimeMs = 1000
+            const backlog = startBacklog({ store, ledger: opened.ledger, maxBacklogBlocks: 4, checkpointEvery: 2, now: () => ({ boot: opened.boot, uptimeMs }), onSealed: async () => {} })
+            await backlog.submit(opened.recovered)
+            for (let i = 0; i < 33; i++) {
+                uptimeMs = 1000 + i * INTERVAL
+                await backlog.submit(opened.ledger.append([i, i], { boot: opened.boot, uptimeMs }))
+                await backlog.afterReading(opened.ledger.openReadings().length)
+            }
+            return store
+        }
+        await run()
+        await run() // the regression: this boot used to throw "backlog full" before sampling
+        const store = await run()
+        const chain: Buffer[] = []
+        for (let s = 0; s < store.currentHead().seq; s++) {
+            const b = await store.readBlock(s)
+            if (b) chain.push(b)
+        }
+        const report = verifyChain(crypto, chain, { deviceId, key0: key0() })
+        expect(report.failure, JSON.stringify(report.failure) + " head " + JSON.stringify({ ...store.currentHead(), key: 0, link: 0 })).toBeUndefined()
+        expect(report.summary.gaps.some(g => g.reason === "backlog-full")).toBe(true)
+    })
 })
