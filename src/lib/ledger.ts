@@ -3,7 +3,7 @@
  * fit, when it holds the most readings allowed, or when it is older than the time limit.
  * Pure (time comes in as arguments), so the firmware and the Node load generator share it.
  */
-import { copyBytes, wipe } from "./bytes"
+import { wipe } from "./bytes"
 import { BlockContent, ChainHead, encodeContent, sealBlock, SealedBlock } from "./chain"
 import {
     BlockTime,
@@ -44,12 +44,6 @@ export function largestSingleReadingBlock(channelCount: number): number {
     return header + 1 + 1 + 6 * channelCount + TAG_BYTES
 }
 
-/** The head without the key: what may be shown, logged or sent. */
-export interface PublicHead {
-    seq: number
-    link: Buffer
-}
-
 export class Ledger {
     private head: ChainHead
     private open: ReadingsBuilder = undefined
@@ -82,15 +76,6 @@ export class Ledger {
             throw new RangeError("maxReadingsPerBlock must be 1.." + MAX_READINGS_PER_BLOCK)
         this.maxAgeMs = options.maxBlockAgeMs || DEFAULT_MAX_BLOCK_AGE_MS
         this.head = head
-    }
-
-    publicHead(): PublicHead {
-        return { seq: this.head.seq, link: this.head.link }
-    }
-
-    /** A copy of the full head, key included: what flash storage persists after each seal. */
-    headForStorage(): ChainHead {
-        return { seq: this.head.seq, link: copyBytes(this.head.link, 0, this.head.link.length), key: copyBytes(this.head.key, 0, this.head.key.length) }
     }
 
     /**
