@@ -71,6 +71,8 @@ export async function runStart(argv: string[]): Promise<number> {
 
     const onBlock = (bytes: Buffer) => {
         const block = decodeBlock(bytes)
+        // At boot the device shows its stored backlog again: a block already held is no news.
+        if (blocks.some(b => b.equals(bytes))) return
         if (block.genesis) {
             deviceId = block.genesis.deviceId
             blocks.length = 0
