@@ -13,6 +13,8 @@ export interface FirmwareConfig {
     checkpointEvery: number
     /** Unacknowledged blocks kept in flash before the oldest are dropped (and declared). */
     maxBacklogBlocks: number
+    /** What a full backlog does: drop the oldest blocks (default) or stop sampling. */
+    whenFull: "drop-oldest" | "stop-sampling"
 }
 
 async function readNumber(key: string, fallback: number, min: number, max: number): Promise<number> {
@@ -40,5 +42,6 @@ export async function loadConfig(): Promise<FirmwareConfig> {
         // The default fits the 8 KB store of the simulator and RP2040 (src/lib/defaults.ts);
         // ESP32's 16 KB store can take up to about 62.
         maxBacklogBlocks: await readNumber("FL_BACKLOG", DEFAULT_BACKLOG_BLOCKS, 2, 66),
+        whenFull: (await readSetting<string>("FL_WHEN_FULL", "drop-oldest")) === "stop-sampling" ? "stop-sampling" : "drop-oldest",
     }
 }

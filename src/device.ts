@@ -60,6 +60,7 @@ export async function runDevice(options: DeviceOptions) {
         ledger: chain.ledger,
         maxBacklogBlocks: config.maxBacklogBlocks,
         checkpointEvery: config.checkpointEvery,
+        whenFull: config.whenFull,
         now: () => chain.ledger.latestReadingTime() || { boot: chain.boot, uptimeMs: ds.millis() },
         onSealed: async b => printSealedBlock(b),
     })
@@ -71,6 +72,7 @@ export async function runDevice(options: DeviceOptions) {
         intervalMs: config.ledger.intervalMs,
         sources,
         onSealed: sink.submit,
+        shouldSample: sink.shouldSample,
         afterReading: async n => {
             await sink.afterReading(n)
             if (options.afterReading) await options.afterReading(chain.boot, n)

@@ -20,6 +20,8 @@ export interface FirmwareOptions {
     onSealed(blocks: SealedBlock[]): Promise<void>
     /** Called after every reading with how many the open block holds (for checkpoints). */
     afterReading?(openReadings: number): Promise<void>
+    /** Whether to take the reading due now (false: the backlog is full and sampling stops). */
+    shouldSample?(time: { boot: number; uptimeMs: number }): Promise<boolean>
 }
 
 export function startFirmware(options: FirmwareOptions) {
@@ -35,6 +37,7 @@ export function startFirmware(options: FirmwareOptions) {
             // missing, so later readings keep their declared times and the loss is visible.
             for (let i = skipped; i > 0; i--) await emit(ledger.append(allMissing, { boot, uptimeMs: uptimeMs - i * intervalMs }))
             const time = { boot, uptimeMs }
+            if (options.shouldSample && !(await options.shouldSample(time))) return
             const aged = ledger.tick(time)
             if (aged) await emit([aged])
             const reading = await sampleChannels(options.sources)

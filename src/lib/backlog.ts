@@ -8,7 +8,7 @@
  */
 import { SealedBlock } from "./chain"
 import { ChainStore, StorageError } from "./chainstore"
-import { BlockTime } from "./format"
+import { BlockTime, GAP_SAMPLING_STOPPED } from "./format"
 import { Ledger } from "./ledger"
 
 export interface BacklogOptions {
@@ -22,6 +22,12 @@ export interface BacklogOptions {
      */
     dropBlocks?: number
     checkpointEvery: number
+    /**
+     * What a full backlog does: "drop-oldest" (default) keeps sampling and drops the oldest
+     * blocks; "stop-sampling" keeps every sealed block and stops taking readings until a
+     * gateway acknowledges some, then seals a gap record that counts the readings not taken.
+     */
+    whenFull?: "drop-oldest" | "stop-sampling"
     now(): BlockTime
     /** Told about every committed block (console, sync). */
     onSealed(block: SealedBlock): Promise<void>
@@ -32,8 +38,12 @@ export function startBacklog(o: BacklogOptions) {
     if (o.maxBacklogBlocks >= store.slots) throw new RangeError("maxBacklogBlocks must be below the store's " + store.slots + " slots")
     const dropBlocks = Math.max(2, o.dropBlocks || Math.floor(o.maxBacklogBlocks / 4))
     const queue: SealedBlock[] = []
+    const stopMode = o.whenFull === "stop-sampling"
+    let notTaken = 0
+    let stoppedAt: BlockTime = undefined
 
     const makeRoom = async (): Promise<boolean> => {
+        if (stopMode) return false
         const gap = await store.dropOldest(dropBlocks)
         if (!gap) return false
         console.log("fl:backlog full: dropped blocks " + gap.firstLostSeq + ".." + (gap.firstLostSeq + gap.lostBlocks - 1) + " (" + gap.lostReadings + " readings), sealing a gap record")
@@ -69,9 +79,32 @@ export function startBacklog(o: BacklogOptions) {
         await flush()
     }
 
+    /**
+     * Whether to take the reading due at `time`. In stop-sampling mode with a full backlog the
+     * answer is no, and the slot is counted; the first reading after room returns is preceded
+     * by the gap record that declares the readings not taken.
+     */
+    const shouldSample = async (time: BlockTime): Promise<boolean> => {
+        if (!stopMode) return true
+        if (store.backlogBlocks() >= o.maxBacklogBlocks) {
+            if (notTaken === 0) {
+                stoppedAt = time
+                console.log("fl:backlog full: sampling stopped until a gateway takes blocks")
+            }
+            notTaken++
+            return false
+        }
+        if (notTaken > 0) {
+            const gap = { reason: GAP_SAMPLING_STOPPED, lostReadings: notTaken, lostBlocks: 0, firstLostSeq: 0, from: stoppedAt }
+            notTaken = 0
+            await submit(ledger.sealGap(gap, stoppedAt))
+        }
+        return true
+    }
+
     const afterReading = async (openReadings: number) => {
         if (openReadings > 0 && openReadings % o.checkpointEvery === 0 && queue.length === 0) await store.checkpoint(ledger.openContent())
     }
 
-    return { submit, afterReading, pending: () => queue.length }
+    return { submit, afterReading, shouldSample, pending: () => queue.length }
 }

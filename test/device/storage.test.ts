@@ -5,8 +5,10 @@
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/crypto"
 import { blockKey, ChainStore, HEAD_KEY } from "../../src/lib/chainstore"
-import { newChainHead } from "../../src/lib/chain"
+import { decodeBlock, newChainHead } from "../../src/lib/chain"
 import { Ledger } from "../../src/lib/ledger"
+import { startBacklog } from "../../src/lib/backlog"
+import { GAP_SAMPLING_STOPPED } from "../../src/lib/format"
 import { verifyChain } from "../../src/lib/verify"
 import { settingsStore } from "../../src/settingsstore"
 
@@ -70,5 +72,32 @@ describe("chain store on settings flash", () => {
         expect(report.ok).toBe(true)
         expect(report.summary.readings).toBe(8)
         expect(report.summary.gaps.length).toBe(1)
+    })
+
+    test("stops sampling on a full backlog and declares the readings it did not take", async () => {
+        await settingsStore.delete(HEAD_KEY)
+        const store = new ChainStore(settingsStore, deviceCrypto, deviceId, 6)
+        await store.create(newChainHead(key0()), 0)
+        const ledger = new Ledger(deviceCrypto, deviceId, channels, newChainHead(key0()), { intervalMs: 1000, maxReadingsPerBlock: 3 })
+        const genesis = ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test", "simulator")
+        await store.commit(genesis.bytes, genesis.seq)
+        let uptimeMs = 1000
+        const backlog = startBacklog({ store, ledger, maxBacklogBlocks: 3, checkpointEvery: 100, whenFull: "stop-sampling", now: () => ({ boot: 0, uptimeMs }), onSealed: async () => {} })
+        let refused = 0
+        const step = async () => {
+            const time = { boot: 0, uptimeMs }
+            uptimeMs += 1000
+            if (!(await backlog.shouldSample(time))) refused++
+            else await backlog.submit(ledger.append([uptimeMs], time))
+        }
+        for (let i = 0; i < 20; i++) await step()
+        expect(store.backlogBlocks()).toBe(3)
+        expect(refused > 5).toBe(true)
+        await store.acknowledge(store.currentHead().seq - 1)
+        await step()
+        const gapBytes = await store.readBlock(store.currentHead().seq - 1)
+        const gap = decodeBlock(gapBytes).gap
+        expect(gap.reason).toBe(GAP_SAMPLING_STOPPED)
+        expect(gap.lostReadings).toBe(refused)
     })
 })

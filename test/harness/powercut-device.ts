@@ -13,7 +13,7 @@ const counter: ChannelSource = {
 }
 
 await runDevice({
-    config: { board: "simulator", ledger: { intervalMs: 100, maxBlockAgeMs: 2000 }, checkpointEvery: 10, maxBacklogBlocks: 40 },
+    config: { board: "simulator", ledger: { intervalMs: 100, maxBlockAgeMs: 2000 }, checkpointEvery: 10, maxBacklogBlocks: 40, whenFull: "drop-oldest" },
     sources: [counter],
     afterReading: async (boot, openReadings) => {
         console.log("fl:tick boot=" + boot + " n=" + count)

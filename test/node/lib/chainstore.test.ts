@@ -279,3 +279,36 @@ describe("boot with a full backlog", () => {
         expect(report.summary.gaps.some(g => g.reason === "backlog-full")).toBe(true)
     })
 })
+
+describe("stop-sampling policy", () => {
+    test("keeps every block, takes no readings while the backlog is full, and declares the readings not taken once room returns", async () => {
+        const kv = new MemoryStore()
+        const d = new Device(kv)
+        await d.start()
+        const backlog = startBacklog({ store: d.store, ledger: d.ledger, maxBacklogBlocks: 5, checkpointEvery: 100, whenFull: "stop-sampling", now: () => ({ boot: 0, uptimeMs: d.uptime }), onSealed: async () => {} })
+        let taken = 0
+        let refused = 0
+        const step = async () => {
+            const time = { boot: 0, uptimeMs: d.uptime }
+            d.uptime += INTERVAL
+            if (!(await backlog.shouldSample(time))) return refused++
+            taken++
+            await backlog.submit(d.ledger.append([taken, -taken], time))
+        }
+        for (let i = 0; i < 80; i++) await step()
+        expect(d.store.backlogBlocks()).toBe(5)
+        expect(refused).toBeGreaterThan(20)
+        await d.store.acknowledge(d.store.currentHead().seq - 1) // a gateway took everything
+        for (let i = 0; i < 5; i++) await step()
+        const genesis = kv.history.get(GENESIS_KEY)![0]
+        const flash: Buffer[] = []
+        for (let s = 0; s < d.store.currentHead().seq; s++) {
+            const b = kv.history.get("fb" + ((s - 1) % 22))?.map(v => v).find(v => decodeBlock(v).header.seq === s)
+            if (s > 0 && b) flash.push(b)
+        }
+        const report = verifyChain(crypto, [genesis, ...flash], { deviceId, key0: key0() })
+        expect(report.failure).toBeUndefined()
+        expect(report.summary.gaps).toEqual([expect.objectContaining({ reason: "sampling-stopped", lostReadings: refused, lostBlocks: 0 })])
+        expect(report.summary.readings + d.ledger.openReadings().length).toBe(taken)
+    })
+})
