@@ -23,10 +23,11 @@ export interface DeviceOptions {
 }
 
 /** One console line of state per commit: what a technician or the dashboard reads. */
-function printStatus(store: ChainStore, pendingInRam: number, boot: number) {
+async function printStatus(store: ChainStore, pendingInRam: number, boot: number) {
     const h = store.currentHead()
     const lost = h.loss ? " lost=" + h.loss.fromSeq + ".." + h.loss.toSeq : ""
-    console.log("fl:status seq=" + h.seq + " backlog=" + store.backlogBlocks() + " free_slots=" + (store.slots - store.backlogBlocks()) + " ram=" + pendingInRam + " boot=" + boot + lost)
+    const backlog = store.backlogBlocks()
+    console.log("fl:status seq=" + h.seq + " backlog=" + backlog + " readings=" + (await store.backlogReadings()) + " free_slots=" + (store.slots - backlog) + " ram=" + pendingInRam + " boot=" + boot + lost)
 }
 
 export async function runDevice(options: DeviceOptions) {
@@ -62,7 +63,10 @@ export async function runDevice(options: DeviceOptions) {
         checkpointEvery: config.checkpointEvery,
         whenFull: config.whenFull,
         now: () => chain.ledger.latestReadingTime() || { boot: chain.boot, uptimeMs: ds.millis() },
-        onSealed: async b => printSealedBlock(b),
+        onSealed: async b => {
+            printSealedBlock(b)
+            await printStatus(store, sink.pending(), chain.boot)
+        },
     })
     // Blocks sealed while recovering from a reset go through the backlog, which makes room.
     await sink.submit(chain.recovered)

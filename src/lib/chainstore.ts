@@ -145,6 +145,8 @@ export interface LoadResult {
 
 export class ChainStore {
     private head: StoredHead = undefined
+    /** Readings in the backlog's data blocks; -1 when unknown (recounted on demand). */
+    private readingsInBacklog = -1
 
     /** `slots` must exceed the backlog budget: a slot is reused only once its block is acknowledged or dropped. */
     constructor(
@@ -175,7 +177,24 @@ export class ChainStore {
 
     private async writeHead(head: StoredHead) {
         await this.put(HEAD_KEY, encodeHead(head))
+        // A commit keeps the count up to date itself; anything else that moves the backlog
+        // (acknowledgement, drop, roll-forward) has it recounted when next asked.
+        if (!this.head || head.oldestSeq !== this.head.oldestSeq || head.seq !== this.head.seq + 1) this.readingsInBacklog = -1
         this.head = head
+    }
+
+    /** Readings held in the backlog (reads the backlog once after a drop or acknowledgement). */
+    async backlogReadings(): Promise<number> {
+        if (this.readingsInBacklog < 0) {
+            let n = 0
+            for (let s = this.head.oldestSeq; s < this.head.seq; s++) {
+                if (isLost(this.head, s)) continue
+                const found = await this.getBlock(s)
+                if (found) n += found.block.header.readingCount
+            }
+            this.readingsInBacklog = n
+        }
+        return this.readingsInBacklog
     }
 
     currentHead(): StoredHead {
@@ -245,7 +264,9 @@ export class ChainStore {
             throw new StorageError("backlog full: the slot of block " + blockSeq + " still holds unacknowledged block " + occupant)
         await this.put(blockKey(blockSeq, this.slots), blockBytes)
         const key = evolveKey(this.crypto, h.key, this.deviceId, h.seq)
+        const counted = this.readingsInBacklog
         await this.writeHead(headWith(h.seq + 1, this.crypto.sha256(blockBytes), key, h.boot, h.oldestSeq, h.loss))
+        if (counted >= 0) this.readingsInBacklog = counted + block.header.readingCount
     }
 
     /** Saves the open block's content (no tag), so a power cut loses at most what came after. */

@@ -312,3 +312,22 @@ describe("stop-sampling policy", () => {
         expect(report.summary.readings + d.ledger.openReadings().length).toBe(taken)
     })
 })
+
+describe("inspection", () => {
+    test("counts the readings held in the backlog through commits, drops and acknowledgements", async () => {
+        const kv = new MemoryStore()
+        const d = new Device(kv)
+        await d.start()
+        await d.read(47)
+        expect(await d.store.backlogReadings()).toBe(40)
+        await d.read(3)
+        expect(await d.store.backlogReadings()).toBe(50)
+        await d.store.dropOldest(2)
+        expect(await d.store.backlogReadings()).toBe(30)
+        await d.store.acknowledge(d.store.currentHead().seq - 2)
+        expect(await d.store.backlogReadings()).toBe(10)
+        const reloaded = new ChainStore(kv, crypto, deviceId, 22)
+        await reloaded.load()
+        expect(await reloaded.backlogReadings()).toBe(10)
+    })
+})
