@@ -212,11 +212,13 @@ export class ChainStore {
         this.head = stored
         let rolledForward = false
         const found = await this.getBlock(stored.seq)
-        if (found) {
+        // A block at the head's seq that the head's key did not tag (a previous chain's, say)
+        // is not ours: it is left to be overwritten, never adopted, and never a reason to stop
+        // booting.
+        const ours = found && constantTimeEqual(found.block.header.link, stored.link) && constantTimeEqual(blockTag(this.crypto, stored.key, this.deviceId, found.block.content), found.block.tag)
+        if (found && !ours) console.log("fl:warning flash holds a stale block at seq " + stored.seq + "; ignored")
+        if (ours) {
             const pending = found.bytes
-            const block = found.block
-            if (!constantTimeEqual(block.header.link, stored.link) || !constantTimeEqual(blockTag(this.crypto, stored.key, this.deviceId, block.content), block.tag))
-                throw new StorageError("block entry " + stored.seq + " in flash is not the block the head expects")
             const key = evolveKey(this.crypto, stored.key, this.deviceId, stored.seq)
             await this.writeHead(headWith(stored.seq + 1, this.crypto.sha256(pending), key, stored.boot, stored.oldestSeq, stored.loss))
             rolledForward = true

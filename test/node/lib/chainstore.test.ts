@@ -331,3 +331,21 @@ describe("inspection", () => {
         expect(await reloaded.backlogReadings()).toBe(10)
     })
 })
+
+describe("stale flash", () => {
+    test("a block left by a chain under another key is ignored at boot, not adopted and not fatal", async () => {
+        const kv = new MemoryStore()
+        const old = new ChainStore(kv, crypto, deviceId, 22)
+        await old.create({ seq: 0, link: Buffer.alloc(32), key: Buffer.alloc(32, 0x77) }, 0)
+        const ledger = new Ledger(crypto, deviceId, channels, { seq: 0, link: Buffer.alloc(32), key: Buffer.alloc(32, 0x77) }, { intervalMs: INTERVAL })
+        const genesis = ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "old", "test")
+        await old.commit(genesis.bytes, 0)
+        // A new chain is started over it (re-provisioning), and power fails before its genesis.
+        await old.create({ seq: 0, link: Buffer.alloc(32), key: key0() }, 0)
+        const d = new Device(kv)
+        await d.start()
+        await d.read(12)
+        const report = verifyChain(crypto, await d.chain(), { deviceId, key0: key0() })
+        expect(report.failure).toBeUndefined()
+    })
+})
