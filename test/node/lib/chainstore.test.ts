@@ -60,15 +60,19 @@ class Device {
         }
     }
 
-    async chain(): Promise<Buffer[]> {
-        const h = this.store.currentHead()
-        const blocks: Buffer[] = []
-        for (let s = 0; s < h.seq; s++) {
-            const b = await this.store.readBlock(s)
-            if (b) blocks.push(b)
-        }
-        return blocks
+    chain(): Promise<Buffer[]> {
+        return storedChain(this.store)
     }
+}
+
+/** Every block the store still holds, in seq order. */
+async function storedChain(store: ChainStore): Promise<Buffer[]> {
+    const blocks: Buffer[] = []
+    for (let s = 0; s < store.currentHead().seq; s++) {
+        const b = await store.readBlock(s)
+        if (b) blocks.push(b)
+    }
+    return blocks
 }
 
 describe("chain store", () => {
@@ -269,11 +273,7 @@ describe("boot with a full backlog", () => {
         await run()
         await run() // the regression: this boot used to throw "backlog full" before sampling
         const store = await run()
-        const chain: Buffer[] = []
-        for (let s = 0; s < store.currentHead().seq; s++) {
-            const b = await store.readBlock(s)
-            if (b) chain.push(b)
-        }
+        const chain = await storedChain(store)
         const report = verifyChain(crypto, chain, { deviceId, key0: key0() })
         expect(report.failure, JSON.stringify(report.failure) + " head " + JSON.stringify({ ...store.currentHead(), key: 0, link: 0 })).toBeUndefined()
         expect(report.summary.gaps.some(g => g.reason === "backlog-full")).toBe(true)
