@@ -20,6 +20,7 @@
  */
 import { ByteReader, ByteWriter, constantTimeEqual, copyBytes, FormatError, mod } from "./bytes"
 import { ChainHead, decodeBlock, decodeContent, DecodedBlock } from "./chain"
+import { DEFAULT_BACKLOG_BLOCKS, slotsForBacklog } from "./defaults"
 import { BlockTime, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA } from "./format"
 import { blockTag, evolveKey, LedgerCrypto } from "./keys"
 
@@ -42,8 +43,7 @@ export const HEAD_KEY = "fl_head"
 export const OPEN_KEY = "fl_open"
 export const GENESIS_KEY = "fl_gen"
 export const BLOCK_KEY_PREFIX = "fb"
-/** Default number of block slots: slotsForBacklog(DEFAULT_BACKLOG_BLOCKS) (src/lib/defaults.ts). */
-export const DEFAULT_SLOTS = 30
+export const DEFAULT_SLOTS = slotsForBacklog(DEFAULT_BACKLOG_BLOCKS)
 const HEAD_VERSION = 1
 
 /**
@@ -169,6 +169,11 @@ export class ChainStore {
         return block.header.seq === seq ? { bytes, block } : undefined
     }
 
+    /** Whether `block` is the one `h` expects next: its seq and link, tagged under the head's key. */
+    private isNextBlock(block: DecodedBlock, h: StoredHead): boolean {
+        return block.header.seq === h.seq && constantTimeEqual(block.header.link, h.link) && constantTimeEqual(blockTag(this.crypto, h.key, this.deviceId, block.content), block.tag)
+    }
+
     /** Writes and reads back; a store that drops the write (full) is a StorageError. */
     private async put(key: string, value: Buffer) {
         await this.kv.set(key, value)
@@ -215,7 +220,7 @@ export class ChainStore {
         // A block at the head's seq that the head's key did not tag (a previous chain's, say)
         // is not ours: it is left to be overwritten, never adopted, and never a reason to stop
         // booting.
-        const ours = found && constantTimeEqual(found.block.header.link, stored.link) && constantTimeEqual(blockTag(this.crypto, stored.key, this.deviceId, found.block.content), found.block.tag)
+        const ours = found && this.isNextBlock(found.block, stored)
         if (found && !ours) console.log("fl:warning flash holds a stale block at seq " + stored.seq + "; ignored")
         if (ours) {
             const pending = found.bytes
@@ -259,7 +264,7 @@ export class ChainStore {
         const h = this.head
         if (blockSeq !== h.seq) throw new RangeError("commit out of order: head at " + h.seq + ", block " + blockSeq)
         const block = decodeBlock(blockBytes)
-        if (block.header.seq !== h.seq || !constantTimeEqual(block.header.link, h.link) || !constantTimeEqual(blockTag(this.crypto, h.key, this.deviceId, block.content), block.tag))
+        if (!this.isNextBlock(block, h))
             throw new RangeError("block " + blockSeq + " is not the next block of the stored chain")
         const occupant = blockSeq - this.slots
         if (blockSeq > 0 && occupant >= 1 && occupant >= h.oldestSeq && !isLost(h, occupant))
