@@ -34,7 +34,16 @@ export async function main(argv: string[]): Promise<number> {
     const figures: Record<string, number> = {}
     for (const section of sections) {
         process.stderr.write(`bench: ${section.name}...\n`)
-        const result = await section.run()
+        // The firmware code a section runs logs to the console; with --json, stdout carries
+        // only the JSON object, so those lines go to stderr.
+        const log = console.log
+        if (json) console.log = (...args: unknown[]) => console.error(...args)
+        let result
+        try {
+            result = await section.run()
+        } finally {
+            console.log = log
+        }
         Object.assign(figures, result.figures)
         if (!json) console.log(`\n${section.name}: ${section.description}\n${result.lines.join("\n")}`)
     }

@@ -1,0 +1,15 @@
+/** `npm run bench -- --json` is for scripts: stdout must be exactly one JSON object of figures. */
+import { spawnSync } from "node:child_process"
+import { describe, expect, test } from "vitest"
+
+describe("fieldledger bench --json", () => {
+    test("prints one JSON object with every figure, and nothing else on stdout", () => {
+        const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "bench", "--json"], { encoding: "utf8" })
+        expect(r.status).toBe(0)
+        const figures = JSON.parse(r.stdout)
+        for (const name of ["bytesPerReading", "bytesPerReadingRaw", "bytesPerReadingCoseMac0", "offlineReadings8KB", "flashWritesPerReading"])
+            expect(typeof figures[name], name).toBe("number")
+        expect(figures.bytesPerReading).toBeLessThanOrEqual(4)
+        expect(figures.offlineReadings8KB).toBeGreaterThanOrEqual(2000)
+    })
+})
