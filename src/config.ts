@@ -15,6 +15,23 @@ export interface FirmwareConfig {
     maxBacklogBlocks: number
     /** What a full backlog does: drop the oldest blocks (default) or stop sampling. */
     whenFull: "drop-oldest" | "stop-sampling"
+    /** Gateway base URL (http://host:port); empty: no sync, the backlog stays in flash. */
+    gatewayUrl: string
+    /** Time between sync rounds while the gateway answers; failures back off up to maxBackoffMs. */
+    syncPeriodMs: number
+    maxBackoffMs: number
+}
+
+/** Where `fieldledger gateway` listens by default: the simulator syncs there unless told otherwise. */
+export const SIMULATOR_GATEWAY_URL = "http://127.0.0.1:8787"
+
+async function readUrl(key: string, fallback: string): Promise<string> {
+    const value = await readSetting<string>(key, fallback)
+    if (typeof value !== "string" || (value !== "" && !value.startsWith("http://") && !value.startsWith("https://"))) {
+        console.log("fl:config " + key + " is not an http(s) URL, using " + (fallback || "none (no sync)"))
+        return fallback
+    }
+    return value
 }
 
 async function readNumber(key: string, fallback: number, min: number, max: number): Promise<number> {
@@ -43,5 +60,8 @@ export async function loadConfig(): Promise<FirmwareConfig> {
         // ESP32's 16 KB store can take up to about 62.
         maxBacklogBlocks: await readNumber("FL_BACKLOG", DEFAULT_BACKLOG_BLOCKS, 2, 66),
         whenFull: (await readSetting<string>("FL_WHEN_FULL", "drop-oldest")) === "stop-sampling" ? "stop-sampling" : "drop-oldest",
+        gatewayUrl: await readUrl("FL_GATEWAY", sim ? SIMULATOR_GATEWAY_URL : ""),
+        syncPeriodMs: await readNumber("FL_SYNC_MS", sim ? 2000 : 60000, 500, 86400000),
+        maxBackoffMs: await readNumber("FL_BACKOFF_MS", sim ? 30000 : 3600000, 1000, 86400000),
     }
 }

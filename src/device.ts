@@ -14,6 +14,10 @@ import { slotsForBacklog } from "./lib/defaults"
 import { openChain } from "./lib/recovery"
 import { ChannelSource } from "./sensors"
 import { settingsStore } from "./settingsstore"
+import { loadAckKey, saveAckKey } from "./lib/sync"
+import { deriveAckKey } from "./lib/syncwire"
+import { WallClock } from "./lib/wallclock"
+import { startSync } from "./sync"
 
 export interface DeviceOptions {
     config: FirmwareConfig
@@ -30,6 +34,37 @@ async function printStatus(store: ChainStore, pendingInRam: number, boot: number
     console.log("fl:status seq=" + h.seq + " backlog=" + backlog + " readings=" + (await store.backlogReadings()) + " free_slots=" + (store.slots - backlog) + " ram=" + pendingInRam + " boot=" + boot + lost)
 }
 
+/** Sync to the configured gateway, if any; the ack's time sets the wall clock. */
+async function startDeviceSync(config: FirmwareConfig, store: ChainStore, deviceId: Buffer, clock: WallClock, acknowledge: (seq: number) => Promise<void>) {
+    if (!config.gatewayUrl) {
+        console.log("fl:sync off: no gateway configured (setting FL_GATEWAY); the backlog stays in flash")
+        return
+    }
+    const ackKey = await loadAckKey(settingsStore)
+    if (!ackKey) {
+        console.log("fl:warning sync off: this chain has no ack key (sealed by older firmware); provision the device again")
+        return
+    }
+    console.log("fl:sync to " + config.gatewayUrl + " every " + config.syncPeriodMs + " ms")
+    startSync({
+        store,
+        crypto: deviceCrypto,
+        deviceId,
+        ackKey,
+        gatewayUrl: config.gatewayUrl,
+        periodMs: config.syncPeriodMs,
+        maxBackoffMs: config.maxBackoffMs,
+        requestTimeoutMs: 10000,
+        acknowledge,
+        onResult: (r, uptimeMs) => {
+            if (r.ack) clock.set(r.ack.time, uptimeMs)
+            const acked = r.ack ? " ack=" + r.ack.ack : ""
+            const why = r.error ? " error=" + r.error : ""
+            console.log("fl:sync " + r.outcome + " sent=" + r.sent + acked + " backlog=" + store.backlogBlocks() + why)
+        },
+    })
+}
+
 export async function runDevice(options: DeviceOptions) {
     const { config, sources } = options
     const deviceId = Buffer.from(ds.deviceIdentifier("self"), "hex")
@@ -44,7 +79,12 @@ export async function runDevice(options: DeviceOptions) {
         firmwareVersion: FIRMWARE_VERSION,
         board: config.board,
         checkpointEvery: config.checkpointEvery,
-        newKey: loadDeviceKey,
+        newKey: async () => {
+            // K_ack, for checking the gateway's acks, comes from K_0 before K_0 is evolved away.
+            const key0 = await loadDeviceKey()
+            await saveAckKey(settingsStore, deriveAckKey(deviceCrypto, key0, deviceId))
+            return key0
+        },
         uptimeMs: () => ds.millis(),
         onSealed: async b => printSealedBlock(b),
     })
@@ -67,10 +107,14 @@ export async function runDevice(options: DeviceOptions) {
             printSealedBlock(b)
             await printStatus(store, sink.pending(), chain.boot)
         },
+        pause: async () => await ds.sleep(1),
     })
     // Blocks sealed while recovering from a reset go through the backlog, which makes room.
     await sink.submit(chain.recovered)
+    const clock = new WallClock()
+    await startDeviceSync(config, store, deviceId, clock, sink.acknowledge)
     startFirmware({
+        unixTimeAt: uptimeMs => clock.unixSecondsAt(uptimeMs),
         ledger: chain.ledger,
         boot: chain.boot,
         intervalMs: config.ledger.intervalMs,

@@ -6,6 +6,7 @@
  */
 import * as ds from "@devicescript/core"
 import { SealedBlock } from "./lib/chain"
+import { BlockTime } from "./lib/format"
 import { Ledger } from "./lib/ledger"
 import { MISSING, Reading } from "./lib/readings"
 import { startSampler } from "./sampler"
@@ -22,6 +23,8 @@ export interface FirmwareOptions {
     afterReading?(openReadings: number): Promise<void>
     /** Whether to take the reading due now (false: the backlog is full and sampling stops). */
     shouldSample?(time: { boot: number; uptimeMs: number }): Promise<boolean>
+    /** Wall-clock seconds at an uptime of this boot, once a gateway has told the time. */
+    unixTimeAt?(uptimeMs: number): number | undefined
 }
 
 export function startFirmware(options: FirmwareOptions) {
@@ -36,7 +39,9 @@ export function startFirmware(options: FirmwareOptions) {
             // Slots the sampler could not serve stay on the grid as readings with every value
             // missing, so later readings keep their declared times and the loss is visible.
             for (let i = skipped; i > 0; i--) await emit(ledger.append(allMissing, { boot, uptimeMs: uptimeMs - i * intervalMs }))
-            const time = { boot, uptimeMs }
+            const time: BlockTime = { boot, uptimeMs }
+            const unix = options.unixTimeAt ? options.unixTimeAt(uptimeMs) : undefined
+            if (unix !== undefined) time.unixTime = unix
             if (options.shouldSample && !(await options.shouldSample(time))) return
             const aged = ledger.tick(time)
             if (aged) await emit([aged])

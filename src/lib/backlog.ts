@@ -31,6 +31,12 @@ export interface BacklogOptions {
     now(): BlockTime
     /** Told about every committed block (console, sync). */
     onSealed(block: SealedBlock): Promise<void>
+    /**
+     * Lets other fibers run while one waits for the store (the device: `ds.sleep`). Sealing
+     * and sync both move the stored head; each change of it runs alone. On Node the default
+     * (a resolved promise) is enough; the device must really suspend.
+     */
+    pause?(): Promise<void>
 }
 
 export function startBacklog(o: BacklogOptions) {
@@ -41,6 +47,19 @@ export function startBacklog(o: BacklogOptions) {
     const stopMode = o.whenFull === "stop-sampling"
     let notTaken = 0
     let stoppedAt: BlockTime = undefined
+    let busy = false
+    const pause = o.pause || (async () => {})
+
+    // No `new Promise` on DeviceScript: waiting for the store is a polling pause.
+    const exclusive = async (work: () => Promise<void>) => {
+        while (busy) await pause()
+        busy = true
+        try {
+            await work()
+        } finally {
+            busy = false
+        }
+    }
 
     const makeRoom = async (): Promise<boolean> => {
         if (stopMode) return false
@@ -76,7 +95,7 @@ export function startBacklog(o: BacklogOptions) {
      */
     const submit = async (blocks: SealedBlock[]) => {
         for (const b of blocks) queue.push(b)
-        await flush()
+        await exclusive(flush)
     }
 
     /**
@@ -103,8 +122,20 @@ export function startBacklog(o: BacklogOptions) {
     }
 
     const afterReading = async (openReadings: number) => {
-        if (openReadings > 0 && openReadings % o.checkpointEvery === 0 && queue.length === 0) await store.checkpoint(ledger.openContent())
+        if (openReadings > 0 && openReadings % o.checkpointEvery === 0 && queue.length === 0)
+            await exclusive(async () => await store.checkpoint(ledger.openContent()))
     }
 
-    return { submit, afterReading, shouldSample, pending: () => queue.length }
+    /**
+     * A gateway holds every block up to `seq`: forget them, then commit what waited in RAM
+     * for their slots.
+     */
+    const acknowledge = async (seq: number) => {
+        await exclusive(async () => {
+            await store.acknowledge(seq)
+            await flush()
+        })
+    }
+
+    return { submit, afterReading, shouldSample, acknowledge, pending: () => queue.length }
 }
