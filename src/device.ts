@@ -12,6 +12,7 @@ import { startBacklog } from "./lib/backlog"
 import { ChainStore } from "./lib/chainstore"
 import { slotsForBacklog } from "./lib/defaults"
 import { openChain } from "./lib/recovery"
+import { forgetProvisionedKey, readProvisionedKey } from "./lib/provisioned"
 import { ChannelSource } from "./sensors"
 import { settingsStore } from "./settingsstore"
 import { loadAckKey, saveAckKey } from "./lib/sync"
@@ -70,6 +71,9 @@ export async function runDevice(options: DeviceOptions) {
     const deviceId = Buffer.from(ds.deviceIdentifier("self"), "hex")
     // Two slots more than the budget: room for the gap record a drop seals.
     const store = new ChainStore(settingsStore, deviceCrypto, deviceId, slotsForBacklog(config.maxBacklogBlocks))
+    // A K_0 left by `fieldledger provision` (setting fl_k0) starts a new chain under it.
+    const provisioned = await readProvisionedKey(settingsStore, deviceCrypto, deviceId)
+    if (provisioned && provisioned.adopted) await saveAckKey(settingsStore, deriveAckKey(deviceCrypto, provisioned.key0, deviceId))
     const chain = await openChain({
         store,
         crypto: deviceCrypto,
@@ -79,15 +83,20 @@ export async function runDevice(options: DeviceOptions) {
         firmwareVersion: FIRMWARE_VERSION,
         board: config.board,
         checkpointEvery: config.checkpointEvery,
+        successor: !!provisioned && !provisioned.adopted,
         newKey: async () => {
             // K_ack, for checking the gateway's acks, comes from K_0 before K_0 is evolved away.
-            const key0 = await loadDeviceKey()
+            const key0 = provisioned ? provisioned.key0 : await loadDeviceKey()
             await saveAckKey(settingsStore, deriveAckKey(deviceCrypto, key0, deviceId))
             return key0
         },
         uptimeMs: () => ds.millis(),
         onSealed: async b => printSealedBlock(b),
     })
+    if (provisioned) {
+        await forgetProvisionedKey(settingsStore)
+        console.log("fl:provisioned chain started under the provisioned key, which is now deleted")
+    }
     const head = store.currentHead()
     console.log("fl:boot " + chain.boot + (chain.created ? " new chain" : " chain continues at seq " + head.seq) + ", backlog " + store.backlogBlocks() + " blocks")
     // The backlog on the console: what a developer (or a host tool) sees of the stored chain

@@ -24,8 +24,13 @@ export interface OpenChainOptions {
     board: string
     /** Readings between checkpoints: what a power cut can lose at most. */
     checkpointEvery: number
-    /** K_0 for a new chain; called only when flash holds none. */
+    /** K_0 for a new chain; called only when flash holds none, or for a successor chain. */
     newKey(): Promise<Buffer>
+    /**
+     * Start a successor chain even though flash holds one (a provisioned K_0 is waiting,
+     * src/lib/provisioned.ts): its genesis links to the stored head, the boot counter goes on.
+     */
+    successor?: boolean
     /** Milliseconds since this boot. */
     uptimeMs(): number
     /** Called with the genesis block of a new chain, after it is committed. */
@@ -42,12 +47,19 @@ export interface OpenedChain {
 
 export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
     const { store } = o
-    const loaded = await store.load()
+    let loaded = await store.load()
     let boot = 0
-    if (!loaded) {
+    if (!loaded || o.successor) {
+        const previous = loaded ? loaded.head : undefined
+        if (previous) {
+            boot = previous.boot + 1
+            // The old chain's open block must not be restored into the new one.
+            await store.checkpoint(undefined)
+        }
         const key0 = await o.newKey()
-        await store.create({ seq: 0, link: Buffer.alloc(LINK_BYTES), key: key0 }, 0)
+        await store.create({ seq: 0, link: previous ? copyBytes(previous.link, 0, LINK_BYTES) : Buffer.alloc(LINK_BYTES), key: key0 }, boot)
         wipe(key0)
+        loaded = undefined
     } else boot = await store.recordBoot()
     const h = store.currentHead()
     // The ledger owns (and wipes) its key: give it a copy of the stored one.
