@@ -12,6 +12,9 @@ Commands:
   bench     run the benchmarks (fieldledger bench --help)
   gateway   serve the HTTP API devices sync to (fieldledger gateway --help)
   powercut  kill the simulated device at random instants and check the chain it leaves
+  provision give a device its key and configuration over USB, register it (--help)
+  register  upload registrations provision saved while the gateway was unreachable
+  devices   list the devices on the USB bus (or the simulator's with --sim)
 
 Run fieldledger COMMAND --help for a command's options.`
 
@@ -23,6 +26,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     start: async () => (await import("./start")).runStart,
     powercut: async () => (await import("./powercut")).runPowercut,
     gateway: async () => (await import("./gateway")).runGateway,
+    provision: async () => (await import("./provision")).runProvision,
+    register: async () => (await import("./provision")).runRegister,
+    devices: async () => (await import("./provision")).runDevices,
 }
 
 export async function main(argv: string[]): Promise<number> {

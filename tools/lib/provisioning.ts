@@ -1,0 +1,415 @@
+/**
+ * Provisioning a fieldledger device, transport-independent: what a device's settings say about
+ * it, the configuration written to it, the new K_0 and the proof the device started its chain
+ * under it, the gateway registration and the offline pending file. The bus (tools/lib/jacdacbus.ts)
+ * or a test's fake supplies the settings; `tools/provision.ts` is the command over this.
+ *
+ * K_0 is never printed or logged. It leaves this process only to the device (setting fl_k0,
+ * which the firmware deletes once its genesis block is sealed), to the gateway (registration),
+ * or, when the gateway is out of reach, to the pending file (mode 0600).
+ */
+import { randomBytes } from "node:crypto"
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { constantTimeEqual, toHex } from "../../src/lib/bytes"
+import { decodeBlock, DecodedBlock } from "../../src/lib/chain"
+import { decodeHead, GENESIS_KEY, HEAD_KEY, StoredHead } from "../../src/lib/chainstore"
+import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/devkey"
+import { KEY_BYTES } from "../../src/lib/format"
+import { blockTag, LedgerCrypto } from "../../src/lib/keys"
+import { PROVISIONED_KEY_SETTING } from "../../src/lib/provisioned"
+import { ACK_KEY_SETTING } from "../../src/lib/sync"
+
+/** What provisioning needs of a device: its settings, as raw bytes. */
+export interface DeviceSettings {
+    get(key: string): Promise<Buffer | undefined>
+    set(key: string, value: Buffer): Promise<void>
+    delete(key: string): Promise<void>
+}
+
+/** One error class for this layer; `code` is stable for --json, `hint` says what to do. */
+export class ProvisionError extends Error {
+    constructor(
+        readonly code: string,
+        message: string,
+        readonly hint?: string
+    ) {
+        super(message)
+        this.name = "ProvisionError"
+    }
+}
+
+/** Written by the tool once the device has proved its chain under the new K_0 (no key in it). */
+export const PROVISIONED_MARK_SETTING = "fl_prov"
+/** The DeviceScript program name the fieldledger firmware announces (package.json "name"). */
+export const FIRMWARE_PROGRAM_NAME = "fieldledger"
+
+/** Configuration settings, as the firmware reads them (src/config.ts: JSON values). */
+export const CONFIG_SETTINGS = {
+    gatewayUrl: "FL_GATEWAY",
+    intervalMs: "FL_INTERVAL",
+    blockAgeMs: "FL_BLOCK_AGE",
+    backlog: "FL_BACKLOG",
+} as const
+
+export interface ProvisionConfig {
+    /** http(s)://host:port, or "usb" for `fieldledger bridge` (no WiFi). */
+    gatewayUrl?: string
+    intervalMs?: number
+    blockAgeMs?: number
+    backlog?: number
+}
+
+/** Limits as src/config.ts enforces them (a value outside is ignored by the firmware). */
+const LIMITS: Record<string, [number, number]> = { intervalMs: [100, 86400000], blockAgeMs: [1000, 86400000], backlog: [2, 66] }
+
+/** Checks a configuration before anything is written; throws ProvisionError naming the bad value. */
+export function validateConfig(c: ProvisionConfig) {
+    if (c.gatewayUrl !== undefined && c.gatewayUrl !== "usb" && !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(c.gatewayUrl))
+        throw new ProvisionError("bad-config", "the device's gateway URL must be http(s)://host:port or usb, not " + JSON.stringify(c.gatewayUrl))
+    for (const name of Object.keys(LIMITS)) {
+        const v = (c as Record<string, unknown>)[name]
+        if (v === undefined) continue
+        const [min, max] = LIMITS[name]
+        if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw new ProvisionError("bad-config", name + " must be a whole number in " + min + ".." + max + ", not " + v)
+    }
+}
+
+/** The JSON bytes of a setting as @devicescript/settings' writeSetting stores them. */
+export function settingValue(value: string | number): Buffer {
+    return Buffer.from(JSON.stringify(value))
+}
+
+export function parseSetting(bytes: Buffer | undefined): unknown {
+    if (!bytes) return undefined
+    try {
+        return JSON.parse(bytes.toString("utf8"))
+    } catch {
+        return undefined
+    }
+}
+
+export interface DeviceState {
+    deviceId: string
+    /** Provisioned by this tool and the chain proved (setting fl_prov). */
+    provisioned: boolean
+    provisionedAt?: string
+    /** A provisioned K_0 is waiting for the firmware to start its chain (fl_k0 present). */
+    pendingKey: boolean
+    /** The chain in flash; undefined: no chain (never booted, or flash erased). */
+    chain?: {
+        /** Next seq to seal: blocks 0..seq-1 exist. */
+        seq: number
+        boot: number
+        /** Blocks no gateway has acknowledged yet. */
+        backlog: number
+        oldestSeq: number
+        /** Hash of the last sealed block (the head a successor chain links to). */
+        headHash: string
+        lost?: { fromSeq: number; toSeq: number }
+        /** The genesis block is tagged under the public simulator development key. */
+        developmentKey: boolean
+        /** Link of the genesis block when it continues another chain. */
+        previousChainHead?: string
+    }
+    hasAckKey: boolean
+    config: Record<string, unknown>
+}
+
+/** Blocks in the head's backlog (without the pending loss), as ChainStore.backlogBlocks counts. */
+export function backlogOf(h: StoredHead): number {
+    const lost = h.loss && h.oldestSeq === 0 ? h.loss.toSeq - h.loss.fromSeq + 1 : 0
+    return h.seq - h.oldestSeq - lost
+}
+
+function genesisUnder(crypto: LedgerCrypto, key0: Buffer, deviceId: Buffer, genesis: DecodedBlock | undefined): boolean {
+    return !!genesis && constantTimeEqual(blockTag(crypto, key0, deviceId, genesis.content), genesis.tag)
+}
+
+async function readGenesis(settings: DeviceSettings): Promise<DecodedBlock | undefined> {
+    const bytes = await settings.get(GENESIS_KEY)
+    if (!bytes) return undefined
+    try {
+        return decodeBlock(bytes)
+    } catch {
+        return undefined
+    }
+}
+
+/** Reads what the device's settings say: never writes, never reads out a key into the result. */
+export async function readDeviceState(settings: DeviceSettings, crypto: LedgerCrypto, deviceIdHex: string): Promise<DeviceState> {
+    const deviceId = Buffer.from(deviceIdHex, "hex")
+    const mark = parseSetting(await settings.get(PROVISIONED_MARK_SETTING)) as { t?: number } | undefined
+    const pending = await settings.get(PROVISIONED_KEY_SETTING)
+    const state: DeviceState = {
+        deviceId: deviceIdHex,
+        provisioned: !!mark,
+        pendingKey: !!pending,
+        hasAckKey: !!(await settings.get(ACK_KEY_SETTING)),
+        config: {},
+    }
+    if (mark && typeof mark.t === "number") state.provisionedAt = new Date(mark.t * 1000).toISOString()
+    const rawHead = await settings.get(HEAD_KEY)
+    if (rawHead) {
+        let head: StoredHead
+        try {
+            head = decodeHead(rawHead)
+        } catch (e) {
+            throw new ProvisionError("bad-head", "the device's chain head (setting " + HEAD_KEY + ") does not decode: " + (e as Error).message)
+        }
+        const genesis = await readGenesis(settings)
+        state.chain = {
+            seq: head.seq,
+            boot: head.boot,
+            backlog: backlogOf(head),
+            oldestSeq: head.oldestSeq,
+            headHash: toHex(head.link),
+            developmentKey: genesisUnder(crypto, Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex"), deviceId, genesis),
+        }
+        if (head.loss) state.chain.lost = { fromSeq: head.loss.fromSeq, toSeq: head.loss.toSeq }
+        if (genesis && genesis.header.link.some(b => b !== 0)) state.chain.previousChainHead = toHex(genesis.header.link)
+        head.key.fill(0)
+    }
+    for (const name of [...Object.values(CONFIG_SETTINGS), "FL_SYNC_MS", "FL_WHEN_FULL", "FL_CKPT_EVERY"]) {
+        const v = parseSetting(await settings.get(name))
+        if (v !== undefined) state.config[name] = v
+    }
+    return state
+}
+
+/** Writes each configuration setting and reads it back; a dropped write (full flash) is an error. */
+export async function writeConfig(settings: DeviceSettings, c: ProvisionConfig): Promise<Record<string, unknown>> {
+    validateConfig(c)
+    const written: Record<string, unknown> = {}
+    for (const [field, key] of Object.entries(CONFIG_SETTINGS)) {
+        const v = (c as Record<string, string | number | undefined>)[field]
+        if (v === undefined) continue
+        const bytes = settingValue(v)
+        await settings.set(key, bytes)
+        const back = await settings.get(key)
+        if (!back || !back.equals(bytes)) throw new ProvisionError("write-failed", "the device did not keep setting " + key + " (its flash may be full)", "erase the device's settings and provision again")
+        written[key] = v
+    }
+    return written
+}
+
+export function newKey0(): Buffer {
+    return randomBytes(KEY_BYTES)
+}
+
+export interface ChainProof {
+    /** The genesis block the device sealed under K_0, hex. */
+    genesis: string
+    /** Its link: the previous chain's head for a successor, zeros otherwise. */
+    link: string
+}
+
+/**
+ * Hands K_0 to the device and waits until it proves the chain: restarts the program, then
+ * polls until fl_k0 is gone and the genesis block in flash is tagged under K_0. Throws
+ * ProvisionError "device-timeout" when that does not happen within `timeoutMs`.
+ */
+export async function startChainOnDevice(options: {
+    settings: DeviceSettings
+    crypto: LedgerCrypto
+    deviceId: string
+    key0: Buffer
+    restartProgram(): Promise<void>
+    timeoutMs?: number
+    pollMs?: number
+    sleep?(ms: number): Promise<void>
+}): Promise<ChainProof> {
+    const { settings, key0 } = options
+    const sleep = options.sleep ?? ((ms: number) => new Promise<void>(r => setTimeout(r, ms)))
+    await settings.set(PROVISIONED_KEY_SETTING, key0)
+    const back = await settings.get(PROVISIONED_KEY_SETTING)
+    if (!back || !constantTimeEqual(back, key0)) throw new ProvisionError("write-failed", "the device did not keep the new key (its flash may be full)", "erase the device's settings and provision again")
+    back.fill(0)
+    await options.restartProgram()
+    const deadline = Date.now() + (options.timeoutMs ?? 30000)
+    const id = Buffer.from(options.deviceId, "hex")
+    for (;;) {
+        await sleep(options.pollMs ?? 500)
+        const pending = await settings.get(PROVISIONED_KEY_SETTING)
+        if (pending) pending.fill(0)
+        const genesis = await readGenesis(settings)
+        if (!pending && genesisUnder(options.crypto, key0, id, genesis)) return { genesis: toHex(Buffer.concat([genesis.content, genesis.tag])), link: toHex(genesis.header.link) }
+        if (Date.now() > deadline)
+            throw new ProvisionError(
+                "device-timeout",
+                pending ? "the device did not take the new key (setting " + PROVISIONED_KEY_SETTING + " is still there)" : "the device's genesis block is not under the new key",
+                "is the firmware fieldledger 0.1.0 or later? Flash it again (npm run build; devs flash) and provision again"
+            )
+    }
+}
+
+/** Marks the device provisioned (no secret in it): the state --check and the next provision read. */
+export async function markProvisioned(settings: DeviceSettings, nowSeconds: number) {
+    const bytes = settingValue(JSON.stringify({ v: 1, t: nowSeconds }))
+    await settings.set(PROVISIONED_MARK_SETTING, bytes)
+    const back = await settings.get(PROVISIONED_MARK_SETTING)
+    if (!back || !back.equals(bytes)) throw new ProvisionError("write-failed", "the device did not keep setting " + PROVISIONED_MARK_SETTING)
+}
+
+// ---------------------------------------------------------------- gateway
+
+/** What the gateway is told: the device, its K_0, and for a successor chain what it succeeds. */
+export interface Registration {
+    deviceId: string
+    /** 64 hex digits. Secret. */
+    key0: string
+    label?: string
+    /** Key succession: the new chain's genesis block (hex), linking to the previous head. */
+    successorGenesis?: string
+}
+
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>
+
+export interface GatewayTarget {
+    url: string
+    adminToken?: string
+    fetch?: FetchLike
+    timeoutMs?: number
+}
+
+export type RegisterOutcome = "registered" | "already-registered" | "succeeded"
+
+function base(url: string): string {
+    return url.endsWith("/") ? url.slice(0, -1) : url
+}
+
+async function call(target: GatewayTarget, method: string, path: string, body?: unknown): Promise<{ status: number; doc: any }> {
+    const f = target.fetch ?? (globalThis.fetch as unknown as FetchLike)
+    const headers: Record<string, string> = { accept: "application/json" }
+    if (target.adminToken) headers.authorization = "Bearer " + target.adminToken
+    if (body !== undefined) headers["content-type"] = "application/json"
+    let res
+    try {
+        res = await f(base(target.url) + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(target.timeoutMs ?? 10000) })
+    } catch (e) {
+        const cause = (e as { cause?: { code?: string; message?: string } }).cause
+        throw new ProvisionError("gateway-unreachable", "the gateway at " + target.url + " is unreachable: " + (cause?.code ?? cause?.message ?? (e as Error).message), "check the URL and the network")
+    }
+    const text = await res.text()
+    let doc: any
+    try {
+        doc = JSON.parse(text)
+    } catch {
+        doc = undefined
+    }
+    if (res.status === 401) throw new ProvisionError("bad-token", "the gateway refused the admin token", "set FL_ADMIN_TOKEN or --admin-token-file to the gateway's admin token")
+    return { status: res.status, doc }
+}
+
+/**
+ * Registers the device and its K_0 (POST /v1/devices). For a successor chain the device is
+ * already registered: the gateway's key succession route (tools/gateway/succession.ts) closes
+ * the old chain and takes the new K_0 and genesis.
+ */
+export async function registerWithGateway(target: GatewayTarget, r: Registration): Promise<RegisterOutcome> {
+    if (!target.adminToken) throw new ProvisionError("no-token", "no admin token for the gateway", "set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
+    if (r.successorGenesis) {
+        const { status, doc } = await call(target, "POST", "/v1/devices/" + r.deviceId + "/succession", { key0: r.key0, genesis: r.successorGenesis })
+        if (status === 200 || status === 201) return "succeeded"
+        if (status === 404 && doc?.error === "unknown-device") return registerWithGateway(target, { deviceId: r.deviceId, key0: r.key0, label: r.label })
+        throw new ProvisionError("gateway-refused", "the gateway refused the key succession (" + status + (doc?.error ? " " + doc.error : "") + "): " + (doc?.message ?? ""))
+    }
+    const body: Record<string, string> = { deviceId: r.deviceId, key0: r.key0 }
+    if (r.label) body.label = r.label
+    const { status, doc } = await call(target, "POST", "/v1/devices", body)
+    if (status === 201) return "registered"
+    if (status === 409) return "already-registered"
+    throw new ProvisionError("gateway-refused", "the gateway refused the registration (" + status + (doc?.error ? " " + doc.error : "") + "): " + (doc?.message ?? ""))
+}
+
+export interface GatewayView {
+    known: boolean
+    /** Highest seq the gateway holds with everything before it: what it acknowledges. */
+    ackedSeq?: number
+    headHash?: string
+    lastSeen?: string | null
+    reportedBacklog?: number | null
+}
+
+/** What the gateway knows of a device (GET /v1/devices/:id; no token needed). */
+export async function gatewayView(target: GatewayTarget, deviceId: string): Promise<GatewayView> {
+    const { status, doc } = await call(target, "GET", "/v1/devices/" + deviceId)
+    if (status === 404) return { known: false }
+    if (status !== 200 || !doc) throw new ProvisionError("gateway-refused", "the gateway answered " + status + " for device " + deviceId)
+    return { known: true, ackedSeq: doc.head ? doc.head.seq : -1, headHash: doc.head ? doc.head.hash : undefined, lastSeen: doc.lastSeen, reportedBacklog: doc.reportedBacklog }
+}
+
+// ---------------------------------------------------------------- pending file
+
+export const PENDING_FORMAT = "fieldledger-pending-registrations"
+export const DEFAULT_PENDING_FILE = "pending-registrations.json"
+
+export interface PendingFile {
+    format: typeof PENDING_FORMAT
+    version: 1
+    /** The gateway each registration is for. */
+    registrations: (Registration & { gateway: string; createdAt: string })[]
+}
+
+export function readPendingFile(path: string): PendingFile {
+    let doc: any
+    try {
+        doc = JSON.parse(readFileSync(path, "utf8"))
+    } catch (e) {
+        throw new ProvisionError("bad-pending-file", "cannot read pending file " + path + ": " + (e as Error).message)
+    }
+    if (!doc || doc.format !== PENDING_FORMAT || doc.version !== 1 || !Array.isArray(doc.registrations))
+        throw new ProvisionError("bad-pending-file", path + " is not a fieldledger pending-registrations file")
+    for (const r of doc.registrations)
+        if (typeof r?.deviceId !== "string" || !/^[0-9a-f]{16}$/.test(r.deviceId) || typeof r.key0 !== "string" || !/^[0-9a-f]{64}$/.test(r.key0) || typeof r.gateway !== "string")
+            throw new ProvisionError("bad-pending-file", path + " holds a malformed registration")
+    return doc as PendingFile
+}
+
+/** Writes the file whole (temp file, then rename) with mode 0600: it holds K_0s. */
+export function writePendingFile(path: string, file: PendingFile) {
+    const tmp = path + ".tmp"
+    writeFileSync(tmp, JSON.stringify(file, null, 1) + "\n", { mode: 0o600 })
+    chmodSync(tmp, 0o600)
+    renameSync(tmp, path)
+}
+
+/** Adds a registration for later upload (replacing an older one of the same device and gateway). */
+export function addPendingRegistration(path: string, gateway: string, r: Registration, now: Date = new Date()) {
+    const file: PendingFile = existsSync(path) ? readPendingFile(path) : { format: PENDING_FORMAT, version: 1, registrations: [] }
+    file.registrations = file.registrations.filter(p => !(p.deviceId === r.deviceId && p.gateway === gateway))
+    file.registrations.push({ ...r, gateway, createdAt: now.toISOString() })
+    writePendingFile(path, file)
+}
+
+export interface UploadResult {
+    deviceId: string
+    gateway: string
+    outcome: RegisterOutcome | "failed"
+    error?: string
+}
+
+/**
+ * Uploads every pending registration; those that reached their gateway leave the file (the
+ * file is deleted when none remains), the others stay for the next try.
+ */
+export async function uploadPending(path: string, target: Omit<GatewayTarget, "url"> & { url?: string }): Promise<UploadResult[]> {
+    const file = readPendingFile(path)
+    const results: UploadResult[] = []
+    const left: PendingFile["registrations"] = []
+    for (const r of file.registrations) {
+        const gateway = target.url ?? r.gateway
+        try {
+            const outcome = await registerWithGateway({ ...target, url: gateway }, r)
+            results.push({ deviceId: r.deviceId, gateway, outcome })
+        } catch (e) {
+            if (!(e instanceof ProvisionError)) throw e
+            if (e.code === "bad-token" || e.code === "no-token") throw e
+            results.push({ deviceId: r.deviceId, gateway, outcome: "failed", error: e.message })
+            left.push(r)
+        }
+    }
+    file.registrations = left
+    if (left.length === 0) rmSync(path, { force: true })
+    else writePendingFile(path, file)
+    return results
+}

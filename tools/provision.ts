@@ -1,0 +1,373 @@
+/**
+ * `fieldledger provision`, `fieldledger register` and `fieldledger devices`: the technician's
+ * commands (docs/PROVISIONING.md). Thin: the bus is tools/lib/jacdacbus.ts, the logic
+ * tools/lib/provisioning.ts. Exit 0 done, 1 failed (the message says why and what to do),
+ * 2 usage. With --json stdout is one JSON object, also on failure.
+ */
+import { readFileSync } from "node:fs"
+import { parseCommandLine, UsageError } from "./lib/args"
+import { nobleCrypto } from "./lib/crypto"
+import { BusDevice, BusError, FieldBus, openBus } from "./lib/jacdacbus"
+import {
+    addPendingRegistration,
+    DEFAULT_PENDING_FILE,
+    DeviceState,
+    FIRMWARE_PROGRAM_NAME,
+    gatewayView,
+    GatewayView,
+    markProvisioned,
+    newKey0,
+    ProvisionConfig,
+    ProvisionError,
+    readDeviceState,
+    registerWithGateway,
+    startChainOnDevice,
+    uploadPending,
+    validateConfig,
+    writeConfig,
+} from "./lib/provisioning"
+
+export const PROVISION_HELP = `Usage: fieldledger provision (--sim | [--port PATH]) [--device ID] --gateway URL [options]
+       fieldledger provision --check (--sim | [--port PATH]) [--device ID] [--gateway URL]
+
+Provisions a fieldledger device over USB serial (or the simulator with --sim): writes its
+configuration, gives it a new random key K_0 (32 bytes) from which it seals a new chain (its
+genesis block, checked here under K_0), and registers the device and K_0 with the gateway.
+K_0 is never printed. If the gateway is unreachable the registration is written to a pending
+file (mode 0600; it holds K_0) for 'fieldledger register --pending FILE'.
+
+A provisioned device is refused unless --force: then it is key succession, a new K_0 and a new
+chain whose genesis links to the old chain's head; the gateway closes the old chain.
+
+Options:
+  --sim                    the simulator's devtools bus (tcp://127.0.0.1:8082)
+  --port PATH              serial port (default: the one USB board found; needs udevadm)
+  --device ID              which device (16 hex digits) when several are on the bus
+  --gateway URL            the gateway to register with (http://host:port)
+  --device-gateway URL     the gateway URL the device syncs to (default: --gateway); 'usb' for
+                           boards without WiFi, synced with 'fieldledger bridge'
+  --interval MS            sampling interval (FL_INTERVAL)
+  --block-age MS           longest time a block stays open (FL_BLOCK_AGE)
+  --backlog N              unacknowledged blocks kept in flash (FL_BACKLOG, 2..66)
+  --wifi-ssid SSID         WiFi network (password from env FL_WIFI_PASSWORD or --wifi-password-file)
+  --wifi-password-file F   file holding the WiFi password
+  --label TEXT             the device's label at the gateway
+  --admin-token-file FILE  the gateway's admin token (else env FL_ADMIN_TOKEN)
+  --pending FILE           where an offline registration goes (default ${DEFAULT_PENDING_FILE})
+  --force                  re-provision a provisioned device (key succession)
+  --check                  only show the device's state and what the gateway knows of it
+  --timeout S              how long to wait for the device to seal its genesis (default 30)
+  --json                   one JSON object on stdout
+  --verbose                jacdac-ts's debug lines
+  -h, --help               this help`
+
+export const REGISTER_HELP = `Usage: fieldledger register --pending FILE [--gateway URL] [--admin-token-file FILE] [--json]
+
+Uploads registrations that 'fieldledger provision' could not deliver (the gateway was
+unreachable). Each goes to the gateway it was made for unless --gateway names another. Those
+delivered leave the file; the file is deleted once empty. It holds device keys: keep it mode
+0600 and delete any copy.
+
+Options:
+  --pending FILE           the pending file (default ${DEFAULT_PENDING_FILE})
+  --gateway URL            send every registration to this gateway
+  --admin-token-file FILE  the gateway's admin token (else env FL_ADMIN_TOKEN)
+  --json                   one JSON object on stdout
+  -h, --help               this help`
+
+export const DEVICES_HELP = `Usage: fieldledger devices (--sim | [--port PATH]) [--json]
+
+Lists the devices on the bus: id, what they run, and for fieldledger devices their chain state.
+
+Options:
+  --sim         the simulator's devtools bus (tcp://127.0.0.1:8082)
+  --port PATH   serial port (default: the one USB board found)
+  --json        one JSON object on stdout
+  --verbose     jacdac-ts's debug lines
+  -h, --help    this help`
+
+const BUS_OPTIONS = { sim: { type: "boolean" }, port: { type: "string" }, json: { type: "boolean" }, verbose: { type: "boolean" } } as const
+
+/** Prints a failure for people (stderr) or scripts (--json on stdout); returns the exit status. */
+function fail(command: string, json: boolean, e: unknown): number {
+    if (!(e instanceof ProvisionError) && !(e instanceof BusError)) throw e
+    const code = e instanceof ProvisionError ? e.code : e.code
+    if (json) console.log(JSON.stringify({ ok: false, error: code, message: e.message, hint: e.hint }))
+    else console.error("fieldledger " + command + ": " + e.message + (e.hint ? "\n  hint: " + e.hint : ""))
+    return 1
+}
+
+function adminToken(file: string | undefined): string | undefined {
+    if (file) {
+        let token: string
+        try {
+            token = readFileSync(file, "utf8").trim()
+        } catch (e) {
+            throw new UsageError("cannot read --admin-token-file: " + (e as Error).message)
+        }
+        if (!token) throw new UsageError("--admin-token-file " + file + " is empty")
+        return token
+    }
+    return process.env.FL_ADMIN_TOKEN || undefined
+}
+
+function wholeNumber(text: string | undefined, name: string): number | undefined {
+    if (text === undefined) return undefined
+    if (!/^\d{1,9}$/.test(text)) throw new UsageError(name + " must be a whole number")
+    return Number(text)
+}
+
+function describeDevice(d: BusDevice): string {
+    const program = d.programName ? d.programName + " " + (d.programVersion ?? "") : "no DeviceScript program"
+    return d.id + "  " + (d.description ?? "?") + "  runtime " + (d.runtimeVersion ?? "?") + "  program " + program.trim()
+}
+
+/** The fieldledger device to work on: the one on the bus, or the one --device names. */
+export async function pickDevice(bus: FieldBus, wanted: string | undefined): Promise<BusDevice> {
+    const all = await bus.devices()
+    const candidates = all.filter(d => d.hasSettings)
+    if (wanted) {
+        const d = all.find(x => x.id === wanted)
+        if (!d) throw new ProvisionError("no-device", "device " + wanted + " is not on " + bus.description + (all.length ? " (seen: " + all.map(x => x.id).join(", ") + ")" : ""), "is it plugged in and running?")
+        return checkFirmware(d)
+    }
+    if (candidates.length === 0)
+        throw new ProvisionError("no-device", "no device found on " + bus.description, "plug the board in (a data cable, not a charging one) and check it runs fieldledger firmware")
+    if (candidates.length > 1)
+        throw new ProvisionError("several-devices", "several devices on " + bus.description + ":\n" + candidates.map(d => "    " + describeDevice(d)).join("\n"), "choose one with --device ID")
+    return checkFirmware(candidates[0])
+}
+
+function checkFirmware(d: BusDevice): BusDevice {
+    if (!d.hasSettings || d.programName !== FIRMWARE_PROGRAM_NAME)
+        throw new ProvisionError(
+            "not-fieldledger",
+            "device " + d.id + " does not run fieldledger firmware (" + (d.programName ? "its program is '" + d.programName + "'" : "no DeviceScript program") + ")",
+            "flash the fieldledger firmware first (docs/PROVISIONING.md)"
+        )
+    return d
+}
+
+function stateLines(s: DeviceState): string[] {
+    const lines = ["device " + s.deviceId + ": " + (s.provisioned ? "provisioned" + (s.provisionedAt ? " (" + s.provisionedAt + ")" : "") : "unprovisioned")]
+    if (s.pendingKey) lines.push("  a provisioned key is waiting for the firmware to start its chain")
+    if (!s.chain) lines.push("  no chain in flash")
+    else {
+        const c = s.chain
+        lines.push("  chain: head seq " + (c.seq - 1) + ", boot " + c.boot + ", backlog " + c.backlog + " block(s) not acknowledged" + (c.lost ? ", blocks " + c.lost.fromSeq + ".." + c.lost.toSeq + " dropped" : ""))
+        if (c.developmentKey) lines.push("  sealed under the public simulator development key: authenticates nothing")
+        if (c.previousChainHead) lines.push("  successor of the chain with head " + c.previousChainHead.slice(0, 16))
+    }
+    const cfg = Object.entries(s.config).map(([k, v]) => k + "=" + JSON.stringify(v))
+    lines.push("  configuration: " + (cfg.length ? cfg.join(" ") : "defaults"))
+    return lines
+}
+
+function gatewayLines(url: string, v: GatewayView | { error: string }): string[] {
+    if ("error" in v) return ["gateway " + url + ": " + v.error]
+    if (!v.known) return ["gateway " + url + ": does not know this device"]
+    return ["gateway " + url + ": registered, acknowledged up to seq " + v.ackedSeq + (v.lastSeen ? ", last seen " + v.lastSeen : ", never synced") + (v.reportedBacklog !== null && v.reportedBacklog !== undefined ? ", device reported backlog " + v.reportedBacklog : "")]
+}
+
+async function withBus<T>(cli: ReturnType<typeof parseCommandLine>, fn: (bus: FieldBus) => Promise<T>): Promise<T> {
+    if (cli.boolean("sim") && cli.string("port")) throw new UsageError("--sim and --port exclude each other")
+    const bus = await openBus({ sim: cli.boolean("sim"), port: cli.string("port"), verbose: cli.boolean("verbose") })
+    try {
+        return await fn(bus)
+    } finally {
+        await bus.close()
+    }
+}
+
+export async function runProvision(argv: string[]): Promise<number> {
+    const cli = parseCommandLine(argv, {
+        ...BUS_OPTIONS,
+        device: { type: "string" },
+        gateway: { type: "string" },
+        "device-gateway": { type: "string" },
+        interval: { type: "string" },
+        "block-age": { type: "string" },
+        backlog: { type: "string" },
+        "wifi-ssid": { type: "string" },
+        "wifi-password-file": { type: "string" },
+        label: { type: "string" },
+        "admin-token-file": { type: "string" },
+        pending: { type: "string" },
+        force: { type: "boolean" },
+        check: { type: "boolean" },
+        timeout: { type: "string" },
+    })
+    if (cli.boolean("help")) {
+        console.log(PROVISION_HELP)
+        return 0
+    }
+    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    const json = cli.boolean("json")
+    const wanted = cli.string("device")
+    if (wanted !== undefined && !/^[0-9a-f]{16}$/.test(wanted)) throw new UsageError("--device must be 16 lowercase hex digits")
+    const gateway = cli.string("gateway")
+    const out: Record<string, unknown> = { ok: true }
+    const say = (line: string) => {
+        if (!json) console.log(line)
+    }
+
+    if (cli.boolean("check")) {
+        try {
+            return await withBus(cli, async bus => {
+                const device = await pickDevice(bus, wanted)
+                const state = await readDeviceState(device.settings, nobleCrypto, device.id)
+                out.device = { id: device.id, description: device.description, program: device.programName, programVersion: device.programVersion, runtime: device.runtimeVersion }
+                out.state = state
+                stateLines(state).forEach(say)
+                const url = gateway ?? (typeof state.config.FL_GATEWAY === "string" && state.config.FL_GATEWAY.startsWith("http") ? state.config.FL_GATEWAY : undefined)
+                if (url) {
+                    let view: GatewayView | { error: string }
+                    try {
+                        view = await gatewayView({ url }, device.id)
+                    } catch (e) {
+                        if (!(e instanceof ProvisionError)) throw e
+                        view = { error: e.message }
+                    }
+                    out.gateway = { url, ...view }
+                    gatewayLines(url, view).forEach(say)
+                }
+                if (json) console.log(JSON.stringify(out))
+                return 0
+            })
+        } catch (e) {
+            return fail("provision", json, e)
+        }
+    }
+
+    if (!gateway) throw new UsageError("--gateway URL is required: the gateway that will verify this device's blocks")
+    const token = adminToken(cli.string("admin-token-file"))
+    if (!token) throw new UsageError("no admin token: set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
+    const config: ProvisionConfig = {
+        gatewayUrl: cli.string("device-gateway") ?? gateway,
+        intervalMs: wholeNumber(cli.string("interval"), "--interval"),
+        blockAgeMs: wholeNumber(cli.string("block-age"), "--block-age"),
+        backlog: wholeNumber(cli.string("backlog"), "--backlog"),
+    }
+    try {
+        validateConfig(config)
+    } catch (e) {
+        throw new UsageError((e as Error).message)
+    }
+    const ssid = cli.string("wifi-ssid")
+    let wifiPassword: string | undefined
+    if (ssid !== undefined) {
+        const file = cli.string("wifi-password-file")
+        wifiPassword = file ? readFileSync(file, "utf8").replace(/\r?\n$/, "") : process.env.FL_WIFI_PASSWORD
+        if (wifiPassword === undefined) throw new UsageError("--wifi-ssid needs the password: env FL_WIFI_PASSWORD or --wifi-password-file FILE")
+    }
+    const timeoutS = wholeNumber(cli.string("timeout"), "--timeout") ?? 30
+    const pendingFile = cli.string("pending") ?? DEFAULT_PENDING_FILE
+
+    try {
+        return await withBus(cli, async bus => {
+            const device = await pickDevice(bus, wanted)
+            const before = await readDeviceState(device.settings, nobleCrypto, device.id)
+            out.device = { id: device.id, description: device.description, program: device.programName, programVersion: device.programVersion, runtime: device.runtimeVersion }
+            out.before = before
+            stateLines(before).forEach(say)
+            const succession = before.provisioned
+            if (succession && !cli.boolean("force"))
+                throw new ProvisionError("already-provisioned", "device " + device.id + " is already provisioned", "--force gives it a new key and a successor chain (key succession); --check shows its state")
+            if (ssid !== undefined && !device.addWifiNetwork)
+                throw new ProvisionError("no-wifi", "device " + device.id + " has no WiFi service", "a board without WiFi syncs over USB: --device-gateway usb, then fieldledger bridge")
+            if (succession && before.chain && before.chain.backlog > 0)
+                say("warning: " + before.chain.backlog + " block(s) of the old chain are not acknowledged by a gateway; the successor chain starts after them and the gateway records the gap")
+
+            out.config = await writeConfig(device.settings, config)
+            say("configuration written and read back: " + Object.entries(out.config as object).map(([k, v]) => k + "=" + JSON.stringify(v)).join(" "))
+            if (ssid !== undefined) {
+                await device.addWifiNetwork!(ssid, wifiPassword!)
+                say("WiFi network " + JSON.stringify(ssid) + " added")
+            }
+            const key0 = newKey0()
+            try {
+                const proof = await startChainOnDevice({ settings: device.settings, crypto: nobleCrypto, deviceId: device.id, key0, restartProgram: () => device.restartProgram(), timeoutMs: timeoutS * 1000 })
+                out.genesisLink = proof.link
+                if (succession && before.chain && proof.link !== before.chain.headHash)
+                    say("note: the device sealed more blocks before restarting; the successor links to head " + proof.link.slice(0, 16))
+                say("the device sealed a new genesis block under the new key" + (/^0+$/.test(proof.link) ? "" : " (successor of head " + proof.link.slice(0, 16) + ")") + "; the key is deleted from the device")
+                await markProvisioned(device.settings, Math.floor(Date.now() / 1000))
+                const registration = { deviceId: device.id, key0: key0.toString("hex"), label: cli.string("label"), successorGenesis: succession ? proof.genesis : undefined }
+                try {
+                    const outcome = await registerWithGateway({ url: gateway, adminToken: token }, registration)
+                    if (outcome === "already-registered")
+                        throw new ProvisionError("gateway-conflict", "the gateway already holds another key for device " + device.id + ": it will refuse this chain", "provision again with --force (key succession)")
+                    out.registration = outcome
+                    say(outcome === "succeeded" ? "gateway " + gateway + ": old chain closed, the new chain is its successor" : "gateway " + gateway + ": device registered")
+                } catch (e) {
+                    if (!(e instanceof ProvisionError) || e.code !== "gateway-unreachable") throw e
+                    addPendingRegistration(pendingFile, gateway, registration)
+                    out.registration = "pending"
+                    out.pendingFile = pendingFile
+                    say(e.message)
+                    say("registration saved to " + pendingFile + " (mode 0600; it holds the device key): upload it with 'fieldledger register --pending " + pendingFile + "' and then make sure the file is gone")
+                }
+            } finally {
+                key0.fill(0)
+            }
+            out.after = await readDeviceState(device.settings, nobleCrypto, device.id)
+            if (json) console.log(JSON.stringify(out))
+            return 0
+        })
+    } catch (e) {
+        return fail("provision", json, e)
+    }
+}
+
+export async function runRegister(argv: string[]): Promise<number> {
+    const cli = parseCommandLine(argv, { pending: { type: "string" }, gateway: { type: "string" }, "admin-token-file": { type: "string" }, json: { type: "boolean" } })
+    if (cli.boolean("help")) {
+        console.log(REGISTER_HELP)
+        return 0
+    }
+    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    const json = cli.boolean("json")
+    const token = adminToken(cli.string("admin-token-file"))
+    if (!token) throw new UsageError("no admin token: set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
+    const file = cli.string("pending") ?? DEFAULT_PENDING_FILE
+    try {
+        const results = await uploadPending(file, { url: cli.string("gateway"), adminToken: token })
+        const failed = results.filter(r => r.outcome === "failed" || r.outcome === "already-registered")
+        if (json) console.log(JSON.stringify({ ok: failed.length === 0, results }))
+        else
+            for (const r of results)
+                console.log(r.deviceId + " -> " + r.gateway + ": " + (r.outcome === "already-registered" ? "already registered (with another key? check the device: fieldledger provision --check)" : r.outcome) + (r.error ? " (" + r.error + ")" : ""))
+        if (!json) console.log(failed.length ? failed.length + " registration(s) left in " + file : "all delivered; " + file + " removed")
+        return failed.length ? 1 : 0
+    } catch (e) {
+        return fail("register", json, e)
+    }
+}
+
+export async function runDevices(argv: string[]): Promise<number> {
+    const cli = parseCommandLine(argv, BUS_OPTIONS)
+    if (cli.boolean("help")) {
+        console.log(DEVICES_HELP)
+        return 0
+    }
+    const json = cli.boolean("json")
+    try {
+        return await withBus(cli, async bus => {
+            const list: Record<string, unknown>[] = []
+            for (const d of await bus.devices()) {
+                const entry: Record<string, unknown> = { id: d.id, description: d.description, runtime: d.runtimeVersion, program: d.programName, programVersion: d.programVersion }
+                if (d.hasSettings && d.programName === FIRMWARE_PROGRAM_NAME) entry.state = await readDeviceState(d.settings, nobleCrypto, d.id)
+                list.push(entry)
+                if (!json) {
+                    console.log(describeDevice(d))
+                    if (entry.state) stateLines(entry.state as DeviceState).slice(0, 2).forEach(l => console.log("  " + l.trim()))
+                }
+            }
+            if (json) console.log(JSON.stringify({ ok: true, bus: bus.description, devices: list }))
+            else if (list.length === 0) console.log("no device on " + bus.description)
+            return 0
+        })
+    } catch (e) {
+        return fail("devices", json, e)
+    }
+}
