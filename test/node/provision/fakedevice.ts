@@ -1,0 +1,77 @@
+/**
+ * A fake fieldledger device for the provisioning tests: its settings are a MemoryStore, and a
+ * "program restart" boots the shared firmware logic (src/lib/provisioned.ts, openChain) on it
+ * the way src/device.ts does, sealing a genesis block (and a few data blocks when asked).
+ */
+import { ChainStore } from "../../../src/lib/chainstore"
+import { forgetProvisionedKey, readProvisionedKey } from "../../../src/lib/provisioned"
+import { openChain } from "../../../src/lib/recovery"
+import { saveAckKey } from "../../../src/lib/sync"
+import { deriveAckKey } from "../../../src/lib/syncwire"
+import { SealedBlock } from "../../../src/lib/chain"
+import { nodeCrypto } from "../../../tools/lib/crypto"
+import type { DeviceSettings } from "../../../tools/lib/provisioning"
+import { MemoryStore } from "../helpers/memorystore"
+
+export const FAKE_ID = "0123456789abcdef"
+const channels = [{ name: "t", unit: "degC", exponent: -2 }]
+
+export class FakeDevice {
+    readonly kv = new MemoryStore()
+    readonly id = Buffer.from(FAKE_ID, "hex")
+    /** Every block the device sealed, in order (across chains). */
+    readonly sealed: SealedBlock[] = []
+    restarts = 0
+    /** When false, a restart does not run the firmware (a device with other firmware). */
+    firmware = true
+    uptime = 0
+    /** The device's random key when unprovisioned (hardware: nobody knows it). */
+    randomKey = () => Buffer.alloc(32, 0x77)
+
+    settings: DeviceSettings = {
+        get: k => this.kv.get(k),
+        set: (k, v) => this.kv.set(k, Buffer.from(v)),
+        delete: k => this.kv.delete(k),
+    }
+
+    /** Boots the firmware: what src/device.ts does before the sampling loop; then seals `dataBlocks` blocks. */
+    async boot(dataBlocks = 0) {
+        const store = new ChainStore(this.kv, nodeCrypto, this.id)
+        const provisioned = await readProvisionedKey(this.kv, nodeCrypto, this.id)
+        if (provisioned && provisioned.adopted) await saveAckKey(this.kv, deriveAckKey(nodeCrypto, provisioned.key0, this.id))
+        const chain = await openChain({
+            store, crypto: nodeCrypto, deviceId: this.id, channels,
+            ledger: { intervalMs: 1000, maxReadingsPerBlock: 3 },
+            firmwareVersion: "fieldledger/0.1.0", board: "test", checkpointEvery: 10,
+            successor: !!provisioned && !provisioned.adopted,
+            newKey: async () => {
+                const key0 = provisioned ? Buffer.from(provisioned.key0) : this.randomKey()
+                await saveAckKey(this.kv, deriveAckKey(nodeCrypto, key0, this.id))
+                return key0
+            },
+            uptimeMs: () => this.uptime,
+            onSealed: async b => {
+                this.sealed.push(b)
+            },
+        })
+        if (provisioned) await forgetProvisionedKey(this.kv)
+        for (const b of chain.recovered) {
+            await store.commit(b.bytes, b.seq)
+            this.sealed.push(b)
+        }
+        for (let i = 0; i < dataBlocks * 3; i++) {
+            this.uptime += 1000
+            const out = chain.ledger.append([2000 + i], { boot: chain.boot, uptimeMs: this.uptime })
+            for (const b of out) {
+                await store.commit(b.bytes, b.seq)
+                this.sealed.push(b)
+            }
+        }
+        return { store, chain }
+    }
+
+    restartProgram = async () => {
+        this.restarts++
+        if (this.firmware) await this.boot()
+    }
+}
