@@ -1,0 +1,169 @@
+/**
+ * End to end on the simulator: `fieldledger provision --sim` over the devtools bus against a
+ * running simulated device and a gateway in this process. The device seals its genesis under
+ * the new key, syncs, and the gateway verifies every block; re-provisioning is refused without
+ * --force and is key succession with it; an offline registration is uploaded later.
+ *
+ * Uses TCP port 8082 (one devtools at a time): vitest.config.ts runs this file in the "bus"
+ * project, after the others and never beside the power-cut test.
+ */
+import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs"
+import { createConnection } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, test } from "vitest"
+import { startGateway, RunningGateway } from "../../../tools/gateway/server"
+import { DEVTOOLS_TCP_PORT, Simulator } from "../../../tools/lib/simulator"
+import { cleanLine } from "../../../tools/lib/devicelog"
+
+const DEVICE_ID = "0123456789abcdef"
+const TOKEN = "e2e-admin-token"
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise(resolve => {
+        const child = spawn(process.execPath, ["bin/fieldledger.mjs", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+        let stdout = ""
+        let stderr = ""
+        child.stdout.on("data", d => (stdout += d))
+        child.stderr.on("data", d => (stderr += d))
+        child.on("close", code => resolve({ code, stdout, stderr }))
+    })
+}
+
+function portFree(port: number): Promise<boolean> {
+    return new Promise(resolve => {
+        const s = createConnection({ host: "127.0.0.1", port })
+        s.once("connect", () => {
+            s.destroy()
+            resolve(false)
+        })
+        s.once("error", () => resolve(true))
+    })
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60000): Promise<T> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+        const v = await check()
+        if (v !== undefined && v !== false) return v
+        if (Date.now() > deadline) throw new Error("timed out waiting for " + what)
+        await new Promise(r => setTimeout(r, 250))
+    }
+}
+
+describe("provisioning the simulated device over the devtools bus", () => {
+    let dir: string
+    let gw: RunningGateway
+    const sim = new Simulator()
+    const lines: string[] = []
+    let tokenFile: string
+
+    const view = async () => (await fetch(gw.url + "/v1/devices/" + DEVICE_ID)).json() as Promise<any>
+
+    beforeAll(async () => {
+        dir = mkdtempSync(join(tmpdir(), "fl-e2e-provision-"))
+        tokenFile = join(dir, "token")
+        writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 })
+        gw = await startGateway({ db: join(dir, "gw.db"), port: 0, adminToken: TOKEN, masterKey: Buffer.alloc(32, 7) })
+        // Another devtools (another checkout's tests) may hold the port for a while.
+        await until("TCP port " + DEVTOOLS_TCP_PORT + " to be free", () => portFree(DEVTOOLS_TCP_PORT), 300000)
+        rmSync(".devicescript/flash/sim.bin", { force: true })
+        await sim.startBus()
+        sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", DEVICE_ID], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
+        await until("the simulated device to boot", () => lines.some(l => l.startsWith("fl:boot")))
+    }, 400000)
+
+    afterAll(async () => {
+        sim.stop()
+        await gw?.close()
+        rmSync(dir, { recursive: true, force: true })
+    })
+
+    test("devices --sim lists the device with its chain state", async () => {
+        const r = await run(["devices", "--sim", "--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        const doc = JSON.parse(r.stdout)
+        const d = doc.devices.find((x: any) => x.id === DEVICE_ID)
+        expect(d.program).toBe("fieldledger")
+        expect(d.state.provisioned).toBe(false)
+        expect(d.state.chain.developmentKey).toBe(true)
+    }, 120000)
+
+    test("provision: new genesis under the new key, registered, synced and verified by the gateway", async () => {
+        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--admin-token-file", tokenFile, "--block-age", "3000", "--label", "e2e", "--json"])
+        expect(r.stderr).not.toMatch(/[0-9a-f]{64}/)
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        const doc = JSON.parse(r.stdout)
+        expect(doc.registration).toBe("registered")
+        expect(doc.after.provisioned).toBe(true)
+        expect(doc.after.pendingKey).toBe(false)
+        expect(doc.config).toEqual({ FL_GATEWAY: gw.url, FL_BLOCK_AGE: 3000 })
+        // The device's new chain reaches the gateway, which verified each block on ingest.
+        const v = await until("the gateway to acknowledge data blocks", async () => {
+            const x = await view()
+            return x.head && x.head.seq >= 2 ? x : undefined
+        }, 120000)
+        expect(v.securityEvents).toBe(0)
+        const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
+        expect(exported.blocks.length).toBeGreaterThanOrEqual(3)
+    }, 200000)
+
+    test("--check shows the state and how far the gateway acknowledged", async () => {
+        const r = await run(["provision", "--check", "--sim", "--device", DEVICE_ID, "--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        const doc = JSON.parse(r.stdout)
+        expect(doc.state.provisioned).toBe(true)
+        expect(doc.gateway.known).toBe(true)
+        expect(doc.gateway.ackedSeq).toBeGreaterThanOrEqual(2)
+    }, 120000)
+
+    test("re-provisioning without --force is refused and changes nothing", async () => {
+        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--admin-token-file", tokenFile, "--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(1)
+        expect(JSON.parse(r.stdout).error).toBe("already-provisioned")
+        const human = await run(["provision", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--admin-token-file", tokenFile])
+        expect(human.stderr).toMatch(/already provisioned[\s\S]*hint: --force/)
+    }, 120000)
+
+    test("--force is key succession: the gateway closes the old chain and verifies the successor", async () => {
+        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--force", "--gateway", gw.url, "--admin-token-file", tokenFile, "--block-age", "3000", "--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        const doc = JSON.parse(r.stdout)
+        expect(doc.registration).toBe("succeeded")
+        expect(doc.genesisLink).not.toBe("0".repeat(64))
+        await until("the successor chain at the gateway", async () => {
+            const x = await view()
+            return x.head && x.head.seq >= 1 ? x : undefined
+        }, 120000)
+        const events = (await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/events")).json()).events.map((e: any) => e.kind)
+        expect(events).toContain("key-succession")
+        const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
+        expect(exported.blocks[0].slice(8, 72)).toBe(doc.genesisLink)
+    }, 200000)
+
+    test("gateway unreachable: a 0600 pending file, uploaded later with register", async () => {
+        const pending = join(dir, "pending.json")
+        // Registered against a dead address; the device itself syncs to the live gateway.
+        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--force", "--gateway", "http://127.0.0.1:9", "--device-gateway", gw.url, "--admin-token-file", tokenFile, "--pending", pending, "--block-age", "3000", "--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        const doc = JSON.parse(r.stdout)
+        expect(doc.registration).toBe("pending")
+        expect(statSync(pending).mode & 0o777).toBe(0o600)
+        const up = await run(["register", "--pending", pending, "--gateway", gw.url, "--admin-token-file", tokenFile, "--json"])
+        expect(up.code).toBe(0)
+        expect(JSON.parse(up.stdout).results[0].outcome).toBe("succeeded")
+        expect(existsSync(pending)).toBe(false)
+        await until("the third chain at the gateway", async () => {
+            const x = await view()
+            const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
+            return x.head && x.head.seq >= 1 && exported.blocks[0].slice(8, 72) === doc.genesisLink ? x : undefined
+        }, 120000)
+    }, 200000)
+
+    test("a wrong admin token is refused with a hint", async () => {
+        const r = await run(["register", "--pending", join(dir, "none.json")], { FL_ADMIN_TOKEN: "x" })
+        expect(r.code, r.stdout + r.stderr).toBe(1)
+        expect(r.stderr).toMatch(/cannot read pending file/)
+    })
+})
