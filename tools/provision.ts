@@ -169,6 +169,15 @@ function gatewayLines(url: string, v: GatewayView | { error: string }): string[]
     return ["gateway " + url + ": registered, acknowledged up to seq " + v.ackedSeq + (v.lastSeen ? ", last seen " + v.lastSeen : ", never synced") + (v.reportedBacklog !== null && v.reportedBacklog !== undefined ? ", device reported backlog " + v.reportedBacklog : "")]
 }
 
+/** Picks the device, reads its state, shows both. */
+async function lookAt(bus: FieldBus, wanted: string | undefined, out: Record<string, unknown>, say: (line: string) => void): Promise<{ device: BusDevice; state: DeviceState }> {
+    const device = await pickDevice(bus, wanted)
+    const state = await readDeviceState(device.settings, nobleCrypto, device.id)
+    out.device = { id: device.id, description: device.description, program: device.programName, programVersion: device.programVersion, runtime: device.runtimeVersion }
+    stateLines(state).forEach(say)
+    return { device, state }
+}
+
 async function withBus<T>(cli: ReturnType<typeof parseCommandLine>, fn: (bus: FieldBus) => Promise<T>): Promise<T> {
     if (cli.boolean("sim") && cli.string("port")) throw new UsageError("--sim and --port exclude each other")
     const bus = await openBus({ sim: cli.boolean("sim"), port: cli.string("port"), verbose: cli.boolean("verbose") })
@@ -214,11 +223,8 @@ export async function runProvision(argv: string[]): Promise<number> {
     if (cli.boolean("check")) {
         try {
             return await withBus(cli, async bus => {
-                const device = await pickDevice(bus, wanted)
-                const state = await readDeviceState(device.settings, nobleCrypto, device.id)
-                out.device = { id: device.id, description: device.description, program: device.programName, programVersion: device.programVersion, runtime: device.runtimeVersion }
+                const { device, state } = await lookAt(bus, wanted, out, say)
                 out.state = state
-                stateLines(state).forEach(say)
                 const url = gateway ?? (typeof state.config.FL_GATEWAY === "string" && state.config.FL_GATEWAY.startsWith("http") ? state.config.FL_GATEWAY : undefined)
                 if (url) {
                     let view: GatewayView | { error: string }
@@ -265,11 +271,8 @@ export async function runProvision(argv: string[]): Promise<number> {
 
     try {
         return await withBus(cli, async bus => {
-            const device = await pickDevice(bus, wanted)
-            const before = await readDeviceState(device.settings, nobleCrypto, device.id)
-            out.device = { id: device.id, description: device.description, program: device.programName, programVersion: device.programVersion, runtime: device.runtimeVersion }
+            const { device, state: before } = await lookAt(bus, wanted, out, say)
             out.before = before
-            stateLines(before).forEach(say)
             const succession = before.provisioned
             if (succession && !cli.boolean("force"))
                 throw new ProvisionError("already-provisioned", "device " + device.id + " is already provisioned", "--force gives it a new key and a successor chain (key succession); --check shows its state")

@@ -17,7 +17,7 @@ export interface SimulatorOptions {
     onExit?(what: string, code: number | null): void
 }
 
-function portOpen(port: number): Promise<boolean> {
+export function portOpen(port: number): Promise<boolean> {
     return new Promise(resolve => {
         const socket = createConnection({ host: "127.0.0.1", port })
         socket.once("connect", () => {

@@ -9,12 +9,11 @@
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs"
-import { createConnection } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startGateway, RunningGateway } from "../../../tools/gateway/server"
-import { DEVTOOLS_TCP_PORT, Simulator } from "../../../tools/lib/simulator"
+import { DEVTOOLS_TCP_PORT, portOpen, Simulator } from "../../../tools/lib/simulator"
 import { cleanLine } from "../../../tools/lib/devicelog"
 
 const DEVICE_ID = "0123456789abcdef"
@@ -28,17 +27,6 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
         child.stdout.on("data", d => (stdout += d))
         child.stderr.on("data", d => (stderr += d))
         child.on("close", code => resolve({ code, stdout, stderr }))
-    })
-}
-
-function portFree(port: number): Promise<boolean> {
-    return new Promise(resolve => {
-        const s = createConnection({ host: "127.0.0.1", port })
-        s.once("connect", () => {
-            s.destroy()
-            resolve(false)
-        })
-        s.once("error", () => resolve(true))
     })
 }
 
@@ -67,7 +55,7 @@ describe("provisioning the simulated device over the devtools bus", () => {
         writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 })
         gw = await startGateway({ db: join(dir, "gw.db"), port: 0, adminToken: TOKEN, masterKey: Buffer.alloc(32, 7) })
         // Another devtools (another checkout's tests) may hold the port for a while.
-        await until("TCP port " + DEVTOOLS_TCP_PORT + " to be free", () => portFree(DEVTOOLS_TCP_PORT), 300000)
+        await until("TCP port " + DEVTOOLS_TCP_PORT + " to be free", async () => !(await portOpen(DEVTOOLS_TCP_PORT)), 300000)
         rmSync(".devicescript/flash/sim.bin", { force: true })
         await sim.startBus()
         sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", DEVICE_ID], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
