@@ -180,6 +180,16 @@ describe("declared drops", () => {
         expect((await post(gw, batch([...all.slice(4), gap]))).status).toBe(200)
     })
 
+    test("stores nothing past a jump when its gap record then fails (a forged record acks nothing)", async () => {
+        const { all, gap } = droppedChain({ firstLost: 2, lost: 2 })
+        await post(gw, batch(all.slice(0, 2)))
+        const before = snapshot(gw)
+        const r = await post(gw, batch([...all.slice(0, 2), ...all.slice(4), badTag(gap.bytes)]))
+        expect(r.status).toBe(422)
+        expect(r.body).toMatchObject({ error: "bad-tag", seq: gap.seq, ack: 1, stored: 0, duplicates: 2 })
+        expect(snapshot(gw)).toEqual(before)
+    })
+
     test("accepts a drop that overlaps blocks the gateway holds (their ack was lost)", async () => {
         // The gateway holds 0..3; the device dropped 2..5 and sends 6.. with the record.
         const { all, gap } = droppedChain({ firstLost: 2, lost: 4 })
