@@ -119,7 +119,16 @@ describe("refused batches", () => {
             expect(typeof r.body.message).toBe("string")
             if (c.error !== "malformed-batch" || c.name === "truncated") expect(signed(r.body)).toBeDefined()
             expect(snapshot(gw)).toEqual(before)
+            expect(r.bytes).toBeLessThan(1024)
         })
+
+    test("a bad backlog parameter is a 400 that still carries the signed ack", async () => {
+        const r = await post(gw, batch(blocks), "/v1/devices/" + ID + "/blocks?backlog=lots")
+        expect(r.status).toBe(400)
+        expect(r.body.error).toBe("bad-request")
+        expect(signed(r.body)).toMatchObject({ ack: -1 })
+        expect(gw.store.counts().blocks).toBe(0)
+    })
 
     test("a fork and a bad tag are recorded as security events", async () => {
         await post(gw, batch(blocks.slice(0, 4)))
