@@ -10,6 +10,8 @@ import { blockTimeText, buildSeries, deviceState, duration, gapText, plural, ver
 
 /** Blocks listed: the newest this many. */
 const BLOCK_LIST_LIMIT = 500
+/** Tick steps of a reading-position axis: whole readings only. */
+const INDEX_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000]
 const COLOURS = ["#0969da", "#8250df", "#1a7f37", "#bf3989", "#9a6700", "#0a7d8c", "#cf222e", "#57606a"]
 
 async function getJson(path) {
@@ -89,7 +91,7 @@ export function createDeviceView(main, id) {
             ? h("table", { class: "gaps-table" },
                 h("thead", null, h("tr", null, ["Seq", "Reason", "Loss", "Since", "Recorded"].map(t => h("th", null, t)))),
                 h("tbody", null, gaps.map(g => h("tr", { class: "gap-record", dataset: { seq: g.seq } },
-                    h("td", { class: "num" }, g.seq), h("td", null, h("span", { class: "chip stale" }, g.reason)), h("td", null, gapText(g)), h("td", null, blockTimeText(g.from)), h("td", null, blockTimeText(g.time))))))
+                    h("td", { class: "num" }, g.seq), h("td", null, h("span", { class: "chip stale" }, g.reason)), h("td", null, gapText(g, false)), h("td", null, blockTimeText(g.from)), h("td", null, blockTimeText(g.time))))))
             : h("p", { class: "muted" }, "No gap record: no reading was lost.")
         replace(el.alerts,
             h("h2", { class: events.length ? "bad" : "" }, "Security events (" + events.length + ")"), eventTable,
@@ -131,7 +133,7 @@ export function createDeviceView(main, id) {
             legend: { show: true },
             scales: { x: { time: series.timed } },
             axes: [
-                series.timed ? {} : { values: (u, ticks) => ticks.map(t => (u.flSeries || series).labelAt(t)) },
+                series.timed ? {} : { space: 110, incrs: INDEX_STEPS, values: (u, ticks) => ticks.map(t => (u.flSeries || series).labelAt(t)) },
                 { label: ch.unit, size: 60 },
             ],
             series: [

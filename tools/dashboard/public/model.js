@@ -108,8 +108,10 @@ function labelNear(points, x, timed) {
     return best ? best.label : ""
 }
 
-export function gapText(gap) {
-    const parts = [gap.reason, plural(gap.lostReadings, "reading") + " lost"]
+/** "power-loss, 3 readings lost, ..." (without the reason where a column shows it). */
+export function gapText(gap, withReason = true) {
+    const parts = withReason ? [gap.reason] : []
+    parts.push(plural(gap.lostReadings, "reading") + " lost")
     if (gap.lostBlocks > 0) parts.push(plural(gap.lostBlocks, "block") + " dropped (seq " + gap.firstLostSeq + "…" + (gap.firstLostSeq + gap.lostBlocks - 1) + ")")
     return parts.join(", ")
 }
