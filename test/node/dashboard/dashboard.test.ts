@@ -42,7 +42,7 @@ async function post(gw: RunningGateway, deviceId: Buffer, blocks: SealedBlock[],
     return fetch(gw.url + "/v1/devices/" + toHex(deviceId) + "/blocks" + query, {
         method: "POST",
         headers: { "content-type": "application/octet-stream" },
-        body: encodeBatch(nonce, blocks.map(b => b.bytes)),
+        body: new Uint8Array(encodeBatch(nonce, blocks.map(b => b.bytes))),
     })
 }
 
