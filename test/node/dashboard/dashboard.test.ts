@@ -10,11 +10,12 @@ import { join } from "node:path"
 import type { BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { toHex } from "../../../src/lib/bytes"
-import { SealedBlock } from "../../../src/lib/chain"
+import { newChainHead, SealedBlock } from "../../../src/lib/chain"
+import { Ledger } from "../../../src/lib/ledger"
 import { encodeBatch } from "../../../src/lib/syncwire"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { RunningGateway, startGateway } from "../../../tools/gateway/server"
-import { buildChain, DEVICE_ID, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
+import { buildChain, CHANNELS, DEVICE_ID, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
 
 const CHROMIUM = "/usr/bin/chromium"
 const ADMIN = "test-admin-token"
@@ -46,13 +47,25 @@ async function post(gw: RunningGateway, deviceId: Buffer, blocks: SealedBlock[],
     })
 }
 
+/** 2026-03-01T12:00:00Z: the unix time the healthy device learned from a gateway. */
+const UNIX_START = 1772366400
+
+/** A chain whose readings carry wall-clock time, as after a device's first sync. */
+function timedChain(deviceId: Buffer, key: Buffer, readings: number): SealedBlock[] {
+    const ledger = new Ledger(nodeCrypto, deviceId, CHANNELS, newChainHead(Buffer.from(key)), { intervalMs: 60000, maxReadingsPerBlock: 8 })
+    const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0, unixTime: UNIX_START }, "test/1", "sim")]
+    for (let i = 0; i < readings; i++)
+        blocks.push(...ledger.append([1800 + Math.round(300 * Math.sin(i / 4)), 6000 - 10 * i], { boot: 0, uptimeMs: 60000 * (i + 1), unixTime: UNIX_START + 60 * (i + 1) }))
+    return blocks
+}
+
 describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     let dir: string
     let gw: RunningGateway
     let context: BrowserContext
     let page: Page
     const alarm = buildChain(nodeCrypto, { dataBlocks: 4, perBlock: 8 })
-    const healthy = buildChain(nodeCrypto, { deviceId: OTHER_DEVICE_ID, key: testKey(0x33), dataBlocks: 3, gap: false })
+    const healthy = timedChain(OTHER_DEVICE_ID, testKey(0x33), 24)
 
     beforeAll(async () => {
         dir = mkdtempSync(join(tmpdir(), "fieldledger-dashboard-"))
@@ -61,7 +74,7 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         await register(gw, OTHER_DEVICE_ID, testKey(0x33), "Greenhouse")
         await register(gw, NEVER_SEEN, testKey(0x44), "Spare unit")
         expect((await post(gw, DEVICE_ID, alarm.blocks, 2)).status).toBe(200)
-        expect((await post(gw, OTHER_DEVICE_ID, healthy.blocks, 0)).status).toBe(200)
+        expect((await post(gw, OTHER_DEVICE_ID, healthy, 0)).status).toBe(200)
         // A fork: another block at a stored seq, with a valid tag (same K_0, other readings).
         const fork = buildChain(nodeCrypto, { dataBlocks: 1, perBlock: 5, gap: false })
         expect((await post(gw, DEVICE_ID, fork.blocks.slice(0, 2))).status).toBe(409)
@@ -162,6 +175,20 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         // The gap record now sits between readings: its band spans the break.
         expect(await page.locator('.plot[data-channel="0"] .gap-band').count()).toBe(1)
         await page.screenshot({ path: join(SCREENSHOTS, "dashboard-device.png"), fullPage: true })
+    })
+
+    it("plots readings with wall-clock times on a time axis", async () => {
+        await page.goto(gw.url + "/devices/" + toHex(OTHER_DEVICE_ID))
+        await page.locator("tr.block").first().waitFor()
+        const plot = await page.evaluate(() => {
+            const u = (window as any).fieldledger.plots[0]
+            return { time: u.scales.x.time, first: u.data[0][0], points: u.data[0].length }
+        })
+        expect(plot).toEqual({ time: true, first: UNIX_START + 60, points: 24 })
+        expect(await page.locator("#device-state").textContent()).toBe("healthy")
+        expect(await page.locator("tr.gap-record").count()).toBe(0)
+        expect(await page.locator("tr.event").count()).toBe(0)
+        await page.screenshot({ path: join(SCREENSHOTS, "dashboard-device-timed.png") })
     })
 
     it("serves only its own files and uPlot, with a content security policy", async () => {

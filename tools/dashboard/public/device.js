@@ -69,7 +69,7 @@ export function createDeviceView(main, id) {
         const now = payload ? payload.now : Date.now()
         const fact = (k, v, cls) => h("div", { class: "fact " + (cls || "") }, h("span", { class: "k" }, k), h("span", { class: "v" }, v))
         replace(el.state,
-            fact("Device", device.deviceId),
+            fact("Device", device.deviceId, "mono"),
             fact("Firmware", (device.firmware || "–") + (device.board ? " on " + device.board : "")),
             fact("Last seen", device.lastSeen ? duration(now - Date.parse(device.lastSeen)) + " ago" : "never"),
             fact("Head seq", device.head ? String(device.head.seq) : "–"),
