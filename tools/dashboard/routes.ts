@@ -138,23 +138,52 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
     }
     app.get("/dashboard/api/fleet", async c => c.json(await fleet()))
 
+    // One poller for every open page: it runs while at least one stream is open.
+    type FleetPayload = Awaited<ReturnType<typeof fleet>>
+    const subscribers = new Set<(payload: FleetPayload) => void>()
+    let latest: { signature: string; payload: FleetPayload } | undefined
+    let timer: ReturnType<typeof setInterval> | undefined
+    let polling = false
+    const poll = async () => {
+        if (polling) return
+        polling = true
+        try {
+            const payload = await fleet()
+            // `now` changes every time; only the devices decide whether anything happened.
+            const signature = JSON.stringify(payload.devices)
+            if (latest && latest.signature === signature) return
+            latest = { signature, payload }
+            for (const notify of subscribers) notify(payload)
+        } catch (e) {
+            // The next poll tries again; the page shows the last state it had.
+        } finally {
+            polling = false
+        }
+    }
+
     app.get("/dashboard/api/stream", c =>
         streamSSE(c, async stream => {
-            let closed = false
-            stream.onAbort(() => {
-                closed = true
-            })
-            let last = ""
             let id = 0
-            while (!closed && !stream.aborted) {
-                const payload = await fleet()
-                // `now` changes every time; only the devices decide whether anything happened.
-                const signature = JSON.stringify(payload.devices)
-                if (signature !== last) {
-                    last = signature
-                    await stream.writeSSE({ event: "fleet", data: JSON.stringify(payload), id: String(++id) })
-                }
-                await stream.sleep(pollMs)
+            const notify = (payload: FleetPayload) => {
+                stream.writeSSE({ event: "fleet", data: JSON.stringify(payload), id: String(++id) }).catch(() => {})
+            }
+            const closed = new Promise<void>(resolve => {
+                stream.onAbort(resolve)
+                if (stream.aborted) resolve()
+            })
+            subscribers.add(notify)
+            if (!timer) {
+                timer = setInterval(poll, pollMs)
+                timer.unref?.()
+            }
+            if (latest) notify(latest.payload)
+            await poll()
+            await closed
+            subscribers.delete(notify)
+            if (subscribers.size === 0 && timer) {
+                clearInterval(timer)
+                timer = undefined
+                latest = undefined
             }
         })
     )
