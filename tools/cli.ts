@@ -10,6 +10,7 @@ Commands:
   start     run the main job: simulated device(s) sealing blocks, verified live
   verify    verify an export file offline (fieldledger verify --help)
   bench     run the benchmarks (fieldledger bench --help)
+  gateway   serve the HTTP API devices sync to (fieldledger gateway --help)
   powercut  kill the simulated device at random instants and check the chain it leaves
 
 Run fieldledger COMMAND --help for a command's options.`
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     bench: async () => (await import("./bench/index")).main,
     start: async () => (await import("./start")).runStart,
     powercut: async () => (await import("./powercut")).runPowercut,
+    gateway: async () => (await import("./gateway")).runGateway,
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -2,7 +2,9 @@
  * Chain verification (FORMAT.md, "Verifying a chain"): every block decoded strictly, its seq
  * continuous or covered by an authenticated gap record, its link equal to the hash of its
  * predecessor, and its tag checked under its own epoch key K_seq, never a later or earlier one.
- * Pure, so the gateway, the CLI and the device tests run the same checks.
+ * Pure, so the gateway, the CLI and the device tests run the same checks: `ChainVerifier` checks
+ * one block at a time against a small state (the gateway keeps one per device between
+ * requests), and `verifyChain` runs it over a whole list.
  */
 import { constantTimeEqual, FormatError, isAllZero, toHex } from "./bytes"
 import { BlockTime, ChannelSpec, GapBody, GAP_REASONS, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "./format"
@@ -57,12 +59,86 @@ export interface VerifyReport {
     failure?: VerifyFailure
 }
 
+/**
+ * Everything a verifier carries from one block to the next. Plain data: copy it to try a batch
+ * and keep the copy only if the batch is stored.
+ */
+export interface VerifierState {
+    /** Seq the next block must have (or jump from, with a gap record). 0: nothing accepted yet. */
+    expectedSeq: number
+    /** SHA-256 of the last accepted block (undefined before the genesis block). */
+    link: Buffer
+    /** K_expectedSeq, or undefined when verifying without K_0. */
+    key: Buffer
+    /** Channel count of the genesis layout (0 before it). */
+    channelCount: number
+    /** Time of the last accepted block. */
+    last: BlockTime
+}
+
+/**
+ * The accepted blocks' hashes by seq. Every seq below the verifier's expected seq is either
+ * held (a hash) or was skipped over as declared dropped (undefined).
+ */
+export interface ChainHistory {
+    hashAt(seq: number): Buffer | undefined
+    add(seq: number, hash: Buffer): void
+}
+
+/** A ChainHistory in memory; seqs arrive ascending, so lookups are a binary search. */
+export class MemoryHistory implements ChainHistory {
+    private readonly seqs: number[] = []
+    private readonly hashes: Buffer[] = []
+
+    hashAt(seq: number): Buffer | undefined {
+        let lo = 0
+        let hi = this.seqs.length - 1
+        while (lo <= hi) {
+            const mid = Math.floor((lo + hi) / 2)
+            const s = this.seqs[mid]
+            if (s === seq) return this.hashes[mid]
+            if (s < seq) lo = mid + 1
+            else hi = mid - 1
+        }
+        return undefined
+    }
+
+    add(seq: number, hash: Buffer) {
+        this.seqs.push(seq)
+        this.hashes.push(hash)
+    }
+}
+
+/** The outcome of checking one block: accepted (with its hash), or why not. */
+export interface BlockCheck {
+    ok: boolean
+    /** A failure code of FORMAT.md's table ("malformed", "tag", "link", ...). */
+    code?: string
+    reason?: string
+    /** The decoded block (undefined when it did not decode). */
+    block?: DecodedBlock
+    /** SHA-256 of the block, when accepted. */
+    hash?: Buffer
+    /** Seqs skipped over as declared dropped before this block, when it jumped. */
+    skippedFrom?: number
+    skippedTo?: number
+}
+
 function timeBefore(a: BlockTime, b: BlockTime): boolean {
     return b.boot < a.boot || (b.boot === a.boot && b.uptimeMs < a.uptimeMs)
 }
 
-/** Finds, after `from`, a gap record that declares exactly seq `expected`..`found - 1` dropped. */
-function findCoveringGap(blocks: Buffer[], from: number, expected: number, found: number): GapBody {
+/**
+ * Does this gap record declare the jump from `expected` to `found`? Its range must end just
+ * before `found` and start at `expected` or before it: a device may drop blocks a verifier
+ * already holds (their ack was lost), and declares its whole pending range each time.
+ */
+function coversJump(gap: GapBody, expected: number, found: number): boolean {
+    return gap && gap.lostBlocks > 0 && gap.firstLostSeq <= expected && gap.firstLostSeq + gap.lostBlocks === found
+}
+
+/** Finds, in `blocks` from index `from` on, a gap record that covers the jump (see coversJump). */
+export function findCoveringGap(blocks: Buffer[], from: number, expected: number, found: number): GapBody {
     for (let i = from; i < blocks.length; i++) {
         let decoded: DecodedBlock
         try {
@@ -70,11 +146,121 @@ function findCoveringGap(blocks: Buffer[], from: number, expected: number, found
         } catch (e) {
             continue
         }
-        const gap = decoded.gap
-        if (gap && gap.lostBlocks > 0 && gap.firstLostSeq === expected && gap.firstLostSeq + gap.lostBlocks === found)
-            return gap
+        if (coversJump(decoded.gap, expected, found)) return decoded.gap
     }
     return undefined
+}
+
+/** The state before any block: expecting the genesis block under K_0. */
+export function initialVerifierState(key0?: Buffer): VerifierState {
+    return { expectedSeq: 0, link: undefined, key: key0, channelCount: 0, last: undefined }
+}
+
+export function copyVerifierState(s: VerifierState): VerifierState {
+    return { expectedSeq: s.expectedSeq, link: s.link, key: s.key, channelCount: s.channelCount, last: s.last }
+}
+
+/**
+ * Checks blocks one at a time, in chain order, each against what came before (FORMAT.md,
+ * "Verifying a chain", steps 1-8). The caller keeps the history of accepted hashes; the
+ * verifier keeps the rest.
+ */
+export class ChainVerifier {
+    private s: VerifierState
+
+    constructor(
+        private readonly crypto: LedgerCrypto,
+        private readonly deviceId: Buffer,
+        state: VerifierState,
+        private readonly history: ChainHistory
+    ) {
+        this.s = copyVerifierState(state)
+    }
+
+    /** A copy of the current state. */
+    state(): VerifierState {
+        return copyVerifierState(this.s)
+    }
+
+    /**
+     * Checks `blocks[index]` as the next block and accepts it on success (state and history
+     * advance); on failure nothing changes. A seq jump is accepted only when the block itself
+     * or one after it in `blocks` is a gap record that declares the skipped range.
+     */
+    next(blocks: Buffer[], index: number): BlockCheck {
+        let block: DecodedBlock
+        try {
+            block = decodeBlock(blocks[index])
+        } catch (e) {
+            if (e instanceof FormatError) return { ok: false, code: "malformed", reason: (e as FormatError).message }
+            throw e
+        }
+        return this.nextDecoded(block, blocks, index)
+    }
+
+    /** As `next`, for a block already decoded from `blocks[index]`. */
+    nextDecoded(block: DecodedBlock, blocks: Buffer[], index: number): BlockCheck {
+        const s = this.s
+        const h = block.header
+        const fail = (code: string, reason: string): BlockCheck => ({ ok: false, code, reason, block })
+        const first = s.expectedSeq === 0 && s.link === undefined
+        if (first) {
+            if (h.type !== RECORD_GENESIS || h.seq !== 0) return fail("no-genesis", "the first block must be the genesis block (seq 0)")
+            if (!constantTimeEqual(block.genesis.deviceId, this.deviceId)) return fail("device-mismatch", "genesis names device " + toHex(block.genesis.deviceId))
+        } else if (h.type === RECORD_GENESIS) return fail("unexpected-genesis", "a genesis block after the start of the chain")
+
+        let key = s.key
+        let link = s.link
+        let skippedFrom = -1
+        if (h.seq !== s.expectedSeq) {
+            if (h.seq < s.expectedSeq) return fail("seq", "seq " + h.seq + " again or out of order, expected " + s.expectedSeq)
+            const gap = coversJump(block.gap, s.expectedSeq, h.seq) ? block.gap : findCoveringGap(blocks, index + 1, s.expectedSeq, h.seq)
+            if (!gap) return fail("missing-blocks", "blocks " + s.expectedSeq + ".." + (h.seq - 1) + " are missing and no gap record accounts for them")
+            link = gap.lastLostHash
+            for (let n = s.expectedSeq; n < h.seq; n++) if (key) key = evolveKey(this.crypto, key, this.deviceId, n)
+            skippedFrom = s.expectedSeq
+        }
+        if (key && !constantTimeEqual(blockTag(this.crypto, key, this.deviceId, block.content), block.tag))
+            return fail("tag", "tag does not verify under epoch key K_" + h.seq)
+        if (!first && !constantTimeEqual(h.link, link)) return fail("link", "link does not match the hash of block " + (h.seq - 1))
+        if (s.last && timeBefore(s.last, h.time))
+            return fail("time", "time goes backwards (boot " + h.time.boot + ", uptime " + h.time.uptimeMs + " ms)")
+
+        let channelCount = s.channelCount
+        if (h.type === RECORD_GENESIS) channelCount = block.genesis.channels.length
+        else if (h.type === RECORD_DATA) {
+            if (block.readings[0].length !== channelCount)
+                return fail("channels", "data block has " + block.readings[0].length + " channels, genesis declares " + channelCount)
+        } else if (h.type === RECORD_GAP) {
+            const g = block.gap
+            if (g.lostBlocks > 0) {
+                const lastLost = g.firstLostSeq + g.lostBlocks - 1
+                if (lastLost >= h.seq) return fail("gap", "gap record declares blocks up to " + lastLost + " dropped, at or after itself")
+                // Below this block every seq is held or was skipped over. A skipped last seq: the
+                // record covers that jump, or is an earlier record whose range a later, wider drop
+                // declared again (docs/STORAGE.md). A held one: the device dropped blocks the
+                // verifier already holds (their ack was lost), and the last must be the one named.
+                const skippedNow = skippedFrom >= 0 && lastLost >= skippedFrom
+                const held = skippedNow ? undefined : this.history.hashAt(lastLost)
+                if (held && !constantTimeEqual(held, g.lastLostHash))
+                    return fail("gap", "gap record declares blocks " + g.firstLostSeq + ".." + lastLost + " dropped, but the chain holds a different block " + lastLost)
+            }
+        }
+
+        const hash = this.crypto.sha256(blocks[index])
+        this.history.add(h.seq, hash)
+        s.expectedSeq = h.seq + 1
+        s.link = hash
+        s.key = key ? evolveKey(this.crypto, key, this.deviceId, h.seq) : undefined
+        s.channelCount = channelCount
+        s.last = h.time
+        const result: BlockCheck = { ok: true, block, hash }
+        if (skippedFrom >= 0) {
+            result.skippedFrom = skippedFrom
+            result.skippedTo = h.seq - 1
+        }
+        return result
+    }
 }
 
 export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: VerifyOptions): VerifyReport {
@@ -94,88 +280,25 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
     })
     if (blocks.length === 0) return fail(0, undefined, "empty", "the chain has no blocks")
 
-    let key = options.key0
-    let expectedSeq = 0
-    let link: Buffer = undefined
-    let channelCount = 0
-    let last: BlockTime = undefined
-    // Seq ranges the chain jumps over, each declared by a later gap record.
-    const skippedFrom: number[] = []
-    const skippedTo: number[] = []
-    // Seqs and hashes of the blocks seen, for gap records that declare present blocks dropped.
-    const seenSeqs: number[] = []
-    const seenHashes: Buffer[] = []
-    const expected = options.expectedHead
-    let hashAtExpectedSeq: Buffer = undefined
-
+    const history = new MemoryHistory()
+    const verifier = new ChainVerifier(crypto, options.deviceId, initialVerifierState(options.key0), history)
     for (let i = 0; i < blocks.length; i++) {
-        let block: DecodedBlock
-        try {
-            block = decodeBlock(blocks[i])
-        } catch (e) {
-            if (e instanceof FormatError) return fail(i, undefined, "malformed", (e as FormatError).message)
-            throw e
-        }
+        const check = verifier.next(blocks, i)
+        if (!check.ok) return fail(i, check.block ? check.block.header.seq : undefined, check.code, check.reason)
+        const block = check.block
         const h = block.header
-        if (i === 0) {
-            if (h.type !== RECORD_GENESIS || h.seq !== 0)
-                return fail(i, h.seq, "no-genesis", "the first block must be the genesis block (seq 0)")
-            if (!constantTimeEqual(block.genesis.deviceId, options.deviceId))
-                return fail(i, 0, "device-mismatch", "genesis names device " + toHex(block.genesis.deviceId))
-        } else if (h.type === RECORD_GENESIS)
-            return fail(i, h.seq, "unexpected-genesis", "a genesis block after the start of the chain")
-        if (h.seq !== expectedSeq) {
-            if (h.seq < expectedSeq)
-                return fail(i, h.seq, "seq", "seq " + h.seq + " again or out of order, expected " + expectedSeq)
-            const gap = findCoveringGap(blocks, i, expectedSeq, h.seq)
-            if (!gap)
-                return fail(i, h.seq, "missing-blocks", "blocks " + expectedSeq + ".." + (h.seq - 1) + " are missing and no gap record accounts for them")
-            link = gap.lastLostHash
-            for (let s = expectedSeq; s < h.seq; s++) if (key) key = evolveKey(crypto, key, options.deviceId, s)
-            skippedFrom.push(expectedSeq)
-            skippedTo.push(h.seq - 1)
-            expectedSeq = h.seq
-        }
-        if (key && !constantTimeEqual(blockTag(crypto, key, options.deviceId, block.content), block.tag))
-            return fail(i, h.seq, "tag", "tag does not verify under epoch key K_" + h.seq)
-        if (i > 0 && !constantTimeEqual(h.link, link))
-            return fail(i, h.seq, "link", "link does not match the hash of block " + (h.seq - 1))
-        if (last && timeBefore(last, h.time))
-            return fail(i, h.seq, "time", "time goes backwards (boot " + h.time.boot + ", uptime " + h.time.uptimeMs + " ms)")
-
         if (h.type === RECORD_GENESIS) {
             const g = block.genesis
-            channelCount = g.channels.length
             summary.firmware = g.firmware
             summary.board = g.board
             summary.channels = g.channels
             if (!isAllZero(h.link)) summary.previousChainHead = toHex(h.link)
         } else if (h.type === RECORD_DATA) {
-            if (block.readings[0].length !== channelCount)
-                return fail(i, h.seq, "channels", "data block has " + block.readings[0].length + " channels, genesis declares " + channelCount)
             summary.dataBlocks++
             summary.readings += block.readings.length
             for (const r of block.readings) for (const v of r) if (v === null) summary.missingValues++
         } else if (h.type === RECORD_GAP) {
             const g = block.gap
-            if (g.lostBlocks > 0) {
-                const lastLost = g.firstLostSeq + g.lostBlocks - 1
-                if (lastLost >= h.seq)
-                    return fail(i, h.seq, "gap", "gap record declares blocks up to " + lastLost + " dropped, at or after itself")
-                // A declared range lies within a skipped one: the record that covers the jump,
-                // or an earlier record whose range a later drop extended (docs/STORAGE.md).
-                let skippedOver = false
-                for (let k = 0; k < skippedFrom.length; k++)
-                    if (skippedFrom[k] <= g.firstLostSeq && lastLost <= skippedTo[k]) skippedOver = true
-                if (!skippedOver) {
-                    // The device may drop blocks a gateway already holds (the ack was lost):
-                    // then the "dropped" blocks are present, and the last one must be the one
-                    // the gap record names.
-                    const present = seenSeqs.indexOf(lastLost)
-                    if (present < 0 || !constantTimeEqual(seenHashes[present], g.lastLostHash))
-                        return fail(i, h.seq, "gap", "gap record declares blocks " + g.firstLostSeq + ".." + lastLost + " dropped, but the chain neither skips them nor holds them")
-                }
-            }
             summary.gaps.push({
                 seq: h.seq,
                 reason: GAP_REASONS[g.reason],
@@ -184,26 +307,19 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
                 firstLostSeq: g.firstLostSeq,
             })
         }
-
-        const hash = crypto.sha256(blocks[i])
-        if (expected && h.seq === expected.seq) hashAtExpectedSeq = hash
-        seenSeqs.push(h.seq)
-        seenHashes.push(hash)
         if (!summary.first) summary.first = h.time
         summary.last = h.time
         summary.blocks++
-        summary.head = { seq: h.seq, hash: toHex(hash) }
-        last = h.time
-        link = hash
-        if (key) key = evolveKey(crypto, key, options.deviceId, h.seq)
-        expectedSeq = h.seq + 1
+        summary.head = { seq: h.seq, hash: toHex(check.hash) }
     }
 
+    const expected = options.expectedHead
     if (expected) {
         const lastIndex = blocks.length - 1
         if (summary.head.seq < expected.seq)
             return fail(lastIndex, summary.head.seq, "truncated", "chain ends at seq " + summary.head.seq + " but the known head is seq " + expected.seq)
-        if (!hashAtExpectedSeq || !constantTimeEqual(hashAtExpectedSeq, expected.hash))
+        const atSeq = history.hashAt(expected.seq)
+        if (!atSeq || !constantTimeEqual(atSeq, expected.hash))
             return fail(lastIndex, summary.head.seq, "head-mismatch", "the block at the known head's seq " + expected.seq + " is absent or has a different hash (fork)")
     }
     return { ok: true, summary }

@@ -1,0 +1,88 @@
+/** A gateway in process on a temporary SQLite file, and chains to feed it. */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { decodeBlock, SealedBlock } from "../../../src/lib/chain"
+import { encodeBatch } from "../../../src/lib/syncwire"
+import { createGatewayApp } from "../../../tools/gateway/app"
+import { GatewayService } from "../../../tools/gateway/service"
+import { GatewayStore } from "../../../tools/gateway/store"
+import { nodeCrypto } from "../../../tools/lib/crypto"
+import { buildChain, DEVICE_ID, testKey } from "../helpers/chains"
+
+export const ADMIN_TOKEN = "test-admin-token"
+export const MASTER_KEY = Buffer.alloc(32, 0x5a)
+export const NONCE = Buffer.from("0102030405060708", "hex")
+export const NOW = Date.UTC(2026, 0, 2, 3, 4, 5)
+export const ID = DEVICE_ID.toString("hex")
+
+export interface TestGateway {
+    dir: string
+    dbPath: string
+    store: GatewayStore
+    service: GatewayService
+    app: ReturnType<typeof createGatewayApp>
+    close(): void
+}
+
+export function openGateway(dir = mkdtempSync(join(tmpdir(), "fl-gateway-")), masterKey = MASTER_KEY): TestGateway {
+    const dbPath = join(dir, "gateway.db")
+    const store = new GatewayStore(dbPath)
+    const service = new GatewayService({ store, masterKey, now: () => NOW })
+    const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {} })
+    return { dir, dbPath, store, service, app, close: () => store.close() }
+}
+
+export function removeDir(dir: string) {
+    rmSync(dir, { recursive: true, force: true })
+}
+
+export function registerTestDevice(gw: TestGateway, key = testKey(), id = ID) {
+    return gw.service.register({ deviceId: id, key0: key.toString("hex"), label: "test device" })
+}
+
+export function batch(blocks: (SealedBlock | Buffer)[], nonce = NONCE): Buffer {
+    return encodeBatch(nonce, blocks.map(b => (Buffer.isBuffer(b) ? b : b.bytes)))
+}
+
+export async function post(gw: TestGateway, body: Buffer, path = "/v1/devices/" + ID + "/blocks") {
+    const res = await gw.app.request(path, { method: "POST", body: new Uint8Array(body), headers: { "content-type": "application/octet-stream" } })
+    const text = await res.text()
+    return { status: res.status, body: JSON.parse(text), bytes: text.length }
+}
+
+export async function get(gw: TestGateway, path: string) {
+    const res = await gw.app.request(path)
+    const text = await res.text()
+    return { status: res.status, text, body: res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined, type: res.headers.get("content-type") }
+}
+
+/** Blocks table as (seq, hash) pairs and the device row: what must not change on a rejected batch. */
+export function snapshot(gw: TestGateway) {
+    return {
+        blocks: gw.store.db.prepare("SELECT device_id, seq, hex(hash) AS h FROM blocks ORDER BY device_id, seq").all(),
+        devices: gw.store.db.prepare("SELECT id, head_seq, hex(head_hash) AS h, block_count, readings, last_seen, reported_backlog FROM devices").all(),
+    }
+}
+
+/**
+ * A chain whose device dropped blocks firstLost..firstLost+lost-1 from its backlog and then
+ * sealed a gap record declaring them: `all` every sealed block in seq order (dropped ones
+ * included), `gap` the record.
+ */
+export function droppedChain(options: { dataBlocks?: number; firstLost: number; lost: number; key?: Buffer; lastLostHash?: Buffer }) {
+    const c = buildChain(nodeCrypto, { gap: false, dataBlocks: options.dataBlocks ?? 6, key: options.key })
+    const dropped = c.blocks.slice(options.firstLost, options.firstLost + options.lost)
+    const [gap] = c.ledger.sealGap(
+        {
+            reason: 1,
+            lostReadings: dropped.reduce((n, b) => n + decodeBlock(b.bytes).header.readingCount, 0),
+            lostBlocks: options.lost,
+            firstLostSeq: options.firstLost,
+            lastLostHash: options.lastLostHash ?? dropped[dropped.length - 1].hash,
+            from: decodeBlock(dropped[0].bytes).header.time,
+        },
+        { boot: 0, uptimeMs: 500000 }
+    )
+    return { all: c.blocks, gap }
+}

@@ -1,0 +1,211 @@
+/** POST /v1/devices/:id/blocks: verification, the signed ack, and every way a batch is refused. */
+import { afterEach, beforeEach, describe, expect, test } from "vitest"
+import { copyBytes } from "../../../src/lib/bytes"
+import { deriveAckKey, MAX_BATCH_BYTES, readSignedAck } from "../../../src/lib/syncwire"
+import { TAG_BYTES } from "../../../src/lib/format"
+import { verifyChain } from "../../../src/lib/verify"
+import { parseExport } from "../../../tools/lib/exportfile"
+import { nobleCrypto, nodeCrypto } from "../../../tools/lib/crypto"
+import { buildChain, DEVICE_ID, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
+import { batch, droppedChain, get, ID, NONCE, NOW, openGateway, post, registerTestDevice, removeDir, snapshot, TestGateway } from "./helpers"
+
+const chain = buildChain(nodeCrypto, { dataBlocks: 6 })
+const blocks = chain.blocks
+const ackKey = deriveAckKey(nobleCrypto, testKey(), DEVICE_ID)
+const signed = (reply: unknown, nonce = NONCE) => readSignedAck(nobleCrypto, ackKey, DEVICE_ID, nonce, reply)
+
+let gw: TestGateway
+beforeEach(() => {
+    gw = openGateway()
+    registerTestDevice(gw)
+})
+afterEach(() => {
+    gw.close()
+    removeDir(gw.dir)
+})
+
+describe("ingest", () => {
+    test("stores a valid chain and answers with an ack signed under K_ack with the batch's nonce", async () => {
+        const r = await post(gw, batch(blocks))
+        expect(r.status).toBe(200)
+        expect(r.body).toMatchObject({ ack: blocks.length - 1, stored: blocks.length, duplicates: 0, time: Math.floor(NOW / 1000) })
+        expect(r.body.head).toBe(blocks[blocks.length - 1].hash.toString("hex"))
+        expect(signed(r.body)).toMatchObject({ ack: blocks.length - 1 })
+        expect(signed(r.body, Buffer.alloc(8))).toBeUndefined()
+        expect(r.bytes).toBeLessThan(300)
+        expect(gw.store.counts().blocks).toBe(blocks.length)
+    })
+
+    test("takes a chain over several batches", async () => {
+        expect((await post(gw, batch(blocks.slice(0, 3)))).body.ack).toBe(2)
+        const r = await post(gw, batch(blocks.slice(3)))
+        expect(r.body).toMatchObject({ ack: blocks.length - 1, stored: blocks.length - 3 })
+    })
+
+    test("acknowledges a re-delivered batch again and stores it once", async () => {
+        await post(gw, batch(blocks.slice(0, 4)))
+        const before = snapshot(gw)
+        const again = await post(gw, batch(blocks.slice(0, 4)))
+        expect(again.status).toBe(200)
+        expect(again.body).toMatchObject({ ack: 3, stored: 0, duplicates: 4 })
+        expect(signed(again.body)).toBeDefined()
+        expect(snapshot(gw).blocks).toEqual(before.blocks)
+        const overlap = await post(gw, batch(blocks.slice(2)))
+        expect(overlap.body).toMatchObject({ ack: blocks.length - 1, stored: blocks.length - 4, duplicates: 2 })
+    })
+
+    test("the reply before anything is stored acks -1 with a zero head", async () => {
+        const r = await post(gw, batch([blocks[1]]))
+        expect(r.status).toBe(409)
+        expect(r.body).toMatchObject({ error: "missing-blocks", expected: 0, ack: -1, head: "0".repeat(64) })
+        expect(signed(r.body)).toMatchObject({ ack: -1 })
+    })
+
+    test("records the backlog the device reports, and when it was seen", async () => {
+        const r = await post(gw, batch(blocks.slice(0, 2)), "/v1/devices/" + ID + "/blocks?backlog=17")
+        expect(r.status).toBe(200)
+        const d = (await get(gw, "/v1/devices/" + ID)).body
+        expect(d).toMatchObject({ reportedBacklog: 17, lastSeen: new Date(NOW).toISOString(), head: { seq: 1 } })
+    })
+
+    test("an export of what was stored passes verifyChain, with the stored head", async () => {
+        await post(gw, batch(blocks))
+        const file = parseExport((await get(gw, "/v1/devices/" + ID + "/export")).text)
+        const report = verifyChain(nobleCrypto, file.blocks, { deviceId: file.deviceId, key0: testKey(), expectedHead: file.head })
+        expect(report.failure).toBeUndefined()
+        expect(file.head!.seq).toBe(blocks.length - 1)
+    })
+
+    test("continues a device's chain after a restart (verifier state rebuilt from K_0 and the store)", async () => {
+        await post(gw, batch(blocks.slice(0, 3)))
+        gw.close()
+        gw = openGateway(gw.dir)
+        const r = await post(gw, batch(blocks.slice(3)))
+        expect(r.body).toMatchObject({ ack: blocks.length - 1, stored: blocks.length - 3 })
+    })
+})
+
+const other = buildChain(nodeCrypto, { dataBlocks: 6, deviceId: OTHER_DEVICE_ID })
+/** Same device and key, other readings: every block has a valid tag, the links differ. */
+const sibling = buildChain(nodeCrypto, { dataBlocks: 6, perBlock: 7 })
+const badTag = (b: Buffer) => {
+    const copy = Buffer.from(b)
+    copy[copy.length - 1] ^= 1
+    return copy
+}
+
+describe("refused batches", () => {
+    const cases: { name: string; prefix?: number; body: () => Buffer; status: number; error: string; extra?: Record<string, unknown> }[] = [
+        { name: "truncated", body: () => batch(blocks.slice(0, 2)).subarray(0, 150), status: 400, error: "malformed-batch" },
+        { name: "empty", body: () => Buffer.alloc(0), status: 400, error: "malformed-batch" },
+        { name: "oversized", body: () => Buffer.concat([batch(blocks), Buffer.alloc(MAX_BATCH_BYTES)]), status: 413, error: "too-large" },
+        { name: "wrong batch version", body: () => Buffer.concat([Buffer.from([2]), batch(blocks).subarray(1)]), status: 400, error: "malformed-batch" },
+        { name: "another device's chain", body: () => batch(other.blocks), status: 422, error: "device-mismatch" },
+        { name: "another device's block", prefix: 2, body: () => batch([other.blocks[2]]), status: 422, error: "bad-tag" },
+        { name: "bad MAC", prefix: 1, body: () => batch([badTag(blocks[1].bytes)]), status: 422, error: "bad-tag", extra: { seq: 1 } },
+        { name: "malformed block", prefix: 1, body: () => batch([Buffer.from([1, 1, 0])]), status: 422, error: "malformed-block" },
+        { name: "bad link (valid tag)", prefix: 2, body: () => batch([sibling.blocks[2]]), status: 422, error: "bad-link", extra: { seq: 2 } },
+        { name: "fork (valid tag at a stored seq)", prefix: 4, body: () => batch([sibling.blocks[2]]), status: 409, error: "fork", extra: { seq: 2 } },
+        { name: "different block at a stored seq, bad tag", prefix: 4, body: () => batch([badTag(sibling.blocks[2].bytes)]), status: 422, error: "bad-tag" },
+        { name: "gap without a record", prefix: 2, body: () => batch([blocks[3], blocks[4]]), status: 409, error: "missing-blocks", extra: { expected: 2, ack: 1 } },
+    ]
+    for (const c of cases)
+        test(`${c.name}: ${c.status} ${c.error}, nothing stored`, async () => {
+            if (c.prefix) await post(gw, batch(blocks.slice(0, c.prefix)))
+            const before = snapshot(gw)
+            const r = await post(gw, c.body())
+            expect(r.status).toBe(c.status)
+            expect(r.body).toMatchObject({ error: c.error, ...(c.extra ?? {}) })
+            expect(typeof r.body.message).toBe("string")
+            if (c.error !== "malformed-batch" || c.name === "truncated") expect(signed(r.body)).toBeDefined()
+            expect(snapshot(gw)).toEqual(before)
+        })
+
+    test("a fork and a bad tag are recorded as security events", async () => {
+        await post(gw, batch(blocks.slice(0, 4)))
+        await post(gw, batch([sibling.blocks[2]]))
+        await post(gw, batch([badTag(blocks[4].bytes)]))
+        await post(gw, batch([badTag(blocks[4].bytes)]))
+        const events = (await get(gw, "/v1/devices/" + ID + "/events")).body.events
+        expect(events.map((e: any) => [e.kind, e.seq])).toEqual([
+            ["fork", 2],
+            ["bad-tag", 4],
+        ])
+        expect(events[0].block).toBe(sibling.blocks[2].bytes.toString("hex"))
+        expect((await get(gw, "/v1/devices/" + ID)).body.securityEvents).toBe(2)
+    })
+
+    test("a batch that fails part way stores its valid prefix and says where it stopped", async () => {
+        const r = await post(gw, batch([...blocks.slice(0, 3), badTag(blocks[3].bytes), blocks[4]]))
+        expect(r.status).toBe(422)
+        expect(r.body).toMatchObject({ error: "bad-tag", seq: 3, stored: 3, ack: 2, head: blocks[2].hash.toString("hex") })
+        expect(signed(r.body)).toMatchObject({ ack: 2 })
+        expect(gw.store.counts().blocks).toBe(3)
+        const resend = await post(gw, batch(blocks.slice(3)))
+        expect(resend.body).toMatchObject({ ack: blocks.length - 1, stored: blocks.length - 3 })
+    })
+
+    test("unknown device: 404 without an ack", async () => {
+        const r = await post(gw, batch(blocks), "/v1/devices/00000000000000ff/blocks")
+        expect(r.status).toBe(404)
+        expect(r.body).toEqual({ error: "unknown-device", message: expect.any(String) })
+    })
+
+    test("a tag of the right length but wrong content never verifies (constant-time path)", async () => {
+        const b = blocks[0].bytes
+        const forged = Buffer.concat([copyBytes(b, 0, b.length - TAG_BYTES), Buffer.alloc(TAG_BYTES)])
+        expect((await post(gw, batch([forged]))).body.error).toBe("bad-tag")
+    })
+})
+
+describe("declared drops", () => {
+    test("accepts a seq jump when a gap record in the same batch declares exactly the skipped range", async () => {
+        const { all, gap } = droppedChain({ firstLost: 2, lost: 2 })
+        expect((await post(gw, batch(all.slice(0, 2)))).body.ack).toBe(1)
+        const kept = [...all.slice(4), gap]
+        const r = await post(gw, batch(kept))
+        expect(r.status).toBe(200)
+        expect(r.body).toMatchObject({ ack: gap.seq, stored: kept.length })
+        const d = (await get(gw, "/v1/devices/" + ID)).body
+        expect(d).toMatchObject({ gapRecords: 1, blocksLost: 2, readingsLost: 16 })
+        const file = parseExport((await get(gw, "/v1/devices/" + ID + "/export")).text)
+        expect(verifyChain(nodeCrypto, file.blocks, { deviceId: DEVICE_ID, key0: testKey() }).failure).toBeUndefined()
+    })
+
+    test("refuses the jump when the record is in a later batch (the device resends from the expected seq)", async () => {
+        const { all, gap } = droppedChain({ firstLost: 2, lost: 2 })
+        await post(gw, batch(all.slice(0, 2)))
+        const r = await post(gw, batch(all.slice(4)))
+        expect(r.body).toMatchObject({ error: "missing-blocks", expected: 2 })
+        expect((await post(gw, batch([...all.slice(4), gap]))).status).toBe(200)
+    })
+
+    test("accepts a drop that overlaps blocks the gateway holds (their ack was lost)", async () => {
+        // The gateway holds 0..3; the device dropped 2..5 and sends 6.. with the record.
+        const { all, gap } = droppedChain({ firstLost: 2, lost: 4 })
+        await post(gw, batch(all.slice(0, 4)))
+        const r = await post(gw, batch([...all.slice(6), gap]))
+        expect(r.status).toBe(200)
+        expect(r.body).toMatchObject({ ack: gap.seq })
+        const file = parseExport((await get(gw, "/v1/devices/" + ID + "/export")).text)
+        expect(file.blocks.length).toBe(all.length - 2 + 1)
+        expect(verifyChain(nodeCrypto, file.blocks, { deviceId: DEVICE_ID, key0: testKey() }).failure).toBeUndefined()
+    })
+
+    test("accepts a record declaring blocks the gateway holds when it names the stored last hash", async () => {
+        const { all, gap } = droppedChain({ firstLost: 2, lost: 4 })
+        await post(gw, batch(all))
+        const r = await post(gw, batch([gap]))
+        expect(r.status).toBe(200)
+    })
+
+    test("refuses a record declaring held blocks with another last hash", async () => {
+        const { all, gap } = droppedChain({ firstLost: 2, lost: 4, lastLostHash: Buffer.alloc(32, 7) })
+        await post(gw, batch(all))
+        const before = snapshot(gw)
+        const r = await post(gw, batch([gap]))
+        expect(r.status).toBe(422)
+        expect(r.body).toMatchObject({ error: "bad-gap", seq: gap.seq })
+        expect(snapshot(gw)).toEqual(before)
+    })
+})

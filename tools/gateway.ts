@@ -1,0 +1,106 @@
+/**
+ * `fieldledger gateway`: serves the gateway's HTTP API (docs/API.md) on a SQLite store. A thin
+ * command over tools/gateway/server.ts; `registerDevice` registers without HTTP.
+ */
+import { readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { parseCommandLine, UsageError } from "./lib/args"
+import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
+import { startGateway } from "./gateway/server"
+import { GatewayService, RegisterDevice } from "./gateway/service"
+import { GatewayStore } from "./gateway/store"
+import { HttpError } from "./gateway/errors"
+
+export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE]
+
+Runs the fieldledger gateway: devices post their sealed blocks to it, it verifies every block
+(tag under its epoch key, link, seq) and stores them in SQLite; operators read the fleet,
+readings and exports over HTTP (docs/API.md).
+
+Options:
+  --db PATH                SQLite database (default data/gateway.db; created if absent)
+  --port N                 TCP port (default 8787; 0 picks a free one)
+  --host ADDR              address to listen on (default 127.0.0.1)
+  --admin-token-file FILE  file holding the admin token (else env FL_ADMIN_TOKEN; without
+                           either, registering over HTTP is disabled)
+  --master-key-file FILE   file holding the master key, 64 hex digits (else env FL_MASTER_KEY;
+                           without either, <db dir>/gateway-master.key, created once)
+  -h, --help               this help`
+
+/** Where the master key lives when none is given: beside the database. */
+export function defaultMasterKeyFile(db: string): string {
+    return join(dirname(db), "gateway-master.key")
+}
+
+/**
+ * Registers a device in the database at `db` without HTTP (for `npm start` and tests). The
+ * master key must be the gateway's. Throws HttpError 409 when already registered, 400 on bad input.
+ */
+export function registerDevice(options: { db: string; masterKey: Buffer }, device: RegisterDevice) {
+    const store = new GatewayStore(options.db)
+    try {
+        return new GatewayService({ store, masterKey: options.masterKey }).register(device)
+    } finally {
+        store.close()
+    }
+}
+
+export async function runGateway(argv: string[]): Promise<number> {
+    const cli = parseCommandLine(argv, {
+        db: { type: "string" },
+        port: { type: "string" },
+        host: { type: "string" },
+        "admin-token-file": { type: "string" },
+        "master-key-file": { type: "string" },
+    })
+    if (cli.boolean("help")) {
+        console.log(GATEWAY_HELP)
+        return 0
+    }
+    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    const db = cli.string("db") ?? "data/gateway.db"
+    const portText = cli.string("port") ?? "8787"
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError("--port must be 0..65535")
+    const host = cli.string("host") ?? "127.0.0.1"
+
+    let adminToken = process.env.FL_ADMIN_TOKEN || undefined
+    const tokenFile = cli.string("admin-token-file")
+    if (tokenFile) {
+        try {
+            adminToken = readFileSync(tokenFile, "utf8").trim()
+        } catch (e) {
+            throw new UsageError("cannot read --admin-token-file: " + (e as Error).message)
+        }
+        if (!adminToken) throw new UsageError("--admin-token-file " + tokenFile + " is empty")
+    }
+    let master
+    try {
+        master = loadMasterKey({ envValue: process.env.FL_MASTER_KEY || undefined, file: cli.string("master-key-file"), defaultFile: defaultMasterKeyFile(db) })
+    } catch (e) {
+        if (e instanceof KeyVaultError) throw new UsageError(e.message)
+        throw e
+    }
+    if (master.created) console.log(`created a new master key in ${master.from} (mode 0600): keep it with the database; without it the device keys cannot be opened`)
+
+    let gateway
+    try {
+        gateway = await startGateway({ db, host, port: Number(portText), adminToken, masterKey: master.key })
+    } catch (e) {
+        if (e instanceof KeyVaultError) {
+            console.error("fieldledger gateway: " + e.message)
+            return 1
+        }
+        throw e
+    }
+    console.log(`fieldledger gateway listening on ${gateway.url} (database ${db}, master key from ${master.from})`)
+    if (!adminToken) console.log("no admin token (FL_ADMIN_TOKEN or --admin-token-file): registering devices over HTTP is disabled")
+    await new Promise<void>(resolve => {
+        process.once("SIGINT", resolve)
+        process.once("SIGTERM", resolve)
+    })
+    await gateway.close()
+    console.log("fieldledger gateway stopped")
+    return 0
+}
+
+export { HttpError }

@@ -1,0 +1,163 @@
+/**
+ * Ingest: what to do with a batch of blocks a device posted, given what the gateway holds.
+ * Pure: the verifier state, a lookup of stored blocks and the epoch keys come in; decisions
+ * (blocks to store, events to record, where and why it stopped) go out. The caller writes them
+ * in one transaction, so a batch that fails part way stores its valid prefix and never a
+ * partial block.
+ *
+ * Per block, in batch order:
+ * - seq below the expected one: the same bytes as stored -> a duplicate (acknowledged again);
+ *   other bytes with a valid tag under K_seq -> a fork (409, a security event: only a holder of
+ *   K_seq can make it, so the epoch key leaked); an invalid tag -> a bad block (422, event).
+ * - otherwise the shared ChainVerifier decides: tag under K_seq, link, seq continuity (a jump
+ *   only with a gap record later in the same batch declaring it), time, channels, gap records.
+ *   A jump without a record -> 409 with the expected seq, so the device resends from there.
+ */
+import { constantTimeEqual, FormatError } from "../../src/lib/bytes"
+import { decodeBlock, DecodedBlock } from "../../src/lib/chain"
+import { RECORD_GAP } from "../../src/lib/format"
+import { blockTag, LedgerCrypto } from "../../src/lib/keys"
+import { ChainHistory, ChainVerifier, copyVerifierState, VerifierState } from "../../src/lib/verify"
+import type { NewBlock, NewEvent } from "./store"
+
+export interface StoredBlockRef {
+    bytes: Buffer
+    hash: Buffer
+}
+
+export interface IngestContext {
+    crypto: LedgerCrypto
+    deviceId: Buffer
+    /** The device's verifier state after its stored head (not modified). */
+    state: VerifierState
+    /** The stored block at seq, if any. */
+    stored(seq: number): StoredBlockRef | undefined
+    /** K_seq (for checking a block at a seq already passed: duplicate or fork). */
+    epochKey(seq: number): Buffer
+}
+
+/** Why the batch stopped, with the HTTP status the gateway answers. */
+export interface IngestStop {
+    index: number
+    seq?: number
+    status: 409 | 422
+    code: string
+    message: string
+    /** For a gap: the seq the device should resend from. */
+    expected?: number
+}
+
+export interface IngestResult {
+    /** Blocks to store, in seq order (the valid prefix). */
+    store: NewBlock[]
+    duplicates: number
+    events: NewEvent[]
+    /** The state after the stored blocks. */
+    state: VerifierState
+    /** True if any block verified (new or re-delivered): the device was heard from. */
+    verified: boolean
+    stop?: IngestStop
+}
+
+/** The verifier's failure codes as the gateway reports them. */
+const FAILURES: Record<string, { status: 409 | 422; code: string; event?: string }> = {
+    malformed: { status: 422, code: "malformed-block" },
+    "no-genesis": { status: 422, code: "no-genesis" },
+    "device-mismatch": { status: 422, code: "device-mismatch" },
+    "unexpected-genesis": { status: 422, code: "unexpected-genesis" },
+    "missing-blocks": { status: 409, code: "missing-blocks" },
+    tag: { status: 422, code: "bad-tag", event: "bad-tag" },
+    link: { status: 422, code: "bad-link", event: "bad-link" },
+    time: { status: 422, code: "bad-time" },
+    channels: { status: 422, code: "bad-channels" },
+    gap: { status: 422, code: "bad-gap" },
+    seq: { status: 422, code: "bad-seq" },
+}
+
+export function summarizeBlock(block: DecodedBlock, bytes: Buffer, hash: Buffer): NewBlock {
+    const h = block.header
+    const gap = h.type === RECORD_GAP ? block.gap : undefined
+    return {
+        seq: h.seq,
+        type: h.type,
+        boot: h.time.boot,
+        uptimeMs: h.time.uptimeMs,
+        unixTime: h.time.unixTime ?? null,
+        readingCount: h.readingCount,
+        lostReadings: gap ? gap.lostReadings : 0,
+        lostBlocks: gap ? gap.lostBlocks : 0,
+        hash,
+        bytes,
+    }
+}
+
+export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult {
+    const pending = new Map<number, StoredBlockRef>()
+    const lookup = (seq: number) => pending.get(seq) ?? ctx.stored(seq)
+    const history: ChainHistory = {
+        hashAt: seq => lookup(seq)?.hash,
+        add: () => {},
+    }
+    const verifier = new ChainVerifier(ctx.crypto, ctx.deviceId, copyVerifierState(ctx.state), history)
+    const result: IngestResult = { store: [], duplicates: 0, events: [], state: verifier.state(), verified: false }
+    const stop = (s: IngestStop, event?: { kind: string; block: Buffer }) => {
+        result.stop = s
+        if (event) result.events.push({ kind: event.kind, seq: s.seq ?? null, message: s.message, block: event.block })
+        return result
+    }
+
+    for (let i = 0; i < blocks.length; i++) {
+        const bytes = blocks[i]
+        let block: DecodedBlock
+        try {
+            block = decodeBlock(bytes)
+        } catch (e) {
+            if (!(e instanceof FormatError)) throw e
+            return stop({ index: i, status: 422, code: "malformed-block", message: "block " + i + " of the batch is malformed: " + e.message })
+        }
+        const seq = block.header.seq
+        const expected = verifier.state().expectedSeq
+        const nothingYet = expected === 0 && verifier.state().link === undefined
+        if (seq < expected) {
+            const held = lookup(seq)
+            if (held && held.bytes.equals(bytes)) {
+                result.duplicates++
+                result.verified = true
+                continue
+            }
+            const tagOk = constantTimeEqual(blockTag(ctx.crypto, ctx.epochKey(seq), ctx.deviceId, block.content), block.tag)
+            if (!tagOk)
+                return stop(
+                    { index: i, seq, status: 422, code: "bad-tag", message: "block " + seq + " differs from the stored one and its tag does not verify under K_" + seq },
+                    { kind: "bad-tag", block: bytes }
+                )
+            if (held)
+                return stop(
+                    { index: i, seq, status: 409, code: "fork", message: "a different block " + seq + " with a valid tag: the chain forked, so epoch key K_" + seq + " has leaked" },
+                    { kind: "fork", block: bytes }
+                )
+            // A block the device declared dropped (and the chain skipped): authentic, already
+            // accounted for by its gap record, so acknowledged like a duplicate, not stored.
+            result.duplicates++
+            result.verified = true
+            continue
+        }
+        if (nothingYet && seq > 0)
+            return stop({ index: i, seq, status: 409, code: "missing-blocks", expected: 0, message: "the gateway holds no block of this device yet: send from the genesis block (seq 0)" })
+        const check = verifier.nextDecoded(block, blocks, i)
+        if (!check.ok) {
+            const f = FAILURES[check.code] ?? { status: 422 as const, code: check.code }
+            const s: IngestStop = { index: i, seq, status: f.status, code: f.code, message: "block " + seq + ": " + check.reason }
+            if (f.code === "missing-blocks") {
+                s.expected = expected
+                s.message = "blocks " + expected + ".." + (seq - 1) + " are missing and no gap record in this batch declares them: send from seq " + expected
+            }
+            return stop(s, f.event ? { kind: f.event, block: bytes } : undefined)
+        }
+        pending.set(seq, { bytes, hash: check.hash })
+        result.store.push(summarizeBlock(block, bytes, check.hash))
+        result.state = verifier.state()
+        result.verified = true
+    }
+    return result
+}

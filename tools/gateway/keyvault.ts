@@ -1,0 +1,86 @@
+/**
+ * Device keys at rest: each K_0 is sealed with AES-256-GCM under the gateway's master key, with
+ * the device id as associated data (a sealed key moved to another device's row does not open).
+ * The master key comes from FL_MASTER_KEY (64 hex), a key file, or is created once beside the
+ * database with mode 0600. Keys are never logged.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
+
+export const MASTER_KEY_BYTES = 32
+const IV_BYTES = 12
+const GCM_TAG_BYTES = 16
+
+export class KeyVaultError extends Error {
+    constructor(message: string) {
+        super(message)
+        this.name = "KeyVaultError"
+    }
+}
+
+/** Parses a master key given as 64 hex digits (surrounding whitespace ignored). */
+export function parseMasterKey(text: string, what: string): Buffer {
+    const hex = text.trim()
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new KeyVaultError(what + " must be " + MASTER_KEY_BYTES * 2 + " hex digits")
+    return Buffer.from(hex, "hex")
+}
+
+export interface MasterKeySource {
+    key: Buffer
+    /** Where it came from, for the startup line (never the key itself). */
+    from: string
+    /** True when this call created the key file. */
+    created: boolean
+}
+
+/**
+ * The master key: `envValue` (FL_MASTER_KEY) if set, else the key file; if neither is given,
+ * `defaultFile` is read, or created (mode 0600) when absent.
+ */
+export function loadMasterKey(options: { envValue?: string; file?: string; defaultFile: string }): MasterKeySource {
+    if (options.envValue) return { key: parseMasterKey(options.envValue, "FL_MASTER_KEY"), from: "FL_MASTER_KEY", created: false }
+    if (options.file) {
+        if (!existsSync(options.file)) throw new KeyVaultError("master key file " + options.file + " does not exist")
+        return { key: parseMasterKey(readFileSync(options.file, "utf8"), "master key file " + options.file), from: options.file, created: false }
+    }
+    const file = options.defaultFile
+    if (existsSync(file)) return { key: parseMasterKey(readFileSync(file, "utf8"), "master key file " + file), from: file, created: false }
+    mkdirSync(dirname(file), { recursive: true })
+    const key = randomBytes(MASTER_KEY_BYTES)
+    writeFileSync(file, key.toString("hex") + "\n", { mode: 0o600, flag: "wx" })
+    chmodSync(file, 0o600)
+    return { key, from: file, created: true }
+}
+
+/** Seals and opens device keys under one master key. */
+export class KeyVault {
+    private readonly master: Buffer
+
+    constructor(masterKey: Buffer) {
+        if (!masterKey || masterKey.length !== MASTER_KEY_BYTES) throw new RangeError("masterKey must be " + MASTER_KEY_BYTES + " bytes")
+        this.master = Buffer.from(masterKey)
+    }
+
+    /** iv (12) || ciphertext || GCM tag (16), bound to `associated` (the device id). */
+    seal(plaintext: Buffer, associated: Buffer): Buffer {
+        const iv = randomBytes(IV_BYTES)
+        const cipher = createCipheriv("aes-256-gcm", this.master, iv)
+        cipher.setAAD(associated)
+        const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
+        return Buffer.concat([iv, body, cipher.getAuthTag()])
+    }
+
+    /** Throws KeyVaultError when the sealed bytes were altered, or sealed under another key or id. */
+    open(sealed: Buffer, associated: Buffer): Buffer {
+        if (sealed.length < IV_BYTES + GCM_TAG_BYTES) throw new KeyVaultError("sealed key truncated")
+        const decipher = createDecipheriv("aes-256-gcm", this.master, sealed.subarray(0, IV_BYTES))
+        decipher.setAAD(associated)
+        decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES))
+        try {
+            return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - GCM_TAG_BYTES)), decipher.final()])
+        } catch (e) {
+            throw new KeyVaultError("a sealed key does not open under this master key (wrong master key, or the database was altered)")
+        }
+    }
+}

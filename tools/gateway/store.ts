@@ -1,0 +1,303 @@
+/**
+ * The gateway's store: SQLite through better-sqlite3 in WAL mode. It holds devices (K_0 sealed
+ * by the key vault), the blocks they synced (the bytes, plus summary columns so listings need no
+ * decoding) and security events. Schema changes are numbered migrations (PRAGMA user_version).
+ * A batch of blocks is written in one transaction: all of it or none.
+ */
+import Database from "better-sqlite3"
+import { createHash } from "node:crypto"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+
+/** Each entry moves the schema from version i to i + 1. */
+const MIGRATIONS: string[] = [
+    `CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+     CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        label TEXT,
+        key0_sealed BLOB NOT NULL,
+        registered_at INTEGER NOT NULL,
+        last_seen INTEGER,
+        reported_backlog INTEGER,
+        head_seq INTEGER NOT NULL DEFAULT -1,
+        head_hash BLOB,
+        block_count INTEGER NOT NULL DEFAULT 0,
+        readings INTEGER NOT NULL DEFAULT 0,
+        gap_records INTEGER NOT NULL DEFAULT 0,
+        readings_lost INTEGER NOT NULL DEFAULT 0,
+        blocks_lost INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE TABLE blocks (
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        seq INTEGER NOT NULL,
+        type INTEGER NOT NULL,
+        boot INTEGER NOT NULL,
+        uptime_ms INTEGER NOT NULL,
+        unix_time INTEGER,
+        reading_count INTEGER NOT NULL,
+        lost_readings INTEGER NOT NULL DEFAULT 0,
+        lost_blocks INTEGER NOT NULL DEFAULT 0,
+        hash BLOB NOT NULL,
+        bytes BLOB NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (device_id, seq)
+     ) WITHOUT ROWID;
+     CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        time INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        seq INTEGER,
+        message TEXT NOT NULL,
+        block BLOB,
+        block_hash BLOB
+     );
+     CREATE UNIQUE INDEX events_once ON events (device_id, kind, seq, block_hash);`,
+]
+
+export interface DeviceRecord {
+    id: string
+    label: string | null
+    key0Sealed: Buffer
+    /** Unix milliseconds. */
+    registeredAt: number
+    /** Unix milliseconds of the last batch with a block that verified; null: never. */
+    lastSeen: number | null
+    /** Blocks the device said it still held (?backlog=N) at its last verified batch. */
+    reportedBacklog: number | null
+    /** Highest stored seq, -1 when nothing is stored. */
+    headSeq: number
+    headHash: Buffer | null
+    blockCount: number
+    readings: number
+    gapRecords: number
+    readingsLost: number
+    blocksLost: number
+    events: number
+}
+
+/** A block's row, without its bytes unless asked for. */
+export interface BlockRecord {
+    seq: number
+    type: number
+    boot: number
+    uptimeMs: number
+    unixTime: number | null
+    readingCount: number
+    lostReadings: number
+    lostBlocks: number
+    hash: Buffer
+    bytes?: Buffer
+    receivedAt: number
+}
+
+export interface EventRecord {
+    id: number
+    time: number
+    kind: string
+    seq: number | null
+    message: string
+    block: Buffer | null
+}
+
+export type NewBlock = Omit<BlockRecord, "receivedAt" | "bytes"> & { bytes: Buffer }
+export type NewEvent = Omit<EventRecord, "id" | "time">
+
+/** What one request writes, in one transaction. */
+export interface BatchWrite {
+    deviceId: string
+    now: number
+    blocks: NewBlock[]
+    events: NewEvent[]
+    /** Set when the batch had a block that verified: the device was seen. */
+    seen?: { backlog?: number }
+}
+
+export class StoreError extends Error {
+    constructor(message: string) {
+        super(message)
+        this.name = "StoreError"
+    }
+}
+
+function deviceFromRow(r: any): DeviceRecord {
+    return {
+        id: r.id,
+        label: r.label,
+        key0Sealed: r.key0_sealed,
+        registeredAt: r.registered_at,
+        lastSeen: r.last_seen,
+        reportedBacklog: r.reported_backlog,
+        headSeq: r.head_seq,
+        headHash: r.head_hash,
+        blockCount: r.block_count,
+        readings: r.readings,
+        gapRecords: r.gap_records,
+        readingsLost: r.readings_lost,
+        blocksLost: r.blocks_lost,
+        events: r.events,
+    }
+}
+
+function blockFromRow(r: any): BlockRecord {
+    const b: BlockRecord = {
+        seq: r.seq,
+        type: r.type,
+        boot: r.boot,
+        uptimeMs: r.uptime_ms,
+        unixTime: r.unix_time,
+        readingCount: r.reading_count,
+        lostReadings: r.lost_readings,
+        lostBlocks: r.lost_blocks,
+        hash: r.hash,
+        receivedAt: r.received_at,
+    }
+    if (r.bytes) b.bytes = r.bytes
+    return b
+}
+
+const DEVICE_COLUMNS = `d.*, (SELECT count(*) FROM events e WHERE e.device_id = d.id) AS events`
+
+export class GatewayStore {
+    readonly db: Database.Database
+    private readonly stmts: Record<string, Database.Statement>
+    private readonly writeBatch: (w: BatchWrite) => void
+
+    /** Opens (creating if needed) the database at `path` (":memory:" for tests) and migrates it. */
+    constructor(path: string) {
+        if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true })
+        this.db = new Database(path)
+        this.db.pragma("journal_mode = WAL")
+        this.db.pragma("synchronous = NORMAL")
+        this.db.pragma("foreign_keys = ON")
+        this.migrate()
+        const db = this.db
+        this.stmts = {
+            insertDevice: db.prepare(`INSERT INTO devices (id, label, key0_sealed, registered_at) VALUES (?, ?, ?, ?)`),
+            device: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`),
+            devices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d ORDER BY d.id`),
+            hashAt: db.prepare(`SELECT hash FROM blocks WHERE device_id = ? AND seq = ?`).pluck(),
+            blockAt: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq = ?`),
+            blocks: db.prepare(`SELECT seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, received_at FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
+            blocksWithBytes: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
+            allBytes: db.prepare(`SELECT bytes FROM blocks WHERE device_id = ? ORDER BY seq`).pluck(),
+            events: db.prepare(`SELECT id, time, kind, seq, message, block FROM events WHERE device_id = ? ORDER BY id`),
+            insertBlock: db.prepare(`INSERT INTO blocks (device_id, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at)
+                VALUES (@deviceId, @seq, @type, @boot, @uptimeMs, @unixTime, @readingCount, @lostReadings, @lostBlocks, @hash, @bytes, @receivedAt)`),
+            insertEvent: db.prepare(`INSERT OR IGNORE INTO events (device_id, time, kind, seq, message, block, block_hash) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+            advanceHead: db.prepare(`UPDATE devices SET head_seq = ?, head_hash = ?, block_count = block_count + ?, readings = readings + ?,
+                gap_records = gap_records + ?, readings_lost = readings_lost + ?, blocks_lost = blocks_lost + ? WHERE id = ?`),
+            seen: db.prepare(`UPDATE devices SET last_seen = ?, reported_backlog = coalesce(?, reported_backlog) WHERE id = ?`),
+            metaGet: db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck(),
+            metaSet: db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`),
+        }
+        this.writeBatch = db.transaction((w: BatchWrite) => this.applyBatch(w))
+    }
+
+    private migrate() {
+        const version = this.db.pragma("user_version", { simple: true }) as number
+        if (version > MIGRATIONS.length)
+            throw new StoreError("the database has schema version " + version + ", newer than this gateway knows (" + MIGRATIONS.length + ")")
+        for (let v = version; v < MIGRATIONS.length; v++) {
+            this.db.transaction(() => {
+                this.db.exec(MIGRATIONS[v])
+                this.db.pragma("user_version = " + (v + 1))
+            })()
+        }
+    }
+
+    close() {
+        this.db.close()
+    }
+
+    metaGet(key: string): Buffer | undefined {
+        return this.stmts.metaGet.get(key) as Buffer | undefined
+    }
+
+    metaSet(key: string, value: Buffer) {
+        this.stmts.metaSet.run(key, value)
+    }
+
+    /** Adds a device; false when the id is already registered. */
+    insertDevice(id: string, label: string | null, key0Sealed: Buffer, now: number): boolean {
+        try {
+            this.stmts.insertDevice.run(id, label, key0Sealed, now)
+            return true
+        } catch (e) {
+            if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") return false
+            throw e
+        }
+    }
+
+    device(id: string): DeviceRecord | undefined {
+        const r = this.stmts.device.get(id)
+        return r ? deviceFromRow(r) : undefined
+    }
+
+    devices(): DeviceRecord[] {
+        return this.stmts.devices.all().map(deviceFromRow)
+    }
+
+    hashAt(deviceId: string, seq: number): Buffer | undefined {
+        return (this.stmts.hashAt.get(deviceId, seq) as Buffer) ?? undefined
+    }
+
+    blockAt(deviceId: string, seq: number): BlockRecord | undefined {
+        const r = this.stmts.blockAt.get(deviceId, seq)
+        return r ? blockFromRow(r) : undefined
+    }
+
+    /** Blocks in seq order within [fromSeq, toSeq], at most `limit`; bytes only when asked. */
+    blocks(deviceId: string, options: { fromSeq?: number; toSeq?: number; limit?: number; withBytes?: boolean } = {}): BlockRecord[] {
+        const stmt = options.withBytes ? this.stmts.blocksWithBytes : this.stmts.blocks
+        return stmt.all(deviceId, options.fromSeq ?? 0, options.toSeq ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1).map(blockFromRow)
+    }
+
+    /** Every stored block's bytes in seq order (the export). */
+    allBlockBytes(deviceId: string): Buffer[] {
+        return this.stmts.allBytes.all(deviceId) as Buffer[]
+    }
+
+    events(deviceId: string): EventRecord[] {
+        return this.stmts.events.all(deviceId) as EventRecord[]
+    }
+
+    /** Writes one request's blocks, events and contact time in one transaction. */
+    commitBatch(w: BatchWrite) {
+        this.writeBatch(w)
+    }
+
+    private applyBatch(w: BatchWrite) {
+        for (const e of w.events)
+            this.stmts.insertEvent.run(w.deviceId, w.now, e.kind, e.seq, e.message, e.block, e.block ? hashForEvent(e.block) : null)
+        if (w.blocks.length > 0) {
+            let readings = 0
+            let gaps = 0
+            let lostReadings = 0
+            let lostBlocks = 0
+            for (const b of w.blocks) {
+                this.stmts.insertBlock.run({ ...b, deviceId: w.deviceId, receivedAt: w.now })
+                readings += b.readingCount
+                if (b.type === 2) {
+                    gaps++
+                    lostReadings += b.lostReadings
+                    lostBlocks += b.lostBlocks
+                }
+            }
+            const head = w.blocks[w.blocks.length - 1]
+            this.stmts.advanceHead.run(head.seq, head.hash, w.blocks.length, readings, gaps, lostReadings, lostBlocks, w.deviceId)
+        }
+        if (w.seen) this.stmts.seen.run(w.now, w.seen.backlog ?? null, w.deviceId)
+    }
+
+    /** Row counts of every table (for tests and the health route). */
+    counts(): Record<string, number> {
+        const count = (t: string) => this.db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number
+        return { devices: count("devices"), blocks: count("blocks"), events: count("events") }
+    }
+}
+
+/** Events keep the offending block; the same block is recorded once per kind and seq. */
+function hashForEvent(block: Buffer): Buffer {
+    return createHash("sha256").update(block).digest()
+}
