@@ -133,8 +133,8 @@ function timeBefore(a: BlockTime, b: BlockTime): boolean {
  * before `found` and start at `expected` or before it: a device may drop blocks a verifier
  * already holds (their ack was lost), and declares its whole pending range each time.
  */
-function coversJump(gap: GapBody, expected: number, found: number): boolean {
-    return gap && gap.lostBlocks > 0 && gap.firstLostSeq <= expected && gap.firstLostSeq + gap.lostBlocks === found
+export function coversJump(gap: GapBody, expected: number, found: number): boolean {
+    return !!gap && gap.lostBlocks > 0 && gap.firstLostSeq <= expected && gap.firstLostSeq + gap.lostBlocks === found
 }
 
 /** Finds, in `blocks` from index `from` on, a gap record that covers the jump (see coversJump). */

@@ -6,9 +6,10 @@
 import { parseCommandLine, UsageError } from "../lib/args"
 import { compactness } from "./compactness"
 import { endurance } from "./endurance"
+import { gateway } from "./gateway"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance]
+export const SECTIONS: BenchSection[] = [compactness, endurance, gateway]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--only NAME]
 

@@ -82,14 +82,8 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     app.get("/v1/devices/:id", c => c.json(service.deviceDetail(c.req.param("id"))))
 
     app.post("/v1/devices/:id/blocks", async c => {
-        const backlogText = c.req.query("backlog")
-        let backlog: number | undefined
-        if (backlogText !== undefined) {
-            if (!/^\d{1,9}$/.test(backlogText)) throw new HttpError(400, "bad-request", "backlog must be a whole number of blocks")
-            backlog = Number(backlogText)
-        }
         const { body, oversize } = await readLimited(c.req.raw, MAX_BATCH_BYTES)
-        const reply = service.ingest(c.req.param("id"), body, { oversize, backlog })
+        const reply = service.ingest(c.req.param("id"), body, { oversize, backlog: c.req.query("backlog") })
         return c.json(reply.body, reply.status)
     })
 

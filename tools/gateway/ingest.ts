@@ -17,7 +17,7 @@ import { constantTimeEqual, FormatError } from "../../src/lib/bytes"
 import { decodeBlock, DecodedBlock } from "../../src/lib/chain"
 import { RECORD_GAP } from "../../src/lib/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/keys"
-import { ChainHistory, ChainVerifier, copyVerifierState, VerifierState } from "../../src/lib/verify"
+import { ChainHistory, ChainVerifier, copyVerifierState, coversJump, VerifierState } from "../../src/lib/verify"
 import type { NewBlock, NewEvent } from "./store"
 
 export interface StoredBlockRef {
@@ -100,7 +100,17 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
     }
     const verifier = new ChainVerifier(ctx.crypto, ctx.deviceId, copyVerifierState(ctx.state), history)
     const result: IngestResult = { store: [], duplicates: 0, events: [], state: verifier.state(), verified: false }
+    // A seq jump is accepted on the strength of a gap record later in the batch, which is
+    // verified only when the loop reaches it: until then the blocks from the jump on are
+    // provisional. If the batch stops before the record verifies, they are not stored (else
+    // a forged record could make the gateway ack, and the device forget, blocks nobody holds).
+    let confirmed = { count: 0, state: result.state }
+    let openJump: { expected: number; found: number } = undefined
     const stop = (s: IngestStop, event?: { kind: string; block: Buffer }) => {
+        if (openJump) {
+            result.store.length = confirmed.count
+            result.state = confirmed.state
+        }
         result.stop = s
         if (event) result.events.push({ kind: event.kind, seq: s.seq ?? null, message: s.message, block: event.block })
         return result
@@ -116,8 +126,8 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
             return stop({ index: i, status: 422, code: "malformed-block", message: "block " + i + " of the batch is malformed: " + e.message })
         }
         const seq = block.header.seq
-        const expected = verifier.state().expectedSeq
-        const nothingYet = expected === 0 && verifier.state().link === undefined
+        const expected = result.state.expectedSeq
+        const nothingYet = expected === 0 && result.state.link === undefined
         if (seq < expected) {
             const held = lookup(seq)
             if (held && held.bytes.equals(bytes)) {
@@ -158,6 +168,9 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
         result.store.push(summarizeBlock(block, bytes, check.hash))
         result.state = verifier.state()
         result.verified = true
+        if (check.skippedFrom !== undefined && !openJump) openJump = { expected: check.skippedFrom, found: seq }
+        if (openJump && coversJump(check.block.gap, openJump.expected, openJump.found)) openJump = undefined
+        if (!openJump) confirmed = { count: result.store.length, state: result.state }
     }
     return result
 }

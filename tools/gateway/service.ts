@@ -9,7 +9,7 @@ import { decodeBlock } from "../../src/lib/chain"
 import { ChannelSpec, DEVICE_ID_BYTES, KEY_BYTES, LINK_BYTES } from "../../src/lib/format"
 import { deriveEpochKey, LedgerCrypto } from "../../src/lib/keys"
 import { Reading } from "../../src/lib/readings"
-import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, decodeBatch, deriveAckKey } from "../../src/lib/syncwire"
+import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, decodeBatch, deriveAckKey, MAX_BATCH_BYTES } from "../../src/lib/syncwire"
 import { initialVerifierState, VerifierState } from "../../src/lib/verify"
 import { nodeCrypto } from "../lib/crypto"
 import { formatExport } from "../lib/exportfile"
@@ -155,12 +155,15 @@ export class GatewayService {
      * batch's nonce when the body starts with a batch header (a body that does not has no nonce
      * to sign). Errors are thrown as HttpError with the ack in `extra`.
      */
-    ingest(idHex: string, body: Buffer, options: { oversize?: boolean; backlog?: number } = {}): IngestReply {
+    ingest(idHex: string, body: Buffer, options: { oversize?: boolean; backlog?: string } = {}): IngestReply {
         const d = this.device(idHex)
         const s = this.session(d)
         const nonce = body.length >= BATCH_HEADER_BYTES && body[0] === BATCH_VERSION ? body.subarray(1, 1 + BATCH_NONCE_BYTES) : undefined
         const ackFields = () => (nonce ? this.signedAck(s, nonce) : {})
-        if (options.oversize) throw new HttpError(413, "too-large", "a batch is at most 16384 bytes", ackFields())
+        if (options.oversize) throw new HttpError(413, "too-large", "a batch is at most " + MAX_BATCH_BYTES + " bytes", ackFields())
+        const backlog = options.backlog
+        if (backlog !== undefined && !/^\d{1,9}$/.test(backlog))
+            throw new HttpError(400, "bad-request", "backlog must be a whole number of blocks", ackFields())
         let blocks: Buffer[]
         try {
             blocks = decodeBatch(body).blocks
@@ -185,7 +188,7 @@ export class GatewayService {
                 now: this.now(),
                 blocks: result.store,
                 events: result.events,
-                seen: result.verified ? { backlog: options.backlog } : undefined,
+                seen: result.verified ? { backlog: backlog === undefined ? undefined : Number(backlog) } : undefined,
             })
         } catch (e) {
             // The store is the source of truth: rebuild the session from it next time.

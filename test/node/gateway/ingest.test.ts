@@ -119,7 +119,16 @@ describe("refused batches", () => {
             expect(typeof r.body.message).toBe("string")
             if (c.error !== "malformed-batch" || c.name === "truncated") expect(signed(r.body)).toBeDefined()
             expect(snapshot(gw)).toEqual(before)
+            expect(r.bytes).toBeLessThan(1024)
         })
+
+    test("a bad backlog parameter is a 400 that still carries the signed ack", async () => {
+        const r = await post(gw, batch(blocks), "/v1/devices/" + ID + "/blocks?backlog=lots")
+        expect(r.status).toBe(400)
+        expect(r.body.error).toBe("bad-request")
+        expect(signed(r.body)).toMatchObject({ ack: -1 })
+        expect(gw.store.counts().blocks).toBe(0)
+    })
 
     test("a fork and a bad tag are recorded as security events", async () => {
         await post(gw, batch(blocks.slice(0, 4)))
@@ -178,6 +187,16 @@ describe("declared drops", () => {
         const r = await post(gw, batch(all.slice(4)))
         expect(r.body).toMatchObject({ error: "missing-blocks", expected: 2 })
         expect((await post(gw, batch([...all.slice(4), gap]))).status).toBe(200)
+    })
+
+    test("stores nothing past a jump when its gap record then fails (a forged record acks nothing)", async () => {
+        const { all, gap } = droppedChain({ firstLost: 2, lost: 2 })
+        await post(gw, batch(all.slice(0, 2)))
+        const before = snapshot(gw)
+        const r = await post(gw, batch([...all.slice(0, 2), ...all.slice(4), badTag(gap.bytes)]))
+        expect(r.status).toBe(422)
+        expect(r.body).toMatchObject({ error: "bad-tag", seq: gap.seq, ack: 1, stored: 0, duplicates: 2 })
+        expect(snapshot(gw)).toEqual(before)
     })
 
     test("accepts a drop that overlaps blocks the gateway holds (their ack was lost)", async () => {

@@ -7,7 +7,7 @@ describe("fieldledger bench --json", () => {
         const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "bench", "--json"], { encoding: "utf8" })
         expect(r.status).toBe(0)
         const figures = JSON.parse(r.stdout)
-        for (const name of ["bytesPerReading", "bytesPerReadingRaw", "bytesPerReadingCoseMac0", "offlineReadings8KB", "flashWritesPerReading"])
+        for (const name of ["bytesPerReading", "bytesPerReadingRaw", "bytesPerReadingCoseMac0", "offlineReadings8KB", "flashWritesPerReading", "verifyReadingsPerSec", "verifyReadingsPerSecNodeCrypto", "ingestBlocksPerSec", "ingestReadingsPerSec"])
             expect(typeof figures[name], name).toBe("number")
         expect(figures.bytesPerReading).toBeLessThanOrEqual(4)
         expect(figures.offlineReadings8KB).toBeGreaterThanOrEqual(2000)

@@ -1,0 +1,176 @@
+/**
+ * The gateway under load, at the protocol level: many simulated devices (the shared Ledger and
+ * codec, not the VM), their chains sealed before any timing. Figures:
+ * - verification per core: the gateway's ingest decisions (ingestBatch: decode, tag under
+ *   K_seq, link, seq) over every chain in memory, with @noble/hashes and with node:crypto
+ *   (OpenSSL, the speed-of-light reference measured in the same run);
+ * - ingest: batches posted over HTTP on loopback by several concurrent clients into a
+ *   gateway on a fresh SQLite file (one transaction per request).
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Worker } from "node:worker_threads"
+import { newChainHead } from "../../src/lib/chain"
+import { ChannelSpec } from "../../src/lib/format"
+import { LedgerCrypto } from "../../src/lib/keys"
+import { Ledger } from "../../src/lib/ledger"
+import { RandomWalk } from "../../src/lib/randomwalk"
+import { batchBytes, encodeBatch, MAX_BATCH_BYTES } from "../../src/lib/syncwire"
+import { initialVerifierState } from "../../src/lib/verify"
+import { ingestBatch, StoredBlockRef } from "../gateway/ingest"
+import { startGateway } from "../gateway/server"
+import { nobleCrypto, nodeCrypto } from "../lib/crypto"
+import type { BenchSection } from "./section"
+
+const DEVICES = 64
+const READINGS_PER_DEVICE = 40000
+const CLIENTS = 8
+const CHANNELS: ChannelSpec[] = [
+    { name: "temperature", unit: "degC", exponent: -2 },
+    { name: "humidity", unit: "%RH", exponent: -2 },
+    { name: "pressure", unit: "hPa", exponent: -1 },
+]
+
+interface SimDevice {
+    id: Buffer
+    key0: Buffer
+    blocks: Buffer[]
+    readings: number
+}
+
+function deviceId(n: number): Buffer {
+    const id = Buffer.alloc(8)
+    id.writeUInt32BE(0xbe4c0000, 0)
+    id.writeUInt32BE(n, 4)
+    return id
+}
+
+/** One device's chain: genesis, then readings from smooth random walks, sealed on size. */
+function simulateDevice(n: number): SimDevice {
+    const id = deviceId(n)
+    const key0 = Buffer.alloc(32, n + 1)
+    const ledger = new Ledger(nodeCrypto, id, CHANNELS, newChainHead(Buffer.from(key0)), { intervalMs: 1000, maxBlockAgeMs: 2 ** 31 })
+    const blocks = [ledger.sealGenesis({ boot: 1, uptimeMs: 0 }, "fieldledger/bench", "bench").bytes]
+    const walks = [new RandomWalk(n * 3 + 1, 2100, 4, 1500, 3500), new RandomWalk(n * 3 + 2, 5000, 6, 2000, 9000), new RandomWalk(n * 3 + 3, 10130, 2, 9800, 10400)]
+    for (let i = 0; i < READINGS_PER_DEVICE; i++)
+        for (const b of ledger.append(walks.map(w => Math.round(w.next())), { boot: 1, uptimeMs: 1000 + i * 1000 })) blocks.push(b.bytes)
+    const last = ledger.sealOpen()
+    if (last) blocks.push(last.bytes)
+    return { id, key0, blocks, readings: READINGS_PER_DEVICE }
+}
+
+/** Splits a chain into batches of at most MAX_BATCH_BYTES. */
+function batches(blocks: Buffer[]): Buffer[][] {
+    const out: Buffer[][] = []
+    let current: Buffer[] = []
+    for (const b of blocks) {
+        if (current.length > 0 && batchBytes([...current, b]) > MAX_BATCH_BYTES) {
+            out.push(current)
+            current = []
+        }
+        current.push(b)
+    }
+    if (current.length) out.push(current)
+    return out
+}
+
+/** Runs the gateway's ingest decisions over every device's batches, in memory; readings/s. */
+function verifyAll(crypto: LedgerCrypto, devices: SimDevice[], split: Buffer[][][]): number {
+    const start = performance.now()
+    let readings = 0
+    devices.forEach((d, n) => {
+        const stored = new Map<number, StoredBlockRef>()
+        let state = initialVerifierState(d.key0)
+        for (const blocks of split[n]) {
+            const r = ingestBatch({ crypto, deviceId: d.id, state, stored: seq => stored.get(seq), epochKey: () => { throw new Error("no re-delivery here") } }, blocks)
+            if (r.stop) throw new Error("bench chain refused: " + r.stop.message)
+            for (const b of r.store) stored.set(b.seq, b)
+            state = r.state
+        }
+        readings += d.readings
+    })
+    return readings / ((performance.now() - start) / 1000)
+}
+
+async function ingestOverHttp(devices: SimDevice[], split: Buffer[][][]) {
+    const dir = mkdtempSync(join(tmpdir(), "fl-bench-gateway-"))
+    const gateway = await startGateway({ db: join(dir, "bench.db"), port: 0, masterKey: Buffer.alloc(32, 0x77), log: () => {} })
+    try {
+        for (const d of devices) gateway.service.register({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") })
+        // Each client takes devices round-robin and posts each device's batches in order.
+        type Post = { url: string; body: Uint8Array<ArrayBuffer> }
+        const queues: Post[][] = Array.from({ length: CLIENTS }, (): Post[] => [])
+        devices.forEach((d, n) => {
+            for (const blocks of split[n]) queues[n % CLIENTS].push({ url: gateway.url + "/v1/devices/" + d.id.toString("hex") + "/blocks", body: new Uint8Array(encodeBatch(Buffer.alloc(8, n), blocks)) })
+        })
+        // The clients run in a worker thread, as devices run elsewhere: the gateway's thread
+        // spends its time on the gateway, not on the load generator.
+        const start = performance.now()
+        const requests = await runClients(queues)
+        const seconds = (performance.now() - start) / 1000
+        return { seconds, requests }
+    } finally {
+        await gateway.close()
+        rmSync(dir, { recursive: true, force: true })
+    }
+}
+
+/** Posts each queue's requests in order, the queues concurrently, from a worker thread. */
+const CLIENT_CODE = `
+const { parentPort, workerData } = require("node:worker_threads")
+Promise.all(workerData.map(async q => {
+    for (const r of q) {
+        const res = await fetch(r.url, { method: "POST", body: r.body })
+        const reply = await res.json()
+        if (res.status !== 200) throw new Error("ingest refused a bench batch: " + JSON.stringify(reply))
+    }
+    return q.length
+})).then(n => parentPort.postMessage({ requests: n.reduce((a, b) => a + b, 0) }), e => parentPort.postMessage({ error: String(e) }))
+`
+
+function runClients(queues: { url: string; body: Uint8Array<ArrayBuffer> }[][]): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const worker = new Worker(CLIENT_CODE, { eval: true, workerData: queues })
+        worker.once("message", (m: { requests?: number; error?: string }) => {
+            void worker.terminate()
+            if (m.error) reject(new Error(m.error))
+            else resolve(m.requests)
+        })
+        worker.once("error", reject)
+    })
+}
+
+export const gateway: BenchSection = {
+    name: "gateway",
+    description: "gateway verification per core (noble vs node:crypto) and HTTP ingest into SQLite",
+    async run() {
+        const devices = Array.from({ length: DEVICES }, (_, n) => simulateDevice(n))
+        const split = devices.map(d => batches(d.blocks))
+        const blocks = devices.reduce((n, d) => n + d.blocks.length, 0)
+        const readings = devices.reduce((n, d) => n + d.readings, 0)
+        verifyAll(nobleCrypto, devices.slice(0, 4), split.slice(0, 4)) // warm-up
+        verifyAll(nodeCrypto, devices.slice(0, 4), split.slice(0, 4))
+        const noble = Math.max(verifyAll(nobleCrypto, devices, split), verifyAll(nobleCrypto, devices, split))
+        const node = Math.max(verifyAll(nodeCrypto, devices, split), verifyAll(nodeCrypto, devices, split))
+        const http = await ingestOverHttp(devices, split)
+        const ingestBlocks = blocks / http.seconds
+        const ingestReadings = readings / http.seconds
+        const f = (x: number) => Math.round(x).toLocaleString("en-US")
+        return {
+            lines: [
+                `  ${DEVICES} devices x ${READINGS_PER_DEVICE} readings (3 channels): ${blocks} blocks, ${(readings / blocks).toFixed(1)} readings per block`,
+                `  verification, 1 core, @noble/hashes   ${f(noble).padStart(12)} readings/s  (${(noble / node).toFixed(2)}x node:crypto; goal >= 200,000)`,
+                `  verification, 1 core, node:crypto     ${f(node).padStart(12)} readings/s  (reference)`,
+                `  ingest over HTTP into SQLite          ${f(ingestBlocks).padStart(12)} blocks/s    (goal >= 10,000; ${http.requests} requests, ${CLIENTS} clients)`,
+                `                                        ${f(ingestReadings).padStart(12)} readings/s  (${(ingestReadings / node).toFixed(2)}x node:crypto verification alone)`,
+            ],
+            figures: {
+                verifyReadingsPerSec: Math.round(noble),
+                verifyReadingsPerSecNodeCrypto: Math.round(node),
+                ingestBlocksPerSec: Math.round(ingestBlocks),
+                ingestReadingsPerSec: Math.round(ingestReadings),
+            },
+        }
+    },
+}
