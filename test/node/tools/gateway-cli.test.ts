@@ -1,0 +1,50 @@
+/** `fieldledger gateway`: one command starts it and prints its URL; --help; usage errors exit 2. */
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, test } from "vitest"
+
+const CLI = "bin/fieldledger.mjs"
+
+describe("fieldledger gateway", () => {
+    test("--help lists the options", () => {
+        const r = spawnSync(process.execPath, [CLI, "gateway", "--help"], { encoding: "utf8" })
+        expect(r.status).toBe(0)
+        for (const option of ["--db", "--port", "--host", "--admin-token-file", "--master-key-file"]) expect(r.stdout).toContain(option)
+    })
+
+    test("a bad port is a usage error (exit 2)", () => {
+        const r = spawnSync(process.execPath, [CLI, "gateway", "--port", "http"], { encoding: "utf8" })
+        expect(r.status).toBe(2)
+        expect(r.stderr).toContain("--port")
+    })
+
+    test("starts, creates its master key once (mode 0600), prints its URL, answers, and stops on SIGTERM", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "fl-gateway-cli-"))
+        try {
+            const env = { ...process.env, FL_ADMIN_TOKEN: "t", FL_MASTER_KEY: "" }
+            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0"], { env })
+            let out = ""
+            const url = await new Promise<string>((resolve, reject) => {
+                child.stdout.on("data", d => {
+                    out += d
+                    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+                    if (m) resolve(m[1])
+                })
+                child.once("exit", code => reject(new Error("exited " + code + ": " + out)))
+            })
+            expect(out).toContain("created a new master key")
+            expect(out).not.toMatch(/[0-9a-f]{64}/)
+            const key = join(dir, "gateway-master.key")
+            expect(existsSync(key)).toBe(true)
+            expect(statSync(key).mode & 0o777).toBe(0o600)
+            expect(await (await fetch(url + "/v1/health")).json()).toEqual({ ok: true, devices: 0 })
+            const exited = new Promise<number>(resolve => child.once("exit", code => resolve(code)))
+            child.kill("SIGTERM")
+            expect(await exited).toBe(0)
+        } finally {
+            rmSync(dir, { recursive: true, force: true })
+        }
+    })
+})
