@@ -106,6 +106,7 @@ export async function runStart(argv: string[]): Promise<number> {
         throw e
     }
     console.log(`gateway: ${gateway.url} (database ${db}); API in docs/API.md`)
+    console.log(`dashboard: ${gateway.url}/ (open it in a browser: the fleet, the device's plots and chain, live)`)
     if (!gateway.service.store.device(deviceId)) {
         gateway.service.register({ deviceId, key0: SIMULATOR_DEV_KEY_HEX, label: "simulated device" })
         console.log(`gateway: registered device ${deviceId} under the public simulator development key`)
