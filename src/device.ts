@@ -122,7 +122,7 @@ export async function runDevice(options: DeviceOptions) {
     await sink.submit(chain.recovered)
     const clock = new WallClock()
     await startDeviceSync(config, store, deviceId, clock, sink.acknowledge)
-    startFirmware({
+    const firmware = startFirmware({
         unixTimeAt: uptimeMs => clock.unixSecondsAt(uptimeMs),
         ledger: chain.ledger,
         boot: chain.boot,
@@ -135,4 +135,15 @@ export async function runDevice(options: DeviceOptions) {
             if (options.afterReading) await options.afterReading(chain.boot, n)
         },
     })
+    return {
+        store,
+        /** Stops sampling and seals the open block (a clean shutdown); sync goes on. */
+        stopSampling: async () => {
+            firmware.stop()
+            // A reading already under way finishes within one interval.
+            await ds.sleep(config.ledger.intervalMs)
+            const last = chain.ledger.sealOpen()
+            if (last) await sink.submit([last])
+        },
+    }
 }

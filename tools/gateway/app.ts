@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono"
 import { MAX_BATCH_BYTES } from "../../src/lib/syncwire"
+import { registerDashboard } from "../dashboard/routes"
 import { HttpError } from "./errors"
 import { GatewayService, tokensEqual } from "./service"
 import { mountSuccession } from "./succession"
@@ -109,6 +110,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     })
 
     app.get("/v1/devices/:id/events", c => c.json({ deviceId: c.req.param("id"), events: service.events(c.req.param("id")) }))
+    registerDashboard(app)
     mountSuccession(app, options)
 
     return app

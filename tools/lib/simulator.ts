@@ -6,6 +6,7 @@
 import { ChildProcess, spawn } from "node:child_process"
 import { createConnection } from "node:net"
 import { createInterface } from "node:readline"
+import { acquireBusLock } from "./buslock"
 import { devsCliPath } from "./devs"
 
 export const DEVTOOLS_TCP_PORT = 8082
@@ -39,6 +40,7 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 export class Simulator {
     private readonly children: ChildProcess[] = []
     private stopping = false
+    private releaseBus?: () => void
 
     /** Runs `devs ARGS` (with optional node flags such as --require) and streams its lines. */
     launch(name: string, args: string[], options: Pick<SimulatorOptions, "onLine" | "onExit">, nodeArgs: string[] = []): ChildProcess {
@@ -52,15 +54,23 @@ export class Simulator {
     }
 
     /** Starts the devtools bus that VMs connect to with --tcp. */
-    async startBus(): Promise<void> {
-        if (await portOpen(DEVTOOLS_TCP_PORT))
-            throw new Error("port " + DEVTOOLS_TCP_PORT + " is in use: is another `devs devtools` (or VS Code's DeviceScript) running? Stop it first.")
+    async startBus(onWait?: (message: string) => void): Promise<void> {
+        this.releaseBus = await acquireBusLock(DEVTOOLS_TCP_PORT, 15 * 60 * 1000, onWait)
+        // The previous holder's devtools may take a moment to close its port after SIGTERM.
+        const deadline = Date.now() + 10000
+        while (await portOpen(DEVTOOLS_TCP_PORT)) {
+            if (Date.now() > deadline) {
+                this.releaseBus()
+                throw new Error("port " + DEVTOOLS_TCP_PORT + " is in use: is another `devs devtools` (or VS Code's DeviceScript) running? Stop it first.")
+            }
+            await new Promise(r => setTimeout(r, 250))
+        }
         this.launch("devtools", ["devtools"], { onLine: () => {} })
         await waitForPort(DEVTOOLS_TCP_PORT, 30000)
     }
 
-    async start(options: SimulatorOptions): Promise<void> {
-        await this.startBus()
+    async start(options: SimulatorOptions & { onWait?: (message: string) => void }): Promise<void> {
+        await this.startBus(options.onWait)
         const args = ["run", options.program, "--tcp"]
         if (options.deviceId) args.push("--device-id", options.deviceId)
         this.launch("vm", args, options)
@@ -69,5 +79,6 @@ export class Simulator {
     stop() {
         this.stopping = true
         for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+        this.releaseBus?.()
     }
 }

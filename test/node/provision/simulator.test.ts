@@ -4,8 +4,8 @@
  * the new key, syncs, and the gateway verifies every block; re-provisioning is refused without
  * --force and is key succession with it; an offline registration is uploaded later.
  *
- * Uses TCP port 8082 (one devtools at a time): vitest.config.ts runs this file in the "bus"
- * project, after the others and never beside the power-cut test.
+ * Uses TCP port 8082 (one devtools at a time): Simulator.startBus takes the machine-wide bus
+ * lock (tools/lib/buslock.ts), so this file waits for the power-cut and sync suites.
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs"
@@ -13,7 +13,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startGateway, RunningGateway } from "../../../tools/gateway/server"
-import { DEVTOOLS_TCP_PORT, portOpen, Simulator } from "../../../tools/lib/simulator"
+import { Simulator } from "../../../tools/lib/simulator"
 import { cleanLine } from "../../../tools/lib/devicelog"
 
 const DEVICE_ID = "0123456789abcdef"
@@ -54,13 +54,11 @@ describe("provisioning the simulated device over the devtools bus", () => {
         tokenFile = join(dir, "token")
         writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 })
         gw = await startGateway({ db: join(dir, "gw.db"), port: 0, adminToken: TOKEN, masterKey: Buffer.alloc(32, 7) })
-        // Another devtools (another checkout's tests) may hold the port for a while.
-        await until("TCP port " + DEVTOOLS_TCP_PORT + " to be free", async () => !(await portOpen(DEVTOOLS_TCP_PORT)), 300000)
         rmSync(".devicescript/flash/sim.bin", { force: true })
         await sim.startBus()
         sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", DEVICE_ID], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
         await until("the simulated device to boot", () => lines.some(l => l.startsWith("fl:boot")))
-    }, 400000)
+    }, 1000000)
 
     afterAll(async () => {
         sim.stop()

@@ -1,0 +1,41 @@
+/**
+ * The device program of the end-to-end sync suite (test/node/e2e/sync.test.ts): the real wiring
+ * (src/device.ts) with fast timing, one channel that counts readings, and the gateway at
+ * SYNC_HARNESS_URL (the suite's fault-injecting proxy). It samples for SAMPLE_MS, seals its
+ * open block, then keeps syncing until the gateway holds everything (or DRAIN_MS passes) and
+ * says how it ended: `fl:harness done backlog=N`.
+ * Run: devs run test/harness/sync-device.ts --test (fresh flash, device id 12abdd2289421234).
+ */
+import * as ds from "@devicescript/core"
+import { runDevice } from "../../src/device"
+import { ChannelSource } from "../../src/sensors"
+
+const SYNC_HARNESS_URL = "http://127.0.0.1:18787"
+const SAMPLE_MS = 26000
+const DRAIN_MS = 30000
+
+let count = 0
+const counter: ChannelSource = {
+    spec: { name: "count", unit: "1", exponent: 0 },
+    read: async () => count++,
+}
+
+const device = await runDevice({
+    config: {
+        board: "simulator",
+        ledger: { intervalMs: 100, maxBlockAgeMs: 1000 },
+        checkpointEvery: 10,
+        maxBacklogBlocks: 28,
+        whenFull: "drop-oldest",
+        gatewayUrl: SYNC_HARNESS_URL,
+        syncPeriodMs: 300,
+        maxBackoffMs: 2000,
+    },
+    sources: [counter],
+})
+await ds.sleep(SAMPLE_MS)
+await device.stopSampling()
+console.log("fl:harness sampling stopped after " + count + " readings")
+const deadline = ds.millis() + DRAIN_MS
+while (device.store.backlogBlocks() > 0 && ds.millis() < deadline) await ds.sleep(200)
+console.log("fl:harness done backlog=" + device.store.backlogBlocks())

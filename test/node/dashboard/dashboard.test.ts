@@ -1,0 +1,202 @@
+/**
+ * The dashboard end to end in headless Chromium (Debian's /usr/bin/chromium through
+ * playwright-core): a gateway on 127.0.0.1 port 0, seeded through its own API (registration,
+ * then batches of blocks sealed by the shared Ledger), one healthy device, one in alarm with a
+ * gap record, a missing value and a fork, one registered and never seen.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { BrowserContext, Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { toHex } from "../../../src/lib/bytes"
+import { newChainHead, SealedBlock } from "../../../src/lib/chain"
+import { Ledger } from "../../../src/lib/ledger"
+import { encodeBatch } from "../../../src/lib/syncwire"
+import { nodeCrypto } from "../../../tools/lib/crypto"
+import { RunningGateway, startGateway } from "../../../tools/gateway/server"
+import { buildChain, CHANNELS, DEVICE_ID, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
+
+const CHROMIUM = "/usr/bin/chromium"
+const ADMIN = "test-admin-token"
+const SCREENSHOTS = join(process.cwd(), "test-output")
+const NEVER_SEEN = "00000000000000aa"
+const HOSTILE_LABEL = '<img src=x onerror="window.pwned=1">Cold room'
+const haveChromium = existsSync(CHROMIUM)
+if (!haveChromium && process.env.CI) throw new Error(CHROMIUM + " is missing under CI: .ci/run installs Debian's chromium package")
+if (!haveChromium) console.warn("dashboard tests skipped: " + CHROMIUM + " is absent (apt-get install chromium)")
+
+async function register(gw: RunningGateway, deviceId: Buffer | string, key: Buffer, label: string) {
+    const res = await fetch(gw.url + "/v1/devices", {
+        method: "POST",
+        headers: { authorization: "Bearer " + ADMIN, "content-type": "application/json" },
+        body: JSON.stringify({ deviceId: typeof deviceId === "string" ? deviceId : toHex(deviceId), key0: toHex(key), label }),
+    })
+    expect(res.status).toBe(201)
+}
+
+let nonceCounter = 0
+async function post(gw: RunningGateway, deviceId: Buffer, blocks: SealedBlock[], backlog?: number): Promise<Response> {
+    const nonce = Buffer.alloc(8)
+    nonce.writeUInt32LE(++nonceCounter)
+    const query = backlog === undefined ? "" : "?backlog=" + backlog
+    return fetch(gw.url + "/v1/devices/" + toHex(deviceId) + "/blocks" + query, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: new Uint8Array(encodeBatch(nonce, blocks.map(b => b.bytes))),
+    })
+}
+
+/** 2026-03-01T12:00:00Z: the unix time the healthy device learned from a gateway. */
+const UNIX_START = 1772366400
+
+/** A chain whose readings carry wall-clock time, as after a device's first sync. */
+function timedChain(deviceId: Buffer, key: Buffer, readings: number): SealedBlock[] {
+    const ledger = new Ledger(nodeCrypto, deviceId, CHANNELS, newChainHead(Buffer.from(key)), { intervalMs: 60000, maxReadingsPerBlock: 8 })
+    const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0, unixTime: UNIX_START }, "test/1", "sim")]
+    for (let i = 0; i < readings; i++)
+        blocks.push(...ledger.append([1800 + Math.round(300 * Math.sin(i / 4)), 6000 - 10 * i], { boot: 0, uptimeMs: 60000 * (i + 1), unixTime: UNIX_START + 60 * (i + 1) }))
+    return blocks
+}
+
+describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
+    let dir: string
+    let gw: RunningGateway
+    let context: BrowserContext
+    let page: Page
+    const alarm = buildChain(nodeCrypto, { dataBlocks: 4, perBlock: 8 })
+    const healthy = timedChain(OTHER_DEVICE_ID, testKey(0x33), 24)
+
+    beforeAll(async () => {
+        dir = mkdtempSync(join(tmpdir(), "fieldledger-dashboard-"))
+        gw = await startGateway({ db: join(dir, "gateway.db"), port: 0, adminToken: ADMIN, masterKey: Buffer.alloc(32, 7), log: () => {} })
+        await register(gw, DEVICE_ID, testKey(), HOSTILE_LABEL)
+        await register(gw, OTHER_DEVICE_ID, testKey(0x33), "Greenhouse")
+        await register(gw, NEVER_SEEN, testKey(0x44), "Spare unit")
+        expect((await post(gw, DEVICE_ID, alarm.blocks, 2)).status).toBe(200)
+        expect((await post(gw, OTHER_DEVICE_ID, healthy, 0)).status).toBe(200)
+        // A fork: another block at a stored seq, with a valid tag (same K_0, other readings).
+        const fork = buildChain(nodeCrypto, { dataBlocks: 1, perBlock: 5, gap: false })
+        expect((await post(gw, DEVICE_ID, fork.blocks.slice(0, 2))).status).toBe(409)
+
+        const { chromium } = await import("playwright-core")
+        context = await chromium.launchPersistentContext(join(dir, "profile"), {
+            executablePath: CHROMIUM,
+            headless: true,
+            viewport: { width: 1280, height: 900 },
+            args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        })
+        page = context.pages()[0] ?? (await context.newPage())
+        mkdirSync(SCREENSHOTS, { recursive: true })
+    })
+
+    afterAll(async () => {
+        await context?.close()
+        await gw?.close()
+        if (dir) rmSync(dir, { recursive: true, force: true })
+    })
+
+    it("shows every device of the fleet with its state, losses and security events", async () => {
+        const errors: string[] = []
+        page.on("pageerror", e => errors.push(e.message))
+        await page.goto(gw.url + "/")
+        await page.locator("tr.device").nth(2).waitFor()
+        const rows = await page.locator("tr.device").evaluateAll(trs =>
+            trs.map(tr => ({ device: (tr as HTMLElement).dataset.device, state: (tr as HTMLElement).dataset.state, text: tr.textContent }))
+        )
+        const byId = new Map(rows.map(r => [r.device, r]))
+        expect(byId.get(toHex(DEVICE_ID)).state).toBe("alarm")
+        expect(byId.get(toHex(OTHER_DEVICE_ID)).state).toBe("healthy")
+        expect(byId.get(NEVER_SEEN).state).toBe("stale")
+        expect(byId.get(NEVER_SEEN).text).toContain("never")
+        const alarmRow = byId.get(toHex(DEVICE_ID)).text
+        expect(alarmRow).toContain("power-loss")
+        expect(alarmRow).toContain("3 readings lost")
+        expect(alarmRow).toContain("1 event")
+        expect(byId.get(toHex(OTHER_DEVICE_ID)).text).toContain("Greenhouse")
+        await page.screenshot({ path: join(SCREENSHOTS, "dashboard-fleet.png"), fullPage: true })
+        expect(errors).toEqual([])
+    })
+
+    it("shows device-provided text as text, never as markup", async () => {
+        await page.goto(gw.url + "/")
+        const link = page.locator(`tr[data-device="${toHex(DEVICE_ID)}"] a`)
+        expect(await link.textContent()).toBe(HOSTILE_LABEL)
+        expect(await page.locator("main img").count()).toBe(0)
+        expect(await page.evaluate(() => (window as any).pwned)).toBeUndefined()
+    })
+
+    it("opens a device: plots with points, the gap and the fork, the chain and the export link", async () => {
+        await page.goto(gw.url + "/")
+        await page.locator(`tr[data-device="${toHex(DEVICE_ID)}"] a`).click()
+        await page.waitForURL("**/devices/" + toHex(DEVICE_ID))
+        await page.locator("tr.block").first().waitFor()
+        await page.locator(".gap-band").first().waitFor({ state: "attached" })
+        const plots = await page.evaluate(() =>
+            (window as any).fieldledger.plots.map((u: any) => ({ points: u.data[0].length, series: u.series.length, values: u.data[1].filter((v: unknown) => v !== null).length }))
+        )
+        // Two channels; 32 readings each, plus the empty point that breaks the line at the gap
+        // record (it sits after every reading, so there is nothing to break: no extra point).
+        expect(plots.length).toBe(2)
+        for (const p of plots) expect(p.series).toBe(2)
+        expect(plots[0].values).toBe(32)
+        expect(plots[1].values).toBe(31) // one humidity value is missing
+        expect(await page.locator(".plot canvas").count()).toBe(2)
+        expect(await page.locator('.plot[data-channel="1"] .fault-mark').count()).toBe(1)
+        const gaps = await page.locator("tr.gap-record").allTextContents()
+        expect(gaps.length).toBe(1)
+        expect(gaps[0]).toContain("power-loss")
+        const events = await page.locator("tr.event").allTextContents()
+        expect(events.length).toBe(1)
+        expect(events[0]).toContain("fork")
+        expect(await page.locator("#device-state").textContent()).toBe("alarm")
+        const head = alarm.blocks[alarm.blocks.length - 1]
+        expect(await page.locator("tr.block").count()).toBe(alarm.blocks.length)
+        expect(await page.locator(`tr.block[data-seq="${head.seq}"]`).textContent()).toContain(toHex(head.hash).slice(0, 16))
+        expect(await page.locator('tr.block[data-seq="1"] .status').textContent()).toContain("fork")
+        const href = await page.locator("#export-link").getAttribute("href")
+        const exported = await (await fetch(gw.url + href)).json()
+        expect(exported.blocks.length).toBe(alarm.blocks.length)
+    })
+
+    it("shows a newly ingested block without a reload", async () => {
+        await page.goto(gw.url + "/devices/" + toHex(DEVICE_ID))
+        await page.locator("tr.block").first().waitFor()
+        await page.waitForFunction(() => (window as any).fieldledger.fleet !== null)
+        const before = await page.evaluate(() => (window as any).fieldledger.plots[0].data[1].filter((v: unknown) => v !== null).length)
+        await page.evaluate(() => ((window as any).notReloaded = true))
+        const fresh: SealedBlock[] = []
+        for (let i = 0; i < 8; i++) fresh.push(...alarm.ledger.append([2300 + i, 4000 + i], { boot: 1, uptimeMs: 2000 + i * 1000 }))
+        expect(fresh.length).toBe(1)
+        expect((await post(gw, DEVICE_ID, fresh, 0)).status).toBe(200)
+        await page.locator(`tr.block[data-seq="${fresh[0].seq}"]`).waitFor()
+        await page.waitForFunction(n => (window as any).fieldledger.plots[0].data[1].filter((v: unknown) => v !== null).length === n, before + 8)
+        expect(await page.evaluate(() => (window as any).notReloaded)).toBe(true)
+        // The gap record now sits between readings: its band spans the break.
+        expect(await page.locator('.plot[data-channel="0"] .gap-band').count()).toBe(1)
+        await page.screenshot({ path: join(SCREENSHOTS, "dashboard-device.png"), fullPage: true })
+    })
+
+    it("plots readings with wall-clock times on a time axis", async () => {
+        await page.goto(gw.url + "/devices/" + toHex(OTHER_DEVICE_ID))
+        await page.locator("tr.block").first().waitFor()
+        const plot = await page.evaluate(() => {
+            const u = (window as any).fieldledger.plots[0]
+            return { time: u.scales.x.time, first: u.data[0][0], points: u.data[0].length }
+        })
+        expect(plot).toEqual({ time: true, first: UNIX_START + 60, points: 24 })
+        expect(await page.locator("#device-state").textContent()).toBe("healthy")
+        expect(await page.locator("tr.gap-record").count()).toBe(0)
+        expect(await page.locator("tr.event").count()).toBe(0)
+        await page.screenshot({ path: join(SCREENSHOTS, "dashboard-device-timed.png") })
+    })
+
+    it("serves only its own files and uPlot, with a content security policy", async () => {
+        const res = await fetch(gw.url + "/dashboard/app.js")
+        expect(res.headers.get("content-security-policy")).toContain("script-src 'self'")
+        expect((await fetch(gw.url + "/dashboard/vendor/uPlot.esm.js")).status).toBe(200)
+        for (const path of ["/dashboard/..%2Froutes.ts", "/dashboard/vendor/uPlot.cjs.js", "/dashboard/index.html", "/devices/zz/../../package.json"])
+            expect((await fetch(gw.url + path)).status, path).toBe(404)
+        expect((await fetch(gw.url + "/dashboard/api/devices/nothex/gaps")).status).toBe(400)
+    })
+})

@@ -1,0 +1,205 @@
+/**
+ * The device view: its state and figures, gap records and security events, one uPlot chart per
+ * channel (gaps as bands, missing values as fault marks and line breaks), and the chain as a
+ * list of blocks. `update` fetches again and redraws in place when the fleet stream says the
+ * device changed.
+ */
+import uPlot from "/dashboard/vendor/uPlot.esm.js"
+import { h, replace } from "./dom.js"
+import { blockTimeText, buildSeries, deviceState, duration, gapText, plural, verificationText } from "./model.js"
+
+/** Blocks listed: the newest this many. */
+const BLOCK_LIST_LIMIT = 500
+/** Tick steps of a reading-position axis: whole readings only. */
+const INDEX_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000]
+const COLOURS = ["#0969da", "#8250df", "#1a7f37", "#bf3989", "#9a6700", "#0a7d8c", "#cf222e", "#57606a"]
+
+async function getJson(path) {
+    const res = await fetch(path)
+    if (!res.ok) {
+        let message = res.status + " " + res.statusText
+        try {
+            message = (await res.json()).message || message
+        } catch (e) {}
+        throw new Error(message)
+    }
+    return res.json()
+}
+
+export function createDeviceView(main, id) {
+    const base = "/v1/devices/" + encodeURIComponent(id)
+    const el = {
+        title: h("h1"),
+        state: h("div", { class: "facts" }),
+        alerts: h("section", { class: "alerts" }),
+        plots: h("section", { class: "plots" }),
+        chain: h("section", { class: "chain" }),
+    }
+    const links = h("p", { class: "downloads" },
+        h("a", { href: base + "/export", download: id + ".json", id: "export-link" }, "Download export file"),
+        " (check offline with ", h("code", null, "fieldledger verify " + id + ".json --key-file K0"), ") · ",
+        h("a", { href: base + "/readings?format=csv", download: id + ".csv" }, "readings as CSV"))
+    replace(main, h("p", { class: "crumbs" }, h("a", { href: "/" }, "Fleet"), " / ", id), el.title, el.state, links, el.alerts, el.plots, el.chain)
+
+    const plots = []
+    let channelsKey = ""
+    let lastPayload
+    let knownSeqs = new Set()
+
+    async function load() {
+        const [device, readings, blocks, events, gaps] = await Promise.all([
+            getJson(base),
+            getJson(base + "/readings"),
+            getJson(base + "/blocks?" + new URLSearchParams(blockRange())),
+            getJson(base + "/events"),
+            getJson("/dashboard/api/devices/" + encodeURIComponent(id) + "/gaps"),
+        ])
+        return { device, readings, blocks: blocks.blocks, events: events.events, gaps: gaps.gaps }
+    }
+
+    function blockRange() {
+        const d = lastPayload && lastPayload.devices.find(x => x.deviceId === id)
+        const head = d && d.head ? d.head.seq : undefined
+        return head !== undefined && head >= BLOCK_LIST_LIMIT ? { from: String(head - BLOCK_LIST_LIMIT + 1) } : {}
+    }
+
+    function renderFacts(device, payload) {
+        const st = payload ? deviceState(device, payload.now, payload.staleAfterMs) : { state: "unknown", label: "…", why: "" }
+        replace(el.title, device.label || device.deviceId, " ", h("span", { class: "chip " + st.state, title: st.why, id: "device-state" }, st.label))
+        const now = payload ? payload.now : Date.now()
+        const fact = (k, v, cls) => h("div", { class: "fact " + (cls || "") }, h("span", { class: "k" }, k), h("span", { class: "v" }, v))
+        replace(el.state,
+            fact("Device", device.deviceId, "mono"),
+            fact("Firmware", (device.firmware || "–") + (device.board ? " on " + device.board : "")),
+            fact("Last seen", device.lastSeen ? duration(now - Date.parse(device.lastSeen)) + " ago" : "never"),
+            fact("Head seq", device.head ? String(device.head.seq) : "–"),
+            fact("Readings stored", String(device.readings)),
+            fact("Backlog reported", device.reportedBacklog === null || device.reportedBacklog === undefined ? "–" : plural(device.reportedBacklog, "block")),
+            fact("Verification", verificationText(device), device.securityEvents > 0 ? "bad" : "good"),
+            fact("Readings lost", String(device.readingsLost), device.readingsLost > 0 ? "warn" : ""),
+            h("p", { class: "why " + st.state }, st.why))
+    }
+
+    function renderAlerts(events, gaps) {
+        const eventTable = events.length
+            ? h("table", { class: "events-table" },
+                h("thead", null, h("tr", null, ["Time", "Kind", "Seq", "What happened"].map(t => h("th", null, t)))),
+                h("tbody", null, events.map(e => h("tr", { class: "event", dataset: { kind: e.kind } },
+                    h("td", null, e.time || "–"), h("td", null, h("span", { class: "chip alarm" }, e.kind)), h("td", { class: "num" }, e.seq ?? "–"), h("td", null, e.message)))))
+            : h("p", { class: "muted" }, "No security event: every block received carried a valid tag and link.")
+        const gapTable = gaps.length
+            ? h("table", { class: "gaps-table" },
+                h("thead", null, h("tr", null, ["Seq", "Reason", "Loss", "Since", "Recorded"].map(t => h("th", null, t)))),
+                h("tbody", null, gaps.map(g => h("tr", { class: "gap-record", dataset: { seq: g.seq } },
+                    h("td", { class: "num" }, g.seq), h("td", null, h("span", { class: "chip stale" }, g.reason)), h("td", null, gapText(g, false)), h("td", null, blockTimeText(g.from)), h("td", null, blockTimeText(g.time))))))
+            : h("p", { class: "muted" }, "No gap record: no reading was lost.")
+        replace(el.alerts,
+            h("h2", { class: events.length ? "bad" : "" }, "Security events (" + events.length + ")"), eventTable,
+            h("h2", { class: gaps.length ? "warn" : "" }, "Gap records (" + gaps.length + ")"), gapTable)
+    }
+
+    function renderPlots(readings, gaps) {
+        const channels = readings.channels || []
+        const series = buildSeries(readings.readings, gaps, channels.length)
+        const key = JSON.stringify(channels) + series.timed
+        if (key !== channelsKey) {
+            for (const p of plots.splice(0)) p.destroy()
+            replace(el.plots, h("h2", null, "Readings"))
+            channelsKey = key
+            if (!channels.length) el.plots.append(h("p", { class: "muted" }, "No reading stored yet."))
+            channels.forEach((ch, c) => {
+                const box = h("div", { class: "plot", dataset: { channel: c } })
+                const faultCount = h("span", { class: "faults" })
+                el.plots.append(h("h3", null, ch.name + " (" + ch.unit + ") ", faultCount), box)
+                const plot = new uPlot(plotOptions(ch, c, series, box), [series.data[0], series.data[c + 1]], box)
+                plot.flFaultCount = faultCount
+                plots.push(plot)
+            })
+        }
+        plots.forEach((plot, c) => {
+            plot.flSeries = series
+            const faults = series.faults.filter(f => f.channel === c).length
+            plot.flFaultCount.textContent = faults ? "· " + plural(faults, "missing value") : ""
+            plot.flFaultCount.className = faults ? "faults warn" : "faults"
+            plot.setData([series.data[0], series.data[c + 1]])
+        })
+    }
+
+    function plotOptions(ch, c, series, box) {
+        return {
+            width: Math.max(320, (box.parentElement || main).clientWidth - 8 || 900),
+            height: 220,
+            cursor: { sync: { key: "fl-" + id } },
+            legend: { show: true },
+            scales: { x: { time: series.timed } },
+            axes: [
+                series.timed ? {} : { space: 110, incrs: INDEX_STEPS, values: (u, ticks) => ticks.map(t => (u.flSeries || series).labelAt(t)) },
+                { label: ch.unit, size: 60 },
+            ],
+            series: [
+                { label: series.timed ? "time" : "reading", value: (u, v) => (v === null || v === undefined ? "–" : (u.flSeries || series).labelAt(v)) },
+                { label: ch.name, stroke: COLOURS[c % COLOURS.length], width: 1.5, spanGaps: false, points: { show: true, size: 4 } },
+            ],
+            hooks: { draw: [u => drawMarks(u, c)] },
+        }
+    }
+
+    /** Gap bands and fault marks as elements over the chart (uPlot's `over` layer). */
+    function drawMarks(u, c) {
+        const series = u.flSeries
+        if (!series) return
+        for (const old of u.over.querySelectorAll(".gap-band, .fault-mark")) old.remove()
+        for (const b of series.bands) {
+            const left = u.valToPos(b.x0, "x")
+            const right = u.valToPos(b.x1, "x")
+            const width = Math.max(6, right - left)
+            u.over.append(h("div", { class: "gap-band", title: "gap record seq " + b.gap.seq + ": " + gapText(b.gap), style: "left:" + (left + (right - left) / 2 - width / 2) + "px;width:" + width + "px" }))
+        }
+        for (const f of series.faults) {
+            if (f.channel !== c) continue
+            u.over.append(h("div", { class: "fault-mark", title: "missing value (sensor fault) at " + f.label, style: "left:" + (u.valToPos(f.x, "x") - 4) + "px" }))
+        }
+    }
+
+    function renderChain(blocks, events) {
+        const rejectedAt = new Map()
+        for (const e of events) if (e.seq !== null && e.seq !== undefined) rejectedAt.set(e.seq, (rejectedAt.get(e.seq) || []).concat(e.kind))
+        const rows = [...blocks].reverse().map(b => {
+            const t = { boot: b.boot, uptimeMs: b.uptimeMs, unixTime: b.unixTime }
+            const rejected = rejectedAt.get(b.seq)
+            const status = h("td", { class: "status" }, h("span", { class: "good" }, "✓ verified"), rejected ? h("span", { class: "bad" }, " · other copy rejected (" + rejected.join(", ") + ")") : null)
+            const what = b.type === "gap" ? h("span", { class: "warn" }, "gap: " + plural(b.lostReadings, "reading") + " lost") : b.type
+            return h("tr", { class: "block " + b.type + (knownSeqs.size && !knownSeqs.has(b.seq) ? " new" : ""), dataset: { seq: b.seq } },
+                h("td", { class: "num" }, b.seq), h("td", null, what), h("td", null, blockTimeText(t)), h("td", { class: "num" }, b.readings), h("td", null, h("code", null, b.hash)), status)
+        })
+        knownSeqs = new Set(blocks.map(b => b.seq))
+        replace(el.chain,
+            h("h2", null, "Chain (" + plural(blocks.length, "block") + (blocks.length >= BLOCK_LIST_LIMIT ? ", newest " + BLOCK_LIST_LIMIT : "") + ")"),
+            h("p", { class: "muted" }, "Every stored block passed the gateway's checks at ingest: its tag under its own epoch key, its link to the block before, its seq."),
+            h("div", { class: "scroll" }, h("table", { class: "blocks" },
+                h("thead", null, h("tr", null, ["Seq", "Record", "Time", "Readings", "Hash", "Status"].map(t => h("th", null, t)))),
+                h("tbody", null, rows))))
+    }
+
+    let pending = Promise.resolve()
+    async function refresh(payload) {
+        if (payload) lastPayload = payload
+        const data = await load()
+        renderFacts(data.device, lastPayload)
+        renderAlerts(data.events, data.gaps)
+        renderPlots(data.readings, data.gaps)
+        renderChain(data.blocks, data.events)
+        main.dataset.headSeq = data.device.head ? data.device.head.seq : ""
+    }
+
+    return {
+        /** Loads and renders; later calls queue behind the one running. */
+        update(payload) {
+            pending = pending.then(() => refresh(payload)).catch(e => {
+                replace(el.alerts, h("p", { class: "bad" }, "Could not load the device: " + e.message))
+            })
+            return pending
+        },
+        plots,
+    }
+}

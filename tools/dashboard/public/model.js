@@ -1,0 +1,117 @@
+/**
+ * Pure functions from the gateway's JSON to what the page shows: a device's state, readable
+ * times, and the series a plot draws (with gap records and missing values placed on it).
+ * No DOM here.
+ */
+
+export const DEVICE_ID = /^[0-9a-f]{16}$/
+
+/** "42 s", "5 min", "3 h", "2 d". */
+export function duration(ms) {
+    const s = Math.max(0, Math.round(ms / 1000))
+    if (s < 90) return s + " s"
+    if (s < 90 * 60) return Math.round(s / 60) + " min"
+    if (s < 36 * 3600) return Math.round(s / 3600) + " h"
+    return Math.round(s / 86400) + " d"
+}
+
+export function plural(n, one, many) {
+    return n + " " + (n === 1 ? one : many || one + "s")
+}
+
+/**
+ * healthy: seen within staleAfterMs and no security event; stale: not seen for longer, or never;
+ * alarm: the gateway rejected a forged or forked block (a security event), whatever else holds.
+ */
+export function deviceState(device, now, staleAfterMs) {
+    if (device.securityEvents > 0)
+        return { state: "alarm", label: "alarm", why: plural(device.securityEvents, "security event") + " (forged or forked blocks rejected)" }
+    if (!device.lastSeen) return { state: "stale", label: "never seen", why: "registered, no block received yet" }
+    const age = now - Date.parse(device.lastSeen)
+    if (age > staleAfterMs) return { state: "stale", label: "stale", why: "no sync for " + duration(age) }
+    return { state: "healthy", label: "healthy", why: "synced " + duration(age) + " ago" }
+}
+
+/** What the gateway's verification says of the stored chain. */
+export function verificationText(device) {
+    if (!device.head) return "no chain yet"
+    const base = "verified 0…" + device.head.seq
+    return device.securityEvents > 0 ? base + ", " + plural(device.securityEvents, "rejected block") : base
+}
+
+export function blockTimeText(t) {
+    if (!t) return "–"
+    const rel = "boot " + t.boot + " +" + formatSeconds(t.uptimeMs / 1000)
+    return t.unixTime !== undefined && t.unixTime !== null ? isoSeconds(t.unixTime) + " (" + rel + ")" : rel
+}
+
+export function formatSeconds(s) {
+    if (s < 60) return (Math.round(s * 10) / 10) + " s"
+    if (s < 3600) return (Math.round(s / 6) / 10) + " min"
+    return (Math.round(s / 360) / 10) + " h"
+}
+
+export function isoSeconds(unix) {
+    return new Date(unix * 1000).toISOString().replace(".000Z", "Z").replace("T", " ")
+}
+
+/** Signature of what a device's page depends on: a change means new data to fetch. */
+export function deviceSignature(d) {
+    return JSON.stringify([d.head, d.blocks, d.readings, d.securityEvents, d.gapRecords, d.reportedBacklog])
+}
+
+/**
+ * The series of a device's plots. `readings` as GET /v1/devices/:id/readings gives them (seq
+ * order), `gaps` as GET /dashboard/api/devices/:id/gaps.
+ *
+ * x is unix seconds when every reading has a wall-clock time (a reading without one gets it
+ * from another reading of the same boot: uptime is monotonic within a boot); otherwise x is
+ * the reading's position, labelled with its boot and uptime. A gap record puts an empty point
+ * where it sits in the chain, so lines break there, and a band from the reading before to the
+ * reading after. A missing value (a sensor fault) is null, so the line breaks, and a fault mark.
+ */
+export function buildSeries(readings, gaps, channelCount) {
+    const offsets = new Map()
+    for (const r of readings) if (r.unixTime !== undefined && r.unixTime !== null && !offsets.has(r.boot)) offsets.set(r.boot, r.unixTime - r.uptimeMs / 1000)
+    const timed = readings.length > 0 && readings.every(r => offsets.has(r.boot))
+    const xs = readings.map((r, i) => (timed ? offsets.get(r.boot) + r.uptimeMs / 1000 : i))
+    const labels = readings.map(r => "boot " + r.boot + " +" + formatSeconds(r.uptimeMs / 1000))
+
+    const points = readings.map((r, i) => ({ x: xs[i], values: r.values, label: labels[i] }))
+    const bands = []
+    for (const gap of [...gaps].sort((a, b) => a.seq - b.seq)) {
+        const after = readings.findIndex(r => r.seq > gap.seq)
+        const x0 = after === -1 ? xs[xs.length - 1] : after > 0 ? xs[after - 1] : undefined
+        const x1 = after === -1 ? undefined : xs[after]
+        if (x0 === undefined && x1 === undefined) continue
+        const band = { x0: x0 ?? x1, x1: x1 ?? x0, gap }
+        bands.push(band)
+        if (x0 !== undefined && x1 !== undefined) points.push({ x: (x0 + x1) / 2, values: new Array(channelCount).fill(null), label: "gap", isGap: true })
+    }
+    points.sort((a, b) => a.x - b.x)
+    const faults = []
+    const data = [points.map(p => p.x)]
+    for (let c = 0; c < channelCount; c++) data.push(points.map(p => (p.values[c] === undefined ? null : p.values[c])))
+    points.forEach((p, i) => {
+        if (p.isGap) return
+        p.values.forEach((v, c) => {
+            if (v === null) faults.push({ x: p.x, channel: c, label: p.label })
+        })
+    })
+    return { timed, data, bands, faults, labelAt: x => labelNear(points, x, timed) }
+}
+
+function labelNear(points, x, timed) {
+    if (timed) return isoSeconds(x)
+    let best
+    for (const p of points) if (!p.isGap && (!best || Math.abs(p.x - x) < Math.abs(best.x - x))) best = p
+    return best ? best.label : ""
+}
+
+/** "power-loss, 3 readings lost, ..." (without the reason where a column shows it). */
+export function gapText(gap, withReason = true) {
+    const parts = withReason ? [gap.reason] : []
+    parts.push(plural(gap.lostReadings, "reading") + " lost")
+    if (gap.lostBlocks > 0) parts.push(plural(gap.lostBlocks, "block") + " dropped (seq " + gap.firstLostSeq + "…" + (gap.firstLostSeq + gap.lostBlocks - 1) + ")")
+    return parts.join(", ")
+}

@@ -1,0 +1,198 @@
+/**
+ * The operators' dashboard (issue 7): a read-only web page served by the gateway. Static
+ * ES modules from ./public, uPlot from node_modules, and a few read routes of its own that build
+ * on the gateway's read API through `app.request` (no store access, nothing that writes):
+ *
+ *   GET /                                 fleet view (public/index.html)
+ *   GET /devices/:id                      device view (the same page; app.js reads the path)
+ *   GET /dashboard/:file                  the page's modules and stylesheet
+ *   GET /dashboard/vendor/:file           uPlot's ES module and stylesheet
+ *   GET /dashboard/api/fleet              {now, staleAfterMs, devices} (devices as GET /v1/devices)
+ *   GET /dashboard/api/stream             the same payload as server-sent events, on every change
+ *   GET /dashboard/api/devices/:id/gaps   the device's gap records with their reasons
+ */
+import type { Hono } from "hono"
+import { streamSSE } from "hono/streaming"
+import { readdirSync, readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { extname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { decodeBlock } from "../../src/lib/chain"
+import { BlockTime, GAP_REASONS, RECORD_GAP } from "../../src/lib/format"
+import { parseExport } from "../lib/exportfile"
+
+export interface DashboardOptions {
+    /** A device not seen for this long shows as stale (default 15 minutes). */
+    staleAfterMs?: number
+    /** How often the event stream looks for changes (default 1000 ms). */
+    pollMs?: number
+    /** Clock in unix milliseconds (tests fix it). */
+    now?: () => number
+}
+
+export interface GapRecord {
+    seq: number
+    reason: string
+    lostReadings: number
+    lostBlocks: number
+    firstLostSeq: number
+    /** Start of the loss. */
+    from: BlockTime
+    /** When the gap record was sealed. */
+    time: BlockTime
+}
+
+const DEVICE_ID = /^[0-9a-f]{16}$/
+const TYPES: Record<string, string> = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+/**
+ * Scripts only from this origin; styles may be inline because uPlot sets element styles. The
+ * page talks only to its own gateway and cannot be framed.
+ */
+const SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-cache",
+}
+
+/** Reads every file of a folder once, by name: requests can only name these. */
+function loadAssets(dir: string, names?: string[]): Map<string, { body: string; type: string }> {
+    const assets = new Map<string, { body: string; type: string }>()
+    for (const name of names ?? readdirSync(dir)) {
+        const type = TYPES[extname(name)]
+        if (type) assets.set(name, { body: readFileSync(join(dir, name), "utf8"), type })
+    }
+    return assets
+}
+
+async function readJson(app: Hono, path: string): Promise<any> {
+    const res = await app.request(path)
+    if (!res.ok) throw new Error("GET " + path + " answered " + res.status)
+    return res.json()
+}
+
+/** Mounts the dashboard on the gateway's app. Call once, after the API routes. */
+export function registerDashboard(app: Hono, options: DashboardOptions = {}): void {
+    const staleAfterMs = options.staleAfterMs ?? 15 * 60 * 1000
+    const pollMs = options.pollMs ?? 1000
+    const now = options.now ?? Date.now
+    const publicDir = fileURLToPath(new URL("./public/", import.meta.url))
+    const uplotDir = join(createRequire(import.meta.url).resolve("uplot/dist/uPlot.esm.js"), "..")
+    const pages = loadAssets(publicDir)
+    const vendor = loadAssets(uplotDir, ["uPlot.esm.js", "uPlot.min.css"])
+    const gapCache = new Map<string, { head: string; gaps: GapRecord[] }>()
+
+    const send = (asset: { body: string; type: string } | undefined) =>
+        asset ? new Response(asset.body, { headers: { "content-type": asset.type, ...SECURITY_HEADERS } }) : undefined
+    const page = () => send(pages.get("index.html"))
+
+    app.get("/", () => page())
+    app.get("/devices/:id", () => page())
+    app.get("/dashboard/vendor/:file", c => send(vendor.get(c.req.param("file"))) ?? c.notFound())
+    app.get("/dashboard/:file", c => (c.req.param("file") === "index.html" ? undefined : send(pages.get(c.req.param("file")))) ?? c.notFound())
+
+    /** A device's gap records, decoded from its export once per head. */
+    const gapsOf = async (id: string, head: { seq: number; hash: string } | null): Promise<GapRecord[]> => {
+        const key = head ? head.seq + ":" + head.hash : "-"
+        const cached = gapCache.get(id)
+        if (cached && cached.head === key) return cached.gaps
+        const exported = await app.request("/v1/devices/" + id + "/export")
+        if (!exported.ok) throw new Error("export of " + id + " answered " + exported.status)
+        const gaps: GapRecord[] = []
+        for (const bytes of parseExport(await exported.text()).blocks) {
+            // Byte 1 of every block is its record type (FORMAT.md, "Common header").
+            if (bytes[1] !== RECORD_GAP) continue
+            const b = decodeBlock(bytes)
+            gaps.push({
+                seq: b.header.seq,
+                reason: GAP_REASONS[b.gap.reason] || "reason " + b.gap.reason,
+                lostReadings: b.gap.lostReadings,
+                lostBlocks: b.gap.lostBlocks,
+                firstLostSeq: b.gap.firstLostSeq,
+                from: b.gap.from,
+                time: b.header.time,
+            })
+        }
+        gapCache.set(id, { head: key, gaps })
+        return gaps
+    }
+
+    /** GET /v1/devices, each device with a gap record also with its losses by reason. */
+    const fleet = async () => {
+        const devices = (await readJson(app, "/v1/devices")).devices
+        for (const d of devices) {
+            if (!(d.gapRecords > 0) || !DEVICE_ID.test(d.deviceId)) continue
+            const byReason: Record<string, { records: number; lostReadings: number }> = {}
+            for (const g of await gapsOf(d.deviceId, d.head)) {
+                const r = (byReason[g.reason] ??= { records: 0, lostReadings: 0 })
+                r.records++
+                r.lostReadings += g.lostReadings
+            }
+            d.gapReasons = Object.entries(byReason).map(([reason, r]) => ({ reason, ...r }))
+        }
+        return { now: now(), staleAfterMs, devices }
+    }
+    app.get("/dashboard/api/fleet", async c => c.json(await fleet()))
+
+    // One poller for every open page: it runs while at least one stream is open.
+    type FleetPayload = Awaited<ReturnType<typeof fleet>>
+    const subscribers = new Set<(payload: FleetPayload) => void>()
+    let latest: { signature: string; payload: FleetPayload } | undefined
+    let timer: ReturnType<typeof setInterval> | undefined
+    let polling = false
+    const poll = async () => {
+        if (polling) return
+        polling = true
+        try {
+            const payload = await fleet()
+            // `now` changes every time; only the devices decide whether anything happened.
+            const signature = JSON.stringify(payload.devices)
+            if (latest && latest.signature === signature) return
+            latest = { signature, payload }
+            for (const notify of subscribers) notify(payload)
+        } catch (e) {
+            // The next poll tries again; the page shows the last state it had.
+        } finally {
+            polling = false
+        }
+    }
+
+    app.get("/dashboard/api/stream", c =>
+        streamSSE(c, async stream => {
+            let id = 0
+            const notify = (payload: FleetPayload) => {
+                stream.writeSSE({ event: "fleet", data: JSON.stringify(payload), id: String(++id) }).catch(() => {})
+            }
+            const closed = new Promise<void>(resolve => {
+                stream.onAbort(resolve)
+                if (stream.aborted) resolve()
+            })
+            subscribers.add(notify)
+            if (!timer) {
+                timer = setInterval(poll, pollMs)
+                timer.unref?.()
+            }
+            if (latest) notify(latest.payload)
+            await poll()
+            await closed
+            subscribers.delete(notify)
+            if (subscribers.size === 0 && timer) {
+                clearInterval(timer)
+                timer = undefined
+                latest = undefined
+            }
+        })
+    )
+
+    app.get("/dashboard/api/devices/:id/gaps", async c => {
+        const id = c.req.param("id")
+        if (!DEVICE_ID.test(id)) return c.json({ error: "bad-request", message: "a device id is 16 lowercase hex digits" }, 400)
+        const device = await app.request("/v1/devices/" + id)
+        if (!device.ok) return c.json(await device.json(), device.status as 404)
+        return c.json({ deviceId: id, gaps: await gapsOf(id, (await device.json()).head) })
+    })
+}
