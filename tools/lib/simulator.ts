@@ -18,7 +18,7 @@ export interface SimulatorOptions {
     onExit?(what: string, code: number | null): void
 }
 
-export function portOpen(port: number): Promise<boolean> {
+function portOpen(port: number): Promise<boolean> {
     return new Promise(resolve => {
         const socket = createConnection({ host: "127.0.0.1", port })
         socket.once("connect", () => {
