@@ -72,6 +72,7 @@ describe("configuration", () => {
     test.each([
         [{ gatewayUrl: "ftp://x" }, /gateway URL/],
         [{ gatewayUrl: "http://a b" }, /gateway URL/],
+        [{ gatewayUrl: "usb" }, /not implemented yet/],
         [{ intervalMs: 50 }, /intervalMs/],
         [{ intervalMs: 1.5 }, /intervalMs/],
         [{ blockAgeMs: 999 }, /blockAgeMs/],
@@ -82,10 +83,10 @@ describe("configuration", () => {
 
     test("writes JSON values the firmware's readSetting parses, and reads them back", async () => {
         const d = new FakeDevice()
-        const written = await writeConfig(d.settings, { gatewayUrl: "usb", intervalMs: 60000, backlog: 20 })
-        expect(written).toEqual({ FL_GATEWAY: "usb", FL_INTERVAL: 60000, FL_BACKLOG: 20 })
+        const written = await writeConfig(d.settings, { gatewayUrl: "http://gw:8787", intervalMs: 60000, backlog: 20 })
+        expect(written).toEqual({ FL_GATEWAY: "http://gw:8787", FL_INTERVAL: 60000, FL_BACKLOG: 20 })
         expect((await d.kv.get("FL_INTERVAL"))!.toString()).toBe("60000")
-        expect((await d.kv.get("FL_GATEWAY"))!.toString()).toBe('"usb"')
+        expect((await d.kv.get("FL_GATEWAY"))!.toString()).toBe('"http://gw:8787"')
         expect((await readDeviceState(d.settings, crypto, FAKE_ID)).config).toEqual(written)
     })
 
