@@ -5,10 +5,11 @@
  */
 import { parseCommandLine, UsageError } from "../lib/args"
 import { compactness } from "./compactness"
+import { deviceOverhead } from "./deviceoverhead"
 import { endurance } from "./endurance"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance]
+export const SECTIONS: BenchSection[] = [compactness, endurance, deviceOverhead]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--only NAME]
 
