@@ -21,6 +21,11 @@ export const deviceOverhead: BenchSection = {
     name: "device",
     description: "device work per reading in the simulator (ledger vs read-only baseline) and bytecode size per board",
     async run() {
+        return await measure()
+    },
+}
+
+async function measure() {
         const run = await runDevs(["run", PROGRAM, "--test", "--test-self-exit", "-T", "600000"], { timeoutMs: 600000 })
         const lines = run.output.split("\n").map(cleanLine)
         const config = lines.map(l => /fl:bench config readings=(\d+) seals=(\d+)/.exec(l)).find(m => m)
@@ -58,7 +63,7 @@ export const deviceOverhead: BenchSection = {
             deviceSealMsPerBlock: perSeal,
         }
         for (const board of BOARDS) figures[`bytecodeBytes_${board}`] = sizes[board]
-        const out = [
+        const lines2 = [
             `method: ${base.rounds} rounds in one simulator VM; ${readings} readings a phase, as fast as the VM runs them (one ds.sleep(0) per reading in every phase);`,
             `        time from ds.millis() across the phase (it advances across awaits); blocks of 60 readings as on hardware`,
             `| phase | ms per reading |`,
@@ -71,6 +76,5 @@ export const deviceOverhead: BenchSection = {
             `| --- | ---: |`,
             ...BOARDS.map(b => `| fl_${b} | ${sizes[b]} |`),
         ]
-        return { lines: out, figures }
-    },
+        return { lines: lines2, figures }
 }
