@@ -89,6 +89,12 @@ async function runNodeSuites() {
 // Checks that are not test files but must pass: each counts as one test.
 const CHECKS = [
     { name: "firmware builds (devs build src/main.ts)", side: "device", argv: [DEVS, "build", "src/main.ts"] },
+    // One entry per board (boards/*.board.json): a wrong pin or board id fails the build.
+    ...["xiao_esp32c3", "esp32s3_devkitm", "pico_w", "pico"].map(board => ({
+        name: `firmware builds for board fl_${board} (devs build src/main_${board}.ts)`,
+        side: "device",
+        argv: [DEVS, "build", `src/main_${board}.ts`],
+    })),
     { name: "TypeScript type check of tools, shared code and Node tests (tsc)", side: "node", argv: [join("node_modules", "typescript", "bin", "tsc"), "-p", "tools/tsconfig.json"] },
 ]
 

@@ -5,11 +5,12 @@
  */
 import { parseCommandLine, UsageError } from "../lib/args"
 import { compactness } from "./compactness"
+import { deviceOverhead } from "./deviceoverhead"
 import { endurance } from "./endurance"
 import { gateway } from "./gateway"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance, gateway]
+export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, deviceOverhead]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--only NAME]
 
