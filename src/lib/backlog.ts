@@ -33,10 +33,10 @@ export interface BacklogOptions {
     onSealed(block: SealedBlock): Promise<void>
     /**
      * Lets other fibers run while one waits for the store (the device: `ds.sleep`). Sealing
-     * and sync both move the stored head; each change of it runs alone. On Node the default
-     * (a resolved promise) is enough; the device must really suspend.
+     * and sync both move the stored head; each change of it runs alone. It must really
+     * suspend (a timer), or the waiting fiber starves the one holding the store.
      */
-    pause?(): Promise<void>
+    pause(): Promise<void>
 }
 
 export function startBacklog(o: BacklogOptions) {
@@ -48,11 +48,10 @@ export function startBacklog(o: BacklogOptions) {
     let notTaken = 0
     let stoppedAt: BlockTime = undefined
     let busy = false
-    const pause = o.pause || (async () => {})
 
     // No `new Promise` on DeviceScript: waiting for the store is a polling pause.
     const exclusive = async (work: () => Promise<void>) => {
-        while (busy) await pause()
+        while (busy) await o.pause()
         busy = true
         try {
             await work()

@@ -2,6 +2,7 @@
  * The chain store on the simulator's real settings flash: blocks and head survive a reload,
  * a block written without its head is adopted, and dropped blocks are declared.
  */
+import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/crypto"
 import { blockKey, ChainStore, HEAD_KEY } from "../../src/lib/chainstore"
@@ -82,7 +83,7 @@ describe("chain store on settings flash", () => {
         const genesis = ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test", "simulator")
         await store.commit(genesis.bytes, genesis.seq)
         let uptimeMs = 1000
-        const backlog = startBacklog({ store, ledger, maxBacklogBlocks: 3, checkpointEvery: 100, whenFull: "stop-sampling", now: () => ({ boot: 0, uptimeMs }), onSealed: async () => {} })
+        const backlog = startBacklog({ pause: async () => await ds.sleep(1), store, ledger, maxBacklogBlocks: 3, checkpointEvery: 100, whenFull: "stop-sampling", now: () => ({ boot: 0, uptimeMs }), onSealed: async () => {} })
         let refused = 0
         const step = async () => {
             const time = { boot: 0, uptimeMs }

@@ -5,6 +5,7 @@
  * model of the settings store (fstormodel.ts), 8 KB as in the simulator and on RP2040, and
  * 16 KB as on ESP32.
  */
+import { timerPause } from "../lib/pause"
 import { startBacklog } from "../../src/lib/backlog"
 import { ChainStore } from "../../src/lib/chainstore"
 import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY, slotsForBacklog } from "../../src/lib/defaults"
@@ -49,7 +50,7 @@ async function fillUntilFirstGap(halfBytes: number, maxBacklogBlocks: number): P
         uptimeMs: () => uptimeMs,
         onSealed,
     })
-    const backlog = startBacklog({ store, ledger, maxBacklogBlocks, checkpointEvery: DEFAULT_CHECKPOINT_EVERY, now: () => ({ boot: 0, uptimeMs }), onSealed })
+    const backlog = startBacklog({ pause: timerPause, store, ledger, maxBacklogBlocks, checkpointEvery: DEFAULT_CHECKPOINT_EVERY, now: () => ({ boot: 0, uptimeMs }), onSealed })
     let readings = 0
     // The data set is cycled if the flash holds more than one pass of it.
     while (!gapSeen) {

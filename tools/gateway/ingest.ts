@@ -20,6 +20,12 @@ import { blockTag, LedgerCrypto } from "../../src/lib/keys"
 import { ChainHistory, ChainVerifier, copyVerifierState, coversJump, VerifierState } from "../../src/lib/verify"
 import type { NewBlock, NewEvent } from "./store"
 
+/**
+ * The most seqs one batch may skip (declared dropped). 2^16 HMACs take about 0.2 s here; a
+ * device dropping one block an hour needs 7 years offline to lose more in one piece.
+ */
+export const MAX_JUMP_PER_BATCH = 65536
+
 export interface StoredBlockRef {
     bytes: Buffer
     hash: Buffer
@@ -106,6 +112,7 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
     // a forged record could make the gateway ack, and the device forget, blocks nobody holds).
     let confirmed = { count: 0, state: result.state }
     let openJump: { expected: number; found: number } = undefined
+    let jumped = false
     const stop = (s: IngestStop, event?: { kind: string; block: Buffer }) => {
         if (openJump) {
             result.store.length = confirmed.count
@@ -154,6 +161,10 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
         }
         if (nothingYet && seq > 0)
             return stop({ index: i, seq, status: 409, code: "missing-blocks", expected: 0, message: "the gateway holds no block of this device yet: send from the genesis block (seq 0)" })
+        // Accepting a jump means deriving its epoch keys one HMAC a seq before any tag can be
+        // checked: unbounded, one unauthenticated request could hold the gateway for hours.
+        if (seq - expected > MAX_JUMP_PER_BATCH)
+            return stop({ index: i, seq, status: 422, code: "jump-too-large", message: "block " + seq + " jumps " + (seq - expected) + " seqs ahead; a batch may skip at most " + MAX_JUMP_PER_BATCH })
         const check = verifier.nextDecoded(block, blocks, i)
         if (!check.ok) {
             const f = FAILURES[check.code] ?? { status: 422 as const, code: check.code }
@@ -164,6 +175,13 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
             }
             return stop(s, f.event ? { kind: f.event, block: bytes } : undefined)
         }
+        // A device's backlog has at most one hole (its pending loss is one range), so a batch
+        // has at most one jump. A second one is refused: were it accepted on a record the loop
+        // never verifies, the first jump's genuine record would confirm both, and the device
+        // would forget blocks nobody stored.
+        if (check.skippedFrom !== undefined && jumped)
+            return stop({ index: i, seq, status: 422, code: "second-jump", message: "block " + seq + ": a second seq jump in one batch (a device's backlog has one declared loss at most)" })
+        if (check.skippedFrom !== undefined) jumped = true
         pending.set(seq, { bytes, hash: check.hash })
         result.store.push(summarizeBlock(block, bytes, check.hash))
         result.state = verifier.state()

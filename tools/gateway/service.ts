@@ -7,12 +7,13 @@ import { createHash } from "node:crypto"
 import { constantTimeEqual, FormatError, toHex } from "../../src/lib/bytes"
 import { decodeBlock } from "../../src/lib/chain"
 import { ChannelSpec, DEVICE_ID_BYTES, KEY_BYTES, LINK_BYTES } from "../../src/lib/format"
-import { deriveEpochKey, LedgerCrypto } from "../../src/lib/keys"
+import { LedgerCrypto } from "../../src/lib/keys"
 import { Reading } from "../../src/lib/readings"
 import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, decodeBatch, deriveAckKey, MAX_BATCH_BYTES } from "../../src/lib/syncwire"
 import { initialVerifierState, VerifierState } from "../../src/lib/verify"
 import { nodeCrypto } from "../lib/crypto"
 import { formatExport } from "../lib/exportfile"
+import { EpochKeyCache } from "./epochkeys"
 import { HttpError } from "./errors"
 import { ingestBatch, IngestResult } from "./ingest"
 import { KeyVault } from "./keyvault"
@@ -47,6 +48,7 @@ interface DeviceSession {
     key0: Buffer
     ackKey: Buffer
     state: VerifierState
+    epochKeys: EpochKeyCache
 }
 
 export interface IngestReply {
@@ -124,6 +126,7 @@ export class GatewayService {
         if (cached) return cached
         const id = Buffer.from(d.id, "hex")
         const key0 = this.vault.open(d.key0Sealed, id)
+        const epochKeys = new EpochKeyCache(this.crypto, id, key0)
         let state = initialVerifierState(key0)
         if (d.headSeq >= 0) {
             const head = decodeBlock(this.store.blockAt(d.id, d.headSeq).bytes)
@@ -131,12 +134,12 @@ export class GatewayService {
             state = {
                 expectedSeq: d.headSeq + 1,
                 link: d.headHash,
-                key: deriveEpochKey(this.crypto, key0, id, d.headSeq + 1),
+                key: epochKeys.keyAt(d.headSeq + 1),
                 channelCount: genesis.genesis.channels.length,
                 last: head.header.time,
             }
         }
-        const s: DeviceSession = { id, key0, ackKey: deriveAckKey(this.crypto, key0, id), state }
+        const s: DeviceSession = { id, key0, ackKey: deriveAckKey(this.crypto, key0, id), state, epochKeys }
         this.sessions.set(d.id, s)
         return s
     }
@@ -180,7 +183,7 @@ export class GatewayService {
                     deviceId: s.id,
                     state: s.state,
                     stored: seq => this.store.blockAt(d.id, seq) as { bytes: Buffer; hash: Buffer } | undefined,
-                    epochKey: seq => deriveEpochKey(this.crypto, s.key0, s.id, seq),
+                    epochKey: seq => s.epochKeys.keyAt(seq),
                 },
                 blocks
             )

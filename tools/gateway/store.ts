@@ -91,6 +91,9 @@ export interface BlockRecord {
     receivedAt: number
 }
 
+/** Security events kept per device, newest first; older ones are deleted. */
+export const MAX_EVENTS_PER_DEVICE = 1000
+
 export interface EventRecord {
     id: number
     time: number
@@ -184,6 +187,7 @@ export class GatewayStore {
             events: db.prepare(`SELECT id, time, kind, seq, message, block FROM events WHERE device_id = ? ORDER BY id`),
             insertBlock: db.prepare(`INSERT INTO blocks (device_id, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at)
                 VALUES (@deviceId, @seq, @type, @boot, @uptimeMs, @unixTime, @readingCount, @lostReadings, @lostBlocks, @hash, @bytes, @receivedAt)`),
+            trimEvents: db.prepare(`DELETE FROM events WHERE device_id = ? AND id < (SELECT id FROM events WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`),
             insertEvent: db.prepare(`INSERT OR IGNORE INTO events (device_id, time, kind, seq, message, block, block_hash) VALUES (?, ?, ?, ?, ?, ?, ?)`),
             advanceHead: db.prepare(`UPDATE devices SET head_seq = ?, head_hash = ?, block_count = block_count + ?, readings = readings + ?,
                 gap_records = gap_records + ?, readings_lost = readings_lost + ?, blocks_lost = blocks_lost + ? WHERE id = ?`),
@@ -270,6 +274,8 @@ export class GatewayStore {
     private applyBatch(w: BatchWrite) {
         for (const e of w.events)
             this.stmts.insertEvent.run(w.deviceId, w.now, e.kind, e.seq, e.message, e.block, e.block ? hashForEvent(e.block) : null)
+        // Anyone can post rejected blocks to a device's URL: keep its newest events only.
+        if (w.events.length > 0) this.stmts.trimEvents.run(w.deviceId, w.deviceId, MAX_EVENTS_PER_DEVICE - 1)
         if (w.blocks.length > 0) {
             let readings = 0
             let gaps = 0

@@ -1,4 +1,6 @@
 /** POST /v1/devices/:id/blocks: verification, the signed ack, and every way a batch is refused. */
+import { decodeBlock } from "../../../src/lib/chain"
+import { MAX_EVENTS_PER_DEVICE } from "../../../tools/gateway/store"
 import { afterEach, beforeEach, describe, expect, test } from "vitest"
 import { copyBytes } from "../../../src/lib/bytes"
 import { deriveAckKey, MAX_BATCH_BYTES, readSignedAck } from "../../../src/lib/syncwire"
@@ -144,6 +146,15 @@ describe("refused batches", () => {
         expect((await get(gw, "/v1/devices/" + ID)).body.securityEvents).toBe(2)
     })
 
+    test("keeps a device's newest security events only, however many rejected blocks are posted", async () => {
+        for (let i = 0; i < MAX_EVENTS_PER_DEVICE + 5; i++)
+            gw.store.commitBatch({ deviceId: ID, now: NOW, blocks: [], events: [{ kind: "bad-tag", seq: i, message: "m", block: Buffer.from([i & 255, i >> 8]) }] })
+        const events = gw.store.events(ID)
+        expect(events.length).toBe(MAX_EVENTS_PER_DEVICE)
+        expect(events[0].seq).toBe(5)
+        expect(events[events.length - 1].seq).toBe(MAX_EVENTS_PER_DEVICE + 4)
+    })
+
     test("a batch that fails part way stores its valid prefix and says where it stopped", async () => {
         const r = await post(gw, batch([...blocks.slice(0, 3), badTag(blocks[3].bytes), blocks[4]]))
         expect(r.status).toBe(422)
@@ -196,6 +207,32 @@ describe("declared drops", () => {
         const r = await post(gw, batch([...all.slice(0, 2), ...all.slice(4), badTag(gap.bytes)]))
         expect(r.status).toBe(422)
         expect(r.body).toMatchObject({ error: "bad-tag", seq: gap.seq, ack: 1, stored: 0, duplicates: 2 })
+        expect(snapshot(gw)).toEqual(before)
+    })
+
+    test("refuses a second jump in one batch, so a forged record for it cannot ride on the first jump's genuine record", async () => {
+        // The device lost 2..3 and sends 4, 5, 6 and its record (seq 7). On the way block 5 is
+        // removed and a record declaring 5..5 dropped (not under the device's key) is appended.
+        const { all, gap } = droppedChain({ firstLost: 2, lost: 2 })
+        await post(gw, batch(all.slice(0, 2)))
+        const other = droppedChain({ firstLost: 5, lost: 1, key: Buffer.alloc(32, 0x99), lastLostHash: decodeBlock(all[6].bytes).header.link })
+        const before = snapshot(gw)
+        const r = await post(gw, batch([all[4], all[6], gap, other.gap]))
+        expect(r.status).toBe(422)
+        expect(r.body).toMatchObject({ error: "second-jump", seq: 6, ack: 1, stored: 0 })
+        expect(snapshot(gw)).toEqual(before)
+    })
+
+    test("refuses a jump over more seqs than one batch may skip, before deriving its keys", async () => {
+        const { all } = droppedChain({ firstLost: 2, lost: 2 })
+        await post(gw, batch(all.slice(0, 2)))
+        const far = Buffer.from(all[4].bytes)
+        // Seq 4 -> a varint of 2^20: the decoder takes it; the gateway refuses before any HMAC.
+        const bigSeq = Buffer.concat([far.subarray(0, 3), Buffer.from([0x80, 0x80, 0x40]), far.subarray(4)])
+        const before = snapshot(gw)
+        const r = await post(gw, batch([bigSeq]))
+        expect(r.status).toBe(422)
+        expect(r.body).toMatchObject({ error: "jump-too-large", ack: 1 })
         expect(snapshot(gw)).toEqual(before)
     })
 

@@ -1,3 +1,4 @@
+import { timerPause } from "../../../tools/lib/pause"
 import { describe, expect, test } from "vitest"
 import { decodeBlock } from "../../../src/lib/chain"
 import { ChainStore, decodeHead, encodeHead, GENESIS_KEY, HEAD_KEY, StorageError } from "../../../src/lib/chainstore"
@@ -223,6 +224,7 @@ describe("backlog budget", () => {
         await d.start()
         const printed: number[] = []
         const backlog = startBacklog({
+            pause: timerPause,
             store: d.store,
             ledger: d.ledger,
             maxBacklogBlocks: 8,
@@ -261,7 +263,7 @@ describe("boot with a full backlog", () => {
                 newKey: async () => key0(), uptimeMs: () => 0, onSealed: async () => {},
             })
             let uptimeMs = 1000
-            const backlog = startBacklog({ store, ledger: opened.ledger, maxBacklogBlocks: 4, checkpointEvery: 2, now: () => ({ boot: opened.boot, uptimeMs }), onSealed: async () => {} })
+            const backlog = startBacklog({ pause: timerPause, store, ledger: opened.ledger, maxBacklogBlocks: 4, checkpointEvery: 2, now: () => ({ boot: opened.boot, uptimeMs }), onSealed: async () => {} })
             await backlog.submit(opened.recovered)
             for (let i = 0; i < 33; i++) {
                 uptimeMs = 1000 + i * INTERVAL
@@ -285,7 +287,7 @@ describe("stop-sampling policy", () => {
         const kv = new MemoryStore()
         const d = new Device(kv)
         await d.start()
-        const backlog = startBacklog({ store: d.store, ledger: d.ledger, maxBacklogBlocks: 5, checkpointEvery: 100, whenFull: "stop-sampling", now: () => ({ boot: 0, uptimeMs: d.uptime }), onSealed: async () => {} })
+        const backlog = startBacklog({ pause: timerPause, store: d.store, ledger: d.ledger, maxBacklogBlocks: 5, checkpointEvery: 100, whenFull: "stop-sampling", now: () => ({ boot: 0, uptimeMs: d.uptime }), onSealed: async () => {} })
         let taken = 0
         let refused = 0
         const step = async () => {

@@ -1,0 +1,14 @@
+import { describe, expect, test } from "vitest"
+import { deriveEpochKey } from "../../../src/lib/keys"
+import { EpochKeyCache } from "../../../tools/gateway/epochkeys"
+import { nodeCrypto } from "../../../tools/lib/crypto"
+import { DEVICE_ID, testKey } from "../helpers/chains"
+
+describe("epoch key cache", () => {
+    test("gives K_seq for any seq, in any order, equal to the derivation from K_0", () => {
+        const cache = new EpochKeyCache(nodeCrypto, DEVICE_ID, testKey())
+        for (const seq of [3000, 0, 1, 1023, 1024, 1025, 2047, 2048, 5000, 17])
+            expect(cache.keyAt(seq).equals(deriveEpochKey(nodeCrypto, testKey(), DEVICE_ID, seq)), "seq " + seq).toBe(true)
+        expect(() => cache.keyAt(-1)).toThrow(RangeError)
+    })
+})
