@@ -20,18 +20,21 @@ ${SECTIONS.map(s => "  " + s.name.padEnd(14) + s.description).join("\n")}
 Options:
   --json       print one JSON object with every figure (and nothing else) on stdout
   --only NAME  run one section
+  --skip NAME  run every section but this one
   -h, --help   this help`
 
 export async function main(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, { json: { type: "boolean" }, only: { type: "string" } })
+    const cli = parseCommandLine(argv, { json: { type: "boolean" }, only: { type: "string" }, skip: { type: "string" } })
     if (cli.boolean("help")) {
         console.log(BENCH_HELP)
         return 0
     }
     if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
     const only = cli.string("only")
-    const sections = SECTIONS.filter(s => !only || s.name === only)
-    if (sections.length === 0) throw new UsageError("no section named " + only + " (sections: " + SECTIONS.map(s => s.name).join(", ") + ")")
+    const skip = cli.string("skip")
+    for (const name of [only, skip])
+        if (name !== undefined && !SECTIONS.some(s => s.name === name)) throw new UsageError("no section named " + name + " (sections: " + SECTIONS.map(s => s.name).join(", ") + ")")
+    const sections = SECTIONS.filter(s => (!only || s.name === only) && s.name !== skip)
     const json = cli.boolean("json")
     const figures: Record<string, number> = {}
     for (const section of sections) {
