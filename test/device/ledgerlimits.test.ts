@@ -6,16 +6,20 @@
  * would not fit 200 bytes. Then, with no sleep in between:
  * - the seal and the commit up to its first flash write (decode + tag check);
  * - the checkpoint of the fullest open block (openContent) and its decode;
- * - the boot after a reset: openChain restores that checkpoint and seals it and a gap record,
- *   and the first commit follows.
+ * - the boot after a reset: openChain restores that checkpoint and seals it and a gap record;
+ *   after one suspension (src/device.ts) the commits follow.
  * 1, 3 and 8 channels; delta widths 0 (constant values), 1, 2 and 4; with and without a
  * missing-value bitmap. A panic fails the file (the runner counts a crash as a failure).
+ *
+ * The ledger runs with the device's cap on values per block (src/config.ts): the table gives
+ * what the format allows, the cap may seal earlier.
  */
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/crypto"
 import { decodeBlock, decodeContent, newChainHead, SealedBlock } from "../../src/lib/chain"
 import { ChainStore, HEAD_KEY, OPEN_KEY } from "../../src/lib/chainstore"
+import { DEFAULT_MAX_VALUES_PER_BLOCK } from "../../src/lib/defaults"
 import { ChannelSpec, MAX_BLOCK_BYTES, MAX_READINGS_PER_BLOCK } from "../../src/lib/format"
 import { Ledger } from "../../src/lib/ledger"
 import { MISSING, Reading } from "../../src/lib/readings"
@@ -25,6 +29,7 @@ import { settingsStore } from "../../src/settingsstore"
 const deviceId = Buffer.from("12abdd2289421234", "hex")
 /** One reading every 10 s: a 255-reading block is 42 minutes, within the default 1-hour age. */
 const INTERVAL_MS = 10000
+const LEDGER_OPTIONS = { intervalMs: INTERVAL_MS, maxValuesPerBlock: DEFAULT_MAX_VALUES_PER_BLOCK }
 
 interface LimitCase {
     channels: number
@@ -65,9 +70,11 @@ const CASES: LimitCase[] = [
     { channels: 8, width: 4, missing: true, readings: 27 },
 ]
 
-function key0(): Buffer {
+/** K_0 of one case: each case its own chain, so flash left by another case is never adopted as ours. */
+function key0(c: LimitCase): Buffer {
     const k = Buffer.alloc(32)
     for (let i = 0; i < 32; i++) k[i] = 0x20 + i
+    k[0] = CASES.indexOf(c)
     return k
 }
 
@@ -77,8 +84,18 @@ function specs(n: number): ChannelSpec[] {
     return out
 }
 
+/** Readings in the block the device seals: the format's count, or fewer under the values cap. */
+function expected(c: LimitCase): number {
+    return Math.min(c.readings, Math.floor(DEFAULT_MAX_VALUES_PER_BLOCK / c.channels))
+}
+
+/** Whether the ledger seals the block on its reading count (with the reading that fills it), not on its size. */
+function sealedOnCount(c: LimitCase): boolean {
+    return expected(c) < c.readings || c.readings === MAX_READINGS_PER_BLOCK
+}
+
 function label(c: LimitCase): string {
-    return c.channels + " ch, width " + c.width + (c.missing ? ", missing values" : "") + ", " + c.readings + " readings"
+    return c.channels + " ch, width " + c.width + (c.missing ? ", missing values" : "") + ", " + expected(c) + " readings (format: " + c.readings + ")"
 }
 
 /** Reading i of a case: every present value steps by 2^(width-1) down, so each delta needs exactly `width` bits. */
@@ -107,8 +124,8 @@ function at(i: number) {
 async function freshChain(c: LimitCase): Promise<{ store: ChainStore; ledger: Ledger }> {
     await settingsStore.delete(OPEN_KEY)
     const store = new ChainStore(settingsStore, deviceCrypto, deviceId)
-    await store.create(newChainHead(key0()), 0)
-    const ledger = new Ledger(deviceCrypto, deviceId, specs(c.channels), newChainHead(key0()), { intervalMs: INTERVAL_MS })
+    await store.create(newChainHead(key0(c)), 0)
+    const ledger = new Ledger(deviceCrypto, deviceId, specs(c.channels), newChainHead(key0(c)), LEDGER_OPTIONS)
     const genesis = ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test", "simulator")
     await store.commit(genesis.bytes, genesis.seq)
     return { store, ledger }
@@ -139,17 +156,17 @@ async function sealFullBlock(c: LimitCase) {
     expect(!!block).toBe(true)
     expect(block.bytes.length <= MAX_BLOCK_BYTES).toBe(true)
     const stored = decodeBlock(await store.readBlock(block.seq))
-    if (stored.header.readingCount !== c.readings) console.log("fl:test " + label(c) + ": sealed " + stored.header.readingCount)
-    expect(stored.header.readingCount).toBe(c.readings)
-    expectReadings(stored.readings, taken.slice(0, c.readings))
+    if (stored.header.readingCount !== expected(c)) console.log("fl:test " + label(c) + ": sealed " + stored.header.readingCount)
+    expect(stored.header.readingCount).toBe(expected(c))
+    expectReadings(stored.readings, taken.slice(0, expected(c)))
 }
 
 /** The fullest open block: checkpointed, then restored and sealed at boot, and committed. */
 async function recoverFullBlock(c: LimitCase) {
     const { store, ledger } = await freshChain(c)
     const next = readingSource(c)
-    // A block sealed at 255 readings is never open with 255; one sealed for size is.
-    const open = c.readings === MAX_READINGS_PER_BLOCK ? c.readings - 1 : c.readings
+    // A block sealed on its count is never open with that many readings; one sealed for size is.
+    const open = sealedOnCount(c) ? expected(c) - 1 : expected(c)
     const taken: Reading[] = []
     for (let i = 0; i < open; i++) {
         const reading = next(i)
@@ -167,15 +184,17 @@ async function recoverFullBlock(c: LimitCase) {
         crypto: deviceCrypto,
         deviceId,
         channels: specs(c.channels),
-        ledger: { intervalMs: INTERVAL_MS },
+        ledger: LEDGER_OPTIONS,
         firmwareVersion: "test",
         board: "simulator",
         checkpointEvery: 10,
-        newKey: async () => key0(),
+        newKey: async () => key0(c),
         uptimeMs: () => 5000,
         onSealed: async () => {},
     })
     expect(chain.recovered.length).toBe(2)
+    // As src/device.ts does: one suspension between the restore and the commits.
+    await ds.sleep(0)
     for (const b of chain.recovered) await store.commit(b.bytes, b.seq)
     const restored = decodeBlock(await store.readBlock(chain.recovered[0].seq))
     expectReadings(restored.readings, taken)
