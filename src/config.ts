@@ -1,7 +1,7 @@
 /** Firmware configuration: defaults, overridden by settings (written by provisioning or `.env.defaults`). */
 import * as ds from "@devicescript/core"
 import { readSetting } from "@devicescript/settings"
-import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY } from "./lib/defaults"
+import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_VALUES_PER_BLOCK } from "./lib/defaults"
 import { LedgerOptions } from "./lib/ledger"
 
 export const FIRMWARE_VERSION = "fieldledger/0.1.0"
@@ -54,6 +54,8 @@ export async function loadConfig(): Promise<FirmwareConfig> {
         ledger: {
             intervalMs: await readNumber("FL_INTERVAL", sim ? 1000 : 60000, 100, 86400000),
             maxBlockAgeMs: await readNumber("FL_BLOCK_AGE", sim ? 30000 : 3600000, 1000, 86400000),
+            // Not a setting: above it a block cannot be sealed within one fiber run's op budget.
+            maxValuesPerBlock: DEFAULT_MAX_VALUES_PER_BLOCK,
         },
         checkpointEvery: await readNumber("FL_CKPT_EVERY", DEFAULT_CHECKPOINT_EVERY, 1, 255),
         // The default fits the 8 KB store of the simulator and RP2040 (src/lib/defaults.ts);

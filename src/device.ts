@@ -119,6 +119,9 @@ export async function runDevice(options: DeviceOptions) {
         pause: async () => await ds.sleep(1),
     })
     // Blocks sealed while recovering from a reset go through the backlog, which makes room.
+    // A real suspension first: restoring and sealing a full block used most of this fiber
+    // run's op budget, and the commit decodes the block again.
+    await ds.sleep(0)
     await sink.submit(chain.recovered)
     const clock = new WallClock()
     await startDeviceSync(config, store, deviceId, clock, sink.acknowledge)

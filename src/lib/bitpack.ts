@@ -1,14 +1,19 @@
 /**
  * MSB-first bit packing of unsigned integers up to 53 bits wide, shared by firmware and Node.
  *
- * Values above 2^31 are split with `/` and `%` by powers of two (exact in doubles), because
- * bit operators are 32-bit in both runtimes. Each value is written in at most a few byte-sized
- * chunks, not bit by bit, to keep the device's bytecode budget low.
+ * Bit operators are 32-bit in both runtimes, so they are used only on values and widths up to
+ * 24 bits (an accumulator then never exceeds 31 bits); a wider value is split with `/` by a
+ * power of two (exact in doubles) into 24-bit pieces. The device's op budget per fiber run is
+ * small (DESIGN.md §2): every value costs a handful of ops, never a loop over its bits.
  */
-import { FormatError, mod } from "./bytes"
+import { FormatError } from "./bytes"
 
-const POW2: number[] = [1]
+export const POW2: number[] = [1]
 while (POW2.length <= 53) POW2.push(POW2[POW2.length - 1] * 2)
+
+/** Widest piece handled with 32-bit integer operators. */
+const FAST_BITS = 24
+const FAST_POW = 16777216
 
 /** Bits needed to write `value` (0 for 0). */
 export function bitWidth(value: number): number {
@@ -19,6 +24,7 @@ export function bitWidth(value: number): number {
 
 export class BitWriter {
     private readonly out: number[] = []
+    /** Pending bits (fewer than 8), right-aligned. */
     private current = 0
     private filled = 0
 
@@ -29,19 +35,20 @@ export class BitWriter {
             throw new RangeError(
                 "value " + value + " does not fit in " + width + " bits"
             )
-        while (width > 0) {
-            const room = 8 - this.filled
-            const take = width < room ? width : room
-            const chunk = mod(Math.floor(value / POW2[width - take]), POW2[take])
-            this.current = this.current * POW2[take] + chunk
-            this.filled += take
-            width -= take
-            if (this.filled === 8) {
-                this.out.push(this.current)
-                this.current = 0
-                this.filled = 0
-            }
+        if (width > FAST_BITS) {
+            const high = Math.floor(value / FAST_POW)
+            this.write(high, width - FAST_BITS)
+            value -= high * FAST_POW
+            width = FAST_BITS
         }
+        let acc = (this.current << width) | value
+        let filled = this.filled + width
+        while (filled >= 8) {
+            filled -= 8
+            this.out.push((acc >> filled) & 255)
+        }
+        this.current = acc & ((1 << filled) - 1)
+        this.filled = filled
     }
 
     /** The packed bytes; the last byte is padded with zero bits. */
@@ -49,10 +56,24 @@ export class BitWriter {
         const n = this.out.length + (this.filled > 0 ? 1 : 0)
         const buf = Buffer.alloc(n)
         for (let i = 0; i < this.out.length; i++) buf[i] = this.out[i]
-        if (this.filled > 0)
-            buf[n - 1] = this.current * POW2[8 - this.filled]
+        if (this.filled > 0) buf[n - 1] = this.current << (8 - this.filled)
         return buf
     }
+}
+
+/**
+ * `width` bits (1..24) of `data` starting at bit `bit` (counted from the MSB of byte `start`).
+ * The caller has checked that they lie within the buffer.
+ */
+export function readBits(data: Buffer, start: number, bit: number, width: number): number {
+    let at = start + (bit >> 3)
+    let have = 8 - (bit & 7)
+    let acc = data[at] & ((1 << have) - 1)
+    while (have < width) {
+        acc = (acc << 8) | data[++at]
+        have += 8
+    }
+    return (acc >> (have - width)) & ((1 << width) - 1)
 }
 
 export class BitReader {
@@ -63,25 +84,23 @@ export class BitReader {
         private readonly start: number,
         private readonly byteLength: number,
         private readonly what: string
-    ) {}
+    ) {
+        if (start + byteLength > data.length) throw new FormatError(what + ": packed values truncated")
+    }
 
     read(width: number): number {
         if (width > 53) throw new FormatError(this.what + ": bit width over 53")
         if (this.bit + width > this.byteLength * 8)
             throw new FormatError(this.what + ": packed values truncated")
-        let value = 0
-        while (width > 0) {
-            const byte = this.data[this.start + Math.floor(this.bit / 8)]
-            const used = this.bit % 8
-            const room = 8 - used
-            const take = width < room ? width : room
-            const chunk =
-                Math.floor(byte / POW2[room - take]) % POW2[take]
-            value = value * POW2[take] + chunk
-            this.bit += take
-            width -= take
+        if (width === 0) return 0
+        let high = 0
+        if (width > FAST_BITS) {
+            high = this.read(width - FAST_BITS) * FAST_POW
+            width = FAST_BITS
         }
-        return value
+        const value = readBits(this.data, this.start, this.bit, width)
+        this.bit += width
+        return high + value
     }
 
     /** Rejects non-zero padding so that one content has exactly one encoding. */

@@ -17,3 +17,13 @@ export const DEFAULT_BACKLOG_BLOCKS = 28
 export function slotsForBacklog(maxBacklogBlocks: number): number {
     return maxBacklogBlocks + 2
 }
+
+/**
+ * Values (readings x channels) in one block on the device. Sealing a block, the flash commit
+ * that decodes it again, and at boot the restore of a checkpointed block with its seal and
+ * commit, each run in one fiber run, which may not exceed 131,071 bytecode ops (an
+ * InfiniteLoop panic restarts the program); the worst block the format allows (255 readings
+ * of 8 channels) needs several times that. test/device/ledgerlimits.test.ts proves the capped
+ * worst cases.
+ */
+export const DEFAULT_MAX_VALUES_PER_BLOCK = 192

@@ -3,7 +3,7 @@
  * fit, when it holds the most readings allowed, or when it is older than the time limit.
  * Pure (time comes in as arguments), so the firmware and the Node load generator share it.
  */
-import { wipe } from "./bytes"
+import { varintLength, wipe } from "./bytes"
 import { BlockContent, ChainHead, encodeContent, sealBlock, SealedBlock } from "./chain"
 import {
     BlockTime,
@@ -19,7 +19,7 @@ import {
     TAG_BYTES,
 } from "./format"
 import { LedgerCrypto } from "./keys"
-import { Reading, ReadingsBuilder } from "./readings"
+import { checkReading, Reading, ReadingsBuilder } from "./readings"
 
 export interface LedgerOptions {
     /** Nominal time between readings; reading i of a block was taken at first + i * intervalMs. */
@@ -30,6 +30,12 @@ export interface LedgerOptions {
     maxReadingsPerBlock?: number
     /** Seal a block once its first reading is this old, so data is never held back for long. */
     maxBlockAgeMs?: number
+    /**
+     * Seal when a block holds this many values (readings x channels, missing ones included).
+     * The device sets it (src/config.ts) so that sealing, committing and restoring a block
+     * stays within one fiber run's op budget; the format allows 255 x 8.
+     */
+    maxValuesPerBlock?: number
 }
 
 export const DEFAULT_MAX_BLOCK_AGE_MS = 3600 * 1000
@@ -48,6 +54,8 @@ export class Ledger {
     private head: ChainHead
     private open: ReadingsBuilder = undefined
     private openTime: BlockTime = undefined
+    /** The open block's header and tag bytes without the reading count's varint (fixed while it is open). */
+    private openOverhead = 0
     private latest: BlockTime = undefined
     private readonly maxBlockBytes: number
     private readonly maxReadings: number
@@ -74,6 +82,12 @@ export class Ledger {
         this.maxReadings = options.maxReadingsPerBlock || MAX_READINGS_PER_BLOCK
         if (this.maxReadings > MAX_READINGS_PER_BLOCK || this.maxReadings < 1)
             throw new RangeError("maxReadingsPerBlock must be 1.." + MAX_READINGS_PER_BLOCK)
+        if (options.maxValuesPerBlock !== undefined) {
+            if (!(options.maxValuesPerBlock >= channels.length))
+                throw new RangeError("maxValuesPerBlock must be at least the channel count, " + channels.length)
+            const byValues = Math.floor(options.maxValuesPerBlock / channels.length)
+            if (byValues < this.maxReadings) this.maxReadings = byValues
+        }
         this.maxAgeMs = options.maxBlockAgeMs || DEFAULT_MAX_BLOCK_AGE_MS
         this.head = head
     }
@@ -91,8 +105,7 @@ export class Ledger {
     restoreOpen(readings: Reading[], time: BlockTime) {
         if (this.open) throw new RangeError("a block is already open")
         if (readings.length === 0) return
-        this.open = new ReadingsBuilder(this.channels.length)
-        this.openTime = time
+        this.openBlock(time)
         for (const r of readings) this.open.add(r)
     }
 
@@ -132,9 +145,16 @@ export class Ledger {
         })
     }
 
-    private openSize(next: Reading): number {
-        const count = this.open.count() + 1
-        return headerSize(this.head.seq, this.openTime, this.options.intervalMs, count) + this.open.bodySize(next) + TAG_BYTES
+    private openBlock(time: BlockTime) {
+        this.open = new ReadingsBuilder(this.channels.length)
+        this.openTime = time
+        this.openOverhead = headerSize(this.head.seq, time, this.options.intervalMs, 0) - 1 + TAG_BYTES
+    }
+
+    /** Adds `reading` (checked) to the open block if the block then stays within the size limit. */
+    private addToOpen(reading: Reading): boolean {
+        const room = this.maxBlockBytes - this.openOverhead - varintLength(this.open.count() + 1)
+        return this.open.tryAdd(reading, room)
     }
 
     /**
@@ -143,16 +163,17 @@ export class Ledger {
      */
     append(reading: Reading, time: BlockTime): SealedBlock[] {
         if (this.head.seq === 0) throw new RangeError("seal the genesis block first")
+        checkReading(reading, this.channels.length)
         const sealed: SealedBlock[] = []
         // A block's header declares reading i at first + i * interval within one boot: a
         // reading off that grid (a reboot, a stall the caller did not fill) starts a new block
         // so every reading's time stays what the chain says.
-        if (this.open && (!this.onGrid(time) || this.openSize(reading) > this.maxBlockBytes)) sealed.push(this.sealOpen())
+        if (this.open && (!this.onGrid(time) || !this.addToOpen(reading))) sealed.push(this.sealOpen())
         if (!this.open) {
-            this.open = new ReadingsBuilder(this.channels.length)
-            this.openTime = time
+            this.openBlock(time)
+            // Always fits: the size limit is at least largestSingleReadingBlock.
+            this.open.tryAdd(reading, MAX_BLOCK_BYTES)
         }
-        this.open.add(reading)
         this.latest = time
         if (this.open.count() >= this.maxReadings) sealed.push(this.sealOpen())
         return sealed

@@ -1,0 +1,219 @@
+/**
+ * The largest data blocks the format allows, sealed and committed within one fiber run's
+ * bytecode budget (131,071 ops; over it the VM panics with InfiniteLoop and restarts, which
+ * turned a full block into a boot loop). Each case feeds readings one per fiber run, as the
+ * sampler does, until the ledger seals on its own: at 255 readings, or when the next reading
+ * would not fit 200 bytes. Then, with no sleep in between:
+ * - the seal and the commit up to its first flash write (decode + tag check);
+ * - the checkpoint of the fullest open block (openContent) and its decode;
+ * - the boot after a reset: openChain restores that checkpoint and seals it and a gap record;
+ *   after one suspension (src/device.ts) the commits follow.
+ * 1, 3 and 8 channels; delta widths 0 (constant values), 1, 2 and 4; with and without a
+ * missing-value bitmap. A panic fails the file (the runner counts a crash as a failure).
+ *
+ * The ledger runs with the device's cap on values per block (src/config.ts): the table gives
+ * what the format allows, the cap may seal earlier.
+ */
+import * as ds from "@devicescript/core"
+import { describe, expect, test } from "@devicescript/test"
+import { deviceCrypto } from "../../src/crypto"
+import { decodeBlock, decodeContent, newChainHead, SealedBlock } from "../../src/lib/chain"
+import { ChainStore, HEAD_KEY, OPEN_KEY } from "../../src/lib/chainstore"
+import { DEFAULT_MAX_VALUES_PER_BLOCK } from "../../src/lib/defaults"
+import { ChannelSpec, MAX_BLOCK_BYTES, MAX_READINGS_PER_BLOCK } from "../../src/lib/format"
+import { Ledger } from "../../src/lib/ledger"
+import { MISSING, Reading } from "../../src/lib/readings"
+import { openChain } from "../../src/lib/recovery"
+import { settingsStore } from "../../src/settingsstore"
+
+const deviceId = Buffer.from("12abdd2289421234", "hex")
+/** One reading every 10 s: a 255-reading block is 42 minutes, within the default 1-hour age. */
+const INTERVAL_MS = 10000
+const LEDGER_OPTIONS = { intervalMs: INTERVAL_MS, maxValuesPerBlock: DEFAULT_MAX_VALUES_PER_BLOCK }
+
+interface LimitCase {
+    channels: number
+    /** Delta width of every channel (0: constant values). */
+    width: number
+    /** Every 7th value (reading-major) missing: a bitmap in every block. */
+    missing: boolean
+    /** Readings in the block the ledger seals (255, or the most that fit 200 bytes). */
+    readings: number
+}
+
+// Counts from the format (header 45 B at seq 1 with these times, tag 16 B): 255 where the
+// size allows, else the largest count that fits.
+const CASES: LimitCase[] = [
+    { channels: 1, width: 0, missing: false, readings: 255 },
+    { channels: 1, width: 0, missing: true, readings: 255 },
+    { channels: 1, width: 1, missing: false, readings: 255 },
+    { channels: 1, width: 1, missing: true, readings: 255 },
+    { channels: 1, width: 2, missing: false, readings: 255 },
+    { channels: 1, width: 2, missing: true, readings: 255 },
+    { channels: 1, width: 4, missing: false, readings: 255 },
+    { channels: 1, width: 4, missing: true, readings: 248 },
+    { channels: 3, width: 0, missing: false, readings: 255 },
+    { channels: 3, width: 0, missing: true, readings: 255 },
+    { channels: 3, width: 1, missing: false, readings: 255 },
+    { channels: 3, width: 1, missing: true, readings: 188 },
+    { channels: 3, width: 2, missing: false, readings: 175 },
+    { channels: 3, width: 2, missing: true, readings: 128 },
+    { channels: 3, width: 4, missing: false, readings: 89 },
+    { channels: 3, width: 4, missing: true, readings: 80 },
+    { channels: 8, width: 0, missing: false, readings: 255 },
+    { channels: 8, width: 0, missing: true, readings: 117 },
+    { channels: 8, width: 1, missing: false, readings: 118 },
+    { channels: 8, width: 1, missing: true, readings: 63 },
+    { channels: 8, width: 2, missing: false, readings: 59 },
+    { channels: 8, width: 2, missing: true, readings: 43 },
+    { channels: 8, width: 4, missing: false, readings: 30 },
+    { channels: 8, width: 4, missing: true, readings: 27 },
+]
+
+/** K_0 of one case: each case its own chain, so flash left by another case is never adopted as ours. */
+function key0(c: LimitCase): Buffer {
+    const k = Buffer.alloc(32)
+    for (let i = 0; i < 32; i++) k[i] = 0x20 + i
+    k[0] = CASES.indexOf(c)
+    return k
+}
+
+function specs(n: number): ChannelSpec[] {
+    const out: ChannelSpec[] = []
+    for (let c = 0; c < n; c++) out.push({ name: "c" + c, unit: "u", exponent: 0 })
+    return out
+}
+
+/** Readings in the block the device seals: the format's count, or fewer under the values cap. */
+function expected(c: LimitCase): number {
+    return Math.min(c.readings, Math.floor(DEFAULT_MAX_VALUES_PER_BLOCK / c.channels))
+}
+
+/** Whether the ledger seals the block on its reading count (with the reading that fills it), not on its size. */
+function sealedOnCount(c: LimitCase): boolean {
+    return expected(c) < c.readings || c.readings === MAX_READINGS_PER_BLOCK
+}
+
+function label(c: LimitCase): string {
+    return c.channels + " ch, width " + c.width + (c.missing ? ", missing values" : "") + ", " + expected(c) + " readings (format: " + c.readings + ")"
+}
+
+/** Reading i of a case: every present value steps by 2^(width-1) down, so each delta needs exactly `width` bits. */
+function readingSource(c: LimitCase): (i: number) => Reading {
+    const present: number[] = []
+    for (let ch = 0; ch < c.channels; ch++) present.push(0)
+    const step = c.width === 0 ? 0 : 1 << (c.width - 1)
+    return (i: number) => {
+        const r: Reading = []
+        for (let ch = 0; ch < c.channels; ch++) {
+            if (c.missing && (i * c.channels + ch) % 7 === 3) r.push(MISSING)
+            else {
+                r.push(1000 * (ch + 1) - present[ch] * step)
+                present[ch]++
+            }
+        }
+        return r
+    }
+}
+
+function at(i: number) {
+    return { boot: 0, uptimeMs: 1000 + i * INTERVAL_MS }
+}
+
+/** A fresh chain in flash with its genesis block committed, and the ledger that continues it. */
+async function freshChain(c: LimitCase): Promise<{ store: ChainStore; ledger: Ledger }> {
+    await settingsStore.delete(OPEN_KEY)
+    const store = new ChainStore(settingsStore, deviceCrypto, deviceId)
+    await store.create(newChainHead(key0(c)), 0)
+    const ledger = new Ledger(deviceCrypto, deviceId, specs(c.channels), newChainHead(key0(c)), LEDGER_OPTIONS)
+    const genesis = ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test", "simulator")
+    await store.commit(genesis.bytes, genesis.seq)
+    return { store, ledger }
+}
+
+function expectReadings(got: Reading[], want: Reading[]) {
+    expect(got.length).toBe(want.length)
+    for (let i = 0; i < want.length; i++) for (let c = 0; c < want[i].length; c++) expect(got[i][c]).toBe(want[i][c])
+}
+
+/** Appends readings one per fiber run until the ledger seals; the seal and the commit share one run. */
+async function sealFullBlock(c: LimitCase) {
+    const { store, ledger } = await freshChain(c)
+    const next = readingSource(c)
+    const taken: Reading[] = []
+    let block: SealedBlock = undefined
+    for (let i = 0; i <= MAX_READINGS_PER_BLOCK && !block; i++) {
+        const reading = next(i)
+        await ds.sleep(0)
+        const sealed = ledger.append(reading, at(i))
+        if (sealed.length > 0) {
+            block = sealed[0]
+            await store.commit(block.bytes, block.seq)
+        }
+        // Sealed at the count limit, the block holds this reading; sealed for size, the next one does.
+        if (sealed.length === 0 || ledger.openReadings().length === 0) taken.push(reading)
+    }
+    expect(!!block).toBe(true)
+    expect(block.bytes.length <= MAX_BLOCK_BYTES).toBe(true)
+    const stored = decodeBlock(await store.readBlock(block.seq))
+    if (stored.header.readingCount !== expected(c)) console.log("fl:test " + label(c) + ": sealed " + stored.header.readingCount)
+    expect(stored.header.readingCount).toBe(expected(c))
+    expectReadings(stored.readings, taken.slice(0, expected(c)))
+}
+
+/** The fullest open block: checkpointed, then restored and sealed at boot, and committed. */
+async function recoverFullBlock(c: LimitCase) {
+    const { store, ledger } = await freshChain(c)
+    const next = readingSource(c)
+    // A block sealed on its count is never open with that many readings; one sealed for size is.
+    const open = sealedOnCount(c) ? expected(c) - 1 : expected(c)
+    const taken: Reading[] = []
+    for (let i = 0; i < open; i++) {
+        const reading = next(i)
+        taken.push(reading)
+        await ds.sleep(0)
+        expect(ledger.append(reading, at(i)).length).toBe(0)
+    }
+    await ds.sleep(0)
+    const content = ledger.openContent()
+    expect(decodeContent(content).header.readingCount).toBe(open)
+    await store.checkpoint(content)
+    await ds.sleep(0)
+    const chain = await openChain({
+        store,
+        crypto: deviceCrypto,
+        deviceId,
+        channels: specs(c.channels),
+        ledger: LEDGER_OPTIONS,
+        firmwareVersion: "test",
+        board: "simulator",
+        checkpointEvery: 10,
+        newKey: async () => key0(c),
+        uptimeMs: () => 5000,
+        onSealed: async () => {},
+    })
+    expect(chain.recovered.length).toBe(2)
+    // As src/device.ts does: one suspension between the restore and the commits.
+    await ds.sleep(0)
+    for (const b of chain.recovered) await store.commit(b.bytes, b.seq)
+    const restored = decodeBlock(await store.readBlock(chain.recovered[0].seq))
+    expectReadings(restored.readings, taken)
+    await settingsStore.delete(OPEN_KEY)
+}
+
+describe("largest blocks within one fiber run's op budget", () => {
+    test("seals and commits every worst-case block as the sampler fills it", async () => {
+        await settingsStore.delete(HEAD_KEY)
+        for (const c of CASES) {
+            console.log("fl:test seal " + label(c))
+            await sealFullBlock(c)
+        }
+    })
+
+    test("checkpoints the fullest open block, restores and seals it at boot, and commits it", async () => {
+        for (const c of CASES) {
+            console.log("fl:test recover " + label(c))
+            await recoverFullBlock(c)
+        }
+    })
+})
