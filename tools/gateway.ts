@@ -2,9 +2,8 @@
  * `fieldledger gateway`: serves the gateway's HTTP API (docs/API.md) on a SQLite store. A thin
  * command over tools/gateway/server.ts; `registerDevice` registers without HTTP.
  */
-import { readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { parseCommandLine, UsageError } from "./lib/args"
+import { parseCommandLine, readAdminToken, UsageError } from "./lib/args"
 import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
 import { startGateway } from "./gateway/server"
 import { GatewayService, RegisterDevice } from "./gateway/service"
@@ -63,16 +62,7 @@ export async function runGateway(argv: string[]): Promise<number> {
     if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError("--port must be 0..65535")
     const host = cli.string("host") ?? "127.0.0.1"
 
-    let adminToken = process.env.FL_ADMIN_TOKEN || undefined
-    const tokenFile = cli.string("admin-token-file")
-    if (tokenFile) {
-        try {
-            adminToken = readFileSync(tokenFile, "utf8").trim()
-        } catch (e) {
-            throw new UsageError("cannot read --admin-token-file: " + (e as Error).message)
-        }
-        if (!adminToken) throw new UsageError("--admin-token-file " + tokenFile + " is empty")
-    }
+    const adminToken = readAdminToken(cli.string("admin-token-file"))
     let master
     try {
         master = loadMasterKey({ envValue: process.env.FL_MASTER_KEY || undefined, file: cli.string("master-key-file"), defaultFile: defaultMasterKeyFile(db) })

@@ -5,7 +5,7 @@
  * 2 usage. With --json stdout is one JSON object, also on failure.
  */
 import { readFileSync } from "node:fs"
-import { parseCommandLine, UsageError } from "./lib/args"
+import { parseCommandLine, readAdminToken, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BusDevice, BusError, FieldBus, openBus } from "./lib/jacdacbus"
 import {
@@ -96,19 +96,6 @@ function fail(command: string, json: boolean, e: unknown): number {
     return 1
 }
 
-function adminToken(file: string | undefined): string | undefined {
-    if (file) {
-        let token: string
-        try {
-            token = readFileSync(file, "utf8").trim()
-        } catch (e) {
-            throw new UsageError("cannot read --admin-token-file: " + (e as Error).message)
-        }
-        if (!token) throw new UsageError("--admin-token-file " + file + " is empty")
-        return token
-    }
-    return process.env.FL_ADMIN_TOKEN || undefined
-}
 
 function wholeNumber(text: string | undefined, name: string): number | undefined {
     if (text === undefined) return undefined
@@ -245,7 +232,7 @@ export async function runProvision(argv: string[]): Promise<number> {
     }
 
     if (!gateway) throw new UsageError("--gateway URL is required: the gateway that will verify this device's blocks")
-    const token = adminToken(cli.string("admin-token-file"))
+    const token = readAdminToken(cli.string("admin-token-file"))
     if (!token) throw new UsageError("no admin token: set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
     const config: ProvisionConfig = {
         gatewayUrl: cli.string("device-gateway") ?? gateway,
@@ -329,7 +316,7 @@ export async function runRegister(argv: string[]): Promise<number> {
     }
     if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
     const json = cli.boolean("json")
-    const token = adminToken(cli.string("admin-token-file"))
+    const token = readAdminToken(cli.string("admin-token-file"))
     if (!token) throw new UsageError("no admin token: set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
     const file = cli.string("pending") ?? DEFAULT_PENDING_FILE
     try {

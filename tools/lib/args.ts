@@ -2,6 +2,7 @@
  * Command-line parsing for the fieldledger tools, on node:util's parseArgs: one place that
  * turns unknown flags and missing values into a usage error (exit 2) with the command's help.
  */
+import { readFileSync } from "node:fs"
 import { parseArgs, type ParseArgsConfig } from "node:util"
 
 export class UsageError extends Error {
@@ -35,4 +36,17 @@ export function parseCommandLine(argv: string[], options: OptionSpec): CommandLi
         string: name => (typeof flags[name] === "string" ? (flags[name] as string) : undefined),
         boolean: name => flags[name] === true,
     }
+}
+
+/** The admin token: from `--admin-token-file` when given, else env FL_ADMIN_TOKEN, else none. */
+export function readAdminToken(file: string | undefined): string | undefined {
+    if (file === undefined) return process.env.FL_ADMIN_TOKEN || undefined
+    let token: string
+    try {
+        token = readFileSync(file, "utf8").trim()
+    } catch (e) {
+        throw new UsageError("cannot read --admin-token-file: " + (e as Error).message)
+    }
+    if (!token) throw new UsageError("--admin-token-file " + file + " is empty")
+    return token
 }
