@@ -54,8 +54,9 @@ describe("provisioning the simulated device over the devtools bus", () => {
         tokenFile = join(dir, "token")
         writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 })
         gw = await startGateway({ db: join(dir, "gw.db"), port: 0, adminToken: TOKEN, masterKey: Buffer.alloc(32, 7) })
-        rmSync(".devicescript/flash/sim.bin", { force: true })
         await sim.startBus()
+        // After the bus lock: another suite's VM may be using the flash file until then.
+        rmSync(".devicescript/flash/sim.bin", { force: true })
         sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", DEVICE_ID], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
         await until("the simulated device to boot", () => lines.some(l => l.startsWith("fl:boot")))
     }, 1000000)
