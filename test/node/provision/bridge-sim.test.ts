@@ -6,7 +6,6 @@
  *
  * Uses TCP port 8082 through the machine-wide bus lock (tools/lib/buslock.ts).
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -14,30 +13,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startGateway, RunningGateway } from "../../../tools/gateway/server"
 import { cleanLine } from "../../../tools/lib/devicelog"
 import { Simulator } from "../../../tools/lib/simulator"
+import { runCli as run, until } from "./cli"
 
 const DEVICE_ID = "0123456789abcd0b"
 const TOKEN = "e2e-bridge-token"
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise(resolve => {
-        const child = spawn(process.execPath, ["bin/fieldledger.mjs", ...args], { stdio: ["ignore", "pipe", "pipe"] })
-        let stdout = ""
-        let stderr = ""
-        child.stdout.on("data", d => (stdout += d))
-        child.stderr.on("data", d => (stderr += d))
-        child.on("close", code => resolve({ code, stdout, stderr }))
-    })
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60000): Promise<T> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-        const v = await check()
-        if (v !== undefined && v !== false) return v
-        if (Date.now() > deadline) throw new Error("timed out waiting for " + what)
-        await new Promise(r => setTimeout(r, 250))
-    }
-}
 
 describe("USB sync through fieldledger bridge on the simulator", () => {
     let dir: string
