@@ -3,6 +3,7 @@ import * as ds from "@devicescript/core"
 import { readSetting } from "@devicescript/settings"
 import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_VALUES_PER_BLOCK } from "./lib/defaults"
 import { LedgerOptions } from "./lib/ledger"
+import { USB_GATEWAY } from "./lib/usbwire"
 
 export const FIRMWARE_VERSION = "fieldledger/0.1.0"
 
@@ -15,7 +16,7 @@ export interface FirmwareConfig {
     maxBacklogBlocks: number
     /** What a full backlog does: drop the oldest blocks (default) or stop sampling. */
     whenFull: "drop-oldest" | "stop-sampling"
-    /** Gateway base URL (http://host:port); empty: no sync, the backlog stays in flash. */
+    /** Gateway base URL (http://host:port), "usb" (`fieldledger bridge` on the host), or empty: no sync, the backlog stays in flash. */
     gatewayUrl: string
     /** Time between sync rounds while the gateway answers; failures back off up to maxBackoffMs. */
     syncPeriodMs: number
@@ -27,8 +28,9 @@ export const SIMULATOR_GATEWAY_URL = "http://127.0.0.1:8787"
 
 async function readUrl(key: string, fallback: string): Promise<string> {
     const value = await readSetting<string>(key, fallback)
+    if (value === USB_GATEWAY) return value
     if (typeof value !== "string" || (value !== "" && !value.startsWith("http://") && !value.startsWith("https://"))) {
-        console.log("fl:config " + key + " is not an http(s) URL, using " + (fallback || "none (no sync)"))
+        console.log("fl:config " + key + " is neither an http(s) URL nor \"usb\", using " + (fallback || "none (no sync)"))
         return fallback
     }
     return value

@@ -17,6 +17,7 @@ import { ChannelSource } from "./sensors"
 import { settingsStore } from "./settingsstore"
 import { loadAckKey, saveAckKey } from "./lib/sync"
 import { deriveAckKey } from "./lib/syncwire"
+import { USB_GATEWAY } from "./lib/usbwire"
 import { WallClock } from "./lib/wallclock"
 import { startSync } from "./sync"
 
@@ -46,13 +47,15 @@ async function startDeviceSync(config: FirmwareConfig, store: ChainStore, device
         console.log("fl:warning sync off: this chain has no ack key (sealed by older firmware); provision the device again")
         return
     }
-    console.log("fl:sync to " + config.gatewayUrl + " every " + config.syncPeriodMs + " ms")
+    const to = config.gatewayUrl === USB_GATEWAY ? "USB (fieldledger bridge on the host)" : config.gatewayUrl
+    console.log("fl:sync to " + to + " every " + config.syncPeriodMs + " ms")
     startSync({
         store,
         crypto: deviceCrypto,
         deviceId,
         ackKey,
         gatewayUrl: config.gatewayUrl,
+        slots: store.slots,
         periodMs: config.syncPeriodMs,
         maxBackoffMs: config.maxBackoffMs,
         requestTimeoutMs: 10000,

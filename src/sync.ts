@@ -13,14 +13,18 @@ import { ChainStore } from "./lib/chainstore"
 import { LedgerCrypto } from "./lib/keys"
 import { SyncResult, syncRound } from "./lib/sync"
 import { BATCH_NONCE_BYTES } from "./lib/syncwire"
+import { USB_GATEWAY } from "./lib/usbwire"
+import { usbTransport, USB_REPLY_TIMEOUT_MS } from "./usbtransport"
 
 export interface SyncOptions {
     store: ChainStore
     crypto: LedgerCrypto
     deviceId: Buffer
     ackKey: Buffer
-    /** e.g. http://192.168.1.20:8787 (no trailing path). */
+    /** e.g. http://192.168.1.20:8787 (no trailing path), or "usb": through `fieldledger bridge` (src/usbtransport.ts). */
     gatewayUrl: string
+    /** The chain store's slot ring (USB sync tells the bridge where the blocks are). */
+    slots: number
     /** Time between rounds while all is well. */
     periodMs: number
     /** Longest wait between tries while the gateway is unreachable. */
@@ -34,6 +38,10 @@ export interface SyncOptions {
 export function startSync(o: SyncOptions) {
     const base = o.gatewayUrl.endsWith("/") ? o.gatewayUrl.slice(0, o.gatewayUrl.length - 1) : o.gatewayUrl
     const path = base + "/v1/devices/" + toHex(o.deviceId) + "/blocks"
+    const post =
+        o.gatewayUrl === USB_GATEWAY
+            ? usbTransport(o.slots, USB_REPLY_TIMEOUT_MS)
+            : async (body: Buffer, backlog: number) => await httpPost(path + "?backlog=" + backlog, body, "application/octet-stream", o.requestTimeoutMs)
     let failures = 0
     let running = true
     let timer = 0
@@ -46,7 +54,7 @@ export function startSync(o: SyncOptions) {
             ackKey: o.ackKey,
             nonce: () => randomBuffer(BATCH_NONCE_BYTES),
             acknowledge: o.acknowledge,
-            post: async (body, backlog) => await httpPost(path + "?backlog=" + backlog, body, "application/octet-stream", o.requestTimeoutMs),
+            post: post,
         })
 
     const tick = async () => {

@@ -15,6 +15,7 @@ Commands:
   provision give a device its key and configuration over USB, register it (--help)
   register  upload registrations provision saved while the gateway was unreachable
   devices   list the devices on the USB bus (or the simulator's with --sim)
+  bridge    sync a device without a network (FL_GATEWAY=usb) to the gateway over USB
 
 Run fieldledger COMMAND --help for a command's options.`
 
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     provision: async () => (await import("./provision")).runProvision,
     register: async () => (await import("./provision")).runRegister,
     devices: async () => (await import("./provision")).runDevices,
+    bridge: async () => (await import("./bridge")).runBridge,
 }
 
 export async function main(argv: string[]): Promise<number> {

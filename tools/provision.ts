@@ -44,7 +44,8 @@ Options:
   --port PATH              serial port (default: the one USB board found; needs udevadm)
   --device ID              which device (16 hex digits) when several are on the bus
   --gateway URL            the gateway to register with (http://host:port)
-  --device-gateway URL     the gateway URL the device syncs to (default: --gateway)
+  --device-gateway URL     the gateway URL the device syncs to (default: --gateway), or
+                           "usb": through 'fieldledger bridge' on the host (no WiFi)
   --interval MS            sampling interval (FL_INTERVAL)
   --block-age MS           longest time a block stays open (FL_BLOCK_AGE)
   --backlog N              unacknowledged blocks kept in flash (FL_BACKLOG, 2..66)
@@ -263,7 +264,7 @@ export async function runProvision(argv: string[]): Promise<number> {
             if (succession && !cli.boolean("force"))
                 throw new ProvisionError("already-provisioned", "device " + device.id + " is already provisioned", "--force gives it a new key and a successor chain (key succession); --check shows its state")
             if (ssid !== undefined && !device.addWifiNetwork)
-                throw new ProvisionError("no-wifi", "device " + device.id + " has no WiFi service", "boards without WiFi (Pico) cannot sync yet: USB sync (fieldledger bridge) is planned, docs/PROVISIONING.md")
+                throw new ProvisionError("no-wifi", "device " + device.id + " has no WiFi service", "a board without WiFi (Pico) syncs over USB: --device-gateway usb, then run 'fieldledger bridge' on the host it is plugged into")
             if (succession && before.chain && before.chain.backlog > 0)
                 say("warning: " + before.chain.backlog + " block(s) of the old chain are not acknowledged by a gateway; the successor chain starts after them and the gateway records the gap")
 

@@ -241,6 +241,18 @@ export class ChainStore {
         return result
     }
 
+    /**
+     * Reads the head as it is in flash and adopts nothing, never writing: for a reader that is
+     * not the device (`fieldledger bridge` reading the backlog over the bus). Undefined: no chain.
+     */
+    async readHead(): Promise<StoredHead | undefined> {
+        const raw = await this.kv.get(HEAD_KEY)
+        if (!raw || raw.length === 0) return undefined
+        this.head = decodeHead(raw)
+        this.readingsInBacklog = -1
+        return this.head
+    }
+
     /** Starts a chain in empty flash: the head before its genesis block. */
     async create(head: ChainHead, boot: number) {
         // Copies: the ledger wipes its key buffers as it evolves them.

@@ -3,6 +3,7 @@
  * native HMAC, the HTTP reply parser and the backoff (the Node suites check the same code on
  * Node; the end-to-end suite runs the whole firmware against the gateway).
  */
+import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/crypto"
 import { backoffDelayMs } from "../../src/lib/backoff"
@@ -10,6 +11,9 @@ import { toHex } from "../../src/lib/bytes"
 import { parseHttpReply } from "../../src/lib/httpreply"
 import { ackTag, decodeBatch, deriveAckKey, encodeBatch, readSignedAck } from "../../src/lib/syncwire"
 import { WallClock } from "../../src/lib/wallclock"
+import { BridgeRequest, BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, decodeBridgeRequest, trimGatewayReply } from "../../src/lib/usbwire"
+import { settingsStore } from "../../src/settingsstore"
+import { usbTransport } from "../../src/usbtransport"
 
 const deviceId = Buffer.from("12abdd2289421234", "hex")
 
@@ -48,5 +52,48 @@ describe("sync protocol on the device", () => {
         const clock = new WallClock()
         clock.set(1764000000, 5000)
         expect(clock.unixSecondsAt(65000)).toBe(1764000060)
+    })
+})
+
+describe("USB sync transport on the device", () => {
+    test("publishes the nonce, returns the bridge's reply and leaves no setting behind", async () => {
+        const nonce = filled(8, 5)
+        const post = usbTransport(30, 5000)
+        let seen: BridgeRequest = undefined
+        // The bridge, played by another fiber over the same settings.
+        setTimeout(async () => {
+            try {
+                let raw: Buffer = undefined
+                for (let i = 0; i < 40 && !raw; i++) {
+                    await ds.sleep(100)
+                    raw = await settingsStore.get(BRIDGE_REQUEST_SETTING)
+                }
+                seen = decodeBridgeRequest(raw)
+                await settingsStore.set(BRIDGE_REPLY_SETTING, Buffer.from(trimGatewayReply(409, { ack: 3, head: toHex(filled(32, 1)), time: 1764000000, tag: toHex(filled(16, 2)), error: "missing-blocks", expected: 4 })))
+            } catch (e) {
+                console.log("bridge fiber: " + (e as Error).message)
+            }
+        }, 0)
+        const reply = await post(encodeBatch(nonce, [filled(40, 1)]), 3)
+        expect(reply.status).toBe(409)
+        expect(JSON.parse(reply.body).ack).toBe(3)
+        expect(JSON.parse(reply.body).error).toBe("missing-blocks")
+        expect(toHex(seen.nonce)).toBe(toHex(nonce))
+        expect(seen.backlog).toBe(3)
+        expect(seen.slots).toBe(30)
+        expect(await settingsStore.get(BRIDGE_REQUEST_SETTING)).toBe(undefined)
+        expect(await settingsStore.get(BRIDGE_REPLY_SETTING)).toBe(undefined)
+    })
+
+    test("without a bridge the round fails after the timeout and withdraws its request", async () => {
+        const post = usbTransport(30, 600)
+        let failed = ""
+        try {
+            await post(encodeBatch(filled(8, 6), [filled(40, 1)]), 1)
+        } catch (e) {
+            failed = (e as Error).message
+        }
+        expect(failed.indexOf("no reply from a USB bridge") >= 0).toBe(true)
+        expect(await settingsStore.get(BRIDGE_REQUEST_SETTING)).toBe(undefined)
     })
 })

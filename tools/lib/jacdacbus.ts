@@ -177,9 +177,18 @@ function settingsOf(jd: any, service: any, id: string): DeviceSettings {
         return client
     }
     return {
+        // Not SettingsClient.getValue: it takes the next `get` report on the bus, also one the
+        // device's own program asked for (the firmware reads settings all the time, USB sync
+        // polls one), and then answers undefined for a key that exists. Here an answer for
+        // another key is skipped and the question asked again.
         get: async key => {
-            const v: Uint8Array = await need().getValue(key)
-            return v && v.length > 0 ? Buffer.from(v) : undefined
+            need()
+            for (let attempt = 0; attempt < 8; attempt++) {
+                const resp = await service.sendCmdAwaitResponseAsync(jd.Packet.from(jd.SettingsCmd.Get, jd.jdpack("s", [key])))
+                const [rkey, value] = jd.jdunpack(resp.data, "z b") as [string, Uint8Array]
+                if (rkey === key) return value && value.length > 0 ? Buffer.from(value) : undefined
+            }
+            throw new BusError("device " + id + " kept answering for other settings than " + key, "try again; is another tool reading its settings?", "bus")
         },
         set: async (key, value) => await need().setValue(key, new Uint8Array(value)),
         delete: async key => await need().deleteValue(key),

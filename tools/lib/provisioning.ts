@@ -18,6 +18,7 @@ import { KEY_BYTES } from "../../src/lib/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/keys"
 import { PROVISIONED_KEY_SETTING } from "../../src/lib/provisioned"
 import { ACK_KEY_SETTING } from "../../src/lib/sync"
+import { USB_GATEWAY } from "../../src/lib/usbwire"
 
 /** What provisioning needs of a device: its settings, as raw bytes. */
 export interface DeviceSettings {
@@ -52,7 +53,7 @@ export const CONFIG_SETTINGS = {
 } as const
 
 export interface ProvisionConfig {
-    /** http(s)://host:port ("usb", for a planned `fieldledger bridge`, is refused for now). */
+    /** http(s)://host:port, or "usb": the device syncs through `fieldledger bridge` on the host it is plugged into. */
     gatewayUrl?: string
     intervalMs?: number
     blockAgeMs?: number
@@ -64,10 +65,8 @@ const LIMITS: Record<string, [number, number]> = { intervalMs: [100, 86400000], 
 
 /** Checks a configuration before anything is written; throws ProvisionError naming the bad value. */
 export function validateConfig(c: ProvisionConfig) {
-    if (c.gatewayUrl === "usb")
-        throw new ProvisionError("bad-config", "USB sync (fieldledger bridge) is not implemented yet: the firmware would ignore FL_GATEWAY=usb", "give the device an http(s) gateway URL it can reach over WiFi")
-    if (c.gatewayUrl !== undefined && !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(c.gatewayUrl))
-        throw new ProvisionError("bad-config", "the device's gateway URL must be http(s)://host:port, not " + JSON.stringify(c.gatewayUrl))
+    if (c.gatewayUrl !== undefined && c.gatewayUrl !== USB_GATEWAY && !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(c.gatewayUrl))
+        throw new ProvisionError("bad-config", "the device's gateway must be http(s)://host:port or \"usb\" (fieldledger bridge), not " + JSON.stringify(c.gatewayUrl))
     for (const name of Object.keys(LIMITS)) {
         const v = (c as Record<string, unknown>)[name]
         if (v === undefined) continue

@@ -70,9 +70,9 @@ describe("device state from its settings", () => {
 
 describe("configuration", () => {
     test.each([
-        [{ gatewayUrl: "ftp://x" }, /gateway URL/],
-        [{ gatewayUrl: "http://a b" }, /gateway URL/],
-        [{ gatewayUrl: "usb" }, /not implemented yet/],
+        [{ gatewayUrl: "ftp://x" }, /gateway must be/],
+        [{ gatewayUrl: "http://a b" }, /gateway must be/],
+        [{ gatewayUrl: "USB" }, /gateway must be/],
         [{ intervalMs: 50 }, /intervalMs/],
         [{ intervalMs: 1.5 }, /intervalMs/],
         [{ blockAgeMs: 999 }, /blockAgeMs/],
@@ -88,6 +88,12 @@ describe("configuration", () => {
         expect((await d.kv.get("FL_INTERVAL"))!.toString()).toBe("60000")
         expect((await d.kv.get("FL_GATEWAY"))!.toString()).toBe('"http://gw:8787"')
         expect((await readDeviceState(d.settings, crypto, FAKE_ID)).config).toEqual(written)
+    })
+
+    test("accepts usb: the device syncs through fieldledger bridge", async () => {
+        const d = new FakeDevice()
+        expect(await writeConfig(d.settings, { gatewayUrl: "usb" })).toEqual({ FL_GATEWAY: "usb" })
+        expect((await d.kv.get("FL_GATEWAY"))!.toString()).toBe('"usb"')
     })
 
     test("a write the device drops (full flash) is an error, not a success", async () => {

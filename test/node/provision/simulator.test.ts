@@ -7,38 +7,17 @@
  * Uses TCP port 8082 (one devtools at a time): Simulator.startBus takes the machine-wide bus
  * lock (tools/lib/buslock.ts), so this file waits for the power-cut and sync suites.
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startGateway, RunningGateway } from "../../../tools/gateway/server"
 import { Simulator } from "../../../tools/lib/simulator"
+import { runCli as run, until } from "./cli"
 import { cleanLine } from "../../../tools/lib/devicelog"
 
 const DEVICE_ID = "0123456789abcdef"
 const TOKEN = "e2e-admin-token"
-
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise(resolve => {
-        const child = spawn(process.execPath, ["bin/fieldledger.mjs", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
-        let stdout = ""
-        let stderr = ""
-        child.stdout.on("data", d => (stdout += d))
-        child.stderr.on("data", d => (stderr += d))
-        child.on("close", code => resolve({ code, stdout, stderr }))
-    })
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60000): Promise<T> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-        const v = await check()
-        if (v !== undefined && v !== false) return v
-        if (Date.now() > deadline) throw new Error("timed out waiting for " + what)
-        await new Promise(r => setTimeout(r, 250))
-    }
-}
 
 describe("provisioning the simulated device over the devtools bus", () => {
     let dir: string
@@ -54,8 +33,9 @@ describe("provisioning the simulated device over the devtools bus", () => {
         tokenFile = join(dir, "token")
         writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 })
         gw = await startGateway({ db: join(dir, "gw.db"), port: 0, adminToken: TOKEN, masterKey: Buffer.alloc(32, 7) })
-        rmSync(".devicescript/flash/sim.bin", { force: true })
         await sim.startBus()
+        // After the bus lock: another suite's VM may be using the flash file until then.
+        rmSync(".devicescript/flash/sim.bin", { force: true })
         sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", DEVICE_ID], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
         await until("the simulated device to boot", () => lines.some(l => l.startsWith("fl:boot")))
     }, 1000000)

@@ -1,0 +1,72 @@
+/**
+ * End to end on the simulator: a simulated device provisioned with `--device-gateway usb` has
+ * no network path to the gateway; `fieldledger bridge --sim` carries its blocks over the
+ * devtools bus. The gateway verifies and stores the chain, and the device forgets what was
+ * acknowledged (its head's oldestSeq advances).
+ *
+ * Uses TCP port 8082 through the machine-wide bus lock (tools/lib/buslock.ts).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, test } from "vitest"
+import { startGateway, RunningGateway } from "../../../tools/gateway/server"
+import { cleanLine } from "../../../tools/lib/devicelog"
+import { Simulator } from "../../../tools/lib/simulator"
+import { runCli as run, until } from "./cli"
+
+const DEVICE_ID = "0123456789abcd0b"
+const TOKEN = "e2e-bridge-token"
+
+describe("USB sync through fieldledger bridge on the simulator", () => {
+    let dir: string
+    let gw: RunningGateway
+    const sim = new Simulator()
+    const lines: string[] = []
+    let tokenFile: string
+
+    beforeAll(async () => {
+        dir = mkdtempSync(join(tmpdir(), "fl-e2e-bridge-"))
+        tokenFile = join(dir, "token")
+        writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 })
+        gw = await startGateway({ db: join(dir, "gw.db"), port: 0, adminToken: TOKEN, masterKey: Buffer.alloc(32, 9) })
+        await sim.startBus()
+        rmSync(".devicescript/flash/sim.bin", { force: true })
+        sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", DEVICE_ID], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
+        await until("the simulated device to boot", () => lines.some(l => l.startsWith("fl:boot")))
+    }, 1000000)
+
+    afterAll(async () => {
+        sim.stop()
+        await gw?.close()
+        rmSync(dir, { recursive: true, force: true })
+    })
+
+    test("refuses a device that is not in USB mode", async () => {
+        const r = await run(["bridge", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--once", "--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(1)
+        expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: "not-usb" })
+    }, 120000)
+
+    test("provisioned for USB, the device's chain reaches the gateway only through the bridge, and the device prunes", async () => {
+        const p = await run(["provision", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--device-gateway", "usb", "--admin-token-file", tokenFile, "--block-age", "3000", "--json"])
+        expect(p.code, p.stdout + p.stderr).toBe(0)
+        expect(JSON.parse(p.stdout).config.FL_GATEWAY).toBe("usb")
+        await until("the device to sync over USB", () => lines.some(l => l.includes("fl:sync to USB")))
+        await until("a data block", () => lines.some(l => /fl:status seq=([2-9]|\d\d)/.test(l)), 60000)
+        const r = await run(["bridge", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--once", "--timeout", "150", "--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        const round = JSON.parse(r.stdout)
+        expect(round).toMatchObject({ ok: true, outcome: "forwarded", status: 200, firstSeq: 0 })
+        expect(round.ack).toBe(round.lastSeq)
+        // The device took the signed ack: its backlog starts after what the gateway holds.
+        expect(round.device.oldestSeq).toBe(round.lastSeq + 1)
+        const view = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID)).json()
+        expect(view.head.seq).toBeGreaterThanOrEqual(round.ack)
+        expect(view.securityEvents).toBe(0)
+        const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
+        expect(exported.blocks.length).toBeGreaterThanOrEqual(round.sent)
+        // The device logs the round after its head is written (which the bridge saw).
+        await until("the device's own account of the round", () => lines.some(l => l.startsWith("fl:sync synced")), 10000)
+    }, 400000)
+})

@@ -1,0 +1,181 @@
+/**
+ * `fieldledger bridge`, transport-independent: one device synced over USB (FL_GATEWAY=usb,
+ * src/lib/usbwire.ts). When the device's sync round publishes its batch nonce (setting
+ * fl_bnonce), the bridge reads the head and the backlog slots over the bus exactly as the
+ * device's own syncRound would (readBacklogBatch on a ChainStore over the settings), posts them
+ * with the device's nonce as one batch to the gateway, and writes the gateway's reply, trimmed
+ * to the signed ack, to fl_brep. The device checks the ack's tag over its nonce and its own
+ * block hash, and only then forgets blocks: the bridge is as untrusted as any network.
+ *
+ * The bridge never writes the chain: it reads fl_head and the slots, writes only fl_brep.
+ */
+import { toHex } from "../../src/lib/bytes"
+import { ChainStore, KeyValueStore, StoredHead } from "../../src/lib/chainstore"
+import { LedgerCrypto } from "../../src/lib/keys"
+import { readBacklogBatch } from "../../src/lib/sync"
+import { encodeBatch, MAX_BATCH_BYTES } from "../../src/lib/syncwire"
+import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, BridgeRequest, decodeBridgeRequest, trimGatewayReply, USB_GATEWAY } from "../../src/lib/usbwire"
+import { backlogOf, DeviceSettings, parseSetting, ProvisionError } from "./provisioning"
+
+export interface BridgeOptions {
+    settings: DeviceSettings
+    crypto: LedgerCrypto
+    /** 16 hex digits. */
+    deviceId: string
+    /** http(s)://host:port of the gateway. */
+    gatewayUrl: string
+    /** How long a gateway request may take (ms). */
+    requestTimeoutMs?: number
+    fetch?: typeof fetch
+}
+
+export interface BridgeRound {
+    /**
+     * idle: the device is not waiting (or waits for a reply already written);
+     * forwarded: the gateway answered, its reply is on the device;
+     * unreachable: no answer from the gateway, the device was told (it keeps its blocks);
+     * empty: the device asked but flash held no block to send (told too).
+     */
+    outcome: "idle" | "forwarded" | "unreachable" | "empty"
+    /** The device's batch nonce, hex. */
+    nonce?: string
+    /** Blocks forwarded, and their seq range. */
+    sent: number
+    firstSeq?: number
+    lastSeq?: number
+    /** What the device said it holds. */
+    backlog?: number
+    /** The gateway's HTTP status. */
+    status?: number
+    /** The gateway's ack (not checked here: the device checks it). */
+    ack?: number
+    error?: string
+}
+
+/** The settings as the chain store's key-value store; the bridge never writes the chain through it. */
+function readOnlyStore(settings: DeviceSettings): KeyValueStore {
+    const refuse = async (key: string) => {
+        throw new Error("the bridge does not write the device's chain (" + key + ")")
+    }
+    return { get: key => settings.get(key), set: refuse, delete: refuse }
+}
+
+/** Refuses a device that does not sync over USB: the bridge would wait for a round that never comes. */
+export async function checkUsbMode(settings: DeviceSettings, deviceId: string) {
+    const gateway = parseSetting(await settings.get("FL_GATEWAY"))
+    if (gateway === USB_GATEWAY) return
+    const now = typeof gateway === "string" && gateway ? "it syncs to " + gateway + " itself" : "it has no gateway configured (the simulator's default is http://127.0.0.1:8787)"
+    throw new ProvisionError(
+        "not-usb",
+        "device " + deviceId + " is not set up for USB sync: " + now,
+        "provision it with --device-gateway usb (fieldledger provision --force ... --device-gateway usb for a provisioned device)"
+    )
+}
+
+/** The device's open request, if it has one. A request that does not decode is ignored (a torn write). */
+export async function readRequest(settings: DeviceSettings): Promise<BridgeRequest | undefined> {
+    const raw = await settings.get(BRIDGE_REQUEST_SETTING)
+    if (!raw) return undefined
+    try {
+        return decodeBridgeRequest(raw)
+    } catch {
+        return undefined
+    }
+}
+
+/** The device's head (undefined: no chain), read without writing anything. */
+export async function readDeviceHead(settings: DeviceSettings, crypto: LedgerCrypto, deviceId: string, slots?: number): Promise<StoredHead | undefined> {
+    return await new ChainStore(readOnlyStore(settings), crypto, Buffer.from(deviceId, "hex"), slots).readHead()
+}
+
+async function postBatch(o: BridgeOptions, body: Buffer, backlog: number): Promise<{ status: number; doc: unknown } | undefined> {
+    const url = o.gatewayUrl.replace(/\/+$/, "") + "/v1/devices/" + o.deviceId + "/blocks?backlog=" + backlog
+    try {
+        const r = await (o.fetch ?? fetch)(url, {
+            method: "POST",
+            headers: { "content-type": "application/octet-stream" },
+            body: new Uint8Array(body),
+            signal: AbortSignal.timeout(o.requestTimeoutMs ?? 15000),
+        })
+        const text = await r.text()
+        let doc: unknown = undefined
+        try {
+            doc = JSON.parse(text)
+        } catch {
+            doc = undefined
+        }
+        return { status: r.status, doc }
+    } catch {
+        return undefined
+    }
+}
+
+/**
+ * Writes the reply for the round of `nonce`. The device may read and delete it at once, so a
+ * read-back that finds nothing is fine when the device has moved on; a different value is not.
+ */
+async function writeReply(settings: DeviceSettings, nonce: Buffer, text: string) {
+    const bytes = Buffer.from(text, "utf8")
+    await settings.set(BRIDGE_REPLY_SETTING, bytes)
+    const back = await settings.get(BRIDGE_REPLY_SETTING)
+    if (back && back.equals(bytes)) return
+    const request = await readRequest(settings)
+    if (!back && (!request || !request.nonce.equals(nonce))) return // taken already
+    throw new ProvisionError("write-failed", "the device did not keep the bridge's reply (setting " + BRIDGE_REPLY_SETTING + "; its flash may be full)", "erase the device's settings and provision again")
+}
+
+/**
+ * One look at the device: if it waits with a nonce not served yet (`served`, hex), forwards
+ * its backlog and writes the reply. `served` is updated with the nonce handled.
+ */
+export async function bridgeRound(o: BridgeOptions, served: Set<string>): Promise<BridgeRound> {
+    const request = await readRequest(o.settings)
+    if (!request) return { outcome: "idle", sent: 0 }
+    const nonce = toHex(request.nonce)
+    if (served.has(nonce)) return { outcome: "idle", sent: 0, nonce }
+    const base = { nonce, backlog: request.backlog }
+    const store = new ChainStore(readOnlyStore(o.settings), o.crypto, Buffer.from(o.deviceId, "hex"), request.slots)
+    const head = await store.readHead()
+    const { blocks, lastSeq } = head ? await readBacklogBatch(store, MAX_BATCH_BYTES) : { blocks: [] as Buffer[], lastSeq: -1 }
+    head?.key.fill(0) // read with the head; never needed here
+    served.add(nonce)
+    if (blocks.length === 0) {
+        await writeReply(o.settings, request.nonce, trimGatewayReply(0, { error: "bridge: no block in flash" }))
+        return { ...base, outcome: "empty", sent: 0, error: "the device asked, but its flash held no block to send" }
+    }
+    const range = { sent: blocks.length, firstSeq: lastSeq - blocks.length + 1, lastSeq }
+    const answer = await postBatch(o, encodeBatch(request.nonce, blocks), request.backlog)
+    if (!answer) {
+        await writeReply(o.settings, request.nonce, trimGatewayReply(0, { error: "bridge: gateway unreachable" }))
+        return { ...base, ...range, outcome: "unreachable", error: "the gateway at " + o.gatewayUrl + " is unreachable; the blocks stay on the device" }
+    }
+    const doc = answer.doc as { ack?: unknown; error?: unknown } | undefined
+    await writeReply(o.settings, request.nonce, trimGatewayReply(answer.status, doc))
+    return {
+        ...base,
+        ...range,
+        outcome: "forwarded",
+        status: answer.status,
+        ack: doc && typeof doc.ack === "number" ? doc.ack : undefined,
+        error: doc && typeof doc.error === "string" ? doc.error : answer.status >= 300 ? "status " + answer.status : undefined,
+    }
+}
+
+/**
+ * After a forwarded round: waits until the device has taken the reply (its request is gone or
+ * another), then reads its head. Undefined head: it did not take it within `timeoutMs`.
+ */
+export async function awaitDeviceTook(o: BridgeOptions, nonce: string, timeoutMs: number, sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))): Promise<{ backlog: number; oldestSeq: number; seq: number } | undefined> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+        const request = await readRequest(o.settings)
+        if (!request || toHex(request.nonce) !== nonce) break
+        if (Date.now() > deadline) return undefined
+        await sleep(200)
+    }
+    const head = await readDeviceHead(o.settings, o.crypto, o.deviceId)
+    if (!head) return undefined
+    const out = { backlog: backlogOf(head), oldestSeq: head.oldestSeq, seq: head.seq }
+    head.key.fill(0)
+    return out
+}
