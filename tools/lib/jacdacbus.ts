@@ -212,7 +212,10 @@ export async function openBus(options: OpenBusOptions): Promise<FieldBus> {
     if (!options.verbose) console.debug = () => {}
     // A client only: no role manager (it would rebind the device's roles), no dashboard.
     const bus = new jd.JDBus([transport], { client: true, disableRoleManager: true })
+    let closed = false
     const close = async () => {
+        if (closed) return
+        closed = true
         try {
             await bus.disconnect()
         } catch (e) {

@@ -56,6 +56,8 @@ export class Simulator {
     /** Starts the devtools bus that VMs connect to with --tcp. */
     async startBus(onWait?: (message: string) => void): Promise<void> {
         this.releaseBus = await acquireBusLock(DEVTOOLS_TCP_PORT, 15 * 60 * 1000, onWait)
+        // Stopped while waiting for the bus: leave it to the next in line.
+        if (this.stopping) return this.releaseBus()
         // The previous holder's devtools may take a moment to close its port after SIGTERM.
         const deadline = Date.now() + 10000
         while (await portOpen(DEVTOOLS_TCP_PORT)) {
@@ -71,6 +73,7 @@ export class Simulator {
 
     async start(options: SimulatorOptions & { onWait?: (message: string) => void }): Promise<void> {
         await this.startBus(options.onWait)
+        if (this.stopping) return
         const args = ["run", options.program, "--tcp"]
         if (options.deviceId) args.push("--device-id", options.deviceId)
         this.launch("vm", args, options)

@@ -1,0 +1,68 @@
+/**
+ * `fieldledger start` as a developer runs it (a real process, short runs): it provisions the
+ * simulated device over the devtools bus with a fresh K_0 (in the key file, never on the
+ * terminal), the live check and the gateway verify the new chain, the export verifies offline
+ * with the key file; --continue keeps the key and does not provision again.
+ *
+ * Uses TCP port 8082 through Simulator (the machine-wide bus lock, tools/lib/buslock.ts): the
+ * runs wait for other bus suites; --duration counts from the device's start, not the wait.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, describe, expect, test } from "vitest"
+
+const DEVICE_ID = "5e1f1ed9e00000f7"
+const dir = mkdtempSync(join(tmpdir(), "fieldledger-start-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const keyFile = join(dir, "device.key")
+const exportFile = join(dir, "chain.json")
+
+function start(...extra: string[]): Promise<{ code: number | null; out: string }> {
+    const args = ["bin/fieldledger.mjs", "start", "--port", "0", "--device-id", DEVICE_ID, "--db", join(dir, "gw.db"), "--export", exportFile, "--key-file", keyFile, ...extra]
+    return new Promise(resolve => {
+        const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
+        let out = ""
+        child.stdout.on("data", d => (out += d))
+        child.stderr.on("data", d => (out += d))
+        child.on("close", code => resolve({ code, out }))
+    })
+}
+
+function verify() {
+    const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "verify", exportFile, "--key-file", keyFile], { encoding: "utf8" })
+    return { code: r.status, out: r.stdout + r.stderr }
+}
+
+describe("fieldledger start", () => {
+    test("provisions the simulated device with a fresh key; the export verifies with the key file", async () => {
+        const r = await start("--duration", "20")
+        expect(r.code, r.out).toBe(0)
+        expect(r.out).toMatch(/provisioning device 5e1f1ed9e00000f7 over the devtools bus: configuration, then a new chain under a fresh key/)
+        expect(r.out).toMatch(/sealed   block 0: genesis, .* under the development key \(before provisioning; not synced\)/)
+        expect(r.out).toMatch(/sealed   block 0: genesis \(successor of head [0-9a-f]{16}\), .* verified on arrival/)
+        expect(r.out).toMatch(/registered device 5e1f1ed9e00000f7 with the new key/)
+        expect(r.out).toMatch(/synced   \d+ block\(s\); gateway holds seq 0\.\./)
+        expect(r.out).not.toMatch(/FAILED/)
+        expect(r.out).toContain("--key-file " + keyFile)
+        const key = readFileSync(keyFile, "utf8").trim()
+        expect(key).toMatch(/^[0-9a-f]{64}$/)
+        expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+        expect(r.out).not.toContain(key)
+        const v = verify()
+        expect(v.code, v.out).toBe(0)
+        expect(v.out).toMatch(/succeeds  chain with head [0-9a-f]{64}/)
+    }, 900000)
+
+    test("--continue keeps the key and does not provision again", async () => {
+        const key = readFileSync(keyFile, "utf8")
+        const r = await start("--continue", "--duration", "12")
+        expect(r.code, r.out).toBe(0)
+        expect(r.out).toMatch(/device 5e1f1ed9e00000f7 is provisioned: its chain continues under the key in /)
+        expect(r.out).not.toMatch(/provisioning device|FAILED/)
+        expect(readFileSync(keyFile, "utf8")).toBe(key)
+        const v = verify()
+        expect(v.code, v.out).toBe(0)
+    }, 900000)
+})
