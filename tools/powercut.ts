@@ -7,7 +7,6 @@
  * different contents, readings of each boot are contiguous, and no kill lost more readings
  * than the checkpoint interval allows.
  */
-import { rmSync } from "node:fs"
 import { decodeBlock } from "../src/lib/chain"
 import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/devkey"
 import { verifyChain } from "../src/lib/verify"
@@ -95,12 +94,11 @@ async function bootAndKill(sim: Simulator, runMs: number): Promise<RunLog> {
 }
 
 export async function powercut(kills: number, seed: number, minMs: number, maxMs: number, progress: (s: string) => void): Promise<PowercutFigures> {
-    rmSync(".devicescript/flash/sim.bin", { force: true })
     const random = seededRandom(seed)
     const sim = new Simulator()
     const runs: RunLog[] = []
     try {
-        await sim.startBus()
+        await sim.startBus(undefined, true)
         for (let k = 0; k <= kills; k++) {
             // The last run is not a cut: it boots, shows the stored backlog, and is stopped.
             const runMs = k === kills ? 1500 : Math.round(minMs + random() * (maxMs - minMs))

@@ -59,8 +59,6 @@ Options:
   --verbose           also show the firmware's own console lines
   -h, --help          this help`
 
-/** Where `devs run` keeps the simulated device's flash. */
-const SIM_FLASH = ".devicescript/flash/sim.bin"
 const DEFAULT_DEVICE_ID = "5e1f1ed9e0000001"
 const DEV_KEY = Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex")
 
@@ -206,7 +204,6 @@ export async function runStart(argv: string[]): Promise<number> {
     const verbose = cli.boolean("verbose")
 
     if (!resume) {
-        rmSync(SIM_FLASH, { force: true })
         rmSync(keyFile, { force: true })
         for (const suffix of ["", "-wal", "-shm"]) rmSync(db + suffix, { force: true })
     }
@@ -311,6 +308,7 @@ export async function runStart(argv: string[]): Promise<number> {
         sim.start({
             program: "src/main.ts",
             deviceId,
+            freshFlash: !resume,
             onWait: message => console.log("simulator: " + message),
             onLine: line => {
                 if (stopping) return

@@ -4,12 +4,15 @@
  * back through `onLine`; stop() ends both processes.
  */
 import { ChildProcess, spawn } from "node:child_process"
+import { rmSync } from "node:fs"
 import { createConnection } from "node:net"
 import { createInterface } from "node:readline"
 import { acquireBusLock } from "./buslock"
 import { devsCliPath } from "./devs"
 
 export const DEVTOOLS_TCP_PORT = 8082
+/** Where `devs run` keeps the simulated device's flash (relative to the project). */
+export const SIM_FLASH_FILE = ".devicescript/flash/sim.bin"
 
 export interface SimulatorOptions {
     program: string
@@ -53,11 +56,15 @@ export class Simulator {
         return child
     }
 
-    /** Starts the devtools bus that VMs connect to with --tcp. */
-    async startBus(onWait?: (message: string) => void): Promise<void> {
+    /**
+     * Starts the devtools bus that VMs connect to with --tcp. `freshFlash` erases the simulated
+     * device's flash first, once the bus is ours: the flash file is shared like the port.
+     */
+    async startBus(onWait?: (message: string) => void, freshFlash = false): Promise<void> {
         this.releaseBus = await acquireBusLock(DEVTOOLS_TCP_PORT, 15 * 60 * 1000, onWait)
         // Stopped while waiting for the bus: leave it to the next in line.
         if (this.stopping) return this.releaseBus()
+        if (freshFlash) rmSync(SIM_FLASH_FILE, { force: true })
         // The previous holder's devtools may take a moment to close its port after SIGTERM.
         const deadline = Date.now() + 10000
         while (await portOpen(DEVTOOLS_TCP_PORT)) {
@@ -71,8 +78,8 @@ export class Simulator {
         await waitForPort(DEVTOOLS_TCP_PORT, 30000)
     }
 
-    async start(options: SimulatorOptions & { onWait?: (message: string) => void }): Promise<void> {
-        await this.startBus(options.onWait)
+    async start(options: SimulatorOptions & { onWait?: (message: string) => void; freshFlash?: boolean }): Promise<void> {
+        await this.startBus(options.onWait, options.freshFlash)
         if (this.stopping) return
         const args = ["run", options.program, "--tcp"]
         if (options.deviceId) args.push("--device-id", options.deviceId)
