@@ -111,7 +111,7 @@ export async function runBridge(argv: string[]): Promise<number> {
             rounds++
             lastOutcome = round
             const range = round.sent ? " seq " + round.firstSeq + ".." + round.lastSeq : ""
-            const after = round.outcome === "forwarded" ? await awaitDeviceTook(options, round.nonce!, 35000) : undefined
+            const after = round.outcome === "forwarded" ? await awaitDeviceTook(options, round.nonce!, 35000, round.ack ?? -1) : undefined
             if (json) console.log(JSON.stringify({ ok: round.outcome === "forwarded", deviceId: device.id, ...round, device: after }))
             else {
                 if (round.outcome === "forwarded")

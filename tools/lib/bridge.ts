@@ -163,9 +163,11 @@ export async function bridgeRound(o: BridgeOptions, served: Set<string>): Promis
 
 /**
  * After a forwarded round: waits until the device has taken the reply (its request is gone or
- * another), then reads its head. Undefined head: it did not take it within `timeoutMs`.
+ * another) and, when the gateway acknowledged `ack`, until its head shows the pruning (the
+ * device removes its request before it checks the ack and writes the head). Then reads its
+ * head. Undefined: it did not take the reply within `timeoutMs`.
  */
-export async function awaitDeviceTook(o: BridgeOptions, nonce: string, timeoutMs: number, sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))): Promise<{ backlog: number; oldestSeq: number; seq: number } | undefined> {
+export async function awaitDeviceTook(o: BridgeOptions, nonce: string, timeoutMs: number, ack = -1, sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))): Promise<{ backlog: number; oldestSeq: number; seq: number } | undefined> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
         const request = await readRequest(o.settings)
@@ -173,9 +175,13 @@ export async function awaitDeviceTook(o: BridgeOptions, nonce: string, timeoutMs
         if (Date.now() > deadline) return undefined
         await sleep(200)
     }
-    const head = await readDeviceHead(o.settings, o.crypto, o.deviceId)
-    if (!head) return undefined
-    const out = { backlog: backlogOf(head), oldestSeq: head.oldestSeq, seq: head.seq }
-    head.key.fill(0)
-    return out
+    for (;;) {
+        const head = await readDeviceHead(o.settings, o.crypto, o.deviceId)
+        if (!head) return undefined
+        const out = { backlog: backlogOf(head), oldestSeq: head.oldestSeq, seq: head.seq }
+        head.key.fill(0)
+        // A device that refused the ack (not its chain) never prunes: report what it holds.
+        if (out.oldestSeq > ack || Date.now() > deadline) return out
+        await sleep(200)
+    }
 }

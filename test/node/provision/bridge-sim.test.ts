@@ -6,40 +6,26 @@
  *
  * Uses TCP port 8082 through the machine-wide bus lock (tools/lib/buslock.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
-import { startGateway, RunningGateway } from "../../../tools/gateway/server"
-import { cleanLine } from "../../../tools/lib/devicelog"
-import { Simulator } from "../../../tools/lib/simulator"
-import { runCli as run, until } from "./cli"
+import type { RunningGateway } from "../../../tools/gateway/server"
+import { runCli as run, until, startSimulatedSetup } from "./cli"
 
 const DEVICE_ID = "0123456789abcd0b"
 const TOKEN = "e2e-bridge-token"
 
 describe("USB sync through fieldledger bridge on the simulator", () => {
-    let dir: string
+    let setup: Awaited<ReturnType<typeof startSimulatedSetup>>
     let gw: RunningGateway
-    const sim = new Simulator()
-    const lines: string[] = []
+    let lines: string[] = []
     let tokenFile: string
 
     beforeAll(async () => {
-        dir = mkdtempSync(join(tmpdir(), "fl-e2e-bridge-"))
-        tokenFile = join(dir, "token")
-        writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 })
-        gw = await startGateway({ db: join(dir, "gw.db"), port: 0, adminToken: TOKEN, masterKey: Buffer.alloc(32, 9) })
-        await sim.startBus()
-        rmSync(".devicescript/flash/sim.bin", { force: true })
-        sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", DEVICE_ID], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
-        await until("the simulated device to boot", () => lines.some(l => l.startsWith("fl:boot")))
+        setup = await startSimulatedSetup({ deviceId: DEVICE_ID, token: TOKEN, tempPrefix: "fl-e2e-bridge-", masterKeyFill: 9 })
+        ;({ gw, tokenFile, lines } = setup)
     }, 1000000)
 
     afterAll(async () => {
-        sim.stop()
-        await gw?.close()
-        rmSync(dir, { recursive: true, force: true })
+        await setup?.close()
     })
 
     test("refuses a device that is not in USB mode", async () => {

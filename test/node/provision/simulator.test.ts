@@ -7,43 +7,30 @@
  * Uses TCP port 8082 (one devtools at a time): Simulator.startBus takes the machine-wide bus
  * lock (tools/lib/buslock.ts), so this file waits for the power-cut and sync suites.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { statSync, existsSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
-import { startGateway, RunningGateway } from "../../../tools/gateway/server"
-import { Simulator } from "../../../tools/lib/simulator"
-import { runCli as run, until } from "./cli"
-import { cleanLine } from "../../../tools/lib/devicelog"
+import type { RunningGateway } from "../../../tools/gateway/server"
+import { runCli as run, until, startSimulatedSetup } from "./cli"
 
 const DEVICE_ID = "0123456789abcdef"
 const TOKEN = "e2e-admin-token"
 
 describe("provisioning the simulated device over the devtools bus", () => {
+    let setup: Awaited<ReturnType<typeof startSimulatedSetup>>
     let dir: string
     let gw: RunningGateway
-    const sim = new Simulator()
-    const lines: string[] = []
     let tokenFile: string
 
     const view = async () => (await fetch(gw.url + "/v1/devices/" + DEVICE_ID)).json() as Promise<any>
 
     beforeAll(async () => {
-        dir = mkdtempSync(join(tmpdir(), "fl-e2e-provision-"))
-        tokenFile = join(dir, "token")
-        writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 })
-        gw = await startGateway({ db: join(dir, "gw.db"), port: 0, adminToken: TOKEN, masterKey: Buffer.alloc(32, 7) })
-        await sim.startBus()
-        // After the bus lock: another suite's VM may be using the flash file until then.
-        rmSync(".devicescript/flash/sim.bin", { force: true })
-        sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", DEVICE_ID], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
-        await until("the simulated device to boot", () => lines.some(l => l.startsWith("fl:boot")))
+        setup = await startSimulatedSetup({ deviceId: DEVICE_ID, token: TOKEN, tempPrefix: "fl-e2e-provision-", masterKeyFill: 7 })
+        ;({ dir, gw, tokenFile } = setup)
     }, 1000000)
 
     afterAll(async () => {
-        sim.stop()
-        await gw?.close()
-        rmSync(dir, { recursive: true, force: true })
+        await setup?.close()
     })
 
     test("devices --sim lists the device with its chain state", async () => {
