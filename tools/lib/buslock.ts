@@ -4,7 +4,7 @@
  * lock is a file created exclusively (atomic on every OS) holding the owner's pid; a lock whose
  * process is gone is stale and taken over.
  */
-import { openSync, closeSync, readFileSync, rmSync, writeSync } from "node:fs"
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -32,7 +32,27 @@ function tryTake(path: string): boolean {
     } catch {
         return false // released in between: try again on the next round
     }
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !alive(owner)) rmSync(path, { force: true })
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && !alive(owner)) {
+        // Take the stale file aside under a name of our own, then look again at what we took:
+        // between our read and the rename another waiter may have replaced it with a live lock.
+        const aside = path + "." + process.pid + ".stale"
+        try {
+            renameSync(path, aside)
+        } catch {
+            return false
+        }
+        let taken = NaN
+        try {
+            taken = Number(readFileSync(aside, "utf8"))
+        } catch {}
+        if (taken !== owner && Number.isInteger(taken) && alive(taken)) {
+            // A live lock: put it back unless someone took the free place meanwhile.
+            try {
+                linkSync(aside, path)
+            } catch {}
+        }
+        rmSync(aside, { force: true })
+    }
     return false
 }
 
