@@ -3,7 +3,7 @@
  * command over tools/gateway/server.ts; `registerDevice` registers without HTTP.
  */
 import { dirname, join } from "node:path"
-import { parseCommandLine, readAdminToken, UsageError } from "./lib/args"
+import { parseCommandLine, portOption, readAdminToken, UsageError } from "./lib/args"
 import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
 import { startGateway } from "./gateway/server"
 import { GatewayService, RegisterDevice } from "./gateway/service"
@@ -58,8 +58,7 @@ export async function runGateway(argv: string[]): Promise<number> {
     }
     if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
     const db = cli.string("db") ?? "data/gateway.db"
-    const portText = cli.string("port") ?? "8787"
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError("--port must be 0..65535")
+    const port = portOption(cli, 8787)
     const host = cli.string("host") ?? "127.0.0.1"
 
     const adminToken = readAdminToken(cli.string("admin-token-file"))
@@ -74,7 +73,7 @@ export async function runGateway(argv: string[]): Promise<number> {
 
     let gateway
     try {
-        gateway = await startGateway({ db, host, port: Number(portText), adminToken, masterKey: master.key })
+        gateway = await startGateway({ db, host, port, adminToken, masterKey: master.key })
     } catch (e) {
         if (e instanceof KeyVaultError) {
             console.error("fieldledger gateway: " + e.message)

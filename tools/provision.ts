@@ -5,7 +5,7 @@
  * 2 usage. With --json stdout is one JSON object, also on failure.
  */
 import { readFileSync } from "node:fs"
-import { parseCommandLine, readAdminToken, UsageError } from "./lib/args"
+import { deviceIdOption, parseCommandLine, readAdminToken, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BusDevice, BusError, FieldBus, openBus } from "./lib/jacdacbus"
 import {
@@ -199,8 +199,7 @@ export async function runProvision(argv: string[]): Promise<number> {
     }
     if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
     const json = cli.boolean("json")
-    const wanted = cli.string("device")
-    if (wanted !== undefined && !/^[0-9a-f]{16}$/.test(wanted)) throw new UsageError("--device must be 16 lowercase hex digits")
+    const wanted = deviceIdOption(cli, "device")
     const gateway = cli.string("gateway")
     const out: Record<string, unknown> = { ok: true }
     const say = (line: string) => {

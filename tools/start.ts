@@ -12,7 +12,7 @@ import { dirname } from "node:path"
 import { decodeBlock } from "../src/lib/chain"
 import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/devkey"
 import { verifyChain } from "../src/lib/verify"
-import { parseCommandLine, UsageError } from "./lib/args"
+import { deviceIdOption, parseCommandLine, portOption, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BlockLogParser, cleanLine } from "./lib/devicelog"
 import { BusDevice, BusError, FieldBus, openBus } from "./lib/jacdacbus"
@@ -193,10 +193,8 @@ export async function runStart(argv: string[]): Promise<number> {
     const durationText = cli.string("duration")
     const duration = durationText === undefined ? undefined : Number(durationText)
     if (duration !== undefined && !(duration > 0)) throw new UsageError("--duration must be a positive number of seconds")
-    const deviceId = cli.string("device-id") ?? DEFAULT_DEVICE_ID
-    if (!/^[0-9a-f]{16}$/.test(deviceId)) throw new UsageError("--device-id must be 16 lowercase hex digits")
-    const portText = cli.string("port") ?? "8787"
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError("--port must be 0..65535")
+    const deviceId = deviceIdOption(cli, "device-id") ?? DEFAULT_DEVICE_ID
+    const port = portOption(cli, 8787)
     const exportFile = cli.string("export") ?? "data/simulated-chain.json"
     const keyFile = cli.string("key-file") ?? "data/simulated-device.key"
     const db = cli.string("db") ?? "data/gateway.db"
@@ -211,11 +209,11 @@ export async function runStart(argv: string[]): Promise<number> {
     const master = loadMasterKey({ envValue: process.env.FL_MASTER_KEY || undefined, defaultFile: defaultMasterKeyFile(db) })
     let gateway: RunningGateway
     try {
-        gateway = await startGateway({ db, port: Number(portText), masterKey: master.key })
+        gateway = await startGateway({ db, port, masterKey: master.key })
     } catch (e) {
         const err = e as NodeJS.ErrnoException
         if (err.code === "EADDRINUSE") {
-            console.error(`fieldledger start: port ${portText} is in use (another gateway or \`npm start\`?); stop it or pass --port`)
+            console.error(`fieldledger start: port ${port} is in use (another gateway or \`npm start\`?); stop it or pass --port`)
             return 1
         }
         throw e

@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url"
 import { decodeBlock } from "../../src/lib/chain"
 import { BlockTime, GAP_REASONS, RECORD_GAP } from "../../src/lib/format"
 import { parseExport } from "../lib/exportfile"
+import { DEVICE_ID_PATTERN } from "../lib/args"
 
 export interface DashboardOptions {
     /** A device not seen for this long shows as stale (default 15 minutes). */
@@ -42,7 +43,6 @@ export interface GapRecord {
     time: BlockTime
 }
 
-const DEVICE_ID = /^[0-9a-f]{16}$/
 const TYPES: Record<string, string> = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -125,7 +125,7 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
     const fleet = async () => {
         const devices = (await readJson(app, "/v1/devices")).devices
         for (const d of devices) {
-            if (!(d.gapRecords > 0) || !DEVICE_ID.test(d.deviceId)) continue
+            if (!(d.gapRecords > 0) || !DEVICE_ID_PATTERN.test(d.deviceId)) continue
             const byReason: Record<string, { records: number; lostReadings: number }> = {}
             for (const g of await gapsOf(d.deviceId, d.head)) {
                 const r = (byReason[g.reason] ??= { records: 0, lostReadings: 0 })
@@ -190,7 +190,7 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
 
     app.get("/dashboard/api/devices/:id/gaps", async c => {
         const id = c.req.param("id")
-        if (!DEVICE_ID.test(id)) return c.json({ error: "bad-request", message: "a device id is 16 lowercase hex digits" }, 400)
+        if (!DEVICE_ID_PATTERN.test(id)) return c.json({ error: "bad-request", message: "a device id is 16 lowercase hex digits" }, 400)
         const device = await app.request("/v1/devices/" + id)
         if (!device.ok) return c.json(await device.json(), device.status as 404)
         return c.json({ deviceId: id, gaps: await gapsOf(id, (await device.json()).head) })

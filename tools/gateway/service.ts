@@ -14,6 +14,7 @@ import { initialVerifierState, VerifierState } from "../../src/lib/verify"
 import { nodeCrypto } from "../lib/crypto"
 import { formatExport } from "../lib/exportfile"
 import { EpochKeyCache } from "./epochkeys"
+import { DEVICE_ID_PATTERN } from "../lib/args"
 import { HttpError } from "./errors"
 import { ingestBatch, IngestResult } from "./ingest"
 import { KeyVault } from "./keyvault"
@@ -28,7 +29,7 @@ import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
  */
 export const INGEST_CRYPTO: LedgerCrypto = nodeCrypto
 
-export const DEVICE_ID_PATTERN = /^[0-9a-f]{16}$/
+export { DEVICE_ID_PATTERN }
 const RECORD_NAMES = ["genesis", "data", "gap"]
 /** Meta entry that checks the master key opens this database's keys. */
 const MASTER_CHECK = "master-key-check"

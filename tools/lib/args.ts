@@ -50,3 +50,20 @@ export function readAdminToken(file: string | undefined): string | undefined {
     if (!token) throw new UsageError("--admin-token-file " + file + " is empty")
     return token
 }
+
+/** A device id as the tools and the gateway write it: 16 lowercase hex digits (8 bytes). */
+export const DEVICE_ID_PATTERN = /^[0-9a-f]{16}$/
+
+/** The device id option `--NAME` (undefined when absent); anything else is a usage error. */
+export function deviceIdOption(cli: CommandLine, name: string): string | undefined {
+    const value = cli.string(name)
+    if (value !== undefined && !DEVICE_ID_PATTERN.test(value)) throw new UsageError("--" + name + " must be 16 lowercase hex digits")
+    return value
+}
+
+/** The TCP port option `--port` (0: any free port). */
+export function portOption(cli: CommandLine, fallback: number): number {
+    const text = cli.string("port") ?? String(fallback)
+    if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError("--port must be 0..65535")
+    return Number(text)
+}

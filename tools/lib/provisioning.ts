@@ -19,6 +19,7 @@ import { blockTag, LedgerCrypto } from "../../src/lib/keys"
 import { PROVISIONED_KEY_SETTING } from "../../src/lib/provisioned"
 import { ACK_KEY_SETTING } from "../../src/lib/sync"
 import { USB_GATEWAY } from "../../src/lib/usbwire"
+import { DEVICE_ID_PATTERN } from "./args"
 
 /** What provisioning needs of a device: its settings, as raw bytes. */
 export interface DeviceSettings {
@@ -361,7 +362,7 @@ export function readPendingFile(path: string): PendingFile {
     if (!doc || doc.format !== PENDING_FORMAT || doc.version !== 1 || !Array.isArray(doc.registrations))
         throw new ProvisionError("bad-pending-file", path + " is not a fieldledger pending-registrations file")
     for (const r of doc.registrations)
-        if (typeof r?.deviceId !== "string" || !/^[0-9a-f]{16}$/.test(r.deviceId) || typeof r.key0 !== "string" || !/^[0-9a-f]{64}$/.test(r.key0) || typeof r.gateway !== "string")
+        if (typeof r?.deviceId !== "string" || !DEVICE_ID_PATTERN.test(r.deviceId) || typeof r.key0 !== "string" || !/^[0-9a-f]{64}$/.test(r.key0) || typeof r.gateway !== "string")
             throw new ProvisionError("bad-pending-file", path + " holds a malformed registration")
     return doc as PendingFile
 }
