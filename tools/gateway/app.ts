@@ -3,7 +3,7 @@
  * mapped in one place (onError): an HttpError becomes `{"error", "message", ...extra}` with its
  * status, anything else a 500 that names no internals.
  */
-import { Hono } from "hono"
+import { Context, Hono } from "hono"
 import { MAX_BATCH_BYTES } from "../../src/lib/syncwire"
 import { registerDashboard } from "../dashboard/routes"
 import { HttpError } from "./errors"
@@ -47,6 +47,9 @@ function seqParam(value: string | undefined, name: string): number | undefined {
     return Number(value)
 }
 
+/** Checks the admin token and reads a JSON object body (`shape` says what it should be); HttpError otherwise. */
+export type AdminBodyReader = (c: Context, shape: string) => Promise<Record<string, unknown>>
+
 export function createGatewayApp(options: GatewayAppOptions): Hono {
     const { service } = options
     const log = options.log ?? ((m: string) => console.error(m))
@@ -59,23 +62,24 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     })
     app.notFound(c => c.json({ error: "not-found", message: "no route " + c.req.method + " " + c.req.path }, 404))
 
-    const requireAdmin = (header: string | undefined) => {
-        const m = /^Bearer (.+)$/.exec(header ?? "")
+    const adminBody: AdminBodyReader = async (c, shape) => {
+        const m = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")
         if (!options.adminToken || !m || !tokensEqual(m[1], options.adminToken))
             throw new HttpError(401, "unauthorized", "this route needs the admin token: Authorization: Bearer <token>")
+        let input: unknown
+        try {
+            input = await c.req.json()
+        } catch (e) {
+            throw new HttpError(400, "bad-request", "the body must be JSON: " + shape)
+        }
+        if (typeof input !== "object" || input === null || Array.isArray(input)) throw new HttpError(400, "bad-request", "the body must be a JSON object")
+        return input as Record<string, unknown>
     }
 
     app.get("/v1/health", c => c.json(service.health()))
 
     app.post("/v1/devices", async c => {
-        requireAdmin(c.req.header("authorization"))
-        let input: unknown
-        try {
-            input = await c.req.json()
-        } catch (e) {
-            throw new HttpError(400, "bad-request", "the body must be JSON: {\"deviceId\": \"<16 hex>\", \"key0\": \"<64 hex>\", \"label\"?: \"...\"}")
-        }
-        if (typeof input !== "object" || input === null || Array.isArray(input)) throw new HttpError(400, "bad-request", "the body must be a JSON object")
+        const input = await adminBody(c, '{"deviceId": "<16 hex>", "key0": "<64 hex>", "label"?: "..."}')
         const device = service.register(input as any)
         return c.json(service.deviceView(device), 201)
     })
@@ -111,7 +115,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
 
     app.get("/v1/devices/:id/events", c => c.json({ deviceId: c.req.param("id"), events: service.events(c.req.param("id")) }))
     registerDashboard(app)
-    mountSuccession(app, options)
+    mountSuccession(app, service, adminBody)
 
     return app
 }

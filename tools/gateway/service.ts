@@ -115,6 +115,16 @@ export class GatewayService {
         return this.store.device(input.deviceId)
     }
 
+    /** K_0 sealed under the master key, as the store keeps it (for a key succession). */
+    sealDeviceKey(id: Buffer, key0: Buffer): Buffer {
+        return this.vault.seal(key0, id)
+    }
+
+    /** Drops the cached verifier state: the store changed underneath it (a key succession). */
+    forgetSession(idHex: string) {
+        this.sessions.delete(idHex)
+    }
+
     private device(idHex: string): DeviceRecord {
         const d = DEVICE_ID_PATTERN.test(idHex) ? this.store.device(idHex) : undefined
         if (!d) throw new HttpError(404, "unknown-device", "no device " + idHex + " is registered")

@@ -53,6 +53,34 @@ const MIGRATIONS: string[] = [
         block_hash BLOB
      );
      CREATE UNIQUE INDEX events_once ON events (device_id, kind, seq, block_hash);`,
+    // Key succession (tools/gateway/succession.ts): closed chains and their blocks.
+    `CREATE TABLE succession_chains (
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    chain INTEGER NOT NULL,
+    key0_sealed BLOB NOT NULL,
+    closed_head_seq INTEGER NOT NULL,
+    closed_head_hash BLOB,
+    successor_link BLOB NOT NULL,
+    link_matches INTEGER NOT NULL,
+    closed_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, chain)
+);
+CREATE TABLE succession_blocks (
+    device_id TEXT NOT NULL,
+    chain INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    boot INTEGER NOT NULL,
+    uptime_ms INTEGER NOT NULL,
+    unix_time INTEGER,
+    reading_count INTEGER NOT NULL,
+    lost_readings INTEGER NOT NULL,
+    lost_blocks INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, chain, seq)
+) WITHOUT ROWID;`
 ]
 
 export interface DeviceRecord {

@@ -11,9 +11,8 @@
  * got: the succession is accepted (the device already runs the new chain) and a security
  * event `succession-gap` records it, so the loss is never silent.
  *
- * Kept apart from the gateway's own modules (mounted by one line in app.ts). It reaches two
- * private members of GatewayService (the key vault and the session cache); a public
- * `replaceDeviceKey()` there would remove that.
+ * Kept apart from the gateway's own modules (its tables are migration 2 in store.ts; the route
+ * is mounted by one line in app.ts, behind the app's admin check).
  */
 import type { Hono } from "hono"
 import { constantTimeEqual, FormatError, isAllZero, toHex } from "../../src/lib/bytes"
@@ -22,36 +21,8 @@ import { RECORD_GENESIS } from "../../src/lib/format"
 import { blockTag } from "../../src/lib/keys"
 import { nodeCrypto } from "../lib/crypto"
 import { HttpError } from "./errors"
-import { DEVICE_ID_PATTERN, GatewayService, tokensEqual } from "./service"
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS succession_chains (
-    device_id TEXT NOT NULL REFERENCES devices(id),
-    chain INTEGER NOT NULL,
-    key0_sealed BLOB NOT NULL,
-    closed_head_seq INTEGER NOT NULL,
-    closed_head_hash BLOB,
-    successor_link BLOB NOT NULL,
-    link_matches INTEGER NOT NULL,
-    closed_at INTEGER NOT NULL,
-    PRIMARY KEY (device_id, chain)
-);
-CREATE TABLE IF NOT EXISTS succession_blocks (
-    device_id TEXT NOT NULL,
-    chain INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    type INTEGER NOT NULL,
-    boot INTEGER NOT NULL,
-    uptime_ms INTEGER NOT NULL,
-    unix_time INTEGER,
-    reading_count INTEGER NOT NULL,
-    lost_readings INTEGER NOT NULL,
-    lost_blocks INTEGER NOT NULL,
-    hash BLOB NOT NULL,
-    bytes BLOB NOT NULL,
-    received_at INTEGER NOT NULL,
-    PRIMARY KEY (device_id, chain, seq)
-) WITHOUT ROWID;`
+import type { AdminBodyReader } from "./app"
+import { DEVICE_ID_PATTERN, GatewayService } from "./service"
 
 export interface SuccessionResult {
     deviceId: string
@@ -84,10 +55,7 @@ export function succeed(service: GatewayService, idHex: string, input: { key0?: 
     const linkMatches = d.headSeq >= 0 ? !!d.headHash && constantTimeEqual(link, d.headHash) : isAllZero(link)
 
     const db = service.store.db
-    db.exec(SCHEMA)
-    // Private members of GatewayService (see the file comment).
-    const internals = service as unknown as { vault: { seal(p: Buffer, a: Buffer): Buffer }; sessions: Map<string, unknown> }
-    const sealed = internals.vault.seal(key0, id)
+    const sealed = service.sealDeviceKey(id, key0)
     key0.fill(0)
     let closedChain = 0
     db.transaction(() => {
@@ -105,23 +73,14 @@ export function succeed(service: GatewayService, idHex: string, input: { key0?: 
         if (!linkMatches)
             event.run(idHex, now, "succession-gap", d.headSeq, "the successor genesis links to " + toHex(link).slice(0, 16) + ", not to the last acknowledged head: blocks after seq " + d.headSeq + " never reached the gateway", null, null)
     })()
-    internals.sessions.delete(idHex)
+    service.forgetSession(idHex)
     return { deviceId: idHex, closedChain, closedHead: { seq: d.headSeq, hash: d.headHash ? toHex(d.headHash) : null }, linkMatches }
 }
 
-/** Adds the succession route to the gateway app (one line in app.ts). */
-export function mountSuccession(app: Hono, options: { service: GatewayService; adminToken?: string }) {
+/** Adds the succession route to the gateway app (one line in app.ts), behind its admin check. */
+export function mountSuccession(app: Hono, service: GatewayService, adminBody: AdminBodyReader) {
     app.post("/v1/devices/:id/succession", async c => {
-        const m = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")
-        if (!options.adminToken || !m || !tokensEqual(m[1], options.adminToken))
-            throw new HttpError(401, "unauthorized", "this route needs the admin token: Authorization: Bearer <token>")
-        let input: unknown
-        try {
-            input = await c.req.json()
-        } catch {
-            throw new HttpError(400, "bad-request", 'the body must be JSON: {"key0": "<64 hex>", "genesis": "<hex>"}')
-        }
-        if (typeof input !== "object" || input === null) throw new HttpError(400, "bad-request", "the body must be a JSON object")
-        return c.json(succeed(options.service, c.req.param("id"), input as { key0?: unknown; genesis?: unknown }), 201)
+        const input = await adminBody(c, '{"key0": "<64 hex>", "genesis": "<hex>"}')
+        return c.json(succeed(service, c.req.param("id"), input as { key0?: unknown; genesis?: unknown }), 201)
     })
 }
