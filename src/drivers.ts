@@ -1,15 +1,20 @@
 /**
- * Starts the I2C driver (from `@devicescript/drivers`) of a sensor kind and maps its Jacdac
- * clients to ledger channels in the order src/lib/sensorkinds.ts declares. A sensor absent at
- * start (the driver's init throws DriverError) is not fatal: its channels record faults and
- * the driver is retried every `retryMs` until the sensor answers.
+ * The channels of a sensor kind, in the order src/lib/sensorkinds.ts declares.
  *
- * In the simulator the drivers skip I2C and request simulated sensors by role name, which the
- * VS Code / devtools simulators bind; under `devs run --test` nothing binds and every channel
- * is `missing`.
+ * On a board: fieldledger's own chip driver (src/chips/) on the I2C bus, read by the sampler
+ * itself, so an unplugged or failing sensor is a fault marker and never a restart.
+ *
+ * In the simulator (which has no I2C): the `@devicescript/drivers` driver, which there skips
+ * I2C and requests simulated sensors by role name for the VS Code / devtools simulators to
+ * bind; under `devs run --test` nothing binds and every channel is `missing`. A sensor absent
+ * at start (its init throws DriverError) is retried every `retryMs`. The device tests pass a
+ * fake bus (`options.bus`) to run the chip drivers in the simulator.
  */
 import * as ds from "@devicescript/core"
 import { startAHT20, startBME680, startLTR390, startSHT30, startSHTC3 } from "@devicescript/drivers"
+import { i2c, I2C } from "@devicescript/i2c"
+import { chipChannels } from "./chips/chipchannels"
+import { newSensorChip } from "./chips/registry"
 import { SensorKind } from "./lib/sensorkinds"
 import { ChannelSource, SensorClient, sensorChannel } from "./sensors"
 import { SAMPLE_MAX_AGE_MS } from "./simsensors"
@@ -42,9 +47,15 @@ async function startDriver(id: string): Promise<SensorClient[]> {
 export interface DriverSensorOptions {
     /** Time between attempts to start a driver whose sensor did not answer. */
     retryMs: number
+    /** The I2C bus of the chip drivers: a fake one in the device tests (default: the board's). */
+    bus?: I2C
 }
 
 export function startDriverSensors(kind: SensorKind, options: DriverSensorOptions): ChannelSource[] {
+    if (options.bus || !ds.isSimulator()) {
+        const chip = newSensorChip(kind.id, options.bus || i2c)
+        if (chip) return chipChannels(kind, chip)
+    }
     let clients: SensorClient[] | undefined
     let starting = false
     const attempt = async () => {

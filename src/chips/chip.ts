@@ -1,0 +1,49 @@
+/**
+ * fieldledger's own I2C sensor drivers. The upstream `@devicescript/drivers` parts serve their
+ * values from a Jacdac server fiber, and a read error there (a sensor unplugged at run time) is
+ * an unhandled exception that restarts the whole program. Here a chip is read by the sampler
+ * itself, so an I2C error is an exception the channel turns into a fault marker, and the chip
+ * is set up again on the next sample, which is how it recovers when it comes back.
+ *
+ * A chip is built on the exported `I2CDriver` (register helpers, and an injectable `I2C`
+ * client: the board's bus on hardware, a fake bus in the device tests, since the simulator has
+ * no I2C). Its `init()` and `I2CSensorDriver.read()` are not used: both return at once in the
+ * simulator, where the fake-bus tests have to run the real code.
+ */
+import { I2CDriver } from "@devicescript/drivers"
+import { I2C } from "@devicescript/i2c"
+
+export abstract class SensorChip extends I2CDriver {
+    /**
+     * @param part the part's name for fault lines
+     * @param address 7-bit I2C address
+     * @param bus the I2C client (`i2c` from @devicescript/i2c on a board)
+     */
+    constructor(readonly part: string, address: number, bus: I2C) {
+        super(address, { client: bus })
+    }
+
+    /**
+     * Resets and configures the part, and checks that it is the expected part where it can
+     * say so. Throws when it does not answer (the sensor is missing) or answers wrongly.
+     */
+    async begin(): Promise<void> {
+        await this.initDriver()
+    }
+
+    /** One measurement: a physical value per channel, in the sensor kind's channel order. */
+    abstract measure(): Promise<number[]>
+}
+
+/** Raised when a chip's reply fails its check (CRC, status bits, identity). */
+export class ChipError extends Error {
+    constructor(message: string) {
+        super(message)
+        this.name = "ChipError"
+    }
+}
+
+/** Hex of a 7-bit address for messages ("0x70"). */
+export function hexAddress(address: number): string {
+    return "0x" + Buffer.from([address]).toString("hex")
+}
