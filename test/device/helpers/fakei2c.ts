@@ -78,7 +78,7 @@ export class FakeI2C extends I2C {
 export class FakeConditions {
     /** Measurements taken so far. */
     measurements = 0
-    /** Flip a bit in the next reply's data (the CRC then fails). */
+    /** Corrupt the next reply's data (the CRC then fails, or the part's own check). */
     corruptNext = false
 
     /** @param values physical values per channel for measurement n */
@@ -88,11 +88,15 @@ export class FakeConditions {
         return this.values(this.measurements++)
     }
 
-    /** Applies (and clears) `corruptNext` to a reply. */
-    deliver(reply: Buffer): Buffer {
+    /**
+     * Applies (and clears) `corruptNext` to a reply: flips a bit of its second byte, or does
+     * what `corrupt` does, for a part without a CRC where only some bit errors can be seen.
+     */
+    deliver(reply: Buffer, corrupt?: (reply: Buffer) => void): Buffer {
         if (this.corruptNext && reply.length > 1) {
             this.corruptNext = false
-            reply[1] ^= 0x04
+            if (corrupt) corrupt(reply)
+            else reply[1] ^= 0x04
         }
         return reply
     }
