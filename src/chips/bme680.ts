@@ -16,9 +16,9 @@
  *
  * The field data must carry new_data and heater profile 0, and no value marked skipped; a
  * block that does not is a read error. When the part reports the gas conversion invalid or the
- * heater not stable at its target (gas_valid_r / heat_stab_r clear), the gas value of that
- * sample is NaN: the gas channel alone records it missing (a `not-a-number` fault), the other
- * three channels, which do not depend on the heater, keep their values.
+ * heater not stable at its target (gas_valid_r / heat_stab_r clear), the gas channel alone
+ * records that sample missing (a `read-error` fault saying which); the other three channels,
+ * which do not depend on the heater, keep their values.
  */
 import * as ds from "@devicescript/core"
 import { I2C } from "@devicescript/i2c"
@@ -41,7 +41,9 @@ import {
     decodeBme680Fields,
     parseBme680Calibration,
 } from "../lib/bme680calc"
-import { ChipError, hexAddress, SensorChip } from "./chip"
+import { FAULT_READ_ERROR } from "../lib/sensorkinds"
+import { SensorFault } from "../sensors"
+import { ChipError, ChipValue, hexAddress, SensorChip } from "./chip"
 
 export const BME680_ADDRESS = 0x76
 const REG_CHIP_ID = 0xd0
@@ -96,7 +98,7 @@ export class Bme680Chip extends SensorChip {
         this.calibration = parseBme680Calibration(area1, area2, area3)
     }
 
-    async measure(): Promise<number[]> {
+    async measure(): Promise<ChipValue[]> {
         const heat = bme680HeaterResistance(this.calibration, HEATER_C, this.ambient)
         const ctrlMeas = (OSRS_T << 5) | (OSRS_P << 2) | FORCED_MODE
         // ctrl_hum takes effect with the write of ctrl_meas, which comes last and starts it.
@@ -109,8 +111,11 @@ export class Bme680Chip extends SensorChip {
             await ds.sleep(NOT_READY_MS)
             frame = await this.readRegBuf(BME680_FIELD_REGISTER, BME680_FIELD_LENGTH)
         }
-        const values = bme680Reading(this.calibration, decodeBme680Fields(frame), 0)
-        this.ambient = values[0]
+        const fields = decodeBme680Fields(frame)
+        const values: ChipValue[] = bme680Reading(this.calibration, fields, 0)
+        this.ambient = values[0] as number
+        if (!fields.heatStable) values[3] = new SensorFault(FAULT_READ_ERROR, "gas: heater did not reach " + HEATER_C + " degC (heat_stab clear)")
+        else if (!fields.gasValid) values[3] = new SensorFault(FAULT_READ_ERROR, "gas: conversion not valid (gas_valid clear)")
         return values
     }
 }

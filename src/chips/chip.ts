@@ -12,6 +12,10 @@
  */
 import { I2CDriver } from "@devicescript/drivers"
 import { I2C } from "@devicescript/i2c"
+import { SensorFault } from "../sensors"
+
+/** A channel's value from one measurement, or the reason that channel alone has none. */
+export type ChipValue = number | SensorFault
 
 export abstract class SensorChip extends I2CDriver {
     /**
@@ -31,8 +35,12 @@ export abstract class SensorChip extends I2CDriver {
         await this.initDriver()
     }
 
-    /** One measurement: a physical value per channel, in the sensor kind's channel order. */
-    abstract measure(): Promise<number[]>
+    /**
+     * One measurement: a physical value per channel, in the sensor kind's channel order. A
+     * channel the part could not measure this time while the others are fine gets a
+     * SensorFault; a failure of the whole measurement throws.
+     */
+    abstract measure(): Promise<ChipValue[]>
 }
 
 /** Raised when a chip's reply fails its check (CRC, status bits, identity). */

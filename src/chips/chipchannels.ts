@@ -5,19 +5,20 @@
  *
  * Faults: a chip that does not answer its set-up is FAULT_MISSING; a measurement that fails
  * (I2C error, bad CRC, not ready) is FAULT_READ_ERROR, and every channel of that sample shares
- * the one error instead of retrying the bus. After any failure the chip is set up again on the
+ * the one error instead of retrying the bus; a chip may also fault one channel alone (the
+ * BME680's gas when its heater is not stable). After any failure the chip is set up again on the
  * next sample: a sensor plugged back in (or power-cycled, which loses its configuration) then
  * recovers by itself.
  */
 import * as ds from "@devicescript/core"
 import { ChannelHealth, FAULT_MISSING, FAULT_READ_ERROR, SensorKind } from "../lib/sensorkinds"
 import { ChannelSource, SensorFault } from "../sensors"
-import { SensorChip } from "./chip"
+import { ChipValue, SensorChip } from "./chip"
 
 export function chipChannels(kind: SensorKind, chip: SensorChip): ChannelSource[] {
     if (kind.channels.length < 1) throw new RangeError("sensor kind " + kind.id + " has no channels")
     let ready = false
-    let values: number[] | undefined
+    let values: ChipValue[] | undefined
     let failure: SensorFault | undefined
     /** Which channels have taken the current measurement (or its failure). */
     const taken: boolean[] = kind.channels.map(() => true)
@@ -62,7 +63,9 @@ export function chipChannels(kind: SensorKind, chip: SensorChip): ChannelSource[
         }
         taken[index] = true
         if (failure) throw failure
-        return values[index]
+        const value = values[index]
+        if (value instanceof SensorFault) throw value
+        return value as number
     }
 
     return kind.channels.map((channel, index) => ({

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "@devicescript/test"
 import { bme680HeaterResistance } from "../../src/lib/bme680calc"
 import { MISSING } from "../../src/lib/readings"
-import { FAULT_MISSING, FAULT_NOT_A_NUMBER, FAULT_OUT_OF_RANGE } from "../../src/lib/sensorkinds"
+import { FAULT_MISSING, FAULT_OUT_OF_RANGE, FAULT_READ_ERROR } from "../../src/lib/sensorkinds"
 import { chipRig, chipScenarios, ChipCase, sampleEvery } from "./helpers/chipscenarios"
 import { FakeBme680 } from "./helpers/fakebosch"
 import { FakeConditions } from "./helpers/fakei2c"
@@ -103,7 +103,7 @@ describe("BME680 on the fake bus", () => {
         const unstable = await sampleEvery(rig.sources, 2, 20)
         expect(missingAt(unstable[0]).join()).toBe("3")
         expect(missingAt(unstable[1]).join()).toBe("3")
-        expect(rig.sources[3].health.fault).toBe(FAULT_NOT_A_NUMBER)
+        expect(rig.sources[3].health.fault).toBe(FAULT_READ_ERROR)
         for (let i = 0; i < 3; i++) expect(rig.sources[i].health.fault).toBe(null)
         part.heaterStable = true
         const stable = await sampleEvery(rig.sources, 1, 20)
