@@ -15,8 +15,8 @@ import { startAHT20, startBME680, startLTR390, startSHT30, startSHTC3 } from "@d
 import { i2c, I2C } from "@devicescript/i2c"
 import { chipChannels } from "./chips/chipchannels"
 import { newSensorChip } from "./chips/registry"
-import { SensorKind } from "./lib/sensorkinds"
-import { ChannelSource, SensorClient, sensorChannel } from "./sensors"
+import { ChannelHealth, ChannelKind, FAULT_MISSING, SensorKind } from "./lib/sensorkinds"
+import { ChannelSource, SensorClient, sensorChannel, SensorFault } from "./sensors"
 import { SAMPLE_MAX_AGE_MS } from "./simsensors"
 
 /** The driver's clients in the order of the kind's channels. */
@@ -35,7 +35,9 @@ async function startDriver(id: string): Promise<SensorClient[]> {
     }
     if (id === "bme680") {
         const s = await startBME680()
-        return [s.temperature, s.humidity, s.pressure, s.airQualityIndex]
+        // Its fourth client is an air-quality index, not the gas resistance in Ohm the
+        // channel declares: the gas channel has no simulated sensor (see unsimulated()).
+        return [s.temperature, s.humidity, s.pressure]
     }
     if (id === "ltr390") {
         const s = await startLTR390()
@@ -84,5 +86,18 @@ export function startDriverSensors(kind: SensorKind, options: DriverSensorOption
             console.log("fl:error driver start: " + e)
         }
     }, 0)
-    return kind.channels.map((c, i) => sensorChannel(c, () => (clients ? clients[i] : undefined), SAMPLE_MAX_AGE_MS))
+    return kind.channels.map((c, i) =>
+        kind.id === "bme680" && c.spec.name === "gas" ? unsimulated(c) : sensorChannel(c, () => (clients ? clients[i] : undefined), SAMPLE_MAX_AGE_MS)
+    )
+}
+
+/** A channel the simulators have no sensor for: missing on every read, saying why. */
+function unsimulated(channel: ChannelKind): ChannelSource {
+    return {
+        spec: channel.spec,
+        health: new ChannelHealth(channel),
+        read: async () => {
+            throw new SensorFault(FAULT_MISSING, "the simulators have no " + channel.spec.name + " sensor")
+        },
+    }
 }
