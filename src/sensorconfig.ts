@@ -4,6 +4,7 @@
  * that feed the ledger: simulated servers for "sim", an I2C driver otherwise.
  */
 import * as ds from "@devicescript/core"
+import { I2C } from "@devicescript/i2c"
 import { readSetting } from "@devicescript/settings"
 import { startDriverSensors } from "./drivers"
 import { BoardProfile, boardForArch, selectSensor, SensorKind } from "./lib/sensorkinds"
@@ -23,8 +24,11 @@ export async function loadSensorConfig(): Promise<SensorConfig> {
     return { board, kind: selection.kind }
 }
 
-/** Starts the configured sensor; its channels are the ledger's (declared in the genesis block). */
-export function startSensors(config: SensorConfig): ChannelSource[] {
+/**
+ * Starts the configured sensor; its channels are the ledger's (declared in the genesis block).
+ * `bus` replaces the board's I2C bus (the device tests' fake bus).
+ */
+export function startSensors(config: SensorConfig, bus?: I2C): ChannelSource[] {
     if (config.kind.id === "sim") return startSimulatedSensors(1)
-    return startDriverSensors(config.kind, { retryMs: 30000 })
+    return startDriverSensors(config.kind, { retryMs: 30000, bus })
 }

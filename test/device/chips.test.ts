@@ -4,6 +4,7 @@
  * and a chain sealed through a sensor pulled out and put back.
  */
 import * as ds from "@devicescript/core"
+import { writeSetting } from "@devicescript/settings"
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/crypto"
 import { startFirmware } from "../../src/firmware"
@@ -11,8 +12,9 @@ import { newChainHead, SealedBlock } from "../../src/lib/chain"
 import { Ledger } from "../../src/lib/ledger"
 import { FAULT_MISSING } from "../../src/lib/sensorkinds"
 import { verifyChain } from "../../src/lib/verify"
+import { loadSensorConfig, startSensors } from "../../src/sensorconfig"
 import { chipRig, chipScenarios, ChipCase, sampleEvery } from "./helpers/chipscenarios"
-import { FakeConditions } from "./helpers/fakei2c"
+import { FakeConditions, FakeI2C } from "./helpers/fakei2c"
 import { FakeAht20, FakeSht30, FakeShtc3 } from "./helpers/fakesensirion"
 
 /** Indoor values that change a little with every measurement. */
@@ -84,6 +86,23 @@ describe("AHT20 on the fake bus", () => {
         const back = await sampleEvery(rig.sources, 2, 20)
         expect(part.calibrated).toBe(true)
         expect(back[1][0] === null).toBe(false)
+    })
+})
+
+describe("configuration", () => {
+    test("FL_SENSOR=sht30 reads the SHT30 on the bus through the firmware's sensor set-up", async () => {
+        await writeSetting("FL_SENSOR", "sht30")
+        const config = await loadSensorConfig()
+        const bus = new FakeI2C()
+        const conditions = new FakeConditions(climate)
+        bus.attach(0x44, new FakeSht30(conditions))
+        const sources = startSensors(config, bus)
+        const readings = await sampleEvery(sources, 2, 20)
+        await writeSetting("FL_SENSOR", "")
+        expect(sources.map(s => s.spec.name).join()).toBe("temperature,humidity")
+        expect(conditions.measurements).toBe(2)
+        expect(readings[1][0]).toBe(2163)
+        expect(readings[1][1]).toBe(4070)
     })
 })
 
