@@ -25,37 +25,9 @@ import {
     bme680TemperatureAdc,
     bme680TFine,
 } from "../../../src/lib/bme680calc"
+import { FAKE_BME680_CALIBRATION } from "../../fixtures/bme680"
 import { FakeConditions, FakeI2CPart, FakeNack } from "./fakei2c"
 
-/** A plausible calibration (the size and signs of a real part's). */
-export const FAKE_BME680_CALIBRATION: Bme680Calibration = {
-    t1: 25971,
-    t2: 26396,
-    t3: 3,
-    p1: 36212,
-    p2: -10442,
-    p3: 88,
-    p4: 7027,
-    p5: -104,
-    p6: 30,
-    p7: 43,
-    p8: -2297,
-    p9: -3173,
-    p10: 30,
-    h1: 783,
-    h2: 1019,
-    h3: 0,
-    h4: 45,
-    h5: 20,
-    h6: 120,
-    h7: -100,
-    g1: -30,
-    g2: -12000,
-    g3: 18,
-    resHeatRange: 1,
-    resHeatVal: 42,
-    rangeSwitchingError: -1,
-}
 
 const REG_STATUS = 0x1d
 const REG_CTRL_GAS_1 = 0x71

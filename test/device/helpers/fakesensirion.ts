@@ -36,70 +36,82 @@ function noReply(): Buffer {
     return Buffer.alloc(0)
 }
 
+/**
+ * A measurement in conversion on a part without clock stretching: a read is not acknowledged
+ * until the conversion time is over, and a finished measurement is read once.
+ */
+class Conversion {
+    private readyAt = -1
+    private reply: Buffer | undefined
+
+    start(reply: Buffer, conversionMs: number) {
+        this.reply = reply
+        this.readyAt = ds.millis() + conversionMs
+    }
+
+    clear() {
+        this.reply = undefined
+        this.readyAt = -1
+    }
+
+    take(conditions: FakeConditions, readLength: number): Buffer {
+        if (!this.reply || ds.millis() < this.readyAt) throw new FakeNack("no measurement ready")
+        const reply = this.reply
+        this.reply = undefined
+        return conditions.deliver(reply.slice(0, readLength))
+    }
+}
+
 export class FakeShtc3 implements FakeI2CPart {
     asleep = false
     /** The ID register (an SHTC3's product code is 0x807 in bits 11 and 5..0). */
     idWord = 0x0887
-    private readyAt = -1
-    private pending: Buffer | undefined
+    private readonly conversion = new Conversion()
 
     constructor(readonly conditions: FakeConditions) {}
 
     powerCycle() {
         // Power-up state is idle (awake), with no measurement.
         this.asleep = false
-        this.readyAt = -1
-        this.pending = undefined
+        this.conversion.clear()
     }
 
     transfer(write: Buffer, readLength: number): Buffer {
         if (write.length === 0) {
             if (this.asleep) throw new FakeNack("asleep")
-            if (!this.pending || ds.millis() < this.readyAt) throw new FakeNack("no measurement ready")
-            const reply = this.pending
-            this.pending = undefined
-            return this.conditions.deliver(reply.slice(0, readLength))
+            return this.conversion.take(this.conditions, readLength)
         }
         const command = word(write[0], write[1])
         if (this.asleep && command !== 0x3517) throw new FakeNack("asleep, command " + command)
         if (command === 0x3517) this.asleep = false
         else if (command === 0xb098) this.asleep = true
-        else if (command === 0x805d) this.pending = undefined
+        else if (command === 0x805d) this.conversion.clear()
         else if (command === 0xefc8) return sensirionFrame([this.idWord])
         else if (command === 0x7866) {
             const v = this.conditions.next()
-            this.pending = temperatureHumidityFrame(v[0], v[1], 65536)
-            this.readyAt = ds.millis() + 12
+            this.conversion.start(temperatureHumidityFrame(v[0], v[1], 65536), 12)
         } else throw new FakeNack("unknown command " + command)
         return noReply()
     }
 }
 
 export class FakeSht30 implements FakeI2CPart {
-    private readyAt = -1
-    private pending: Buffer | undefined
+    private readonly conversion = new Conversion()
 
     constructor(readonly conditions: FakeConditions) {}
 
     powerCycle() {
-        this.readyAt = -1
-        this.pending = undefined
+        this.conversion.clear()
     }
 
     transfer(write: Buffer, readLength: number): Buffer {
-        if (write.length === 0) {
-            if (!this.pending || ds.millis() < this.readyAt) throw new FakeNack("no measurement ready")
-            const reply = this.pending
-            this.pending = undefined
-            return this.conditions.deliver(reply.slice(0, readLength))
-        }
+        if (write.length === 0) return this.conversion.take(this.conditions, readLength)
         const command = word(write[0], write[1])
-        if (command === 0x30a2) this.pending = undefined
+        if (command === 0x30a2) this.conversion.clear()
         else if (command === 0xf32d) return sensirionFrame([0x8010])
         else if (command === 0x2400) {
             const v = this.conditions.next()
-            this.pending = temperatureHumidityFrame(v[0], v[1], 65535)
-            this.readyAt = ds.millis() + 15
+            this.conversion.start(temperatureHumidityFrame(v[0], v[1], 65535), 15)
         } else throw new FakeNack("unknown command " + command)
         return noReply()
     }
