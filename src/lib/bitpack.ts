@@ -64,14 +64,15 @@ export class BitWriter {
     }
 
     /**
-     * Appends every value of `values` at `width` bits (0..53), in order. The values are not
-     * checked: the caller guarantees integers in 0 .. 2^width - 1 (the readings encoder takes
-     * `width` from these very values). This is the encoder's loop over every delta of a block,
-     * so it keeps its state in locals and spends a few ops per value (DESIGN.md §2: op budget).
+     * Appends the first `count` values of `values` (all of them by default) at `width` bits
+     * (0..53), in order. The values are not checked: the caller guarantees integers in
+     * 0 .. 2^width - 1 (the readings encoder takes `width` from these very values). This is
+     * the encoder's loop over every delta of a block, so it keeps its state in locals and
+     * spends a few ops per value (DESIGN.md §2: op budget).
      */
-    writeRun(values: number[], width: number) {
+    writeRun(values: number[], width: number, count?: number) {
         if (this.finished) throw new RangeError("BitWriter used after finish()")
-        const n = values.length
+        const n = count === undefined ? values.length : count
         if (width === 0 || n === 0) return
         if (this.at + (this.filled + n * width) / 8 > this.buf.length) this.reserve(n * width)
         if (width > FAST_BITS) {

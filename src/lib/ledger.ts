@@ -59,7 +59,10 @@ export function largestSingleReadingBlock(channelCount: number): number {
 
 export class Ledger {
     private head: ChainHead
+    /** The open block's readings (this.builder), or undefined when no block is open. */
     private open: ReadingsBuilder = undefined
+    /** One builder for every block, cleared when a block opens (sealing is done with it by then). */
+    private readonly builder: ReadingsBuilder
     private openTime: BlockTime = undefined
     /** The open block's header and tag bytes without the reading count's varint (fixed while it is open). */
     private openOverhead = 0
@@ -103,6 +106,7 @@ export class Ledger {
         this.maxAgeMs = options.maxBlockAgeMs || DEFAULT_MAX_BLOCK_AGE_MS
         this.channelCount = channels.length
         this.intervalMs = options.intervalMs
+        this.builder = new ReadingsBuilder(channels.length)
         this.head = head
     }
 
@@ -167,7 +171,8 @@ export class Ledger {
     }
 
     private openBlock(time: BlockTime) {
-        this.open = new ReadingsBuilder(this.channels.length)
+        this.builder.clear()
+        this.open = this.builder
         this.openCount = 0
         this.openTime = time
         this.openOverhead = headerSize(this.head.seq, time, this.intervalMs, 0) - 1 + TAG_BYTES

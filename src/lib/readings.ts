@@ -48,7 +48,11 @@ export function checkReading(reading: Reading, channelCount: number) {
  *   reading that does not fit (once per full block) or is invalid is taken out again;
  * - what the encoder needs is kept as it will be written: per channel the first value, the
  *   delta width and the zigzag deltas in order, and the missing values as their positions
- *   in the bitmap. Encoding is then a bit-packing loop over each channel's deltas.
+ *   in the bitmap. Encoding is then a bit-packing loop over each channel's deltas;
+ * - the ledger keeps one builder and `clear`s it for each block: its arrays keep their
+ *   room, and a value is stored by index rather than pushed (an array that grows
+ *   allocates, and allocations are what takes the device's time: cost notes in bytes.ts).
+ *   The counts say how much of each array is in use.
  */
 export class ReadingsBuilder {
     private n = 0
@@ -56,11 +60,15 @@ export class ReadingsBuilder {
     private readonly present: number[] = []
     private readonly first: number[] = []
     private readonly last: number[] = []
-    /** Per channel: the delta width of the block so far, and its zigzag deltas in reading order. */
+    /**
+     * Per channel: the delta width of the block so far, and its zigzag deltas in reading
+     * order (present - 1 of them in use).
+     */
     private readonly width: number[] = []
     private readonly deltas: number[][] = []
     /** Reading-major positions (reading * channelCount + channel) of the missing values, ascending. */
     private readonly missing: number[] = []
+    private missingCount = 0
     /** Bytes of the first values and widths of the channels with a present value. */
     private firstBytes = 0
     /** Sum over channels of width * (present - 1): the packed deltas' length in bits. */
@@ -87,7 +95,19 @@ export class ReadingsBuilder {
     }
 
     hasMissing(): boolean {
-        return this.missing.length > 0
+        return this.missingCount > 0
+    }
+
+    /** Empties the builder for a new block, keeping the room its arrays have grown. */
+    clear() {
+        for (let c = 0; c < this.channelCount; c++) {
+            this.present[c] = 0
+            this.width[c] = 0
+        }
+        this.n = 0
+        this.missingCount = 0
+        this.firstBytes = 0
+        this.bits = 0
     }
 
     /** Body size in bytes now, or after `next` were added (without adding it). */
@@ -103,7 +123,7 @@ export class ReadingsBuilder {
             this.bits = bits
             return size
         }
-        const missingBytes = this.missing.length > 0 ? packedBytes(this.n * this.channelCount) : 0
+        const missingBytes = this.missingCount > 0 ? packedBytes(this.n * this.channelCount) : 0
         return 1 + this.firstBytes + missingBytes + packedBytes(this.bits)
     }
 
@@ -136,7 +156,7 @@ export class ReadingsBuilder {
             // One test for the common case, a valid value (see checkReading).
             if ((v | 0) !== v) {
                 if (v == null) {
-                    this.missing.push(base + c)
+                    this.missing[this.missingCount++] = base + c
                     continue
                 }
                 this.undo(reading, c)
@@ -154,7 +174,7 @@ export class ReadingsBuilder {
             const d = v - last[c]
             last[c] = v
             const z = d >= 0 ? d * 2 : -d * 2 - 1
-            this.deltas[c].push(z)
+            this.deltas[c][p - 1] = z
             const w = width[c]
             if (z < POW2[w]) bits += w
             else {
@@ -166,7 +186,7 @@ export class ReadingsBuilder {
                 bits += wider * p - w * (p - 1)
             }
         }
-        const missingBytes = this.missing.length > 0 ? packedBytes((this.n + 1) * channels) : 0
+        const missingBytes = this.missingCount > 0 ? packedBytes((this.n + 1) * channels) : 0
         if (1 + firstBytes + missingBytes + packedBytes(bits) > maxBytes) {
             this.undo(reading, channels)
             return false
@@ -183,15 +203,15 @@ export class ReadingsBuilder {
      */
     private undo(reading: Reading, upTo: number) {
         const base = this.n * this.channelCount
-        const missing = this.missing
-        while (missing.length > 0 && missing[missing.length - 1] >= base) missing.pop()
+        while (this.missingCount > 0 && this.missing[this.missingCount - 1] >= base) this.missingCount--
         for (let c = 0; c < upTo; c++) {
             const v = reading[c]
             if (v == null) continue
             const p = this.present[c] - 1
             this.present[c] = p
+            // Its delta, if it had one, was deltas[c][p - 1]: now out of use.
             if (p === 0) continue
-            this.last[c] = v - unzigzag(this.deltas[c].pop())
+            this.last[c] = v - unzigzag(this.deltas[c][p - 1])
             if ((this.widened & (1 << c)) !== 0) this.width[c] = this.oldWidth[c]
         }
     }
@@ -210,7 +230,7 @@ export class ReadingsBuilder {
         for (let i = 0; i < this.n; i++) {
             const reading: Reading = []
             for (let c = 0; c < channels; c++) {
-                if (m < this.missing.length && this.missing[m] === i * channels + c) {
+                if (m < this.missingCount && this.missing[m] === i * channels + c) {
                     reading.push(MISSING)
                     m++
                     continue
@@ -229,10 +249,10 @@ export class ReadingsBuilder {
         const channels = this.channelCount
         w.u8(channels)
         const missing = this.missing
-        if (missing.length > 0) {
+        if (this.missingCount > 0) {
             // Reading-major, 1 = missing, MSB first: eight values to a byte.
             const bitmap = Buffer.alloc(packedBytes(this.n * channels))
-            for (let m = 0; m < missing.length; m++) {
+            for (let m = 0; m < this.missingCount; m++) {
                 const k = missing[m]
                 bitmap[k >> 3] |= 128 >> (k & 7)
             }
@@ -247,7 +267,10 @@ export class ReadingsBuilder {
         // Channel by channel; a width-0 channel (every delta 0) takes no bits. The writer is
         // sized exactly, so finish() hands its buffer over without a copy.
         const packed = new BitWriter(packedBytes(this.bits))
-        for (let c = 0; c < channels; c++) packed.writeRun(this.deltas[c], this.width[c])
+        for (let c = 0; c < channels; c++) {
+            const deltas = this.present[c] - 1
+            if (deltas > 0) packed.writeRun(this.deltas[c], this.width[c], deltas)
+        }
         w.bytes(packed.finish())
     }
 }

@@ -10,9 +10,10 @@ import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/crypto"
 import { BitWriter } from "../../src/lib/bitpack"
 import { ByteWriter, copyBytes, FormatError, SHORT_BYTES, wipe } from "../../src/lib/bytes"
-import { BlockContent, ChainHead, decodeBlock, sealBlock } from "../../src/lib/chain"
+import { BlockContent, ChainHead, decodeBlock, newChainHead, sealBlock, SealedBlock } from "../../src/lib/chain"
 import { BlockTime, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../src/lib/format"
 import { blockTag, evolveKey } from "../../src/lib/keys"
+import { Ledger } from "../../src/lib/ledger"
 import { checkReading, MISSING, Reading, ReadingsBuilder } from "../../src/lib/readings"
 import { verifyChain } from "../../src/lib/verify"
 import { GOLDEN, GoldenBlock, GoldenTime } from "../vectors/golden"
@@ -224,5 +225,36 @@ describe("shared primitives on the device", () => {
         expect(got.length).toBe(4)
         expect(got[3][1]).toBe(11)
         expect(got[1][2]).toBe(MISSING)
+    })
+
+    test("the ledger's one builder, cleared for each block, seals each block's own readings", async () => {
+        await ds.sleep(0) // a fresh op budget: the runner does not suspend between tests
+        const specs = [{ name: "a", unit: "u", exponent: 0 }, { name: "b", unit: "u", exponent: 0 }]
+        const ledger = new Ledger(deviceCrypto, deviceId, specs, newChainHead(Buffer.alloc(32)), { intervalMs: 1000, maxReadingsPerBlock: 12 })
+        ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "t", "s")
+        // Blocks of 12, 3 (sealed early) and 12 readings: the short block leaves stale values
+        // in the builder's arrays, and every block widens its deltas as it goes.
+        const sizes = [12, 3, 12]
+        const blocks: SealedBlock[] = []
+        const taken: Reading[][] = []
+        let t = 0
+        for (let b = 0; b < sizes.length; b++) {
+            const readings: Reading[] = []
+            for (let i = 0; i < sizes[b]; i++) {
+                const r: Reading = [b * 1000 + i * i * (b + 1), i % 4 === 1 ? MISSING : -i]
+                readings.push(r)
+                t += 1000
+                const sealed = ledger.append(r, { boot: 0, uptimeMs: t })
+                for (let k = 0; k < sealed.length; k++) blocks.push(sealed[k])
+            }
+            if (ledger.openReadingCount() > 0) blocks.push(ledger.sealOpen())
+            taken.push(readings)
+        }
+        expect(blocks.length).toBe(3)
+        for (let b = 0; b < blocks.length; b++) {
+            const got = decodeBlock(blocks[b].bytes).readings
+            expect(got.length).toBe(taken[b].length)
+            for (let i = 0; i < got.length; i++) for (let c = 0; c < 2; c++) expect(got[i][c]).toBe(taken[b][i][c])
+        }
     })
 })

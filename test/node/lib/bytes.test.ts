@@ -124,6 +124,13 @@ describe("BitWriter.writeRun", () => {
         expect(bytes.toString("hex")).toBe("1234")
     })
 
+    test("packs only the first `count` values when given a count", () => {
+        const w = new BitWriter()
+        w.writeRun([1, 2, 3, 4], 4, 2)
+        w.writeRun([5, 6], 4, 0)
+        expect(w.finish().toString("hex")).toBe("12")
+    })
+
     test.each([
         [-1, 4],
         [16, 4],

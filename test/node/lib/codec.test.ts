@@ -118,6 +118,7 @@ describe("readings codec", () => {
                 for (const block of blocks.slice(1)) expect(block.bytes.length).toBeLessThanOrEqual(maxBlockBytes)
                 const decoded = blocks.slice(1).flatMap(b => decodeBlock(b.bytes).readings!)
                 expect(decoded.length).toBe(readings.length)
+                expect(decoded).toEqual(readings.map(r => r.map(v => (v === undefined ? null : v))))
             }),
             { numRuns: 200 }
         )
@@ -189,6 +190,30 @@ describe("readings codec", () => {
                 expect(decodeContent(content).readings).toEqual(expected)
             }),
             { numRuns: 300 }
+        )
+    })
+
+    test("a cleared builder encodes its next block as a fresh one would, whatever the block before", () => {
+        fc.assert(
+            fc.property(layout, fc.array(fc.array(channelValue, { minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 40 }), ([channels, readings], before) => {
+                const reused = new ReadingsBuilder(channels)
+                for (const r of before) reused.add(r.slice(0, channels))
+                reused.clear()
+                const fresh = new ReadingsBuilder(channels)
+                for (const r of readings) {
+                    reused.add(r)
+                    fresh.add(r)
+                }
+                const a = new ByteWriter()
+                const b = new ByteWriter()
+                reused.encode(a)
+                fresh.encode(b)
+                expect(a.finish().equals(b.finish())).toBe(true)
+                expect(reused.bodySize()).toBe(fresh.bodySize())
+                expect(reused.readings()).toEqual(fresh.readings())
+                expect(reused.hasMissing()).toBe(fresh.hasMissing())
+            }),
+            { numRuns: 200 }
         )
     })
 
