@@ -18,7 +18,7 @@ export interface FirmwareOptions {
     intervalMs: number
     sources: ChannelSource[]
     /** Persists (and shows, sends) the blocks one step sealed, in seal order. */
-    onSealed(blocks: SealedBlock[]): Promise<void>
+    onSealed(blocks: readonly SealedBlock[]): Promise<void>
     /** Called after every reading with how many the open block holds (for checkpoints). */
     afterReading?(openReadings: number): Promise<void>
     /** Whether to take the reading due now (false: the backlog is full and sampling stops). */
@@ -30,7 +30,7 @@ export interface FirmwareOptions {
 export function startFirmware(options: FirmwareOptions) {
     const { boot, ledger, intervalMs } = options
     const allMissing: Reading = options.sources.map(() => MISSING)
-    const emit = async (blocks: SealedBlock[]) => {
+    const emit = async (blocks: readonly SealedBlock[]) => {
         if (blocks.length > 0) await options.onSealed(blocks)
     }
     const sampler = startSampler({
@@ -47,7 +47,7 @@ export function startFirmware(options: FirmwareOptions) {
             if (aged) await emit([aged])
             const reading = await sampleChannels(options.sources)
             await emit(ledger.append(reading, time))
-            if (options.afterReading) await options.afterReading(ledger.openReadings().length)
+            if (options.afterReading) await options.afterReading(ledger.openReadingCount())
         },
     })
     return { ledger, stop: sampler.stop }

@@ -92,7 +92,7 @@ export function startBacklog(o: BacklogOptions) {
      * Takes blocks in seal order. All the blocks one call of the ledger sealed must come in one
      * call: a drop while committing the first seals a gap record after the last.
      */
-    const submit = async (blocks: SealedBlock[]) => {
+    const submit = async (blocks: readonly SealedBlock[]) => {
         for (const b of blocks) queue.push(b)
         await exclusive(flush)
     }

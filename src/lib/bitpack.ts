@@ -22,42 +22,98 @@ export function bitWidth(value: number): number {
     return w
 }
 
+/**
+ * Packs values MSB first into a buffer that grows as needed. Give the exact capacity in bytes
+ * when it is known (the readings builder knows its packed bit count): nothing is then
+ * reallocated, and finish() hands the buffer over instead of copying it.
+ */
 export class BitWriter {
-    private readonly out: number[] = []
-    /** Pending bits (fewer than 8), right-aligned. */
-    private current = 0
+    private buf: Buffer
+    /** Complete bytes written. */
+    private at = 0
+    /**
+     * Pending bits: the low `filled` bits (fewer than 8) of `acc`. Bits above them may be
+     * stale (already written out); they are never read again (see writeRun).
+     */
+    private acc = 0
     private filled = 0
+    private finished = false
+
+    constructor(capacity?: number) {
+        this.buf = Buffer.alloc(capacity || 16)
+    }
+
+    private reserve(bits: number) {
+        const needed = this.at + Math.floor((this.filled + bits) / 8)
+        if (needed <= this.buf.length) return
+        let size = this.buf.length * 2
+        if (size < needed) size = needed
+        const next = Buffer.alloc(size)
+        next.set(this.buf, 0)
+        this.buf = next
+    }
 
     /** Appends the low `width` bits of `value`, most significant first. */
     write(value: number, width: number) {
         if (width === 0) return
-        if (width > 53 || value < 0 || value >= POW2[width])
+        if (width > 53 || value < 0 || value >= POW2[width] || Math.floor(value) !== value)
             throw new RangeError(
                 "value " + value + " does not fit in " + width + " bits"
             )
+        this.writeRun([value], width)
+    }
+
+    /**
+     * Appends the first `count` values of `values` (all of them by default) at `width` bits
+     * (0..53), in order. The values are not checked: the caller guarantees integers in
+     * 0 .. 2^width - 1 (the readings encoder takes `width` from these very values). This is
+     * the encoder's loop over every delta of a block, so it keeps its state in locals and
+     * spends a few ops per value (DESIGN.md §2: op budget).
+     */
+    writeRun(values: number[], width: number, count?: number) {
+        if (this.finished) throw new RangeError("BitWriter used after finish()")
+        const n = count === undefined ? values.length : count
+        if (width === 0 || n === 0) return
+        if (this.at + (this.filled + n * width) / 8 > this.buf.length) this.reserve(n * width)
         if (width > FAST_BITS) {
-            const high = Math.floor(value / FAST_POW)
-            this.write(high, width - FAST_BITS)
-            value -= high * FAST_POW
-            width = FAST_BITS
+            // Wider than the 32-bit operators allow: the high part first, then 24 bits.
+            for (let k = 0; k < n; k++) {
+                const high = Math.floor(values[k] / FAST_POW)
+                this.writeRun([high], width - FAST_BITS)
+                this.writeRun([values[k] - high * FAST_POW], FAST_BITS)
+            }
+            return
         }
-        let acc = (this.current << width) | value
-        let filled = this.filled + width
-        while (filled >= 8) {
-            filled -= 8
-            this.out.push((acc >> filled) & 255)
+        const buf = this.buf
+        let at = this.at
+        let acc = this.acc
+        let filled = this.filled
+        for (let k = 0; k < n; k++) {
+            // `acc & 127` keeps the pending bits (at most 7) and drops most stale ones, so the
+            // shifted accumulator stays below 2^31: no 32-bit overflow, no sign bit.
+            acc = ((acc & 127) << width) | values[k]
+            filled += width
+            while (filled >= 8) {
+                filled -= 8
+                // Bits filled .. filled + 7 are all pending ones: stale bits sit higher up.
+                buf[at] = (acc >> filled) & 255
+                at++
+            }
         }
-        this.current = acc & ((1 << filled) - 1)
+        this.at = at
+        this.acc = acc
         this.filled = filled
     }
 
-    /** The packed bytes; the last byte is padded with zero bits. */
+    /** The packed bytes, the last byte padded with zero bits. Ends the writer. */
     finish(): Buffer {
-        const n = this.out.length + (this.filled > 0 ? 1 : 0)
-        const buf = Buffer.alloc(n)
-        for (let i = 0; i < this.out.length; i++) buf[i] = this.out[i]
-        if (this.filled > 0) buf[n - 1] = this.current << (8 - this.filled)
-        return buf
+        this.finished = true
+        const n = this.at + (this.filled > 0 ? 1 : 0)
+        // The writer's own buffer when it is exactly full: never written again, so no copy.
+        const out = n === this.buf.length ? this.buf : Buffer.alloc(n)
+        if (out !== this.buf && this.at > 0) out.set(this.buf.slice(0, this.at), 0)
+        if (this.filled > 0) out[this.at] = ((this.acc & 127) << (8 - this.filled)) & 255
+        return out
     }
 }
 

@@ -3,10 +3,23 @@
  *
  * Only the Buffer subset common to both runtimes is used: `Buffer.alloc`, indexing,
  * `length`, `set(src, offset)` and `slice`. `slice` copies on DeviceScript but is a view
- * on Node, so nothing here ever writes into a slice. Arithmetic on values above 2^31 uses
- * `*`, `/` and `%` rather than bit operators, which are 32-bit in both runtimes. No getters:
- * DeviceScript does not compile them.
+ * on Node, so nothing here ever writes into a slice; it does not clamp out-of-range indices
+ * on DeviceScript, so every slice here is of a range checked to lie within the buffer.
+ * Arithmetic on values above 2^31 uses `*`, `/` and `Math.floor` rather than bit operators,
+ * which are 32-bit in both runtimes. No getters: DeviceScript does not compile them.
+ *
+ * What things cost on the device (DeviceScript 2.16.4 in the simulator; ops counted with
+ * test/harness/opcost-device.ts, time with test/harness/timing-device.ts): a simple bytecode
+ * op takes about 0.012 us, and a fiber run may execute 131,071 of them (DESIGN.md §2). An
+ * allocation takes about 20 us whatever its size (the runtime's allocator rewrites the free
+ * block it splits), and so does every call of a bytecode function, as its frame is allocated.
+ * On DeviceScript `set` and `slice` are bytecode functions around the native `blitAt`. So a
+ * long copy goes through `set` (a few ops, two or three allocations), and a copy or fill of
+ * at most SHORT_BYTES (keys, links, tags) loops over its bytes (about 17 ops a byte).
  */
+
+/** Up to this many bytes, copies and fills loop rather than call `set` (see above). */
+export const SHORT_BYTES = 32
 
 /** Largest integer a varint may carry: 2^53 - 1, the last exactly representable one. */
 export const MAX_VARINT = 9007199254740991
@@ -83,9 +96,11 @@ export class ByteWriter {
     }
 
     u8(value: number): ByteWriter {
-        if (!isUnsignedInteger(value, 255))
-            throw new RangeError("u8 out of range: " + value)
-        this.reserve(1)
+        // `(value & 255) === value` holds for the integers 0..255 and for nothing else (not for
+        // -1, 256, 1.5, NaN or "1"): the whole range check in one operator, as u8 runs for
+        // every header byte.
+        if ((value & 255) !== value) throw new RangeError("u8 out of range: " + value)
+        if (this.used === this.buf.length) this.reserve(1)
         this.buf[this.used++] = value
         return this
     }
@@ -101,26 +116,45 @@ export class ByteWriter {
     u32(value: number): ByteWriter {
         if (!isUnsignedInteger(value, 4294967295))
             throw new RangeError("u32 out of range: " + value)
+        if (this.used + 4 > this.buf.length) this.reserve(4)
+        const buf = this.buf
+        let at = this.used
         for (let i = 0; i < 4; i++) {
-            this.u8(mod(value, 256))
-            value = Math.floor(value / 256)
+            const high = Math.floor(value / 256)
+            buf[at++] = value - high * 256
+            value = high
         }
+        this.used = at
         return this
     }
 
     /** Unsigned LEB128: 7 bits per byte, least significant group first, high bit = more follows. */
     varint(value: number): ByteWriter {
+        // Most varints of a block are below 128 (seq early on, boot, counts): one check, one
+        // byte, and no call (each call allocates a frame on the device).
+        if ((value & 127) === value) {
+            if (this.used === this.buf.length) this.reserve(1)
+            this.buf[this.used++] = value
+            return this
+        }
         if (!isUnsignedInteger(value, MAX_VARINT))
             throw new RangeError("varint out of range: " + value)
+        if (this.used + MAX_VARINT_BYTES > this.buf.length) this.reserve(MAX_VARINT_BYTES)
+        const buf = this.buf
+        let at = this.used
         while (value >= 128) {
-            this.u8(mod(value, 128) + 128)
-            value = Math.floor(value / 128)
+            // value mod 128 without `%`, which wraps to 32 bits on DeviceScript (see mod()).
+            const high = Math.floor(value / 128)
+            buf[at++] = value - high * 128 + 128
+            value = high
         }
-        return this.u8(value)
+        buf[at++] = value
+        this.used = at
+        return this
     }
 
     bytes(data: Buffer): ByteWriter {
-        this.reserve(data.length)
+        if (this.used + data.length > this.buf.length) this.reserve(data.length)
         this.buf.set(data, this.used)
         this.used += data.length
         return this
@@ -223,10 +257,18 @@ export class ByteReader {
     }
 }
 
-/** A fresh buffer holding `length` bytes of `source` from `start` (never a view). */
+/**
+ * A fresh buffer holding `length` bytes of `source` from `start` (never a view). The range
+ * must lie within `source`: anything else is a RangeError, as neither runtime's `slice`
+ * would say so (Node clamps, DeviceScript reads past the end).
+ */
 export function copyBytes(source: Buffer, start: number, length: number): Buffer {
+    if (!(start >= 0 && length >= 0 && start + length <= source.length) || Math.floor(start) !== start || Math.floor(length) !== length)
+        throw new RangeError("copyBytes: " + length + " bytes at " + start + " outside a buffer of " + source.length)
     const out = Buffer.alloc(length)
-    for (let i = 0; i < length; i++) out[i] = source[start + i]
+    if (length <= SHORT_BYTES) for (let i = 0; i < length; i++) out[i] = source[start + i]
+    // slice is a view on Node and a copy on DeviceScript; set copies it into a buffer of our own either way.
+    else out.set(source.slice(start, start + length), 0)
     return out
 }
 
@@ -256,7 +298,10 @@ export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
 
 /** Overwrites key material in place so an old epoch key does not linger in RAM. */
 export function wipe(buf: Buffer) {
-    for (let i = 0; i < buf.length; i++) buf[i] = 0
+    const n = buf.length
+    if (n <= SHORT_BYTES) for (let i = 0; i < n; i++) buf[i] = 0
+    // A copy of zeros: Node's fill and DeviceScript's fillAt are not common to both.
+    else buf.set(Buffer.alloc(n), 0)
 }
 
 export function isAllZero(buf: Buffer): boolean {

@@ -115,7 +115,9 @@ export function sealBlock(
     if (body.length + TAG_BYTES > MAX_BLOCK_BYTES)
         throw new RangeError("block of " + (body.length + TAG_BYTES) + " bytes exceeds " + MAX_BLOCK_BYTES)
     const tag = blockTag(crypto, head.key, deviceId, body)
-    const bytes = new ByteWriter(body.length + TAG_BYTES).bytes(body).bytes(tag).finish()
+    const bytes = Buffer.alloc(body.length + TAG_BYTES)
+    bytes.set(body, 0)
+    bytes.set(tag, body.length)
     const hash = crypto.sha256(bytes)
     const next: ChainHead = {
         seq: head.seq + 1,

@@ -6,8 +6,8 @@
  * (Bellare-Yee forward-secure MACs). Whoever captures the device learns only the current key,
  * and HMAC cannot be run backwards, so every block sealed before the capture stays unforgeable.
  */
-import { ByteWriter, copyBytes } from "./bytes"
-import { DEVICE_ID_BYTES, KEY_BYTES, TAG_BYTES } from "./format"
+import { copyBytes } from "./bytes"
+import { DEVICE_ID_BYTES, KEY_BYTES, MAX_SEQ, TAG_BYTES } from "./format"
 
 /** The two primitives the ledger needs; native on the device, @noble/hashes or node:crypto on Node. */
 export interface LedgerCrypto {
@@ -22,6 +22,10 @@ export interface LedgerCrypto {
 export const TAG_LABEL = "fieldledger/v1/tag"
 export const EVOLVE_LABEL = "fieldledger/v1/evolve"
 
+// Encoded once: both are read, never written into.
+const TAG_LABEL_BYTES = Buffer.from(TAG_LABEL)
+const EVOLVE_LABEL_BYTES = Buffer.from(EVOLVE_LABEL)
+
 function checkKeyAndDevice(key: Buffer, deviceId: Buffer) {
     if (!key || key.length !== KEY_BYTES)
         throw new RangeError("key must be " + KEY_BYTES + " bytes")
@@ -32,8 +36,19 @@ function checkKeyAndDevice(key: Buffer, deviceId: Buffer) {
 /** K_(seq+1) from K_seq. */
 export function evolveKey(crypto: LedgerCrypto, key: Buffer, deviceId: Buffer, seq: number): Buffer {
     checkKeyAndDevice(key, deviceId)
-    const input = new ByteWriter(64).bytes(Buffer.from(EVOLVE_LABEL)).bytes(deviceId).u32(seq)
-    return crypto.hmacSha256(key, input.finish())
+    if (!(seq >= 0 && seq <= MAX_SEQ && Math.floor(seq) === seq))
+        throw new RangeError("seq must be an integer in 0.." + MAX_SEQ + ", got " + seq)
+    // label || device id || u32le(seq), put in place: once per block on the device, where a
+    // ByteWriter would cost a call (and so an allocation) per field.
+    const input = Buffer.alloc(EVOLVE_LABEL_BYTES.length + DEVICE_ID_BYTES + 4)
+    input.set(EVOLVE_LABEL_BYTES, 0)
+    input.set(deviceId, EVOLVE_LABEL_BYTES.length)
+    for (let at = input.length - 4; at < input.length; at++) {
+        const high = Math.floor(seq / 256)
+        input[at] = seq - high * 256
+        seq = high
+    }
+    return crypto.hmacSha256(key, input)
 }
 
 /** K_seq from K_0 by `seq` evolutions (the gateway and verifier side; the device never goes back). */
@@ -46,7 +61,9 @@ export function deriveEpochKey(crypto: LedgerCrypto, key0: Buffer, deviceId: Buf
 /** The 16-byte tag of a block whose bytes before the tag are `content`. */
 export function blockTag(crypto: LedgerCrypto, key: Buffer, deviceId: Buffer, content: Buffer): Buffer {
     checkKeyAndDevice(key, deviceId)
-    const input = new ByteWriter(content.length + 40).bytes(Buffer.from(TAG_LABEL)).bytes(deviceId).bytes(content)
-    const mac = crypto.hmacSha256(key, input.finish())
-    return copyBytes(mac, 0, TAG_BYTES)
+    const input = Buffer.alloc(TAG_LABEL_BYTES.length + DEVICE_ID_BYTES + content.length)
+    input.set(TAG_LABEL_BYTES, 0)
+    input.set(deviceId, TAG_LABEL_BYTES.length)
+    input.set(content, TAG_LABEL_BYTES.length + DEVICE_ID_BYTES)
+    return copyBytes(crypto.hmacSha256(key, input), 0, TAG_BYTES)
 }

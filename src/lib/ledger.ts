@@ -3,7 +3,7 @@
  * fit, when it holds the most readings allowed, or when it is older than the time limit.
  * Pure (time comes in as arguments), so the firmware and the Node load generator share it.
  */
-import { varintLength, wipe } from "./bytes"
+import { wipe } from "./bytes"
 import { BlockContent, ChainHead, encodeContent, sealBlock, SealedBlock } from "./chain"
 import {
     BlockTime,
@@ -41,6 +41,13 @@ export interface LedgerOptions {
 export const DEFAULT_MAX_BLOCK_AGE_MS = 3600 * 1000
 
 /**
+ * What `append` returns when it sealed nothing, as it does for nearly every reading: one
+ * shared empty array, read-only, since an allocation costs the device more time than the
+ * rest of an append (see the cost notes in bytes.ts).
+ */
+const NOTHING_SEALED: readonly SealedBlock[] = []
+
+/**
  * The largest block one reading can need: a header with every varint at its longest (seq and
  * boot 5 bytes, times and interval 8, count 2), and per channel a 5-byte first value and its
  * width byte. A size limit below this could leave a reading no block can hold.
@@ -52,11 +59,19 @@ export function largestSingleReadingBlock(channelCount: number): number {
 
 export class Ledger {
     private head: ChainHead
+    /** The open block's readings (this.builder), or undefined when no block is open. */
     private open: ReadingsBuilder = undefined
+    /** One builder for every block, cleared when a block opens (sealing is done with it by then). */
+    private readonly builder: ReadingsBuilder
     private openTime: BlockTime = undefined
     /** The open block's header and tag bytes without the reading count's varint (fixed while it is open). */
     private openOverhead = 0
+    /** Readings in the open block, and the uptime at which its next one is due on its grid. */
+    private openCount = 0
+    private nextOnGrid = 0
     private latest: BlockTime = undefined
+    private readonly channelCount: number
+    private readonly intervalMs: number
     private readonly maxBlockBytes: number
     private readonly maxReadings: number
     private readonly maxAgeMs: number
@@ -89,6 +104,9 @@ export class Ledger {
             if (byValues < this.maxReadings) this.maxReadings = byValues
         }
         this.maxAgeMs = options.maxBlockAgeMs || DEFAULT_MAX_BLOCK_AGE_MS
+        this.channelCount = channels.length
+        this.intervalMs = options.intervalMs
+        this.builder = new ReadingsBuilder(channels.length)
         this.head = head
     }
 
@@ -98,7 +116,7 @@ export class Ledger {
      */
     openContent(): Buffer | undefined {
         if (!this.open) return undefined
-        return encodeContent(this.head, { type: RECORD_DATA, time: this.openTime, intervalMs: this.options.intervalMs, readings: this.open })
+        return encodeContent(this.head, { type: RECORD_DATA, time: this.openTime, intervalMs: this.intervalMs, readings: this.open })
     }
 
     /** Reopens the block a checkpoint saved (before any new reading). */
@@ -107,11 +125,18 @@ export class Ledger {
         if (readings.length === 0) return
         this.openBlock(time)
         for (const r of readings) this.open.add(r)
+        this.openCount = readings.length
+        this.nextOnGrid = time.uptimeMs + readings.length * this.intervalMs
     }
 
-    /** Readings in the open (not yet sealed) block. */
+    /** Readings in the open (not yet sealed) block, rebuilt from what the encoder keeps: see openReadingCount for the number. */
     openReadings(): Reading[] {
-        return this.open ? this.open.values : []
+        return this.open ? this.open.readings() : []
+    }
+
+    /** Number of readings in the open block (0 when none is open). */
+    openReadingCount(): number {
+        return this.open ? this.openCount : 0
     }
 
     openBlockTime(): BlockTime {
@@ -140,48 +165,58 @@ export class Ledger {
         return this.seal({
             type: RECORD_GENESIS,
             time,
-            intervalMs: this.options.intervalMs,
+            intervalMs: this.intervalMs,
             genesis: { deviceId: this.deviceId, firmware, board, channels: this.channels },
         })
     }
 
     private openBlock(time: BlockTime) {
-        this.open = new ReadingsBuilder(this.channels.length)
+        this.builder.clear()
+        this.open = this.builder
+        this.openCount = 0
         this.openTime = time
-        this.openOverhead = headerSize(this.head.seq, time, this.options.intervalMs, 0) - 1 + TAG_BYTES
-    }
-
-    /** Adds `reading` (checked) to the open block if the block then stays within the size limit. */
-    private addToOpen(reading: Reading): boolean {
-        const room = this.maxBlockBytes - this.openOverhead - varintLength(this.open.count() + 1)
-        return this.open.tryAdd(reading, room)
+        this.openOverhead = headerSize(this.head.seq, time, this.intervalMs, 0) - 1 + TAG_BYTES
     }
 
     /**
      * Adds a reading taken at `time`. Returns the blocks this sealed (none, or the block that
-     * had no room for it, and the new block if the reading filled it).
+     * had no room for it, and the new block if the reading filled it), in a read-only array.
      */
-    append(reading: Reading, time: BlockTime): SealedBlock[] {
+    append(reading: Reading, time: BlockTime): readonly SealedBlock[] {
         if (this.head.seq === 0) throw new RangeError("seal the genesis block first")
-        checkReading(reading, this.channels.length)
-        const sealed: SealedBlock[] = []
+        let sealed: SealedBlock[] = undefined
+        // Written out rather than split into small methods: append runs for every reading,
+        // and on the device every call allocates a frame (see the cost notes in bytes.ts).
+        const open = this.open
         // A block's header declares reading i at first + i * interval within one boot: a
         // reading off that grid (a reboot, a stall the caller did not fill) starts a new block
         // so every reading's time stays what the chain says.
-        if (this.open && (!this.onGrid(time) || !this.addToOpen(reading))) sealed.push(this.sealOpen())
-        if (!this.open) {
+        let added = false
+        if (open && time.boot === this.openTime.boot && time.uptimeMs === this.nextOnGrid) {
+            // The size limit less header and tag; the reading count's varint takes one byte
+            // up to 127 readings, two up to MAX_READINGS_PER_BLOCK. tryAdd checks the reading
+            // as it adds it: a bad one is a RangeError that leaves everything as it was.
+            added = open.tryAdd(reading, this.maxBlockBytes - this.openOverhead - (this.openCount < 127 ? 1 : 2))
+            if (!added) sealed = [this.sealOpen()]
+        } else {
+            // Checked before the open block is sealed, so a bad reading changes nothing.
+            checkReading(reading, this.channelCount)
+            if (open) sealed = [this.sealOpen()]
+        }
+        if (!added) {
             this.openBlock(time)
             // Always fits: the size limit is at least largestSingleReadingBlock.
             this.open.tryAdd(reading, MAX_BLOCK_BYTES)
         }
+        this.openCount++
+        this.nextOnGrid = time.uptimeMs + this.intervalMs
         this.latest = time
-        if (this.open.count() >= this.maxReadings) sealed.push(this.sealOpen())
-        return sealed
-    }
-
-    private onGrid(time: BlockTime): boolean {
-        const expected = this.openTime.uptimeMs + this.open.count() * this.options.intervalMs
-        return time.boot === this.openTime.boot && time.uptimeMs === expected
+        if (this.openCount >= this.maxReadings) {
+            const full = this.sealOpen()
+            if (sealed) sealed.push(full)
+            else sealed = [full]
+        }
+        return sealed || NOTHING_SEALED
     }
 
     /** Seals the open block if it has reached the time limit at `now`. */
@@ -197,7 +232,7 @@ export class Ledger {
         const content: BlockContent = {
             type: RECORD_DATA,
             time: this.openTime,
-            intervalMs: this.options.intervalMs,
+            intervalMs: this.intervalMs,
             readings: this.open,
         }
         this.open = undefined
@@ -210,7 +245,7 @@ export class Ledger {
         const sealed: SealedBlock[] = []
         const open = this.sealOpen()
         if (open) sealed.push(open)
-        sealed.push(this.seal({ type: RECORD_GAP, time, intervalMs: this.options.intervalMs, gap }))
+        sealed.push(this.seal({ type: RECORD_GAP, time, intervalMs: this.intervalMs, gap }))
         return sealed
     }
 }

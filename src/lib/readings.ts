@@ -16,19 +16,24 @@ export const MISSING: null = null
 /** One reading: a fixed-point integer per channel, or MISSING. */
 export type Reading = (number | null)[]
 
-function isMissing(v: number | null): boolean {
-    return v === null || v === undefined
+function channelCountError(channelCount: number): RangeError {
+    return new RangeError("a reading needs exactly " + channelCount + " channel values")
 }
 
-/** Rejects anything but int32 or MISSING, naming the channel. */
+function valueError(channel: number, value: any): RangeError {
+    return new RangeError("channel " + channel + ": value must be a 32-bit integer or MISSING, got " + value)
+}
+
+/**
+ * Rejects anything but int32 or MISSING, naming the channel. The test per value is a single
+ * `(v | 0) === v`: true exactly for the numbers in MIN_READING..MAX_READING without a
+ * fraction (not for 2^31, 1.5, NaN or "1"), and cheap on the device.
+ */
 export function checkReading(reading: Reading, channelCount: number) {
-    if (!reading || reading.length !== channelCount)
-        throw new RangeError("a reading needs exactly " + channelCount + " channel values")
+    if (!reading || reading.length !== channelCount) throw channelCountError(channelCount)
     for (let c = 0; c < channelCount; c++) {
         const v = reading[c]
-        if (isMissing(v)) continue
-        if (typeof v !== "number" || Math.floor(v) !== v || v < MIN_READING || v > MAX_READING)
-            throw new RangeError("channel " + c + ": value must be a 32-bit integer or MISSING, got " + v)
+        if ((v | 0) !== v && v != null) throw valueError(c, v)
     }
 }
 
@@ -36,23 +41,41 @@ export function checkReading(reading: Reading, channelCount: number) {
  * Collects the readings of the open block and knows, at every step, how many bytes its
  * body would take: the ledger uses that to seal before a block outgrows one settings value.
  *
- * The size is kept up to date as readings come in (one reading per fiber run on the device),
- * so neither a size check nor the encoding of a full block walks every value more than once.
+ * The device adds one reading per fiber run, must encode a full block within one run's op
+ * budget (DESIGN.md §2), and pays for every bytecode op, so each value is touched as few
+ * times as possible:
+ * - `tryAdd` checks, adds and sizes a reading in one pass over its channels; the rare
+ *   reading that does not fit (once per full block) or is invalid is taken out again;
+ * - what the encoder needs is kept as it will be written: per channel the first value, the
+ *   delta width and the zigzag deltas in order, and the missing values as their positions
+ *   in the bitmap. Encoding is then a bit-packing loop over each channel's deltas;
+ * - the ledger keeps one builder and `clear`s it for each block: its arrays keep their
+ *   room, and a value is stored by index rather than pushed (an array that grows
+ *   allocates, and allocations are what takes the device's time: cost notes in bytes.ts).
+ *   The counts say how much of each array is in use.
  */
 export class ReadingsBuilder {
-    /** Reading-major values of every reading added so far (MISSING is null). */
-    readonly values: Reading[] = []
+    private n = 0
+    /** Per channel: present values so far, the first and the latest of them. */
     private readonly present: number[] = []
     private readonly first: number[] = []
     private readonly last: number[] = []
+    /**
+     * Per channel: the delta width of the block so far, and its zigzag deltas in reading
+     * order (present - 1 of them in use).
+     */
     private readonly width: number[] = []
-    /** Per reading of `tryAdd`: the width each channel would have with it. */
-    private readonly nextWidth: number[] = []
+    private readonly deltas: number[][] = []
+    /** Reading-major positions (reading * channelCount + channel) of the missing values, ascending. */
+    private readonly missing: number[] = []
     private missingCount = 0
     /** Bytes of the first values and widths of the channels with a present value. */
     private firstBytes = 0
     /** Sum over channels of width * (present - 1): the packed deltas' length in bits. */
     private bits = 0
+    /** The channels (bit c) whose width the latest `tryAdd` raised, and their widths before, for `undo`. */
+    private widened = 0
+    private readonly oldWidth: number[] = []
 
     constructor(readonly channelCount: number) {
         if (channelCount < 1 || channelCount > MAX_CHANNELS)
@@ -62,142 +85,191 @@ export class ReadingsBuilder {
             this.first.push(0)
             this.last.push(0)
             this.width.push(0)
-            this.nextWidth.push(0)
+            this.deltas.push([])
+            this.oldWidth.push(0)
         }
     }
 
     count(): number {
-        return this.values.length
+        return this.n
     }
 
     hasMissing(): boolean {
         return this.missingCount > 0
     }
 
-    /**
-     * Body size in bytes now, or after `next` were added (without adding it). Fills
-     * `nextWidth` for `next`, which `tryAdd` then applies without computing widths again.
-     */
-    bodySize(next?: Reading): number {
-        const channels = this.channelCount
-        let n = this.values.length
-        let anyMissing = this.missingCount > 0
-        let size = 1 + this.firstBytes
-        let bits = this.bits
-        if (next) {
-            n++
-            for (let c = 0; c < channels; c++) {
-                const v = next[c]
-                let width = this.width[c]
-                if (v === null || v === undefined) anyMissing = true
-                else if (this.present[c] === 0) size += varintLength(zigzag(v)) + 1
-                else {
-                    const d = v - this.last[c]
-                    const z = d >= 0 ? d * 2 : -d * 2 - 1
-                    // A wider delta widens every earlier delta of the channel too.
-                    if (z >= POW2[width]) {
-                        const w = bitWidth(z)
-                        bits += (w - width) * (this.present[c] - 1)
-                        width = w
-                    }
-                    bits += width
-                }
-                this.nextWidth[c] = width
-            }
+    /** Empties the builder for a new block, keeping the room its arrays have grown. */
+    clear() {
+        for (let c = 0; c < this.channelCount; c++) {
+            this.present[c] = 0
+            this.width[c] = 0
         }
-        if (anyMissing) size += packedBytes(n * channels)
-        return size + packedBytes(bits)
+        this.n = 0
+        this.missingCount = 0
+        this.firstBytes = 0
+        this.bits = 0
     }
 
+    /** Body size in bytes now, or after `next` were added (without adding it). */
+    bodySize(next?: Reading): number {
+        if (next) {
+            const firstBytes = this.firstBytes
+            const bits = this.bits
+            this.add(next)
+            const size = this.bodySize()
+            this.n--
+            this.undo(next, this.channelCount)
+            this.firstBytes = firstBytes
+            this.bits = bits
+            return size
+        }
+        const missingBytes = this.missingCount > 0 ? packedBytes(this.n * this.channelCount) : 0
+        return 1 + this.firstBytes + missingBytes + packedBytes(this.bits)
+    }
+
+    /** Adds a reading whatever its size; a RangeError (nothing added) if it is not a valid reading. */
     add(reading: Reading) {
-        checkReading(reading, this.channelCount)
-        this.bodySize(reading)
-        this.append(reading)
+        this.tryAdd(reading, Infinity)
     }
 
     /**
-     * Adds a reading already checked with `checkReading` if the body then takes at most
-     * `maxBytes`; false (nothing added) otherwise.
+     * Adds `reading` if the body then takes at most `maxBytes` and returns true; returns false
+     * (nothing added) otherwise. A RangeError naming the channel (nothing added) for a value
+     * that is neither int32 nor MISSING.
+     *
+     * The ledger's hot path: one pass over the channels that checks, adds and sizes each
+     * value, with the per-channel state in locals; written out in one method because every
+     * call allocates a frame on the device (see the cost notes in bytes.ts).
      */
     tryAdd(reading: Reading, maxBytes: number): boolean {
-        if (this.bodySize(reading) > maxBytes) return false
-        this.append(reading)
+        const channels = this.channelCount
+        if (!reading || reading.length !== channels) throw channelCountError(channels)
+        const present = this.present
+        const last = this.last
+        const width = this.width
+        const base = this.n * channels
+        let firstBytes = this.firstBytes
+        let bits = this.bits
+        this.widened = 0
+        for (let c = 0; c < channels; c++) {
+            const v = reading[c]
+            // One test for the common case, a valid value (see checkReading).
+            if ((v | 0) !== v) {
+                if (v == null) {
+                    this.missing[this.missingCount++] = base + c
+                    continue
+                }
+                this.undo(reading, c)
+                throw valueError(c, v)
+            }
+            const p = present[c]
+            present[c] = p + 1
+            if (p === 0) {
+                // The channel's first value: a zigzag varint and the width byte.
+                this.first[c] = v
+                last[c] = v
+                firstBytes += varintLength(zigzag(v)) + 1
+                continue
+            }
+            const d = v - last[c]
+            last[c] = v
+            const z = d >= 0 ? d * 2 : -d * 2 - 1
+            this.deltas[c][p - 1] = z
+            const w = width[c]
+            if (z < POW2[w]) bits += w
+            else {
+                // A wider delta widens every earlier delta of the channel too.
+                const wider = bitWidth(z)
+                this.oldWidth[c] = w
+                this.widened |= 1 << c
+                width[c] = wider
+                bits += wider * p - w * (p - 1)
+            }
+        }
+        const missingBytes = this.missingCount > 0 ? packedBytes((this.n + 1) * channels) : 0
+        if (1 + firstBytes + missingBytes + packedBytes(bits) > maxBytes) {
+            this.undo(reading, channels)
+            return false
+        }
+        this.firstBytes = firstBytes
+        this.bits = bits
+        this.n++
         return true
     }
 
-    /** Adds `reading` with the widths `bodySize(reading)` left in `nextWidth`. */
-    private append(reading: Reading) {
-        const copy: Reading = []
-        for (let c = 0; c < this.channelCount; c++) {
+    /**
+     * Takes channels 0..upTo-1 of `reading`, just added by `tryAdd` as reading number `n`
+     * (not yet counted), out again. `firstBytes` and `bits` are the caller's to restore.
+     */
+    private undo(reading: Reading, upTo: number) {
+        const base = this.n * this.channelCount
+        while (this.missingCount > 0 && this.missing[this.missingCount - 1] >= base) this.missingCount--
+        for (let c = 0; c < upTo; c++) {
             const v = reading[c]
-            if (v === null || v === undefined) {
-                copy.push(MISSING)
-                this.missingCount++
-                continue
-            }
-            copy.push(v)
-            const present = this.present[c]
-            if (present === 0) {
-                this.first[c] = v
-                this.firstBytes += varintLength(zigzag(v)) + 1
-            } else {
-                const width = this.nextWidth[c]
-                this.bits += width * present - this.width[c] * (present - 1)
-                this.width[c] = width
-            }
-            this.last[c] = v
-            this.present[c] = present + 1
+            if (v == null) continue
+            const p = this.present[c] - 1
+            this.present[c] = p
+            // Its delta, if it had one, was deltas[c][p - 1]: now out of use.
+            if (p === 0) continue
+            this.last[c] = v - unzigzag(this.deltas[c][p - 1])
+            if ((this.widened & (1 << c)) !== 0) this.width[c] = this.oldWidth[c]
         }
-        this.values.push(copy)
+    }
+
+    /** The readings added so far (MISSING is null), rebuilt from the deltas. */
+    readings(): Reading[] {
+        const channels = this.channelCount
+        const out: Reading[] = []
+        const prev: number[] = []
+        const cursor: number[] = []
+        for (let c = 0; c < channels; c++) {
+            prev.push(0)
+            cursor.push(-1)
+        }
+        let m = 0
+        for (let i = 0; i < this.n; i++) {
+            const reading: Reading = []
+            for (let c = 0; c < channels; c++) {
+                if (m < this.missingCount && this.missing[m] === i * channels + c) {
+                    reading.push(MISSING)
+                    m++
+                    continue
+                }
+                prev[c] = cursor[c] < 0 ? this.first[c] : prev[c] + unzigzag(this.deltas[c][cursor[c]])
+                cursor[c]++
+                reading.push(prev[c])
+            }
+            out.push(reading)
+        }
+        return out
     }
 
     /** Writes the data body (everything between header and tag). */
     encode(w: ByteWriter) {
         const channels = this.channelCount
-        const values = this.values
-        const n = values.length
         w.u8(channels)
+        const missing = this.missing
         if (this.missingCount > 0) {
             // Reading-major, 1 = missing, MSB first: eight values to a byte.
-            const bitmap = Buffer.alloc(packedBytes(n * channels))
-            let at = 0
-            let acc = 0
-            let filled = 0
-            for (let i = 0; i < n; i++) {
-                const reading = values[i]
-                for (let c = 0; c < channels; c++) {
-                    acc = (acc << 1) | (reading[c] === null ? 1 : 0)
-                    if (++filled === 8) {
-                        bitmap[at++] = acc
-                        acc = 0
-                        filled = 0
-                    }
-                }
+            const bitmap = Buffer.alloc(packedBytes(this.n * channels))
+            for (let m = 0; m < this.missingCount; m++) {
+                const k = missing[m]
+                bitmap[k >> 3] |= 128 >> (k & 7)
             }
-            if (filled > 0) bitmap[at] = acc << (8 - filled)
             w.bytes(bitmap)
         }
         for (let c = 0; c < channels; c++) {
             if (this.present[c] === 0) continue
-            w.varint(zigzag(this.first[c]))
+            const v = this.first[c]
+            w.varint(v >= 0 ? v * 2 : -v * 2 - 1) // zigzag, written out to spare a call
             w.u8(this.width[c])
         }
-        const packed = new BitWriter()
+        // Channel by channel; a width-0 channel (every delta 0) takes no bits. The writer is
+        // sized exactly, so finish() hands its buffer over without a copy.
+        const packed = new BitWriter(packedBytes(this.bits))
         for (let c = 0; c < channels; c++) {
-            const width = this.width[c]
-            // Width 0: every delta is 0 and takes no bits.
-            if (width === 0) continue
-            let prev = this.first[c]
-            let started = false
-            for (let i = 0; i < n; i++) {
-                const v = values[i][c]
-                if (v === null) continue
-                if (started) {
-                    const d = v - prev
-                    packed.write(d >= 0 ? d * 2 : -d * 2 - 1, width)
-                } else started = true
-                prev = v
-            }
+            const deltas = this.present[c] - 1
+            if (deltas > 0) packed.writeRun(this.deltas[c], this.width[c], deltas)
         }
         w.bytes(packed.finish())
     }

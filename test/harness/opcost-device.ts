@@ -58,7 +58,7 @@ describe("op cost", () => {
         const decoded = decodeContent(content)
         await ds.sleep(0)
         const extra: Reading[] = []
-        for (let i = 0; i < 10; i++) extra.push(next(READINGS + i))
+        for (let i = 0; i < 50; i++) extra.push(next(READINGS + i))
         const fresh = newLedger()
         console.log("fl:opcost " + WORK + " ch=" + CHANNELS + " width=" + WIDTH + " missing=" + WITH_MISSING + " n=" + READINGS + " bytes=" + content.length)
         await ds.sleep(0)
@@ -69,6 +69,12 @@ describe("op cost", () => {
         else if (WORK === "append10") {
             // ten appends on a block that stays open (no seal: a 255th reading would seal)
             for (let i = 0; i < 10; i++) ledger.append(extra[i], { boot: 0, uptimeMs: 1000 + (READINGS + i) * 10000 })
+        } else if (WORK === "append50") {
+            // fifty appends on a block that stays open: start from a small READINGS, and a
+            // layout whose block of READINGS + 50 readings fits 200 bytes (e.g. 3 channels, width 4)
+            for (let i = 0; i < 50; i++) ledger.append(extra[i], { boot: 0, uptimeMs: 1000 + (READINGS + i) * 10000 })
+        } else if (WORK === "tick50") {
+            for (let i = 0; i < 50; i++) ledger.tick({ boot: 0, uptimeMs: 1000 + (READINGS + i) * 10000 })
         }
         let n = 0
         let x = 0

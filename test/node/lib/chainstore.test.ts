@@ -28,7 +28,7 @@ class Device {
         this.store = new ChainStore(kv, crypto, deviceId, 22)
     }
 
-    async commit(blocks: { bytes: Buffer; seq: number }[]) {
+    async commit(blocks: readonly { bytes: Buffer; seq: number }[]) {
         for (const b of blocks) await this.store.commit(b.bytes, b.seq)
     }
 

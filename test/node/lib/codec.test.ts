@@ -7,11 +7,11 @@ import fc from "fast-check"
 import { describe, expect, test } from "vitest"
 import { BitReader, BitWriter } from "../../../src/lib/bitpack"
 import { ByteReader, ByteWriter, FormatError, fromHex, mod, unzigzag, zigzag } from "../../../src/lib/bytes"
-import { decodeBlock, encodeContent, newChainHead, sealBlock } from "../../../src/lib/chain"
+import { decodeBlock, decodeContent, encodeContent, newChainHead, sealBlock } from "../../../src/lib/chain"
 import { MAX_BLOCK_BYTES, MAX_READING, MIN_READING, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../../src/lib/format"
 import { toFixedPoint } from "../../../src/lib/fixedpoint"
 import { largestSingleReadingBlock, Ledger } from "../../../src/lib/ledger"
-import { MISSING, Reading, ReadingsBuilder } from "../../../src/lib/readings"
+import { checkReading, MISSING, Reading, ReadingsBuilder } from "../../../src/lib/readings"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { DEVICE_ID, testKey } from "../helpers/chains"
 
@@ -118,6 +118,7 @@ describe("readings codec", () => {
                 for (const block of blocks.slice(1)) expect(block.bytes.length).toBeLessThanOrEqual(maxBlockBytes)
                 const decoded = blocks.slice(1).flatMap(b => decodeBlock(b.bytes).readings!)
                 expect(decoded.length).toBe(readings.length)
+                expect(decoded).toEqual(readings.map(r => r.map(v => (v === undefined ? null : v))))
             }),
             { numRuns: 200 }
         )
@@ -137,6 +138,96 @@ describe("readings codec", () => {
         ["a value over int32", [2 ** 31, 0]],
     ])("refuses %s", (_name, reading) => {
         expect(() => new ReadingsBuilder(2).add(reading as Reading)).toThrow(RangeError)
+    })
+
+    test.each([
+        ["2^31", 2 ** 31],
+        ["-2^31 - 1", -(2 ** 31) - 1],
+        ["1.5", 1.5],
+        ["NaN", NaN],
+        ["Infinity", Infinity],
+        ["a numeric string", "7"],
+        ["a boolean", true],
+        ["an object", {}],
+    ])("checkReading refuses %s and names the channel", (_name, value) => {
+        expect(() => checkReading([0, value as number], 2)).toThrow(/^channel 1: /)
+        expect(() => new ReadingsBuilder(2).add([0, value as number])).toThrow(/^channel 1: /)
+    })
+
+    test("checkReading takes the int32 extremes, null and undefined", () => {
+        expect(() => checkReading([MIN_READING, MAX_READING, null, undefined as unknown as null], 4)).not.toThrow()
+    })
+
+    test("a reading that does not fit, or holds a bad value, leaves the block as it was", () => {
+        fc.assert(
+            fc.property(layout, fc.integer({ min: 4, max: 120 }), ([channels, readings], maxBytes) => {
+                const b = new ReadingsBuilder(channels)
+                const accepted: Reading[] = []
+                const encoded = () => {
+                    const w = new ByteWriter()
+                    b.encode(w)
+                    return w.finish()
+                }
+                for (const r of readings) {
+                    const before = encoded()
+                    // The same reading with its last value made invalid is refused first, after
+                    // the values before it (which may widen a channel) went in.
+                    const bad = [...r.slice(0, -1), 0.5]
+                    expect(() => b.tryAdd(bad, maxBytes)).toThrow(RangeError)
+                    expect(encoded().equals(before)).toBe(true)
+                    if (b.tryAdd(r, maxBytes)) accepted.push(r)
+                    else {
+                        expect(encoded().equals(before)).toBe(true)
+                        expect(b.bodySize()).toBe(before.length)
+                    }
+                    expect(b.count()).toBe(accepted.length)
+                }
+                const expected = accepted.map(r => r.map(v => (v === undefined ? null : v)))
+                expect(b.readings()).toEqual(expected)
+                if (accepted.length === 0) return
+                const head = { ...newChainHead(testKey()), seq: 5 }
+                const content = encodeContent(head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b })
+                expect(decodeContent(content).readings).toEqual(expected)
+            }),
+            { numRuns: 300 }
+        )
+    })
+
+    test("a cleared builder encodes its next block as a fresh one would, whatever the block before", () => {
+        fc.assert(
+            fc.property(layout, fc.array(fc.array(channelValue, { minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 40 }), ([channels, readings], before) => {
+                const reused = new ReadingsBuilder(channels)
+                for (const r of before) reused.add(r.slice(0, channels))
+                reused.clear()
+                const fresh = new ReadingsBuilder(channels)
+                for (const r of readings) {
+                    reused.add(r)
+                    fresh.add(r)
+                }
+                const a = new ByteWriter()
+                const b = new ByteWriter()
+                reused.encode(a)
+                fresh.encode(b)
+                expect(a.finish().equals(b.finish())).toBe(true)
+                expect(reused.bodySize()).toBe(fresh.bodySize())
+                expect(reused.readings()).toEqual(fresh.readings())
+                expect(reused.hasMissing()).toBe(fresh.hasMissing())
+            }),
+            { numRuns: 200 }
+        )
+    })
+
+    test("a bad value after a widening and a missing value in the same reading changes nothing", () => {
+        const b = new ReadingsBuilder(3)
+        for (let i = 0; i < 4; i++) b.add([i, 10, MISSING])
+        const w = new ByteWriter()
+        b.encode(w)
+        expect(() => b.add([1000000, MISSING, 2 ** 40])).toThrow(/^channel 2: /)
+        const again = new ByteWriter()
+        b.encode(again)
+        expect(again.finish().equals(w.finish())).toBe(true)
+        b.add([4, 11, 5])
+        expect(b.readings()).toEqual([[0, 10, null], [1, 10, null], [2, 10, null], [3, 10, null], [4, 11, 5]])
     })
 
     test("round-trips genesis and gap bodies, and refuses oversized strings and bad layouts", () => {

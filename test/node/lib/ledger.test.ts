@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest"
 import { decodeBlock, newChainHead } from "../../../src/lib/chain"
 import { GAP_POWER_LOSS, RECORD_DATA, RECORD_GAP } from "../../../src/lib/format"
 import { Ledger } from "../../../src/lib/ledger"
+import { MISSING } from "../../../src/lib/readings"
 import { verifyChain } from "../../../src/lib/verify"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { CHANNELS, DEVICE_ID, testKey } from "../helpers/chains"
@@ -63,6 +64,32 @@ describe("ledger", () => {
         const sealed = l.sealGap({ reason: GAP_POWER_LOSS, lostReadings: 2, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 2000 } }, { boot: 1, uptimeMs: 5 })
         expect(sealed.map(b => b.type)).toEqual([RECORD_DATA, RECORD_GAP])
         expect(verifyChain(nodeCrypto, [genesis, ...sealed].map(b => b.bytes), { deviceId: DEVICE_ID, key0: testKey() }).ok).toBe(true)
+    })
+
+    test.each([
+        ["on the open block's grid", { boot: 0, uptimeMs: 2000 }],
+        ["off the open block's grid", { boot: 0, uptimeMs: 2500 }],
+        ["of another boot", { boot: 1, uptimeMs: 0 }],
+    ])("refuses a bad reading %s, naming the channel, and seals nothing", (_name, time) => {
+        const { l } = ledger()
+        l.append([1, 1], { boot: 0, uptimeMs: 1000 })
+        expect(() => l.append([2, 0.5], time)).toThrow(/^channel 1: /)
+        expect(l.openReadingCount()).toBe(1)
+        expect(l.openReadings()).toEqual([[1, 1]])
+        expect(l.append([2, 2], { boot: 0, uptimeMs: 2000 })).toEqual([])
+        expect(l.openReadings()).toEqual([[1, 1], [2, 2]])
+    })
+
+    test("counts and rebuilds the open block's readings, missing values included", () => {
+        const { l } = ledger()
+        expect(l.openReadingCount()).toBe(0)
+        expect(l.openReadings()).toEqual([])
+        const readings = [[5, -5], [MISSING, 7], [-(2 ** 31), 2 ** 31 - 1], [6, MISSING]]
+        readings.forEach((r, i) => expect(l.append(r, { boot: 0, uptimeMs: 1000 * (i + 1) }).length).toBe(0))
+        expect(l.openReadingCount()).toBe(4)
+        expect(l.openReadings()).toEqual(readings)
+        l.sealOpen()
+        expect(l.openReadingCount()).toBe(0)
     })
 
     test("restores a checkpointed open block with the same content", () => {
