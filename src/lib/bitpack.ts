@@ -6,7 +6,7 @@
  * power of two (exact in doubles) into 24-bit pieces. The device's op budget per fiber run is
  * small (DESIGN.md §2): every value costs a handful of ops, never a loop over its bits.
  */
-import { FormatError } from "./bytes"
+import { FormatError, withRoom } from "./bytes"
 
 export const POW2: number[] = [1]
 while (POW2.length <= 53) POW2.push(POW2[POW2.length - 1] * 2)
@@ -44,13 +44,7 @@ export class BitWriter {
     }
 
     private reserve(bits: number) {
-        const needed = this.at + Math.floor((this.filled + bits) / 8)
-        if (needed <= this.buf.length) return
-        let size = this.buf.length * 2
-        if (size < needed) size = needed
-        const next = Buffer.alloc(size)
-        next.set(this.buf, 0)
-        this.buf = next
+        this.buf = withRoom(this.buf, this.at + Math.floor((this.filled + bits) / 8))
     }
 
     /** Appends the low `width` bits of `value`, most significant first. */

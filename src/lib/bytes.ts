@@ -86,13 +86,7 @@ export class ByteWriter {
     }
 
     private reserve(extra: number) {
-        const needed = this.used + extra
-        if (needed <= this.buf.length) return
-        let size = this.buf.length * 2
-        if (size < needed) size = needed
-        const next = Buffer.alloc(size)
-        next.set(this.buf, 0)
-        this.buf = next
+        this.buf = withRoom(this.buf, this.used + extra)
     }
 
     u8(value: number): ByteWriter {
@@ -255,6 +249,19 @@ export class ByteReader {
             throw new FormatError(this.what + ": " + field + " is not valid UTF-8")
         return text
     }
+}
+
+/**
+ * `buf` if it holds `needed` bytes, else a copy of it in a buffer at least twice as long (so
+ * a writer that grows a byte at a time copies O(n) bytes in all).
+ */
+export function withRoom(buf: Buffer, needed: number): Buffer {
+    if (needed <= buf.length) return buf
+    let size = buf.length * 2
+    if (size < needed) size = needed
+    const next = Buffer.alloc(size)
+    next.set(buf, 0)
+    return next
 }
 
 /**
