@@ -25,10 +25,10 @@ Options:
                            either, registering over HTTP is disabled)
   --master-key-file FILE   file holding the master key, 64 hex digits (else env FL_MASTER_KEY;
                            without either, <db dir>/gateway-master.key, created once)
-  --stale-after DURATION   the dashboard shows a device as stale when it has not stored a new
-                           block for this long plus twice the device's block period (a device
-                           syncs when it seals a block: about hourly on hardware defaults); this
-                           long alone until the period is known. Minutes (15) or a number with a
+  --stale-after DURATION   the dashboard shows a device as stale when no new block of it has
+                           arrived for this long plus twice its block period (a device syncs
+                           when it seals a block: about hourly on hardware defaults); this long
+                           alone until the period is known. Minutes (15) or a number with a
                            unit: 90s, 20m, 2h, 1d (default 15 min)
   -h, --help               this help`
 
