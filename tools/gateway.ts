@@ -3,14 +3,15 @@
  * command over tools/gateway/server.ts; `registerDevice` registers without HTTP.
  */
 import { dirname, join } from "node:path"
-import { parseCommandLine, portOption, readAdminToken, UsageError } from "./lib/args"
+import { durationOption, parseCommandLine, portOption, readAdminToken, UsageError } from "./lib/args"
 import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
 import { startGateway } from "./gateway/server"
 import { GatewayService, RegisterDevice } from "./gateway/service"
 import { GatewayStore } from "./gateway/store"
 import { HttpError } from "./gateway/errors"
+import { DEFAULT_STALE_AFTER_MS } from "./dashboard/routes"
 
-export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE]
+export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE] [--stale-after DURATION]
 
 Runs the fieldledger gateway: devices post their sealed blocks to it, it verifies every block
 (tag under its epoch key, link, seq) and stores them in SQLite; operators read the fleet,
@@ -24,6 +25,11 @@ Options:
                            either, registering over HTTP is disabled)
   --master-key-file FILE   file holding the master key, 64 hex digits (else env FL_MASTER_KEY;
                            without either, <db dir>/gateway-master.key, created once)
+  --stale-after DURATION   the dashboard shows a device as stale when no new block of it has
+                           arrived for this long plus twice its block period (a device syncs
+                           when it seals a block: about hourly on hardware defaults); this long
+                           alone until the period is known. Minutes (15) or a number with a
+                           unit: 90s, 20m, 2h, 1d (default 15 min)
   -h, --help               this help`
 
 /** Where the master key lives when none is given: beside the database. */
@@ -51,6 +57,7 @@ export async function runGateway(argv: string[]): Promise<number> {
         host: { type: "string" },
         "admin-token-file": { type: "string" },
         "master-key-file": { type: "string" },
+        "stale-after": { type: "string" },
     })
     if (cli.boolean("help")) {
         console.log(GATEWAY_HELP)
@@ -60,6 +67,7 @@ export async function runGateway(argv: string[]): Promise<number> {
     const db = cli.string("db") ?? "data/gateway.db"
     const port = portOption(cli, 8787)
     const host = cli.string("host") ?? "127.0.0.1"
+    const staleAfterMs = durationOption(cli, "stale-after", DEFAULT_STALE_AFTER_MS)
 
     const adminToken = readAdminToken(cli.string("admin-token-file"))
     let master
@@ -73,7 +81,7 @@ export async function runGateway(argv: string[]): Promise<number> {
 
     let gateway
     try {
-        gateway = await startGateway({ db, host, port, adminToken, masterKey: master.key })
+        gateway = await startGateway({ db, host, port, adminToken, masterKey: master.key, staleAfterMs })
     } catch (e) {
         if (e instanceof KeyVaultError) {
             console.error("fieldledger gateway: " + e.message)

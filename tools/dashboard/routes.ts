@@ -22,8 +22,15 @@ import { BlockTime, GAP_REASONS, RECORD_GAP } from "../../src/lib/format"
 import { parseExport } from "../lib/exportfile"
 import { DEVICE_ID_PATTERN } from "../lib/args"
 
+/** The base staleness threshold: `fieldledger gateway --stale-after` changes it. */
+export const DEFAULT_STALE_AFTER_MS = 15 * 60 * 1000
+
 export interface DashboardOptions {
-    /** A device not seen for this long shows as stale (default 15 minutes). */
+    /**
+     * A device not seen for this long plus twice its block period (`blockPeriodMs`, how often it
+     * seals and so syncs) shows as stale; this long alone while its period is unknown. Default
+     * DEFAULT_STALE_AFTER_MS. The page applies it (public/model.js, staleThresholdMs).
+     */
     staleAfterMs?: number
     /** How often the event stream looks for changes (default 1000 ms). */
     pollMs?: number
@@ -77,7 +84,7 @@ async function readJson(app: Hono, path: string): Promise<any> {
 
 /** Mounts the dashboard on the gateway's app. Call once, after the API routes. */
 export function registerDashboard(app: Hono, options: DashboardOptions = {}): void {
-    const staleAfterMs = options.staleAfterMs ?? 15 * 60 * 1000
+    const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS
     const pollMs = options.pollMs ?? 1000
     const now = options.now ?? Date.now
     const publicDir = fileURLToPath(new URL("./public/", import.meta.url))

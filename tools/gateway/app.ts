@@ -16,6 +16,10 @@ export interface GatewayAppOptions {
     adminToken?: string
     /** Where unexpected errors are logged (default console.error). */
     log?: (message: string) => void
+    /** The dashboard's base staleness threshold (DashboardOptions.staleAfterMs; default 15 min). */
+    staleAfterMs?: number
+    /** The dashboard's clock in unix ms (default Date.now; tests give the service's). */
+    now?: () => number
 }
 
 /**
@@ -114,7 +118,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     })
 
     app.get("/v1/devices/:id/events", c => c.json({ deviceId: c.req.param("id"), events: service.events(c.req.param("id")) }))
-    registerDashboard(app)
+    registerDashboard(app, { staleAfterMs: options.staleAfterMs, now: options.now })
     mountSuccession(app, service, adminBody)
 
     return app

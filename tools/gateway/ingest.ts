@@ -60,8 +60,6 @@ export interface IngestResult {
     events: NewEvent[]
     /** The state after the stored blocks. */
     state: VerifierState
-    /** True if any block verified (new or re-delivered): the device was heard from. */
-    verified: boolean
     stop?: IngestStop
 }
 
@@ -105,7 +103,7 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
         add: () => {},
     }
     const verifier = new ChainVerifier(ctx.crypto, ctx.deviceId, copyVerifierState(ctx.state), history)
-    const result: IngestResult = { store: [], duplicates: 0, events: [], state: verifier.state(), verified: false }
+    const result: IngestResult = { store: [], duplicates: 0, events: [], state: verifier.state() }
     // A seq jump is accepted on the strength of a gap record later in the batch, which is
     // verified only when the loop reaches it: until then the blocks from the jump on are
     // provisional. If the batch stops before the record verifies, they are not stored (else
@@ -139,7 +137,6 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
             const held = lookup(seq)
             if (held && held.bytes.equals(bytes)) {
                 result.duplicates++
-                result.verified = true
                 continue
             }
             const tagOk = constantTimeEqual(blockTag(ctx.crypto, ctx.epochKey(seq), ctx.deviceId, block.content), block.tag)
@@ -156,7 +153,6 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
             // A block the device declared dropped (and the chain skipped): authentic, already
             // accounted for by its gap record, so acknowledged like a duplicate, not stored.
             result.duplicates++
-            result.verified = true
             continue
         }
         if (nothingYet && seq > 0)
@@ -185,7 +181,6 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
         pending.set(seq, { bytes, hash: check.hash })
         result.store.push(summarizeBlock(block, bytes, check.hash))
         result.state = verifier.state()
-        result.verified = true
         if (check.skippedFrom !== undefined && !openJump) openJump = { expected: check.skippedFrom, found: seq }
         if (openJump && coversJump(check.block.gap, openJump.expected, openJump.found)) openJump = undefined
         if (!openJump) confirmed = { count: result.store.length, state: result.state }

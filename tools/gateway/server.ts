@@ -18,6 +18,10 @@ export interface GatewayOptions {
     /** 32-byte master key sealing the device keys at rest. */
     masterKey: Buffer
     log?: (message: string) => void
+    /** The dashboard's base staleness threshold in ms (default 15 minutes). */
+    staleAfterMs?: number
+    /** Clock in unix milliseconds for the service and the dashboard (default Date.now; tests set it). */
+    now?: () => number
 }
 
 export interface RunningGateway {
@@ -30,12 +34,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const store = new GatewayStore(options.db)
     let service: GatewayService
     try {
-        service = new GatewayService({ store, masterKey: options.masterKey })
+        service = new GatewayService({ store, masterKey: options.masterKey, now: options.now })
     } catch (e) {
         store.close()
         throw e
     }
-    const app = createGatewayApp({ service, adminToken: options.adminToken, log: options.log })
+    const app = createGatewayApp({ service, adminToken: options.adminToken, log: options.log, staleAfterMs: options.staleAfterMs, now: options.now })
     const host = options.host ?? "127.0.0.1"
     const { server, info } = await new Promise<{ server: ReturnType<typeof serve>; info: AddressInfo }>((resolve, reject) => {
         const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 }, info => resolve({ server, info }))

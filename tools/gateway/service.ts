@@ -13,6 +13,7 @@ import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, deco
 import { initialVerifierState, VerifierState } from "../../src/lib/verify"
 import { nodeCrypto } from "../lib/crypto"
 import { formatExport } from "../lib/exportfile"
+import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
 import { DEVICE_ID_PATTERN } from "../lib/args"
 import { HttpError } from "./errors"
@@ -203,7 +204,10 @@ export class GatewayService {
                 now: this.now(),
                 blocks: result.store,
                 events: result.events,
-                seen: result.verified ? { backlog: backlog === undefined ? undefined : Number(backlog) } : undefined,
+                // Seen only when something new arrived: a batch of re-deliveries is acked (the
+                // device may have missed the first ack) but anyone who captured a batch can
+                // replay it, so it must not make a silent device look alive.
+                seen: result.store.length > 0 ? { backlog: backlog === undefined ? undefined : Number(backlog) } : undefined,
             })
         } catch (e) {
             // The store is the source of truth: rebuild the session from it next time.
@@ -222,13 +226,17 @@ export class GatewayService {
         return { status: 200, body: { ...ackFields(), ...counts } }
     }
 
-    /** One device's summary, as the fleet list and the device route show it. */
+    /**
+     * One device's summary, as the fleet list and the device route show it. `blockPeriodMs`
+     * costs one query of the newest few blocks (cadence.ts); none before two blocks are stored.
+     */
     deviceView(d: DeviceRecord): Record<string, unknown> {
         return {
             deviceId: d.id,
             label: d.label,
             registeredAt: iso(d.registeredAt),
             lastSeen: iso(d.lastSeen),
+            blockPeriodMs: d.blockCount >= 2 ? blockPeriodMs(this.store.recentBlockTimes(d.id, BLOCK_PERIOD_WINDOW)) : null,
             head: d.headSeq >= 0 ? { seq: d.headSeq, hash: toHex(d.headHash) } : null,
             blocks: d.blockCount,
             readings: d.readings,

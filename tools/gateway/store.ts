@@ -8,6 +8,7 @@ import Database from "better-sqlite3"
 import { createHash } from "node:crypto"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
+import type { BlockTimeRow } from "./cadence"
 
 /** Each entry moves the schema from version i to i + 1. */
 const MIGRATIONS: string[] = [
@@ -89,9 +90,9 @@ export interface DeviceRecord {
     key0Sealed: Buffer
     /** Unix milliseconds. */
     registeredAt: number
-    /** Unix milliseconds of the last batch with a block that verified; null: never. */
+    /** Unix milliseconds of the last batch that stored a new block; null: never. */
     lastSeen: number | null
-    /** Blocks the device said it still held (?backlog=N) at its last verified batch. */
+    /** Blocks the device said it still held (?backlog=N) in the batch that set lastSeen. */
     reportedBacklog: number | null
     /** Highest stored seq, -1 when nothing is stored. */
     headSeq: number
@@ -140,7 +141,10 @@ export interface BatchWrite {
     now: number
     blocks: NewBlock[]
     events: NewEvent[]
-    /** Set when the batch had a block that verified: the device was seen. */
+    /**
+     * Set when the batch stored a new block: the device was seen (lastSeen and the reported
+     * backlog move). A batch of re-deliveries only is acked but leaves both as they were.
+     */
     seen?: { backlog?: number }
 }
 
@@ -212,6 +216,7 @@ export class GatewayStore {
             blocks: db.prepare(`SELECT seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, received_at FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
             blocksWithBytes: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
             allBytes: db.prepare(`SELECT bytes FROM blocks WHERE device_id = ? ORDER BY seq`).pluck(),
+            recentTimes: db.prepare(`SELECT seq, type, boot, uptime_ms AS uptimeMs FROM blocks WHERE device_id = ? ORDER BY seq DESC LIMIT ?`),
             events: db.prepare(`SELECT id, time, kind, seq, message, block FROM events WHERE device_id = ? ORDER BY id`),
             insertBlock: db.prepare(`INSERT INTO blocks (device_id, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at)
                 VALUES (@deviceId, @seq, @type, @boot, @uptimeMs, @unixTime, @readingCount, @lostReadings, @lostBlocks, @hash, @bytes, @receivedAt)`),
@@ -288,6 +293,14 @@ export class GatewayStore {
     /** Every stored block's bytes in seq order (the export). */
     allBlockBytes(deviceId: string): Buffer[] {
         return this.stmts.allBytes.all(deviceId) as Buffer[]
+    }
+
+    /**
+     * The device times of the newest `limit` blocks, newest first: a walk back along the primary
+     * key (device_id, seq), so its cost does not grow with the chain.
+     */
+    recentBlockTimes(deviceId: string, limit: number): BlockTimeRow[] {
+        return this.stmts.recentTimes.all(deviceId, limit) as BlockTimeRow[]
     }
 
     events(deviceId: string): EventRecord[] {

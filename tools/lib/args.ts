@@ -67,3 +67,28 @@ export function portOption(cli: CommandLine, fallback: number): number {
     if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError("--port must be 0..65535")
     return Number(text)
 }
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60000, min: 60000, h: 3600000, d: 86400000 }
+/** The longest duration an option takes (a year): anything longer is a typo. */
+const MAX_DURATION_MS = 365 * 86400000
+
+/**
+ * A duration as an operator writes it: a positive number with a unit (`ms`, `s`, `m` or `min`,
+ * `h`, `d`: `90s`, `20m`, `1.5h`), or a bare number of minutes (`15`). Undefined when it is not
+ * one, or not above zero, or above a year.
+ */
+export function parseDurationMs(text: string): number | undefined {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?$/.exec(text.trim())
+    if (!m) return undefined
+    const ms = Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2] ?? "min"])
+    return ms > 0 && ms <= MAX_DURATION_MS ? ms : undefined
+}
+
+/** The duration option `--NAME` in ms (`fallback` when absent); anything else is a usage error. */
+export function durationOption(cli: CommandLine, name: string, fallback: number): number {
+    const text = cli.string(name)
+    if (text === undefined) return fallback
+    const ms = parseDurationMs(text)
+    if (ms === undefined) throw new UsageError("--" + name + " must be a duration above zero and at most a year: minutes (15) or a number with a unit (90s, 20m, 2h, 1d); got " + JSON.stringify(text))
+    return ms
+}

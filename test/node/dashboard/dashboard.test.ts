@@ -2,7 +2,9 @@
  * The dashboard end to end in headless Chromium (Debian's /usr/bin/chromium through
  * playwright-core): a gateway on 127.0.0.1 port 0, seeded through its own API (registration,
  * then batches of blocks sealed by the shared Ledger), one healthy device, one in alarm with a
- * gap record, a missing value and a fork, one registered and never seen.
+ * gap record, a missing value and a fork, one registered and never seen, and two sealing hourly
+ * (hardware defaults), last synced 40 minutes and 3 hours ago (the gateway's clock is moved back
+ * while they sync).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -15,12 +17,16 @@ import { Ledger } from "../../../src/lib/ledger"
 import { encodeBatch } from "../../../src/lib/syncwire"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { RunningGateway, startGateway } from "../../../tools/gateway/server"
-import { buildChain, CHANNELS, DEVICE_ID, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
+import { buildChain, CHANNELS, DEVICE_ID, hourlyChain, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
 
 const CHROMIUM = "/usr/bin/chromium"
 const ADMIN = "test-admin-token"
 const SCREENSHOTS = join(process.cwd(), "test-output")
 const NEVER_SEEN = "00000000000000aa"
+/** Seal a block an hour; one synced 40 minutes ago, one 3 hours ago. */
+const HOURLY_RECENT = Buffer.from("00000000000000b1", "hex")
+const HOURLY_SILENT = Buffer.from("00000000000000b2", "hex")
+const MINUTE = 60000
 const HOSTILE_LABEL = '<img src=x onerror="window.pwned=1">Cold room'
 const haveChromium = existsSync(CHROMIUM)
 if (!haveChromium && process.env.CI) throw new Error(CHROMIUM + " is missing under CI: .ci/run installs Debian's chromium package")
@@ -66,10 +72,12 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     let page: Page
     const alarm = buildChain(nodeCrypto, { dataBlocks: 4, perBlock: 8 })
     const healthy = timedChain(OTHER_DEVICE_ID, testKey(0x33), 24)
+    /** The gateway's clock: the real one unless a device's sync is set in the past. */
+    let clockOffset = 0
 
     beforeAll(async () => {
         dir = mkdtempSync(join(tmpdir(), "fieldledger-dashboard-"))
-        gw = await startGateway({ db: join(dir, "gateway.db"), port: 0, adminToken: ADMIN, masterKey: Buffer.alloc(32, 7), log: () => {} })
+        gw = await startGateway({ db: join(dir, "gateway.db"), port: 0, adminToken: ADMIN, masterKey: Buffer.alloc(32, 7), log: () => {}, now: () => Date.now() + clockOffset })
         await register(gw, DEVICE_ID, testKey(), HOSTILE_LABEL)
         await register(gw, OTHER_DEVICE_ID, testKey(0x33), "Greenhouse")
         await register(gw, NEVER_SEEN, testKey(0x44), "Spare unit")
@@ -78,6 +86,12 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         // A fork: another block at a stored seq, with a valid tag (same K_0, other readings).
         const fork = buildChain(nodeCrypto, { dataBlocks: 1, perBlock: 5, gap: false })
         expect((await post(gw, DEVICE_ID, fork.blocks.slice(0, 2))).status).toBe(409)
+        for (const [id, key, ago] of [[HOURLY_RECENT, testKey(0x55), 40 * MINUTE], [HOURLY_SILENT, testKey(0x66), 180 * MINUTE]] as const) {
+            await register(gw, id, key, "Hourly " + ago / MINUTE + " min")
+            clockOffset = -ago
+            expect((await post(gw, id, hourlyChain(nodeCrypto, { deviceId: id, key, hours: 6 }), 0)).status).toBe(200)
+            clockOffset = 0
+        }
 
         const { chromium } = await import("playwright-core")
         context = await chromium.launchPersistentContext(join(dir, "profile"), {
@@ -100,7 +114,7 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         const errors: string[] = []
         page.on("pageerror", e => errors.push(e.message))
         await page.goto(gw.url + "/")
-        await page.locator("tr.device").nth(2).waitFor()
+        await page.locator("tr.device").nth(4).waitFor()
         const rows = await page.locator("tr.device").evaluateAll(trs =>
             trs.map(tr => ({ device: (tr as HTMLElement).dataset.device, state: (tr as HTMLElement).dataset.state, text: tr.textContent }))
         )
@@ -114,6 +128,12 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         expect(alarmRow).toContain("3 readings lost")
         expect(alarmRow).toContain("1 event")
         expect(byId.get(toHex(OTHER_DEVICE_ID)).text).toContain("Greenhouse")
+        // Sealing (so syncing) hourly: 40 minutes unheard is on time, 3 hours is not.
+        expect(byId.get(toHex(HOURLY_RECENT)).state).toBe("healthy")
+        expect(byId.get(toHex(HOURLY_SILENT)).state).toBe("stale")
+        expect(byId.get(toHex(HOURLY_RECENT)).text).toContain("40 min ago")
+        expect(byId.get(toHex(HOURLY_RECENT)).text).toContain("expected a sync every ~60 min")
+        expect(await page.locator(".summary").textContent()).toContain("stale when not seen for 15 min + twice its block period")
         await page.screenshot({ path: join(SCREENSHOTS, "dashboard-fleet.png"), fullPage: true })
         expect(errors).toEqual([])
     })
@@ -189,6 +209,18 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         expect(await page.locator("tr.gap-record").count()).toBe(0)
         expect(await page.locator("tr.event").count()).toBe(0)
         await page.screenshot({ path: join(SCREENSHOTS, "dashboard-device-timed.png") })
+    })
+
+    it("shows an hourly device's block period and the threshold it gives on its page", async () => {
+        await page.goto(gw.url + "/devices/" + toHex(HOURLY_RECENT))
+        await page.locator("#device-state").waitFor()
+        await page.waitForFunction(() => document.querySelector("#device-state")?.textContent === "healthy")
+        const facts = await page.locator(".fact").allTextContents()
+        expect(facts).toContain("Block period~60 min (stale after ~2 h unheard)")
+        expect(await page.locator("p.why").textContent()).toBe("synced 40 min ago; expected a sync every ~60 min")
+        await page.goto(gw.url + "/devices/" + toHex(HOURLY_SILENT))
+        await page.waitForFunction(() => document.querySelector("#device-state")?.textContent === "stale")
+        expect(await page.locator("p.why").textContent()).toBe("no sync for 3 h; expected a sync every ~60 min")
     })
 
     it("serves only its own files and uPlot, with a content security policy", async () => {

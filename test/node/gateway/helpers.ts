@@ -25,11 +25,12 @@ export interface TestGateway {
     close(): void
 }
 
-export function openGateway(dir = mkdtempSync(join(tmpdir(), "fl-gateway-")), masterKey = MASTER_KEY): TestGateway {
+/** `now` is the service's and the dashboard's clock (fixed at NOW unless a test moves it). */
+export function openGateway(dir = mkdtempSync(join(tmpdir(), "fl-gateway-")), masterKey = MASTER_KEY, now: () => number = () => NOW): TestGateway {
     const dbPath = join(dir, "gateway.db")
     const store = new GatewayStore(dbPath)
-    const service = new GatewayService({ store, masterKey, now: () => NOW })
-    const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {} })
+    const service = new GatewayService({ store, masterKey, now })
+    const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {}, now })
     return { dir, dbPath, store, service, app, close: () => store.close() }
 }
 

@@ -42,3 +42,21 @@ export function buildChain(crypto: LedgerCrypto, options: { key?: Buffer; device
         blocks.push(...ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: 3, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 99000 } }, { boot: 1, uptimeMs: 10 }))
     return { blocks, ledger }
 }
+
+/**
+ * A chain sealed on hardware defaults (src/config.ts): a reading a minute, a block sealed once
+ * its first reading is an hour old, checked before each reading as src/firmware.ts does. The
+ * genesis block, then `hours` data blocks of 60 readings, one an hour of boot 0.
+ */
+export function hourlyChain(crypto: LedgerCrypto, options: { key?: Buffer; deviceId?: Buffer; hours: number }): SealedBlock[] {
+    const minute = 60000
+    const ledger = new Ledger(crypto, options.deviceId ?? DEVICE_ID, CHANNELS, newChainHead(Buffer.from(options.key ?? testKey())), { intervalMs: minute, maxBlockAgeMs: 60 * minute })
+    const blocks: SealedBlock[] = [ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test/1", "esp32c3")]
+    for (let m = 1; blocks.length <= options.hours; m++) {
+        const time = { boot: 0, uptimeMs: m * minute }
+        const aged = ledger.tick(time)
+        if (aged) blocks.push(aged)
+        blocks.push(...ledger.append([2000 + (m % 7), 5000 - (m % 11)], time))
+    }
+    return blocks
+}

@@ -11,13 +11,41 @@ describe("fieldledger gateway", () => {
     test("--help lists the options", () => {
         const r = spawnSync(process.execPath, [CLI, "gateway", "--help"], { encoding: "utf8" })
         expect(r.status).toBe(0)
-        for (const option of ["--db", "--port", "--host", "--admin-token-file", "--master-key-file"]) expect(r.stdout).toContain(option)
+        for (const option of ["--db", "--port", "--host", "--admin-token-file", "--master-key-file", "--stale-after"]) expect(r.stdout).toContain(option)
     })
 
     test("a bad port is a usage error (exit 2)", () => {
         const r = spawnSync(process.execPath, [CLI, "gateway", "--port", "http"], { encoding: "utf8" })
         expect(r.status).toBe(2)
         expect(r.stderr).toContain("--port")
+    })
+
+    test.each(["soon", "0", "-5", "2h30m"])("--stale-after %s is a usage error (exit 2)", value => {
+        const r = spawnSync(process.execPath, [CLI, "gateway", "--stale-after=" + value], { encoding: "utf8" })
+        expect(r.status).toBe(2)
+        expect(r.stderr).toContain("--stale-after must be a duration")
+    })
+
+    test("--stale-after sets the dashboard's base threshold", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "fl-gateway-cli-"))
+        try {
+            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0", "--stale-after", "2h"], { env: { ...process.env, FL_MASTER_KEY: "" } })
+            const exited = new Promise<number>(resolve => child.once("exit", code => resolve(code)))
+            let out = ""
+            const url = await new Promise<string>((resolve, reject) => {
+                child.stdout.on("data", d => {
+                    out += d
+                    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+                    if (m) resolve(m[1])
+                })
+                child.once("exit", code => reject(new Error("exited " + code + ": " + out)))
+            })
+            expect((await (await fetch(url + "/dashboard/api/fleet")).json()).staleAfterMs).toBe(2 * 3600 * 1000)
+            child.kill("SIGTERM")
+            expect(await exited).toBe(0)
+        } finally {
+            rmSync(dir, { recursive: true, force: true })
+        }
     })
 
     test("starts, creates its master key once (mode 0600), prints its URL, answers, and stops on SIGTERM", async () => {

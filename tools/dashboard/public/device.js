@@ -6,7 +6,7 @@
  */
 import uPlot from "/dashboard/vendor/uPlot.esm.js"
 import { h, replace } from "./dom.js"
-import { blockTimeText, buildSeries, deviceState, duration, gapText, plural, verificationText } from "./model.js"
+import { blockTimeText, buildSeries, deviceState, duration, gapText, plural, staleThresholdMs, verificationText } from "./model.js"
 
 /** Blocks listed: the newest this many. */
 const BLOCK_LIST_LIMIT = 500
@@ -72,12 +72,20 @@ export function createDeviceView(main, id) {
             fact("Device", device.deviceId, "mono"),
             fact("Firmware", (device.firmware || "–") + (device.board ? " on " + device.board : "")),
             fact("Last seen", device.lastSeen ? duration(now - Date.parse(device.lastSeen)) + " ago" : "never"),
+            fact("Block period", blockPeriodText(device, payload)),
             fact("Head seq", device.head ? String(device.head.seq) : "–"),
             fact("Readings stored", String(device.readings)),
             fact("Backlog reported", device.reportedBacklog === null || device.reportedBacklog === undefined ? "–" : plural(device.reportedBacklog, "block")),
             fact("Verification", verificationText(device), device.securityEvents > 0 ? "bad" : "good"),
             fact("Readings lost", String(device.readingsLost), device.readingsLost > 0 ? "warn" : ""),
             h("p", { class: "why " + st.state }, st.why))
+    }
+
+    /** "~1 h (stale after ~2 h unheard)": how often it seals, so syncs, and the threshold that gives. */
+    function blockPeriodText(device, payload) {
+        if (typeof device.blockPeriodMs !== "number") return "–"
+        const after = payload ? " (stale after ~" + duration(staleThresholdMs(device, payload.staleAfterMs)) + " unheard)" : ""
+        return "~" + duration(device.blockPeriodMs) + after
     }
 
     function renderAlerts(events, gaps) {

@@ -1,6 +1,6 @@
 /** The fleet view: one row per device, coloured by state (healthy, stale, alarm). */
 import { h, replace } from "./dom.js"
-import { deviceState, duration, plural, verificationText } from "./model.js"
+import { cadenceText, deviceState, duration, plural, verificationText } from "./model.js"
 
 export function renderFleet(main, payload) {
     const { devices, now, staleAfterMs } = payload
@@ -10,7 +10,7 @@ export function renderFleet(main, payload) {
         h("span", { class: "chip healthy" }, count("healthy") + " healthy"),
         h("span", { class: "chip stale" }, count("stale") + " stale"),
         h("span", { class: "chip alarm" }, count("alarm") + " alarm"),
-        h("span", { class: "muted" }, plural(devices.length, "device") + " · stale after " + duration(staleAfterMs) + " without sync"))
+        h("span", { class: "muted" }, plural(devices.length, "device") + " · a device is stale when not seen for " + duration(staleAfterMs) + " + twice its block period (it syncs when it seals a block)"))
     const rows = devices.map((d, i) => fleetRow(d, states[i], now))
     const table = h("table", { class: "fleet" },
         h("thead", null, h("tr", null, ["State", "Device", "Last seen", "Head seq", "Readings", "Backlog", "Verification", "Gap records", "Security events"].map(t => h("th", null, t)))),
@@ -30,7 +30,7 @@ function fleetRow(d, st, now) {
     return h("tr", { class: "device " + st.state, dataset: { device: d.deviceId, state: st.state } },
         h("td", null, h("span", { class: "chip " + st.state, title: st.why }, st.label)),
         h("td", null, h("a", { href }, d.label || d.deviceId), d.label ? h("div", { class: "id" }, d.deviceId) : null),
-        h("td", { title: d.lastSeen || "" }, seen),
+        h("td", { title: d.lastSeen || "" }, seen, cadenceText(d) ? h("div", { class: "why" }, cadenceText(d)) : null),
         h("td", { class: "num" }, d.head ? d.head.seq : "–"),
         h("td", { class: "num" }, d.readings),
         h("td", { class: "num", title: "blocks the device reported waiting in its flash at its last sync" }, d.reportedBacklog ?? "–"),

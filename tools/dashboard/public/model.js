@@ -20,16 +20,36 @@ export function plural(n, one, many) {
 }
 
 /**
- * healthy: seen within staleAfterMs and no security event; stale: not seen for longer, or never;
- * alarm: the gateway rejected a forged or forked block (a security event), whatever else holds.
+ * How long a device may go unheard before it is stale: `staleAfterMs` plus twice its observed
+ * block period (`blockPeriodMs` from the gateway). A device syncs only when it has sealed a
+ * block, so one sealing hourly is heard from about hourly; without a known period (fewer than
+ * two data blocks of one boot stored) just `staleAfterMs`.
+ */
+export function staleThresholdMs(device, staleAfterMs) {
+    const period = device.blockPeriodMs
+    return typeof period === "number" && period > 0 ? staleAfterMs + 2 * period : staleAfterMs
+}
+
+/** "expected a sync every ~60 min", or "" when the device's block period is unknown. */
+export function cadenceText(device) {
+    const period = device.blockPeriodMs
+    return typeof period === "number" && period > 0 ? "expected a sync every ~" + duration(period) : ""
+}
+
+/**
+ * healthy: seen within its threshold (staleThresholdMs) and no security event; stale: not seen
+ * for longer, or never; alarm: the gateway rejected a forged or forked block (a security
+ * event), whatever else holds.
  */
 export function deviceState(device, now, staleAfterMs) {
     if (device.securityEvents > 0)
         return { state: "alarm", label: "alarm", why: plural(device.securityEvents, "security event") + " (forged or forked blocks rejected)" }
     if (!device.lastSeen) return { state: "stale", label: "never seen", why: "registered, no block received yet" }
     const age = now - Date.parse(device.lastSeen)
-    if (age > staleAfterMs) return { state: "stale", label: "stale", why: "no sync for " + duration(age) }
-    return { state: "healthy", label: "healthy", why: "synced " + duration(age) + " ago" }
+    const cadence = cadenceText(device)
+    const expected = cadence ? "; " + cadence : ""
+    if (age > staleThresholdMs(device, staleAfterMs)) return { state: "stale", label: "stale", why: "no sync for " + duration(age) + expected }
+    return { state: "healthy", label: "healthy", why: "synced " + duration(age) + " ago" + expected }
 }
 
 /** What the gateway's verification says of the stored chain. */

@@ -1,0 +1,64 @@
+/** The dashboard's pure model (tools/dashboard/public/model.js): a device's state from the fleet JSON. */
+import { describe, expect, test } from "vitest"
+// @ts-expect-error: model.js is a plain ES module for the browser, without type declarations.
+import { cadenceText, deviceState, staleThresholdMs } from "../../../tools/dashboard/public/model.js"
+
+const NOW = Date.UTC(2026, 2, 1, 12, 0, 0)
+const MINUTE = 60000
+const HOUR = 60 * MINUTE
+const STALE_AFTER = 15 * MINUTE
+
+/** A device as GET /v1/devices shows it, last seen `ago` ms before NOW. */
+function device(ago: number | null, blockPeriodMs: number | null, securityEvents = 0) {
+    return { deviceId: "12abdd2289421234", lastSeen: ago === null ? null : new Date(NOW - ago).toISOString(), blockPeriodMs, securityEvents }
+}
+
+describe("deviceState", () => {
+    test("a device sealing hourly, seen 40 minutes ago, is healthy (it syncs when it seals)", () => {
+        const st = deviceState(device(40 * MINUTE, HOUR), NOW, STALE_AFTER)
+        expect(st.state).toBe("healthy")
+        expect(st.why).toBe("synced 40 min ago; expected a sync every ~60 min")
+    })
+
+    test("a device sealing hourly, seen 3 hours ago, is stale", () => {
+        const st = deviceState(device(3 * HOUR, HOUR), NOW, STALE_AFTER)
+        expect(st.state).toBe("stale")
+        expect(st.why).toBe("no sync for 3 h; expected a sync every ~60 min")
+    })
+
+    test.each([
+        ["just inside", 15 * MINUTE + 2 * HOUR, "healthy"],
+        ["just past", 15 * MINUTE + 2 * HOUR + 1, "stale"],
+    ])("the threshold is staleAfterMs + 2 block periods: %s", (_, ago, state) => {
+        expect(deviceState(device(ago as number, HOUR), NOW, STALE_AFTER).state).toBe(state)
+    })
+
+    test("without a known period the threshold is staleAfterMs alone", () => {
+        expect(deviceState(device(14 * MINUTE, null), NOW, STALE_AFTER).state).toBe("healthy")
+        expect(deviceState(device(40 * MINUTE, null), NOW, STALE_AFTER).state).toBe("stale")
+        expect(deviceState(device(40 * MINUTE, null), NOW, STALE_AFTER).why).toBe("no sync for 40 min")
+    })
+
+    test("a device in the simulator (a block every 30 s) is stale soon after 15 minutes", () => {
+        expect(deviceState(device(15 * MINUTE, 30000), NOW, STALE_AFTER).state).toBe("healthy")
+        expect(deviceState(device(17 * MINUTE, 30000), NOW, STALE_AFTER).state).toBe("stale")
+    })
+
+    test("never seen is stale; a security event is an alarm whatever the cadence", () => {
+        expect(deviceState(device(null, null), NOW, STALE_AFTER)).toMatchObject({ state: "stale", label: "never seen" })
+        expect(deviceState(device(40 * MINUTE, HOUR, 2), NOW, STALE_AFTER).state).toBe("alarm")
+    })
+})
+
+describe("staleThresholdMs and cadenceText", () => {
+    test.each([
+        [HOUR, STALE_AFTER + 2 * HOUR, "expected a sync every ~60 min"],
+        [30000, STALE_AFTER + 60000, "expected a sync every ~30 s"],
+        [null, STALE_AFTER, ""],
+        [undefined, STALE_AFTER, ""],
+        [0, STALE_AFTER, ""],
+    ])("block period %s", (blockPeriodMs, threshold, text) => {
+        expect(staleThresholdMs({ blockPeriodMs }, STALE_AFTER)).toBe(threshold)
+        expect(cadenceText({ blockPeriodMs })).toBe(text)
+    })
+})
