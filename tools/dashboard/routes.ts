@@ -32,6 +32,8 @@ export interface DashboardOptions {
      * DEFAULT_STALE_AFTER_MS. The page applies it (public/model.js, staleThresholdMs).
      */
     staleAfterMs?: number
+    /** The stream re-sends an unchanged fleet this often, so states age on open pages (default 30 s). */
+    heartbeatMs?: number
     /** How often the event stream looks for changes (default 1000 ms). */
     pollMs?: number
     /** Clock in unix milliseconds (tests fix it). */
@@ -86,6 +88,7 @@ async function readJson(app: Hono, path: string): Promise<any> {
 export function registerDashboard(app: Hono, options: DashboardOptions = {}): void {
     const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS
     const pollMs = options.pollMs ?? 1000
+    const heartbeatMs = options.heartbeatMs ?? 30000
     const now = options.now ?? Date.now
     const publicDir = fileURLToPath(new URL("./public/", import.meta.url))
     const uplotDir = join(createRequire(import.meta.url).resolve("uplot/dist/uPlot.esm.js"), "..")
@@ -148,7 +151,7 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
     // One poller for every open page: it runs while at least one stream is open.
     type FleetPayload = Awaited<ReturnType<typeof fleet>>
     const subscribers = new Set<(payload: FleetPayload) => void>()
-    let latest: { signature: string; payload: FleetPayload } | undefined
+    let latest: { signature: string; payload: FleetPayload; sentAt: number } | undefined
     let timer: ReturnType<typeof setInterval> | undefined
     let polling = false
     const poll = async () => {
@@ -156,10 +159,14 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
         polling = true
         try {
             const payload = await fleet()
-            // `now` changes every time; only the devices decide whether anything happened.
+            // `now` changes every time; only the devices decide whether anything happened. A
+            // device turns stale with nothing happening, though, so pages also get the fleet
+            // (with its `now`) at least every heartbeatMs.
             const signature = JSON.stringify(payload.devices)
-            if (latest && latest.signature === signature) return
-            latest = { signature, payload }
+            const sinceSent = latest ? payload.now - latest.sentAt : Infinity
+            // A clock set back (sinceSent < 0) is news too.
+            if (latest && latest.signature === signature && sinceSent >= 0 && sinceSent < heartbeatMs) return
+            latest = { signature, payload, sentAt: payload.now }
             for (const notify of subscribers) notify(payload)
         } catch (e) {
             // The next poll tries again; the page shows the last state it had.

@@ -18,6 +18,8 @@ export interface GatewayAppOptions {
     log?: (message: string) => void
     /** The dashboard's base staleness threshold (DashboardOptions.staleAfterMs; default 15 min). */
     staleAfterMs?: number
+    /** How often the dashboard's stream re-sends an unchanged fleet (DashboardOptions.heartbeatMs). */
+    heartbeatMs?: number
     /** The dashboard's clock in unix ms (default Date.now; tests give the service's). */
     now?: () => number
 }
@@ -118,7 +120,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     })
 
     app.get("/v1/devices/:id/events", c => c.json({ deviceId: c.req.param("id"), events: service.events(c.req.param("id")) }))
-    registerDashboard(app, { staleAfterMs: options.staleAfterMs, now: options.now })
+    registerDashboard(app, { staleAfterMs: options.staleAfterMs, heartbeatMs: options.heartbeatMs, now: options.now })
     mountSuccession(app, service, adminBody)
 
     return app

@@ -20,6 +20,8 @@ export interface GatewayOptions {
     log?: (message: string) => void
     /** The dashboard's base staleness threshold in ms (default 15 minutes). */
     staleAfterMs?: number
+    /** How often the dashboard's stream re-sends an unchanged fleet (default 30 s). */
+    heartbeatMs?: number
     /** Clock in unix milliseconds for the service and the dashboard (default Date.now; tests set it). */
     now?: () => number
 }
@@ -39,7 +41,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         store.close()
         throw e
     }
-    const app = createGatewayApp({ service, adminToken: options.adminToken, log: options.log, staleAfterMs: options.staleAfterMs, now: options.now })
+    const app = createGatewayApp({ service, adminToken: options.adminToken, log: options.log, staleAfterMs: options.staleAfterMs, heartbeatMs: options.heartbeatMs, now: options.now })
     const host = options.host ?? "127.0.0.1"
     const { server, info } = await new Promise<{ server: ReturnType<typeof serve>; info: AddressInfo }>((resolve, reject) => {
         const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 }, info => resolve({ server, info }))

@@ -77,7 +77,7 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
 
     beforeAll(async () => {
         dir = mkdtempSync(join(tmpdir(), "fieldledger-dashboard-"))
-        gw = await startGateway({ db: join(dir, "gateway.db"), port: 0, adminToken: ADMIN, masterKey: Buffer.alloc(32, 7), log: () => {}, now: () => Date.now() + clockOffset })
+        gw = await startGateway({ db: join(dir, "gateway.db"), port: 0, adminToken: ADMIN, masterKey: Buffer.alloc(32, 7), log: () => {}, now: () => Date.now() + clockOffset, heartbeatMs: 500 })
         await register(gw, DEVICE_ID, testKey(), HOSTILE_LABEL)
         await register(gw, OTHER_DEVICE_ID, testKey(0x33), "Greenhouse")
         await register(gw, NEVER_SEEN, testKey(0x44), "Spare unit")
@@ -136,6 +136,29 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         expect(await page.locator(".summary").textContent()).toContain("stale when not seen for 15 min + twice its block period")
         await page.screenshot({ path: join(SCREENSHOTS, "dashboard-fleet.png"), fullPage: true })
         expect(errors).toEqual([])
+    })
+
+    it("ages a device's state on an open page when nothing new arrives", async () => {
+        await page.goto(gw.url + "/devices/" + toHex(HOURLY_RECENT))
+        const chip = page.locator("#device-state")
+        await page.waitForFunction(() => document.getElementById("device-state")?.textContent === "healthy")
+        await page.goto(gw.url + "/")
+        await page.locator(`tr.device[data-device="${toHex(HOURLY_RECENT)}"][data-state="healthy"]`).waitFor()
+        // Three hours pass on the gateway's clock and the device sends nothing: the stream's
+        // heartbeat carries the later time, and both views turn the device stale.
+        clockOffset = 180 * MINUTE
+        try {
+            await page.locator(`tr.device[data-device="${toHex(HOURLY_RECENT)}"][data-state="stale"]`).waitFor({ timeout: 10000 })
+            await page.goto(gw.url + "/devices/" + toHex(HOURLY_RECENT))
+            await page.waitForFunction(() => document.getElementById("device-state")?.textContent === "stale", null, { timeout: 10000 })
+            expect(await chip.getAttribute("class")).toContain("stale")
+        } finally {
+            clockOffset = 0
+        }
+        // Back on the real clock, the heartbeat makes the open device page healthy again
+        // without reloading it.
+        await page.waitForFunction(() => document.getElementById("device-state")?.textContent === "healthy", null, { timeout: 10000 })
+        expect(await page.locator(".fact").filter({ hasText: "Firmware" }).textContent()).not.toContain("–")
     })
 
     it("shows device-provided text as text, never as markup", async () => {

@@ -26,7 +26,11 @@ if (match) {
             const d = payload.devices.find(x => x.deviceId === id)
             if (!d) return
             const s = deviceSignature(d)
-            if (s === signature) return
+            if (s === signature) {
+                // Nothing new: the heartbeat's later `now` may still age the device's state.
+                view.age(payload).then(() => state.updates++)
+                return
+            }
             signature = s
             view.update(payload).then(() => state.updates++)
         })

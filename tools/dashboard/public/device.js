@@ -44,6 +44,8 @@ export function createDeviceView(main, id) {
     const plots = []
     let channelsKey = ""
     let lastPayload
+    /** The device's details from its last load (firmware and board are not in the fleet message). */
+    let lastDevice
     let knownSeqs = new Set()
 
     async function load() {
@@ -193,6 +195,7 @@ export function createDeviceView(main, id) {
     async function refresh(payload) {
         if (payload) lastPayload = payload
         const data = await load()
+        lastDevice = data.device
         renderFacts(data.device, lastPayload)
         renderAlerts(data.events, data.gaps)
         renderPlots(data.readings, data.gaps)
@@ -200,7 +203,22 @@ export function createDeviceView(main, id) {
         main.dataset.headSeq = data.device.head ? data.device.head.seq : ""
     }
 
+    /** The device as the fleet message has it (null when it is not in it). */
+    function deviceIn(payload) {
+        return (payload && payload.devices.find(x => x.deviceId === id)) || null
+    }
+
     return {
+        /** Re-renders the state and "last seen" at the fleet message's time, loading nothing. */
+        age(payload) {
+            const d = deviceIn(payload)
+            if (!d) return Promise.resolve()
+            lastPayload = payload
+            pending = pending.then(() => {
+                if (lastDevice) renderFacts({ ...lastDevice, ...d }, payload)
+            })
+            return pending
+        },
         /** Loads and renders; later calls queue behind the one running. */
         update(payload) {
             pending = pending.then(() => refresh(payload)).catch(e => {
