@@ -1,11 +1,25 @@
 /** `fieldledger gateway`: one command starts it and prints its URL; --help; usage errors exit 2. */
-import { spawn, spawnSync } from "node:child_process"
+import { ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, test } from "vitest"
 
 const CLI = "bin/fieldledger.mjs"
+
+
+/** Waits for the gateway process to print its URL; rejects if it exits first. */
+function listening(child: ChildProcessWithoutNullStreams): Promise<{ url: string; output: string }> {
+    let output = ""
+    return new Promise((resolve, reject) => {
+        child.stdout.on("data", d => {
+            output += d
+            const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
+            if (m) resolve({ url: m[1], output })
+        })
+        child.once("exit", code => reject(new Error("exited " + code + ": " + output)))
+    })
+}
 
 describe("fieldledger gateway", () => {
     test("--help lists the options", () => {
@@ -31,15 +45,7 @@ describe("fieldledger gateway", () => {
         try {
             const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0", "--stale-after", "2h"], { env: { ...process.env, FL_MASTER_KEY: "" } })
             const exited = new Promise<number>(resolve => child.once("exit", code => resolve(code)))
-            let out = ""
-            const url = await new Promise<string>((resolve, reject) => {
-                child.stdout.on("data", d => {
-                    out += d
-                    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-                    if (m) resolve(m[1])
-                })
-                child.once("exit", code => reject(new Error("exited " + code + ": " + out)))
-            })
+            const { url } = await listening(child)
             expect((await (await fetch(url + "/dashboard/api/fleet")).json()).staleAfterMs).toBe(2 * 3600 * 1000)
             child.kill("SIGTERM")
             expect(await exited).toBe(0)
@@ -53,17 +59,9 @@ describe("fieldledger gateway", () => {
         try {
             const env = { ...process.env, FL_ADMIN_TOKEN: "t", FL_MASTER_KEY: "" }
             const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0"], { env })
-            let out = ""
-            const url = await new Promise<string>((resolve, reject) => {
-                child.stdout.on("data", d => {
-                    out += d
-                    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-                    if (m) resolve(m[1])
-                })
-                child.once("exit", code => reject(new Error("exited " + code + ": " + out)))
-            })
-            expect(out).toContain("created a new master key")
-            expect(out).not.toMatch(/[0-9a-f]{64}/)
+            const { url, output } = await listening(child)
+            expect(output).toContain("created a new master key")
+            expect(output).not.toMatch(/[0-9a-f]{64}/)
             const key = join(dir, "gateway-master.key")
             expect(existsSync(key)).toBe(true)
             expect(statSync(key).mode & 0o777).toBe(0o600)
