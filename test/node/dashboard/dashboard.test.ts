@@ -246,6 +246,26 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         expect(await page.locator("p.why").textContent()).toBe("no sync for 3 h; expected a sync every ~60 min")
     })
 
+    it("plots and lists only the newest 500 blocks of a long chain", async () => {
+        const id = Buffer.from("00000000000000c1", "hex")
+        const key = testKey(0x77)
+        await register(gw, id, key, "Three weeks of hours")
+        const chain = hourlyChain(nodeCrypto, { deviceId: id, key, hours: 520 })
+        for (let at = 0; at < chain.length; at += 50) expect((await post(gw, id, chain.slice(at, at + 50), 0)).status).toBe(200)
+        const readingRequests: string[] = []
+        page.on("request", r => {
+            if (r.url().includes("/readings")) readingRequests.push(r.url())
+        })
+        await page.goto(gw.url + "/devices/" + toHex(id))
+        await page.locator("tr.block").first().waitFor()
+        // Head 520: the newest 500 blocks are 21..520.
+        expect(readingRequests.some(u => u.endsWith("/readings?from=21"))).toBe(true)
+        expect(await page.locator("h2", { hasText: "Readings" }).textContent()).toBe("Readings (newest 500 blocks)")
+        expect(await page.locator("tr.block").count()).toBe(500)
+        const points = await page.evaluate(() => (window as any).fieldledger.plots[0].data[1].filter((v: unknown) => v !== null).length)
+        expect(points).toBe(500 * 60)
+    })
+
     it("serves only its own files and uPlot, with a content security policy", async () => {
         const res = await fetch(gw.url + "/dashboard/app.js")
         expect(res.headers.get("content-security-policy")).toContain("script-src 'self'")

@@ -42,6 +42,7 @@ export function createDeviceView(main, id) {
     replace(main, h("p", { class: "crumbs" }, h("a", { href: "/" }, "Fleet"), " / ", id), el.title, el.state, links, el.alerts, el.plots, el.chain)
 
     const plots = []
+    let plotsTitle
     let channelsKey = ""
     let lastPayload
     /** The device's details from its last load (firmware and board are not in the fleet message). */
@@ -49,10 +50,14 @@ export function createDeviceView(main, id) {
     let knownSeqs = new Set()
 
     async function load() {
+        // The plots and the chain list cover the same newest BLOCK_LIST_LIMIT blocks: the
+        // gateway decodes every block it returns readings of, and a year of hourly blocks
+        // would be decoded again on every new block. The CSV and the export stay whole.
+        const range = new URLSearchParams(blockRange())
         const [device, readings, blocks, events, gaps] = await Promise.all([
             getJson(base),
-            getJson(base + "/readings"),
-            getJson(base + "/blocks?" + new URLSearchParams(blockRange())),
+            getJson(base + "/readings?" + range),
+            getJson(base + "/blocks?" + range),
             getJson(base + "/events"),
             getJson("/dashboard/api/devices/" + encodeURIComponent(id) + "/gaps"),
         ])
@@ -114,7 +119,8 @@ export function createDeviceView(main, id) {
         const key = JSON.stringify(channels) + series.timed
         if (key !== channelsKey) {
             for (const p of plots.splice(0)) p.destroy()
-            replace(el.plots, h("h2", null, "Readings"))
+            plotsTitle = h("h2", null, "Readings")
+            replace(el.plots, plotsTitle)
             channelsKey = key
             if (!channels.length) el.plots.append(h("p", { class: "muted" }, "No reading stored yet."))
             channels.forEach((ch, c) => {
@@ -126,6 +132,7 @@ export function createDeviceView(main, id) {
                 plots.push(plot)
             })
         }
+        plotsTitle.textContent = "Readings" + (blockRange().from ? " (newest " + BLOCK_LIST_LIMIT + " blocks)" : "")
         plots.forEach((plot, c) => {
             plot.flSeries = series
             const faults = series.faults.filter(f => f.channel === c).length
