@@ -53,6 +53,10 @@ describe("USB sync through fieldledger bridge on the simulator", () => {
         const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
         expect(exported.blocks.length).toBeGreaterThanOrEqual(round.sent)
         // The device logs the round after its head is written (which the bridge saw).
-        await until("the device's own account of the round", () => lines.some(l => l.startsWith("fl:sync synced")), 10000)
+        // The bound is generous: CI runs the other suites beside this VM. On a timeout the
+        // device's own lines (a restart would show a second fl:boot) say what it did instead.
+        await until("the device's own account of the round", () => lines.some(l => l.startsWith("fl:sync synced")), 30000).catch(e => {
+            throw new Error(e.message + "; the device's lines:\n" + lines.filter(l => /^fl:(sync|error|boot)|panic|restart/i.test(l)).slice(-25).join("\n"))
+        })
     }, 400000)
 })
