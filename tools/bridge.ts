@@ -99,9 +99,13 @@ export async function runBridge(argv: string[]): Promise<number> {
         const deadline = Date.now() + timeoutS * 1000
         let rounds = 0
         let lastOutcome: BridgeRound | undefined
+        /** A forwarded round whose acknowledgement the device has not taken (--once goes on). */
+        let untaken = false
         while (!stopped) {
             const round = await bridgeRound(options, served)
             if (round.outcome === "idle") {
+                if (once && Date.now() > deadline && untaken)
+                    throw new ProvisionError("ack-not-taken", "device " + device.id + " did not take the gateway's acknowledgement within " + timeoutS + " s (the gateway holds the blocks; the device keeps them until it does)", "run the bridge again; if it keeps failing, see the device's fl:sync lines")
                 if (once && Date.now() > deadline)
                     throw new ProvisionError("no-round", "device " + device.id + " did not start a sync round within " + timeoutS + " s", "it asks every FL_SYNC_MS and backs off up to FL_BACKOFF_MS while no bridge answers: run the bridge longer (without --once), or restart the device's program")
                 await pause(POLL_MS)
@@ -111,14 +115,23 @@ export async function runBridge(argv: string[]): Promise<number> {
             lastOutcome = round
             const range = round.sent ? " seq " + round.firstSeq + ".." + round.lastSeq : ""
             const after = round.outcome === "forwarded" ? await awaitDeviceTook(options, round.nonce!, 35000, round.ack ?? -1) : undefined
-            if (json) console.log(JSON.stringify({ ok: round.outcome === "forwarded", deviceId: device.id, ...round, device: after }))
-            else {
+            // The device's round may have timed out before the reply came (a slow bus or
+            // gateway): with --once, serve its next round instead of reporting a round it
+            // never took. The gateway answers the re-sent blocks as duplicates.
+            untaken = round.outcome === "forwarded" && round.ack !== undefined && !(after && after.tookAck)
+            const retry = once && untaken && Date.now() <= deadline
+            if (json) {
+                if (!retry) console.log(JSON.stringify({ ok: round.outcome === "forwarded" && !untaken, deviceId: device.id, ...round, device: after }))
+            } else {
                 if (round.outcome === "forwarded")
                     say("round " + round.nonce!.slice(0, 8) + ": " + round.sent + " block(s)" + range + " -> gateway " + round.status + (round.ack !== undefined ? ", ack " + round.ack : "") + (round.error ? " (" + round.error + ")" : ""))
                 else say("round " + round.nonce!.slice(0, 8) + ": " + round.error)
                 if (after) say("  device backlog now " + after.backlog + " block(s) (oldest seq " + after.oldestSeq + ", next seq " + after.seq + ")")
                 else if (round.outcome === "forwarded") say("  the device has not taken the reply yet")
+                if (retry) say("  the device did not take this reply (its round ended first); serving its next round")
             }
+            if (retry) continue
+            if (once && untaken) return 1
             if (once) break
         }
         if (once && lastOutcome && lastOutcome.outcome !== "forwarded") return 1

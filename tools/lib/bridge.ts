@@ -161,13 +161,25 @@ export async function bridgeRound(o: BridgeOptions, served: Set<string>): Promis
     }
 }
 
+/** The device's backlog after a round, and whether its head shows the acknowledgement taken. */
+export interface DeviceAfterRound {
+    backlog: number
+    oldestSeq: number
+    seq: number
+    tookAck: boolean
+}
+
 /**
  * After a forwarded round: waits until the device has taken the reply (its request is gone or
  * another) and, when the gateway acknowledged `ack`, until its head shows the pruning (the
  * device removes its request before it checks the ack and writes the head). Then reads its
  * head. Undefined: it did not take the reply within `timeoutMs`.
+ *
+ * A device whose round timed out before the reply came withdraws its request and, later,
+ * asks again with another nonce without having pruned: a new request while the head shows no
+ * pruning ends the wait at once (`tookAck` false), so the caller can serve the new round.
  */
-export async function awaitDeviceTook(o: BridgeOptions, nonce: string, timeoutMs: number, ack = -1, sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))): Promise<{ backlog: number; oldestSeq: number; seq: number } | undefined> {
+export async function awaitDeviceTook(o: BridgeOptions, nonce: string, timeoutMs: number, ack = -1, sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))): Promise<DeviceAfterRound | undefined> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
         const request = await readRequest(o.settings)
@@ -178,10 +190,12 @@ export async function awaitDeviceTook(o: BridgeOptions, nonce: string, timeoutMs
     for (;;) {
         const head = await readDeviceHead(o.settings, o.crypto, o.deviceId)
         if (!head) return undefined
-        const out = { backlog: backlogOf(head), oldestSeq: head.oldestSeq, seq: head.seq }
+        const out = { backlog: backlogOf(head), oldestSeq: head.oldestSeq, seq: head.seq, tookAck: head.oldestSeq > ack }
         head.key.fill(0)
         // A device that refused the ack (not its chain) never prunes: report what it holds.
-        if (out.oldestSeq > ack || Date.now() > deadline) return out
+        if (out.tookAck || Date.now() > deadline) return out
+        const request = await readRequest(o.settings)
+        if (request && toHex(request.nonce) !== nonce) return out
         await sleep(200)
     }
 }

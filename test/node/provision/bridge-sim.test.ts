@@ -6,7 +6,7 @@
  *
  * Uses TCP port 8082 through the machine-wide bus lock (tools/lib/buslock.ts).
  */
-import { afterAll, beforeAll, describe, expect, test } from "vitest"
+import { afterAll, beforeAll, describe, expect, onTestFailed, test } from "vitest"
 import type { RunningGateway } from "../../../tools/gateway/server"
 import { runCli as run, until, startSimulatedSetup } from "./cli"
 
@@ -35,6 +35,8 @@ describe("USB sync through fieldledger bridge on the simulator", () => {
     }, 120000)
 
     test("provisioned for USB, the device's chain reaches the gateway only through the bridge, and the device prunes", async () => {
+        // What the device did is the first thing to know when this fails.
+        onTestFailed(() => console.log("the device's lines:\n" + lines.filter(l => /^fl:(sync|error|boot|status)|panic|restart/i.test(l)).slice(-40).join("\n")))
         const p = await run(["provision", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--device-gateway", "usb", "--admin-token-file", tokenFile, "--block-age", "3000", "--json"])
         expect(p.code, p.stdout + p.stderr).toBe(0)
         expect(JSON.parse(p.stdout).config.FL_GATEWAY).toBe("usb")

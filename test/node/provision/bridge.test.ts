@@ -98,7 +98,7 @@ describe("fieldledger bridge", () => {
         // Nothing left on the device.
         expect(await d.kv.get(BRIDGE_REQUEST_SETTING)).toBeUndefined()
         expect(await d.kv.get(BRIDGE_REPLY_SETTING)).toBeUndefined()
-        expect(await awaitDeviceTook(options, round.nonce!, 1000)).toEqual({ backlog: 0, oldestSeq: 5, seq: 5 })
+        expect(await awaitDeviceTook(options, round.nonce!, 1000)).toEqual({ backlog: 0, oldestSeq: 5, seq: 5, tookAck: true })
     })
 
     test("writes only its reply: never the chain, the head or a key", async () => {
@@ -132,6 +132,36 @@ describe("fieldledger bridge", () => {
         expect(result.error).toMatch(/no reply from a USB bridge/)
         expect(await d.kv.get(BRIDGE_REQUEST_SETTING)).toBeUndefined()
         expect(store.backlogBlocks()).toBe(5)
+    })
+
+    test("a reply that comes after the device's round timed out: the bridge sees the next round at once and serves it", async () => {
+        // The bridge's reply write is held back until the device's round (200 ms) has ended.
+        const slow: BridgeOptions = {
+            ...options,
+            settings: {
+                get: key => d.settings.get(key),
+                delete: key => d.settings.delete(key),
+                set: async (key, value) => {
+                    if (key === BRIDGE_REPLY_SETTING) await sleep(400)
+                    await d.settings.set(key, value)
+                },
+            },
+        }
+        const first = deviceRound(d, store, 200)
+        const served = new Set<string>()
+        const late = await bridgeOnce(slow, served)
+        expect(late).toMatchObject({ outcome: "forwarded", status: 200, ack: 4 })
+        expect((await first).outcome).toBe("failed")
+        // The device asks again; the wait for the late round's pruning ends on that, not on its timeout.
+        const second = deviceRound(d, store)
+        const started = Date.now()
+        const afterLate = await awaitDeviceTook(options, late.nonce!, 20000, late.ack)
+        expect(Date.now() - started).toBeLessThan(5000)
+        expect(afterLate).toMatchObject({ tookAck: false, oldestSeq: 0 })
+        const next = await bridgeOnce(options, served)
+        expect(next.nonce).not.toBe(late.nonce)
+        expect((await second).outcome).toBe("synced")
+        expect(await awaitDeviceTook(options, next.nonce!, 5000, next.ack)).toMatchObject({ tookAck: true, oldestSeq: 5 })
     })
 
     test("a replayed reply (another round's nonce) fails the tag check: the device forgets nothing", async () => {
