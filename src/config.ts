@@ -1,6 +1,6 @@
 /** Firmware configuration: defaults, overridden by settings (written by provisioning or `.env.defaults`). */
 import * as ds from "@devicescript/core"
-import { readSetting } from "@devicescript/settings"
+import { readJsonSetting } from "./settingsstore"
 import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_VALUES_PER_BLOCK } from "./lib/defaults"
 import { LedgerOptions } from "./lib/ledger"
 import { USB_GATEWAY } from "./lib/usbwire"
@@ -27,7 +27,7 @@ export interface FirmwareConfig {
 export const SIMULATOR_GATEWAY_URL = "http://127.0.0.1:8787"
 
 async function readUrl(key: string, fallback: string): Promise<string> {
-    const value = await readSetting<string>(key, fallback)
+    const value = await readJsonSetting<string>(key, fallback)
     if (value === USB_GATEWAY) return value
     if (typeof value !== "string" || (value !== "" && !value.startsWith("http://") && !value.startsWith("https://"))) {
         console.log("fl:config " + key + " is neither an http(s) URL nor \"usb\", using " + (fallback || "none (no sync)"))
@@ -37,7 +37,7 @@ async function readUrl(key: string, fallback: string): Promise<string> {
 }
 
 async function readNumber(key: string, fallback: number, min: number, max: number): Promise<number> {
-    const value = await readSetting<number>(key, fallback)
+    const value = await readJsonSetting<number>(key, fallback)
     if (typeof value !== "number" || !(value >= min && value <= max)) {
         console.log("fl:config " + key + "=" + value + " is invalid (" + min + ".." + max + "), using " + fallback)
         return fallback
@@ -63,7 +63,7 @@ export async function loadConfig(): Promise<FirmwareConfig> {
         // The default fits the 8 KB store of the simulator and RP2040 (src/lib/defaults.ts);
         // ESP32's 16 KB store can take up to about 62.
         maxBacklogBlocks: await readNumber("FL_BACKLOG", DEFAULT_BACKLOG_BLOCKS, 2, 66),
-        whenFull: (await readSetting<string>("FL_WHEN_FULL", "drop-oldest")) === "stop-sampling" ? "stop-sampling" : "drop-oldest",
+        whenFull: (await readJsonSetting<string>("FL_WHEN_FULL", "drop-oldest")) === "stop-sampling" ? "stop-sampling" : "drop-oldest",
         gatewayUrl: await readUrl("FL_GATEWAY", sim ? SIMULATOR_GATEWAY_URL : ""),
         syncPeriodMs: await readNumber("FL_SYNC_MS", sim ? 2000 : 60000, 500, 86400000),
         maxBackoffMs: await readNumber("FL_BACKOFF_MS", sim ? 30000 : 3600000, 1000, 86400000),

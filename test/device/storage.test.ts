@@ -122,3 +122,30 @@ describe("chain store on settings flash", () => {
         expect(head.seq <= 1).toBe(true)
     })
 })
+
+describe("settings reads", () => {
+    test("fibers reading one setting at the same time each get its value, and nothing throws in the report handler", async () => {
+        await settingsStore.set("fl_race", Buffer.from("0102", "hex"))
+        const READERS = 4
+        const READS = 15
+        let finished = 0
+        let wrong = 0
+        const reader = async () => {
+            for (let i = 0; i < READS; i++) {
+                const v = await settingsStore.get("fl_race")
+                if (!v || v.toString("hex") !== "0102") wrong++
+            }
+            finished++
+        }
+        // Started together, each one's request is answered by a report the others see too:
+        // with ds.actionReport, one arriving before a reader suspended threw "fiber not
+        // suspended" in the handler, an unhandled exception that restarts the program.
+        for (let r = 0; r < READERS; r++) reader.start()
+        const deadline = ds.millis() + 20000
+        while (finished < READERS && ds.millis() < deadline) await ds.sleep(10)
+        expect(finished).toBe(READERS)
+        expect(wrong).toBe(0)
+        expect(await settingsStore.get("fl_no_such_key")).toBe(undefined)
+        await settingsStore.delete("fl_race")
+    })
+})
