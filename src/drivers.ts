@@ -6,9 +6,10 @@
  *
  * In the simulator (which has no I2C): the `@devicescript/drivers` driver, which there skips
  * I2C and requests simulated sensors by role name for the VS Code / devtools simulators to
- * bind; under `devs run --test` nothing binds and every channel is `missing`. A sensor absent
- * at start (its init throws DriverError) is retried every `retryMs`. The device tests pass a
- * fake bus (`options.bus`) to run the chip drivers in the simulator.
+ * bind; under `devs run --test` nothing binds and every channel is `missing`. There the
+ * driver's init returns at once (it skips I2C), so it is started once; a sensor the simulators
+ * do not provide is a channel that stays missing. The device tests pass a fake bus (`bus`) to
+ * run the chip drivers in the simulator.
  */
 import * as ds from "@devicescript/core"
 import { startAHT20, startBME680, startLTR390, startSHT30, startSHTC3 } from "@devicescript/drivers"
@@ -46,44 +47,22 @@ async function startDriver(id: string): Promise<SensorClient[]> {
     throw new RangeError("no driver for sensor kind " + id)
 }
 
-export interface DriverSensorOptions {
-    /** Time between attempts to start a driver whose sensor did not answer. */
-    retryMs: number
-    /** The I2C bus of the chip drivers: a fake one in the device tests (default: the board's). */
-    bus?: I2C
-}
-
-export function startDriverSensors(kind: SensorKind, options: DriverSensorOptions): ChannelSource[] {
-    if (options.bus || !ds.isSimulator()) {
-        const chip = newSensorChip(kind.id, options.bus || i2c)
+/**
+ * @param bus the I2C bus of the chip drivers: a fake one in the device tests (default: the
+ *     board's; in the simulator, without one, the simulated sensors)
+ */
+export function startDriverSensors(kind: SensorKind, bus?: I2C): ChannelSource[] {
+    if (bus || !ds.isSimulator()) {
+        const chip = newSensorChip(kind.id, bus || i2c)
         if (chip) return chipChannels(kind, chip)
     }
     let clients: SensorClient[] | undefined
-    let starting = false
-    const attempt = async () => {
-        if (clients || starting) return
-        starting = true
+    setTimeout(async () => {
         try {
             clients = await startDriver(kind.id)
             console.log("fl:sensor " + kind.id + " started (" + kind.part + ")")
         } catch (e) {
             console.log("fl:fault channel=* kind=missing state=begin detail=" + kind.id + " driver: " + (e as Error).message)
-            setTimeout(async () => {
-                try {
-                    await attempt()
-                } catch (e2) {
-                    console.log("fl:error driver retry: " + e2)
-                }
-            }, options.retryMs)
-        } finally {
-            starting = false
-        }
-    }
-    setTimeout(async () => {
-        try {
-            await attempt()
-        } catch (e) {
-            console.log("fl:error driver start: " + e)
         }
     }, 0)
     return kind.channels.map((c, i) =>

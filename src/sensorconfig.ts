@@ -30,5 +30,5 @@ export async function loadSensorConfig(): Promise<SensorConfig> {
  */
 export function startSensors(config: SensorConfig, bus?: I2C): ChannelSource[] {
     if (config.kind.id === "sim") return startSimulatedSensors(1)
-    return startDriverSensors(config.kind, { retryMs: 30000, bus })
+    return startDriverSensors(config.kind, bus)
 }

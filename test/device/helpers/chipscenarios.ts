@@ -40,7 +40,7 @@ export function chipRig(c: ChipCase, values?: (n: number) => number[]): ChipRig 
     const bus = new FakeI2C()
     const conditions = new FakeConditions(values || c.values)
     const part = bus.attach(c.address, c.newPart(conditions))
-    const sources = startDriverSensors(kind, { retryMs: 30000, bus })
+    const sources = startDriverSensors(kind, bus)
     return { kind, bus, conditions, part, sources }
 }
 
