@@ -38,11 +38,13 @@ export class Aht20Chip extends SensorChip {
     async measure(): Promise<number[]> {
         await this.writeBuf(TRIGGER)
         await ds.sleep(MEASURE_MS)
-        let frame = await this.readBuf(7)
-        for (let retry = 0; retry < BUSY_RETRIES && (frame[0] & AHT20_BUSY) !== 0; retry++) {
-            await ds.sleep(MEASURE_MS / 4)
-            frame = await this.readBuf(7)
-        }
+        const frame = await this.readWhenDone(
+            hex``,
+            7,
+            f => (f[0] & AHT20_BUSY) === 0,
+            BUSY_RETRIES,
+            MEASURE_MS / 4
+        )
         const th = decodeAht20(frame)
         return [th.temperature, th.humidity]
     }

@@ -106,11 +106,13 @@ export class Bme680Chip extends SensorChip {
             Buffer.from([REG_CTRL_HUM, OSRS_H, REG_CONFIG, FILTER_OFF << 2, REG_RES_HEAT_0, heat, REG_GAS_WAIT_0, GAS_WAIT, REG_CTRL_GAS_1, RUN_GAS_PROFILE_0, REG_CTRL_MEAS, ctrlMeas])
         )
         await ds.sleep(MEASURE_MS)
-        let frame = await this.readRegBuf(BME680_FIELD_REGISTER, BME680_FIELD_LENGTH)
-        for (let retry = 0; retry < NOT_READY_RETRIES && (frame[0] & BME680_NEW_DATA) === 0; retry++) {
-            await ds.sleep(NOT_READY_MS)
-            frame = await this.readRegBuf(BME680_FIELD_REGISTER, BME680_FIELD_LENGTH)
-        }
+        const frame = await this.readWhenDone(
+            Buffer.from([BME680_FIELD_REGISTER]),
+            BME680_FIELD_LENGTH,
+            f => (f[0] & BME680_NEW_DATA) !== 0,
+            NOT_READY_RETRIES,
+            NOT_READY_MS
+        )
         const fields = decodeBme680Fields(frame)
         const values: ChipValue[] = bme680Reading(this.calibration, fields, 0)
         this.ambient = values[0] as number

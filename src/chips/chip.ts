@@ -11,6 +11,7 @@
  * simulator, where the fake-bus tests have to run the real code.
  */
 import { I2CDriver } from "@devicescript/drivers"
+import * as ds from "@devicescript/core"
 import { I2C } from "@devicescript/i2c"
 import { SensorFault } from "../sensors"
 
@@ -41,6 +42,21 @@ export abstract class SensorChip extends I2CDriver {
      * SensorFault; a failure of the whole measurement throws.
      */
     abstract measure(): Promise<ChipValue[]>
+
+    /**
+     * Writes `command` (a register address, or nothing) and reads `length` bytes; again, up to
+     * `retries` times `gapMs` apart, while `done` says the reply is not: a part can finish a
+     * conversion a little after its nominal time. Returns the last reply, which the caller
+     * still checks (it may not be done).
+     */
+    protected async readWhenDone(command: Buffer, length: number, done: (reply: Buffer) => boolean, retries: number, gapMs: number): Promise<Buffer> {
+        let reply = await this.xfer(command, length)
+        for (let retry = 0; retry < retries && !done(reply); retry++) {
+            await ds.sleep(gapMs)
+            reply = await this.xfer(command, length)
+        }
+        return reply
+    }
 }
 
 /** Raised when a chip's reply fails its check (CRC, status bits, identity). */

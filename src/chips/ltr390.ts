@@ -84,11 +84,9 @@ export class Ltr390Chip extends SensorChip {
         await this.writeReg(REG_MEAS_RATE, MEAS_RATE)
         await this.writeReg(REG_MAIN_CTRL, CTRL_ENABLE | mode)
         await ds.sleep(INTEGRATION_MS)
-        let status = await this.readReg(REG_MAIN_STATUS)
-        for (let retry = 0; retry < NOT_READY_RETRIES && (status & STATUS_NEW_DATA) === 0; retry++) {
-            await ds.sleep(NOT_READY_MS)
-            status = await this.readReg(REG_MAIN_STATUS)
-        }
+        const status = (
+            await this.readWhenDone(Buffer.from([REG_MAIN_STATUS]), 1, r => (r[0] & STATUS_NEW_DATA) !== 0, NOT_READY_RETRIES, NOT_READY_MS)
+        )[0]
         if ((status & STATUS_NEW_DATA) === 0) throw new ChipError("no new " + (mode ? "UVS" : "ALS") + " data after " + (INTEGRATION_MS + NOT_READY_RETRIES * NOT_READY_MS) + " ms")
         return ltr390Count(await this.readRegBuf(dataRegister, 3), RESOLUTION)
     }
