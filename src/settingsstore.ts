@@ -17,13 +17,14 @@ import { KeyValueStore } from "./lib/chainstore"
 /** A get is asked again after this long without a report (a lost packet), and fails after ASK_TRIES. */
 const ASK_AGAIN_MS = 1000
 const ASK_TRIES = 10
+/** The Settings service's get command: its report answers with the same code. */
+const GET_CODE = settings.spec.lookup("get").code
 
 /** The raw value of a setting, or undefined when it is absent (or empty). */
 export async function readSettingBytes(key: string): Promise<Buffer | undefined> {
-    const getCode = settings.spec.lookup("get").code
     let reply: ds.Packet | undefined = undefined
     const unsubscribe = settings.report().subscribe(pkt => {
-        if (!reply && pkt.serviceCommand === getCode && pkt.decode()[0] === key) reply = pkt
+        if (!reply && pkt.serviceCommand === GET_CODE && pkt.decode()[0] === key) reply = pkt
     })
     try {
         for (let tries = 0; tries < ASK_TRIES && !reply; tries++) {

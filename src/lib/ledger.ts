@@ -66,7 +66,10 @@ export class Ledger {
     private openTime: BlockTime = undefined
     /** The open block's header and tag bytes without the reading count's varint (fixed while it is open). */
     private openOverhead = 0
-    /** Readings in the open block, and the uptime at which its next one is due on its grid. */
+    /**
+     * Readings in the open block (the builder's count, kept here because append would
+     * otherwise call for it on every reading), and the uptime at which its next one is due.
+     */
     private openCount = 0
     private nextOnGrid = 0
     private latest: BlockTime = undefined
