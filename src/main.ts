@@ -1,11 +1,11 @@
 /**
  * fieldledger firmware entry point: configuration and sensors, then the device's wiring
- * (src/device.ts): sensors -> ledger -> flash -> console.
+ * (src/device/device.ts): sensors -> ledger -> flash -> console.
  */
-import { loadConfig } from "./config"
-import { runDevice } from "./device"
-import { waitForSensors } from "./sensors"
-import { loadSensorConfig, startSensors } from "./sensorconfig"
+import { loadConfig } from "./device/config"
+import { runDevice } from "./device/device"
+import { waitForSensors } from "./sensing/sensors"
+import { loadSensorConfig, startSensors } from "./sensing/sensorconfig"
 
 const config = await loadConfig()
 const sensorConfig = await loadSensorConfig()

@@ -14,9 +14,9 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { BitWriter, bitWidth } from "../src/lib/bitpack"
-import { ByteReader, ByteWriter, copyBytes, FormatError, fromHex, joinBytes, toHex, zigzag } from "../src/lib/bytes"
-import { decodeBlock, DecodedBlock, newChainHead, SealedBlock } from "../src/lib/chain"
+import { BitWriter, bitWidth } from "../src/lib/codec/bitpack"
+import { ByteReader, ByteWriter, copyBytes, FormatError, fromHex, joinBytes, toHex, zigzag } from "../src/lib/codec/bytes"
+import { decodeBlock, DecodedBlock, newChainHead, SealedBlock } from "../src/lib/ledger/chain"
 import {
     BlockHeader,
     BlockTime,
@@ -33,11 +33,11 @@ import {
     RECORD_GENESIS,
     TAG_BYTES,
     writeHeader,
-} from "../src/lib/format"
-import { blockTag, deriveEpochKey, evolveKey } from "../src/lib/keys"
-import { Ledger } from "../src/lib/ledger"
-import { Reading } from "../src/lib/readings"
-import { verifyChain, VerifyReport } from "../src/lib/verify"
+} from "../src/lib/codec/format"
+import { blockTag, deriveEpochKey, evolveKey } from "../src/lib/ledger/keys"
+import { Ledger } from "../src/lib/ledger/ledger"
+import { Reading } from "../src/lib/codec/readings"
+import { verifyChain, VerifyReport } from "../src/lib/ledger/verify"
 import { nobleCrypto, nodeCrypto } from "./lib/crypto"
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")

@@ -1,15 +1,15 @@
 /**
  * `fieldledger powercut`: the power-loss fault injection. Runs the firmware's real wiring
- * (test/harness/powercut-device.ts over src/device.ts) in the DeviceScript simulator with its
+ * (test/harness/powercut-device.ts over src/device/device.ts) in the DeviceScript simulator with its
  * flash persisted in .devicescript/flash/sim.bin, kills the VM process with SIGKILL at random
  * (seeded) instants, restarts it, and at the end checks everything the device ever showed:
  * every block verifies in one chain under the development key, no seq was sealed with two
  * different contents, readings of each boot are contiguous, and no kill lost more readings
  * than the checkpoint interval allows.
  */
-import { decodeBlock } from "../src/lib/chain"
-import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/devkey"
-import { verifyChain } from "../src/lib/verify"
+import { decodeBlock } from "../src/lib/ledger/chain"
+import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/ledger/devkey"
+import { verifyChain } from "../src/lib/ledger/verify"
 import { parseCommandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BlockLogParser, cleanLine } from "./lib/devicelog"

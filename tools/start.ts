@@ -9,9 +9,9 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
-import { decodeBlock } from "../src/lib/chain"
-import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/devkey"
-import { verifyChain } from "../src/lib/verify"
+import { decodeBlock } from "../src/lib/ledger/chain"
+import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/ledger/devkey"
+import { verifyChain } from "../src/lib/ledger/verify"
 import { deviceIdOption, parseCommandLine, portOption, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BlockLogParser, cleanLine } from "./lib/devicelog"

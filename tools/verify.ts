@@ -3,9 +3,9 @@
  * --json for scripts, whether the chain is complete and authentic, or where it first fails.
  */
 import { readFileSync } from "node:fs"
-import { fromHex, FormatError } from "../src/lib/bytes"
-import { BlockTime, KEY_BYTES, LINK_BYTES } from "../src/lib/format"
-import { verifyChain, VerifyReport } from "../src/lib/verify"
+import { fromHex, FormatError } from "../src/lib/codec/bytes"
+import { BlockTime, KEY_BYTES, LINK_BYTES } from "../src/lib/codec/format"
+import { verifyChain, VerifyReport } from "../src/lib/ledger/verify"
 import { parseCommandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { ExportFileError, parseExport } from "./lib/exportfile"

@@ -1,18 +1,18 @@
 /**
- * fieldledger's I2C chip drivers for the Sensirion and Aosong parts (src/chips/) on a fake
+ * fieldledger's I2C chip drivers for the Sensirion and Aosong parts (src/sensing/chips/) on a fake
  * I2C bus in the simulator: the standard fault scenarios for each, part-specific behaviour,
  * and a chain sealed through a sensor pulled out and put back.
  */
 import * as ds from "@devicescript/core"
 import { writeSetting } from "@devicescript/settings"
 import { describe, expect, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { startFirmware } from "../../src/firmware"
-import { newChainHead, SealedBlock } from "../../src/lib/chain"
-import { Ledger } from "../../src/lib/ledger"
-import { FAULT_MISSING } from "../../src/lib/sensorkinds"
-import { verifyChain } from "../../src/lib/verify"
-import { loadSensorConfig, startSensors } from "../../src/sensorconfig"
+import { deviceCrypto } from "../../src/device/crypto"
+import { startFirmware } from "../../src/device/firmware"
+import { newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
+import { Ledger } from "../../src/lib/ledger/ledger"
+import { FAULT_MISSING } from "../../src/lib/sensors/sensorkinds"
+import { verifyChain } from "../../src/lib/ledger/verify"
+import { loadSensorConfig, startSensors } from "../../src/sensing/sensorconfig"
 import { chipRig, chipScenarios, ChipCase, sampleEvery } from "./helpers/chipscenarios"
 import { FakeConditions, FakeI2C } from "./helpers/fakei2c"
 import { FakeAht20, FakeSht30, FakeShtc3 } from "./helpers/fakesensirion"

@@ -1,13 +1,13 @@
 /**
  * fieldledger's I2C chip drivers for the environmental parts, Bosch BME680 and LITEON
- * LTR-390UV-01 (src/chips/), on a fake I2C bus in the simulator: the standard fault scenarios
+ * LTR-390UV-01 (src/sensing/chips/), on a fake I2C bus in the simulator: the standard fault scenarios
  * for each, and part-specific behaviour (calibration, brown-out, heater, both light modes,
  * identity, saturation).
  */
 import { describe, expect, test } from "@devicescript/test"
-import { bme680HeaterResistance } from "../../src/lib/bme680calc"
-import { MISSING } from "../../src/lib/readings"
-import { FAULT_MISSING, FAULT_OUT_OF_RANGE, FAULT_READ_ERROR } from "../../src/lib/sensorkinds"
+import { bme680HeaterResistance } from "../../src/lib/sensors/bme680calc"
+import { MISSING } from "../../src/lib/codec/readings"
+import { FAULT_MISSING, FAULT_OUT_OF_RANGE, FAULT_READ_ERROR } from "../../src/lib/sensors/sensorkinds"
 import { chipRig, chipScenarios, ChipCase, sampleEvery } from "./helpers/chipscenarios"
 import { FakeBme680 } from "./helpers/fakebosch"
 import { FakeConditions } from "./helpers/fakei2c"

@@ -3,8 +3,8 @@
  * SHA-256), through the same LedgerCrypto adapter the firmware seals with.
  */
 import { describe, expect, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { copyBytes } from "../../src/lib/bytes"
+import { deviceCrypto } from "../../src/device/crypto"
+import { copyBytes } from "../../src/lib/codec/bytes"
 
 function filled(byte: number, length: number): Buffer {
     const b = Buffer.alloc(length)

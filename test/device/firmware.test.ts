@@ -5,14 +5,14 @@
  */
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { startFirmware } from "../../src/firmware"
-import { newChainHead, SealedBlock } from "../../src/lib/chain"
-import { Ledger } from "../../src/lib/ledger"
-import { MAX_BLOCK_BYTES, RECORD_DATA, RECORD_GENESIS } from "../../src/lib/format"
-import { verifyChain } from "../../src/lib/verify"
-import { ChannelSource, waitForSensors } from "../../src/sensors"
-import { startSimulatedSensors } from "../../src/simsensors"
+import { deviceCrypto } from "../../src/device/crypto"
+import { startFirmware } from "../../src/device/firmware"
+import { newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
+import { Ledger } from "../../src/lib/ledger/ledger"
+import { MAX_BLOCK_BYTES, RECORD_DATA, RECORD_GENESIS } from "../../src/lib/codec/format"
+import { verifyChain } from "../../src/lib/ledger/verify"
+import { ChannelSource, waitForSensors } from "../../src/sensing/sensors"
+import { startSimulatedSensors } from "../../src/sensing/simsensors"
 import { brokenChannel, countingChannel } from "./helpers/fakesensors"
 
 const deviceId = Buffer.from("12abdd2289421234", "hex")

@@ -3,19 +3,19 @@
  * the device: every block re-sealed byte for byte under the runtime's native crypto, every
  * epoch key, tag and hash equal, and the shared verifier's verdicts the same as on Node.
  * Then the shared primitives whose behaviour rests on what the runtimes differ in (slice, bit
- * operators on non-numbers), with the same answers test/node/lib/bytes.test.ts checks on Node.
+ * operators on non-numbers), with the same answers test/node/lib/codec/bytes.test.ts checks on Node.
  */
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { BitWriter } from "../../src/lib/bitpack"
-import { ByteWriter, copyBytes, FormatError, SHORT_BYTES, wipe } from "../../src/lib/bytes"
-import { BlockContent, ChainHead, decodeBlock, newChainHead, sealBlock, SealedBlock } from "../../src/lib/chain"
-import { BlockTime, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../src/lib/format"
-import { blockTag, evolveKey } from "../../src/lib/keys"
-import { Ledger } from "../../src/lib/ledger"
-import { checkReading, MISSING, Reading, ReadingsBuilder } from "../../src/lib/readings"
-import { verifyChain } from "../../src/lib/verify"
+import { deviceCrypto } from "../../src/device/crypto"
+import { BitWriter } from "../../src/lib/codec/bitpack"
+import { ByteWriter, copyBytes, FormatError, SHORT_BYTES, wipe } from "../../src/lib/codec/bytes"
+import { BlockContent, ChainHead, decodeBlock, newChainHead, sealBlock, SealedBlock } from "../../src/lib/ledger/chain"
+import { BlockTime, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../src/lib/codec/format"
+import { blockTag, evolveKey } from "../../src/lib/ledger/keys"
+import { Ledger } from "../../src/lib/ledger/ledger"
+import { checkReading, MISSING, Reading, ReadingsBuilder } from "../../src/lib/codec/readings"
+import { verifyChain } from "../../src/lib/ledger/verify"
 import { GOLDEN, GoldenBlock, GoldenTime } from "../vectors/golden"
 
 const deviceId = Buffer.from(GOLDEN.deviceId, "hex")

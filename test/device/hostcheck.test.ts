@@ -5,14 +5,14 @@
  */
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
-import { printSealedBlock } from "../../src/blockprinter"
-import { deviceCrypto } from "../../src/crypto"
-import { startFirmware } from "../../src/firmware"
-import { newChainHead, SealedBlock } from "../../src/lib/chain"
-import { Ledger } from "../../src/lib/ledger"
-import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/devkey"
-import { waitForSensors } from "../../src/sensors"
-import { startSimulatedSensors } from "../../src/simsensors"
+import { printSealedBlock } from "../../src/device/blockprinter"
+import { deviceCrypto } from "../../src/device/crypto"
+import { startFirmware } from "../../src/device/firmware"
+import { newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
+import { Ledger } from "../../src/lib/ledger/ledger"
+import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/ledger/devkey"
+import { waitForSensors } from "../../src/sensing/sensors"
+import { startSimulatedSensors } from "../../src/sensing/simsensors"
 import { brokenChannel } from "./helpers/fakesensors"
 
 describe("chain for the host verifier", () => {

@@ -7,24 +7,24 @@
  * - the seal and the commit up to its first flash write (decode + tag check);
  * - the checkpoint of the fullest open block (openContent) and its decode;
  * - the boot after a reset: openChain restores that checkpoint and seals it and a gap record;
- *   after one suspension (src/device.ts) the commits follow.
+ *   after one suspension (src/device/device.ts) the commits follow.
  * 1, 3 and 8 channels; delta widths 0 (constant values), 1, 2 and 4; with and without a
  * missing-value bitmap. A panic fails the file (the runner counts a crash as a failure).
  *
- * The ledger runs with the device's cap on values per block (src/config.ts): the table gives
+ * The ledger runs with the device's cap on values per block (src/device/config.ts): the table gives
  * what the format allows, the cap may seal earlier.
  */
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { decodeBlock, decodeContent, newChainHead, SealedBlock } from "../../src/lib/chain"
-import { ChainStore, HEAD_KEY, OPEN_KEY } from "../../src/lib/chainstore"
-import { DEFAULT_MAX_VALUES_PER_BLOCK } from "../../src/lib/defaults"
-import { ChannelSpec, MAX_BLOCK_BYTES, MAX_READINGS_PER_BLOCK } from "../../src/lib/format"
-import { Ledger } from "../../src/lib/ledger"
-import { MISSING, Reading } from "../../src/lib/readings"
-import { openChain } from "../../src/lib/recovery"
-import { settingsStore } from "../../src/settingsstore"
+import { deviceCrypto } from "../../src/device/crypto"
+import { decodeBlock, decodeContent, newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
+import { ChainStore, HEAD_KEY, OPEN_KEY } from "../../src/lib/store/chainstore"
+import { DEFAULT_MAX_VALUES_PER_BLOCK } from "../../src/lib/store/defaults"
+import { ChannelSpec, MAX_BLOCK_BYTES, MAX_READINGS_PER_BLOCK } from "../../src/lib/codec/format"
+import { Ledger } from "../../src/lib/ledger/ledger"
+import { MISSING, Reading } from "../../src/lib/codec/readings"
+import { openChain } from "../../src/lib/store/recovery"
+import { settingsStore } from "../../src/device/settingsstore"
 
 const deviceId = Buffer.from("12abdd2289421234", "hex")
 /** One reading every 10 s: a 255-reading block is 42 minutes, within the default 1-hour age. */
@@ -193,7 +193,7 @@ async function recoverFullBlock(c: LimitCase) {
         onSealed: async () => {},
     })
     expect(chain.recovered.length).toBe(2)
-    // As src/device.ts does: one suspension between the restore and the commits.
+    // As src/device/device.ts does: one suspension between the restore and the commits.
     await ds.sleep(0)
     for (const b of chain.recovered) await store.commit(b.bytes, b.seq)
     const restored = decodeBlock(await store.readBlock(chain.recovered[0].seq))

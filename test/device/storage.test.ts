@@ -4,14 +4,14 @@
  */
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { blockKey, ChainStore, HEAD_KEY } from "../../src/lib/chainstore"
-import { decodeBlock, newChainHead } from "../../src/lib/chain"
-import { Ledger } from "../../src/lib/ledger"
-import { startBacklog } from "../../src/lib/backlog"
-import { GAP_SAMPLING_STOPPED } from "../../src/lib/format"
-import { verifyChain } from "../../src/lib/verify"
-import { settingsStore } from "../../src/settingsstore"
+import { deviceCrypto } from "../../src/device/crypto"
+import { blockKey, ChainStore, HEAD_KEY } from "../../src/lib/store/chainstore"
+import { decodeBlock, newChainHead } from "../../src/lib/ledger/chain"
+import { Ledger } from "../../src/lib/ledger/ledger"
+import { startBacklog } from "../../src/lib/store/backlog"
+import { GAP_SAMPLING_STOPPED } from "../../src/lib/codec/format"
+import { verifyChain } from "../../src/lib/ledger/verify"
+import { settingsStore } from "../../src/device/settingsstore"
 
 const deviceId = Buffer.from("12abdd2289421234", "hex")
 const channels = [{ name: "t", unit: "u", exponent: 0 }]

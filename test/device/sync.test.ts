@@ -5,15 +5,15 @@
  */
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { backoffDelayMs } from "../../src/lib/backoff"
-import { toHex } from "../../src/lib/bytes"
-import { parseHttpReply } from "../../src/lib/httpreply"
-import { ackTag, decodeBatch, deriveAckKey, encodeBatch, readSignedAck } from "../../src/lib/syncwire"
-import { WallClock } from "../../src/lib/wallclock"
-import { BridgeRequest, BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, decodeBridgeRequest, trimGatewayReply } from "../../src/lib/usbwire"
-import { settingsStore } from "../../src/settingsstore"
-import { usbTransport } from "../../src/usbtransport"
+import { deviceCrypto } from "../../src/device/crypto"
+import { backoffDelayMs } from "../../src/lib/sync/backoff"
+import { toHex } from "../../src/lib/codec/bytes"
+import { parseHttpReply } from "../../src/lib/sync/httpreply"
+import { ackTag, decodeBatch, deriveAckKey, encodeBatch, readSignedAck } from "../../src/lib/sync/syncwire"
+import { WallClock } from "../../src/lib/sync/wallclock"
+import { BridgeRequest, BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, decodeBridgeRequest, trimGatewayReply } from "../../src/lib/sync/usbwire"
+import { settingsStore } from "../../src/device/settingsstore"
+import { usbTransport } from "../../src/uplink/usblink"
 
 const deviceId = Buffer.from("12abdd2289421234", "hex")
 

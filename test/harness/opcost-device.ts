@@ -7,10 +7,10 @@
  */
 import * as ds from "@devicescript/core"
 import { describe, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { decodeContent, newChainHead } from "../../src/lib/chain"
-import { Ledger } from "../../src/lib/ledger"
-import { MISSING, Reading } from "../../src/lib/readings"
+import { deviceCrypto } from "../../src/device/crypto"
+import { decodeContent, newChainHead } from "../../src/lib/ledger/chain"
+import { Ledger } from "../../src/lib/ledger/ledger"
+import { MISSING, Reading } from "../../src/lib/codec/readings"
 
 const WORK: string = "none"
 const CHANNELS: number = 8

@@ -9,12 +9,12 @@
  */
 import * as ds from "@devicescript/core"
 import { describe, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { newChainHead } from "../../src/lib/chain"
-import { Ledger } from "../../src/lib/ledger"
-import { ChannelHealth } from "../../src/lib/sensorkinds"
-import { sampleChannels, waitForSensors } from "../../src/sensors"
-import { startSimulatedSensors } from "../../src/simsensors"
+import { deviceCrypto } from "../../src/device/crypto"
+import { newChainHead } from "../../src/lib/ledger/chain"
+import { Ledger } from "../../src/lib/ledger/ledger"
+import { ChannelHealth } from "../../src/lib/sensors/sensorkinds"
+import { sampleChannels, waitForSensors } from "../../src/sensing/sensors"
+import { startSimulatedSensors } from "../../src/sensing/simsensors"
 
 const READINGS = 1000
 const SEALS = 100

@@ -1,10 +1,10 @@
 /**
  * The device program of the power-cut harness (tools/powercut.ts): the real wiring
- * (src/device.ts) with fast timing and one channel that counts readings within each boot, so
+ * (src/device/device.ts) with fast timing and one channel that counts readings within each boot, so
  * the host can tell exactly which readings a kill lost.
  */
-import { runDevice } from "../../src/device"
-import { ChannelSource } from "../../src/sensors"
+import { runDevice } from "../../src/device/device"
+import { ChannelSource } from "../../src/sensing/sensors"
 
 let count = 0
 const counter: ChannelSource = {

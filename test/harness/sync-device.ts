@@ -1,14 +1,14 @@
 /**
  * The device program of the end-to-end sync suite (test/node/e2e/sync.test.ts): the real wiring
- * (src/device.ts) with fast timing, one channel that counts readings, and the gateway at
+ * (src/device/device.ts) with fast timing, one channel that counts readings, and the gateway at
  * SYNC_HARNESS_URL (the suite's fault-injecting proxy). It samples for SAMPLE_MS, seals its
  * open block, then keeps syncing until the gateway holds everything (or DRAIN_MS passes) and
  * says how it ended: `fl:harness done backlog=N`.
  * Run: devs run test/harness/sync-device.ts --test (fresh flash, device id 12abdd2289421234).
  */
 import * as ds from "@devicescript/core"
-import { runDevice } from "../../src/device"
-import { ChannelSource } from "../../src/sensors"
+import { runDevice } from "../../src/device/device"
+import { ChannelSource } from "../../src/sensing/sensors"
 
 const SYNC_HARNESS_URL = "http://127.0.0.1:18787"
 const SAMPLE_MS = 26000

@@ -4,18 +4,18 @@
  * advances across awaits, so each piece runs K times with a `ds.sleep(0)` after each, and
  * the `none` line (the sleep alone) is the floor to subtract. Complements the op meter
  * (opcost-device.ts): the op budget is about ops, time mostly about allocations and calls
- * (see the cost notes in src/lib/bytes.ts).
+ * (see the cost notes in src/lib/codec/bytes.ts).
  * Run: devs run test/harness/timing-device.ts --test --test-self-exit -T 120000
  */
 import * as ds from "@devicescript/core"
 import { describe, test } from "@devicescript/test"
-import { deviceCrypto } from "../../src/crypto"
-import { ByteWriter, copyBytes, wipe } from "../../src/lib/bytes"
-import { encodeContent, newChainHead, sealBlock } from "../../src/lib/chain"
-import { BlockHeader, headerSize, RECORD_DATA, writeHeader } from "../../src/lib/format"
-import { blockTag, evolveKey } from "../../src/lib/keys"
-import { Ledger } from "../../src/lib/ledger"
-import { ReadingsBuilder } from "../../src/lib/readings"
+import { deviceCrypto } from "../../src/device/crypto"
+import { ByteWriter, copyBytes, wipe } from "../../src/lib/codec/bytes"
+import { encodeContent, newChainHead, sealBlock } from "../../src/lib/ledger/chain"
+import { BlockHeader, headerSize, RECORD_DATA, writeHeader } from "../../src/lib/codec/format"
+import { blockTag, evolveKey } from "../../src/lib/ledger/keys"
+import { Ledger } from "../../src/lib/ledger/ledger"
+import { ReadingsBuilder } from "../../src/lib/codec/readings"
 
 const K = 200
 const READINGS = 60

@@ -3,9 +3,9 @@
  * the runtime's native crypto; the Node verifier (@noble/hashes) must accept it, block for block.
  */
 import { describe, expect, test } from "vitest"
-import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/devkey"
-import { decodeBlock } from "../../src/lib/chain"
-import { verifyChain } from "../../src/lib/verify"
+import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/ledger/devkey"
+import { decodeBlock } from "../../src/lib/ledger/chain"
+import { verifyChain } from "../../src/lib/ledger/verify"
 import { nobleCrypto } from "../../tools/lib/crypto"
 import { blocksFromLog, cleanLine } from "../../tools/lib/devicelog"
 import { runDevs } from "../../tools/lib/devs"

@@ -6,11 +6,11 @@
  * 16 KB as on ESP32.
  */
 import { timerPause } from "../lib/pause"
-import { startBacklog } from "../../src/lib/backlog"
-import { ChainStore } from "../../src/lib/chainstore"
-import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY, slotsForBacklog } from "../../src/lib/defaults"
-import { RECORD_GAP } from "../../src/lib/format"
-import { openChain } from "../../src/lib/recovery"
+import { startBacklog } from "../../src/lib/store/backlog"
+import { ChainStore } from "../../src/lib/store/chainstore"
+import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY, slotsForBacklog } from "../../src/lib/store/defaults"
+import { RECORD_GAP } from "../../src/lib/codec/format"
+import { openChain } from "../../src/lib/store/recovery"
 import { nodeCrypto } from "../lib/crypto"
 import { FstorModel } from "./fstormodel"
 import type { BenchSection } from "./section"

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import type { ChannelSpec } from "../../src/lib/format"
+import type { ChannelSpec } from "../../src/lib/codec/format"
 
 export const SEATTLE_CHANNELS: ChannelSpec[] = [
     { name: "pressure", unit: "hPa", exponent: -1 },

@@ -4,11 +4,11 @@
  * status, anything else a 500 that names no internals.
  */
 import { Context, Hono } from "hono"
-import { MAX_BATCH_BYTES } from "../../src/lib/syncwire"
+import { MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
 import { registerDashboard } from "../dashboard/routes"
 import { HttpError } from "./errors"
 import { GatewayService, tokensEqual } from "./service"
-import { mountSuccession } from "./succession"
+import { AdminBodyReader, mountSuccession } from "./succession"
 
 export interface GatewayAppOptions {
     service: GatewayService
@@ -53,8 +53,6 @@ function seqParam(value: string | undefined, name: string): number | undefined {
     return Number(value)
 }
 
-/** Checks the admin token and reads a JSON object body (`shape` says what it should be); HttpError otherwise. */
-export type AdminBodyReader = (c: Context, shape: string) => Promise<Record<string, unknown>>
 
 export function createGatewayApp(options: GatewayAppOptions): Hono {
     const { service } = options

@@ -2,11 +2,11 @@
  * A device's observed block period: how often it seals a data block, from the chain's own
  * device times (boot, uptime), not from when the gateway received the blocks (a device that was
  * offline delivers hours of blocks at once). A device syncs only when it has sealed blocks to
- * send (src/lib/sync.ts), so this is also about how often a healthy device is heard from: once a
- * minute in the simulator, once an hour on hardware defaults (src/config.ts, FL_BLOCK_AGE).
+ * send (src/lib/sync/syncround.ts), so this is also about how often a healthy device is heard from: once a
+ * minute in the simulator, once an hour on hardware defaults (src/device/config.ts, FL_BLOCK_AGE).
  * Pure: the store hands in the newest few blocks.
  */
-import { RECORD_DATA } from "../../src/lib/format"
+import { RECORD_DATA } from "../../src/lib/codec/format"
 
 /** How many of the newest blocks the period is taken over (at most one pair fewer). */
 export const BLOCK_PERIOD_WINDOW = 9

@@ -4,7 +4,7 @@
  * post such a block unauthenticated, so the keys met on the way are kept every INTERVAL seqs:
  * after the first walk, any K_seq is at most INTERVAL - 1 steps from a kept one.
  */
-import { evolveKey, LedgerCrypto } from "../../src/lib/keys"
+import { evolveKey, LedgerCrypto } from "../../src/lib/ledger/keys"
 
 const INTERVAL = 1024
 

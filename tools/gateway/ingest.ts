@@ -13,11 +13,11 @@
  *   only with a gap record later in the same batch declaring it), time, channels, gap records.
  *   A jump without a record -> 409 with the expected seq, so the device resends from there.
  */
-import { constantTimeEqual, FormatError } from "../../src/lib/bytes"
-import { decodeBlock, DecodedBlock } from "../../src/lib/chain"
-import { RECORD_GAP } from "../../src/lib/format"
-import { blockTag, LedgerCrypto } from "../../src/lib/keys"
-import { ChainHistory, ChainVerifier, copyVerifierState, coversJump, VerifierState } from "../../src/lib/verify"
+import { constantTimeEqual, FormatError } from "../../src/lib/codec/bytes"
+import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
+import { RECORD_GAP } from "../../src/lib/codec/format"
+import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
+import { ChainHistory, ChainVerifier, copyVerifierState, coversJump, VerifierState } from "../../src/lib/ledger/verify"
 import type { NewBlock, NewEvent } from "./store"
 
 /**

@@ -14,15 +14,17 @@
  * Kept apart from the gateway's own modules (its tables are migration 2 in store.ts; the route
  * is mounted by one line in app.ts, behind the app's admin check).
  */
-import type { Hono } from "hono"
-import { constantTimeEqual, FormatError, isAllZero, toHex } from "../../src/lib/bytes"
-import { decodeBlock } from "../../src/lib/chain"
-import { RECORD_GENESIS } from "../../src/lib/format"
-import { blockTag } from "../../src/lib/keys"
+import type { Context, Hono } from "hono"
+import { constantTimeEqual, FormatError, isAllZero, toHex } from "../../src/lib/codec/bytes"
+import { decodeBlock } from "../../src/lib/ledger/chain"
+import { RECORD_GENESIS } from "../../src/lib/codec/format"
+import { blockTag } from "../../src/lib/ledger/keys"
 import { nodeCrypto } from "../lib/crypto"
 import { HttpError } from "./errors"
-import type { AdminBodyReader } from "./app"
 import { DEVICE_ID_PATTERN, GatewayService } from "./service"
+
+/** Checks the admin token and reads a JSON object body (`shape` says what it should be); HttpError otherwise. */
+export type AdminBodyReader = (c: Context, shape: string) => Promise<Record<string, unknown>>
 
 export interface SuccessionResult {
     deviceId: string

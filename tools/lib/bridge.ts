@@ -1,6 +1,6 @@
 /**
  * `fieldledger bridge`, transport-independent: one device synced over USB (FL_GATEWAY=usb,
- * src/lib/usbwire.ts). When the device's sync round publishes its batch nonce (setting
+ * src/lib/sync/usbwire.ts). When the device's sync round publishes its batch nonce (setting
  * fl_bnonce), the bridge reads the head and the backlog slots over the bus exactly as the
  * device's own syncRound would (readBacklogBatch on a ChainStore over the settings), posts them
  * with the device's nonce as one batch to the gateway, and writes the gateway's reply, trimmed
@@ -9,12 +9,12 @@
  *
  * The bridge never writes the chain: it reads fl_head and the slots, writes only fl_brep.
  */
-import { toHex } from "../../src/lib/bytes"
-import { ChainStore, KeyValueStore, StoredHead } from "../../src/lib/chainstore"
-import { LedgerCrypto } from "../../src/lib/keys"
-import { readBacklogBatch } from "../../src/lib/sync"
-import { encodeBatch, MAX_BATCH_BYTES } from "../../src/lib/syncwire"
-import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, BridgeRequest, decodeBridgeRequest, trimGatewayReply, USB_GATEWAY } from "../../src/lib/usbwire"
+import { toHex } from "../../src/lib/codec/bytes"
+import { ChainStore, KeyValueStore, StoredHead } from "../../src/lib/store/chainstore"
+import { LedgerCrypto } from "../../src/lib/ledger/keys"
+import { readBacklogBatch } from "../../src/lib/sync/syncround"
+import { encodeBatch, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
+import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, BridgeRequest, decodeBridgeRequest, trimGatewayReply, USB_GATEWAY } from "../../src/lib/sync/usbwire"
 import { backlogOf, DeviceSettings, parseSetting, ProvisionError } from "./provisioning"
 
 export interface BridgeOptions {

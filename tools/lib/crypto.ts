@@ -2,7 +2,7 @@
 import { createHash, createHmac } from "node:crypto"
 import { hmac } from "@noble/hashes/hmac.js"
 import { sha256 } from "@noble/hashes/sha2.js"
-import type { LedgerCrypto } from "../../src/lib/keys"
+import type { LedgerCrypto } from "../../src/lib/ledger/keys"
 
 function asBuffer(bytes: Uint8Array): Buffer {
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)

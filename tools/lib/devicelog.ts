@@ -1,9 +1,9 @@
 /**
- * Parses the firmware's console output (src/blockprinter.ts): reassembles each sealed block
+ * Parses the firmware's console output (src/device/blockprinter.ts): reassembles each sealed block
  * from its `fl:block ... part=i/n hex=...` lines. Lines come through the devs CLI with ANSI
  * colours and a "WASM> " prefix, both stripped here.
  */
-import { FormatError, fromHex } from "../../src/lib/bytes"
+import { FormatError, fromHex } from "../../src/lib/codec/bytes"
 
 export interface LoggedBlock {
     seq: number

@@ -3,8 +3,8 @@
  * order from genesis, each as hex. Parsing is strict: a file that is not exactly this shape is
  * rejected with a message naming the field, before any block is looked at.
  */
-import { DEVICE_ID_BYTES, LINK_BYTES, MAX_BLOCK_BYTES } from "../../src/lib/format"
-import { fromHex, toHex } from "../../src/lib/bytes"
+import { DEVICE_ID_BYTES, LINK_BYTES, MAX_BLOCK_BYTES } from "../../src/lib/codec/format"
+import { fromHex, toHex } from "../../src/lib/codec/bytes"
 
 export const EXPORT_FORMAT = "fieldledger-export"
 export const EXPORT_VERSION = 1

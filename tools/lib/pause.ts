@@ -1,2 +1,2 @@
-/** A real suspension on Node (a timer), for shared code that waits in turn (src/lib/backlog.ts). */
+/** A real suspension on Node (a timer), for shared code that waits in turn (src/lib/store/backlog.ts). */
 export const timerPause = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 1))

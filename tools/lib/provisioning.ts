@@ -10,15 +10,15 @@
  */
 import { randomBytes } from "node:crypto"
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { constantTimeEqual, toHex } from "../../src/lib/bytes"
-import { decodeBlock, DecodedBlock } from "../../src/lib/chain"
-import { decodeHead, GENESIS_KEY, HEAD_KEY, StoredHead } from "../../src/lib/chainstore"
-import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/devkey"
-import { KEY_BYTES } from "../../src/lib/format"
-import { blockTag, LedgerCrypto } from "../../src/lib/keys"
-import { PROVISIONED_KEY_SETTING } from "../../src/lib/provisioned"
-import { ACK_KEY_SETTING } from "../../src/lib/sync"
-import { USB_GATEWAY } from "../../src/lib/usbwire"
+import { constantTimeEqual, toHex } from "../../src/lib/codec/bytes"
+import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
+import { decodeHead, GENESIS_KEY, HEAD_KEY, StoredHead } from "../../src/lib/store/chainstore"
+import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/ledger/devkey"
+import { KEY_BYTES } from "../../src/lib/codec/format"
+import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
+import { PROVISIONED_KEY_SETTING } from "../../src/lib/store/provisioned"
+import { ACK_KEY_SETTING } from "../../src/lib/sync/syncround"
+import { USB_GATEWAY } from "../../src/lib/sync/usbwire"
 import { DEVICE_ID_PATTERN } from "./args"
 
 /** What provisioning needs of a device: its settings, as raw bytes. */
@@ -45,7 +45,7 @@ export const PROVISIONED_MARK_SETTING = "fl_prov"
 /** The DeviceScript program name the fieldledger firmware announces (package.json "name"). */
 export const FIRMWARE_PROGRAM_NAME = "fieldledger"
 
-/** Configuration settings, as the firmware reads them (src/config.ts: JSON values). */
+/** Configuration settings, as the firmware reads them (src/device/config.ts: JSON values). */
 export const CONFIG_SETTINGS = {
     gatewayUrl: "FL_GATEWAY",
     intervalMs: "FL_INTERVAL",
@@ -61,7 +61,7 @@ export interface ProvisionConfig {
     backlog?: number
 }
 
-/** Limits as src/config.ts enforces them (a value outside is ignored by the firmware). */
+/** Limits as src/device/config.ts enforces them (a value outside is ignored by the firmware). */
 const LIMITS: Record<string, [number, number]> = { intervalMs: [100, 86400000], blockAgeMs: [1000, 86400000], backlog: [2, 66] }
 
 /** Checks a configuration before anything is written; throws ProvisionError naming the bad value. */

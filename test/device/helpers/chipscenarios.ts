@@ -7,11 +7,11 @@
  */
 import * as ds from "@devicescript/core"
 import { expect, test } from "@devicescript/test"
-import { startDriverSensors } from "../../../src/drivers"
-import { toFixedPoint } from "../../../src/lib/fixedpoint"
-import { MISSING, Reading } from "../../../src/lib/readings"
-import { FAULT_MISSING, FAULT_OUT_OF_RANGE, FAULT_READ_ERROR, sensorKind, SensorKind } from "../../../src/lib/sensorkinds"
-import { ChannelSource, sampleChannels } from "../../../src/sensors"
+import { startDriverSensors } from "../../../src/sensing/drivers"
+import { toFixedPoint } from "../../../src/lib/codec/fixedpoint"
+import { MISSING, Reading } from "../../../src/lib/codec/readings"
+import { FAULT_MISSING, FAULT_OUT_OF_RANGE, FAULT_READ_ERROR, sensorKind, SensorKind } from "../../../src/lib/sensors/sensorkinds"
+import { ChannelSource, sampleChannels } from "../../../src/sensing/sensors"
 import { FakeConditions, FakeI2C, FakeI2CPart } from "./fakei2c"
 
 export interface ChipCase {

@@ -24,7 +24,7 @@ import {
     bme680PressureAdc,
     bme680TemperatureAdc,
     bme680TFine,
-} from "../../../src/lib/bme680calc"
+} from "../../../src/lib/sensors/bme680calc"
 import { FAKE_BME680_CALIBRATION } from "../../fixtures/bme680"
 import { FakeConditions, FakeI2CPart, FakeNack } from "./fakei2c"
 

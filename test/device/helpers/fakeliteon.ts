@@ -18,7 +18,7 @@
  * could not be seen.)
  */
 import * as ds from "@devicescript/core"
-import { ltr390LuxCount, ltr390UviCount } from "../../../src/lib/ltr390calc"
+import { ltr390LuxCount, ltr390UviCount } from "../../../src/lib/sensors/ltr390calc"
 import { FakeConditions, FakeI2CPart } from "./fakei2c"
 
 const MAIN_CTRL = 0x00

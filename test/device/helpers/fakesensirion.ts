@@ -5,7 +5,7 @@
  * acknowledges only its wake-up command, and an unknown command is not acknowledged.
  */
 import * as ds from "@devicescript/core"
-import { crc8 } from "../../../src/lib/sensirion"
+import { crc8 } from "../../../src/lib/sensors/sensirion"
 import { FakeConditions, FakeI2CPart, FakeNack } from "./fakei2c"
 
 function word(hi: number, lo: number): number {

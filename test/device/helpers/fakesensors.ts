@@ -1,7 +1,7 @@
 /** Channel sources and sensor servers for device tests: deterministic values, and ones that fail on purpose. */
 import * as ds from "@devicescript/core"
 import { SensorServer, startServer } from "@devicescript/server"
-import { ChannelSource } from "../../../src/sensors"
+import { ChannelSource } from "../../../src/sensing/sensors"
 
 /** A channel that counts up by `step` per read: every value known in advance. */
 export function countingChannel(name: string, start: number, step: number): ChannelSource {

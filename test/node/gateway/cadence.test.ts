@@ -1,6 +1,6 @@
 /** A device's observed block period from its stored blocks' device times (tools/gateway/cadence.ts). */
 import { describe, expect, test } from "vitest"
-import { RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../../src/lib/format"
+import { RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../../src/lib/codec/format"
 import { BlockTimeRow, blockPeriodMs } from "../../../tools/gateway/cadence"
 
 const HOUR = 3600000

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest"
-import { deriveEpochKey } from "../../../src/lib/keys"
+import { deriveEpochKey } from "../../../src/lib/ledger/keys"
 import { EpochKeyCache } from "../../../tools/gateway/epochkeys"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { DEVICE_ID, testKey } from "../helpers/chains"

@@ -3,9 +3,9 @@
  * `blockPeriodMs` says how often the device seals (and so syncs), from the chain's device times.
  */
 import { afterEach, beforeEach, describe, expect, test } from "vitest"
-import { newChainHead, SealedBlock } from "../../../src/lib/chain"
-import { deriveAckKey, readSignedAck } from "../../../src/lib/syncwire"
-import { Ledger } from "../../../src/lib/ledger"
+import { newChainHead, SealedBlock } from "../../../src/lib/ledger/chain"
+import { deriveAckKey, readSignedAck } from "../../../src/lib/sync/syncwire"
+import { Ledger } from "../../../src/lib/ledger/ledger"
 import { nobleCrypto, nodeCrypto } from "../../../tools/lib/crypto"
 import { CHANNELS, DEVICE_ID, hourlyChain, testKey } from "../helpers/chains"
 import { batch, get, ID, NONCE, NOW, openGateway, post, registerTestDevice, removeDir, TestGateway } from "./helpers"

@@ -1,9 +1,9 @@
 /** Test chains sealed with the real Ledger: a known layout, key and device. */
-import { newChainHead, SealedBlock } from "../../../src/lib/chain"
-import { ChannelSpec, GAP_POWER_LOSS } from "../../../src/lib/format"
-import type { LedgerCrypto } from "../../../src/lib/keys"
-import { Ledger } from "../../../src/lib/ledger"
-import { MISSING, Reading } from "../../../src/lib/readings"
+import { newChainHead, SealedBlock } from "../../../src/lib/ledger/chain"
+import { ChannelSpec, GAP_POWER_LOSS } from "../../../src/lib/codec/format"
+import type { LedgerCrypto } from "../../../src/lib/ledger/keys"
+import { Ledger } from "../../../src/lib/ledger/ledger"
+import { MISSING, Reading } from "../../../src/lib/codec/readings"
 
 export const DEVICE_ID = Buffer.from("12abdd2289421234", "hex")
 export const OTHER_DEVICE_ID = Buffer.from("0badc0ffee000001", "hex")
@@ -44,8 +44,8 @@ export function buildChain(crypto: LedgerCrypto, options: { key?: Buffer; device
 }
 
 /**
- * A chain sealed on hardware defaults (src/config.ts): a reading a minute, a block sealed once
- * its first reading is an hour old, checked before each reading as src/firmware.ts does. The
+ * A chain sealed on hardware defaults (src/device/config.ts): a reading a minute, a block sealed once
+ * its first reading is an hour old, checked before each reading as src/device/firmware.ts does. The
  * genesis block, then `hours` data blocks of 60 readings, one an hour of boot 0.
  */
 export function hourlyChain(crypto: LedgerCrypto, options: { key?: Buffer; deviceId?: Buffer; hours: number }): SealedBlock[] {

@@ -1,6 +1,6 @@
 /**
  * `fieldledger bridge`'s logic (tools/lib/bridge.ts) against a fake device whose sync round is
- * the firmware's own (syncRound over the shared USB transport, src/lib/usbtransport.ts, on the
+ * the firmware's own (syncRound over the shared USB transport, src/lib/sync/usbpost.ts, on the
  * same settings), and the gateway in process: the gateway verifies and stores the chain, the
  * device prunes only on a signed ack for its own nonce.
  */
@@ -9,9 +9,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, test } from "vitest"
 import { randomBytes } from "node:crypto"
-import { ChainStore } from "../../../src/lib/chainstore"
-import { loadAckKey, SyncResult, syncRound } from "../../../src/lib/sync"
-import { usbPost } from "../../../src/lib/usbtransport"
+import { ChainStore } from "../../../src/lib/store/chainstore"
+import { loadAckKey, SyncResult, syncRound } from "../../../src/lib/sync/syncround"
+import { usbPost } from "../../../src/lib/sync/usbpost"
 import {
     BRIDGE_REPLY_SETTING,
     BRIDGE_REQUEST_SETTING,
@@ -20,7 +20,7 @@ import {
     MAX_BRIDGE_REPLY_BYTES,
     readBridgeReply,
     trimGatewayReply,
-} from "../../../src/lib/usbwire"
+} from "../../../src/lib/sync/usbwire"
 import { startGateway, RunningGateway } from "../../../tools/gateway/server"
 import { awaitDeviceTook, BridgeOptions, BridgeRound, bridgeRound, checkUsbMode } from "../../../tools/lib/bridge"
 import { nodeCrypto } from "../../../tools/lib/crypto"
@@ -30,7 +30,7 @@ import { FakeDevice, FAKE_ID } from "./fakedevice"
 const TOKEN = "bridge-test-token"
 const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
 
-/** The firmware's sync round over USB on the fake device (src/sync.ts with FL_GATEWAY=usb). */
+/** The firmware's sync round over USB on the fake device (src/uplink/syncloop.ts with FL_GATEWAY=usb). */
 async function deviceRound(d: FakeDevice, store: ChainStore, timeoutMs = 3000): Promise<SyncResult> {
     return await syncRound({
         store,

@@ -1,14 +1,14 @@
 /**
  * A fake fieldledger device for the provisioning tests: its settings are a MemoryStore, and a
- * "program restart" boots the shared firmware logic (src/lib/provisioned.ts, openChain) on it
- * the way src/device.ts does, sealing a genesis block (and a few data blocks when asked).
+ * "program restart" boots the shared firmware logic (src/lib/store/provisioned.ts, openChain) on it
+ * the way src/device/device.ts does, sealing a genesis block (and a few data blocks when asked).
  */
-import { ChainStore } from "../../../src/lib/chainstore"
-import { forgetProvisionedKey, readProvisionedKey } from "../../../src/lib/provisioned"
-import { openChain } from "../../../src/lib/recovery"
-import { saveAckKey } from "../../../src/lib/sync"
-import { deriveAckKey } from "../../../src/lib/syncwire"
-import { SealedBlock } from "../../../src/lib/chain"
+import { ChainStore } from "../../../src/lib/store/chainstore"
+import { forgetProvisionedKey, readProvisionedKey } from "../../../src/lib/store/provisioned"
+import { openChain } from "../../../src/lib/store/recovery"
+import { saveAckKey } from "../../../src/lib/sync/syncround"
+import { deriveAckKey } from "../../../src/lib/sync/syncwire"
+import { SealedBlock } from "../../../src/lib/ledger/chain"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import type { DeviceSettings } from "../../../tools/lib/provisioning"
 import { MemoryStore } from "../helpers/memorystore"
@@ -34,7 +34,7 @@ export class FakeDevice {
         delete: k => this.kv.delete(k),
     }
 
-    /** Boots the firmware: what src/device.ts does before the sampling loop; then seals `dataBlocks` blocks. */
+    /** Boots the firmware: what src/device/device.ts does before the sampling loop; then seals `dataBlocks` blocks. */
     async boot(dataBlocks = 0) {
         const store = new ChainStore(this.kv, nodeCrypto, this.id)
         const provisioned = await readProvisionedKey(this.kv, nodeCrypto, this.id)

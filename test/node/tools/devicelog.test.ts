@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest"
-import { FormatError } from "../../../src/lib/bytes"
+import { FormatError } from "../../../src/lib/codec/bytes"
 import { BlockLogParser, blocksFromLog } from "../../../tools/lib/devicelog"
 
 describe("device log parser", () => {

@@ -1,0 +1,155 @@
+/**
+ * The device's wiring, shared by src/main.ts and the power-cut harness's entry: open (or
+ * continue) the chain in flash, show the backlog it still holds, and run the pipeline.
+ */
+import * as ds from "@devicescript/core"
+import { printSealedBlock } from "./blockprinter"
+import { FirmwareConfig, FIRMWARE_VERSION } from "./config"
+import { deviceCrypto } from "./crypto"
+import { loadDeviceKey } from "./devicekey"
+import { startFirmware } from "./firmware"
+import { startBacklog } from "../lib/store/backlog"
+import { ChainStore } from "../lib/store/chainstore"
+import { slotsForBacklog } from "../lib/store/defaults"
+import { openChain } from "../lib/store/recovery"
+import { forgetProvisionedKey, readProvisionedKey } from "../lib/store/provisioned"
+import { ChannelSource } from "../sensing/sensors"
+import { settingsStore } from "./settingsstore"
+import { loadAckKey, saveAckKey } from "../lib/sync/syncround"
+import { deriveAckKey } from "../lib/sync/syncwire"
+import { USB_GATEWAY } from "../lib/sync/usbwire"
+import { WallClock } from "../lib/sync/wallclock"
+import { startSync } from "../uplink/syncloop"
+
+export interface DeviceOptions {
+    config: FirmwareConfig
+    sources: ChannelSource[]
+    /** Called after every reading with the boot and the open block's size (diagnostics). */
+    afterReading?(boot: number, openReadings: number): Promise<void>
+}
+
+/** One console line of state per commit: what a technician or the dashboard reads. */
+async function printStatus(store: ChainStore, pendingInRam: number, boot: number) {
+    const h = store.currentHead()
+    const lost = h.loss ? " lost=" + h.loss.fromSeq + ".." + h.loss.toSeq : ""
+    const backlog = store.backlogBlocks()
+    console.log("fl:status seq=" + h.seq + " backlog=" + backlog + " readings=" + (await store.backlogReadings()) + " free_slots=" + (store.slots - backlog) + " ram=" + pendingInRam + " boot=" + boot + lost)
+}
+
+/** Sync to the configured gateway, if any; the ack's time sets the wall clock. */
+async function startDeviceSync(config: FirmwareConfig, store: ChainStore, deviceId: Buffer, clock: WallClock, acknowledge: (seq: number) => Promise<void>) {
+    if (!config.gatewayUrl) {
+        console.log("fl:sync off: no gateway configured (setting FL_GATEWAY); the backlog stays in flash")
+        return
+    }
+    const ackKey = await loadAckKey(settingsStore)
+    if (!ackKey) {
+        console.log("fl:warning sync off: this chain has no ack key (sealed by older firmware); provision the device again")
+        return
+    }
+    const to = config.gatewayUrl === USB_GATEWAY ? "USB (fieldledger bridge on the host)" : config.gatewayUrl
+    console.log("fl:sync to " + to + " every " + config.syncPeriodMs + " ms")
+    startSync({
+        store,
+        crypto: deviceCrypto,
+        deviceId,
+        ackKey,
+        gatewayUrl: config.gatewayUrl,
+        slots: store.slots,
+        periodMs: config.syncPeriodMs,
+        maxBackoffMs: config.maxBackoffMs,
+        requestTimeoutMs: 10000,
+        acknowledge,
+        onResult: (r, uptimeMs) => {
+            if (r.ack) clock.set(r.ack.time, uptimeMs)
+            const acked = r.ack ? " ack=" + r.ack.ack : ""
+            const why = r.error ? " error=" + r.error : ""
+            console.log("fl:sync " + r.outcome + " sent=" + r.sent + acked + " backlog=" + store.backlogBlocks() + why)
+        },
+    })
+}
+
+export async function runDevice(options: DeviceOptions) {
+    const { config, sources } = options
+    const deviceId = Buffer.from(ds.deviceIdentifier("self"), "hex")
+    // Two slots more than the budget: room for the gap record a drop seals.
+    const store = new ChainStore(settingsStore, deviceCrypto, deviceId, slotsForBacklog(config.maxBacklogBlocks))
+    // A K_0 left by `fieldledger provision` (setting fl_k0) starts a new chain under it.
+    const provisioned = await readProvisionedKey(settingsStore, deviceCrypto, deviceId)
+    if (provisioned && provisioned.adopted) await saveAckKey(settingsStore, deriveAckKey(deviceCrypto, provisioned.key0, deviceId))
+    const chain = await openChain({
+        store,
+        crypto: deviceCrypto,
+        deviceId,
+        channels: sources.map(s => s.spec),
+        ledger: config.ledger,
+        firmwareVersion: FIRMWARE_VERSION,
+        board: config.board,
+        checkpointEvery: config.checkpointEvery,
+        successor: !!provisioned && !provisioned.adopted,
+        newKey: async () => {
+            // K_ack, for checking the gateway's acks, comes from K_0 before K_0 is evolved away.
+            const key0 = provisioned ? provisioned.key0 : await loadDeviceKey()
+            await saveAckKey(settingsStore, deriveAckKey(deviceCrypto, key0, deviceId))
+            return key0
+        },
+        uptimeMs: () => ds.millis(),
+        onSealed: async b => printSealedBlock(b),
+    })
+    if (provisioned) {
+        await forgetProvisionedKey(settingsStore)
+        console.log("fl:provisioned chain started under the provisioned key, which is now deleted")
+    }
+    const head = store.currentHead()
+    console.log("fl:boot " + chain.boot + (chain.created ? " new chain" : " chain continues at seq " + head.seq) + ", backlog " + store.backlogBlocks() + " blocks")
+    // The backlog on the console: what a developer (or a host tool) sees of the stored chain
+    // until a gateway syncs it.
+    for (let s = head.oldestSeq; s < head.seq; s++) {
+        const bytes = await store.readBlock(s)
+        if (bytes) printSealedBlock({ seq: s, type: bytes[1], bytes, hash: undefined })
+    }
+    const sink = startBacklog({
+        store,
+        ledger: chain.ledger,
+        maxBacklogBlocks: config.maxBacklogBlocks,
+        checkpointEvery: config.checkpointEvery,
+        whenFull: config.whenFull,
+        now: () => chain.ledger.latestReadingTime() || { boot: chain.boot, uptimeMs: ds.millis() },
+        onSealed: async b => {
+            printSealedBlock(b)
+            await printStatus(store, sink.pending(), chain.boot)
+        },
+        pause: async () => await ds.sleep(1),
+    })
+    // Blocks sealed while recovering from a reset go through the backlog, which makes room.
+    // A real suspension first: restoring and sealing a full block used most of this fiber
+    // run's op budget, and the commit decodes the block again.
+    await ds.sleep(0)
+    await sink.submit(chain.recovered)
+    const clock = new WallClock()
+    await startDeviceSync(config, store, deviceId, clock, sink.acknowledge)
+    const firmware = startFirmware({
+        unixTimeAt: uptimeMs => clock.unixSecondsAt(uptimeMs),
+        ledger: chain.ledger,
+        boot: chain.boot,
+        intervalMs: config.ledger.intervalMs,
+        sources,
+        onSealed: sink.submit,
+        shouldSample: sink.shouldSample,
+        afterReading: async n => {
+            await sink.afterReading(n)
+            if (options.afterReading) await options.afterReading(chain.boot, n)
+        },
+    })
+    return {
+        store,
+        /** Stops sampling and seals the open block (a clean shutdown); sync goes on. */
+        stopSampling: async () => {
+            firmware.stop()
+            // A reading already under way finishes within one interval.
+            await ds.sleep(config.ledger.intervalMs)
+            const last = chain.ledger.sealOpen()
+            if (last) await sink.submit([last])
+        },
+    }
+}

@@ -1,0 +1,154 @@
+/**
+ * Sealing and decoding blocks: header + body + tag, the hash link and the key evolution.
+ * Pure logic shared by the firmware and the Node tools.
+ */
+import { ByteReader, ByteWriter, copyBytes, FormatError } from "../codec/bytes"
+import {
+    BlockHeader,
+    BlockTime,
+    FLAG_MISSING_VALUES,
+    FORMAT_VERSION,
+    GapBody,
+    GenesisBody,
+    LINK_BYTES,
+    MAX_BLOCK_BYTES,
+    RECORD_DATA,
+    RECORD_GAP,
+    RECORD_GENESIS,
+    TAG_BYTES,
+    readGapBody,
+    readGenesisBody,
+    readHeader,
+    writeGapBody,
+    writeGenesisBody,
+    writeHeader,
+} from "../codec/format"
+import { blockTag, evolveKey, LedgerCrypto } from "./keys"
+import { decodeReadings, Reading, ReadingsBuilder } from "../codec/readings"
+
+/** What the device needs to seal the next block: nothing else survives between blocks. */
+export interface ChainHead {
+    /** Seq of the next block to seal. */
+    seq: number
+    /** SHA-256 of the last sealed block (for seq 0: the previous chain's head, or zeros). */
+    link: Buffer
+    /** K_seq: the key of the next block's epoch. */
+    key: Buffer
+}
+
+export interface SealedBlock {
+    seq: number
+    type: number
+    bytes: Buffer
+    /** SHA-256 of `bytes`: the next block's link. */
+    hash: Buffer
+}
+
+/** What a block says, before the header fields the chain fills in (seq, link). */
+export interface BlockContent {
+    type: number
+    time: BlockTime
+    intervalMs: number
+    readings?: ReadingsBuilder
+    genesis?: GenesisBody
+    gap?: GapBody
+}
+
+export interface DecodedBlock {
+    header: BlockHeader
+    /** Every byte before the tag: what the tag authenticates. */
+    content: Buffer
+    tag: Buffer
+    genesis?: GenesisBody
+    gap?: GapBody
+    readings?: Reading[]
+}
+
+/** Zero link of a first chain's genesis block. */
+export function zeroLink(): Buffer {
+    return Buffer.alloc(LINK_BYTES)
+}
+
+/** A new chain's head: seq 0 under K_0, linked to a previous chain's head if it has one. */
+export function newChainHead(key0: Buffer, previousHead?: Buffer): ChainHead {
+    return { seq: 0, link: previousHead ? copyBytes(previousHead, 0, LINK_BYTES) : zeroLink(), key: key0 }
+}
+
+/** The bytes before the tag; throws RangeError when the content does not fit its record type. */
+export function encodeContent(head: ChainHead, content: BlockContent): Buffer {
+    const readingCount = content.readings ? content.readings.count() : 0
+    const header: BlockHeader = {
+        version: FORMAT_VERSION,
+        type: content.type,
+        flags: content.readings && content.readings.hasMissing() ? FLAG_MISSING_VALUES : 0,
+        seq: head.seq,
+        link: head.link,
+        time: content.time,
+        intervalMs: content.intervalMs,
+        readingCount,
+    }
+    const w = new ByteWriter(MAX_BLOCK_BYTES)
+    writeHeader(w, header)
+    if (content.type === RECORD_GENESIS) {
+        if (head.seq !== 0) throw new RangeError("a genesis block must have seq 0")
+        writeGenesisBody(w, content.genesis)
+    } else if (content.type === RECORD_DATA) {
+        if (readingCount === 0) throw new RangeError("a data block needs at least one reading")
+        content.readings.encode(w)
+    } else if (content.type === RECORD_GAP) {
+        writeGapBody(w, content.gap)
+    } else throw new RangeError("unknown record type " + content.type)
+    return w.finish()
+}
+
+/**
+ * Seals the next block: tags it under K_seq, hashes it, and returns the head for the block
+ * after it (K_(seq+1)). The caller must forget `head.key` afterwards (see Ledger).
+ */
+export function sealBlock(
+    crypto: LedgerCrypto,
+    deviceId: Buffer,
+    head: ChainHead,
+    content: BlockContent
+): { block: SealedBlock; next: ChainHead } {
+    const body = encodeContent(head, content)
+    if (body.length + TAG_BYTES > MAX_BLOCK_BYTES)
+        throw new RangeError("block of " + (body.length + TAG_BYTES) + " bytes exceeds " + MAX_BLOCK_BYTES)
+    const tag = blockTag(crypto, head.key, deviceId, body)
+    const bytes = Buffer.alloc(body.length + TAG_BYTES)
+    bytes.set(body, 0)
+    bytes.set(tag, body.length)
+    const hash = crypto.sha256(bytes)
+    const next: ChainHead = {
+        seq: head.seq + 1,
+        link: hash,
+        key: evolveKey(crypto, head.key, deviceId, head.seq),
+    }
+    return { block: { seq: head.seq, type: content.type, bytes, hash }, next }
+}
+
+/** Parses a block strictly; throws FormatError on anything but the one canonical encoding. */
+export function decodeBlock(bytes: Buffer): DecodedBlock {
+    if (bytes.length > MAX_BLOCK_BYTES)
+        throw new FormatError("block of " + bytes.length + " bytes exceeds " + MAX_BLOCK_BYTES)
+    if (bytes.length < TAG_BYTES + 3) throw new FormatError("block truncated")
+    const contentLength = bytes.length - TAG_BYTES
+    const block = decodeContent(copyBytes(bytes, 0, contentLength))
+    block.tag = copyBytes(bytes, contentLength, TAG_BYTES)
+    return block
+}
+
+/**
+ * Parses the content of a block (everything before the tag) strictly. Also reads the open
+ * block's flash checkpoint, which is the content the block would have if sealed now.
+ */
+export function decodeContent(content: Buffer): DecodedBlock {
+    const r = new ByteReader(content, "block")
+    const header = readHeader(r)
+    const block: DecodedBlock = { header, content, tag: undefined }
+    if (header.type === RECORD_GENESIS) block.genesis = readGenesisBody(r)
+    else if (header.type === RECORD_GAP) block.gap = readGapBody(r)
+    else block.readings = decodeReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0)
+    if (r.remaining() !== 0) throw new FormatError("block has " + r.remaining() + " trailing bytes before the tag")
+    return block
+}

@@ -1,0 +1,363 @@
+/**
+ * The chain in flash: the sealed backlog (blocks no gateway has acknowledged), the head (next
+ * seq, link, current epoch key, boot counter) and a checkpoint of the open block, on top of a
+ * small key-value store (the DeviceScript Settings service on the device, a Map in tests).
+ *
+ * Crash safety is a two-phase append, as in Zephyr's flash circular buffer: the block entry is
+ * written and confirmed first, the head (the commit record) last. A reset between the two
+ * leaves a complete block at the head's seq; `load()` finds it, checks it is the block the head
+ * expects (its tag under the head's key, its link), and rolls the head forward. So a seq is
+ * never sealed twice with different content and an epoch key is never used twice: K_n signs
+ * only the block persisted at n, and the head never holds a key whose block is already stored.
+ *
+ * A full store drops writes without an error, so every write is read back.
+ *
+ * When the backlog must shrink, the oldest blocks are dropped and the loss is kept in the head
+ * as one contiguous range from the oldest block no gateway holds; each drop returns a gap
+ * record body declaring that whole range (docs/STORAGE.md), which the caller seals. A later drop
+ * extends the range and its record declares all of it, so a gateway that missed the earlier
+ * record still finds one record that covers the jump.
+ */
+import { ByteReader, ByteWriter, constantTimeEqual, copyBytes, FormatError, mod } from "../codec/bytes"
+import { ChainHead, decodeBlock, decodeContent, DecodedBlock } from "../ledger/chain"
+import { DEFAULT_BACKLOG_BLOCKS, slotsForBacklog } from "./defaults"
+import { BlockTime, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA } from "../codec/format"
+import { blockTag, evolveKey, LedgerCrypto } from "../ledger/keys"
+
+/** What the chain store needs of flash: get, set and delete of small binary values. */
+export interface KeyValueStore {
+    get(key: string): Promise<Buffer | undefined>
+    set(key: string, value: Buffer): Promise<void>
+    delete(key: string): Promise<void>
+}
+
+/** Flash refused a write or holds something that is not ours: one error class for this layer. */
+export class StorageError extends Error {
+    constructor(message: string) {
+        super(message)
+        this.name = "StorageError"
+    }
+}
+
+export const HEAD_KEY = "fl_head"
+export const OPEN_KEY = "fl_open"
+export const GENESIS_KEY = "fl_gen"
+export const BLOCK_KEY_PREFIX = "fb"
+export const DEFAULT_SLOTS = slotsForBacklog(DEFAULT_BACKLOG_BLOCKS)
+const HEAD_VERSION = 1
+
+/**
+ * Where block `seq` lives. The settings store never forgets a key (a delete leaves a marker
+ * that garbage collection keeps), so blocks go round a fixed ring of slot keys, overwritten and
+ * never deleted; the genesis block has its own key so the ring can never overwrite it.
+ */
+export function blockKey(seq: number, slots: number): string {
+    return seq === 0 ? GENESIS_KEY : BLOCK_KEY_PREFIX + mod(seq - 1, slots)
+}
+
+/** Blocks dropped from the backlog that no gateway has acknowledged: one contiguous range. */
+export interface PendingLoss {
+    fromSeq: number
+    toSeq: number
+    /** Readings in the dropped blocks (and in dropped power-loss records). */
+    readings: number
+    /** Time of the first dropped reading. */
+    from: BlockTime
+}
+
+/** The commit record: everything needed to seal the next block and to find the backlog. */
+export interface StoredHead {
+    /** Seq of the next block to seal; its epoch key is `key`. */
+    seq: number
+    link: Buffer
+    key: Buffer
+    boot: number
+    /**
+     * Oldest block still in flash; the backlog is oldestSeq .. seq - 1 without the pending
+     * loss. The loss ends at oldestSeq - 1, except that an unacknowledged genesis block (seq 0)
+     * is never dropped, so with oldestSeq 0 the loss starts at seq 1.
+     */
+    oldestSeq: number
+    loss?: PendingLoss
+}
+
+export function encodeHead(h: StoredHead): Buffer {
+    if (h.link.length !== LINK_BYTES || h.key.length !== KEY_BYTES) throw new RangeError("head link and key must be 32 bytes")
+    if (h.oldestSeq > h.seq) throw new RangeError("oldestSeq after the head")
+    const w = new ByteWriter(112).u8(HEAD_VERSION).varint(h.seq).bytes(h.link).bytes(h.key).varint(h.boot).varint(h.oldestSeq)
+    if (!h.loss) return w.u8(0).finish()
+    if (!lossFits(h)) throw new RangeError("pending loss " + h.loss.fromSeq + ".." + h.loss.toSeq + " does not fit the backlog")
+    return w.u8(1).varint(h.loss.fromSeq).varint(h.loss.toSeq).varint(h.loss.readings).varint(h.loss.from.boot).varint(h.loss.from.uptimeMs).finish()
+}
+
+export function decodeHead(value: Buffer): StoredHead {
+    const r = new ByteReader(value, "stored head")
+    const version = r.u8("version")
+    if (version !== HEAD_VERSION) throw new FormatError("stored head version " + version + " unknown")
+    const head: StoredHead = {
+        seq: r.varint("seq"),
+        link: r.bytes(LINK_BYTES, "link"),
+        key: r.bytes(KEY_BYTES, "key"),
+        boot: r.varint("boot"),
+        oldestSeq: r.varint("oldest seq"),
+    }
+    const hasLoss = r.u8("loss flag")
+    if (hasLoss === 1) {
+        head.loss = {
+            fromSeq: r.varint("loss start"),
+            toSeq: r.varint("loss end"),
+            readings: r.varint("lost readings"),
+            from: { boot: r.varint("loss boot"), uptimeMs: r.varint("loss uptime") },
+        }
+        if (!lossFits(head)) throw new FormatError("stored head: loss range inconsistent")
+    } else if (hasLoss !== 0) throw new FormatError("stored head: bad loss flag")
+    if (r.remaining() !== 0 || head.oldestSeq > head.seq) throw new FormatError("stored head is inconsistent")
+    return head
+}
+
+function lossFits(h: StoredHead): boolean {
+    const l = h.loss
+    if (l.fromSeq > l.toSeq || l.toSeq >= h.seq || l.fromSeq < 1) return false
+    return l.toSeq === h.oldestSeq - 1 || (h.oldestSeq === 0 && l.fromSeq === 1)
+}
+
+function isLost(h: StoredHead, seq: number): boolean {
+    return !!h.loss && seq >= h.loss.fromSeq && seq <= h.loss.toSeq
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer): boolean {
+    return !!a && constantTimeEqual(a, b)
+}
+
+function headWith(seq: number, link: Buffer, key: Buffer, boot: number, oldestSeq: number, loss: PendingLoss): StoredHead {
+    const next: StoredHead = { seq, link, key, boot, oldestSeq }
+    if (loss) next.loss = loss
+    return next
+}
+
+export interface LoadResult {
+    head: StoredHead
+    /** True when a block written before a reset was found and adopted. */
+    rolledForward: boolean
+    /** The open block at its last checkpoint (undefined: none, or stale). */
+    checkpoint?: DecodedBlock
+}
+
+export class ChainStore {
+    private head: StoredHead = undefined
+    /** Readings in the backlog's data blocks; -1 when unknown (recounted on demand). */
+    private readingsInBacklog = -1
+
+    /** `slots` must exceed the backlog budget: a slot is reused only once its block is acknowledged or dropped. */
+    constructor(
+        private readonly kv: KeyValueStore,
+        private readonly crypto: LedgerCrypto,
+        private readonly deviceId: Buffer,
+        readonly slots: number = DEFAULT_SLOTS
+    ) {}
+
+    /** The block stored for `seq`, if its slot holds that seq (a slot also holds older seqs). */
+    private async getBlock(seq: number): Promise<{ bytes: Buffer; block: DecodedBlock } | undefined> {
+        const bytes = await this.kv.get(blockKey(seq, this.slots))
+        if (!bytes || bytes.length === 0) return undefined
+        let block: DecodedBlock
+        try {
+            block = decodeBlock(bytes)
+        } catch (e) {
+            return undefined // torn or foreign: not a block we can use
+        }
+        return block.header.seq === seq ? { bytes, block } : undefined
+    }
+
+    /** Whether `block` is the one `h` expects next: its seq and link, tagged under the head's key. */
+    private isNextBlock(block: DecodedBlock, h: StoredHead): boolean {
+        return block.header.seq === h.seq && constantTimeEqual(block.header.link, h.link) && constantTimeEqual(blockTag(this.crypto, h.key, this.deviceId, block.content), block.tag)
+    }
+
+    /** Writes and reads back; a store that drops the write (full) is a StorageError. */
+    private async put(key: string, value: Buffer) {
+        await this.kv.set(key, value)
+        if (!sameBytes(await this.kv.get(key), value)) throw new StorageError("flash did not keep " + key + " (store full?)")
+    }
+
+    private async writeHead(head: StoredHead) {
+        await this.put(HEAD_KEY, encodeHead(head))
+        // A commit keeps the count up to date itself; anything else that moves the backlog
+        // (acknowledgement, drop, roll-forward) has it recounted when next asked.
+        if (!this.head || head.oldestSeq !== this.head.oldestSeq || head.seq !== this.head.seq + 1) this.readingsInBacklog = -1
+        this.head = head
+    }
+
+    /** Readings held in the backlog (reads the backlog once after a drop or acknowledgement). */
+    async backlogReadings(): Promise<number> {
+        if (this.readingsInBacklog < 0) {
+            let n = 0
+            for (let s = this.head.oldestSeq; s < this.head.seq; s++) {
+                if (isLost(this.head, s)) continue
+                const found = await this.getBlock(s)
+                if (found) n += found.block.header.readingCount
+            }
+            this.readingsInBacklog = n
+        }
+        return this.readingsInBacklog
+    }
+
+    currentHead(): StoredHead {
+        return this.head
+    }
+
+    /**
+     * Reads the head (undefined: a device with no chain yet), adopts a block that was written
+     * but not committed, and returns the open block's checkpoint if it belongs to the head.
+     */
+    async load(): Promise<LoadResult | undefined> {
+        const raw = await this.kv.get(HEAD_KEY)
+        if (!raw || raw.length === 0) return undefined
+        const stored = decodeHead(raw)
+        this.head = stored
+        let rolledForward = false
+        const found = await this.getBlock(stored.seq)
+        // A block at the head's seq that the head's key did not tag (a previous chain's, say)
+        // is not ours: it is left to be overwritten, never adopted, and never a reason to stop
+        // booting.
+        const ours = found && this.isNextBlock(found.block, stored)
+        if (found && !ours) console.log("fl:warning flash holds a stale block at seq " + stored.seq + "; ignored")
+        if (ours) {
+            const pending = found.bytes
+            const key = evolveKey(this.crypto, stored.key, this.deviceId, stored.seq)
+            await this.writeHead(headWith(stored.seq + 1, this.crypto.sha256(pending), key, stored.boot, stored.oldestSeq, stored.loss))
+            rolledForward = true
+        }
+        const result: LoadResult = { head: this.head, rolledForward }
+        const open = await this.kv.get(OPEN_KEY)
+        if (open && open.length > 0) {
+            try {
+                const content = decodeContent(open)
+                if (content.header.seq === this.head.seq && content.header.type === RECORD_DATA) result.checkpoint = content
+            } catch (e) {
+                // An unreadable checkpoint is ignored: what it held is reported as a power-loss gap.
+            }
+        }
+        return result
+    }
+
+    /**
+     * Reads the head as it is in flash and adopts nothing, never writing: for a reader that is
+     * not the device (`fieldledger bridge` reading the backlog over the bus). Undefined: no chain.
+     */
+    async readHead(): Promise<StoredHead | undefined> {
+        const raw = await this.kv.get(HEAD_KEY)
+        if (!raw || raw.length === 0) return undefined
+        this.head = decodeHead(raw)
+        this.readingsInBacklog = -1
+        return this.head
+    }
+
+    /** Starts a chain in empty flash: the head before its genesis block. */
+    async create(head: ChainHead, boot: number) {
+        // Copies: the ledger wipes its key buffers as it evolves them.
+        await this.writeHead({ seq: head.seq, link: copyBytes(head.link, 0, LINK_BYTES), key: copyBytes(head.key, 0, KEY_BYTES), boot, oldestSeq: head.seq })
+    }
+
+    /** Counts a new boot in the head (the boot counter goes into every block's time). */
+    async recordBoot(): Promise<number> {
+        const h = this.head
+        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot + 1, h.oldestSeq, h.loss))
+        return this.head.boot
+    }
+
+    /**
+     * Persists the next sealed block and the head after it: phase 1 the block entry, phase 2
+     * the head. The store derives that head itself (link = the block's hash, key = K_(seq+1)
+     * from its own K_seq) after checking the block is tagged under K_seq and links to the head,
+     * so flash can never hold a head that disagrees with the blocks.
+     */
+    async commit(blockBytes: Buffer, blockSeq: number) {
+        const h = this.head
+        if (blockSeq !== h.seq) throw new RangeError("commit out of order: head at " + h.seq + ", block " + blockSeq)
+        const block = decodeBlock(blockBytes)
+        if (!this.isNextBlock(block, h))
+            throw new RangeError("block " + blockSeq + " is not the next block of the stored chain")
+        const occupant = blockSeq - this.slots
+        if (blockSeq > 0 && occupant >= 1 && occupant >= h.oldestSeq && !isLost(h, occupant))
+            throw new StorageError("backlog full: the slot of block " + blockSeq + " still holds unacknowledged block " + occupant)
+        await this.put(blockKey(blockSeq, this.slots), blockBytes)
+        const key = evolveKey(this.crypto, h.key, this.deviceId, h.seq)
+        const counted = this.readingsInBacklog
+        await this.writeHead(headWith(h.seq + 1, this.crypto.sha256(blockBytes), key, h.boot, h.oldestSeq, h.loss))
+        if (counted >= 0) this.readingsInBacklog = counted + block.header.readingCount
+    }
+
+    /** Saves the open block's content (no tag), so a power cut loses at most what came after. */
+    async checkpoint(content: Buffer | undefined) {
+        // One key, overwritten; a delete of it leaves one marker that the next checkpoint replaces.
+        if (!content) await this.kv.delete(OPEN_KEY)
+        else await this.put(OPEN_KEY, content)
+    }
+
+    async readBlock(seq: number): Promise<Buffer | undefined> {
+        if (seq < this.head.oldestSeq || seq >= this.head.seq || isLost(this.head, seq)) return undefined
+        const found = await this.getBlock(seq)
+        return found ? found.bytes : undefined
+    }
+
+    backlogBlocks(): number {
+        const h = this.head
+        const lost = h.loss && h.oldestSeq === 0 ? h.loss.toSeq - h.loss.fromSeq + 1 : 0
+        return h.seq - h.oldestSeq - lost
+    }
+
+    /**
+     * Forgets blocks up to and including `seq`, which a gateway holds. A gateway acknowledges
+     * only a contiguous chain, so an acknowledgement past the pending loss settles it. Head
+     * first, then the entries: a reset in between leaves garbage below oldestSeq, never a hole.
+     */
+    async acknowledge(seq: number) {
+        const h = this.head
+        const upTo = Math.min(seq, h.seq - 1)
+        if (upTo < h.oldestSeq) return
+        let oldest = upTo + 1
+        let loss = h.loss
+        if (loss && upTo >= loss.toSeq) loss = undefined
+        else if (loss && oldest >= loss.fromSeq) oldest = loss.toSeq + 1
+        // Nothing is deleted: the slots of acknowledged blocks are simply reused.
+        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, oldest, loss))
+    }
+
+    /**
+     * Drops the oldest `count` blocks of the backlog (never an unacknowledged genesis block) to
+     * make room, and returns the body of the gap record that declares the whole pending loss:
+     * the caller seals it, so the loss is never silent. Undefined when there is nothing to drop.
+     */
+    async dropOldest(count: number): Promise<GapBody | undefined> {
+        const h = this.head
+        const first = h.loss ? h.loss.toSeq + 1 : Math.max(h.oldestSeq, 1)
+        const last = Math.min(first + count - 1, h.seq - 1)
+        if (count < 1 || last < first) return undefined
+        let readings = h.loss ? h.loss.readings : 0
+        let from: BlockTime = h.loss ? h.loss.from : undefined
+        let lastHash: Buffer = undefined
+        for (let s = first; s <= last; s++) {
+            const found = await this.getBlock(s)
+            if (!found) throw new StorageError("backlog block " + s + " missing from flash")
+            const bytes = found.bytes
+            const block = found.block
+            // Readings of earlier dropped blocks are already in the pending loss; a power-loss
+            // record's readings are not, and would vanish with it.
+            if (block.header.type === RECORD_DATA) readings += block.header.readingCount
+            else if (block.gap && block.gap.lostBlocks === 0) readings += block.gap.lostReadings
+            if (!from) from = block.header.time
+            lastHash = this.crypto.sha256(bytes)
+        }
+        const loss: PendingLoss = { fromSeq: h.loss ? h.loss.fromSeq : first, toSeq: last, readings, from: { boot: from.boot, uptimeMs: from.uptimeMs } }
+        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, h.oldestSeq === 0 ? 0 : last + 1, loss))
+        return {
+            reason: GAP_BACKLOG_FULL,
+            lostReadings: readings,
+            from: loss.from,
+            lostBlocks: last - loss.fromSeq + 1,
+            firstLostSeq: loss.fromSeq,
+            lastLostHash: copyBytes(lastHash, 0, LINK_BYTES),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/**
+ * Which sensor this device reads: the FL_SENSOR setting, or the board's default (the board is
+ * told apart by the runtime's archId; src/lib/sensors/sensorkinds.ts has the table), then the sources
+ * that feed the ledger: simulated servers for "sim", an I2C driver otherwise.
+ */
+import * as ds from "@devicescript/core"
+import { I2C } from "@devicescript/i2c"
+import { readJsonSetting } from "../device/settingsstore"
+import { startDriverSensors } from "./drivers"
+import { BoardProfile, boardForArch, selectSensor, SensorKind } from "../lib/sensors/sensorkinds"
+import { ChannelSource } from "./sensors"
+import { startSimulatedSensors } from "./simsensors"
+
+export interface SensorConfig {
+    board: BoardProfile
+    kind: SensorKind
+}
+
+export async function loadSensorConfig(): Promise<SensorConfig> {
+    const board = boardForArch(ds._dcfgString("archId"), ds.isSimulator())
+    const selection = selectSensor(await readJsonSetting<string>("FL_SENSOR", ""), board)
+    if (selection.warning) console.log("fl:config " + selection.warning)
+    console.log("fl:sensor board=" + board.id + " sensor=" + selection.kind.id + " channels=" + selection.kind.channels.map(c => c.spec.name).join(","))
+    return { board, kind: selection.kind }
+}
+
+/**
+ * Starts the configured sensor; its channels are the ledger's (declared in the genesis block).
+ * `bus` replaces the board's I2C bus (the device tests' fake bus).
+ */
+export function startSensors(config: SensorConfig, bus?: I2C): ChannelSource[] {
+    if (config.kind.id === "sim") return startSimulatedSensors(1)
+    return startDriverSensors(config.kind, bus)
+}
