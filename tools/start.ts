@@ -10,8 +10,9 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { decodeBlock } from "../src/lib/ledger/chain"
+import { GAP_REASONS } from "../src/lib/codec/format"
 import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/ledger/devkey"
-import { verifyChain } from "../src/lib/ledger/verify"
+import { lostReadingsText, verifyChain } from "../src/lib/ledger/verify"
 import { deviceIdOption, parseCommandLine, portOption, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BlockLogParser, cleanLine } from "./lib/devicelog"
@@ -70,7 +71,7 @@ interface Progress {
 function describeBlock(bytes: Buffer): string {
     const block = decodeBlock(bytes)
     if (block.readings) return `${block.readings.length} readings`
-    if (block.gap) return `gap record (${block.gap.lostReadings} readings lost)`
+    if (block.gap) return `gap record (${lostReadingsText(GAP_REASONS[block.gap.reason], block.gap.lostReadings)})`
     return block.header.link.some(b => b !== 0) ? `genesis (successor of head ${block.header.link.toString("hex").slice(0, 16)})` : "genesis"
 }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs"
 import { fromHex, FormatError } from "../src/lib/codec/bytes"
 import { BlockTime, KEY_BYTES, LINK_BYTES } from "../src/lib/codec/format"
-import { verifyChain, VerifyReport } from "../src/lib/ledger/verify"
+import { lostReadingsText, verifyChain, VerifyReport } from "../src/lib/ledger/verify"
 import { parseCommandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { ExportFileError, parseExport } from "./lib/exportfile"
@@ -82,7 +82,7 @@ export function formatReport(file: string, report: VerifyReport): string {
     lines.push("time      " + formatTime(s.first) + " .. " + formatTime(s.last))
     for (const g of s.gaps) {
         const blocks = g.lostBlocks > 0 ? ", blocks " + g.firstLostSeq + ".." + (g.firstLostSeq + g.lostBlocks - 1) + " dropped" : ""
-        lines.push("gap       seq " + g.seq + ": " + g.reason + ", " + g.lostReadings + " readings lost" + blocks)
+        lines.push("gap       seq " + g.seq + ": " + g.reason + ", " + lostReadingsText(g.reason, g.lostReadings) + blocks)
     }
     if (s.previousChainHead) lines.push("succeeds  chain with head " + s.previousChainHead)
     if (s.head) lines.push("head      seq " + s.head.seq + " " + s.head.hash)

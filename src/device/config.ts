@@ -4,6 +4,16 @@ import { readJsonSetting } from "./settingsstore"
 import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_VALUES_PER_BLOCK } from "../lib/store/defaults"
 import { LedgerOptions } from "../lib/ledger/ledger"
 import { USB_GATEWAY } from "../lib/sync/usbwire"
+import {
+    BACKLOG_SETTING,
+    BLOCK_AGE_SETTING,
+    CHECKPOINT_EVERY_SETTING,
+    GATEWAY_SETTING,
+    INTERVAL_SETTING,
+    MAX_BACKOFF_SETTING,
+    SYNC_PERIOD_SETTING,
+    WHEN_FULL_SETTING,
+} from "../lib/flash/keys"
 
 export const FIRMWARE_VERSION = "fieldledger/0.1.0"
 
@@ -54,18 +64,18 @@ export async function loadConfig(): Promise<FirmwareConfig> {
     return {
         board: sim ? "simulator" : "unknown",
         ledger: {
-            intervalMs: await readNumber("FL_INTERVAL", sim ? 1000 : 60000, 100, 86400000),
-            maxBlockAgeMs: await readNumber("FL_BLOCK_AGE", sim ? 30000 : 3600000, 1000, 86400000),
+            intervalMs: await readNumber(INTERVAL_SETTING, sim ? 1000 : 60000, 100, 86400000),
+            maxBlockAgeMs: await readNumber(BLOCK_AGE_SETTING, sim ? 30000 : 3600000, 1000, 86400000),
             // Not a setting: above it a block cannot be sealed within one fiber run's op budget.
             maxValuesPerBlock: DEFAULT_MAX_VALUES_PER_BLOCK,
         },
-        checkpointEvery: await readNumber("FL_CKPT_EVERY", DEFAULT_CHECKPOINT_EVERY, 1, 255),
+        checkpointEvery: await readNumber(CHECKPOINT_EVERY_SETTING, DEFAULT_CHECKPOINT_EVERY, 1, 255),
         // The default fits the 8 KB store of the simulator and RP2040 (src/lib/store/defaults.ts);
         // ESP32's 16 KB store can take up to about 62.
-        maxBacklogBlocks: await readNumber("FL_BACKLOG", DEFAULT_BACKLOG_BLOCKS, 2, 66),
-        whenFull: (await readJsonSetting<string>("FL_WHEN_FULL", "drop-oldest")) === "stop-sampling" ? "stop-sampling" : "drop-oldest",
-        gatewayUrl: await readUrl("FL_GATEWAY", sim ? SIMULATOR_GATEWAY_URL : ""),
-        syncPeriodMs: await readNumber("FL_SYNC_MS", sim ? 2000 : 60000, 500, 86400000),
-        maxBackoffMs: await readNumber("FL_BACKOFF_MS", sim ? 30000 : 3600000, 1000, 86400000),
+        maxBacklogBlocks: await readNumber(BACKLOG_SETTING, DEFAULT_BACKLOG_BLOCKS, 2, 66),
+        whenFull: (await readJsonSetting<string>(WHEN_FULL_SETTING, "drop-oldest")) === "stop-sampling" ? "stop-sampling" : "drop-oldest",
+        gatewayUrl: await readUrl(GATEWAY_SETTING, sim ? SIMULATOR_GATEWAY_URL : ""),
+        syncPeriodMs: await readNumber(SYNC_PERIOD_SETTING, sim ? 2000 : 60000, 500, 86400000),
+        maxBackoffMs: await readNumber(MAX_BACKOFF_SETTING, sim ? 30000 : 3600000, 1000, 86400000),
     }
 }

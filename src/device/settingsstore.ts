@@ -12,7 +12,7 @@
  */
 import * as ds from "@devicescript/core"
 import { settings } from "@devicescript/settings"
-import { KeyValueStore } from "../lib/store/chainstore"
+import { KeyValueStore, StorageError } from "../lib/flash/verified"
 
 /** A get is asked again after this long without a report (a lost packet), and fails after ASK_TRIES. */
 const ASK_AGAIN_MS = 1000
@@ -35,7 +35,7 @@ export async function readSettingBytes(key: string): Promise<Buffer | undefined>
     } finally {
         unsubscribe()
     }
-    if (!reply) throw new Error("setting " + key + ": no answer from the settings service")
+    if (!reply) throw new StorageError("io", "setting " + key + ": no answer from the settings service")
     const value: Buffer = reply.decode()[1]
     return value && value.length > 0 ? value : undefined
 }

@@ -8,7 +8,7 @@
 import * as ds from "@devicescript/core"
 import { describe, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/device/crypto"
-import { decodeContent, newChainHead } from "../../src/lib/ledger/chain"
+import { decodeBlock, decodeBlockSummary, decodeContent, newChainHead } from "../../src/lib/ledger/chain"
 import { Ledger } from "../../src/lib/ledger/ledger"
 import { MISSING, Reading } from "../../src/lib/codec/readings"
 
@@ -45,6 +45,13 @@ function newLedger(): Ledger {
     return ledger
 }
 
+/** A ledger holding `decoded`'s readings as its open block. */
+function newLedgerWith(decoded: { readings?: Reading[]; header: { time: { boot: number; uptimeMs: number } } }): Ledger {
+    const l = newLedger()
+    l.restoreOpen(decoded.readings, decoded.header.time)
+    return l
+}
+
 describe("op cost", () => {
     test("work then meter", async () => {
         const next = source()
@@ -60,11 +67,17 @@ describe("op cost", () => {
         const extra: Reading[] = []
         for (let i = 0; i < 50; i++) extra.push(next(READINGS + i))
         const fresh = newLedger()
+        // A sealed copy of the open block, for the decoders the chain store runs on stored blocks.
+        const sealedBytes = WORK === "decodeBlock" || WORK === "decodeBlockSummary" ? newLedgerWith(decoded).sealOpen().bytes : undefined
+        await ds.sleep(0)
         console.log("fl:opcost " + WORK + " ch=" + CHANNELS + " width=" + WIDTH + " missing=" + WITH_MISSING + " n=" + READINGS + " bytes=" + content.length)
         await ds.sleep(0)
         if (WORK === "openContent") ledger.openContent()
         else if (WORK === "decodeContent") decodeContent(content)
         else if (WORK === "sealOpen") ledger.sealOpen()
+        // ChainStore.getBlock before and after it decoded only the header (one stored block).
+        else if (WORK === "decodeBlock") decodeBlock(sealedBytes)
+        else if (WORK === "decodeBlockSummary") decodeBlockSummary(sealedBytes)
         else if (WORK === "restoreOpen") fresh.restoreOpen(decoded.readings, decoded.header.time)
         else if (WORK === "append10") {
             // ten appends on a block that stays open (no seal: a 255th reading would seal)

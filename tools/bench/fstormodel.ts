@@ -7,7 +7,7 @@
  * newest entry of every key ever written (delete markers included). A write that still does
  * not fit is dropped without an error, as on the device.
  */
-import type { KeyValueStore } from "../../src/lib/store/chainstore"
+import type { KeyValueStore } from "../../src/lib/flash/verified"
 
 const ENTRY_HEADER = 24
 /** The deployed program's header entry, which lives in the same half. */

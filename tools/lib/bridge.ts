@@ -10,11 +10,13 @@
  * The bridge never writes the chain: it reads fl_head and the slots, writes only fl_brep.
  */
 import { toHex } from "../../src/lib/codec/bytes"
-import { ChainStore, KeyValueStore, StoredHead } from "../../src/lib/store/chainstore"
+import { ChainStore, StoredHead } from "../../src/lib/store/chainstore"
+import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, GATEWAY_SETTING } from "../../src/lib/flash/keys"
+import { KeyValueStore, StorageError, writeVerified } from "../../src/lib/flash/verified"
 import { LedgerCrypto } from "../../src/lib/ledger/keys"
 import { readBacklogBatch } from "../../src/lib/sync/syncround"
 import { encodeBatch, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
-import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, BridgeRequest, decodeBridgeRequest, trimGatewayReply, USB_GATEWAY } from "../../src/lib/sync/usbwire"
+import { BridgeRequest, decodeBridgeRequest, trimGatewayReply, USB_GATEWAY } from "../../src/lib/sync/usbwire"
 import { backlogOf, DeviceSettings, parseSetting, ProvisionError } from "./provisioning"
 
 export interface BridgeOptions {
@@ -62,7 +64,7 @@ function readOnlyStore(settings: DeviceSettings): KeyValueStore {
 
 /** Refuses a device that does not sync over USB: the bridge would wait for a round that never comes. */
 export async function checkUsbMode(settings: DeviceSettings, deviceId: string) {
-    const gateway = parseSetting(await settings.get("FL_GATEWAY"))
+    const gateway = parseSetting(await settings.get(GATEWAY_SETTING))
     if (gateway === USB_GATEWAY) return
     const now = typeof gateway === "string" && gateway ? "it syncs to " + gateway + " itself" : "it has no gateway configured (the simulator's default is http://127.0.0.1:8787)"
     throw new ProvisionError(
@@ -112,16 +114,20 @@ async function postBatch(o: BridgeOptions, body: Buffer, backlog: number): Promi
 
 /**
  * Writes the reply for the round of `nonce`. The device may read and delete it at once, so a
- * read-back that finds nothing is fine when the device has moved on; a different value is not.
+ * reply not read back is fine when the device has moved on (its request is gone or another);
+ * otherwise it is an error. (writeVerified may then write it a second time: the device deletes
+ * a leftover reply before its next request.)
  */
 async function writeReply(settings: DeviceSettings, nonce: Buffer, text: string) {
-    const bytes = Buffer.from(text, "utf8")
-    await settings.set(BRIDGE_REPLY_SETTING, bytes)
-    const back = await settings.get(BRIDGE_REPLY_SETTING)
-    if (back && back.equals(bytes)) return
-    const request = await readRequest(settings)
-    if (!back && (!request || !request.nonce.equals(nonce))) return // taken already
-    throw new ProvisionError("write-failed", "the device did not keep the bridge's reply (setting " + BRIDGE_REPLY_SETTING + "; its flash may be full)", "erase the device's settings and provision again")
+    try {
+        await writeVerified(settings, BRIDGE_REPLY_SETTING, Buffer.from(text, "utf8"))
+        return
+    } catch (e) {
+        if (!(e instanceof StorageError) || e.kind === "io") throw e
+        const request = await readRequest(settings)
+        if (!(await settings.get(BRIDGE_REPLY_SETTING)) && (!request || !request.nonce.equals(nonce))) return // taken already
+        throw new ProvisionError("write-failed", "the device did not keep the bridge's reply (setting " + BRIDGE_REPLY_SETTING + "; " + e.message + ")", "erase the device's settings and provision again")
+    }
 }
 
 /**

@@ -12,21 +12,30 @@ import { randomBytes } from "node:crypto"
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { constantTimeEqual, toHex } from "../../src/lib/codec/bytes"
 import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
-import { decodeHead, GENESIS_KEY, HEAD_KEY, StoredHead } from "../../src/lib/store/chainstore"
+import { decodeHead, StoredHead } from "../../src/lib/store/chainstore"
+import {
+    ACK_KEY_SETTING,
+    BACKLOG_SETTING,
+    BLOCK_AGE_SETTING,
+    CHECKPOINT_EVERY_SETTING,
+    GATEWAY_SETTING,
+    GENESIS_KEY,
+    HEAD_KEY,
+    INTERVAL_SETTING,
+    PROVISIONED_KEY_SETTING,
+    PROVISIONED_MARK_SETTING,
+    SYNC_PERIOD_SETTING,
+    WHEN_FULL_SETTING,
+} from "../../src/lib/flash/keys"
+import { KeyValueStore, StorageError, writeVerified } from "../../src/lib/flash/verified"
 import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/ledger/devkey"
 import { KEY_BYTES } from "../../src/lib/codec/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
-import { PROVISIONED_KEY_SETTING } from "../../src/lib/store/provisioned"
-import { ACK_KEY_SETTING } from "../../src/lib/sync/syncround"
 import { USB_GATEWAY } from "../../src/lib/sync/usbwire"
 import { DEVICE_ID_PATTERN } from "./args"
 
-/** What provisioning needs of a device: its settings, as raw bytes. */
-export interface DeviceSettings {
-    get(key: string): Promise<Buffer | undefined>
-    set(key: string, value: Buffer): Promise<void>
-    delete(key: string): Promise<void>
-}
+/** What provisioning needs of a device: its settings, as raw bytes (the firmware's own key-value view). */
+export type DeviceSettings = KeyValueStore
 
 /** One error class for this layer; `code` is stable for --json, `hint` says what to do. */
 export class ProvisionError extends Error {
@@ -40,17 +49,15 @@ export class ProvisionError extends Error {
     }
 }
 
-/** Written by the tool once the device has proved its chain under the new K_0 (no key in it). */
-export const PROVISIONED_MARK_SETTING = "fl_prov"
 /** The DeviceScript program name the fieldledger firmware announces (package.json "name"). */
 export const FIRMWARE_PROGRAM_NAME = "fieldledger"
 
 /** Configuration settings, as the firmware reads them (src/device/config.ts: JSON values). */
 export const CONFIG_SETTINGS = {
-    gatewayUrl: "FL_GATEWAY",
-    intervalMs: "FL_INTERVAL",
-    blockAgeMs: "FL_BLOCK_AGE",
-    backlog: "FL_BACKLOG",
+    gatewayUrl: GATEWAY_SETTING,
+    intervalMs: INTERVAL_SETTING,
+    blockAgeMs: BLOCK_AGE_SETTING,
+    backlog: BACKLOG_SETTING,
 } as const
 
 export interface ProvisionConfig {
@@ -171,7 +178,7 @@ export async function readDeviceState(settings: DeviceSettings, crypto: LedgerCr
         if (genesis && genesis.header.link.some(b => b !== 0)) state.chain.previousChainHead = toHex(genesis.header.link)
         head.key.fill(0)
     }
-    for (const name of [...Object.values(CONFIG_SETTINGS), "FL_SYNC_MS", "FL_WHEN_FULL", "FL_CKPT_EVERY"]) {
+    for (const name of [...Object.values(CONFIG_SETTINGS), SYNC_PERIOD_SETTING, WHEN_FULL_SETTING, CHECKPOINT_EVERY_SETTING]) {
         const v = parseSetting(await settings.get(name))
         if (v !== undefined) state.config[name] = v
     }
@@ -185,13 +192,21 @@ export async function writeConfig(settings: DeviceSettings, c: ProvisionConfig):
     for (const [field, key] of Object.entries(CONFIG_SETTINGS)) {
         const v = (c as Record<string, string | number | undefined>)[field]
         if (v === undefined) continue
-        const bytes = settingValue(v)
-        await settings.set(key, bytes)
-        const back = await settings.get(key)
-        if (!back || !back.equals(bytes)) throw new ProvisionError("write-failed", "the device did not keep setting " + key + " (its flash may be full)", "erase the device's settings and provision again")
+        await writeOrExplain(settings, key, settingValue(v), "setting " + key)
         written[key] = v
     }
     return written
+}
+
+/** writeVerified, its failure told as a ProvisionError "write-failed" that says what flash did. */
+async function writeOrExplain(settings: DeviceSettings, key: string, value: Buffer, what: string) {
+    try {
+        await writeVerified(settings, key, value)
+    } catch (e) {
+        if (!(e instanceof StorageError)) throw e
+        const why = e.kind === "full" ? "its flash may be full" : e.kind === "corrupt" ? "it holds other bytes than were written" : "no answer"
+        throw new ProvisionError("write-failed", "the device did not keep " + what + " (" + why + ": " + e.message + ")", "erase the device's settings and provision again")
+    }
 }
 
 export function newKey0(): Buffer {
@@ -222,10 +237,7 @@ export async function startChainOnDevice(options: {
 }): Promise<ChainProof> {
     const { settings, key0 } = options
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>(r => setTimeout(r, ms)))
-    await settings.set(PROVISIONED_KEY_SETTING, key0)
-    const back = await settings.get(PROVISIONED_KEY_SETTING)
-    if (!back || !constantTimeEqual(back, key0)) throw new ProvisionError("write-failed", "the device did not keep the new key (its flash may be full)", "erase the device's settings and provision again")
-    back.fill(0)
+    await writeOrExplain(settings, PROVISIONED_KEY_SETTING, key0, "the new key")
     await options.restartProgram()
     const deadline = Date.now() + (options.timeoutMs ?? 30000)
     const id = Buffer.from(options.deviceId, "hex")
@@ -246,10 +258,7 @@ export async function startChainOnDevice(options: {
 
 /** Marks the device provisioned (no secret in it): the state --check and the next provision read. */
 export async function markProvisioned(settings: DeviceSettings, nowSeconds: number) {
-    const bytes = settingValue(JSON.stringify({ v: 1, t: nowSeconds }))
-    await settings.set(PROVISIONED_MARK_SETTING, bytes)
-    const back = await settings.get(PROVISIONED_MARK_SETTING)
-    if (!back || !back.equals(bytes)) throw new ProvisionError("write-failed", "the device did not keep setting " + PROVISIONED_MARK_SETTING)
+    await writeOrExplain(settings, PROVISIONED_MARK_SETTING, settingValue(JSON.stringify({ v: 1, t: nowSeconds })), "setting " + PROVISIONED_MARK_SETTING)
 }
 
 // ---------------------------------------------------------------- gateway

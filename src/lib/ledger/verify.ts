@@ -7,7 +7,7 @@
  * requests), and `verifyChain` runs it over a whole list.
  */
 import { constantTimeEqual, FormatError, isAllZero, toHex } from "../codec/bytes"
-import { BlockTime, ChannelSpec, GapBody, GAP_REASONS, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../codec/format"
+import { BlockTime, ChannelSpec, GapBody, GAP_POWER_LOSS, GAP_REASONS, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../codec/format"
 import { decodeBlock, DecodedBlock } from "./chain"
 import { blockTag, evolveKey, LedgerCrypto } from "./keys"
 
@@ -17,6 +17,15 @@ export interface VerifyOptions {
     key0?: Buffer
     /** A head known from elsewhere (the gateway's ack, an audit record): catches tail truncation. */
     expectedHead?: { seq: number; hash: Buffer }
+}
+
+/**
+ * How a reader states a gap record's count: a power-loss record's is an upper bound
+ * (docs/FORMAT.md, "Gap body"), so "up to N readings lost"; the others are exact.
+ */
+export function lostReadingsText(reason: string, lostReadings: number): string {
+    const n = lostReadings + (lostReadings === 1 ? " reading" : " readings") + " lost"
+    return reason === GAP_REASONS[GAP_POWER_LOSS] ? "up to " + n : n
 }
 
 export interface GapSummary {

@@ -17,7 +17,11 @@ export function crc8(data: Buffer, start: number, length: number): number {
     return crc
 }
 
-/** A reply that fails its check: the channel records a read error. */
+/**
+ * A chip's reply that fails its check (CRC, status bits, identity, calibration, a field out of
+ * range), from any part (Sensirion, Aosong, Bosch, Lite-On) and from the pure decoders as from
+ * the drivers: the channel records a read error.
+ */
 export class FrameError extends Error {
     constructor(message: string) {
         super(message)

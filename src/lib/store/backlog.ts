@@ -3,12 +3,15 @@
  * its budget by dropping the oldest blocks and sealing the gap record that declares them, and
  * checkpoints the open block every few readings. A block flash refused stays queued in RAM
  * and is retried with the next one, so a full store delays blocks but never reorders or
- * silently loses them. Pure (ChainStore and Ledger only): Node tests drive it on a simulated
+ * silently loses them. Only a full store (StorageError kind "full") makes room by dropping the
+ * oldest blocks: an I/O error or a corrupt read-back is not cured by dropping data, so the
+ * blocks wait in RAM and the next commit tries again. Pure (ChainStore and Ledger only): Node tests drive it on a simulated
  * flash.
  */
 import { SealedBlock } from "../ledger/chain"
-import { ChainStore, StorageError } from "./chainstore"
-import { BlockTime, GAP_SAMPLING_STOPPED } from "../codec/format"
+import { ChainStore } from "./chainstore"
+import { StorageError } from "../flash/verified"
+import { BlockTime, GapBody, GAP_SAMPLING_STOPPED } from "../codec/format"
 import { Ledger } from "../ledger/ledger"
 
 export interface BacklogOptions {
@@ -62,7 +65,15 @@ export function startBacklog(o: BacklogOptions) {
 
     const makeRoom = async (): Promise<boolean> => {
         if (stopMode) return false
-        const gap = await store.dropOldest(dropBlocks)
+        let gap: GapBody = undefined
+        try {
+            gap = await store.dropOldest(dropBlocks)
+        } catch (e) {
+            // A backlog block missing, or the head not kept: nothing was dropped; the blocks wait.
+            if (!(e instanceof StorageError)) throw e
+            console.log("fl:error flash (" + e.kind + ") while making room: " + e.message)
+            return false
+        }
         if (!gap) return false
         console.log("fl:backlog full: dropped blocks " + gap.firstLostSeq + ".." + (gap.firstLostSeq + gap.lostBlocks - 1) + " (" + gap.lostReadings + " readings), sealing a gap record")
         for (const b of ledger.sealGap(gap, o.now())) queue.push(b)
@@ -78,8 +89,8 @@ export function startBacklog(o: BacklogOptions) {
                 await store.commit(block.bytes, block.seq)
             } catch (e) {
                 if (!(e instanceof StorageError)) throw e
-                if (drops++ < 4 && (await makeRoom())) continue
-                console.log("fl:error flash: " + (e as Error).message + "; " + queue.length + " sealed blocks wait in RAM")
+                if (e.kind === "full" && drops++ < 4 && (await makeRoom())) continue
+                console.log("fl:error flash (" + e.kind + "): " + e.message + "; " + queue.length + " sealed blocks wait in RAM")
                 return
             }
             queue.shift()

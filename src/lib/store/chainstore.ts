@@ -10,7 +10,8 @@
  * never sealed twice with different content and an epoch key is never used twice: K_n signs
  * only the block persisted at n, and the head never holds a key whose block is already stored.
  *
- * A full store drops writes without an error, so every write is read back.
+ * A full store drops writes without an error, so every write is read back (writeVerified,
+ * src/lib/flash/verified.ts, which also says full, corrupt and io apart).
  *
  * When the backlog must shrink, the oldest blocks are dropped and the loss is kept in the head
  * as one contiguous range from the oldest block no gateway holds; each drop returns a gap
@@ -19,30 +20,13 @@
  * record still finds one record that covers the jump.
  */
 import { ByteReader, ByteWriter, constantTimeEqual, copyBytes, FormatError, mod } from "../codec/bytes"
-import { ChainHead, decodeBlock, decodeContent, DecodedBlock } from "../ledger/chain"
+import { BlockSummary, ChainHead, decodeBlock, decodeBlockSummary, decodeContent, DecodedBlock } from "../ledger/chain"
 import { DEFAULT_BACKLOG_BLOCKS, slotsForBacklog } from "./defaults"
-import { BlockTime, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA } from "../codec/format"
+import { BlockHeader, BlockTime, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA, TAG_BYTES } from "../codec/format"
 import { blockTag, evolveKey, LedgerCrypto } from "../ledger/keys"
+import { BLOCK_KEY_PREFIX, GENESIS_KEY, HEAD_KEY, OPEN_KEY } from "../flash/keys"
+import { KeyValueStore, StorageError, writeVerified } from "../flash/verified"
 
-/** What the chain store needs of flash: get, set and delete of small binary values. */
-export interface KeyValueStore {
-    get(key: string): Promise<Buffer | undefined>
-    set(key: string, value: Buffer): Promise<void>
-    delete(key: string): Promise<void>
-}
-
-/** Flash refused a write or holds something that is not ours: one error class for this layer. */
-export class StorageError extends Error {
-    constructor(message: string) {
-        super(message)
-        this.name = "StorageError"
-    }
-}
-
-export const HEAD_KEY = "fl_head"
-export const OPEN_KEY = "fl_open"
-export const GENESIS_KEY = "fl_gen"
-export const BLOCK_KEY_PREFIX = "fb"
 export const DEFAULT_SLOTS = slotsForBacklog(DEFAULT_BACKLOG_BLOCKS)
 const HEAD_VERSION = 1
 
@@ -125,10 +109,6 @@ function isLost(h: StoredHead, seq: number): boolean {
     return !!h.loss && seq >= h.loss.fromSeq && seq <= h.loss.toSeq
 }
 
-function sameBytes(a: Buffer | undefined, b: Buffer): boolean {
-    return !!a && constantTimeEqual(a, b)
-}
-
 function headWith(seq: number, link: Buffer, key: Buffer, boot: number, oldestSeq: number, loss: PendingLoss): StoredHead {
     const next: StoredHead = { seq, link, key, boot, oldestSeq }
     if (loss) next.loss = loss
@@ -156,32 +136,33 @@ export class ChainStore {
         readonly slots: number = DEFAULT_SLOTS
     ) {}
 
-    /** The block stored for `seq`, if its slot holds that seq (a slot also holds older seqs). */
-    private async getBlock(seq: number): Promise<{ bytes: Buffer; block: DecodedBlock } | undefined> {
+    /**
+     * The block stored for `seq`, if its slot holds that seq (a slot also holds older seqs).
+     * Only its header is decoded: every sync round and recount reads the whole backlog, and
+     * decoding each block's readings just to check its seq was most of that work.
+     */
+    private async getBlock(seq: number): Promise<{ bytes: Buffer; block: BlockSummary } | undefined> {
         const bytes = await this.kv.get(blockKey(seq, this.slots))
         if (!bytes || bytes.length === 0) return undefined
-        let block: DecodedBlock
+        let block: BlockSummary
         try {
-            block = decodeBlock(bytes)
+            block = decodeBlockSummary(bytes)
         } catch (e) {
             return undefined // torn or foreign: not a block we can use
         }
         return block.header.seq === seq ? { bytes, block } : undefined
     }
 
-    /** Whether `block` is the one `h` expects next: its seq and link, tagged under the head's key. */
-    private isNextBlock(block: DecodedBlock, h: StoredHead): boolean {
-        return block.header.seq === h.seq && constantTimeEqual(block.header.link, h.link) && constantTimeEqual(blockTag(this.crypto, h.key, this.deviceId, block.content), block.tag)
-    }
-
-    /** Writes and reads back; a store that drops the write (full) is a StorageError. */
-    private async put(key: string, value: Buffer) {
-        await this.kv.set(key, value)
-        if (!sameBytes(await this.kv.get(key), value)) throw new StorageError("flash did not keep " + key + " (store full?)")
+    /** Whether `bytes` (a block with this `header`) is the one `h` expects next: its seq and link, tagged under the head's key. */
+    private isNextBlock(header: BlockHeader, bytes: Buffer, h: StoredHead): boolean {
+        if (header.seq !== h.seq || !constantTimeEqual(header.link, h.link)) return false
+        const contentLength = bytes.length - TAG_BYTES
+        const tag = blockTag(this.crypto, h.key, this.deviceId, copyBytes(bytes, 0, contentLength))
+        return constantTimeEqual(tag, copyBytes(bytes, contentLength, TAG_BYTES))
     }
 
     private async writeHead(head: StoredHead) {
-        await this.put(HEAD_KEY, encodeHead(head))
+        await writeVerified(this.kv, HEAD_KEY, encodeHead(head))
         // A commit keeps the count up to date itself; anything else that moves the backlog
         // (acknowledgement, drop, roll-forward) has it recounted when next asked.
         if (!this.head || head.oldestSeq !== this.head.oldestSeq || head.seq !== this.head.seq + 1) this.readingsInBacklog = -1
@@ -220,7 +201,7 @@ export class ChainStore {
         // A block at the head's seq that the head's key did not tag (a previous chain's, say)
         // is not ours: it is left to be overwritten, never adopted, and never a reason to stop
         // booting.
-        const ours = found && this.isNextBlock(found.block, stored)
+        const ours = found && this.isNextBlock(found.block.header, found.bytes, stored)
         if (found && !ours) console.log("fl:warning flash holds a stale block at seq " + stored.seq + "; ignored")
         if (ours) {
             const pending = found.bytes
@@ -276,12 +257,12 @@ export class ChainStore {
         const h = this.head
         if (blockSeq !== h.seq) throw new RangeError("commit out of order: head at " + h.seq + ", block " + blockSeq)
         const block = decodeBlock(blockBytes)
-        if (!this.isNextBlock(block, h))
+        if (!this.isNextBlock(block.header, blockBytes, h))
             throw new RangeError("block " + blockSeq + " is not the next block of the stored chain")
         const occupant = blockSeq - this.slots
         if (blockSeq > 0 && occupant >= 1 && occupant >= h.oldestSeq && !isLost(h, occupant))
-            throw new StorageError("backlog full: the slot of block " + blockSeq + " still holds unacknowledged block " + occupant)
-        await this.put(blockKey(blockSeq, this.slots), blockBytes)
+            throw new StorageError("full", "backlog full: the slot of block " + blockSeq + " still holds unacknowledged block " + occupant)
+        await writeVerified(this.kv, blockKey(blockSeq, this.slots), blockBytes)
         const key = evolveKey(this.crypto, h.key, this.deviceId, h.seq)
         const counted = this.readingsInBacklog
         await this.writeHead(headWith(h.seq + 1, this.crypto.sha256(blockBytes), key, h.boot, h.oldestSeq, h.loss))
@@ -292,7 +273,17 @@ export class ChainStore {
     async checkpoint(content: Buffer | undefined) {
         // One key, overwritten; a delete of it leaves one marker that the next checkpoint replaces.
         if (!content) await this.kv.delete(OPEN_KEY)
-        else await this.put(OPEN_KEY, content)
+        else await writeVerified(this.kv, OPEN_KEY, content)
+    }
+
+    /**
+     * The header of the last sealed block (seq - 1), read from its slot even when a gateway has
+     * acknowledged it (no later block has reused the slot); undefined when there is none.
+     */
+    async lastSealedHeader(): Promise<BlockHeader | undefined> {
+        if (this.head.seq === 0) return undefined
+        const found = await this.getBlock(this.head.seq - 1)
+        return found ? found.block.header : undefined
     }
 
     async readBlock(seq: number): Promise<Buffer | undefined> {
@@ -339,7 +330,7 @@ export class ChainStore {
         let lastHash: Buffer = undefined
         for (let s = first; s <= last; s++) {
             const found = await this.getBlock(s)
-            if (!found) throw new StorageError("backlog block " + s + " missing from flash")
+            if (!found) throw new StorageError("corrupt", "backlog block " + s + " missing from flash")
             const bytes = found.bytes
             const block = found.block
             // Readings of earlier dropped blocks are already in the pending loss; a power-loss

@@ -9,14 +9,13 @@
  * (reset before the genesis block), or a genesis block tagged under K_0.
  * Pure and shared: the firmware and the Node tests run it over their own key-value store.
  */
-import { constantTimeEqual, wipe } from "../codec/bytes"
+import { constantTimeEqual } from "../codec/bytes"
 import { decodeBlock } from "../ledger/chain"
-import { decodeHead, GENESIS_KEY, HEAD_KEY, KeyValueStore, StorageError } from "./chainstore"
+import { decodeHead } from "./chainstore"
 import { KEY_BYTES } from "../codec/format"
 import { blockTag, LedgerCrypto } from "../ledger/keys"
-
-/** Where provisioning leaves K_0 for the firmware (deleted once the chain is started). */
-export const PROVISIONED_KEY_SETTING = "fl_k0"
+import { GENESIS_KEY, HEAD_KEY, PROVISIONED_KEY_SETTING } from "../flash/keys"
+import { deleteVerified, KeyValueStore } from "../flash/verified"
 
 export interface ProvisionedKey {
     key0: Buffer
@@ -56,12 +55,7 @@ export async function readProvisionedKey(kv: KeyValueStore, crypto: LedgerCrypto
     return { key0, adopted: await chainStartedUnder(kv, crypto, deviceId, key0) }
 }
 
-/** Deletes the provisioned K_0 from flash and checks the delete took. */
+/** Deletes the provisioned K_0 from flash and checks the delete took (a StorageError if not). */
 export async function forgetProvisionedKey(kv: KeyValueStore) {
-    await kv.delete(PROVISIONED_KEY_SETTING)
-    const left = await kv.get(PROVISIONED_KEY_SETTING)
-    if (left) {
-        wipe(left)
-        throw new StorageError("flash did not delete " + PROVISIONED_KEY_SETTING)
-    }
+    await deleteVerified(kv, PROVISIONED_KEY_SETTING)
 }

@@ -10,7 +10,7 @@
 import { SealedBlock } from "../ledger/chain"
 import { ChainStore } from "./chainstore"
 import { copyBytes, wipe } from "../codec/bytes"
-import { BlockTime, ChannelSpec, GAP_POWER_LOSS, KEY_BYTES, LINK_BYTES } from "../codec/format"
+import { BlockHeader, BlockTime, ChannelSpec, GAP_POWER_LOSS, KEY_BYTES, LINK_BYTES } from "../codec/format"
 import { LedgerCrypto } from "../ledger/keys"
 import { Ledger, LedgerOptions } from "../ledger/ledger"
 
@@ -45,6 +45,11 @@ export interface OpenedChain {
     recovered: SealedBlock[]
 }
 
+/** The first reading slot after a block's readings (its own time when it has none). */
+function slotAfter(h: BlockHeader): BlockTime {
+    return { boot: h.time.boot, uptimeMs: h.time.uptimeMs + h.readingCount * h.intervalMs }
+}
+
 export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
     const { store } = o
     let loaded = await store.load()
@@ -62,6 +67,8 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
         loaded = undefined
     } else boot = await store.recordBoot()
     const h = store.currentHead()
+    // Read before this boot seals anything: the last block the previous boots left.
+    const lastSealed = loaded && !loaded.checkpoint ? await store.lastSealedHeader() : undefined
     // The ledger owns (and wipes) its key: give it a copy of the stored one.
     const ledger = new Ledger(o.crypto, o.deviceId, o.channels, { seq: h.seq, link: copyBytes(h.link, 0, LINK_BYTES), key: copyBytes(h.key, 0, KEY_BYTES) }, o.ledger)
     // A reset between the genesis head and the genesis block leaves seq 0: seal it (again).
@@ -73,14 +80,17 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
     }
     const recovered: SealedBlock[] = []
     if (loaded) {
+        // `from` is the first reading slot nothing in flash covers (docs/FORMAT.md, power-loss):
+        // the slot after the checkpoint's readings, or else after the last sealed block's (a
+        // genesis or gap record has none: its own time). Only with neither: the previous boot's start.
         let lostFrom: BlockTime = { boot: boot - 1, uptimeMs: 0 }
         const cp = loaded.checkpoint
         if (cp) {
             ledger.restoreOpen(cp.readings, cp.header.time)
             const sealed = ledger.sealOpen()
             if (sealed) recovered.push(sealed)
-            lostFrom = { boot: cp.header.time.boot, uptimeMs: cp.header.time.uptimeMs + cp.header.readingCount * cp.header.intervalMs }
-        }
+            lostFrom = slotAfter(cp.header)
+        } else if (lastSealed) lostFrom = slotAfter(lastSealed)
         // Readings taken after the last checkpoint of the previous boot are gone: at most
         // checkpointEvery of them (the reset may have hit the checkpoint write itself).
         for (const b of ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: o.checkpointEvery, lostBlocks: 0, firstLostSeq: 0, from: lostFrom }, { boot, uptimeMs: o.uptimeMs() })) recovered.push(b)

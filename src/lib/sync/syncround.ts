@@ -8,7 +8,9 @@
  * batch's nonce, and the hash it names must be the device's own block at that seq.
  */
 import { constantTimeEqual, toHex } from "../codec/bytes"
-import { ChainStore, KeyValueStore, StorageError } from "../store/chainstore"
+import { ChainStore } from "../store/chainstore"
+import { ACK_KEY_SETTING } from "../flash/keys"
+import { KeyValueStore, writeVerified } from "../flash/verified"
 import { KEY_BYTES } from "../codec/format"
 import { LedgerCrypto } from "../ledger/keys"
 import { Ack, batchBytes, BATCH_NONCE_BYTES, encodeBatch, MAX_BATCH_BYTES, readSignedAck } from "./syncwire"
@@ -121,14 +123,9 @@ export async function syncRound(o: SyncRoundOptions): Promise<SyncResult> {
     }
 }
 
-/** Where the device keeps K_ack (written with the chain's genesis, from K_0). */
-export const ACK_KEY_SETTING = "fl_ackkey"
-
-/** Stores K_ack and reads it back: a write a full flash dropped must not pass unnoticed. */
+/** Stores K_ack (written with the chain's genesis, from K_0) and proves flash kept it. */
 export async function saveAckKey(kv: KeyValueStore, ackKey: Buffer) {
-    await kv.set(ACK_KEY_SETTING, ackKey)
-    const back = await kv.get(ACK_KEY_SETTING)
-    if (!back || !constantTimeEqual(back, ackKey)) throw new StorageError("flash did not keep the ack key")
+    await writeVerified(kv, ACK_KEY_SETTING, ackKey)
 }
 
 export async function loadAckKey(kv: KeyValueStore): Promise<Buffer | undefined> {

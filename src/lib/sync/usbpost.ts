@@ -8,11 +8,12 @@
  * The clock and the flash come in as functions (src/uplink/usblink.ts binds the runtime's), so
  * the Node tests run it against the host bridge in process.
  */
-import { constantTimeEqual, copyBytes } from "../codec/bytes"
-import { KeyValueStore } from "../store/chainstore"
+import { copyBytes } from "../codec/bytes"
+import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING } from "../flash/keys"
+import { KeyValueStore, writeVerified } from "../flash/verified"
 import { SyncReply } from "./syncround"
 import { BATCH_NONCE_BYTES } from "./syncwire"
-import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, encodeBridgeRequest, readBridgeReply } from "./usbwire"
+import { encodeBridgeRequest, readBridgeReply } from "./usbwire"
 
 export interface UsbTransportOptions {
     kv: KeyValueStore
@@ -38,16 +39,8 @@ export function usbPost(o: UsbTransportOptions): (body: Buffer, backlog: number)
         const nonce = copyBytes(body, 1, BATCH_NONCE_BYTES)
         await deleteIfPresent(o.kv, BRIDGE_REPLY_SETTING) // an earlier round's, too late
         const request = encodeBridgeRequest({ nonce: nonce, backlog: backlog, slots: o.slots })
-        // Read back: a full store drops writes silently. In the simulator the first write of a
-        // program run was seen to vanish too, so it is tried again before giving up.
-        let kept = false
-        for (let attempt = 0; attempt < 3 && !kept; attempt++) {
-            if (attempt > 0) await o.sleep(o.pollMs)
-            await o.kv.set(BRIDGE_REQUEST_SETTING, request)
-            const back = await o.kv.get(BRIDGE_REQUEST_SETTING)
-            kept = !!back && constantTimeEqual(back, request)
-        }
-        if (!kept) throw new Error("flash did not keep the bridge request (store full?)")
+        // A StorageError (full flash, say) fails the round like a network error: sync backs off.
+        await writeVerified(o.kv, BRIDGE_REQUEST_SETTING, request)
         const deadline = o.now() + o.timeoutMs
         try {
             while (true) {

@@ -16,11 +16,7 @@
  */
 import { ByteReader, ByteWriter, FormatError } from "../codec/bytes"
 import { BATCH_NONCE_BYTES } from "./syncwire"
-
-/** The device's open request: present only while a round waits for the bridge. */
-export const BRIDGE_REQUEST_SETTING = "fl_bnonce"
-/** The bridge's answer; the device deletes it once read. */
-export const BRIDGE_REPLY_SETTING = "fl_brep"
+import { BRIDGE_REPLY_SETTING } from "../flash/keys"
 /** What the FL_GATEWAY setting holds on a device synced over USB. */
 export const USB_GATEWAY = "usb"
 export const BRIDGE_REQUEST_VERSION = 1

@@ -43,7 +43,8 @@ import {
 } from "../../lib/sensors/bme680calc"
 import { FAULT_READ_ERROR } from "../../lib/sensors/sensorkinds"
 import { SensorFault } from "../sensors"
-import { ChipError, ChipValue, hexAddress, SensorChip } from "./chip"
+import { ChipValue, hexAddress, SensorChip } from "./chip"
+import { FrameError } from "../../lib/sensors/sensirion"
 
 export const BME680_ADDRESS = 0x76
 const REG_CHIP_ID = 0xd0
@@ -89,9 +90,9 @@ export class Bme680Chip extends SensorChip {
         await this.writeReg(REG_RESET, SOFT_RESET)
         await ds.sleep(RESET_MS)
         const id = await this.readReg(REG_CHIP_ID)
-        if (id !== CHIP_ID) throw new ChipError("chip id " + hexAddress(id) + " at 0xD0 is not a BME680's (0x61)")
+        if (id !== CHIP_ID) throw new FrameError("chip id " + hexAddress(id) + " at 0xD0 is not a BME680's (0x61)")
         const variant = await this.readReg(REG_VARIANT)
-        if (variant !== VARIANT_BME680) throw new ChipError("variant " + hexAddress(variant) + " at 0xF0 (a BME688?) is not supported")
+        if (variant !== VARIANT_BME680) throw new FrameError("variant " + hexAddress(variant) + " at 0xF0 (a BME688?) is not supported")
         const area1 = await this.readRegBuf(BME680_COEFF1_REGISTER, BME680_COEFF1_LENGTH)
         const area2 = await this.readRegBuf(BME680_COEFF2_REGISTER, BME680_COEFF2_LENGTH)
         const area3 = await this.readRegBuf(BME680_COEFF3_REGISTER, BME680_COEFF3_LENGTH)

@@ -59,14 +59,6 @@ export abstract class SensorChip extends I2CDriver {
     }
 }
 
-/** Raised when a chip's reply fails its check (CRC, status bits, identity). */
-export class ChipError extends Error {
-    constructor(message: string) {
-        super(message)
-        this.name = "ChipError"
-    }
-}
-
 /** Hex of a 7-bit address for messages ("0x70"). */
 export function hexAddress(address: number): string {
     return "0x" + Buffer.from([address]).toString("hex")

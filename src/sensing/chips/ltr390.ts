@@ -20,7 +20,8 @@
 import * as ds from "@devicescript/core"
 import { I2C, I2CError } from "@devicescript/i2c"
 import { ltr390Count, ltr390FullScale, ltr390Lux, ltr390Uvi } from "../../lib/sensors/ltr390calc"
-import { ChipError, hexAddress, SensorChip } from "./chip"
+import { hexAddress, SensorChip } from "./chip"
+import { FrameError } from "../../lib/sensors/sensirion"
 
 export const LTR390_ADDRESS = 0x53
 const REG_MAIN_CTRL = 0x00
@@ -53,7 +54,7 @@ export class Ltr390Chip extends SensorChip {
 
     protected async initDriver(): Promise<void> {
         const id = await this.readReg(REG_PART_ID)
-        if (id >> 4 !== 0xb) throw new ChipError("part id " + hexAddress(id) + " at 0x06 is not an LTR-390's (0xBx)")
+        if (id >> 4 !== 0xb) throw new FrameError("part id " + hexAddress(id) + " at 0x06 is not an LTR-390's (0xBx)")
         try {
             await this.writeReg(REG_MAIN_CTRL, CTRL_SW_RESET)
         } catch (e) {
@@ -62,7 +63,7 @@ export class Ltr390Chip extends SensorChip {
         }
         await ds.sleep(RESET_MS)
         const ctrl = await this.readReg(REG_MAIN_CTRL)
-        if (ctrl !== 0) throw new ChipError("MAIN_CTRL reads " + hexAddress(ctrl) + " after the reset")
+        if (ctrl !== 0) throw new FrameError("MAIN_CTRL reads " + hexAddress(ctrl) + " after the reset")
         // Reading MAIN_STATUS clears its power-on bit.
         await this.readReg(REG_MAIN_STATUS)
     }
@@ -87,7 +88,7 @@ export class Ltr390Chip extends SensorChip {
         const status = (
             await this.readWhenDone(Buffer.from([REG_MAIN_STATUS]), 1, r => (r[0] & STATUS_NEW_DATA) !== 0, NOT_READY_RETRIES, NOT_READY_MS)
         )[0]
-        if ((status & STATUS_NEW_DATA) === 0) throw new ChipError("no new " + (mode ? "UVS" : "ALS") + " data after " + (INTEGRATION_MS + NOT_READY_RETRIES * NOT_READY_MS) + " ms")
+        if ((status & STATUS_NEW_DATA) === 0) throw new FrameError("no new " + (mode ? "UVS" : "ALS") + " data after " + (INTEGRATION_MS + NOT_READY_RETRIES * NOT_READY_MS) + " ms")
         return ltr390Count(await this.readRegBuf(dataRegister, 3), RESOLUTION)
     }
 }

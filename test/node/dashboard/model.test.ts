@@ -1,7 +1,7 @@
 /** The dashboard's pure model (tools/dashboard/public/model.js): a device's state from the fleet JSON. */
 import { describe, expect, test } from "vitest"
 // @ts-expect-error: model.js is a plain ES module for the browser, without type declarations.
-import { cadenceText, deviceState, staleThresholdMs } from "../../../tools/dashboard/public/model.js"
+import { cadenceText, deviceState, gapText, isUpperBound, lostText, staleThresholdMs } from "../../../tools/dashboard/public/model.js"
 
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0)
 const MINUTE = 60000
@@ -60,5 +60,16 @@ describe("staleThresholdMs and cadenceText", () => {
     ])("block period %s", (blockPeriodMs, threshold, text) => {
         expect(staleThresholdMs({ blockPeriodMs }, STALE_AFTER)).toBe(threshold)
         expect(cadenceText({ blockPeriodMs })).toBe(text)
+    })
+})
+
+describe("gap wording", () => {
+    test("a power-loss count is an upper bound: 'up to N'; the others are exact", () => {
+        expect(gapText({ reason: "power-loss", lostReadings: 10, lostBlocks: 0 })).toBe("power-loss, up to 10 readings lost")
+        expect(gapText({ reason: "backlog-full", lostReadings: 4, lostBlocks: 2, firstLostSeq: 2 }, false)).toBe("4 readings lost, 2 blocks dropped (seq 2…3)")
+        expect(gapText({ reason: "sampling-stopped", lostReadings: 1, lostBlocks: 0 })).toBe("sampling-stopped, 1 reading lost")
+        // A sum over records with a power-loss one among them is an upper bound too.
+        expect(lostText(13, isUpperBound([{ reason: "backlog-full" }, { reason: "power-loss" }]))).toBe("up to 13 readings lost")
+        expect(lostText(3, isUpperBound([{ reason: "backlog-full" }, undefined]))).toBe("3 readings lost")
     })
 })

@@ -4,7 +4,7 @@
  * to 8, as the flash log does), writes that silently do nothing when it is full, and a power
  * cut after a chosen number of writes. It keeps every value ever written per key.
  */
-import type { KeyValueStore } from "../../../src/lib/store/chainstore"
+import type { KeyValueStore } from "../../../src/lib/flash/verified"
 
 export class PowerCut extends Error {}
 

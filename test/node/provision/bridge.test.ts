@@ -12,9 +12,8 @@ import { randomBytes } from "node:crypto"
 import { ChainStore } from "../../../src/lib/store/chainstore"
 import { loadAckKey, SyncResult, syncRound } from "../../../src/lib/sync/syncround"
 import { usbPost } from "../../../src/lib/sync/usbpost"
+import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING } from "../../../src/lib/flash/keys"
 import {
-    BRIDGE_REPLY_SETTING,
-    BRIDGE_REQUEST_SETTING,
     decodeBridgeRequest,
     encodeBridgeRequest,
     MAX_BRIDGE_REPLY_BYTES,
@@ -107,7 +106,8 @@ describe("fieldledger bridge", () => {
         const device = deviceRound(d, store)
         await bridgeOnce({ ...options, settings: watched })
         await device
-        expect(writes).toEqual([BRIDGE_REPLY_SETTING])
+        // Once, or twice when the device took the reply before the read-back (writeVerified's retry).
+        expect([...new Set(writes)]).toEqual([BRIDGE_REPLY_SETTING])
     })
 
     test("gateway unreachable: the device is told at once and keeps every block", async () => {

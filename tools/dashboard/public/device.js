@@ -6,7 +6,7 @@
  */
 import uPlot from "/dashboard/vendor/uPlot.esm.js"
 import { h, replace } from "./dom.js"
-import { blockTimeText, buildSeries, deviceState, duration, gapText, plural, staleThresholdMs, verificationText } from "./model.js"
+import { blockTimeText, buildSeries, deviceState, duration, gapText, isUpperBound, lostText, plural, staleThresholdMs, verificationText } from "./model.js"
 
 /** Blocks listed: the newest this many. */
 const BLOCK_LIST_LIMIT = 500
@@ -47,6 +47,8 @@ export function createDeviceView(main, id) {
     let lastPayload
     /** The device's details from its last load (firmware and board are not in the fleet message). */
     let lastDevice
+    /** The gap records last loaded (their reasons say which counts are upper bounds). */
+    let lastGaps = []
     let knownSeqs = new Set()
 
     async function load() {
@@ -84,7 +86,7 @@ export function createDeviceView(main, id) {
             fact("Readings stored", String(device.readings)),
             fact("Backlog reported", device.reportedBacklog === null || device.reportedBacklog === undefined ? "–" : plural(device.reportedBacklog, "block")),
             fact("Verification", verificationText(device), device.securityEvents > 0 ? "bad" : "good"),
-            fact("Readings lost", String(device.readingsLost), device.readingsLost > 0 ? "warn" : ""),
+            fact("Readings lost", (isUpperBound(lastGaps) ? "up to " : "") + device.readingsLost, device.readingsLost > 0 ? "warn" : ""),
             h("p", { class: "why " + st.state }, st.why))
     }
 
@@ -179,13 +181,14 @@ export function createDeviceView(main, id) {
     }
 
     function renderChain(blocks, events) {
+        const gapAt = new Map((lastGaps || []).map(g => [g.seq, g]))
         const rejectedAt = new Map()
         for (const e of events) if (e.seq !== null && e.seq !== undefined) rejectedAt.set(e.seq, (rejectedAt.get(e.seq) || []).concat(e.kind))
         const rows = [...blocks].reverse().map(b => {
             const t = { boot: b.boot, uptimeMs: b.uptimeMs, unixTime: b.unixTime }
             const rejected = rejectedAt.get(b.seq)
             const status = h("td", { class: "status" }, h("span", { class: "good" }, "✓ verified"), rejected ? h("span", { class: "bad" }, " · other copy rejected (" + rejected.join(", ") + ")") : null)
-            const what = b.type === "gap" ? h("span", { class: "warn" }, "gap: " + plural(b.lostReadings, "reading") + " lost") : b.type
+            const what = b.type === "gap" ? h("span", { class: "warn" }, "gap: " + lostText(b.lostReadings, isUpperBound([gapAt.get(b.seq)]))) : b.type
             return h("tr", { class: "block " + b.type + (knownSeqs.size && !knownSeqs.has(b.seq) ? " new" : ""), dataset: { seq: b.seq } },
                 h("td", { class: "num" }, b.seq), h("td", null, what), h("td", null, blockTimeText(t)), h("td", { class: "num" }, b.readings), h("td", null, h("code", null, b.hash)), status)
         })
@@ -203,6 +206,7 @@ export function createDeviceView(main, id) {
         if (payload) lastPayload = payload
         const data = await load()
         lastDevice = data.device
+        lastGaps = data.gaps
         renderFacts(data.device, lastPayload)
         renderAlerts(data.events, data.gaps)
         renderPlots(data.readings, data.gaps)

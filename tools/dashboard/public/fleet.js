@@ -1,6 +1,6 @@
 /** The fleet view: one row per device, coloured by state (healthy, stale, alarm). */
 import { h, replace } from "./dom.js"
-import { cadenceText, deviceState, duration, plural, verificationText } from "./model.js"
+import { cadenceText, deviceState, duration, isUpperBound, lostText, plural, verificationText } from "./model.js"
 
 export function renderFleet(main, payload) {
     const { devices, now, staleAfterMs } = payload
@@ -23,7 +23,7 @@ function fleetRow(d, st, now) {
     const seen = d.lastSeen ? duration(now - Date.parse(d.lastSeen)) + " ago" : "never"
     const gaps = d.gapRecords > 0
         ? h("div", null,
-            h("span", { class: "warn" }, plural(d.readingsLost, "reading") + " lost" + (d.blocksLost > 0 ? ", " + plural(d.blocksLost, "block") + " dropped" : "")),
+            h("span", { class: "warn" }, lostText(d.readingsLost, isUpperBound(d.gapReasons)) + (d.blocksLost > 0 ? ", " + plural(d.blocksLost, "block") + " dropped" : "")),
             h("div", { class: "why" }, (d.gapReasons || []).map(r => r.reason + " ×" + r.records + " (" + r.lostReadings + ")").join(", ") || plural(d.gapRecords, "gap record")))
         : h("span", { class: "muted" }, "none")
     const events = d.securityEvents > 0 ? h("span", { class: "bad" }, plural(d.securityEvents, "event")) : h("span", { class: "muted" }, "none")

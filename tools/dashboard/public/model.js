@@ -128,10 +128,23 @@ function labelNear(points, x, timed) {
     return best ? best.label : ""
 }
 
-/** "power-loss, 3 readings lost, ..." (without the reason where a column shows it). */
+/**
+ * "3 readings lost", or "up to 10 readings lost" for a power-loss record, whose count is an
+ * upper bound (docs/FORMAT.md, "Gap body").
+ */
+export function lostText(lostReadings, upperBound) {
+    return (upperBound ? "up to " : "") + plural(lostReadings, "reading") + " lost"
+}
+
+/** Whether a count summed over these gap records (each with its reason) is an upper bound. */
+export function isUpperBound(gaps) {
+    return (gaps || []).some(g => !!g && g.reason === "power-loss")
+}
+
+/** "power-loss, up to 3 readings lost, ..." (without the reason where a column shows it). */
 export function gapText(gap, withReason = true) {
     const parts = withReason ? [gap.reason] : []
-    parts.push(plural(gap.lostReadings, "reading") + " lost")
+    parts.push(lostText(gap.lostReadings, isUpperBound([gap])))
     if (gap.lostBlocks > 0) parts.push(plural(gap.lostBlocks, "block") + " dropped (seq " + gap.firstLostSeq + "…" + (gap.firstLostSeq + gap.lostBlocks - 1) + ")")
     return parts.join(", ")
 }

@@ -1,7 +1,7 @@
 /** ChainVerifier: verifyChain's checks one block at a time, and the declared-drop rules it shares with the gateway. */
 import { describe, expect, test } from "vitest"
 import { decodeBlock } from "../../../../src/lib/ledger/chain"
-import { ChainVerifier, initialVerifierState, MemoryHistory, verifyChain } from "../../../../src/lib/ledger/verify"
+import { ChainVerifier, initialVerifierState, lostReadingsText, MemoryHistory, verifyChain } from "../../../../src/lib/ledger/verify"
 import { nodeCrypto } from "../../../../tools/lib/crypto"
 import { buildChain, DEVICE_ID, testKey } from "../../helpers/chains"
 
@@ -72,5 +72,13 @@ describe("declared drops overlapping held blocks (the device's ack was lost)", (
     test("the block after the jump must link to the record's lastLostHash", () => {
         const { all, gap } = dropped(2, 4, Buffer.alloc(32, 9))
         expect(verifyChain(crypto, [...all.slice(0, 4), ...all.slice(6), gap], { deviceId: DEVICE_ID, key0: testKey() }).failure).toMatchObject({ index: 4, code: "link" })
+    })
+})
+
+describe("how a gap record's count is told", () => {
+    test("power-loss: up to N (an upper bound, FORMAT.md); backlog-full and sampling-stopped: exact", () => {
+        expect(lostReadingsText("power-loss", 10)).toBe("up to 10 readings lost")
+        expect(lostReadingsText("backlog-full", 4)).toBe("4 readings lost")
+        expect(lostReadingsText("sampling-stopped", 1)).toBe("1 reading lost")
     })
 })

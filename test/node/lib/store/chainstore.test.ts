@@ -1,7 +1,9 @@
 import { timerPause } from "../../../../tools/lib/pause"
 import { describe, expect, test } from "vitest"
 import { decodeBlock } from "../../../../src/lib/ledger/chain"
-import { ChainStore, decodeHead, encodeHead, GENESIS_KEY, HEAD_KEY, StorageError } from "../../../../src/lib/store/chainstore"
+import { ChainStore, decodeHead, encodeHead } from "../../../../src/lib/store/chainstore"
+import { GENESIS_KEY, HEAD_KEY } from "../../../../src/lib/flash/keys"
+import { StorageError } from "../../../../src/lib/flash/verified"
 import { Ledger } from "../../../../src/lib/ledger/ledger"
 import { openChain } from "../../../../src/lib/store/recovery"
 import { startBacklog } from "../../../../src/lib/store/backlog"
@@ -349,5 +351,106 @@ describe("stale flash", () => {
         await d.read(12)
         const report = verifyChain(crypto, await d.chain(), { deviceId, key0: key0() })
         expect(report.failure).toBeUndefined()
+    })
+})
+
+/**
+ * A MemoryStore that fails for a while on the block slots: either the read right after a write
+ * hands back bytes nobody wrote (corrupt), or every read of a slot gets no answer (io).
+ */
+class FlakySlots extends MemoryStore {
+    mode: "ok" | "corrupt" | "io" = "ok"
+    private written = new Set<string>()
+    async set(key: string, value: Buffer) {
+        await super.set(key, value)
+        this.written.add(key)
+    }
+    async get(key: string) {
+        const v = await super.get(key)
+        if (!key.startsWith("fb") || this.mode === "ok") return v
+        if (this.mode === "io") throw new StorageError("io", "setting " + key + ": no answer from the settings service")
+        if (!this.written.has(key) || !v) return v
+        this.written.delete(key)
+        v[v.length - 1] ^= 0xff
+        return v
+    }
+}
+
+describe("flash errors that are not a full store", () => {
+    test.each(["corrupt", "io"] as const)("a %s error drops no block: the sealed blocks wait in RAM and are committed once flash answers", async mode => {
+        const kv = new FlakySlots()
+        const d = new Device(kv)
+        await d.start()
+        await d.read(30)
+        const backlog = startBacklog({
+            pause: timerPause,
+            store: d.store,
+            ledger: d.ledger,
+            maxBacklogBlocks: 16,
+            checkpointEvery: 1000,
+            now: () => ({ boot: d.boot, uptimeMs: d.uptime }),
+            onSealed: async () => {},
+        })
+        const feed = async (n: number) => {
+            for (let i = 0; i < n; i++) {
+                await backlog.submit(d.ledger.append([d.appended, -d.appended], { boot: d.boot, uptimeMs: d.uptime }))
+                d.appended++
+                d.uptime += INTERVAL
+            }
+        }
+        const before = d.store.backlogBlocks()
+        kv.mode = mode
+        await feed(25)
+        expect(backlog.pending()).toBeGreaterThan(0)
+        expect(d.store.currentHead().loss).toBeUndefined()
+        expect(d.store.backlogBlocks()).toBe(before)
+        kv.mode = "ok"
+        await feed(10)
+        expect(backlog.pending()).toBe(0)
+        expect(d.store.currentHead().loss).toBeUndefined()
+        const report = verifyChain(crypto, await d.chain(), { deviceId, key0: key0() })
+        expect(report.failure).toBeUndefined()
+        expect(report.summary.gaps).toEqual([])
+        expect(report.summary.readings + d.ledger.openReadings().length).toBe(d.appended)
+    })
+})
+
+describe("power-loss gap record", () => {
+    const boot = async (kv: MemoryStore, checkpointEvery: number) => {
+        const store = new ChainStore(kv, crypto, deviceId, 22)
+        const opened = await openChain({
+            store, crypto, deviceId, channels,
+            ledger: { intervalMs: INTERVAL, maxReadingsPerBlock: 10 },
+            firmwareVersion: "fw", board: "test", checkpointEvery,
+            newKey: async () => key0(), uptimeMs: () => 500, onSealed: async () => {},
+        })
+        for (const b of opened.recovered) await store.commit(b.bytes, b.seq)
+        return { store, opened }
+    }
+    const gapOf = (blocks: readonly { bytes: Buffer }[]) => blocks.map(b => decodeBlock(b.bytes)).find(b => b.gap)!.gap!
+
+    test("without a checkpoint its from is the first slot after the last sealed block's readings, not the boot's start", async () => {
+        const kv = new MemoryStore()
+        const { store, opened } = await boot(kv, 100)
+        // 25 readings from uptime 1 s: blocks of 10 sealed at readings 10 and 20, 5 open (no checkpoint).
+        for (let i = 0; i < 25; i++)
+            for (const b of opened.ledger.append([i, -i], { boot: opened.boot, uptimeMs: 1000 + i * INTERVAL })) await store.commit(b.bytes, b.seq)
+        const after = await boot(kv, 100)
+        const gap = gapOf(after.opened.recovered)
+        expect(gap.from).toEqual({ boot: 0, uptimeMs: 1000 + 20 * INTERVAL })
+        expect(gap.lostReadings).toBe(100)
+        // A reset again at once: the last block is that gap record; the loss starts at its time.
+        const again = await boot(kv, 100)
+        expect(gapOf(again.opened.recovered).from).toEqual({ boot: 1, uptimeMs: 500 })
+    })
+
+    test("with a checkpoint its from is the slot after the checkpoint's readings", async () => {
+        const kv = new MemoryStore()
+        const { store, opened } = await boot(kv, 4)
+        for (let i = 0; i < 14; i++)
+            for (const b of opened.ledger.append([i, -i], { boot: opened.boot, uptimeMs: 1000 + i * INTERVAL })) await store.commit(b.bytes, b.seq)
+        await store.checkpoint(opened.ledger.openContent())
+        const after = await boot(kv, 4)
+        expect(gapOf(after.opened.recovered).from).toEqual({ boot: 0, uptimeMs: 1000 + 14 * INTERVAL })
     })
 })

@@ -170,7 +170,7 @@ describe("ack key", () => {
         await saveAckKey(kv, ackKey)
         expect((await loadAckKey(kv))!.equals(ackKey)).toBe(true)
         const full = new MemoryStore(10)
-        await expect(saveAckKey(full, ackKey)).rejects.toThrow(/ack key/)
+        await expect(saveAckKey(full, ackKey)).rejects.toThrow(/fl_ackkey.*full/)
     })
 })
 

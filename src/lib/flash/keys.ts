@@ -1,0 +1,101 @@
+/**
+ * Every flash key (DeviceScript setting) the firmware or the host tools read or write, in one
+ * place: no other file of src/ or tools/ spells one (test/node/lib/flash/keys.test.ts checks the
+ * tree). docs/STORAGE.md describes the chain's entries, docs/SECURITY.md who can read them.
+ *
+ * Bounds of the settings store (docs/STORAGE.md): a key of at most 13 characters, and
+ * key + 1 + value at most 232 bytes. Every key below is readable (and writable) by any host on
+ * the device's USB/Jacdac bus: the Settings service has no access control, and a `$` prefix
+ * protects nothing on this runtime. "Secret" says what a reader of it learns.
+ *
+ * Pure constants, imported by every layer above and by the tools; no import itself.
+ */
+
+// ---------------------------------------------------------------- the chain (src/lib/store)
+
+/**
+ * The head (next seq, link, epoch key K_seq, boot, oldest seq, pending loss; at most 112 bytes).
+ * Written by the firmware's ChainStore after every block, at boot, on acknowledgement or drop;
+ * read by the firmware at boot and by provisioning and the bridge over USB. Secret: K_seq.
+ */
+export const HEAD_KEY = "fl_head"
+
+/**
+ * The open block's content at its last checkpoint (at most 200 bytes). Written by the
+ * firmware's ChainStore every FL_CKPT_EVERY readings, read by it at boot. Not secret.
+ */
+export const OPEN_KEY = "fl_open"
+
+/**
+ * The genesis block (at most 200 bytes), written once per chain by the firmware; read by the
+ * firmware (provisioned-key adoption), by provisioning (proof of K_0) and the bridge. Not secret.
+ */
+export const GENESIS_KEY = "fl_gen"
+
+/**
+ * Prefix of the block ring: "fb" + slot (0 .. slots - 1, at most 255 slots: "fb254" is 5
+ * characters), one sealed block each (at most 200 bytes). Written by the firmware's ChainStore,
+ * read by the firmware (backlog, sync) and by the bridge over USB. Not secret.
+ */
+export const BLOCK_KEY_PREFIX = "fb"
+
+// ---------------------------------------------------------------- keys and provisioning
+
+/**
+ * K_ack (32 bytes), derived from K_0: written by the firmware when it starts a chain, read by
+ * the firmware's sync (to check the gateway's acks); provisioning only tests it is there.
+ * Secret: whoever reads it can forge acks to this device.
+ */
+export const ACK_KEY_SETTING = "fl_ackkey"
+
+/**
+ * A provisioned K_0 (32 bytes) waiting for the firmware: written by `fieldledger provision`,
+ * read and then deleted by the firmware at its next boot; provisioning polls for it to go.
+ * Secret: the whole new chain (it exists for about a second).
+ */
+export const PROVISIONED_KEY_SETTING = "fl_k0"
+
+/**
+ * `{"v":1,"t":<unix seconds>}` as JSON (under 40 bytes): written by `fieldledger provision`
+ * once the device proved its chain, read by provisioning (`--check`, the next provision).
+ * The firmware never reads it. Not secret.
+ */
+export const PROVISIONED_MARK_SETTING = "fl_prov"
+
+// ---------------------------------------------------------------- USB sync (src/lib/sync/usbwire.ts)
+
+/**
+ * The device's open bridge request (version, nonce, backlog, slots: at most 24 bytes): written
+ * and deleted by the firmware around a USB sync round, read by `fieldledger bridge`. Not secret.
+ */
+export const BRIDGE_REQUEST_SETTING = "fl_bnonce"
+
+/**
+ * The bridge's trimmed gateway reply (JSON, at most 232 - 1 - 7 = 224 bytes): written by
+ * `fieldledger bridge`, read and deleted by the firmware. Not secret (its ack is signed).
+ */
+export const BRIDGE_REPLY_SETTING = "fl_brep"
+
+// ---------------------------------------------------------------- configuration (src/device/config.ts)
+// JSON values (a string or a number, well under 100 bytes), written by provisioning or
+// `.env.defaults`, read by the firmware at boot and by provisioning (`--check`). Not secret,
+// but a host can change them (e.g. redirect FL_GATEWAY).
+
+/** Gateway base URL, "usb" (the bridge) or empty (no sync). The bridge reads it too. */
+export const GATEWAY_SETTING = "FL_GATEWAY"
+/** Sampling interval, ms. */
+export const INTERVAL_SETTING = "FL_INTERVAL"
+/** Longest time a block stays open, ms. */
+export const BLOCK_AGE_SETTING = "FL_BLOCK_AGE"
+/** Unacknowledged blocks kept in flash. */
+export const BACKLOG_SETTING = "FL_BACKLOG"
+/** Readings between checkpoints of the open block. */
+export const CHECKPOINT_EVERY_SETTING = "FL_CKPT_EVERY"
+/** "drop-oldest" or "stop-sampling". */
+export const WHEN_FULL_SETTING = "FL_WHEN_FULL"
+/** Time between sync rounds, ms. */
+export const SYNC_PERIOD_SETTING = "FL_SYNC_MS"
+/** Longest sync back-off, ms. */
+export const MAX_BACKOFF_SETTING = "FL_BACKOFF_MS"
+/** The sensor kind (src/lib/sensors/sensorkinds.ts); read by src/sensing/sensorconfig.ts. */
+export const SENSOR_SETTING = "FL_SENSOR"
