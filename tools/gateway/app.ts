@@ -93,6 +93,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
 
     app.post("/v1/devices/:id/blocks", async c => {
         const { body, oversize } = await readLimited(c.req.raw, MAX_BATCH_BYTES)
+        if (!oversize) await service.prepareIngest(c.req.param("id"), body)
         const reply = service.ingest(c.req.param("id"), body, { oversize, backlog: c.req.query("backlog") })
         return c.json(reply.body, reply.status)
     })

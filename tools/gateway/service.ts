@@ -17,7 +17,7 @@ import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
 import { DEVICE_ID_PATTERN } from "../lib/args"
 import { HttpError } from "./errors"
-import { ingestBatch, IngestResult } from "./ingest"
+import { highestKeyNeeded, ingestBatch, IngestResult } from "./ingest"
 import { KeyVault } from "./keyvault"
 import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
 
@@ -89,6 +89,8 @@ export class GatewayService {
     private readonly crypto: LedgerCrypto
     private readonly now: () => number
     private readonly sessions = new Map<string, DeviceSession>()
+    /** Each device's epoch key grid (epochkeys.ts), kept across sessions until K_0 changes. */
+    private readonly keyCaches = new Map<string, EpochKeyCache>()
 
     constructor(options: GatewayServiceOptions) {
         this.store = options.store
@@ -124,6 +126,40 @@ export class GatewayService {
     /** Drops the cached verifier state: the store changed underneath it (a key succession). */
     forgetSession(idHex: string) {
         this.sessions.delete(idHex)
+        this.keyCaches.delete(idHex)
+    }
+
+    private keyCache(d: DeviceRecord): EpochKeyCache {
+        let cache = this.keyCaches.get(d.id)
+        if (!cache) {
+            const id = Buffer.from(d.id, "hex")
+            cache = new EpochKeyCache(this.crypto, id, this.vault.open(d.key0Sealed, id))
+            this.keyCaches.set(d.id, cache)
+        }
+        return cache
+    }
+
+    /**
+     * Derives, a slice per event loop turn, the epoch keys `ingest` will need for this body (the
+     * head's after a restart, a claimed jump's, a re-sent block's), so that the synchronous
+     * ingest costs at most KEY_GRID_INTERVAL HMACs per key however the body is built. Anything
+     * the body gets wrong is left for `ingest` to report.
+     */
+    async prepareIngest(idHex: string, body: Buffer): Promise<void> {
+        const d = DEVICE_ID_PATTERN.test(idHex) ? this.store.device(idHex) : undefined
+        if (!d) return
+        const cache = this.keyCache(d)
+        await cache.reach(d.headSeq + 1)
+        let blocks: Buffer[]
+        try {
+            blocks = decodeBatch(body).blocks
+        } catch (e) {
+            if (e instanceof FormatError) return
+            throw e
+        }
+        const expected = this.sessions.get(d.id)?.state.expectedSeq ?? d.headSeq + 1
+        const highest = highestKeyNeeded(expected, blocks, (seq, bytes) => !!this.store.blockAt(d.id, seq)?.bytes.equals(bytes))
+        if (highest >= 0) await cache.reach(highest)
     }
 
     private device(idHex: string): DeviceRecord {
@@ -138,7 +174,7 @@ export class GatewayService {
         if (cached) return cached
         const id = Buffer.from(d.id, "hex")
         const key0 = this.vault.open(d.key0Sealed, id)
-        const epochKeys = new EpochKeyCache(this.crypto, id, key0)
+        const epochKeys = this.keyCache(d)
         let state = initialVerifierState(key0)
         if (d.headSeq >= 0) {
             const head = decodeBlock(this.store.blockAt(d.id, d.headSeq).bytes)
