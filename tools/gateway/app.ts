@@ -24,9 +24,15 @@ export interface GatewayAppOptions {
     now?: () => number
 }
 
+/** How much of an oversize body is read and thrown away after the 413, so the client sees it. */
+const DISCARD_AFTER_OVERSIZE = 8 * 1024 * 1024
+
 /**
  * Reads a request body up to `max` bytes. A longer body is cut at max + 1 bytes and flagged
- * (its first bytes still hold the batch header, so the 413 reply can carry a signed ack).
+ * (its first bytes still hold the batch header, so the 413 reply can carry a signed ack); the
+ * rest is read and discarded in the background (up to DISCARD_AFTER_OVERSIZE), so a client
+ * still sending gets the 413 and a clean close rather than a reset. A body the client cuts off
+ * is a 400, not a gateway error: anyone can do it.
  */
 async function readLimited(request: Request, max: number): Promise<{ body: Buffer; oversize: boolean }> {
     const declared = Number(request.headers.get("content-length") ?? NaN)
@@ -35,16 +41,39 @@ async function readLimited(request: Request, max: number): Promise<{ body: Buffe
     const chunks: Buffer[] = []
     let length = 0
     for (;;) {
-        const { done, value } = await reader.read()
+        let chunk: ReadableStreamReadResult<Uint8Array>
+        try {
+            chunk = await reader.read()
+        } catch (e) {
+            throw new HttpError(400, "incomplete-body", "the request body ended before it was complete")
+        }
+        const { done, value } = chunk
         if (done) break
         chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
         length += value.byteLength
         if (length > max) {
-            await reader.cancel().catch(() => {})
+            void discardRest(reader, DISCARD_AFTER_OVERSIZE)
             return { body: Buffer.concat(chunks).subarray(0, max + 1), oversize: true }
         }
     }
     return { body: Buffer.concat(chunks), oversize: declared > max }
+}
+
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<void> {
+    let discarded = 0
+    try {
+        for (;;) {
+            const { done, value } = await reader.read()
+            if (done) return
+            discarded += value.byteLength
+            if (discarded > limit) {
+                await reader.cancel()
+                return
+            }
+        }
+    } catch (e) {
+        // The client went away: nothing left to discard.
+    }
 }
 
 function seqParam(value: string | undefined, name: string): number | undefined {
@@ -93,7 +122,8 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
 
     app.post("/v1/devices/:id/blocks", async c => {
         const { body, oversize } = await readLimited(c.req.raw, MAX_BATCH_BYTES)
-        if (!oversize) await service.prepareIngest(c.req.param("id"), body)
+        if (oversize) c.header("connection", "close")
+        else await service.prepareIngest(c.req.param("id"), body)
         const reply = service.ingest(c.req.param("id"), body, { oversize, backlog: c.req.query("backlog") })
         return c.json(reply.body, reply.status)
     })
