@@ -76,6 +76,25 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, limi
     }
 }
 
+/**
+ * A 200 whose body is pulled from `chunks` one piece at a time as the client reads it: a slow
+ * reader holds one piece, not the whole answer, and each piece is one slice of the event loop.
+ */
+function streamed(chunks: Iterator<string>, headers: Record<string, string>): Response {
+    const encoder = new TextEncoder()
+    const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+            const piece = chunks.next()
+            if (piece.done) controller.close()
+            else controller.enqueue(encoder.encode(piece.value))
+        },
+        cancel() {
+            chunks.return?.(undefined)
+        },
+    })
+    return new Response(body, { status: 200, headers })
+}
+
 function seqParam(value: string | undefined, name: string): number | undefined {
     if (value === undefined || value === "") return undefined
     if (!/^\d{1,10}$/.test(value)) throw new HttpError(400, "bad-request", name + " must be a seq (a whole number)")
@@ -130,22 +149,23 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
 
     app.get("/v1/devices/:id/export", c => {
         const id = c.req.param("id")
-        const text = service.exportChain(id)
-        c.header("content-disposition", `attachment; filename="${id}.json"`)
-        return c.body(text, 200, { "content-type": "application/json; charset=utf-8" })
+        const chunks = service.exportStream(id)
+        return streamed(chunks, { "content-type": "application/json; charset=utf-8", "content-disposition": `attachment; filename="${id}.json"` })
     })
 
     app.get("/v1/devices/:id/blocks", c => {
         const range = { fromSeq: seqParam(c.req.query("from"), "from"), toSeq: seqParam(c.req.query("to"), "to"), limit: seqParam(c.req.query("limit"), "limit") }
-        return c.json({ deviceId: c.req.param("id"), blocks: service.blockList(c.req.param("id"), range) })
+        return streamed(service.blockListStream(c.req.param("id"), range), { "content-type": "application/json" })
     })
 
     app.get("/v1/devices/:id/readings", c => {
         const format = c.req.query("format") ?? "json"
         const range = { fromSeq: seqParam(c.req.query("from"), "from"), toSeq: seqParam(c.req.query("to"), "to") }
-        if (format === "csv") return c.body(service.readingsCsv(c.req.param("id"), range), 200, { "content-type": "text/csv; charset=utf-8" })
-        if (format !== "json") throw new HttpError(400, "bad-request", "format must be json or csv")
-        return c.json(service.readings(c.req.param("id"), range))
+        if (format !== "json" && format !== "csv") throw new HttpError(400, "bad-request", "format must be json or csv")
+        const { chunks, next } = service.readingsStream(c.req.param("id"), range, format)
+        const headers: Record<string, string> = { "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/json" }
+        if (next !== undefined) headers["x-next-from"] = String(next)
+        return streamed(chunks, headers)
     })
 
     app.get("/v1/devices/:id/events", c => c.json({ deviceId: c.req.param("id"), events: service.events(c.req.param("id")) }))

@@ -12,7 +12,7 @@ import { Reading } from "../../src/lib/codec/readings"
 import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, decodeBatch, deriveAckKey, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
 import { initialVerifierState, VerifierState } from "../../src/lib/ledger/verify"
 import { nodeCrypto } from "../lib/crypto"
-import { formatExport } from "../lib/exportfile"
+import { exportPieces } from "../lib/exportfile"
 import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
 import { DEVICE_ID_PATTERN } from "../lib/args"
@@ -65,6 +65,57 @@ function iso(ms: number | null): string | null {
 /** x * 10^e as the double nearest the decimal value (division by an exact power of ten). */
 export function physicalValue(x: number, exponent: number): number {
     return exponent < 0 ? x / Math.pow(10, -exponent) : x * Math.pow(10, exponent)
+}
+
+/** Blocks a streamed answer reads from the store per event loop turn (a few ms of work each). */
+const EXPORT_PAGE_BLOCKS = 1024
+const LIST_PAGE_BLOCKS = 1024
+const READINGS_PAGE_BLOCKS = 128
+/** The most blocks one readings or blocks request covers; the answer's `next` says where to go on. */
+export const MAX_BLOCKS_PER_REQUEST = 100_000
+
+/** One block's row in the block list. */
+function blockView(b: BlockRecord): Record<string, unknown> {
+    const row: Record<string, unknown> = {
+        seq: b.seq,
+        type: RECORD_NAMES[b.type],
+        boot: b.boot,
+        uptimeMs: b.uptimeMs,
+        unixTime: b.unixTime,
+        readings: b.readingCount,
+        hash: toHex(b.hash).slice(0, 16),
+        receivedAt: iso(b.receivedAt),
+    }
+    if (b.type === 2) {
+        row.lostReadings = b.lostReadings
+        row.lostBlocks = b.lostBlocks
+    }
+    return row
+}
+
+/** A stored block's readings, one row each, at the block's time plus i * intervalMs. */
+function readingRows(b: BlockRecord, channels: ChannelSpec[]): ReadingRow[] {
+    if (b.readingCount === 0) return []
+    const block = decodeBlock(b.bytes)
+    const h = block.header
+    return block.readings.map((r: Reading, i: number) => {
+        const offset = i * h.intervalMs
+        const row: ReadingRow = { seq: h.seq, boot: h.time.boot, uptimeMs: h.time.uptimeMs + offset, values: r.map((x, c) => (x === null ? null : physicalValue(x, channels[c].exponent))) }
+        if (h.time.unixTime !== undefined) row.unixTime = h.time.unixTime + offset / 1000
+        return row
+    })
+}
+
+/** `prefix`, the pages' items as a JSON array's elements, then `]`, `"next": N` if given, and `}`. */
+function* jsonArrayStream<T>(prefix: string, pages: Iterable<T[]>, view: (item: T) => unknown, next?: number): Generator<string> {
+    yield prefix
+    let first = true
+    for (const page of pages) {
+        if (page.length === 0) continue
+        yield (first ? "" : ",") + page.map(item => JSON.stringify(view(item))).join(",")
+        first = false
+    }
+    yield "]" + (next === undefined ? "" : ',"next":' + next) + "}"
 }
 
 export interface ReadingRow {
@@ -295,62 +346,91 @@ export class GatewayService {
         return { ...view, firmware: g?.firmware ?? null, board: g?.board ?? null, channels: g?.channels ?? null }
     }
 
-    /** The chain as the verifier's export file (docs/FORMAT.md, "Export file"), with its head. */
+    /**
+     * The chain as the verifier's export file (docs/FORMAT.md, "Export file"), with its head, in
+     * pieces read a page of blocks at a time (see `pages`): the whole chain is never in memory.
+     * The blocks are those up to the head as it was when the export began.
+     */
+    exportStream(idHex: string): Iterator<string> {
+        const d = this.device(idHex)
+        const pieces = exportPieces(Buffer.from(d.id, "hex"), d.headSeq >= 0 ? { seq: d.headSeq, hash: d.headHash } : undefined)
+        const pages = this.pages(d.id, { toSeq: d.headSeq, withBytes: true, pageBlocks: EXPORT_PAGE_BLOCKS })
+        return (function* () {
+            yield pieces.open
+            let count = 0
+            for (const page of pages) yield page.map(b => pieces.block(b.bytes, count++)).join("")
+            yield pieces.close(count)
+        })()
+    }
+
+    /** The export file as one string (for `npm start` and tests; the route streams it). */
     exportChain(idHex: string): string {
-        const d = this.device(idHex)
-        const blocks = this.store.allBlockBytes(d.id)
-        return formatExport({ deviceId: Buffer.from(d.id, "hex"), blocks, head: d.headSeq >= 0 ? { seq: d.headSeq, hash: d.headHash } : undefined })
+        const parts: string[] = []
+        for (let it = this.exportStream(idHex), r = it.next(); !r.done; r = it.next()) parts.push(r.value)
+        return parts.join("")
     }
 
-    blockList(idHex: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): Record<string, unknown>[] {
-        const d = this.device(idHex)
-        return this.store.blocks(d.id, range).map((b: BlockRecord) => {
-            const row: Record<string, unknown> = {
-                seq: b.seq,
-                type: RECORD_NAMES[b.type],
-                boot: b.boot,
-                uptimeMs: b.uptimeMs,
-                unixTime: b.unixTime,
-                readings: b.readingCount,
-                hash: toHex(b.hash).slice(0, 16),
-                receivedAt: iso(b.receivedAt),
-            }
-            if (b.type === 2) {
-                row.lostReadings = b.lostReadings
-                row.lostBlocks = b.lostBlocks
-            }
-            return row
-        })
-    }
-
-    /** Decoded readings with physical values (x * 10^exponent of the genesis layout). */
-    readings(idHex: string, range: { fromSeq?: number; toSeq?: number }): { deviceId: string; channels: ChannelSpec[]; readings: ReadingRow[] } {
-        const d = this.device(idHex)
-        if (d.headSeq < 0) return { deviceId: d.id, channels: [], readings: [] }
-        const channels = decodeBlock(this.store.blockAt(d.id, 0).bytes).genesis.channels
-        const rows: ReadingRow[] = []
-        for (const b of this.store.blocks(d.id, { ...range, withBytes: true })) {
-            if (b.readingCount === 0) continue
-            const block = decodeBlock(b.bytes)
-            const h = block.header
-            block.readings.forEach((r: Reading, i: number) => {
-                const offset = i * h.intervalMs
-                const row: ReadingRow = { seq: h.seq, boot: h.time.boot, uptimeMs: h.time.uptimeMs + offset, values: r.map((x, c) => (x === null ? null : physicalValue(x, channels[c].exponent))) }
-                if (h.time.unixTime !== undefined) row.unixTime = h.time.unixTime + offset / 1000
-                rows.push(row)
-            })
+    /**
+     * Blocks in seq order within [fromSeq, toSeq], a page of the store at a time: each page is
+     * one query, so no SQLite statement stays open between pages while other requests run.
+     */
+    private *pages(deviceId: string, range: { fromSeq?: number; toSeq?: number; limit?: number; withBytes?: boolean; pageBlocks: number }): Generator<BlockRecord[]> {
+        let from = range.fromSeq ?? 0
+        let left = range.limit ?? Infinity
+        const to = range.toSeq ?? Number.MAX_SAFE_INTEGER
+        while (left > 0 && from <= to) {
+            const page = this.store.blocks(deviceId, { fromSeq: from, toSeq: to, limit: Math.min(range.pageBlocks, left), withBytes: range.withBytes })
+            if (page.length === 0) return
+            yield page
+            left -= page.length
+            from = page[page.length - 1].seq + 1
         }
-        return { deviceId: d.id, channels, readings: rows }
     }
 
-    readingsCsv(idHex: string, range: { fromSeq?: number; toSeq?: number }): string {
-        const { channels, readings } = this.readings(idHex, range)
+    /**
+     * Where one request over [fromSeq, toSeq] stops: the range is cut after MAX_BLOCKS_PER_REQUEST
+     * blocks, and `next` is the seq to ask from for the rest (undefined: nothing left).
+     */
+    private capRange(deviceId: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): { fromSeq: number; toSeq: number; limit: number; next?: number } {
+        if (range.limit !== undefined && range.limit > MAX_BLOCKS_PER_REQUEST)
+            throw new HttpError(400, "bad-request", "limit must be at most " + MAX_BLOCKS_PER_REQUEST + " (page with from=)")
+        const fromSeq = range.fromSeq ?? 0
+        const toSeq = range.toSeq ?? Number.MAX_SAFE_INTEGER
+        const limit = range.limit ?? MAX_BLOCKS_PER_REQUEST
+        const next = range.limit === undefined ? this.store.seqAfter(deviceId, fromSeq, toSeq, limit) : undefined
+        return { fromSeq, toSeq: next === undefined ? toSeq : next - 1, limit, next }
+    }
+
+    /** The block list as JSON text pieces: {"deviceId", "blocks": [...], "next"?}. */
+    blockListStream(idHex: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): Iterator<string> {
+        const d = this.device(idHex)
+        const capped = this.capRange(d.id, range)
+        const pages = this.pages(d.id, { ...capped, pageBlocks: LIST_PAGE_BLOCKS })
+        return jsonArrayStream('{"deviceId":' + JSON.stringify(d.id) + ',"blocks":[', pages, blockView, capped.next)
+    }
+
+    /**
+     * Decoded readings with physical values (x * 10^exponent of the genesis layout), as JSON
+     * text pieces {"deviceId", "channels", "readings": [...], "next"?} or CSV lines; `next` (for
+     * CSV, given by the route in a header) when the range was cut at MAX_BLOCKS_PER_REQUEST.
+     */
+    readingsStream(idHex: string, range: { fromSeq?: number; toSeq?: number }, format: "json" | "csv"): { chunks: Iterator<string>; next?: number } {
+        const d = this.device(idHex)
+        const channels = d.headSeq >= 0 ? decodeBlock(this.store.blockAt(d.id, 0).bytes).genesis.channels : []
+        const capped = d.headSeq >= 0 ? this.capRange(d.id, range) : { fromSeq: 0, toSeq: -1, limit: 0, next: undefined as number }
+        const pages = this.pages(d.id, { ...capped, withBytes: true, pageBlocks: READINGS_PAGE_BLOCKS })
+        const rowPages = (function* () {
+            for (const page of pages) yield page.flatMap(b => readingRows(b, channels))
+        })()
+        if (format === "json")
+            return { chunks: jsonArrayStream('{"deviceId":' + JSON.stringify(d.id) + ',"channels":' + JSON.stringify(channels) + ',"readings":[', rowPages, r => r, capped.next), next: capped.next }
         const quote = (s: string) => (/[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s)
-        const header = ["seq", "boot", "uptimeMs", "unixTime", ...channels.map(c => quote(c.name + " (" + c.unit + ")"))]
-        const lines = [header.join(",")]
-        for (const r of readings)
-            lines.push([r.seq, r.boot, r.uptimeMs, r.unixTime ?? "", ...r.values.map(v => (v === null ? "" : String(v)))].join(","))
-        return lines.join("\n") + "\n"
+        const header = ["seq", "boot", "uptimeMs", "unixTime", ...channels.map(c => quote(c.name + " (" + c.unit + ")"))].join(",") + "\n"
+        const chunks = (function* () {
+            yield header
+            for (const rows of rowPages) yield rows.map(r => [r.seq, r.boot, r.uptimeMs, r.unixTime ?? "", ...r.values.map(v => (v === null ? "" : String(v)))].join(",") + "\n").join("")
+        })()
+        return { chunks, next: capped.next }
     }
 
     events(idHex: string): Record<string, unknown>[] {

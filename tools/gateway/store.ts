@@ -217,7 +217,7 @@ export class GatewayStore {
             blockAt: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq = ?`),
             blocks: db.prepare(`SELECT seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, received_at FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
             blocksWithBytes: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
-            allBytes: db.prepare(`SELECT bytes FROM blocks WHERE device_id = ? ORDER BY seq`).pluck(),
+            seqAfter: db.prepare(`SELECT seq FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?`).pluck(),
             recentTimes: db.prepare(`SELECT seq, type, boot, uptime_ms AS uptimeMs FROM blocks WHERE device_id = ? ORDER BY seq DESC LIMIT ?`),
             events: db.prepare(`SELECT id, time, kind, seq, message, block FROM events WHERE device_id = ? ORDER BY id`),
             insertBlock: db.prepare(`INSERT INTO blocks (device_id, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at)
@@ -292,9 +292,9 @@ export class GatewayStore {
         return stmt.all(deviceId, options.fromSeq ?? 0, options.toSeq ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1).map(blockFromRow)
     }
 
-    /** Every stored block's bytes in seq order (the export). */
-    allBlockBytes(deviceId: string): Buffer[] {
-        return this.stmts.allBytes.all(deviceId) as Buffer[]
+    /** The seq of the block `count` blocks into [fromSeq, toSeq] (undefined: fewer are stored). */
+    seqAfter(deviceId: string, fromSeq: number, toSeq: number, count: number): number | undefined {
+        return (this.stmts.seqAfter.get(deviceId, fromSeq, toSeq, count) as number) ?? undefined
     }
 
     /**
