@@ -76,7 +76,7 @@ describe("streamed answers", () => {
         // Summary rows only (the list needs no block bytes): enough to pass the cap.
         const extra = MAX_BLOCKS_PER_REQUEST
         const base = chain.blocks.length
-        const filler = Array.from({ length: extra }, (_, i) => ({ seq: base + i, type: 1, boot: 0, uptimeMs: 0, unixTime: null, readingCount: 0, lostReadings: 0, lostBlocks: 0, hash: Buffer.alloc(32), bytes: Buffer.alloc(1) }))
+        const filler = Array.from({ length: extra }, (_, i) => ({ seq: base + i, type: 1, boot: 0, uptimeMs: 0, unixTime: null as number | null, readingCount: 0, lostReadings: 0, lostBlocks: 0, hash: Buffer.alloc(32), bytes: Buffer.alloc(1) }))
         gw.store.commitBatch({ deviceId: ID, now: 0, blocks: filler, events: [] })
         const first = (await get(gw, "/v1/devices/" + ID + "/blocks")).body
         expect(first.blocks.length).toBe(MAX_BLOCKS_PER_REQUEST)
