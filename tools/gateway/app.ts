@@ -83,7 +83,10 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, limi
 function streamed(chunks: Iterator<string>, headers: Record<string, string>): Response {
     const encoder = new TextEncoder()
     const body = new ReadableStream<Uint8Array>({
-        pull(controller) {
+        async pull(controller) {
+            // A turn of the event loop between pieces: on loopback a socket can take a piece
+            // at once, and without this the whole answer would be written in one turn.
+            await new Promise(resolve => setImmediate(resolve))
             const piece = chunks.next()
             if (piece.done) controller.close()
             else controller.enqueue(encoder.encode(piece.value))

@@ -68,9 +68,9 @@ export function physicalValue(x: number, exponent: number): number {
 }
 
 /** Blocks a streamed answer reads from the store per event loop turn (a few ms of work each). */
-const EXPORT_PAGE_BLOCKS = 1024
-const LIST_PAGE_BLOCKS = 1024
-const READINGS_PAGE_BLOCKS = 128
+const EXPORT_PAGE_BLOCKS = 256
+const LIST_PAGE_BLOCKS = 256
+const READINGS_PAGE_BLOCKS = 64
 /** The most blocks one readings or blocks request covers; the answer's `next` says where to go on. */
 export const MAX_BLOCKS_PER_REQUEST = 100_000
 
@@ -200,7 +200,9 @@ export class GatewayService {
         const d = DEVICE_ID_PATTERN.test(idHex) ? this.store.device(idHex) : undefined
         if (!d) return
         const cache = this.keyCache(d)
-        await cache.reach(d.headSeq + 1)
+        // A session to build: K_head from K_0. Once built, the session holds it, so a device
+        // syncing in order never waits for a walk someone else's claim started.
+        if (!this.sessions.has(d.id)) await cache.reach(d.headSeq + 1)
         let blocks: Buffer[]
         try {
             blocks = decodeBatch(body).blocks

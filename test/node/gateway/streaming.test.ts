@@ -53,7 +53,7 @@ describe("streamed answers", () => {
         await reader.read()
         // One piece read: at most a couple of pages fetched, not the 3001 blocks.
         expect(seen.rows).toBeGreaterThan(0)
-        expect(seen.rows).toBeLessThanOrEqual(2048)
+        expect(seen.rows).toBeLessThanOrEqual(1024)
         let pieces = 1
         while (!(await reader.read()).done) pieces++
         expect(pieces).toBeGreaterThan(2)
