@@ -2,6 +2,7 @@
  * `fieldledger gateway`: serves the gateway's HTTP API (docs/API.md) on a SQLite store. A thin
  * command over tools/gateway/server.ts; `registerDevice` registers without HTTP.
  */
+import { homedir } from "node:os"
 import { dirname, join } from "node:path"
 import { durationOption, parseCommandLine, portOption, readAdminToken, UsageError } from "./lib/args"
 import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
@@ -24,7 +25,10 @@ Options:
   --admin-token-file FILE  file holding the admin token (else env FL_ADMIN_TOKEN; without
                            either, registering over HTTP is disabled)
   --master-key-file FILE   file holding the master key, 64 hex digits (else env FL_MASTER_KEY;
-                           without either, <db dir>/gateway-master.key, created once)
+                           without either, $XDG_CONFIG_HOME/fieldledger/master.key, by default
+                           ~/.config/fieldledger/master.key, created once, mode 0600; a key
+                           at the old default <db dir>/gateway-master.key is still used, with
+                           a message saying how to move it)
   --stale-after DURATION   the dashboard shows a device as stale when no new block of it has
                            arrived for this long plus twice its block period (a device syncs
                            when it seals a block: about hourly on hardware defaults); this long
@@ -32,8 +36,16 @@ Options:
                            unit: 90s, 20m, 2h, 1d (default 15 min)
   -h, --help               this help`
 
-/** Where the master key lives when none is given: beside the database. */
-export function defaultMasterKeyFile(db: string): string {
+/**
+ * Where the master key lives when none is given: in the user's configuration directory, apart
+ * from the database (docs/SECURITY.md: whoever copies the database alone opens no device key).
+ */
+export function defaultMasterKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+    return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "fieldledger", "master.key")
+}
+
+/** The default of earlier versions, beside the database: still read so no deployment gets a new key. */
+export function masterKeyBesideDatabase(db: string): string {
     return join(dirname(db), "gateway-master.key")
 }
 
@@ -72,11 +84,16 @@ export async function runGateway(argv: string[]): Promise<number> {
     const adminToken = readAdminToken(cli.string("admin-token-file"))
     let master
     try {
-        master = loadMasterKey({ envValue: process.env.FL_MASTER_KEY || undefined, file: cli.string("master-key-file"), defaultFile: defaultMasterKeyFile(db) })
+        master = loadMasterKey({ envValue: process.env.FL_MASTER_KEY || undefined, file: cli.string("master-key-file"), defaultFile: defaultMasterKeyFile(), legacyFile: masterKeyBesideDatabase(db) })
     } catch (e) {
         if (e instanceof KeyVaultError) throw new UsageError(e.message)
         throw e
     }
+    if (master.legacy)
+        console.log(
+            `the master key is beside the database (${master.from}), where earlier versions created it; a copy of that directory opens every device key. ` +
+                `Move it away from the database: mkdir -p -m 700 ${dirname(defaultMasterKeyFile())} && mv ${master.from} ${defaultMasterKeyFile()} (or keep it anywhere else with --master-key-file)`
+        )
     if (master.created) console.log(`created a new master key in ${master.from} (mode 0600): keep it with the database; without it the device keys cannot be opened`)
 
     let gateway

@@ -22,7 +22,7 @@ import { Simulator } from "./lib/simulator"
 import { loadMasterKey } from "./gateway/keyvault"
 import { RunningGateway, startGateway } from "./gateway/server"
 import { succeed } from "./gateway/succession"
-import { defaultMasterKeyFile } from "./gateway"
+import { masterKeyBesideDatabase } from "./gateway"
 import { pickDevice } from "./provision"
 
 export const START_HELP = `Usage: fieldledger start [--duration SECONDS] [--export FILE] [--key-file FILE] [--continue] [--db PATH] [--port N] [--device-id HEX] [--verbose]
@@ -207,7 +207,10 @@ export async function runStart(argv: string[]): Promise<number> {
         for (const suffix of ["", "-wal", "-shm"]) rmSync(db + suffix, { force: true })
     }
     mkdirSync(dirname(db), { recursive: true })
-    const master = loadMasterKey({ envValue: process.env.FL_MASTER_KEY || undefined, defaultFile: defaultMasterKeyFile(db) })
+    // The demo's database is thrown away on each run (unless --continue): its master key lives
+    // with it, under data/, so the demo leaves nothing in the user's configuration directory.
+    // A deployment runs `fieldledger gateway`, whose default keeps the key apart.
+    const master = loadMasterKey({ envValue: process.env.FL_MASTER_KEY || undefined, defaultFile: masterKeyBesideDatabase(db) })
     let gateway: RunningGateway
     try {
         gateway = await startGateway({ db, port, masterKey: master.key })

@@ -8,23 +8,26 @@ import { compactness } from "./compactness"
 import { deviceOverhead } from "./deviceoverhead"
 import { endurance } from "./endurance"
 import { gateway } from "./gateway"
+import { gatewayLimits } from "./gatewaylimits"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, deviceOverhead]
+export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, deviceOverhead]
 
-export const BENCH_HELP = `Usage: fieldledger bench [--json] [--only NAME]
+export const BENCH_HELP = `Usage: fieldledger bench [--json] [--quick] [--only NAME]
 
 Runs the benchmarks and prints their figures. Sections:
 ${SECTIONS.map(s => "  " + s.name.padEnd(14) + s.description).join("\n")}
 
 Options:
   --json       print one JSON object with every figure (and nothing else) on stdout
+  --quick      smaller sizes where a section has them (the limits section: a 20,000-block
+               export instead of 1,000,000, 200 sync requests instead of 1,000)
   --only NAME  run one section
   --skip NAME  run every section but this one
   -h, --help   this help`
 
 export async function main(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, { json: { type: "boolean" }, only: { type: "string" }, skip: { type: "string" } })
+    const cli = parseCommandLine(argv, { json: { type: "boolean" }, quick: { type: "boolean" }, only: { type: "string" }, skip: { type: "string" } })
     if (cli.boolean("help")) {
         console.log(BENCH_HELP)
         return 0
@@ -45,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
         if (json) console.log = (...args: unknown[]) => console.error(...args)
         let result
         try {
-            result = await section.run()
+            result = await section.run({ quick: cli.boolean("quick") })
         } finally {
             console.log = log
         }

@@ -2,5 +2,6 @@
 export interface BenchSection {
     name: string
     description: string
-    run(): Promise<{ lines: string[]; figures: Record<string, number> }>
+    /** quick: smaller sizes where a section has them (the test suite runs the bench so). */
+    run(options: { quick: boolean }): Promise<{ lines: string[]; figures: Record<string, number> }>
 }

@@ -24,9 +24,15 @@ export interface GatewayAppOptions {
     now?: () => number
 }
 
+/** How much of an oversize body is read and thrown away after the 413, so the client sees it. */
+const DISCARD_AFTER_OVERSIZE = 8 * 1024 * 1024
+
 /**
  * Reads a request body up to `max` bytes. A longer body is cut at max + 1 bytes and flagged
- * (its first bytes still hold the batch header, so the 413 reply can carry a signed ack).
+ * (its first bytes still hold the batch header, so the 413 reply can carry a signed ack); the
+ * rest is read and discarded in the background (up to DISCARD_AFTER_OVERSIZE), so a client
+ * still sending gets the 413 and a clean close rather than a reset. A body the client cuts off
+ * is a 400, not a gateway error: anyone can do it.
  */
 async function readLimited(request: Request, max: number): Promise<{ body: Buffer; oversize: boolean }> {
     const declared = Number(request.headers.get("content-length") ?? NaN)
@@ -35,16 +41,61 @@ async function readLimited(request: Request, max: number): Promise<{ body: Buffe
     const chunks: Buffer[] = []
     let length = 0
     for (;;) {
-        const { done, value } = await reader.read()
+        let chunk: ReadableStreamReadResult<Uint8Array>
+        try {
+            chunk = await reader.read()
+        } catch (e) {
+            throw new HttpError(400, "incomplete-body", "the request body ended before it was complete")
+        }
+        const { done, value } = chunk
         if (done) break
         chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
         length += value.byteLength
         if (length > max) {
-            await reader.cancel().catch(() => {})
+            void discardRest(reader, DISCARD_AFTER_OVERSIZE)
             return { body: Buffer.concat(chunks).subarray(0, max + 1), oversize: true }
         }
     }
     return { body: Buffer.concat(chunks), oversize: declared > max }
+}
+
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number): Promise<void> {
+    let discarded = 0
+    try {
+        for (;;) {
+            const { done, value } = await reader.read()
+            if (done) return
+            discarded += value.byteLength
+            if (discarded > limit) {
+                await reader.cancel()
+                return
+            }
+        }
+    } catch (e) {
+        // The client went away: nothing left to discard.
+    }
+}
+
+/**
+ * A 200 whose body is pulled from `chunks` one piece at a time as the client reads it: a slow
+ * reader holds one piece, not the whole answer, and each piece is one slice of the event loop.
+ */
+function streamed(chunks: Iterator<string>, headers: Record<string, string>): Response {
+    const encoder = new TextEncoder()
+    const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+            // A turn of the event loop between pieces: on loopback a socket can take a piece
+            // at once, and without this the whole answer would be written in one turn.
+            await new Promise(resolve => setImmediate(resolve))
+            const piece = chunks.next()
+            if (piece.done) controller.close()
+            else controller.enqueue(encoder.encode(piece.value))
+        },
+        cancel() {
+            chunks.return?.(undefined)
+        },
+    })
+    return new Response(body, { status: 200, headers })
 }
 
 function seqParam(value: string | undefined, name: string): number | undefined {
@@ -93,28 +144,31 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
 
     app.post("/v1/devices/:id/blocks", async c => {
         const { body, oversize } = await readLimited(c.req.raw, MAX_BATCH_BYTES)
+        if (oversize) c.header("connection", "close")
+        else await service.prepareIngest(c.req.param("id"), body)
         const reply = service.ingest(c.req.param("id"), body, { oversize, backlog: c.req.query("backlog") })
         return c.json(reply.body, reply.status)
     })
 
     app.get("/v1/devices/:id/export", c => {
         const id = c.req.param("id")
-        const text = service.exportChain(id)
-        c.header("content-disposition", `attachment; filename="${id}.json"`)
-        return c.body(text, 200, { "content-type": "application/json; charset=utf-8" })
+        const chunks = service.exportStream(id)
+        return streamed(chunks, { "content-type": "application/json; charset=utf-8", "content-disposition": `attachment; filename="${id}.json"` })
     })
 
     app.get("/v1/devices/:id/blocks", c => {
         const range = { fromSeq: seqParam(c.req.query("from"), "from"), toSeq: seqParam(c.req.query("to"), "to"), limit: seqParam(c.req.query("limit"), "limit") }
-        return c.json({ deviceId: c.req.param("id"), blocks: service.blockList(c.req.param("id"), range) })
+        return streamed(service.blockListStream(c.req.param("id"), range), { "content-type": "application/json" })
     })
 
     app.get("/v1/devices/:id/readings", c => {
         const format = c.req.query("format") ?? "json"
         const range = { fromSeq: seqParam(c.req.query("from"), "from"), toSeq: seqParam(c.req.query("to"), "to") }
-        if (format === "csv") return c.body(service.readingsCsv(c.req.param("id"), range), 200, { "content-type": "text/csv; charset=utf-8" })
-        if (format !== "json") throw new HttpError(400, "bad-request", "format must be json or csv")
-        return c.json(service.readings(c.req.param("id"), range))
+        if (format !== "json" && format !== "csv") throw new HttpError(400, "bad-request", "format must be json or csv")
+        const { chunks, next } = service.readingsStream(c.req.param("id"), range, format)
+        const headers: Record<string, string> = { "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/json" }
+        if (next !== undefined) headers["x-next-from"] = String(next)
+        return streamed(chunks, headers)
     })
 
     app.get("/v1/devices/:id/events", c => c.json({ deviceId: c.req.param("id"), events: service.events(c.req.param("id")) }))

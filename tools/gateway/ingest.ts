@@ -13,9 +13,9 @@
  *   only with a gap record later in the same batch declaring it), time, channels, gap records.
  *   A jump without a record -> 409 with the expected seq, so the device resends from there.
  */
-import { constantTimeEqual, FormatError } from "../../src/lib/codec/bytes"
+import { ByteReader, constantTimeEqual, FormatError } from "../../src/lib/codec/bytes"
 import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
-import { RECORD_GAP } from "../../src/lib/codec/format"
+import { readHeader, RECORD_GAP } from "../../src/lib/codec/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
 import { ChainHistory, ChainVerifier, copyVerifierState, coversJump, VerifierState } from "../../src/lib/ledger/verify"
 import type { NewBlock, NewEvent } from "./store"
@@ -38,7 +38,10 @@ export interface IngestContext {
     state: VerifierState
     /** The stored block at seq, if any. */
     stored(seq: number): StoredBlockRef | undefined
-    /** K_seq (for checking a block at a seq already passed: duplicate or fork). */
+    /**
+     * K_seq, for a block at a seq already passed (duplicate or fork) or one a jump lands on:
+     * cheap once `highestKeyNeeded`'s seq was prepared (service.ts), which the caller ensures.
+     */
     epochKey(seq: number): Buffer
 }
 
@@ -95,6 +98,33 @@ export function summarizeBlock(block: DecodedBlock, bytes: Buffer, hash: Buffer)
     }
 }
 
+/**
+ * The highest seq whose epoch key `ingestBatch` may ask `epochKey` for on these blocks, or -1:
+ * a jump's landing seq (at most MAX_JUMP_PER_BATCH past the expected one: further is refused
+ * first), or a seq already passed whose bytes differ from the stored block's. Reads only each
+ * block's header, so the caller can derive that far ahead of the synchronous ingest.
+ */
+export function highestKeyNeeded(expectedSeq: number, blocks: Buffer[], storedSame: (seq: number, bytes: Buffer) => boolean): number {
+    let next = expectedSeq
+    let highest = -1
+    for (const bytes of blocks) {
+        let seq: number
+        try {
+            seq = readHeader(new ByteReader(bytes, "block")).seq
+        } catch (e) {
+            if (e instanceof FormatError) break
+            throw e
+        }
+        if (seq === next) next++
+        else if (seq > next) {
+            // The first jump only: ingestBatch refuses a second one before deriving its key.
+            if (seq - next <= MAX_JUMP_PER_BATCH) highest = Math.max(highest, seq)
+            break
+        } else if (seq >= expectedSeq || !storedSame(seq, bytes)) highest = Math.max(highest, seq)
+    }
+    return highest
+}
+
 export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult {
     const pending = new Map<number, StoredBlockRef>()
     const lookup = (seq: number) => pending.get(seq) ?? ctx.stored(seq)
@@ -102,7 +132,7 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
         hashAt: seq => lookup(seq)?.hash,
         add: () => {},
     }
-    const verifier = new ChainVerifier(ctx.crypto, ctx.deviceId, copyVerifierState(ctx.state), history)
+    const verifier = new ChainVerifier(ctx.crypto, ctx.deviceId, copyVerifierState(ctx.state), history, seq => ctx.epochKey(seq))
     const result: IngestResult = { store: [], duplicates: 0, events: [], state: verifier.state() }
     // A seq jump is accepted on the strength of a gap record later in the batch, which is
     // verified only when the loop reaches it: until then the blocks from the jump on are
@@ -161,6 +191,12 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
         // checked: unbounded, one unauthenticated request could hold the gateway for hours.
         if (seq - expected > MAX_JUMP_PER_BATCH)
             return stop({ index: i, seq, status: 422, code: "jump-too-large", message: "block " + seq + " jumps " + (seq - expected) + " seqs ahead; a batch may skip at most " + MAX_JUMP_PER_BATCH })
+        // A device's backlog has at most one hole (its pending loss is one range), so a batch
+        // has at most one jump. A second one is refused, before its key is derived: were it
+        // accepted on a record the loop never verifies, the first jump's genuine record would
+        // confirm both, and the device would forget blocks nobody stored.
+        if (seq > expected && jumped)
+            return stop({ index: i, seq, status: 422, code: "second-jump", message: "block " + seq + ": a second seq jump in one batch (a device's backlog has one declared loss at most)" })
         const check = verifier.nextDecoded(block, blocks, i)
         if (!check.ok) {
             const f = FAILURES[check.code] ?? { status: 422 as const, code: check.code }
@@ -171,12 +207,6 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
             }
             return stop(s, f.event ? { kind: f.event, block: bytes } : undefined)
         }
-        // A device's backlog has at most one hole (its pending loss is one range), so a batch
-        // has at most one jump. A second one is refused: were it accepted on a record the loop
-        // never verifies, the first jump's genuine record would confirm both, and the device
-        // would forget blocks nobody stored.
-        if (check.skippedFrom !== undefined && jumped)
-            return stop({ index: i, seq, status: 422, code: "second-jump", message: "block " + seq + ": a second seq jump in one batch (a device's backlog has one declared loss at most)" })
         if (check.skippedFrom !== undefined) jumped = true
         pending.set(seq, { bytes, hash: check.hash })
         result.store.push(summarizeBlock(block, bytes, check.hash))

@@ -1,8 +1,9 @@
 /**
  * Device keys at rest: each K_0 is sealed with AES-256-GCM under the gateway's master key, with
  * the device id as associated data (a sealed key moved to another device's row does not open).
- * The master key comes from FL_MASTER_KEY (64 hex), a key file, or is created once beside the
- * database with mode 0600. Keys are never logged.
+ * The master key comes from FL_MASTER_KEY (64 hex), a key file, or is created once in the
+ * user's configuration directory (mode 0600, its directory 0700), away from the database: a copy
+ * of the database alone then opens no device key. Keys are never logged.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -32,13 +33,17 @@ export interface MasterKeySource {
     from: string
     /** True when this call created the key file. */
     created: boolean
+    /** Set when the key came from the old default beside the database (the caller says to move it). */
+    legacy?: boolean
 }
 
 /**
  * The master key: `envValue` (FL_MASTER_KEY) if set, else the key file; if neither is given,
- * `defaultFile` is read, or created (mode 0600) when absent.
+ * `defaultFile` is read, else `legacyFile` (the default of earlier versions) if it exists, so an
+ * existing deployment keeps its key instead of silently getting a new one; else `defaultFile`
+ * is created (mode 0600; directories it needs 0700).
  */
-export function loadMasterKey(options: { envValue?: string; file?: string; defaultFile: string }): MasterKeySource {
+export function loadMasterKey(options: { envValue?: string; file?: string; defaultFile: string; legacyFile?: string }): MasterKeySource {
     if (options.envValue) return { key: parseMasterKey(options.envValue, "FL_MASTER_KEY"), from: "FL_MASTER_KEY", created: false }
     if (options.file) {
         if (!existsSync(options.file)) throw new KeyVaultError("master key file " + options.file + " does not exist")
@@ -46,7 +51,10 @@ export function loadMasterKey(options: { envValue?: string; file?: string; defau
     }
     const file = options.defaultFile
     if (existsSync(file)) return { key: parseMasterKey(readFileSync(file, "utf8"), "master key file " + file), from: file, created: false }
-    mkdirSync(dirname(file), { recursive: true })
+    const legacy = options.legacyFile
+    if (legacy && existsSync(legacy))
+        return { key: parseMasterKey(readFileSync(legacy, "utf8"), "master key file " + legacy), from: legacy, created: false, legacy: true }
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     const key = randomBytes(MASTER_KEY_BYTES)
     writeFileSync(file, key.toString("hex") + "\n", { mode: 0o600, flag: "wx" })
     chmodSync(file, 0o600)

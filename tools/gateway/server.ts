@@ -3,6 +3,7 @@
  * Usable from other tools and tests; port 0 picks a free port (see the returned url).
  */
 import { serve } from "@hono/node-server"
+import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { createGatewayApp } from "./app"
 import { GatewayService } from "./service"
@@ -24,6 +25,33 @@ export interface GatewayOptions {
     heartbeatMs?: number
     /** Clock in unix milliseconds for the service and the dashboard (default Date.now; tests set it). */
     now?: () => number
+    /** Connection limits (default SERVER_LIMITS). */
+    limits?: Partial<ServerLimits>
+}
+
+/**
+ * What one client may hold: without these a request declaring a huge body and sending nothing
+ * keeps its connection (and its memory) forever, and enough of them exhaust the process's files.
+ */
+export interface ServerLimits {
+    /** All the headers must arrive within this (Node answers 408 and closes). */
+    headersTimeoutMs: number
+    /** The whole request, body included, must arrive within this. A 16 KB batch needs far less. */
+    requestTimeoutMs: number
+    /** An idle kept-alive connection is closed after this. */
+    keepAliveTimeoutMs: number
+    /** Connections beyond this many are closed on arrival. */
+    maxConnections: number
+    /** How often Node checks the two request timeouts (they fire up to this much late). */
+    checkIntervalMs: number
+}
+
+export const SERVER_LIMITS: ServerLimits = {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+    maxConnections: 1024,
+    checkIntervalMs: 1_000,
 }
 
 export interface RunningGateway {
@@ -43,8 +71,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }
     const app = createGatewayApp({ service, adminToken: options.adminToken, log: options.log, staleAfterMs: options.staleAfterMs, heartbeatMs: options.heartbeatMs, now: options.now })
     const host = options.host ?? "127.0.0.1"
+    const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits }
     const { server, info } = await new Promise<{ server: ReturnType<typeof serve>; info: AddressInfo }>((resolve, reject) => {
-        const server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 8787 }, info => resolve({ server, info }))
+        const server = serve(
+            {
+                fetch: app.fetch,
+                hostname: host,
+                port: options.port ?? 8787,
+                serverOptions: {
+                    headersTimeout: limits.headersTimeoutMs,
+                    requestTimeout: limits.requestTimeoutMs,
+                    keepAliveTimeout: limits.keepAliveTimeoutMs,
+                    connectionsCheckingInterval: limits.checkIntervalMs,
+                },
+            },
+            info => resolve({ server, info })
+        )
+        ;(server as Server).maxConnections = limits.maxConnections
         server.once("error", reject)
     })
     const shownHost = info.address.includes(":") ? "[" + info.address + "]" : info.address

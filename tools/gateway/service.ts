@@ -12,12 +12,12 @@ import { Reading } from "../../src/lib/codec/readings"
 import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, decodeBatch, deriveAckKey, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
 import { initialVerifierState, VerifierState } from "../../src/lib/ledger/verify"
 import { nodeCrypto } from "../lib/crypto"
-import { formatExport } from "../lib/exportfile"
+import { exportPieces } from "../lib/exportfile"
 import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
 import { DEVICE_ID_PATTERN } from "../lib/args"
 import { HttpError } from "./errors"
-import { ingestBatch, IngestResult } from "./ingest"
+import { highestKeyNeeded, ingestBatch, IngestResult } from "./ingest"
 import { KeyVault } from "./keyvault"
 import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
 
@@ -67,6 +67,57 @@ export function physicalValue(x: number, exponent: number): number {
     return exponent < 0 ? x / Math.pow(10, -exponent) : x * Math.pow(10, exponent)
 }
 
+/** Blocks a streamed answer reads from the store per event loop turn (a few ms of work each). */
+const EXPORT_PAGE_BLOCKS = 256
+const LIST_PAGE_BLOCKS = 256
+const READINGS_PAGE_BLOCKS = 64
+/** The most blocks one readings or blocks request covers; the answer's `next` says where to go on. */
+export const MAX_BLOCKS_PER_REQUEST = 100_000
+
+/** One block's row in the block list. */
+function blockView(b: BlockRecord): Record<string, unknown> {
+    const row: Record<string, unknown> = {
+        seq: b.seq,
+        type: RECORD_NAMES[b.type],
+        boot: b.boot,
+        uptimeMs: b.uptimeMs,
+        unixTime: b.unixTime,
+        readings: b.readingCount,
+        hash: toHex(b.hash).slice(0, 16),
+        receivedAt: iso(b.receivedAt),
+    }
+    if (b.type === 2) {
+        row.lostReadings = b.lostReadings
+        row.lostBlocks = b.lostBlocks
+    }
+    return row
+}
+
+/** A stored block's readings, one row each, at the block's time plus i * intervalMs. */
+function readingRows(b: BlockRecord, channels: ChannelSpec[]): ReadingRow[] {
+    if (b.readingCount === 0) return []
+    const block = decodeBlock(b.bytes)
+    const h = block.header
+    return block.readings.map((r: Reading, i: number) => {
+        const offset = i * h.intervalMs
+        const row: ReadingRow = { seq: h.seq, boot: h.time.boot, uptimeMs: h.time.uptimeMs + offset, values: r.map((x, c) => (x === null ? null : physicalValue(x, channels[c].exponent))) }
+        if (h.time.unixTime !== undefined) row.unixTime = h.time.unixTime + offset / 1000
+        return row
+    })
+}
+
+/** `prefix`, the pages' items as a JSON array's elements, then `]`, `"next": N` if given, and `}`. */
+function* jsonArrayStream<T>(prefix: string, pages: Iterable<T[]>, view: (item: T) => unknown, next?: number): Generator<string> {
+    yield prefix
+    let first = true
+    for (const page of pages) {
+        if (page.length === 0) continue
+        yield (first ? "" : ",") + page.map(item => JSON.stringify(view(item))).join(",")
+        first = false
+    }
+    yield "]" + (next === undefined ? "" : ',"next":' + next) + "}"
+}
+
 export interface ReadingRow {
     seq: number
     boot: number
@@ -89,6 +140,8 @@ export class GatewayService {
     private readonly crypto: LedgerCrypto
     private readonly now: () => number
     private readonly sessions = new Map<string, DeviceSession>()
+    /** Each device's epoch key grid (epochkeys.ts), kept across sessions until K_0 changes. */
+    private readonly keyCaches = new Map<string, EpochKeyCache>()
 
     constructor(options: GatewayServiceOptions) {
         this.store = options.store
@@ -124,6 +177,42 @@ export class GatewayService {
     /** Drops the cached verifier state: the store changed underneath it (a key succession). */
     forgetSession(idHex: string) {
         this.sessions.delete(idHex)
+        this.keyCaches.delete(idHex)
+    }
+
+    private keyCache(d: DeviceRecord): EpochKeyCache {
+        let cache = this.keyCaches.get(d.id)
+        if (!cache) {
+            const id = Buffer.from(d.id, "hex")
+            cache = new EpochKeyCache(this.crypto, id, this.vault.open(d.key0Sealed, id))
+            this.keyCaches.set(d.id, cache)
+        }
+        return cache
+    }
+
+    /**
+     * Derives, a slice per event loop turn, the epoch keys `ingest` will need for this body (the
+     * head's after a restart, a claimed jump's, a re-sent block's), so that the synchronous
+     * ingest costs at most KEY_GRID_INTERVAL HMACs per key however the body is built. Anything
+     * the body gets wrong is left for `ingest` to report.
+     */
+    async prepareIngest(idHex: string, body: Buffer): Promise<void> {
+        const d = DEVICE_ID_PATTERN.test(idHex) ? this.store.device(idHex) : undefined
+        if (!d) return
+        const cache = this.keyCache(d)
+        // A session to build: K_head from K_0. Once built, the session holds it, so a device
+        // syncing in order never waits for a walk someone else's claim started.
+        if (!this.sessions.has(d.id)) await cache.reach(d.headSeq + 1)
+        let blocks: Buffer[]
+        try {
+            blocks = decodeBatch(body).blocks
+        } catch (e) {
+            if (e instanceof FormatError) return
+            throw e
+        }
+        const expected = this.sessions.get(d.id)?.state.expectedSeq ?? d.headSeq + 1
+        const highest = highestKeyNeeded(expected, blocks, (seq, bytes) => !!this.store.blockAt(d.id, seq)?.bytes.equals(bytes))
+        if (highest >= 0) await cache.reach(highest)
     }
 
     private device(idHex: string): DeviceRecord {
@@ -138,7 +227,7 @@ export class GatewayService {
         if (cached) return cached
         const id = Buffer.from(d.id, "hex")
         const key0 = this.vault.open(d.key0Sealed, id)
-        const epochKeys = new EpochKeyCache(this.crypto, id, key0)
+        const epochKeys = this.keyCache(d)
         let state = initialVerifierState(key0)
         if (d.headSeq >= 0) {
             const head = decodeBlock(this.store.blockAt(d.id, d.headSeq).bytes)
@@ -259,62 +348,91 @@ export class GatewayService {
         return { ...view, firmware: g?.firmware ?? null, board: g?.board ?? null, channels: g?.channels ?? null }
     }
 
-    /** The chain as the verifier's export file (docs/FORMAT.md, "Export file"), with its head. */
+    /**
+     * The chain as the verifier's export file (docs/FORMAT.md, "Export file"), with its head, in
+     * pieces read a page of blocks at a time (see `pages`): the whole chain is never in memory.
+     * The blocks are those up to the head as it was when the export began.
+     */
+    exportStream(idHex: string): Iterator<string> {
+        const d = this.device(idHex)
+        const pieces = exportPieces(Buffer.from(d.id, "hex"), d.headSeq >= 0 ? { seq: d.headSeq, hash: d.headHash } : undefined)
+        const pages = this.pages(d.id, { toSeq: d.headSeq, withBytes: true, pageBlocks: EXPORT_PAGE_BLOCKS })
+        return (function* () {
+            yield pieces.open
+            let count = 0
+            for (const page of pages) yield page.map(b => pieces.block(b.bytes, count++)).join("")
+            yield pieces.close(count)
+        })()
+    }
+
+    /** The export file as one string (for `npm start` and tests; the route streams it). */
     exportChain(idHex: string): string {
-        const d = this.device(idHex)
-        const blocks = this.store.allBlockBytes(d.id)
-        return formatExport({ deviceId: Buffer.from(d.id, "hex"), blocks, head: d.headSeq >= 0 ? { seq: d.headSeq, hash: d.headHash } : undefined })
+        const parts: string[] = []
+        for (let it = this.exportStream(idHex), r = it.next(); !r.done; r = it.next()) parts.push(r.value)
+        return parts.join("")
     }
 
-    blockList(idHex: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): Record<string, unknown>[] {
-        const d = this.device(idHex)
-        return this.store.blocks(d.id, range).map((b: BlockRecord) => {
-            const row: Record<string, unknown> = {
-                seq: b.seq,
-                type: RECORD_NAMES[b.type],
-                boot: b.boot,
-                uptimeMs: b.uptimeMs,
-                unixTime: b.unixTime,
-                readings: b.readingCount,
-                hash: toHex(b.hash).slice(0, 16),
-                receivedAt: iso(b.receivedAt),
-            }
-            if (b.type === 2) {
-                row.lostReadings = b.lostReadings
-                row.lostBlocks = b.lostBlocks
-            }
-            return row
-        })
-    }
-
-    /** Decoded readings with physical values (x * 10^exponent of the genesis layout). */
-    readings(idHex: string, range: { fromSeq?: number; toSeq?: number }): { deviceId: string; channels: ChannelSpec[]; readings: ReadingRow[] } {
-        const d = this.device(idHex)
-        if (d.headSeq < 0) return { deviceId: d.id, channels: [], readings: [] }
-        const channels = decodeBlock(this.store.blockAt(d.id, 0).bytes).genesis.channels
-        const rows: ReadingRow[] = []
-        for (const b of this.store.blocks(d.id, { ...range, withBytes: true })) {
-            if (b.readingCount === 0) continue
-            const block = decodeBlock(b.bytes)
-            const h = block.header
-            block.readings.forEach((r: Reading, i: number) => {
-                const offset = i * h.intervalMs
-                const row: ReadingRow = { seq: h.seq, boot: h.time.boot, uptimeMs: h.time.uptimeMs + offset, values: r.map((x, c) => (x === null ? null : physicalValue(x, channels[c].exponent))) }
-                if (h.time.unixTime !== undefined) row.unixTime = h.time.unixTime + offset / 1000
-                rows.push(row)
-            })
+    /**
+     * Blocks in seq order within [fromSeq, toSeq], a page of the store at a time: each page is
+     * one query, so no SQLite statement stays open between pages while other requests run.
+     */
+    private *pages(deviceId: string, range: { fromSeq?: number; toSeq?: number; limit?: number; withBytes?: boolean; pageBlocks: number }): Generator<BlockRecord[]> {
+        let from = range.fromSeq ?? 0
+        let left = range.limit ?? Infinity
+        const to = range.toSeq ?? Number.MAX_SAFE_INTEGER
+        while (left > 0 && from <= to) {
+            const page = this.store.blocks(deviceId, { fromSeq: from, toSeq: to, limit: Math.min(range.pageBlocks, left), withBytes: range.withBytes })
+            if (page.length === 0) return
+            yield page
+            left -= page.length
+            from = page[page.length - 1].seq + 1
         }
-        return { deviceId: d.id, channels, readings: rows }
     }
 
-    readingsCsv(idHex: string, range: { fromSeq?: number; toSeq?: number }): string {
-        const { channels, readings } = this.readings(idHex, range)
+    /**
+     * Where one request over [fromSeq, toSeq] stops: the range is cut after MAX_BLOCKS_PER_REQUEST
+     * blocks, and `next` is the seq to ask from for the rest (undefined: nothing left).
+     */
+    private capRange(deviceId: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): { fromSeq: number; toSeq: number; limit: number; next?: number } {
+        if (range.limit !== undefined && range.limit > MAX_BLOCKS_PER_REQUEST)
+            throw new HttpError(400, "bad-request", "limit must be at most " + MAX_BLOCKS_PER_REQUEST + " (page with from=)")
+        const fromSeq = range.fromSeq ?? 0
+        const toSeq = range.toSeq ?? Number.MAX_SAFE_INTEGER
+        const limit = range.limit ?? MAX_BLOCKS_PER_REQUEST
+        const next = range.limit === undefined ? this.store.seqAfter(deviceId, fromSeq, toSeq, limit) : undefined
+        return { fromSeq, toSeq: next === undefined ? toSeq : next - 1, limit, next }
+    }
+
+    /** The block list as JSON text pieces: {"deviceId", "blocks": [...], "next"?}. */
+    blockListStream(idHex: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): Iterator<string> {
+        const d = this.device(idHex)
+        const capped = this.capRange(d.id, range)
+        const pages = this.pages(d.id, { ...capped, pageBlocks: LIST_PAGE_BLOCKS })
+        return jsonArrayStream('{"deviceId":' + JSON.stringify(d.id) + ',"blocks":[', pages, blockView, capped.next)
+    }
+
+    /**
+     * Decoded readings with physical values (x * 10^exponent of the genesis layout), as JSON
+     * text pieces {"deviceId", "channels", "readings": [...], "next"?} or CSV lines; `next` (for
+     * CSV, given by the route in a header) when the range was cut at MAX_BLOCKS_PER_REQUEST.
+     */
+    readingsStream(idHex: string, range: { fromSeq?: number; toSeq?: number }, format: "json" | "csv"): { chunks: Iterator<string>; next?: number } {
+        const d = this.device(idHex)
+        const channels = d.headSeq >= 0 ? decodeBlock(this.store.blockAt(d.id, 0).bytes).genesis.channels : []
+        const capped = d.headSeq >= 0 ? this.capRange(d.id, range) : { fromSeq: 0, toSeq: -1, limit: 0, next: undefined as number }
+        const pages = this.pages(d.id, { ...capped, withBytes: true, pageBlocks: READINGS_PAGE_BLOCKS })
+        const rowPages = (function* () {
+            for (const page of pages) yield page.flatMap(b => readingRows(b, channels))
+        })()
+        if (format === "json")
+            return { chunks: jsonArrayStream('{"deviceId":' + JSON.stringify(d.id) + ',"channels":' + JSON.stringify(channels) + ',"readings":[', rowPages, r => r, capped.next), next: capped.next }
         const quote = (s: string) => (/[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s)
-        const header = ["seq", "boot", "uptimeMs", "unixTime", ...channels.map(c => quote(c.name + " (" + c.unit + ")"))]
-        const lines = [header.join(",")]
-        for (const r of readings)
-            lines.push([r.seq, r.boot, r.uptimeMs, r.unixTime ?? "", ...r.values.map(v => (v === null ? "" : String(v)))].join(","))
-        return lines.join("\n") + "\n"
+        const header = ["seq", "boot", "uptimeMs", "unixTime", ...channels.map(c => quote(c.name + " (" + c.unit + ")"))].join(",") + "\n"
+        const chunks = (function* () {
+            yield header
+            for (const rows of rowPages) yield rows.map(r => [r.seq, r.boot, r.uptimeMs, r.unixTime ?? "", ...r.values.map(v => (v === null ? "" : String(v)))].join(",") + "\n").join("")
+        })()
+        return { chunks, next: capped.next }
     }
 
     events(idHex: string): Record<string, unknown>[] {

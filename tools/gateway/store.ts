@@ -6,7 +6,7 @@
  */
 import Database from "better-sqlite3"
 import { createHash } from "node:crypto"
-import { mkdirSync } from "node:fs"
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import type { BlockTimeRow } from "./cadence"
 
@@ -200,10 +200,12 @@ export class GatewayStore {
 
     /** Opens (creating if needed) the database at `path` (":memory:" for tests) and migrates it. */
     constructor(path: string) {
-        if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true })
+        if (path !== ":memory:") createPrivately(path)
         this.db = new Database(path)
         this.db.pragma("journal_mode = WAL")
-        this.db.pragma("synchronous = NORMAL")
+        // FULL: a commit returns only once the WAL is on disk, so the ack that follows never
+        // names a batch that a power cut can still roll back (NORMAL syncs at checkpoints only).
+        this.db.pragma("synchronous = FULL")
         this.db.pragma("foreign_keys = ON")
         this.migrate()
         const db = this.db
@@ -215,7 +217,7 @@ export class GatewayStore {
             blockAt: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq = ?`),
             blocks: db.prepare(`SELECT seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, received_at FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
             blocksWithBytes: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
-            allBytes: db.prepare(`SELECT bytes FROM blocks WHERE device_id = ? ORDER BY seq`).pluck(),
+            seqAfter: db.prepare(`SELECT seq FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?`).pluck(),
             recentTimes: db.prepare(`SELECT seq, type, boot, uptime_ms AS uptimeMs FROM blocks WHERE device_id = ? ORDER BY seq DESC LIMIT ?`),
             events: db.prepare(`SELECT id, time, kind, seq, message, block FROM events WHERE device_id = ? ORDER BY id`),
             insertBlock: db.prepare(`INSERT INTO blocks (device_id, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at)
@@ -290,9 +292,9 @@ export class GatewayStore {
         return stmt.all(deviceId, options.fromSeq ?? 0, options.toSeq ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1).map(blockFromRow)
     }
 
-    /** Every stored block's bytes in seq order (the export). */
-    allBlockBytes(deviceId: string): Buffer[] {
-        return this.stmts.allBytes.all(deviceId) as Buffer[]
+    /** The seq of the block `count` blocks into [fromSeq, toSeq] (undefined: fewer are stored). */
+    seqAfter(deviceId: string, fromSeq: number, toSeq: number, count: number): number | undefined {
+        return (this.stmts.seqAfter.get(deviceId, fromSeq, toSeq, count) as number) ?? undefined
     }
 
     /**
@@ -342,6 +344,17 @@ export class GatewayStore {
         const count = (t: string) => this.db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number
         return { devices: count("devices"), blocks: count("blocks"), events: count("events") }
     }
+}
+
+/**
+ * The database holds sealed keys and every reading: only its owner may read it. Creates the
+ * directory 0700 when absent and the file 0600 before SQLite opens it (SQLite gives the -wal
+ * and -shm files the database's mode); an existing file and its companions are narrowed to 0600.
+ */
+function createPrivately(path: string) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    if (!existsSync(path)) closeSync(openSync(path, "a", 0o600))
+    for (const file of [path, path + "-wal", path + "-shm"]) if (existsSync(file)) chmodSync(file, 0o600)
 }
 
 /** Events keep the offending block; the same block is recorded once per kind and seq. */

@@ -75,3 +75,18 @@ export function formatExport(chain: ChainExport): string {
     if (chain.head) doc.head = { seq: chain.head.seq, hash: toHex(chain.head.hash) }
     return JSON.stringify(doc, null, 1) + "\n"
 }
+
+/**
+ * The export file in pieces, for a chain too long to hold in memory: `open`, then one
+ * `block(hex, index)` per block in seq order, then `close(count)`. Joined, the pieces are
+ * byte for byte what formatExport writes for the same chain (a test holds them to it).
+ */
+export function exportPieces(deviceId: Buffer, head?: { seq: number; hash: Buffer }) {
+    const q = (s: string) => JSON.stringify(s)
+    return {
+        open: "{\n " + q("format") + ": " + q(EXPORT_FORMAT) + ",\n " + q("version") + ": " + EXPORT_VERSION + ",\n " + q("deviceId") + ": " + q(toHex(deviceId)) + ",\n " + q("blocks") + ": [",
+        block: (block: Buffer, index: number) => (index === 0 ? "\n  " : ",\n  ") + q(toHex(block)),
+        close: (count: number) =>
+            (count > 0 ? "\n ]" : "]") + (head ? ",\n " + q("head") + ": {\n  " + q("seq") + ": " + head.seq + ",\n  " + q("hash") + ": " + q(toHex(head.hash)) + "\n }" : "") + "\n}\n",
+    }
+}

@@ -1,6 +1,6 @@
 /** `fieldledger gateway`: one command starts it and prints its URL; --help; usage errors exit 2. */
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, test } from "vitest"
@@ -43,7 +43,7 @@ describe("fieldledger gateway", () => {
     test("--stale-after sets the dashboard's base threshold", async () => {
         const dir = mkdtempSync(join(tmpdir(), "fl-gateway-cli-"))
         try {
-            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0", "--stale-after", "2h"], { env: { ...process.env, FL_MASTER_KEY: "" } })
+            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0", "--stale-after", "2h"], { env: { ...process.env, FL_MASTER_KEY: "", XDG_CONFIG_HOME: join(dir, "config") } })
             const exited = new Promise<number>(resolve => child.once("exit", code => resolve(code)))
             const { url } = await listening(child)
             expect((await (await fetch(url + "/dashboard/api/fleet")).json()).staleAfterMs).toBe(2 * 3600 * 1000)
@@ -54,19 +54,44 @@ describe("fieldledger gateway", () => {
         }
     })
 
-    test("starts, creates its master key once (mode 0600), prints its URL, answers, and stops on SIGTERM", async () => {
+    test("starts, creates its master key once (mode 0600) apart from the database, prints its URL, answers, and stops on SIGTERM", async () => {
         const dir = mkdtempSync(join(tmpdir(), "fl-gateway-cli-"))
         try {
-            const env = { ...process.env, FL_ADMIN_TOKEN: "t", FL_MASTER_KEY: "" }
-            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0"], { env })
+            const env = { ...process.env, FL_ADMIN_TOKEN: "t", FL_MASTER_KEY: "", XDG_CONFIG_HOME: join(dir, "config") }
+            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "data", "g.db"), "--port", "0"], { env })
             const { url, output } = await listening(child)
             expect(output).toContain("created a new master key")
             expect(output).not.toMatch(/[0-9a-f]{64}/)
-            const key = join(dir, "gateway-master.key")
+            const key = join(dir, "config", "fieldledger", "master.key")
             expect(existsSync(key)).toBe(true)
+            expect(existsSync(join(dir, "data", "gateway-master.key"))).toBe(false)
             expect(statSync(key).mode & 0o777).toBe(0o600)
+            expect(statSync(join(dir, "config", "fieldledger")).mode & 0o777).toBe(0o700)
+            expect(statSync(join(dir, "data")).mode & 0o777).toBe(0o700)
+            expect(statSync(join(dir, "data", "g.db")).mode & 0o777).toBe(0o600)
             expect(await (await fetch(url + "/v1/health")).json()).toEqual({ ok: true, devices: 0 })
             const exited = new Promise<number>(resolve => child.once("exit", code => resolve(code)))
+            child.kill("SIGTERM")
+            expect(await exited).toBe(0)
+        } finally {
+            rmSync(dir, { recursive: true, force: true })
+        }
+    })
+
+    test("keeps using a master key at the old default beside the database, and says how to move it", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "fl-gateway-cli-"))
+        try {
+            const old = join(dir, "gateway-master.key")
+            writeFileSync(old, "ab".repeat(32) + "\n", { mode: 0o600 })
+            const env = { ...process.env, FL_MASTER_KEY: "", XDG_CONFIG_HOME: join(dir, "config") }
+            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0"], { env })
+            const exited = new Promise<number>(resolve => child.once("exit", code => resolve(code)))
+            const { url, output } = await listening(child)
+            expect((await fetch(url + "/v1/health")).status).toBe(200)
+            expect(output).not.toContain("created a new master key")
+            expect(output).toContain("master key from " + old)
+            expect(output).toContain("mv " + old + " " + join(dir, "config", "fieldledger", "master.key"))
+            expect(existsSync(join(dir, "config", "fieldledger", "master.key"))).toBe(false)
             child.kill("SIGTERM")
             expect(await exited).toBe(0)
         } finally {
