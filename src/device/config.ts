@@ -4,6 +4,7 @@ import { readJsonSetting } from "./settingsstore"
 import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_VALUES_PER_BLOCK } from "../lib/store/defaults"
 import { LedgerOptions } from "../lib/ledger/ledger"
 import { USB_GATEWAY } from "../lib/sync/usbwire"
+import { configLine } from "../lib/log/lines"
 
 export const FIRMWARE_VERSION = "fieldledger/0.1.0"
 
@@ -30,7 +31,7 @@ async function readUrl(key: string, fallback: string): Promise<string> {
     const value = await readJsonSetting<string>(key, fallback)
     if (value === USB_GATEWAY) return value
     if (typeof value !== "string" || (value !== "" && !value.startsWith("http://") && !value.startsWith("https://"))) {
-        console.log("fl:config " + key + " is neither an http(s) URL nor \"usb\", using " + (fallback || "none (no sync)"))
+        console.log(configLine(key + " is neither an http(s) URL nor \"usb\", using " + (fallback || "none (no sync)")))
         return fallback
     }
     return value
@@ -39,7 +40,7 @@ async function readUrl(key: string, fallback: string): Promise<string> {
 async function readNumber(key: string, fallback: number, min: number, max: number): Promise<number> {
     const value = await readJsonSetting<number>(key, fallback)
     if (typeof value !== "number" || !(value >= min && value <= max)) {
-        console.log("fl:config " + key + "=" + value + " is invalid (" + min + ".." + max + "), using " + fallback)
+        console.log(configLine(key + "=" + value + " is invalid (" + min + ".." + max + "), using " + fallback))
         return fallback
     }
     return value

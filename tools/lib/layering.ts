@@ -4,7 +4,8 @@
  *
  * - `src/lib/` is pure code shared by the firmware and the Node tools: no package imports.
  * - Its folders are layers; a folder imports only itself and the layers listed for it in
- *   `LIB_LAYERS` (codec <- ledger <- store <- sync; sensors on codec and ledger).
+ *   `LIB_LAYERS` (codec <- ledger <- store <- sync; sensors on codec and ledger; log, the
+ *   console lines, on codec, for store, sync and sensors).
  * - Firmware adapters (everything under `src/` outside `src/lib/`) run only on the device:
  *   `tools/` and `test/node/` never import them.
  * - No import cycles anywhere.
@@ -14,10 +15,11 @@ import { posix } from "node:path"
 /** What each `src/lib/` folder may import besides itself. */
 export const LIB_LAYERS: Record<string, string[]> = {
     codec: [],
+    log: ["codec"],
     ledger: ["codec"],
-    store: ["codec", "ledger"],
-    sync: ["codec", "ledger", "store"],
-    sensors: ["codec", "ledger"],
+    store: ["codec", "ledger", "log"],
+    sync: ["codec", "ledger", "store", "log"],
+    sensors: ["codec", "ledger", "log"],
 }
 
 export interface SourceFile {

@@ -10,6 +10,7 @@ import { SealedBlock } from "../ledger/chain"
 import { ChainStore, StorageError } from "./chainstore"
 import { BlockTime, GAP_SAMPLING_STOPPED } from "../codec/format"
 import { Ledger } from "../ledger/ledger"
+import { backlogLine, errorLine } from "../log/lines"
 
 export interface BacklogOptions {
     store: ChainStore
@@ -64,7 +65,7 @@ export function startBacklog(o: BacklogOptions) {
         if (stopMode) return false
         const gap = await store.dropOldest(dropBlocks)
         if (!gap) return false
-        console.log("fl:backlog full: dropped blocks " + gap.firstLostSeq + ".." + (gap.firstLostSeq + gap.lostBlocks - 1) + " (" + gap.lostReadings + " readings), sealing a gap record")
+        console.log(backlogLine("full: dropped blocks " + gap.firstLostSeq + ".." + (gap.firstLostSeq + gap.lostBlocks - 1) + " (" + gap.lostReadings + " readings), sealing a gap record"))
         for (const b of ledger.sealGap(gap, o.now())) queue.push(b)
         return true
     }
@@ -79,7 +80,7 @@ export function startBacklog(o: BacklogOptions) {
             } catch (e) {
                 if (!(e instanceof StorageError)) throw e
                 if (drops++ < 4 && (await makeRoom())) continue
-                console.log("fl:error flash: " + (e as Error).message + "; " + queue.length + " sealed blocks wait in RAM")
+                console.log(errorLine("flash: " + (e as Error).message + "; " + queue.length + " sealed blocks wait in RAM"))
                 return
             }
             queue.shift()
@@ -107,7 +108,7 @@ export function startBacklog(o: BacklogOptions) {
         if (store.backlogBlocks() >= o.maxBacklogBlocks) {
             if (notTaken === 0) {
                 stoppedAt = time
-                console.log("fl:backlog full: sampling stopped until a gateway takes blocks")
+                console.log(backlogLine("full: sampling stopped until a gateway takes blocks"))
             }
             notTaken++
             return false

@@ -23,6 +23,7 @@ import { ChainHead, decodeBlock, decodeContent, DecodedBlock } from "../ledger/c
 import { DEFAULT_BACKLOG_BLOCKS, slotsForBacklog } from "./defaults"
 import { BlockTime, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA } from "../codec/format"
 import { blockTag, evolveKey, LedgerCrypto } from "../ledger/keys"
+import { warningLine } from "../log/lines"
 
 /** What the chain store needs of flash: get, set and delete of small binary values. */
 export interface KeyValueStore {
@@ -221,7 +222,7 @@ export class ChainStore {
         // is not ours: it is left to be overwritten, never adopted, and never a reason to stop
         // booting.
         const ours = found && this.isNextBlock(found.block, stored)
-        if (found && !ours) console.log("fl:warning flash holds a stale block at seq " + stored.seq + "; ignored")
+        if (found && !ours) console.log(warningLine("flash holds a stale block at seq " + stored.seq + "; ignored"))
         if (ours) {
             const pending = found.bytes
             const key = evolveKey(this.crypto, stored.key, this.deviceId, stored.seq)

@@ -14,6 +14,7 @@ import { decodeBlock } from "../ledger/chain"
 import { decodeHead, GENESIS_KEY, HEAD_KEY, KeyValueStore, StorageError } from "./chainstore"
 import { KEY_BYTES } from "../codec/format"
 import { blockTag, LedgerCrypto } from "../ledger/keys"
+import { warningLine } from "../log/lines"
 
 /** Where provisioning leaves K_0 for the firmware (deleted once the chain is started). */
 export const PROVISIONED_KEY_SETTING = "fl_k0"
@@ -49,7 +50,7 @@ export async function readProvisionedKey(kv: KeyValueStore, crypto: LedgerCrypto
     const key0 = await kv.get(PROVISIONED_KEY_SETTING)
     if (!key0) return undefined
     if (key0.length !== KEY_BYTES) {
-        console.log("fl:warning setting " + PROVISIONED_KEY_SETTING + " holds " + key0.length + " bytes, not a key; ignored and deleted")
+        console.log(warningLine("setting " + PROVISIONED_KEY_SETTING + " holds " + key0.length + " bytes, not a key; ignored and deleted"))
         await forgetProvisionedKey(kv)
         return undefined
     }
