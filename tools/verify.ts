@@ -40,13 +40,15 @@ function readKey(keyHex: string | undefined, keyFile: string | undefined): Buffe
         }
     }
     if (text === undefined) return undefined
+    const digits = text.trim()
+    // Say what a key is before how hex works: 63 digits is a key cut short, not "an odd number".
+    if (digits.length !== KEY_BYTES * 2) throw new UsageError("the key must be " + KEY_BYTES * 2 + " hex digits (" + KEY_BYTES + " bytes), got " + digits.length)
     let key: Buffer
     try {
-        key = fromHex(text.trim(), "key")
+        key = fromHex(digits, "key")
     } catch (e) {
         throw new UsageError((e as FormatError).message)
     }
-    if (key.length !== KEY_BYTES) throw new UsageError("the key must be " + KEY_BYTES + " bytes (" + KEY_BYTES * 2 + " hex digits), got " + key.length)
     return key
 }
 
