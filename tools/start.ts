@@ -367,6 +367,7 @@ async function runSimulatedDevice(o: StartOptions, gateway: RunningGateway, view
     let stopping = false
     let bringUp: Promise<void> | undefined
     let booted = false
+    let bootTimedOut = false
     const timers: NodeJS.Timeout[] = []
     const last: string[] = []
     const fail = (line: string) => {
@@ -428,6 +429,7 @@ async function runSimulatedDevice(o: StartOptions, gateway: RunningGateway, view
                 timers.push(
                     setTimeout(() => {
                         if (booted) return
+                        bootTimedOut = true
                         fail(`the device never booted: no fl:boot line within ${limit} s of the simulator starting it (--boot-timeout)` + (last.length ? "; its last lines:\n  " + last.join("\n  ") : "; it printed nothing"))
                         resolve()
                     }, o.bootTimeoutMs)
@@ -439,7 +441,7 @@ async function runSimulatedDevice(o: StartOptions, gateway: RunningGateway, view
             }
         )
     })
-    if (!booted) fail("the device never booted, so nothing was provisioned, sealed or synced")
+    if (!booted && !bootTimedOut) fail("the device never booted, so nothing was provisioned, sealed or synced")
     stopping = true
     timers.forEach(clearTimeout)
     if (bringUp && !view.registered) {

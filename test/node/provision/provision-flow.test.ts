@@ -44,7 +44,7 @@ async function provision(device: FakeDevice, p: ProvisionPlan) {
     const out: Record<string, unknown> = {}
     const lines: string[] = []
     const error = await provisionDevice({ id: FAKE_ID, settings: device.settings, restartProgram: device.restartProgram }, before, p, out, l => lines.push(l)).then(
-        () => undefined,
+        (): ProvisionError | undefined => undefined,
         (e: unknown) => e as ProvisionError
     )
     return { out, lines, error }
@@ -53,7 +53,8 @@ async function provision(device: FakeDevice, p: ProvisionPlan) {
 /** The K_0 in the pending file verifies the device's current chain from its genesis. */
 function pendingKeyVerifies(device: FakeDevice, pendingFile: string): boolean {
     const [r] = readPendingFile(pendingFile).registrations
-    const chain = device.sealed.slice(device.sealed.findLastIndex(b => b.seq === 0)).map(b => b.bytes)
+    const lastGenesis = device.sealed.map(b => b.seq).lastIndexOf(0)
+    const chain = device.sealed.slice(lastGenesis).map(b => b.bytes)
     return verifyChain(nodeCrypto, chain, { deviceId: device.id, key0: Buffer.from(r.key0, "hex") }).ok
 }
 
