@@ -3,10 +3,10 @@
  * sync"). Thin: the bus is tools/lib/jacdacbus.ts, the logic tools/lib/bridge.ts. Runs until
  * Ctrl-C, or one forwarded round with --once. Exit 0 done, 1 failed, 2 usage.
  */
-import { deviceIdOption, parseCommandLine, UsageError } from "./lib/args"
-import { awaitDeviceTook, BridgeRound, bridgeRound, checkUsbMode, readDeviceHead } from "./lib/bridge"
+import { CommandLine, deviceIdOption, parseCommandLine, UsageError } from "./lib/args"
+import { awaitDeviceTook, BridgeOptions, BridgeRound, bridgeRound, checkUsbMode, readDeviceHead } from "./lib/bridge"
 import { nobleCrypto } from "./lib/crypto"
-import { BusError, openBus } from "./lib/jacdacbus"
+import { BusError, FieldBus, openBus } from "./lib/jacdacbus"
 import { backlogOf, ProvisionError } from "./lib/provisioning"
 import { pickDevice } from "./provision"
 
@@ -33,6 +33,125 @@ Options:
 
 const POLL_MS = 300
 
+interface BridgePlan {
+    gateway: string
+    wanted?: string
+    once: boolean
+    timeoutS: number
+    json: boolean
+    say(line: string): void
+}
+
+function bridgePlan(cli: CommandLine): BridgePlan {
+    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    if (cli.boolean("sim") && cli.string("port")) throw new UsageError("--sim and --port exclude each other")
+    const gateway = cli.string("gateway")
+    if (!gateway || !/^https?:\/\/[^\s/]+\/?$/.test(gateway)) throw new UsageError("--gateway http(s)://host:port is required: where the device's blocks go")
+    const timeoutText = cli.string("timeout")
+    if (timeoutText !== undefined && !/^\d{1,6}$/.test(timeoutText)) throw new UsageError("--timeout must be whole seconds")
+    const json = cli.boolean("json")
+    return {
+        gateway,
+        wanted: deviceIdOption(cli, "device"),
+        once: cli.boolean("once"),
+        timeoutS: timeoutText === undefined ? 120 : Number(timeoutText),
+        json,
+        say: line => {
+            if (!json) console.log(line)
+        },
+    }
+}
+
+/** Ctrl-C as a flag the loop reads, and a pause it cuts short. */
+function interruption() {
+    let stopped = false
+    let wake: () => void = () => {}
+    const onSigint = () => {
+        stopped = true
+        wake()
+    }
+    process.once("SIGINT", onSigint)
+    return {
+        stopped: () => stopped,
+        pause: (ms: number) =>
+            new Promise<void>(resolve => {
+                const t = setTimeout(resolve, ms)
+                wake = () => {
+                    clearTimeout(t)
+                    resolve()
+                }
+            }),
+        dispose: () => process.off("SIGINT", onSigint),
+    }
+}
+
+/** The device to bridge: on the bus, in USB mode, with a chain; says what it holds. */
+async function attach(bus: FieldBus, plan: BridgePlan): Promise<BridgeOptions> {
+    const device = await pickDevice(bus, plan.wanted)
+    await checkUsbMode(device.settings, device.id)
+    const head = await readDeviceHead(device.settings, nobleCrypto, device.id)
+    if (!head) throw new ProvisionError("no-chain", "device " + device.id + " has no chain in flash yet", "let it boot and seal its genesis block (or provision it)")
+    const backlog = backlogOf(head)
+    head.key.fill(0)
+    plan.say("bridge: device " + device.id + " on " + bus.description + " -> " + plan.gateway + " (" + backlog + " block(s) in its backlog); waiting for its sync round" + (plan.once ? "" : ", Ctrl-C stops"))
+    return { settings: device.settings, crypto: nobleCrypto, deviceId: device.id, gatewayUrl: plan.gateway }
+}
+
+type DeviceAfter = Awaited<ReturnType<typeof awaitDeviceTook>>
+
+function reportRound(plan: BridgePlan, deviceId: string, round: BridgeRound, after: DeviceAfter | undefined, untaken: boolean, retry: boolean) {
+    if (plan.json) {
+        if (!retry) console.log(JSON.stringify({ ok: round.outcome === "forwarded" && !untaken, deviceId, ...round, device: after }))
+        return
+    }
+    const range = round.sent ? " seq " + round.firstSeq + ".." + round.lastSeq : ""
+    if (round.outcome === "forwarded")
+        plan.say("round " + round.nonce!.slice(0, 8) + ": " + round.sent + " block(s)" + range + " -> gateway " + round.status + (round.ack !== undefined ? ", ack " + round.ack : "") + (round.error ? " (" + round.error + ")" : ""))
+    else plan.say("round " + round.nonce!.slice(0, 8) + ": " + round.error)
+    if (after) plan.say("  device backlog now " + after.backlog + " block(s) (oldest seq " + after.oldestSeq + ", next seq " + after.seq + ")")
+    else if (round.outcome === "forwarded") plan.say("  the device has not taken the reply yet")
+    if (retry) plan.say("  the device did not take this reply (its round ended first); serving its next round")
+}
+
+/** With --once, nothing came within --timeout: which of the two ways it failed. */
+function timedOut(plan: BridgePlan, deviceId: string, untaken: boolean): ProvisionError {
+    if (untaken)
+        return new ProvisionError("ack-not-taken", "device " + deviceId + " did not take the gateway's acknowledgement within " + plan.timeoutS + " s (the gateway holds the blocks; the device keeps them until it does)", "run the bridge again; if it keeps failing, see the device's fl:sync lines")
+    return new ProvisionError("no-round", "device " + deviceId + " did not start a sync round within " + plan.timeoutS + " s", "it asks every FL_SYNC_MS and backs off up to FL_BACKOFF_MS while no bridge answers: run the bridge longer (without --once), or restart the device's program")
+}
+
+/** Serves the device's sync rounds until Ctrl-C, or one round taken with --once; the exit status. */
+async function serveRounds(plan: BridgePlan, options: BridgeOptions, stop: ReturnType<typeof interruption>): Promise<number> {
+    const served = new Set<string>()
+    const deadline = Date.now() + plan.timeoutS * 1000
+    let rounds = 0
+    let lastOutcome: BridgeRound | undefined
+    /** A forwarded round whose acknowledgement the device has not taken (--once goes on). */
+    let untaken = false
+    while (!stop.stopped()) {
+        const round = await bridgeRound(options, served)
+        if (round.outcome === "idle") {
+            if (plan.once && Date.now() > deadline) throw timedOut(plan, options.deviceId, untaken)
+            await stop.pause(POLL_MS)
+            continue
+        }
+        rounds++
+        lastOutcome = round
+        const after = round.outcome === "forwarded" ? await awaitDeviceTook(options, round.nonce!, 35000, round.ack ?? -1) : undefined
+        // The device's round may have timed out before the reply came (a slow bus or
+        // gateway): with --once, serve its next round instead of reporting a round it
+        // never took. The gateway answers the re-sent blocks as duplicates.
+        untaken = round.outcome === "forwarded" && round.ack !== undefined && !(after && after.tookAck)
+        const retry = plan.once && untaken && Date.now() <= deadline
+        reportRound(plan, options.deviceId, round, after, untaken, retry)
+        if (retry) continue
+        if (plan.once) return untaken || round.outcome !== "forwarded" ? 1 : 0
+    }
+    if (plan.once && lastOutcome && lastOutcome.outcome !== "forwarded") return 1
+    if (!plan.once) plan.say("bridge stopped after " + rounds + " round(s)")
+    return 0
+}
+
 export async function runBridge(argv: string[]): Promise<number> {
     const cli = parseCommandLine(argv, {
         sim: { type: "boolean" },
@@ -48,100 +167,17 @@ export async function runBridge(argv: string[]): Promise<number> {
         console.log(BRIDGE_HELP)
         return 0
     }
-    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
-    if (cli.boolean("sim") && cli.string("port")) throw new UsageError("--sim and --port exclude each other")
-    const gateway = cli.string("gateway")
-    if (!gateway || !/^https?:\/\/[^\s/]+\/?$/.test(gateway)) throw new UsageError("--gateway http(s)://host:port is required: where the device's blocks go")
-    const wanted = deviceIdOption(cli, "device")
-    const timeoutText = cli.string("timeout")
-    if (timeoutText !== undefined && !/^\d{1,6}$/.test(timeoutText)) throw new UsageError("--timeout must be whole seconds")
-    const timeoutS = timeoutText === undefined ? 120 : Number(timeoutText)
-    const json = cli.boolean("json")
-    const once = cli.boolean("once")
-    const say = (line: string) => {
-        if (!json) console.log(line)
-    }
-
-    let stopped = false
-    let wake: () => void = () => {}
-    const onSigint = () => {
-        stopped = true
-        wake()
-    }
-    process.once("SIGINT", onSigint)
-    const pause = (ms: number) =>
-        new Promise<void>(resolve => {
-            const t = setTimeout(resolve, ms)
-            wake = () => {
-                clearTimeout(t)
-                resolve()
-            }
-        })
-
-    let bus
+    const plan = bridgePlan(cli)
+    const stop = interruption()
+    let bus: FieldBus | undefined
     try {
         bus = await openBus({ sim: cli.boolean("sim"), port: cli.string("port"), verbose: cli.boolean("verbose") })
+        return await serveRounds(plan, await attach(bus, plan), stop)
     } catch (e) {
-        process.off("SIGINT", onSigint)
-        return fail(json, e)
-    }
-    try {
-        const device = await pickDevice(bus, wanted)
-        await checkUsbMode(device.settings, device.id)
-        const options = { settings: device.settings, crypto: nobleCrypto, deviceId: device.id, gatewayUrl: gateway }
-        const head = await readDeviceHead(device.settings, nobleCrypto, device.id)
-        if (!head) throw new ProvisionError("no-chain", "device " + device.id + " has no chain in flash yet", "let it boot and seal its genesis block (or provision it)")
-        const startBacklog = backlogOf(head)
-        head.key.fill(0)
-        say("bridge: device " + device.id + " on " + bus.description + " -> " + gateway + " (" + startBacklog + " block(s) in its backlog); waiting for its sync round" + (once ? "" : ", Ctrl-C stops"))
-
-        const served = new Set<string>()
-        const deadline = Date.now() + timeoutS * 1000
-        let rounds = 0
-        let lastOutcome: BridgeRound | undefined
-        /** A forwarded round whose acknowledgement the device has not taken (--once goes on). */
-        let untaken = false
-        while (!stopped) {
-            const round = await bridgeRound(options, served)
-            if (round.outcome === "idle") {
-                if (once && Date.now() > deadline && untaken)
-                    throw new ProvisionError("ack-not-taken", "device " + device.id + " did not take the gateway's acknowledgement within " + timeoutS + " s (the gateway holds the blocks; the device keeps them until it does)", "run the bridge again; if it keeps failing, see the device's fl:sync lines")
-                if (once && Date.now() > deadline)
-                    throw new ProvisionError("no-round", "device " + device.id + " did not start a sync round within " + timeoutS + " s", "it asks every FL_SYNC_MS and backs off up to FL_BACKOFF_MS while no bridge answers: run the bridge longer (without --once), or restart the device's program")
-                await pause(POLL_MS)
-                continue
-            }
-            rounds++
-            lastOutcome = round
-            const range = round.sent ? " seq " + round.firstSeq + ".." + round.lastSeq : ""
-            const after = round.outcome === "forwarded" ? await awaitDeviceTook(options, round.nonce!, 35000, round.ack ?? -1) : undefined
-            // The device's round may have timed out before the reply came (a slow bus or
-            // gateway): with --once, serve its next round instead of reporting a round it
-            // never took. The gateway answers the re-sent blocks as duplicates.
-            untaken = round.outcome === "forwarded" && round.ack !== undefined && !(after && after.tookAck)
-            const retry = once && untaken && Date.now() <= deadline
-            if (json) {
-                if (!retry) console.log(JSON.stringify({ ok: round.outcome === "forwarded" && !untaken, deviceId: device.id, ...round, device: after }))
-            } else {
-                if (round.outcome === "forwarded")
-                    say("round " + round.nonce!.slice(0, 8) + ": " + round.sent + " block(s)" + range + " -> gateway " + round.status + (round.ack !== undefined ? ", ack " + round.ack : "") + (round.error ? " (" + round.error + ")" : ""))
-                else say("round " + round.nonce!.slice(0, 8) + ": " + round.error)
-                if (after) say("  device backlog now " + after.backlog + " block(s) (oldest seq " + after.oldestSeq + ", next seq " + after.seq + ")")
-                else if (round.outcome === "forwarded") say("  the device has not taken the reply yet")
-                if (retry) say("  the device did not take this reply (its round ended first); serving its next round")
-            }
-            if (retry) continue
-            if (once && untaken) return 1
-            if (once) break
-        }
-        if (once && lastOutcome && lastOutcome.outcome !== "forwarded") return 1
-        if (!once) say("bridge stopped after " + rounds + " round(s)")
-        return 0
-    } catch (e) {
-        return fail(json, e)
+        return fail(plan.json, e)
     } finally {
-        process.off("SIGINT", onSigint)
-        await bus.close()
+        stop.dispose()
+        await bus?.close()
     }
 }
 

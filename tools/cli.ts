@@ -1,6 +1,6 @@
 /**
  * The fieldledger command line: one subcommand per tool. Usage errors exit 2 with a message
- * and a pointer to --help; everything else a subcommand returns is its own exit status.
+ * and a pointer to --help (with --json: one JSON object on stdout); everything else a subcommand returns is its own exit status.
  */
 import { UsageError } from "./lib/args"
 
@@ -48,7 +48,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await load())(rest)
     } catch (e) {
         if (e instanceof UsageError) {
-            console.error("fieldledger " + name + ": " + e.message + "\nRun 'fieldledger " + name + " --help' for usage.")
+            const hint = "run 'fieldledger " + name + " --help' for usage"
+            // A script that asked for JSON gets one JSON object, also for a usage error.
+            if (rest.includes("--json")) console.log(JSON.stringify({ ok: false, error: "usage", message: e.message, hint }))
+            else console.error("fieldledger " + name + ": " + e.message + "\n" + hint[0].toUpperCase() + hint.slice(1) + ".")
             return 2
         }
         throw e

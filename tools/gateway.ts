@@ -11,6 +11,7 @@ import { GatewayService, RegisterDevice } from "./gateway/service"
 import { GatewayStore } from "./gateway/store"
 import { HttpError } from "./gateway/errors"
 import { DEFAULT_STALE_AFTER_MS } from "./dashboard/routes"
+import { isAddressInUse, portInUseMessage } from "./lib/ports"
 
 export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE] [--stale-after DURATION]
 
@@ -102,6 +103,10 @@ export async function runGateway(argv: string[]): Promise<number> {
     } catch (e) {
         if (e instanceof KeyVaultError) {
             console.error("fieldledger gateway: " + e.message)
+            return 1
+        }
+        if (isAddressInUse(e)) {
+            console.error(portInUseMessage("gateway", port))
             return 1
         }
         throw e

@@ -13,6 +13,7 @@ import { verifyChain } from "../src/lib/ledger/verify"
 import { parseCommandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BlockLogParser, cleanLine } from "./lib/devicelog"
+import { parseLine } from "../src/lib/log/parse"
 import { Simulator } from "./lib/simulator"
 
 export const POWERCUT_HELP = `Usage: fieldledger powercut [--kills N] [--seed S] [--min-ms MS] [--max-ms MS] [--json]
@@ -78,7 +79,7 @@ async function bootAndKill(sim: Simulator, runMs: number): Promise<RunLog> {
                 onLine: line => {
                     const clean = cleanLine(line)
                     log.lines.push(clean)
-                    if (clean.startsWith("fl:boot") && !timer) timer = setTimeout(() => child.kill("SIGKILL"), runMs)
+                    if (parseLine(clean)?.kind === "boot" && !timer) timer = setTimeout(() => child.kill("SIGKILL"), runMs)
                 },
                 onExit: () => {},
             },
@@ -118,8 +119,8 @@ export function checkRuns(runs: RunLog[]): PowercutFigures {
     for (const run of runs) {
         const parser = new BlockLogParser()
         for (const line of run.lines) {
-            const tick = /^fl:tick boot=(\d+) n=(\d+)$/.exec(line)
-            if (tick) ticks.set(Number(tick[1]), Math.max(ticks.get(Number(tick[1])) ?? 0, Number(tick[2])))
+            const tick = parseLine(line)
+            if (tick && tick.kind === "tick") ticks.set(tick.boot, Math.max(ticks.get(tick.boot) ?? 0, tick.n))
             let block
             try {
                 block = parser.push(line)

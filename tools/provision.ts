@@ -5,11 +5,12 @@
  * 2 usage. With --json stdout is one JSON object, also on failure.
  */
 import { readFileSync } from "node:fs"
-import { deviceIdOption, parseCommandLine, readAdminToken, UsageError } from "./lib/args"
+import { CommandLine, deviceIdOption, parseCommandLine, readAdminToken, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BusDevice, BusError, FieldBus, openBus } from "./lib/jacdacbus"
 import {
     addPendingRegistration,
+    checkAdminToken,
     DEFAULT_PENDING_FILE,
     DeviceState,
     FIRMWARE_PROGRAM_NAME,
@@ -20,6 +21,7 @@ import {
     ProvisionConfig,
     ProvisionError,
     readDeviceState,
+    Registration,
     registerWithGateway,
     startChainOnDevice,
     uploadPending,
@@ -165,7 +167,7 @@ async function lookAt(bus: FieldBus, wanted: string | undefined, out: Record<str
     return { device, state }
 }
 
-async function withBus<T>(cli: ReturnType<typeof parseCommandLine>, fn: (bus: FieldBus) => Promise<T>): Promise<T> {
+async function withBus<T>(cli: CommandLine, fn: (bus: FieldBus) => Promise<T>): Promise<T> {
     if (cli.boolean("sim") && cli.string("port")) throw new UsageError("--sim and --port exclude each other")
     const bus = await openBus({ sim: cli.boolean("sim"), port: cli.string("port"), verbose: cli.boolean("verbose") })
     try {
@@ -173,6 +175,159 @@ async function withBus<T>(cli: ReturnType<typeof parseCommandLine>, fn: (bus: Fi
     } finally {
         await bus.close()
     }
+}
+
+/** Everything `provision` will do, read and checked from the command line before any I/O. */
+export interface ProvisionPlan {
+    gateway: string
+    adminToken: string
+    config: ProvisionConfig
+    wifi?: { ssid: string; password: string }
+    label?: string
+    force: boolean
+    timeoutS: number
+    pendingFile: string
+}
+
+type Say = (line: string) => void
+
+function provisionPlan(cli: CommandLine): ProvisionPlan {
+    const gateway = cli.string("gateway")
+    if (!gateway) throw new UsageError("--gateway URL is required: the gateway that will verify this device's blocks")
+    const adminToken = readAdminToken(cli.string("admin-token-file"))
+    if (!adminToken) throw new UsageError("no admin token: set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
+    const config: ProvisionConfig = {
+        gatewayUrl: cli.string("device-gateway") ?? gateway,
+        intervalMs: wholeNumber(cli.string("interval"), "--interval"),
+        blockAgeMs: wholeNumber(cli.string("block-age"), "--block-age"),
+        backlog: wholeNumber(cli.string("backlog"), "--backlog"),
+    }
+    try {
+        validateConfig(config)
+    } catch (e) {
+        throw new UsageError((e as Error).message)
+    }
+    const plan: ProvisionPlan = {
+        gateway,
+        adminToken,
+        config,
+        label: cli.string("label"),
+        force: cli.boolean("force"),
+        timeoutS: wholeNumber(cli.string("timeout"), "--timeout") ?? 30,
+        pendingFile: cli.string("pending") ?? DEFAULT_PENDING_FILE,
+    }
+    const ssid = cli.string("wifi-ssid")
+    if (ssid !== undefined) {
+        const file = cli.string("wifi-password-file")
+        const password = file ? readFileSync(file, "utf8").replace(/\r?\n$/, "") : process.env.FL_WIFI_PASSWORD
+        if (password === undefined) throw new UsageError("--wifi-ssid needs the password: env FL_WIFI_PASSWORD or --wifi-password-file FILE")
+        plan.wifi = { ssid, password }
+    }
+    return plan
+}
+
+/** `provision --check`: the device's state and, when a gateway is known, what it holds of it. */
+async function checkDevice(cli: CommandLine, wanted: string | undefined, out: Record<string, unknown>, say: Say): Promise<number> {
+    return withBus(cli, async bus => {
+        const { device, state } = await lookAt(bus, wanted, out, say)
+        out.state = state
+        const configured = state.config.FL_GATEWAY
+        const url = cli.string("gateway") ?? (typeof configured === "string" && configured.startsWith("http") ? configured : undefined)
+        if (url) {
+            let view: GatewayView | { error: string }
+            try {
+                view = await gatewayView({ url }, device.id)
+            } catch (e) {
+                if (!(e instanceof ProvisionError)) throw e
+                view = { error: e.message }
+            }
+            out.gateway = { url, ...view }
+            gatewayLines(url, view).forEach(say)
+        }
+        return 0
+    })
+}
+
+/** The gateway takes the token (or is out of reach: offline provisioning), before the device is touched. */
+async function checkGatewayFirst(plan: ProvisionPlan, say: Say) {
+    const check = await checkAdminToken({ url: plan.gateway, adminToken: plan.adminToken })
+    if (check === "unreachable") say("gateway " + plan.gateway + " is unreachable: provisioning offline, the registration will wait in " + plan.pendingFile)
+    if (check === "cannot-check") say("gateway " + plan.gateway + " cannot check the admin token before provisioning (an older gateway): the registration will tell")
+}
+
+/** Refuses what provisioning must not do to this device, before anything is written. */
+function refuseIfUnfit(device: ProvisionableDevice, before: DeviceState, plan: ProvisionPlan, say: Say) {
+    if (before.provisioned && !plan.force)
+        throw new ProvisionError("already-provisioned", "device " + device.id + " is already provisioned", "--force gives it a new key and a successor chain (key succession); --check shows its state")
+    if (plan.wifi && !device.addWifiNetwork)
+        throw new ProvisionError("no-wifi", "device " + device.id + " has no WiFi service", "a board without WiFi (Pico) syncs over USB: --device-gateway usb, then run 'fieldledger bridge' on the host it is plugged into")
+    if (before.provisioned && before.chain && before.chain.backlog > 0)
+        say("warning: " + before.chain.backlog + " block(s) of the old chain are not acknowledged by a gateway; the successor chain starts after them and the gateway records the gap")
+}
+
+async function configureDevice(device: ProvisionableDevice, plan: ProvisionPlan, out: Record<string, unknown>, say: Say) {
+    out.config = await writeConfig(device.settings, plan.config)
+    say("configuration written and read back: " + Object.entries(out.config as object).map(([k, v]) => k + "=" + JSON.stringify(v)).join(" "))
+    if (plan.wifi) {
+        await device.addWifiNetwork!(plan.wifi.ssid, plan.wifi.password)
+        say("WiFi network " + JSON.stringify(plan.wifi.ssid) + " added")
+    }
+}
+
+/**
+ * Registers the device's new K_0 with the gateway. The device has switched keys by now, so a
+ * registration that fails for any reason keeps K_0 in the pending file (mode 0600) rather than
+ * losing it: unreachable is the offline path (done); any other refusal fails, naming the file.
+ */
+async function deliverRegistration(plan: ProvisionPlan, registration: Registration, out: Record<string, unknown>, say: Say) {
+    let failure: ProvisionError
+    try {
+        const outcome = await registerWithGateway({ url: plan.gateway, adminToken: plan.adminToken }, registration)
+        if (outcome !== "already-registered") {
+            out.registration = outcome
+            say(outcome === "succeeded" ? "gateway " + plan.gateway + ": old chain closed, the new chain is its successor" : "gateway " + plan.gateway + ": device registered")
+            return
+        }
+        failure = new ProvisionError("gateway-conflict", "the gateway already holds another key for device " + registration.deviceId + ": it will refuse this chain", "provision again with --force (key succession)")
+    } catch (e) {
+        if (!(e instanceof ProvisionError)) throw e
+        failure = e
+    }
+    addPendingRegistration(plan.pendingFile, plan.gateway, registration)
+    out.registration = "pending"
+    out.pendingFile = plan.pendingFile
+    const upload = "'fieldledger register --pending " + plan.pendingFile + "'"
+    if (failure.code !== "gateway-unreachable")
+        throw new ProvisionError(failure.code, failure.message + "; the device's new key is kept in " + plan.pendingFile + " (mode 0600)", (failure.hint ? failure.hint + "; then " : "") + "upload the registration with " + upload)
+    say(failure.message)
+    say("registration saved to " + plan.pendingFile + " (mode 0600; it holds the device key): upload it with " + upload + " and then make sure the file is gone")
+}
+
+/** What provisioning needs of a device on the bus (a test's fake has the same). */
+export type ProvisionableDevice = Pick<BusDevice, "id" | "settings" | "restartProgram" | "addWifiNetwork">
+
+/**
+ * Provisions one device whose state was read as `before`: configuration, a new K_0 the device
+ * starts its chain under (proved here), the provisioned mark, and the registration. The
+ * gateway's check of the token comes first, in runProvision.
+ */
+export async function provisionDevice(device: ProvisionableDevice, before: DeviceState, plan: ProvisionPlan, out: Record<string, unknown>, say: Say) {
+    refuseIfUnfit(device, before, plan, say)
+    await configureDevice(device, plan, out, say)
+    const succession = before.provisioned
+    const key0 = newKey0()
+    try {
+        const proof = await startChainOnDevice({ settings: device.settings, crypto: nobleCrypto, deviceId: device.id, key0, restartProgram: () => device.restartProgram(), timeoutMs: plan.timeoutS * 1000 })
+        out.genesisLink = proof.link
+        if (succession && before.chain && proof.link !== before.chain.headHash) say("note: the device sealed more blocks before restarting; the successor links to head " + proof.link.slice(0, 16))
+        say("the device sealed a new genesis block under the new key" + (/^0+$/.test(proof.link) ? "" : " (successor of head " + proof.link.slice(0, 16) + ")") + "; the key is deleted from the device")
+        await markProvisioned(device.settings, Math.floor(Date.now() / 1000))
+        const registration = { deviceId: device.id, key0: key0.toString("hex"), label: plan.label, successorGenesis: succession ? proof.genesis : undefined }
+        await deliverRegistration(plan, registration, out, say)
+    } finally {
+        key0.fill(0)
+    }
+    out.after = await readDeviceState(device.settings, nobleCrypto, device.id)
 }
 
 export async function runProvision(argv: string[]): Promise<number> {
@@ -200,112 +355,26 @@ export async function runProvision(argv: string[]): Promise<number> {
     if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
     const json = cli.boolean("json")
     const wanted = deviceIdOption(cli, "device")
-    const gateway = cli.string("gateway")
     const out: Record<string, unknown> = { ok: true }
-    const say = (line: string) => {
+    const say: Say = line => {
         if (!json) console.log(line)
     }
-
-    if (cli.boolean("check")) {
-        try {
-            return await withBus(cli, async bus => {
+    const plan = cli.boolean("check") ? undefined : provisionPlan(cli)
+    try {
+        if (!plan) await checkDevice(cli, wanted, out, say)
+        else {
+            await checkGatewayFirst(plan, say)
+            await withBus(cli, async bus => {
                 const { device, state } = await lookAt(bus, wanted, out, say)
-                out.state = state
-                const url = gateway ?? (typeof state.config.FL_GATEWAY === "string" && state.config.FL_GATEWAY.startsWith("http") ? state.config.FL_GATEWAY : undefined)
-                if (url) {
-                    let view: GatewayView | { error: string }
-                    try {
-                        view = await gatewayView({ url }, device.id)
-                    } catch (e) {
-                        if (!(e instanceof ProvisionError)) throw e
-                        view = { error: e.message }
-                    }
-                    out.gateway = { url, ...view }
-                    gatewayLines(url, view).forEach(say)
-                }
-                if (json) console.log(JSON.stringify(out))
-                return 0
+                out.before = state
+                await provisionDevice(device, state, plan, out, say)
             })
-        } catch (e) {
-            return fail("provision", json, e)
         }
-    }
-
-    if (!gateway) throw new UsageError("--gateway URL is required: the gateway that will verify this device's blocks")
-    const token = readAdminToken(cli.string("admin-token-file"))
-    if (!token) throw new UsageError("no admin token: set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
-    const config: ProvisionConfig = {
-        gatewayUrl: cli.string("device-gateway") ?? gateway,
-        intervalMs: wholeNumber(cli.string("interval"), "--interval"),
-        blockAgeMs: wholeNumber(cli.string("block-age"), "--block-age"),
-        backlog: wholeNumber(cli.string("backlog"), "--backlog"),
-    }
-    try {
-        validateConfig(config)
-    } catch (e) {
-        throw new UsageError((e as Error).message)
-    }
-    const ssid = cli.string("wifi-ssid")
-    let wifiPassword: string | undefined
-    if (ssid !== undefined) {
-        const file = cli.string("wifi-password-file")
-        wifiPassword = file ? readFileSync(file, "utf8").replace(/\r?\n$/, "") : process.env.FL_WIFI_PASSWORD
-        if (wifiPassword === undefined) throw new UsageError("--wifi-ssid needs the password: env FL_WIFI_PASSWORD or --wifi-password-file FILE")
-    }
-    const timeoutS = wholeNumber(cli.string("timeout"), "--timeout") ?? 30
-    const pendingFile = cli.string("pending") ?? DEFAULT_PENDING_FILE
-
-    try {
-        return await withBus(cli, async bus => {
-            const { device, state: before } = await lookAt(bus, wanted, out, say)
-            out.before = before
-            const succession = before.provisioned
-            if (succession && !cli.boolean("force"))
-                throw new ProvisionError("already-provisioned", "device " + device.id + " is already provisioned", "--force gives it a new key and a successor chain (key succession); --check shows its state")
-            if (ssid !== undefined && !device.addWifiNetwork)
-                throw new ProvisionError("no-wifi", "device " + device.id + " has no WiFi service", "a board without WiFi (Pico) syncs over USB: --device-gateway usb, then run 'fieldledger bridge' on the host it is plugged into")
-            if (succession && before.chain && before.chain.backlog > 0)
-                say("warning: " + before.chain.backlog + " block(s) of the old chain are not acknowledged by a gateway; the successor chain starts after them and the gateway records the gap")
-
-            out.config = await writeConfig(device.settings, config)
-            say("configuration written and read back: " + Object.entries(out.config as object).map(([k, v]) => k + "=" + JSON.stringify(v)).join(" "))
-            if (ssid !== undefined) {
-                await device.addWifiNetwork!(ssid, wifiPassword!)
-                say("WiFi network " + JSON.stringify(ssid) + " added")
-            }
-            const key0 = newKey0()
-            try {
-                const proof = await startChainOnDevice({ settings: device.settings, crypto: nobleCrypto, deviceId: device.id, key0, restartProgram: () => device.restartProgram(), timeoutMs: timeoutS * 1000 })
-                out.genesisLink = proof.link
-                if (succession && before.chain && proof.link !== before.chain.headHash)
-                    say("note: the device sealed more blocks before restarting; the successor links to head " + proof.link.slice(0, 16))
-                say("the device sealed a new genesis block under the new key" + (/^0+$/.test(proof.link) ? "" : " (successor of head " + proof.link.slice(0, 16) + ")") + "; the key is deleted from the device")
-                await markProvisioned(device.settings, Math.floor(Date.now() / 1000))
-                const registration = { deviceId: device.id, key0: key0.toString("hex"), label: cli.string("label"), successorGenesis: succession ? proof.genesis : undefined }
-                try {
-                    const outcome = await registerWithGateway({ url: gateway, adminToken: token }, registration)
-                    if (outcome === "already-registered")
-                        throw new ProvisionError("gateway-conflict", "the gateway already holds another key for device " + device.id + ": it will refuse this chain", "provision again with --force (key succession)")
-                    out.registration = outcome
-                    say(outcome === "succeeded" ? "gateway " + gateway + ": old chain closed, the new chain is its successor" : "gateway " + gateway + ": device registered")
-                } catch (e) {
-                    if (!(e instanceof ProvisionError) || e.code !== "gateway-unreachable") throw e
-                    addPendingRegistration(pendingFile, gateway, registration)
-                    out.registration = "pending"
-                    out.pendingFile = pendingFile
-                    say(e.message)
-                    say("registration saved to " + pendingFile + " (mode 0600; it holds the device key): upload it with 'fieldledger register --pending " + pendingFile + "' and then make sure the file is gone")
-                }
-            } finally {
-                key0.fill(0)
-            }
-            out.after = await readDeviceState(device.settings, nobleCrypto, device.id)
-            if (json) console.log(JSON.stringify(out))
-            return 0
-        })
     } catch (e) {
         return fail("provision", json, e)
     }
+    if (json) console.log(JSON.stringify(out))
+    return 0
 }
 
 export async function runRegister(argv: string[]): Promise<number> {

@@ -3,12 +3,12 @@
  * --json for scripts, whether the chain is complete and authentic, or where it first fails.
  */
 import { readFileSync } from "node:fs"
-import { fromHex, FormatError } from "../src/lib/codec/bytes"
+import { fromHex, FormatError, toHex } from "../src/lib/codec/bytes"
 import { BlockTime, KEY_BYTES, LINK_BYTES } from "../src/lib/codec/format"
 import { lostReadingsText, verifyChain, VerifyReport } from "../src/lib/ledger/verify"
 import { parseCommandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
-import { ExportFileError, parseExport } from "./lib/exportfile"
+import { ChainExport, ExportFileError, parseExport } from "./lib/exportfile"
 
 export const VERIFY_HELP = `Usage: fieldledger verify FILE [--key HEX | --key-file PATH] [--head SEQ:HASH] [--json]
 
@@ -21,7 +21,9 @@ Options:
                    of this machine in the process list: prefer --key-file.
   --key-file PATH  a file holding K_0 as 64 hex digits
   --head SEQ:HASH  a head known from a trusted source (the gateway's ack, an audit record):
-                   without it, a chain cut short at the end cannot be told from a complete one
+                   without it, a chain cut short at the end cannot be told from a complete one.
+                   A head the file names itself is checked too, but vouches for nothing: the
+                   report says what the end of the chain was checked against, if anything
   --json           print the report as JSON
   -h, --help       this help
 
@@ -40,17 +42,21 @@ function readKey(keyHex: string | undefined, keyFile: string | undefined): Buffe
         }
     }
     if (text === undefined) return undefined
+    const digits = text.trim()
+    // Say what a key is before how hex works: 63 digits is a key cut short, not "an odd number".
+    if (digits.length !== KEY_BYTES * 2) throw new UsageError("the key must be " + KEY_BYTES * 2 + " hex digits (" + KEY_BYTES + " bytes), got " + digits.length)
     let key: Buffer
     try {
-        key = fromHex(text.trim(), "key")
+        key = fromHex(digits, "key")
     } catch (e) {
         throw new UsageError((e as FormatError).message)
     }
-    if (key.length !== KEY_BYTES) throw new UsageError("the key must be " + KEY_BYTES + " bytes (" + KEY_BYTES * 2 + " hex digits), got " + key.length)
     return key
 }
 
-function parseHead(text: string | undefined): { seq: number; hash: Buffer } | undefined {
+type Head = { seq: number; hash: Buffer }
+
+function parseHead(text: string | undefined): Head | undefined {
     if (text === undefined) return undefined
     const [seqText, hashText] = text.split(":")
     const seq = Number(seqText)
@@ -71,7 +77,21 @@ function formatTime(t: BlockTime | undefined): string {
     return "boot " + t.boot + " +" + (t.uptimeMs / 1000).toFixed(1) + " s" + unix
 }
 
-export function formatReport(file: string, report: VerifyReport): string {
+/** What vouches for the end of the chain: a head from the command line, the file's own, or nothing. */
+export interface TailCheck {
+    against: "option" | "file" | "nothing"
+    head?: { seq: number; hash: string }
+}
+
+function tailLine(t: TailCheck): string {
+    const at = t.head ? " (seq " + t.head.seq + ")" : ""
+    if (t.against === "option") return "tail      checked against the head given with --head" + at
+    if (t.against === "file")
+        return "tail      checked against the file's own head" + at + ": whoever wrote the file chose it; for an audit give --head SEQ:HASH from the gateway (GET /v1/devices/ID)"
+    return "tail      UNCHECKED: nothing vouches for the end of the chain, so blocks cut from its end would not show; give --head SEQ:HASH from the gateway (GET /v1/devices/ID)"
+}
+
+export function formatReport(file: string, report: VerifyReport, tail: TailCheck = { against: "nothing" }): string {
     const s = report.summary
     const lines = ["fieldledger verify: " + file]
     const channels = (s.channels || []).map(c => c.name + " " + c.unit + " x1e" + c.exponent).join(", ")
@@ -86,6 +106,7 @@ export function formatReport(file: string, report: VerifyReport): string {
     }
     if (s.previousChainHead) lines.push("succeeds  chain with head " + s.previousChainHead)
     if (s.head) lines.push("head      seq " + s.head.seq + " " + s.head.hash)
+    if (report.ok) lines.push(tailLine(tail))
     if (report.ok) {
         lines.push(
             s.authenticated
@@ -127,7 +148,25 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
         if (e instanceof ExportFileError) throw new UsageError(file + ": " + e.message)
         throw e
     }
-    const report = verifyChain(nobleCrypto, chain.blocks, { deviceId: chain.deviceId, key0, expectedHead })
-    out(cli.boolean("json") ? JSON.stringify({ file, ...report }, null, 2) : formatReport(file, report))
+    const { report, tail } = verifyExport(chain, key0, expectedHead)
+    out(cli.boolean("json") ? JSON.stringify({ file, ...report, tail }, null, 2) : formatReport(file, report, tail))
     return report.ok ? 0 : 1
+}
+
+/**
+ * Verifies the chain against the head given on the command line and, when the file names a
+ * head of its own, against that too: a file whose head disagrees with its last blocks is cut
+ * short or altered, whoever wrote it. Only a head from elsewhere makes the end of the chain
+ * trustworthy; the report says which one vouched for it, if any.
+ */
+export function verifyExport(chain: ChainExport, key0: Buffer | undefined, given: Head | undefined): { report: VerifyReport; tail: TailCheck } {
+    const options = { deviceId: chain.deviceId, key0 }
+    const own = chain.head
+    let report = verifyChain(nobleCrypto, chain.blocks, { ...options, expectedHead: given ?? own })
+    const differs = given && own && !(given.seq === own.seq && given.hash.equals(own.hash))
+    if (report.ok && differs) report = verifyChain(nobleCrypto, chain.blocks, { ...options, expectedHead: own })
+    const vouch = given ?? own
+    const tail: TailCheck = { against: given ? "option" : own ? "file" : "nothing" }
+    if (vouch) tail.head = { seq: vouch.seq, hash: toHex(vouch.hash) }
+    return { report, tail }
 }

@@ -14,6 +14,7 @@ import {
     SYNC_PERIOD_SETTING,
     WHEN_FULL_SETTING,
 } from "../lib/flash/keys"
+import { configLine } from "../lib/log/lines"
 
 export const FIRMWARE_VERSION = "fieldledger/0.1.0"
 
@@ -40,7 +41,7 @@ async function readUrl(key: string, fallback: string): Promise<string> {
     const value = await readJsonSetting<string>(key, fallback)
     if (value === USB_GATEWAY) return value
     if (typeof value !== "string" || (value !== "" && !value.startsWith("http://") && !value.startsWith("https://"))) {
-        console.log("fl:config " + key + " is neither an http(s) URL nor \"usb\", using " + (fallback || "none (no sync)"))
+        console.log(configLine(key + " is neither an http(s) URL nor \"usb\", using " + (fallback || "none (no sync)")))
         return fallback
     }
     return value
@@ -49,7 +50,7 @@ async function readUrl(key: string, fallback: string): Promise<string> {
 async function readNumber(key: string, fallback: number, min: number, max: number): Promise<number> {
     const value = await readJsonSetting<number>(key, fallback)
     if (typeof value !== "number" || !(value >= min && value <= max)) {
-        console.log("fl:config " + key + "=" + value + " is invalid (" + min + ".." + max + "), using " + fallback)
+        console.log(configLine(key + "=" + value + " is invalid (" + min + ".." + max + "), using " + fallback))
         return fallback
     }
     return value

@@ -20,6 +20,7 @@ import { deriveAckKey } from "../lib/sync/syncwire"
 import { USB_GATEWAY } from "../lib/sync/usbwire"
 import { WallClock } from "../lib/sync/wallclock"
 import { startSync } from "../uplink/syncloop"
+import { bootLine, PROVISIONED_LINE, statusLine, syncLine, syncOffLine, syncTargetLine, warningLine } from "../lib/log/lines"
 
 export interface DeviceOptions {
     config: FirmwareConfig
@@ -31,24 +32,23 @@ export interface DeviceOptions {
 /** One console line of state per commit: what a technician or the dashboard reads. */
 async function printStatus(store: ChainStore, pendingInRam: number, boot: number) {
     const h = store.currentHead()
-    const lost = h.loss ? " lost=" + h.loss.fromSeq + ".." + h.loss.toSeq : ""
     const backlog = store.backlogBlocks()
-    console.log("fl:status seq=" + h.seq + " backlog=" + backlog + " readings=" + (await store.backlogReadings()) + " free_slots=" + (store.slots - backlog) + " ram=" + pendingInRam + " boot=" + boot + lost)
+    console.log(statusLine(h.seq, backlog, await store.backlogReadings(), store.slots - backlog, pendingInRam, boot, h.loss))
 }
 
 /** Sync to the configured gateway, if any; the ack's time sets the wall clock. */
 async function startDeviceSync(config: FirmwareConfig, store: ChainStore, deviceId: Buffer, clock: WallClock, acknowledge: (seq: number) => Promise<void>) {
     if (!config.gatewayUrl) {
-        console.log("fl:sync off: no gateway configured (setting FL_GATEWAY); the backlog stays in flash")
+        console.log(syncOffLine("no gateway configured (setting FL_GATEWAY); the backlog stays in flash"))
         return
     }
     const ackKey = await loadAckKey(settingsStore)
     if (!ackKey) {
-        console.log("fl:warning sync off: this chain has no ack key (sealed by older firmware); provision the device again")
+        console.log(warningLine("sync off: this chain has no ack key (sealed by older firmware); provision the device again"))
         return
     }
     const to = config.gatewayUrl === USB_GATEWAY ? "USB (fieldledger bridge on the host)" : config.gatewayUrl
-    console.log("fl:sync to " + to + " every " + config.syncPeriodMs + " ms")
+    console.log(syncTargetLine(to, config.syncPeriodMs))
     startSync({
         store,
         crypto: deviceCrypto,
@@ -62,9 +62,7 @@ async function startDeviceSync(config: FirmwareConfig, store: ChainStore, device
         acknowledge,
         onResult: (r, uptimeMs) => {
             if (r.ack) clock.set(r.ack.time, uptimeMs)
-            const acked = r.ack ? " ack=" + r.ack.ack : ""
-            const why = r.error ? " error=" + r.error : ""
-            console.log("fl:sync " + r.outcome + " sent=" + r.sent + acked + " backlog=" + store.backlogBlocks() + why)
+            console.log(syncLine(r.outcome, r.sent, r.ack ? r.ack.ack : undefined, store.backlogBlocks(), r.error))
         },
     })
 }
@@ -98,10 +96,10 @@ export async function runDevice(options: DeviceOptions) {
     })
     if (provisioned) {
         await forgetProvisionedKey(settingsStore)
-        console.log("fl:provisioned chain started under the provisioned key, which is now deleted")
+        console.log(PROVISIONED_LINE)
     }
     const head = store.currentHead()
-    console.log("fl:boot " + chain.boot + (chain.created ? " new chain" : " chain continues at seq " + head.seq) + ", backlog " + store.backlogBlocks() + " blocks")
+    console.log(bootLine(chain.boot, chain.created, head.seq, store.backlogBlocks()))
     // The backlog on the console: what a developer (or a host tool) sees of the stored chain
     // until a gateway syncs it.
     for (let s = head.oldestSeq; s < head.seq; s++) {

@@ -7,12 +7,13 @@ import * as ds from "@devicescript/core"
 import { randomBuffer } from "@devicescript/crypto"
 import { SIMULATOR_DEV_KEY_HEX } from "../lib/ledger/devkey"
 import { KEY_BYTES } from "../lib/codec/format"
+import { warningLine } from "../lib/log/lines"
 
 export async function loadDeviceKey(): Promise<Buffer> {
     if (ds.isSimulator()) {
-        console.log("fl:warning simulator: sealing under the public development key")
+        console.log(warningLine("simulator: sealing under the public development key"))
         return Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex")
     }
-    console.log("fl:warning unprovisioned: sealing under a random key nobody else knows")
+    console.log(warningLine("unprovisioned: sealing under a random key nobody else knows"))
     return randomBuffer(KEY_BYTES)
 }

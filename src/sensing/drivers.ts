@@ -19,6 +19,7 @@ import { newSensorChip } from "./chips/registry"
 import { ChannelHealth, ChannelKind, FAULT_MISSING, SensorKind } from "../lib/sensors/sensorkinds"
 import { ChannelSource, SensorClient, sensorChannel, SensorFault } from "./sensors"
 import { SAMPLE_MAX_AGE_MS } from "./simsensors"
+import { faultLine, sensorLine } from "../lib/log/lines"
 
 /** The driver's clients in the order of the kind's channels. */
 async function startDriver(id: string): Promise<SensorClient[]> {
@@ -60,9 +61,9 @@ export function startDriverSensors(kind: SensorKind, bus?: I2C): ChannelSource[]
     setTimeout(async () => {
         try {
             clients = await startDriver(kind.id)
-            console.log("fl:sensor " + kind.id + " started (" + kind.part + ")")
+            console.log(sensorLine(kind.id + " started (" + kind.part + ")"))
         } catch (e) {
-            console.log("fl:fault channel=* kind=missing state=begin detail=" + kind.id + " driver: " + (e as Error).message)
+            console.log(faultLine("*", FAULT_MISSING, "begin", kind.id + " driver: " + (e as Error).message))
         }
     }, 0)
     return kind.channels.map((c, i) =>

@@ -5,6 +5,7 @@
  * so the caller can record it rather than shift every later reading.
  */
 import * as ds from "@devicescript/core"
+import { errorLine } from "../lib/log/lines"
 
 export interface SamplerOptions {
     intervalMs: number
@@ -27,7 +28,7 @@ export function startSampler(options: SamplerOptions) {
         try {
             await options.onSample(due, skipped)
         } catch (e) {
-            console.log("fl:error sampler: " + e)
+            console.log(errorLine("sampler: " + e))
         }
         due += interval
         const wait = due - ds.millis()

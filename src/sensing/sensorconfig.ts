@@ -11,6 +11,7 @@ import { startDriverSensors } from "./drivers"
 import { BoardProfile, boardForArch, selectSensor, SensorKind } from "../lib/sensors/sensorkinds"
 import { ChannelSource } from "./sensors"
 import { startSimulatedSensors } from "./simsensors"
+import { configLine, sensorLine } from "../lib/log/lines"
 
 export interface SensorConfig {
     board: BoardProfile
@@ -20,8 +21,8 @@ export interface SensorConfig {
 export async function loadSensorConfig(): Promise<SensorConfig> {
     const board = boardForArch(ds._dcfgString("archId"), ds.isSimulator())
     const selection = selectSensor(await readJsonSetting<string>(SENSOR_SETTING, ""), board)
-    if (selection.warning) console.log("fl:config " + selection.warning)
-    console.log("fl:sensor board=" + board.id + " sensor=" + selection.kind.id + " channels=" + selection.kind.channels.map(c => c.spec.name).join(","))
+    if (selection.warning) console.log(configLine(selection.warning))
+    console.log(sensorLine("board=" + board.id + " sensor=" + selection.kind.id + " channels=" + selection.kind.channels.map(c => c.spec.name).join(",")))
     return { board, kind: selection.kind }
 }
 

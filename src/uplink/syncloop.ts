@@ -15,6 +15,7 @@ import { SyncResult, syncRound } from "../lib/sync/syncround"
 import { BATCH_NONCE_BYTES } from "../lib/sync/syncwire"
 import { USB_GATEWAY } from "../lib/sync/usbwire"
 import { usbTransport, USB_REPLY_TIMEOUT_MS } from "./usblink"
+import { errorLine } from "../lib/log/lines"
 
 export interface SyncOptions {
     store: ChainStore
@@ -73,7 +74,7 @@ export function startSync(o: SyncOptions) {
         } catch (e) {
             failures++
             wait = backoffDelayMs({ baseMs: o.periodMs, maxMs: o.maxBackoffMs }, failures, Math.random())
-            console.log("fl:error sync: " + (e as Error).message)
+            console.log(errorLine("sync: " + (e as Error).message))
         }
         if (running) timer = setTimeout(tick, wait)
     }

@@ -5,6 +5,7 @@
  */
 import { runDevice } from "../../src/device/device"
 import { ChannelSource } from "../../src/sensing/sensors"
+import { tickLine } from "../../src/lib/log/lines"
 
 let count = 0
 const counter: ChannelSource = {
@@ -17,6 +18,6 @@ await runDevice({
     config: { board: "simulator", ledger: { intervalMs: 100, maxBlockAgeMs: 2000 }, checkpointEvery: 10, maxBacklogBlocks: 40, whenFull: "drop-oldest", gatewayUrl: "", syncPeriodMs: 1000, maxBackoffMs: 1000 },
     sources: [counter],
     afterReading: async (boot, openReadings) => {
-        console.log("fl:tick boot=" + boot + " n=" + count)
+        console.log(tickLine(boot, count))
     },
 })

@@ -117,10 +117,13 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     })
     app.notFound(c => c.json({ error: "not-found", message: "no route " + c.req.method + " " + c.req.path }, 404))
 
-    const adminBody: AdminBodyReader = async (c, shape) => {
+    const requireAdmin = (c: Context) => {
         const m = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")
         if (!options.adminToken || !m || !tokensEqual(m[1], options.adminToken))
             throw new HttpError(401, "unauthorized", "this route needs the admin token: Authorization: Bearer <token>")
+    }
+    const adminBody: AdminBodyReader = async (c, shape) => {
+        requireAdmin(c)
         let input: unknown
         try {
             input = await c.req.json()
@@ -132,6 +135,11 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     }
 
     app.get("/v1/health", c => c.json(service.health()))
+    // A cheap look at the admin token: `fieldledger provision` asks before it touches a device.
+    app.get("/v1/admin/check", c => {
+        requireAdmin(c)
+        return c.json({ ok: true })
+    })
 
     app.post("/v1/devices", async c => {
         const input = await adminBody(c, '{"deviceId": "<16 hex>", "key0": "<64 hex>", "label"?: "..."}')

@@ -22,12 +22,49 @@ export interface CommandLine {
     boolean(name: string): boolean
 }
 
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function editDistance(a: string, b: string): number {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i]
+        for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+        row = next
+    }
+    return row[b.length]
+}
+
+/** The known option closest to a mistyped one, when it is close enough to be the one meant. */
+export function closestOption(given: string, known: string[]): string | undefined {
+    const name = given.replace(/^-+/, "").split("=")[0]
+    let best: { option: string; distance: number } | undefined
+    for (const option of known) {
+        const distance = option.startsWith(name) && name.length >= 2 ? 1 : editDistance(name, option)
+        if (!best || distance < best.distance) best = { option, distance }
+    }
+    return best && best.distance <= Math.max(2, Math.floor(name.length / 3)) ? "--" + best.option : undefined
+}
+
+/** node:util's parse errors as one line naming the flag (its own message quotes oddly and says nothing of the fix). */
+function usageFromParseError(e: NodeJS.ErrnoException, known: string[]): UsageError {
+    const flag = /'(-[^' ]*)/.exec(e.message)?.[1]
+    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) {
+        const hint = closestOption(flag, known)
+        return new UsageError("unknown option " + flag + (hint ? "; did you mean " + hint + "?" : ""))
+    }
+    if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) {
+        if (/argument missing/.test(e.message)) return new UsageError(flag + " needs a value")
+        if (/does not take an argument/.test(e.message)) return new UsageError(flag + " takes no value")
+    }
+    return new UsageError(e.message)
+}
+
 export function parseCommandLine(argv: string[], options: OptionSpec): CommandLine {
     let parsed
+    const all: OptionSpec = { ...options, help: { type: "boolean", short: "h" } }
     try {
-        parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true })
+        parsed = parseArgs({ args: argv, options: all, allowPositionals: true, strict: true })
     } catch (e) {
-        throw new UsageError((e as Error).message)
+        throw usageFromParseError(e as NodeJS.ErrnoException, Object.keys(all))
     }
     const flags = parsed.values as Record<string, string | boolean | undefined>
     return {

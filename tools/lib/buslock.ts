@@ -17,7 +17,12 @@ function alive(pid: number): boolean {
     }
 }
 
-function tryTake(path: string): boolean {
+/**
+ * Takes the lock file at `path` if no live process holds it (a dead owner's is taken over):
+ * true when it is ours. The same pid file guards other shared things than the bus (the data
+ * of `fieldledger start`).
+ */
+export function tryTake(path: string): boolean {
     try {
         const fd = openSync(path, "wx", 0o600)
         writeSync(fd, String(process.pid))
@@ -56,15 +61,46 @@ function tryTake(path: string): boolean {
     return false
 }
 
-/** Waits (up to `timeoutMs`) for the bus; returns the release function. */
-export async function acquireBusLock(port: number, timeoutMs: number, onWait?: (message: string) => void): Promise<() => void> {
+/** The pid in the lock file, if it holds one. */
+export function lockOwner(path: string): number | undefined {
+    try {
+        const pid = Number(readFileSync(path, "utf8"))
+        return Number.isInteger(pid) && pid > 0 ? pid : undefined
+    } catch {
+        return undefined
+    }
+}
+
+function seconds(ms: number): string {
+    const s = Math.round(ms / 1000)
+    return s < 60 ? s + " s" : Math.floor(s / 60) + " min " + (s % 60) + " s"
+}
+
+/**
+ * Waits (up to `timeoutMs`) for the bus; returns the release function. While it waits it
+ * reports, at once and then every `reportEveryMs`, how long it has waited and which process
+ * holds the bus, so a wait of minutes never looks like a hang.
+ */
+export async function acquireBusLock(port: number, timeoutMs: number, onWait?: (message: string) => void, reportEveryMs = 30000): Promise<() => void> {
     const path = join(tmpdir(), `fieldledger-devtools-${port}.lock`)
-    const deadline = Date.now() + timeoutMs
-    let told = false
+    const start = Date.now()
+    let nextReport = start
+    const holder = () => {
+        const pid = lockOwner(path)
+        return pid ? "pid " + pid + " (ps -p " + pid + ")" : "another fieldledger process"
+    }
     while (!tryTake(path)) {
-        if (Date.now() > deadline) throw new Error(`the simulator bus (port ${port}) is still in use by another fieldledger process after ${timeoutMs / 1000} s (lock ${path})`)
-        if (!told && onWait) onWait(`waiting for the simulator bus (port ${port}): another fieldledger process is using it`)
-        told = true
+        const waited = Date.now() - start
+        if (waited > timeoutMs)
+            throw new Error(`the simulator bus (port ${port}) is still held by ${holder()} after ${seconds(timeoutMs)} (lock ${path}): stop that process, or try again when it is done`)
+        if (onWait && Date.now() >= nextReport) {
+            onWait(
+                nextReport === start
+                    ? `waiting for the simulator bus (port ${port}): held by ${holder()}; giving up after ${seconds(timeoutMs)}`
+                    : `still waiting for the simulator bus (port ${port}) after ${seconds(waited)}: held by ${holder()}`
+            )
+            nextReport = Date.now() + reportEveryMs
+        }
         await new Promise(r => setTimeout(r, 250))
     }
     let released = false

@@ -12,7 +12,7 @@ export const EXPORT_VERSION = 1
 export interface ChainExport {
     deviceId: Buffer
     blocks: Buffer[]
-    /** Informational only: whoever wrote the file chose it. Trust a head only from elsewhere. */
+    /** Whoever wrote the file chose it: `verify` checks the chain against it, but trusts a head only from elsewhere. */
     head?: { seq: number; hash: Buffer }
 }
 

@@ -4,8 +4,9 @@
  *
  * - `src/lib/` is pure code shared by the firmware and the Node tools: no package imports.
  * - Its folders are layers; a folder imports only itself and the layers listed for it in
- *   `LIB_LAYERS` (codec <- flash (keys, verified writes); codec <- ledger; store and sync on
- *   both; sensors on codec and ledger).
+ *   `LIB_LAYERS` (codec <- flash (keys, verified writes) and log (the console lines); codec <-
+ *   ledger; store and sync on codec, flash, ledger and log, sync also on store; sensors on
+ *   codec, ledger and log).
  * - Firmware adapters (everything under `src/` outside `src/lib/`) run only on the device:
  *   `tools/` and `test/node/` never import them.
  * - No import cycles anywhere.
@@ -16,10 +17,11 @@ import { posix } from "node:path"
 export const LIB_LAYERS: Record<string, string[]> = {
     codec: [],
     flash: ["codec"],
+    log: ["codec"],
     ledger: ["codec"],
-    store: ["codec", "flash", "ledger"],
-    sync: ["codec", "flash", "ledger", "store"],
-    sensors: ["codec", "ledger"],
+    store: ["codec", "flash", "ledger", "log"],
+    sync: ["codec", "flash", "ledger", "store", "log"],
+    sensors: ["codec", "ledger", "log"],
 }
 
 export interface SourceFile {

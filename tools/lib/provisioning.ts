@@ -332,6 +332,27 @@ export async function registerWithGateway(target: GatewayTarget, r: Registration
     throw new ProvisionError("gateway-refused", "the gateway refused the registration (" + status + (doc?.error ? " " + doc.error : "") + "): " + (doc?.message ?? ""))
 }
 
+/**
+ * Asks the gateway whether it takes the admin token (GET /v1/admin/check), before anything is
+ * written to a device: a wrong token must not strand a device under a key nobody holds.
+ * Throws ProvisionError bad-token when refused; "unreachable" (offline provisioning goes on,
+ * the registration will be pending) and "cannot-check" (a gateway without the route) are for
+ * the caller to report.
+ */
+export async function checkAdminToken(target: GatewayTarget): Promise<"accepted" | "unreachable" | "cannot-check"> {
+    if (!target.adminToken) throw new ProvisionError("no-token", "no admin token for the gateway", "set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
+    let status: number
+    try {
+        ;({ status } = await call(target, "GET", "/v1/admin/check"))
+    } catch (e) {
+        if (e instanceof ProvisionError && e.code === "gateway-unreachable") return "unreachable"
+        throw e
+    }
+    if (status === 200) return "accepted"
+    if (status === 404) return "cannot-check"
+    throw new ProvisionError("gateway-refused", "the gateway answered " + status + " to the admin token check")
+}
+
 export interface GatewayView {
     known: boolean
     /** Highest seq the gateway holds with everything before it: what it acknowledges. */

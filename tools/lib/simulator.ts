@@ -13,6 +13,8 @@ import { devsCliPath } from "./devs"
 export const DEVTOOLS_TCP_PORT = 8082
 /** Where `devs run` keeps the simulated device's flash (relative to the project). */
 export const SIM_FLASH_FILE = ".devicescript/flash/sim.bin"
+/** How long a tool waits for another fieldledger process to free the bus before it gives up. */
+export const DEFAULT_BUS_WAIT_MS = 15 * 60 * 1000
 
 export interface SimulatorOptions {
     program: string
@@ -60,8 +62,8 @@ export class Simulator {
      * Starts the devtools bus that VMs connect to with --tcp. `freshFlash` erases the simulated
      * device's flash first, once the bus is ours: the flash file is shared like the port.
      */
-    async startBus(onWait?: (message: string) => void, freshFlash = false): Promise<void> {
-        this.releaseBus = await acquireBusLock(DEVTOOLS_TCP_PORT, 15 * 60 * 1000, onWait)
+    async startBus(onWait?: (message: string) => void, freshFlash = false, busWaitMs = DEFAULT_BUS_WAIT_MS): Promise<void> {
+        this.releaseBus = await acquireBusLock(DEVTOOLS_TCP_PORT, busWaitMs, onWait)
         // Stopped while waiting for the bus: leave it to the next in line.
         if (this.stopping) return this.releaseBus()
         if (freshFlash) rmSync(SIM_FLASH_FILE, { force: true })
@@ -78,8 +80,8 @@ export class Simulator {
         await waitForPort(DEVTOOLS_TCP_PORT, 30000)
     }
 
-    async start(options: SimulatorOptions & { onWait?: (message: string) => void; freshFlash?: boolean }): Promise<void> {
-        await this.startBus(options.onWait, options.freshFlash)
+    async start(options: SimulatorOptions & { onWait?: (message: string) => void; freshFlash?: boolean; busWaitMs?: number }): Promise<void> {
+        await this.startBus(options.onWait, options.freshFlash, options.busWaitMs)
         if (this.stopping) return
         const args = ["run", options.program, "--tcp"]
         if (options.deviceId) args.push("--device-id", options.deviceId)

@@ -8,6 +8,7 @@
 import { ChannelSpec } from "../codec/format"
 import { toFixedPoint } from "../codec/fixedpoint"
 import { MISSING } from "../codec/readings"
+import { faultLine as formatFaultLine } from "../log/lines"
 
 /** One ledger channel of a sensor kind, with the range the part can physically report. */
 export interface ChannelKind {
@@ -216,5 +217,5 @@ export class ChannelHealth {
 
 /** The console line for a fault event: `fl:fault channel=NAME kind=KIND state=begin|end detail=...`. */
 export function faultLine(channelName: string, o: Observation): string {
-    return "fl:fault channel=" + channelName + " kind=" + o.eventFault + " state=" + o.event + " detail=" + o.detail
+    return formatFaultLine(channelName, o.eventFault, o.event, o.detail)
 }

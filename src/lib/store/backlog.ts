@@ -13,6 +13,7 @@ import { ChainStore } from "./chainstore"
 import { StorageError } from "../flash/verified"
 import { BlockTime, GapBody, GAP_SAMPLING_STOPPED } from "../codec/format"
 import { Ledger } from "../ledger/ledger"
+import { backlogLine, errorLine } from "../log/lines"
 
 export interface BacklogOptions {
     store: ChainStore
@@ -75,7 +76,7 @@ export function startBacklog(o: BacklogOptions) {
             return false
         }
         if (!gap) return false
-        console.log("fl:backlog full: dropped blocks " + gap.firstLostSeq + ".." + (gap.firstLostSeq + gap.lostBlocks - 1) + " (" + gap.lostReadings + " readings), sealing a gap record")
+        console.log(backlogLine("full: dropped blocks " + gap.firstLostSeq + ".." + (gap.firstLostSeq + gap.lostBlocks - 1) + " (" + gap.lostReadings + " readings), sealing a gap record"))
         for (const b of ledger.sealGap(gap, o.now())) queue.push(b)
         return true
     }
@@ -90,7 +91,7 @@ export function startBacklog(o: BacklogOptions) {
             } catch (e) {
                 if (!(e instanceof StorageError)) throw e
                 if (e.kind === "full" && drops++ < 4 && (await makeRoom())) continue
-                console.log("fl:error flash (" + e.kind + "): " + e.message + "; " + queue.length + " sealed blocks wait in RAM")
+                console.log(errorLine("flash (" + e.kind + "): " + e.message + "; " + queue.length + " sealed blocks wait in RAM"))
                 return
             }
             queue.shift()
@@ -118,7 +119,7 @@ export function startBacklog(o: BacklogOptions) {
         if (store.backlogBlocks() >= o.maxBacklogBlocks) {
             if (notTaken === 0) {
                 stoppedAt = time
-                console.log("fl:backlog full: sampling stopped until a gateway takes blocks")
+                console.log(backlogLine("full: sampling stopped until a gateway takes blocks"))
             }
             notTaken++
             return false

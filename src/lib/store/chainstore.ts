@@ -26,6 +26,7 @@ import { BlockHeader, BlockTime, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTE
 import { blockTag, evolveKey, LedgerCrypto } from "../ledger/keys"
 import { BLOCK_KEY_PREFIX, GENESIS_KEY, HEAD_KEY, OPEN_KEY } from "../flash/keys"
 import { KeyValueStore, StorageError, writeVerified } from "../flash/verified"
+import { warningLine } from "../log/lines"
 
 export const DEFAULT_SLOTS = slotsForBacklog(DEFAULT_BACKLOG_BLOCKS)
 const HEAD_VERSION = 1
@@ -202,7 +203,7 @@ export class ChainStore {
         // is not ours: it is left to be overwritten, never adopted, and never a reason to stop
         // booting.
         const ours = found && this.isNextBlock(found.block.header, found.bytes, stored)
-        if (found && !ours) console.log("fl:warning flash holds a stale block at seq " + stored.seq + "; ignored")
+        if (found && !ours) console.log(warningLine("flash holds a stale block at seq " + stored.seq + "; ignored"))
         if (ours) {
             const pending = found.bytes
             const key = evolveKey(this.crypto, stored.key, this.deviceId, stored.seq)

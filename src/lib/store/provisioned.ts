@@ -16,6 +16,7 @@ import { KEY_BYTES } from "../codec/format"
 import { blockTag, LedgerCrypto } from "../ledger/keys"
 import { GENESIS_KEY, HEAD_KEY, PROVISIONED_KEY_SETTING } from "../flash/keys"
 import { deleteVerified, KeyValueStore } from "../flash/verified"
+import { warningLine } from "../log/lines"
 
 export interface ProvisionedKey {
     key0: Buffer
@@ -48,7 +49,7 @@ export async function readProvisionedKey(kv: KeyValueStore, crypto: LedgerCrypto
     const key0 = await kv.get(PROVISIONED_KEY_SETTING)
     if (!key0) return undefined
     if (key0.length !== KEY_BYTES) {
-        console.log("fl:warning setting " + PROVISIONED_KEY_SETTING + " holds " + key0.length + " bytes, not a key; ignored and deleted")
+        console.log(warningLine("setting " + PROVISIONED_KEY_SETTING + " holds " + key0.length + " bytes, not a key; ignored and deleted"))
         await forgetProvisionedKey(kv)
         return undefined
     }

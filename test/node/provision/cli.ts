@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startGateway } from "../../../tools/gateway/server"
+import { parseLine } from "../../../src/lib/log/parse"
 import { cleanLine } from "../../../tools/lib/devicelog"
 import { Simulator } from "../../../tools/lib/simulator"
 
@@ -44,7 +45,7 @@ export async function startSimulatedSetup(o: { deviceId: string; token: string; 
     // Fresh flash only once the bus lock is ours: another suite's VM may be using the file until then.
     await sim.startBus(undefined, true)
     sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", o.deviceId], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
-    await until("the simulated device to boot", () => lines.some(l => l.startsWith("fl:boot")))
+    await until("the simulated device to boot", () => lines.some(l => parseLine(l)?.kind === "boot"))
     return {
         dir,
         tokenFile,

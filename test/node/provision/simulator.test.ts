@@ -2,7 +2,8 @@
  * End to end on the simulator: `fieldledger provision --sim` over the devtools bus against a
  * running simulated device and a gateway in this process. The device seals its genesis under
  * the new key, syncs, and the gateway verifies every block; re-provisioning is refused without
- * --force and is key succession with it; an offline registration is uploaded later.
+ * --force and is key succession with it; an offline registration is uploaded later; a wrong
+ * admin token is refused before the device is touched, first time and with --force.
  *
  * Uses TCP port 8082 (one devtools at a time): Simulator.startBus takes the machine-wide bus
  * lock (tools/lib/buslock.ts), so this file waits for the power-cut and sync suites.
@@ -41,6 +42,24 @@ describe("provisioning the simulated device over the devtools bus", () => {
         expect(d.program).toBe("fieldledger")
         expect(d.state.provisioned).toBe(false)
         expect(d.state.chain.developmentKey).toBe(true)
+    }, 120000)
+
+    /** The device's state as `devices --sim --json` reads it. */
+    const deviceState = async () => {
+        const r = await run(["devices", "--sim", "--json"])
+        expect(r.code, r.stdout + r.stderr).toBe(0)
+        return JSON.parse(r.stdout).devices.find((x: any) => x.id === DEVICE_ID).state
+    }
+
+    test("a wrong admin token is refused before the device is touched (first provisioning)", async () => {
+        const before = await deviceState()
+        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--json"], { FL_ADMIN_TOKEN: "wrong-token" })
+        expect(r.code, r.stdout + r.stderr).toBe(1)
+        expect(JSON.parse(r.stdout).error).toBe("bad-token")
+        const after = await deviceState()
+        expect(after.provisioned).toBe(false)
+        expect(after.chain.developmentKey).toBe(true)
+        expect(after.config).toEqual(before.config)
     }, 120000)
 
     test("provision: new genesis under the new key, registered, synced and verified by the gateway", async () => {
@@ -93,6 +112,21 @@ describe("provisioning the simulated device over the devtools bus", () => {
         expect(events).toContain("key-succession")
         const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
         expect(exported.blocks[0].slice(8, 72)).toBe(doc.genesisLink)
+    }, 200000)
+
+    test("--force with a wrong admin token is refused before the device is touched: it keeps its chain and key", async () => {
+        const before = await deviceState()
+        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--force", "--gateway", gw.url, "--block-age", "5000", "--json"], { FL_ADMIN_TOKEN: "wrong-token" })
+        expect(r.code, r.stdout + r.stderr).toBe(1)
+        expect(JSON.parse(r.stdout).error).toBe("bad-token")
+        const after = await deviceState()
+        expect(after.provisionedAt).toBe(before.provisionedAt)
+        expect(after.chain.previousChainHead).toBe(before.chain.previousChainHead)
+        expect(after.config).toEqual(before.config)
+        // The gateway still takes the chain it knows the key of.
+        const { head, securityEvents } = await view()
+        await until("the gateway to take more of the same chain", async () => ((await view()).head.seq > head.seq ? true : undefined), 120000)
+        expect((await view()).securityEvents).toBe(securityEvents)
     }, 200000)
 
     test("gateway unreachable: a 0600 pending file, uploaded later with register", async () => {

@@ -1,4 +1,5 @@
 /** Option values the commands share (tools/lib/args.ts): durations. */
+import { spawnSync } from "node:child_process"
 import { describe, expect, test } from "vitest"
 import { durationOption, parseCommandLine, parseDurationMs, UsageError } from "../../../tools/lib/args"
 
@@ -30,5 +31,52 @@ describe("durationOption", () => {
         const bad = () => durationOption(parseCommandLine(["--stale-after", "soon"], { "stale-after": { type: "string" } }), "stale-after", 42)
         expect(bad).toThrow(UsageError)
         expect(bad).toThrow(/--stale-after must be a duration .*"soon"/)
+    })
+})
+
+describe("usage errors", () => {
+    const options = { gateway: { type: "string" }, force: { type: "boolean" }, "admin-token-file": { type: "string" } } as const
+    const message = (argv: string[]) => {
+        try {
+            parseCommandLine(argv, options)
+        } catch (e) {
+            expect(e).toBeInstanceOf(UsageError)
+            return (e as Error).message
+        }
+        throw new Error("no usage error for " + argv.join(" "))
+    }
+
+    test("an unknown option is named, without Node's quoting, with the closest known one", () => {
+        expect(message(["--gatway", "x"])).toBe("unknown option --gatway; did you mean --gateway?")
+        expect(message(["--admin-token", "f"])).toBe("unknown option --admin-token; did you mean --admin-token-file?")
+        expect(message(["--frobnicate"])).toBe("unknown option --frobnicate")
+        expect(message(["-x"])).toBe("unknown option -x")
+    })
+
+    test("a missing value and a value given to a flag say so", () => {
+        expect(message(["--gateway"])).toBe("--gateway needs a value")
+        expect(message(["--force=yes"])).toBe("--force takes no value")
+    })
+})
+
+describe("the fieldledger command on a usage error", () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ["bin/fieldledger.mjs", ...args], { encoding: "utf8" })
+
+    test("exits 2 naming the flag and the command's help", () => {
+        const r = run("provision", "--gatway", "http://x")
+        expect(r.status).toBe(2)
+        expect(r.stderr).toBe("fieldledger provision: unknown option --gatway; did you mean --gateway?\nRun 'fieldledger provision --help' for usage.\n")
+    })
+
+    test("with --json prints one JSON object on stdout", () => {
+        const r = run("provision", "--gatway", "http://x", "--json")
+        expect(r.status).toBe(2)
+        expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: "usage", message: "unknown option --gatway; did you mean --gateway?", hint: "run 'fieldledger provision --help' for usage" })
+    })
+
+    test.each(["start", "verify", "bench", "gateway", "powercut", "provision", "register", "devices", "bridge"])("%s has --help", command => {
+        const r = run(command, "--help")
+        expect(r.status).toBe(0)
+        expect(r.stdout).toMatch(/^Usage: /)
     })
 })

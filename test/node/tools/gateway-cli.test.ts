@@ -1,6 +1,7 @@
 /** `fieldledger gateway`: one command starts it and prints its URL; --help; usage errors exit 2. */
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, test } from "vitest"
@@ -26,6 +27,21 @@ describe("fieldledger gateway", () => {
         const r = spawnSync(process.execPath, [CLI, "gateway", "--help"], { encoding: "utf8" })
         expect(r.status).toBe(0)
         for (const option of ["--db", "--port", "--host", "--admin-token-file", "--master-key-file", "--stale-after"]) expect(r.stdout).toContain(option)
+    })
+
+    test("a port in use: one line with the fix, exit 1, no stack trace", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "fl-gateway-cli-"))
+        const taken = createServer()
+        await new Promise<void>(resolve => taken.listen(0, "127.0.0.1", resolve))
+        try {
+            const port = (taken.address() as AddressInfo).port
+            const r = spawnSync(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", String(port)], { encoding: "utf8", env: { ...process.env, FL_MASTER_KEY: "" } })
+            expect(r.status, r.stdout + r.stderr).toBe(1)
+            expect(r.stderr).toBe(`fieldledger gateway: port ${port} is in use (another gateway or \`npm start\`?); stop it or pass --port\n`)
+        } finally {
+            taken.close()
+            rmSync(dir, { recursive: true, force: true })
+        }
     })
 
     test("a bad port is a usage error (exit 2)", () => {

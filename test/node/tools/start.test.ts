@@ -5,7 +5,7 @@
  * with the key file; --continue keeps the key and does not provision again.
  *
  * Uses TCP port 8082 through Simulator (the machine-wide bus lock, tools/lib/buslock.ts): the
- * runs wait for other bus suites; --duration counts from the device's start, not the wait.
+ * runs wait for other bus suites; --duration counts from the device's boot, not the wait.
  */
 import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
@@ -53,6 +53,14 @@ describe("fieldledger start", () => {
         const v = verify()
         expect(v.code, v.out).toBe(0)
         expect(v.out).toMatch(/succeeds  chain with head [0-9a-f]{64}/)
+    }, 900000)
+
+    test("a device that never boots is a failure: exit 1 with a line that says so, not a quiet exit 0", async () => {
+        // No VM boots within a millisecond of starting: the run ends on the boot limit.
+        const r = await start("--continue", "--duration", "12", "--boot-timeout", "1ms")
+        expect(r.code, r.out).toBe(1)
+        expect(r.out).toMatch(/fieldledger start: the device never booted: no fl:boot line within 0 s of the simulator starting it \(--boot-timeout\)/)
+        expect(r.out).not.toMatch(/provisioning device|sealed   block/)
     }, 900000)
 
     test("--continue keeps the key and does not provision again", async () => {

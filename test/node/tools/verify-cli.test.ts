@@ -70,6 +70,32 @@ describe("fieldledger verify", () => {
         expect(r.out).toContain("[truncated]")
     })
 
+    test("an export whose own head is past its last block is INVALID (exit 1), not VALID", () => {
+        const last = blocks.length - 1
+        const head = { seq: last, hash: nodeCrypto.sha256(blocks[last]) }
+        const cut = file("cut-own-head.json", formatExport({ deviceId: DEVICE_ID, blocks: blocks.slice(0, -2), head }))
+        const r = run(cut, "--key", KEY)
+        expect(r.code, r.out).toBe(1)
+        expect(r.out).toMatch(/INVALID .*known head is seq \d+ \[truncated\]/)
+        // The file's head disagrees with the chain even when a trusted --head agrees with it.
+        const trusted = run(cut, "--key", KEY, "--head", `${last - 2}:${nodeCrypto.sha256(blocks[last - 2]).toString("hex")}`)
+        expect(trusted.code, trusted.out).toBe(1)
+    })
+
+    test("says what vouched for the end of the chain: the file's own head, --head, or nothing", () => {
+        const last = blocks.length - 1
+        const head = { seq: last, hash: nodeCrypto.sha256(blocks[last]) }
+        const withHead = file("with-head.json", formatExport({ deviceId: DEVICE_ID, blocks, head }))
+        const own = run(withHead, "--key", KEY)
+        expect(own.code, own.out).toBe(0)
+        expect(own.out).toContain(`tail      checked against the file's own head (seq ${last}): whoever wrote the file chose it`)
+        const given = run(withHead, "--key", KEY, "--head", `${last}:${head.hash.toString("hex")}`, "--json")
+        expect(JSON.parse(given.out).tail).toEqual({ against: "option", head: { seq: last, hash: head.hash.toString("hex") } })
+        const none = run(good, "--key", KEY)
+        expect(none.code).toBe(0)
+        expect(none.out).toContain("tail      UNCHECKED: nothing vouches for the end of the chain")
+    })
+
     test.each([
         ["a missing file", [join(dir, "nope.json")], /cannot read/],
         ["no file", [], /exactly one export FILE/],
@@ -77,7 +103,8 @@ describe("fieldledger verify", () => {
         ["a non-hex key", [good, "--key", "zz".repeat(32)], /not a hex digit/],
         ["both key options", [good, "--key", KEY, "--key-file", good], /either --key or --key-file/],
         ["a bad --head", [good, "--head", "x"], /SEQ:HASH/],
-        ["an unknown option", [good, "--frobnicate"], /Unknown option/],
+        ["an unknown option", [good, "--frobnicate"], /unknown option --frobnicate/],
+        ["a key one digit short", [good, "--key", KEY.slice(1)], /must be 64 hex digits .*got 63/],
         ["a file that is not JSON", [file("junk.json", "{nope")], /not JSON/],
         ["a file of another format", [file("other.json", JSON.stringify({ format: "x", version: 1 }))], /"format" must be/],
         ["a block that is not hex", [file("hex.json", JSON.stringify({ format: "fieldledger-export", version: 1, deviceId: "12abdd2289421234", blocks: ["0g"] }))], /blocks\[0\]/],
