@@ -1,9 +1,11 @@
 /**
- * The parts of TypeScript the DeviceScript 2.16.4 compiler refuses (docs/DEVICESCRIPT.md,
- * "Language subset"): each construct, on a line of its own, must draw a compile error on that
- * line, and a string concatenation of eight numbers must crash the compiler where seven
- * compile. Compiled in a temporary project (devsconfig.json and a node_modules link) so no
- * build output of this checkout is touched.
+ * DeviceScript 2.16.4 facts of docs/DEVICESCRIPT.md that a device suite cannot check because
+ * they stop the compiler or kill the program: the parts of TypeScript the compiler refuses
+ * (each construct, on a line of its own, must draw a compile error on that line), the
+ * concatenation that crashes it, and the op budget of a fiber run (a loop that never suspends
+ * dies with InfiniteLoop; the same loop with the yield pattern completes). Compiled and run in
+ * a temporary project (devsconfig.json and a node_modules link), so no build output or flash
+ * of this checkout is touched.
  */
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -36,6 +38,31 @@ let dir: string
 async function build(name: string, source: string) {
     writeFileSync(join(dir, name), source)
     const { code, output } = await runDevs(["build", name], { cwd: dir, timeoutMs: TIMEOUT_MS })
+    return { code, output: output.replace(ESC, "") }
+}
+
+/** A device test whose loop of 100,000 iterations (several ops each) suspends, or not. */
+function loopProgram(yieldEvery4096: boolean): string {
+    return [
+        'import * as ds from "@devicescript/core"',
+        'import { describe, test } from "@devicescript/test"',
+        'describe("op budget", () => {',
+        '    test("loop", async () => {',
+        "        let x = 0",
+        "        for (let i = 0; i < 100000; i++) {",
+        "            x += i",
+        yieldEvery4096 ? "            if ((i & 4095) === 0) await ds.sleep(0)" : "",
+        "        }",
+        '        console.log("fl:loop done " + x)',
+        "    })",
+        "})",
+        "",
+    ].join("\n")
+}
+
+async function run(name: string, source: string) {
+    writeFileSync(join(dir, name), source)
+    const { code, output } = await runDevs(["run", name, "--test", "--test-self-exit", "-T", "120000"], { cwd: dir, timeoutMs: TIMEOUT_MS })
     return { code, output: output.replace(ESC, "") }
 }
 
@@ -73,6 +100,22 @@ describe("DeviceScript language subset", () => {
             const eight = await build("eight.ts", concatOfNumbers(8))
             expect(eight.code).not.toBe(0)
             expect(eight.output).toMatch(/Assertion failed/)
+        },
+        TIMEOUT_MS,
+    )
+})
+
+describe("op budget of a fiber run", () => {
+    test(
+        "a loop that never suspends dies with InfiniteLoop; with `if ((i & 4095) === 0) await ds.sleep(0)` it completes",
+        async () => {
+            const runaway = await run("runaway.ts", loopProgram(false))
+            expect(runaway.code).not.toBe(0)
+            expect(runaway.output).toMatch(/InfiniteLoop/)
+            expect(runaway.output).not.toMatch(/fl:loop done/)
+            const yielding = await run("yielding.ts", loopProgram(true))
+            expect(yielding.output).toMatch(/fl:loop done 4999950000/)
+            expect(yielding.code).toBe(0)
         },
         TIMEOUT_MS,
     )
