@@ -66,7 +66,7 @@ function codeLines(markdown: string): string[] {
 }
 
 /** The `devs bundle` and `devs flash` command lines of a markdown text's code blocks, comments dropped. */
-export function flashingCommands(markdown: string): { lines: string[]; bundles: BundleCommand[]; flashes: FlashCommand[] } {
+function flashingCommands(markdown: string): { lines: string[]; bundles: BundleCommand[]; flashes: FlashCommand[] } {
     const lines = codeLines(markdown)
         .map(l => l.replace(/#.*$/, "").trim().replace(/\s+/g, " "))
         .filter(l => /\bdevs (bundle|flash)\b/.test(l))
@@ -102,7 +102,7 @@ function esp32Offsets(): Map<string, string> {
 }
 
 /** What is wrong with a doc's flashing commands (empty when nothing is). */
-export function flashingProblems(doc: string, markdown: string, boards: string[], archOf: (board: string) => string, offsets: Map<string, string>): string[] {
+function flashingProblems(doc: string, markdown: string, boards: string[], archOf: (board: string) => string, offsets: Map<string, string>): string[] {
     const { bundles, flashes } = flashingCommands(markdown)
     const problems: string[] = []
     for (const b of bundles) {
