@@ -22,6 +22,7 @@ const REFUSED: [string, string][] = [
     ["new Promise", "const p = new Promise<number>((res: any) => res(1))"],
     ["Promise.all", "const all = Promise.all([])"],
     ["==", "if (n == 1) n++"],
+    ["!=", "if (n != 1) n++"],
     ["labelled statement", "outer: for (;;) { break outer }"],
     ["toString(radix)", "const hex = (n + 255).toString(16)"],
     ["padStart", "const padded = ('' + n).padStart(5)"],
