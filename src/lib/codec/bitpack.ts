@@ -4,7 +4,7 @@
  * Bit operators are 32-bit in both runtimes, so they are used only on values and widths up to
  * 24 bits (an accumulator then never exceeds 31 bits); a wider value is split with `/` by a
  * power of two (exact in doubles) into 24-bit pieces. The device's op budget per fiber run is
- * small (DESIGN.md §2): every value costs a handful of ops, never a loop over its bits.
+ * small (docs/DEVICESCRIPT.md, Runtime): every value costs a handful of ops, never a loop over its bits.
  */
 import { FormatError, withRoom } from "./bytes"
 
@@ -62,7 +62,7 @@ export class BitWriter {
      * (0..53), in order. The values are not checked: the caller guarantees integers in
      * 0 .. 2^width - 1 (the readings encoder takes `width` from these very values). This is
      * the encoder's loop over every delta of a block, so it keeps its state in locals and
-     * spends a few ops per value (DESIGN.md §2: op budget).
+     * spends a few ops per value (docs/DEVICESCRIPT.md, Runtime: op budget).
      */
     writeRun(values: number[], width: number, count?: number) {
         if (this.finished) throw new RangeError("BitWriter used after finish()")

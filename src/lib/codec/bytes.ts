@@ -10,7 +10,7 @@
  *
  * What things cost on the device (DeviceScript 2.16.4 in the simulator; ops counted with
  * test/harness/opcost-device.ts, time with test/harness/timing-device.ts): a simple bytecode
- * op takes about 0.012 us, and a fiber run may execute 131,071 of them (DESIGN.md §2). An
+ * op takes about 0.012 us, and a fiber run may execute 131,071 of them (docs/DEVICESCRIPT.md, Runtime). An
  * allocation takes about 20 us whatever its size (the runtime's allocator rewrites the free
  * block it splits), and so does every call of a bytecode function, as its frame is allocated.
  * On DeviceScript `set` and `slice` are bytecode functions around the native `blitAt`. So a

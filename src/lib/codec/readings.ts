@@ -42,7 +42,7 @@ export function checkReading(reading: Reading, channelCount: number) {
  * body would take: the ledger uses that to seal before a block outgrows one settings value.
  *
  * The device adds one reading per fiber run, must encode a full block within one run's op
- * budget (DESIGN.md §2), and pays for every bytecode op, so each value is touched as few
+ * budget (docs/DEVICESCRIPT.md, Runtime), and pays for every bytecode op, so each value is touched as few
  * times as possible:
  * - `tryAdd` checks, adds and sizes a reading in one pass over its channels; the rare
  *   reading that does not fit (once per full block) or is invalid is taken out again;
