@@ -20,7 +20,7 @@ import { BRIDGE_REPLY_SETTING } from "../flash/keys"
 /** What the FL_GATEWAY setting holds on a device synced over USB. */
 export const USB_GATEWAY = "usb"
 export const BRIDGE_REQUEST_VERSION = 1
-/** A setting's key + 1 + value must stay within 232 bytes (docs: platform facts). */
+/** A setting's key + 1 + value must stay within 232 bytes (docs/DEVICESCRIPT.md, Flash and the settings store). */
 export const MAX_BRIDGE_REPLY_BYTES = 232 - 1 - BRIDGE_REPLY_SETTING.length
 /** The error code is a hint only (not signed); it is cut to this length. */
 export const MAX_BRIDGE_ERROR_CHARS = 40
