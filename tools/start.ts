@@ -9,6 +9,8 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
+import { isKeyHex, parseKeyHex } from "../src/lib/codec/hexids"
+import { FL_GATEWAY } from "../src/lib/config/settings"
 import { decodeBlock } from "../src/lib/ledger/chain"
 import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/ledger/devkey"
 import { verifyChain } from "../src/lib/ledger/verify"
@@ -86,7 +88,7 @@ function writeKeyFile(path: string, key0: Buffer) {
 function readKeyFile(path: string): Buffer | undefined {
     if (!existsSync(path)) return undefined
     const text = readFileSync(path, "utf8").trim()
-    return /^[0-9a-f]{64}$/.test(text) ? Buffer.from(text, "hex") : undefined
+    return isKeyHex(text) ? parseKeyHex(text, path) : undefined
 }
 
 /** Whether a genesis block is tagged under key0. */
@@ -138,7 +140,7 @@ async function bringUpDevice(o: BringUp): Promise<void> {
             if (!key0)
                 throw new ProvisionError("no-key-file", `device ${deviceId} is provisioned but ${o.keyFile} does not hold its key`, "run without --continue to start afresh")
             o.onKey(key0)
-            if (state.config.FL_GATEWAY !== gateway.url) {
+            if (state.config[FL_GATEWAY.key] !== gateway.url) {
                 await writeConfig(device.settings, { gatewayUrl: gateway.url })
                 await device.restartProgram()
                 say(`device ${deviceId}: now syncing to ${gateway.url} (program restarted)`)

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs"
 import { fromHex, FormatError } from "../src/lib/codec/bytes"
-import { BlockTime, KEY_BYTES, LINK_BYTES } from "../src/lib/codec/format"
+import { BlockTime, LINK_BYTES } from "../src/lib/codec/format"
+import { parseKeyHex } from "../src/lib/codec/hexids"
 import { verifyChain, VerifyReport } from "../src/lib/ledger/verify"
 import { parseCommandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
@@ -40,14 +41,11 @@ function readKey(keyHex: string | undefined, keyFile: string | undefined): Buffe
         }
     }
     if (text === undefined) return undefined
-    let key: Buffer
     try {
-        key = fromHex(text.trim(), "key")
+        return parseKeyHex(text.trim(), "the key")
     } catch (e) {
         throw new UsageError((e as FormatError).message)
     }
-    if (key.length !== KEY_BYTES) throw new UsageError("the key must be " + KEY_BYTES + " bytes (" + KEY_BYTES * 2 + " hex digits), got " + key.length)
-    return key
 }
 
 function parseHead(text: string | undefined): { seq: number; hash: Buffer } | undefined {

@@ -4,14 +4,14 @@
  * goes out in parts of at most PART_BYTES bytes: `fl:block seq=S type=T bytes=B part=i/n hex=...`.
  */
 import { copyBytes } from "../lib/codec/bytes"
+import { RECORD_NAMES } from "../lib/codec/format"
 import { SealedBlock } from "../lib/ledger/chain"
 
-const TYPE_NAMES = ["genesis", "data", "gap"]
 const PART_BYTES = 64
 
 export function printSealedBlock(block: SealedBlock) {
     const parts = Math.ceil(block.bytes.length / PART_BYTES)
-    const prefix = "fl:block seq=" + block.seq + " type=" + TYPE_NAMES[block.type] + " bytes=" + block.bytes.length
+    const prefix = "fl:block seq=" + block.seq + " type=" + RECORD_NAMES[block.type] + " bytes=" + block.bytes.length
     for (let i = 0; i < parts; i++) {
         const start = i * PART_BYTES
         const length = Math.min(PART_BYTES, block.bytes.length - start)

@@ -7,6 +7,7 @@ import * as ds from "@devicescript/core"
 import { I2C } from "@devicescript/i2c"
 import { readJsonSetting } from "../device/settingsstore"
 import { startDriverSensors } from "./drivers"
+import { FL_SENSOR } from "../lib/config/settings"
 import { BoardProfile, boardForArch, selectSensor, SensorKind } from "../lib/sensors/sensorkinds"
 import { ChannelSource } from "./sensors"
 import { startSimulatedSensors } from "./simsensors"
@@ -18,7 +19,7 @@ export interface SensorConfig {
 
 export async function loadSensorConfig(): Promise<SensorConfig> {
     const board = boardForArch(ds._dcfgString("archId"), ds.isSimulator())
-    const selection = selectSensor(await readJsonSetting<string>("FL_SENSOR", ""), board)
+    const selection = selectSensor(await readJsonSetting<string>(FL_SENSOR.key, FL_SENSOR.hardware as string), board)
     if (selection.warning) console.log("fl:config " + selection.warning)
     console.log("fl:sensor board=" + board.id + " sensor=" + selection.kind.id + " channels=" + selection.kind.channels.map(c => c.spec.name).join(","))
     return { board, kind: selection.kind }

@@ -4,7 +4,8 @@
  *
  * - `src/lib/` is pure code shared by the firmware and the Node tools: no package imports.
  * - Its folders are layers; a folder imports only itself and the layers listed for it in
- *   `LIB_LAYERS` (codec <- ledger <- store <- sync; sensors on codec and ledger).
+ *   `LIB_LAYERS` (codec <- ledger <- store <- sync; sensors on codec and ledger; config, the
+ *   FL_* settings and the firmware's name and version, on top of them all).
  * - Firmware adapters (everything under `src/` outside `src/lib/`) run only on the device:
  *   `tools/` and `test/node/` never import them.
  * - No import cycles anywhere.
@@ -18,6 +19,7 @@ export const LIB_LAYERS: Record<string, string[]> = {
     store: ["codec", "ledger"],
     sync: ["codec", "ledger", "store"],
     sensors: ["codec", "ledger"],
+    config: ["codec", "ledger", "store", "sync", "sensors"],
 }
 
 export interface SourceFile {
