@@ -3,7 +3,7 @@
  * sync"). Thin: the bus is tools/lib/jacdacbus.ts, the logic tools/lib/bridge.ts. Runs until
  * Ctrl-C, or one forwarded round with --once. Exit 0 done, 1 failed, 2 usage.
  */
-import { CommandLine, deviceIdOption, parseCommandLine, UsageError } from "./lib/args"
+import { CommandLine, deviceIdOption, gatewayOption, parseCommandLine, UsageError } from "./lib/args"
 import { awaitDeviceTook, BridgeOptions, BridgeRound, bridgeRound, checkUsbMode, readDeviceHead } from "./lib/bridge"
 import { nobleCrypto } from "./lib/crypto"
 import { BusError, FieldBus, openBus } from "./lib/jacdacbus"
@@ -45,8 +45,8 @@ interface BridgePlan {
 function bridgePlan(cli: CommandLine): BridgePlan {
     if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
     if (cli.boolean("sim") && cli.string("port")) throw new UsageError("--sim and --port exclude each other")
-    const gateway = cli.string("gateway")
-    if (!gateway || !/^https?:\/\/[^\s/]+\/?$/.test(gateway)) throw new UsageError("--gateway http(s)://host:port is required: where the device's blocks go")
+    const gateway = gatewayOption(cli, "gateway")
+    if (!gateway) throw new UsageError("--gateway http(s)://host:port is required: where the device's blocks go")
     const timeoutText = cli.string("timeout")
     if (timeoutText !== undefined && !/^\d{1,6}$/.test(timeoutText)) throw new UsageError("--timeout must be whole seconds")
     const json = cli.boolean("json")

@@ -5,7 +5,9 @@
  * 2 usage. With --json stdout is one JSON object, also on failure.
  */
 import { readFileSync } from "node:fs"
-import { CommandLine, deviceIdOption, parseCommandLine, readAdminToken, UsageError } from "./lib/args"
+import { FL_BACKLOG, FL_BLOCK_AGE, FL_GATEWAY, FL_INTERVAL, Setting } from "../src/lib/config/settings"
+import { isGatewayUrl } from "../src/lib/sync/gatewayurl"
+import { CommandLine, deviceIdOption, gatewayOption, parseCommandLine, readAdminToken, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BusDevice, BusError, FieldBus, openBus } from "./lib/jacdacbus"
 import {
@@ -29,6 +31,9 @@ import {
     writeConfig,
 } from "./lib/provisioning"
 
+/** "FL_X, min..max" for the help: the limits the firmware enforces (src/lib/config/settings.ts). */
+const limits = (s: Setting) => s.key + ", " + s.min + ".." + s.max
+
 export const PROVISION_HELP = `Usage: fieldledger provision (--sim | [--port PATH]) [--device ID] --gateway URL [options]
        fieldledger provision --check (--sim | [--port PATH]) [--device ID] [--gateway URL]
 
@@ -48,9 +53,9 @@ Options:
   --gateway URL            the gateway to register with (http://host:port)
   --device-gateway URL     the gateway URL the device syncs to (default: --gateway), or
                            "usb": through 'fieldledger bridge' on the host (no WiFi)
-  --interval MS            sampling interval (FL_INTERVAL)
-  --block-age MS           longest time a block stays open (FL_BLOCK_AGE)
-  --backlog N              unacknowledged blocks kept in flash (FL_BACKLOG, 2..66)
+  --interval MS            sampling interval (${limits(FL_INTERVAL)})
+  --block-age MS           longest time a block stays open (${limits(FL_BLOCK_AGE)})
+  --backlog N              unacknowledged blocks kept in flash (${limits(FL_BACKLOG)})
   --wifi-ssid SSID         WiFi network (password from env FL_WIFI_PASSWORD or --wifi-password-file)
   --wifi-password-file F   file holding the WiFi password
   --label TEXT             the device's label at the gateway
@@ -192,7 +197,7 @@ export interface ProvisionPlan {
 type Say = (line: string) => void
 
 function provisionPlan(cli: CommandLine): ProvisionPlan {
-    const gateway = cli.string("gateway")
+    const gateway = gatewayOption(cli, "gateway")
     if (!gateway) throw new UsageError("--gateway URL is required: the gateway that will verify this device's blocks")
     const adminToken = readAdminToken(cli.string("admin-token-file"))
     if (!adminToken) throw new UsageError("no admin token: set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
@@ -231,8 +236,8 @@ async function checkDevice(cli: CommandLine, wanted: string | undefined, out: Re
     return withBus(cli, async bus => {
         const { device, state } = await lookAt(bus, wanted, out, say)
         out.state = state
-        const configured = state.config.FL_GATEWAY
-        const url = cli.string("gateway") ?? (typeof configured === "string" && configured.startsWith("http") ? configured : undefined)
+        const configured = state.config[FL_GATEWAY.key]
+        const url = gatewayOption(cli, "gateway") ?? (isGatewayUrl(configured) ? (configured as string) : undefined)
         if (url) {
             let view: GatewayView | { error: string }
             try {
@@ -388,8 +393,9 @@ export async function runRegister(argv: string[]): Promise<number> {
     const token = readAdminToken(cli.string("admin-token-file"))
     if (!token) throw new UsageError("no admin token: set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
     const file = cli.string("pending") ?? DEFAULT_PENDING_FILE
+    const url = gatewayOption(cli, "gateway")
     try {
-        const results = await uploadPending(file, { url: cli.string("gateway"), adminToken: token })
+        const results = await uploadPending(file, { url, adminToken: token })
         const failed = results.filter(r => r.outcome === "failed" || r.outcome === "already-registered")
         if (json) console.log(JSON.stringify({ ok: failed.length === 0, results }))
         else

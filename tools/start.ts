@@ -11,6 +11,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { dirname } from "node:path"
 import { DecodedBlock } from "../src/lib/ledger/chain"
 import { GAP_REASONS } from "../src/lib/codec/format"
+import { isKeyHex, parseKeyHex } from "../src/lib/codec/hexids"
+import { FL_GATEWAY } from "../src/lib/config/settings"
 import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/ledger/devkey"
 import { lostReadingsText, verifyChain } from "../src/lib/ledger/verify"
 import { DeviceLine } from "../src/lib/log/parse"
@@ -96,7 +98,7 @@ function writeKeyFile(path: string, key0: Buffer) {
 function readKeyFile(path: string): Buffer | undefined {
     if (!existsSync(path)) return undefined
     const text = readFileSync(path, "utf8").trim()
-    return /^[0-9a-f]{64}$/.test(text) ? Buffer.from(text, "hex") : undefined
+    return isKeyHex(text) ? parseKeyHex(text, path) : undefined
 }
 
 /** Whether a genesis block is tagged under key0. */
@@ -141,7 +143,7 @@ async function bringUpDevice(o: BringUp): Promise<void> {
     try {
         const device = await findDevice(bus, o.deviceId)
         const state = await readDeviceState(device.settings, nobleCrypto, o.deviceId)
-        if (o.resume && state.provisioned) await continueProvisioned(o, device, state.config.FL_GATEWAY)
+        if (o.resume && state.provisioned) await continueProvisioned(o, device, state.config[FL_GATEWAY.key])
         else await provisionAfresh(o, device)
     } finally {
         await bus.close()

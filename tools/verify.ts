@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs"
 import { fromHex, FormatError, toHex } from "../src/lib/codec/bytes"
-import { BlockTime, KEY_BYTES, LINK_BYTES } from "../src/lib/codec/format"
+import { BlockTime, LINK_BYTES } from "../src/lib/codec/format"
+import { parseKeyHex } from "../src/lib/codec/hexids"
 import { lostReadingsText, verifyChain, VerifyReport } from "../src/lib/ledger/verify"
 import { parseCommandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
@@ -42,16 +43,11 @@ function readKey(keyHex: string | undefined, keyFile: string | undefined): Buffe
         }
     }
     if (text === undefined) return undefined
-    const digits = text.trim()
-    // Say what a key is before how hex works: 63 digits is a key cut short, not "an odd number".
-    if (digits.length !== KEY_BYTES * 2) throw new UsageError("the key must be " + KEY_BYTES * 2 + " hex digits (" + KEY_BYTES + " bytes), got " + digits.length)
-    let key: Buffer
     try {
-        key = fromHex(digits, "key")
+        return parseKeyHex(text.trim(), "the key")
     } catch (e) {
         throw new UsageError((e as FormatError).message)
     }
-    return key
 }
 
 type Head = { seq: number; hash: Buffer }

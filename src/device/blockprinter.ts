@@ -4,6 +4,7 @@
  * goes out in parts of at most PART_BYTES bytes: `fl:block seq=S type=T bytes=B part=i/n hex=...`.
  */
 import { copyBytes } from "../lib/codec/bytes"
+import { RECORD_NAMES } from "../lib/codec/format"
 import { SealedBlock } from "../lib/ledger/chain"
 import { BLOCK_TYPE_NAMES, blockLine } from "../lib/log/lines"
 
@@ -11,7 +12,7 @@ const PART_BYTES = 64
 
 export function printSealedBlock(block: SealedBlock) {
     const parts = Math.ceil(block.bytes.length / PART_BYTES)
-    const type = BLOCK_TYPE_NAMES[block.type]
+    const type = RECORD_NAMES[block.type]
     for (let i = 0; i < parts; i++) {
         const start = i * PART_BYTES
         const length = Math.min(PART_BYTES, block.bytes.length - start)

@@ -1,22 +1,14 @@
-/** Firmware configuration: defaults, overridden by settings (written by provisioning or `.env.defaults`). */
+/**
+ * Firmware configuration: the FL_* settings (written by provisioning or `.env.defaults`), read
+ * by the table in src/lib/config/settings.ts that the tools validate with; a setting that is
+ * absent or that the table refuses gives its default.
+ */
 import * as ds from "@devicescript/core"
 import { readJsonSetting } from "./settingsstore"
-import { DEFAULT_BACKLOG_BLOCKS, DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_VALUES_PER_BLOCK } from "../lib/store/defaults"
+import { DEFAULT_MAX_VALUES_PER_BLOCK } from "../lib/store/defaults"
 import { LedgerOptions } from "../lib/ledger/ledger"
-import { USB_GATEWAY } from "../lib/sync/usbwire"
-import {
-    BACKLOG_SETTING,
-    BLOCK_AGE_SETTING,
-    CHECKPOINT_EVERY_SETTING,
-    GATEWAY_SETTING,
-    INTERVAL_SETTING,
-    MAX_BACKOFF_SETTING,
-    SYNC_PERIOD_SETTING,
-    WHEN_FULL_SETTING,
-} from "../lib/flash/keys"
+import { FL_BACKLOG, FL_BACKOFF_MS, FL_BLOCK_AGE, FL_CKPT_EVERY, FL_GATEWAY, FL_INTERVAL, FL_SYNC_MS, FL_WHEN_FULL, Setting, settingDefault, settingProblem } from "../lib/config/settings"
 import { configLine } from "../lib/log/lines"
-
-export const FIRMWARE_VERSION = "fieldledger/0.1.0"
 
 export interface FirmwareConfig {
     board: string
@@ -34,26 +26,15 @@ export interface FirmwareConfig {
     maxBackoffMs: number
 }
 
-/** Where `fieldledger gateway` listens by default: the simulator syncs there unless told otherwise. */
-export const SIMULATOR_GATEWAY_URL = "http://127.0.0.1:8787"
-
-async function readUrl(key: string, fallback: string): Promise<string> {
-    const value = await readJsonSetting<string>(key, fallback)
-    if (value === USB_GATEWAY) return value
-    if (typeof value !== "string" || (value !== "" && !value.startsWith("http://") && !value.startsWith("https://"))) {
-        console.log(configLine(key + " is neither an http(s) URL nor \"usb\", using " + (fallback || "none (no sync)")))
-        return fallback
-    }
-    return value
-}
-
-async function readNumber(key: string, fallback: number, min: number, max: number): Promise<number> {
-    const value = await readJsonSetting<number>(key, fallback)
-    if (typeof value !== "number" || !(value >= min && value <= max)) {
-        console.log(configLine(key + "=" + value + " is invalid (" + min + ".." + max + "), using " + fallback))
-        return fallback
-    }
-    return value
+/** A setting's value, or its default when it is absent or the table refuses it (said on the console). */
+export async function readSetting(s: Setting, simulator: boolean): Promise<any> {
+    const fallback = settingDefault(s, simulator)
+    const value = await readJsonSetting<any>(s.key, undefined)
+    if (value === undefined) return fallback
+    const problem = settingProblem(s, value)
+    if (problem === undefined) return value
+    console.log(configLine(s.key + "=" + value + " " + problem + ", using " + (fallback === "" ? "none" : fallback)))
+    return fallback
 }
 
 /**
@@ -65,18 +46,16 @@ export async function loadConfig(): Promise<FirmwareConfig> {
     return {
         board: sim ? "simulator" : "unknown",
         ledger: {
-            intervalMs: await readNumber(INTERVAL_SETTING, sim ? 1000 : 60000, 100, 86400000),
-            maxBlockAgeMs: await readNumber(BLOCK_AGE_SETTING, sim ? 30000 : 3600000, 1000, 86400000),
+            intervalMs: await readSetting(FL_INTERVAL, sim),
+            maxBlockAgeMs: await readSetting(FL_BLOCK_AGE, sim),
             // Not a setting: above it a block cannot be sealed within one fiber run's op budget.
             maxValuesPerBlock: DEFAULT_MAX_VALUES_PER_BLOCK,
         },
-        checkpointEvery: await readNumber(CHECKPOINT_EVERY_SETTING, DEFAULT_CHECKPOINT_EVERY, 1, 255),
-        // The default fits the 8 KB store of the simulator and RP2040 (src/lib/store/defaults.ts);
-        // ESP32's 16 KB store can take up to about 62.
-        maxBacklogBlocks: await readNumber(BACKLOG_SETTING, DEFAULT_BACKLOG_BLOCKS, 2, 66),
-        whenFull: (await readJsonSetting<string>(WHEN_FULL_SETTING, "drop-oldest")) === "stop-sampling" ? "stop-sampling" : "drop-oldest",
-        gatewayUrl: await readUrl(GATEWAY_SETTING, sim ? SIMULATOR_GATEWAY_URL : ""),
-        syncPeriodMs: await readNumber(SYNC_PERIOD_SETTING, sim ? 2000 : 60000, 500, 86400000),
-        maxBackoffMs: await readNumber(MAX_BACKOFF_SETTING, sim ? 30000 : 3600000, 1000, 86400000),
+        checkpointEvery: await readSetting(FL_CKPT_EVERY, sim),
+        maxBacklogBlocks: await readSetting(FL_BACKLOG, sim),
+        whenFull: await readSetting(FL_WHEN_FULL, sim),
+        gatewayUrl: await readSetting(FL_GATEWAY, sim),
+        syncPeriodMs: await readSetting(FL_SYNC_MS, sim),
+        maxBackoffMs: await readSetting(FL_BACKOFF_MS, sim),
     }
 }

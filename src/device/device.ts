@@ -4,10 +4,11 @@
  */
 import * as ds from "@devicescript/core"
 import { printSealedBlock } from "./blockprinter"
-import { FirmwareConfig, FIRMWARE_VERSION } from "./config"
+import { FirmwareConfig } from "./config"
 import { deviceCrypto } from "./crypto"
 import { loadDeviceKey } from "./devicekey"
 import { startFirmware } from "./firmware"
+import { FIRMWARE_VERSION } from "../lib/config/firmware"
 import { startBacklog } from "../lib/store/backlog"
 import { ChainStore } from "../lib/store/chainstore"
 import { slotsForBacklog } from "../lib/store/defaults"

@@ -8,6 +8,7 @@ import { I2C } from "@devicescript/i2c"
 import { readJsonSetting } from "../device/settingsstore"
 import { SENSOR_SETTING } from "../lib/flash/keys"
 import { startDriverSensors } from "./drivers"
+import { FL_SENSOR } from "../lib/config/settings"
 import { BoardProfile, boardForArch, selectSensor, SensorKind } from "../lib/sensors/sensorkinds"
 import { ChannelSource } from "./sensors"
 import { startSimulatedSensors } from "./simsensors"
@@ -20,7 +21,7 @@ export interface SensorConfig {
 
 export async function loadSensorConfig(): Promise<SensorConfig> {
     const board = boardForArch(ds._dcfgString("archId"), ds.isSimulator())
-    const selection = selectSensor(await readJsonSetting<string>(SENSOR_SETTING, ""), board)
+    const selection = selectSensor(await readJsonSetting<string>(FL_SENSOR.key, FL_SENSOR.hardware as string), board)
     if (selection.warning) console.log(configLine(selection.warning))
     console.log(sensorLine("board=" + board.id + " sensor=" + selection.kind.id + " channels=" + selection.kind.channels.map(c => c.spec.name).join(",")))
     return { board, kind: selection.kind }

@@ -12,6 +12,7 @@ import { toHex } from "../lib/codec/bytes"
 import { ChainStore } from "../lib/store/chainstore"
 import { LedgerCrypto } from "../lib/ledger/keys"
 import { SyncResult, syncRound } from "../lib/sync/syncround"
+import { syncUrl } from "../lib/sync/gatewayurl"
 import { BATCH_NONCE_BYTES } from "../lib/sync/syncwire"
 import { USB_GATEWAY } from "../lib/sync/usbwire"
 import { usbTransport, USB_REPLY_TIMEOUT_MS } from "./usblink"
@@ -22,7 +23,7 @@ export interface SyncOptions {
     crypto: LedgerCrypto
     deviceId: Buffer
     ackKey: Buffer
-    /** e.g. http://192.168.1.20:8787 (no trailing path), or "usb": through `fieldledger bridge` (src/uplink/usblink.ts). */
+    /** e.g. http://192.168.1.20:8787 (src/lib/sync/gatewayurl.ts), or "usb": through `fieldledger bridge` (src/uplink/usblink.ts). */
     gatewayUrl: string
     /** The chain store's slot ring (USB sync tells the bridge where the blocks are). */
     slots: number
@@ -37,12 +38,11 @@ export interface SyncOptions {
 }
 
 export function startSync(o: SyncOptions) {
-    const base = o.gatewayUrl.endsWith("/") ? o.gatewayUrl.slice(0, o.gatewayUrl.length - 1) : o.gatewayUrl
-    const path = base + "/v1/devices/" + toHex(o.deviceId) + "/blocks"
+    const idHex = toHex(o.deviceId)
     const post =
         o.gatewayUrl === USB_GATEWAY
             ? usbTransport(o.slots, USB_REPLY_TIMEOUT_MS)
-            : async (body: Buffer, backlog: number) => await httpPost(path + "?backlog=" + backlog, body, "application/octet-stream", o.requestTimeoutMs)
+            : async (body: Buffer, backlog: number) => await httpPost(syncUrl(o.gatewayUrl, idHex, backlog), body, "application/octet-stream", o.requestTimeoutMs)
     let failures = 0
     let running = true
     let timer = 0

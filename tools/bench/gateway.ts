@@ -17,6 +17,7 @@ import { ChannelSpec } from "../../src/lib/codec/format"
 import { LedgerCrypto } from "../../src/lib/ledger/keys"
 import { Ledger } from "../../src/lib/ledger/ledger"
 import { RandomWalk } from "../../src/lib/sensors/randomwalk"
+import { syncPath } from "../../src/lib/sync/gatewayurl"
 import { batchBytes, encodeBatch, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
 import { initialVerifierState } from "../../src/lib/ledger/verify"
 import { ingestBatch, StoredBlockRef } from "../gateway/ingest"
@@ -108,7 +109,7 @@ async function ingestOverHttp(devices: SimDevice[], split: Buffer[][][], synchro
         type Post = { url: string; body: Uint8Array<ArrayBuffer> }
         const queues: Post[][] = Array.from({ length: CLIENTS }, (): Post[] => [])
         devices.forEach((d, n) => {
-            for (const blocks of split[n]) queues[n % CLIENTS].push({ url: gateway.url + "/v1/devices/" + d.id.toString("hex") + "/blocks", body: new Uint8Array(encodeBatch(Buffer.alloc(8, n), blocks)) })
+            for (const blocks of split[n]) queues[n % CLIENTS].push({ url: gateway.url + syncPath(d.id.toString("hex")), body: new Uint8Array(encodeBatch(Buffer.alloc(8, n), blocks)) })
         })
         // The clients run in a worker thread, as devices run elsewhere: the gateway's thread
         // spends its time on the gateway, not on the load generator.

@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url"
 import { decodeBlock } from "../../src/lib/ledger/chain"
 import { BlockTime, GAP_REASONS, RECORD_GAP } from "../../src/lib/codec/format"
 import { parseExport } from "../lib/exportfile"
-import { DEVICE_ID_PATTERN } from "../lib/args"
+import { DEVICE_ID_TEXT, isDeviceIdHex } from "../../src/lib/codec/hexids"
 
 /** The base staleness threshold: `fieldledger gateway --stale-after` changes it. */
 export const DEFAULT_STALE_AFTER_MS = 15 * 60 * 1000
@@ -135,7 +135,7 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
     const fleet = async () => {
         const devices = (await readJson(app, "/v1/devices")).devices
         for (const d of devices) {
-            if (!(d.gapRecords > 0) || !DEVICE_ID_PATTERN.test(d.deviceId)) continue
+            if (!(d.gapRecords > 0) || !isDeviceIdHex(d.deviceId)) continue
             const byReason: Record<string, { records: number; lostReadings: number }> = {}
             for (const g of await gapsOf(d.deviceId, d.head)) {
                 const r = (byReason[g.reason] ??= { records: 0, lostReadings: 0 })
@@ -204,7 +204,7 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
 
     app.get("/dashboard/api/devices/:id/gaps", async c => {
         const id = c.req.param("id")
-        if (!DEVICE_ID_PATTERN.test(id)) return c.json({ error: "bad-request", message: "a device id is 16 lowercase hex digits" }, 400)
+        if (!isDeviceIdHex(id)) return c.json({ error: "bad-request", message: "a device id is " + DEVICE_ID_TEXT }, 400)
         const device = await app.request("/v1/devices/" + id)
         if (!device.ok) return c.json(await device.json(), device.status as 404)
         return c.json({ deviceId: id, gaps: await gapsOf(id, (await device.json()).head) })

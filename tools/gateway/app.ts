@@ -4,6 +4,7 @@
  * status, anything else a 500 that names no internals.
  */
 import { Context, Hono } from "hono"
+import { syncPath } from "../../src/lib/sync/gatewayurl"
 import { MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
 import { registerDashboard } from "../dashboard/routes"
 import { HttpError } from "./errors"
@@ -150,7 +151,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     app.get("/v1/devices", c => c.json({ devices: service.fleet() }))
     app.get("/v1/devices/:id", c => c.json(service.deviceDetail(c.req.param("id"))))
 
-    app.post("/v1/devices/:id/blocks", async c => {
+    app.post(syncPath(":id"), async c => {
         const { body, oversize } = await readLimited(c.req.raw, MAX_BATCH_BYTES)
         if (oversize) c.header("connection", "close")
         else await service.prepareIngest(c.req.param("id"), body)

@@ -8,7 +8,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
+import { parseKeyHex } from "../../src/lib/codec/hexids"
 
+/** An AES-256 key: as long as a device key, so it is written and parsed the same way. */
 export const MASTER_KEY_BYTES = 32
 const IV_BYTES = 12
 const GCM_TAG_BYTES = 16
@@ -20,11 +22,13 @@ export class KeyVaultError extends Error {
     }
 }
 
-/** Parses a master key given as 64 hex digits (surrounding whitespace ignored). */
+/** Parses a master key given as 64 hex digits of either case (src/lib/codec/hexids.ts; surrounding whitespace ignored). */
 export function parseMasterKey(text: string, what: string): Buffer {
-    const hex = text.trim()
-    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new KeyVaultError(what + " must be " + MASTER_KEY_BYTES * 2 + " hex digits")
-    return Buffer.from(hex, "hex")
+    try {
+        return parseKeyHex(text.trim(), what)
+    } catch (e) {
+        throw new KeyVaultError((e as Error).message)
+    }
 }
 
 export interface MasterKeySource {

@@ -6,7 +6,9 @@
 import { createHash } from "node:crypto"
 import { constantTimeEqual, FormatError, toHex } from "../../src/lib/codec/bytes"
 import { decodeBlock } from "../../src/lib/ledger/chain"
-import { ChannelSpec, DEVICE_ID_BYTES, KEY_BYTES, LINK_BYTES } from "../../src/lib/codec/format"
+import { ChannelSpec, LINK_BYTES, RECORD_GAP, RECORD_NAMES } from "../../src/lib/codec/format"
+import { fromFixedPoint } from "../../src/lib/codec/fixedpoint"
+import { DEVICE_ID_TEXT, isDeviceIdHex, isKeyHex, KEY_TEXT, parseKeyHex } from "../../src/lib/codec/hexids"
 import { LedgerCrypto } from "../../src/lib/ledger/keys"
 import { Reading } from "../../src/lib/codec/readings"
 import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, decodeBatch, deriveAckKey, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
@@ -15,7 +17,6 @@ import { nodeCrypto } from "../lib/crypto"
 import { exportPieces } from "../lib/exportfile"
 import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
-import { DEVICE_ID_PATTERN } from "../lib/args"
 import { HttpError } from "./errors"
 import { highestKeyNeeded, ingestBatch, IngestResult } from "./ingest"
 import { KeyVault } from "./keyvault"
@@ -30,16 +31,14 @@ import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
  */
 export const INGEST_CRYPTO: LedgerCrypto = nodeCrypto
 
-export { DEVICE_ID_PATTERN }
-const RECORD_NAMES = ["genesis", "data", "gap"]
 /** Meta entry that checks the master key opens this database's keys. */
 const MASTER_CHECK = "master-key-check"
 const MASTER_CHECK_AD = Buffer.from("fieldledger/gateway/master-key-check")
 
 export interface RegisterDevice {
-    /** 16 lowercase hex digits. */
+    /** 16 lower-case hex digits (src/lib/codec/hexids.ts). */
     deviceId: string
-    /** K_0 as 64 hex digits. */
+    /** K_0 as 64 hex digits, either case. */
     key0: string
     label?: string
 }
@@ -62,11 +61,6 @@ function iso(ms: number | null): string | null {
     return ms === null || ms === undefined ? null : new Date(ms).toISOString()
 }
 
-/** x * 10^e as the double nearest the decimal value (division by an exact power of ten). */
-export function physicalValue(x: number, exponent: number): number {
-    return exponent < 0 ? x / Math.pow(10, -exponent) : x * Math.pow(10, exponent)
-}
-
 /** Blocks a streamed answer reads from the store per event loop turn (a few ms of work each). */
 const EXPORT_PAGE_BLOCKS = 256
 const LIST_PAGE_BLOCKS = 256
@@ -86,7 +80,7 @@ function blockView(b: BlockRecord): Record<string, unknown> {
         hash: toHex(b.hash).slice(0, 16),
         receivedAt: iso(b.receivedAt),
     }
-    if (b.type === 2) {
+    if (b.type === RECORD_GAP) {
         row.lostReadings = b.lostReadings
         row.lostBlocks = b.lostBlocks
     }
@@ -100,7 +94,7 @@ function readingRows(b: BlockRecord, channels: ChannelSpec[]): ReadingRow[] {
     const h = block.header
     return block.readings.map((r: Reading, i: number) => {
         const offset = i * h.intervalMs
-        const row: ReadingRow = { seq: h.seq, boot: h.time.boot, uptimeMs: h.time.uptimeMs + offset, values: r.map((x, c) => (x === null ? null : physicalValue(x, channels[c].exponent))) }
+        const row: ReadingRow = { seq: h.seq, boot: h.time.boot, uptimeMs: h.time.uptimeMs + offset, values: r.map((x, c) => (x === null ? null : fromFixedPoint(x, channels[c].exponent))) }
         if (h.time.unixTime !== undefined) row.unixTime = h.time.unixTime + offset / 1000
         return row
     })
@@ -156,14 +150,12 @@ export class GatewayService {
 
     /** Registers a device; HttpError 400 on a bad id or key, 409 if already registered. */
     register(input: RegisterDevice): DeviceRecord {
-        if (typeof input?.deviceId !== "string" || !DEVICE_ID_PATTERN.test(input.deviceId))
-            throw new HttpError(400, "bad-request", '"deviceId" must be ' + DEVICE_ID_BYTES * 2 + " lowercase hex digits")
-        if (typeof input.key0 !== "string" || !/^[0-9a-fA-F]{64}$/.test(input.key0))
-            throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_BYTES * 2 + " hex digits")
+        if (!isDeviceIdHex(input?.deviceId)) throw new HttpError(400, "bad-request", '"deviceId" must be ' + DEVICE_ID_TEXT)
+        if (!isKeyHex(input.key0)) throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_TEXT)
         if (input.label !== undefined && (typeof input.label !== "string" || input.label.length > 200))
             throw new HttpError(400, "bad-request", '"label" must be a string of at most 200 characters')
         const id = Buffer.from(input.deviceId, "hex")
-        const sealed = this.vault.seal(Buffer.from(input.key0, "hex"), id)
+        const sealed = this.vault.seal(parseKeyHex(input.key0, "key0"), id)
         if (!this.store.insertDevice(input.deviceId, input.label ?? null, sealed, this.now()))
             throw new HttpError(409, "already-registered", "device " + input.deviceId + " is already registered")
         return this.store.device(input.deviceId)
@@ -197,7 +189,7 @@ export class GatewayService {
      * the body gets wrong is left for `ingest` to report.
      */
     async prepareIngest(idHex: string, body: Buffer): Promise<void> {
-        const d = DEVICE_ID_PATTERN.test(idHex) ? this.store.device(idHex) : undefined
+        const d = isDeviceIdHex(idHex) ? this.store.device(idHex) : undefined
         if (!d) return
         const cache = this.keyCache(d)
         // A session to build: K_head from K_0. Once built, the session holds it, so a device
@@ -216,7 +208,7 @@ export class GatewayService {
     }
 
     private device(idHex: string): DeviceRecord {
-        const d = DEVICE_ID_PATTERN.test(idHex) ? this.store.device(idHex) : undefined
+        const d = isDeviceIdHex(idHex) ? this.store.device(idHex) : undefined
         if (!d) throw new HttpError(404, "unknown-device", "no device " + idHex + " is registered")
         return d
     }

@@ -8,6 +8,7 @@ import Database from "better-sqlite3"
 import { createHash } from "node:crypto"
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
+import { RECORD_GAP } from "../../src/lib/codec/format"
 import type { BlockTimeRow } from "./cadence"
 
 /** Each entry moves the schema from version i to i + 1. */
@@ -327,7 +328,7 @@ export class GatewayStore {
             for (const b of w.blocks) {
                 this.stmts.insertBlock.run({ ...b, deviceId: w.deviceId, receivedAt: w.now })
                 readings += b.readingCount
-                if (b.type === 2) {
+                if (b.type === RECORD_GAP) {
                     gaps++
                     lostReadings += b.lostReadings
                     lostBlocks += b.lostBlocks

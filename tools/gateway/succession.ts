@@ -21,7 +21,8 @@ import { RECORD_GENESIS } from "../../src/lib/codec/format"
 import { blockTag } from "../../src/lib/ledger/keys"
 import { nodeCrypto } from "../lib/crypto"
 import { HttpError } from "./errors"
-import { DEVICE_ID_PATTERN, GatewayService } from "./service"
+import { isDeviceIdHex, isKeyHex, KEY_TEXT, parseKeyHex } from "../../src/lib/codec/hexids"
+import { GatewayService } from "./service"
 
 /** Checks the admin token and reads a JSON object body (`shape` says what it should be); HttpError otherwise. */
 export type AdminBodyReader = (c: Context, shape: string) => Promise<Record<string, unknown>>
@@ -37,12 +38,12 @@ export interface SuccessionResult {
 
 /** Closes the device's chain and installs the new K_0; HttpError on bad input. */
 export function succeed(service: GatewayService, idHex: string, input: { key0?: unknown; genesis?: unknown }, now = Date.now()): SuccessionResult {
-    const d = DEVICE_ID_PATTERN.test(idHex) ? service.store.device(idHex) : undefined
+    const d = isDeviceIdHex(idHex) ? service.store.device(idHex) : undefined
     if (!d) throw new HttpError(404, "unknown-device", "no device " + idHex + " is registered")
-    if (typeof input.key0 !== "string" || !/^[0-9a-fA-F]{64}$/.test(input.key0)) throw new HttpError(400, "bad-request", '"key0" must be 64 hex digits')
+    if (!isKeyHex(input.key0)) throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_TEXT)
     if (typeof input.genesis !== "string" || !/^([0-9a-fA-F]{2}){19,200}$/.test(input.genesis)) throw new HttpError(400, "bad-request", '"genesis" must be the new genesis block in hex')
     const id = Buffer.from(idHex, "hex")
-    const key0 = Buffer.from(input.key0, "hex")
+    const key0 = parseKeyHex(input.key0, "key0")
     let genesis
     try {
         genesis = decodeBlock(Buffer.from(input.genesis, "hex"))

@@ -4,6 +4,8 @@
  */
 import { readFileSync } from "node:fs"
 import { parseArgs, type ParseArgsConfig } from "node:util"
+import { DEVICE_ID_TEXT, isDeviceIdHex } from "../../src/lib/codec/hexids"
+import { isGatewayUrl } from "../../src/lib/sync/gatewayurl"
 
 export class UsageError extends Error {
     constructor(message: string) {
@@ -88,13 +90,17 @@ export function readAdminToken(file: string | undefined): string | undefined {
     return token
 }
 
-/** A device id as the tools and the gateway write it: 16 lowercase hex digits (8 bytes). */
-export const DEVICE_ID_PATTERN = /^[0-9a-f]{16}$/
-
-/** The device id option `--NAME` (undefined when absent); anything else is a usage error. */
+/** The device id option `--NAME` (undefined when absent); anything else is a usage error (src/lib/codec/hexids.ts). */
 export function deviceIdOption(cli: CommandLine, name: string): string | undefined {
     const value = cli.string(name)
-    if (value !== undefined && !DEVICE_ID_PATTERN.test(value)) throw new UsageError("--" + name + " must be 16 lowercase hex digits")
+    if (value !== undefined && !isDeviceIdHex(value)) throw new UsageError("--" + name + " must be " + DEVICE_ID_TEXT)
+    return value
+}
+
+/** The gateway URL option `--NAME` (undefined when absent); anything else is a usage error (src/lib/sync/gatewayurl.ts). */
+export function gatewayOption(cli: CommandLine, name: string): string | undefined {
+    const value = cli.string(name)
+    if (value !== undefined && !isGatewayUrl(value)) throw new UsageError("--" + name + " must be a gateway URL, http(s)://host:port, not " + JSON.stringify(value))
     return value
 }
 

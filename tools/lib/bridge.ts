@@ -17,6 +17,8 @@ import { LedgerCrypto } from "../../src/lib/ledger/keys"
 import { readBacklogBatch } from "../../src/lib/sync/syncround"
 import { encodeBatch, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
 import { BridgeRequest, decodeBridgeRequest, trimGatewayReply, USB_GATEWAY } from "../../src/lib/sync/usbwire"
+import { syncUrl } from "../../src/lib/sync/gatewayurl"
+import { FL_GATEWAY, SIMULATOR_GATEWAY_URL } from "../../src/lib/config/settings"
 import { backlogOf, DeviceSettings, parseSetting, ProvisionError } from "./provisioning"
 
 export interface BridgeOptions {
@@ -64,9 +66,9 @@ function readOnlyStore(settings: DeviceSettings): KeyValueStore {
 
 /** Refuses a device that does not sync over USB: the bridge would wait for a round that never comes. */
 export async function checkUsbMode(settings: DeviceSettings, deviceId: string) {
-    const gateway = parseSetting(await settings.get(GATEWAY_SETTING))
+    const gateway = parseSetting(await settings.get(FL_GATEWAY.key))
     if (gateway === USB_GATEWAY) return
-    const now = typeof gateway === "string" && gateway ? "it syncs to " + gateway + " itself" : "it has no gateway configured (the simulator's default is http://127.0.0.1:8787)"
+    const now = typeof gateway === "string" && gateway ? "it syncs to " + gateway + " itself" : "it has no gateway configured (the simulator's default is " + SIMULATOR_GATEWAY_URL + ")"
     throw new ProvisionError(
         "not-usb",
         "device " + deviceId + " is not set up for USB sync: " + now,
@@ -91,7 +93,7 @@ export async function readDeviceHead(settings: DeviceSettings, crypto: LedgerCry
 }
 
 async function postBatch(o: BridgeOptions, body: Buffer, backlog: number): Promise<{ status: number; doc: unknown } | undefined> {
-    const url = o.gatewayUrl.replace(/\/+$/, "") + "/v1/devices/" + o.deviceId + "/blocks?backlog=" + backlog
+    const url = syncUrl(o.gatewayUrl, o.deviceId, backlog)
     try {
         const r = await (o.fetch ?? fetch)(url, {
             method: "POST",

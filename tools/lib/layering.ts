@@ -6,7 +6,8 @@
  * - Its folders are layers; a folder imports only itself and the layers listed for it in
  *   `LIB_LAYERS` (codec <- flash (keys, verified writes) and log (the console lines); codec <-
  *   ledger; store and sync on codec, flash, ledger and log, sync also on store; sensors on
- *   codec, ledger and log).
+ *   codec, ledger and log; config, the FL_* settings and the firmware's name and version, on
+ *   top of them all).
  * - Firmware adapters (everything under `src/` outside `src/lib/`) run only on the device:
  *   `tools/` and `test/node/` never import them.
  * - No import cycles anywhere.
@@ -22,6 +23,7 @@ export const LIB_LAYERS: Record<string, string[]> = {
     store: ["codec", "flash", "ledger", "log"],
     sync: ["codec", "flash", "ledger", "store", "log"],
     sensors: ["codec", "ledger", "log"],
+    config: ["codec", "flash", "ledger", "log", "store", "sync", "sensors"],
 }
 
 export interface SourceFile {

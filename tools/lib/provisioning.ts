@@ -32,7 +32,10 @@ import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/ledger/devkey"
 import { KEY_BYTES } from "../../src/lib/codec/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
 import { USB_GATEWAY } from "../../src/lib/sync/usbwire"
-import { DEVICE_ID_PATTERN } from "./args"
+import { devicePath, gatewayBase } from "../../src/lib/sync/gatewayurl"
+import { isDeviceIdHex, isKeyHex } from "../../src/lib/codec/hexids"
+import { FL_BACKLOG, FL_BLOCK_AGE, FL_GATEWAY, FL_INTERVAL, Setting, settingProblem, SETTINGS } from "../../src/lib/config/settings"
+import { FIRMWARE_NAME } from "../../src/lib/config/firmware"
 
 /** What provisioning needs of a device: its settings, as raw bytes (the firmware's own key-value view). */
 export type DeviceSettings = KeyValueStore
@@ -50,36 +53,34 @@ export class ProvisionError extends Error {
 }
 
 /** The DeviceScript program name the fieldledger firmware announces (package.json "name"). */
-export const FIRMWARE_PROGRAM_NAME = "fieldledger"
+export const FIRMWARE_PROGRAM_NAME = FIRMWARE_NAME
 
-/** Configuration settings, as the firmware reads them (src/device/config.ts: JSON values). */
-export const CONFIG_SETTINGS = {
-    gatewayUrl: GATEWAY_SETTING,
-    intervalMs: INTERVAL_SETTING,
-    blockAgeMs: BLOCK_AGE_SETTING,
-    backlog: BACKLOG_SETTING,
-} as const
+/** The settings provisioning writes, by ProvisionConfig field (src/lib/config/settings.ts: what the firmware reads). */
+export const CONFIG_SETTINGS: Record<keyof ProvisionConfig, Setting> = {
+    gatewayUrl: FL_GATEWAY,
+    intervalMs: FL_INTERVAL,
+    blockAgeMs: FL_BLOCK_AGE,
+    backlog: FL_BACKLOG,
+}
 
 export interface ProvisionConfig {
-    /** http(s)://host:port, or "usb": the device syncs through `fieldledger bridge` on the host it is plugged into. */
+    /** http(s)://host:port, "usb": the device syncs through `fieldledger bridge` on the host it is plugged into, or "": no sync. */
     gatewayUrl?: string
     intervalMs?: number
     blockAgeMs?: number
     backlog?: number
 }
 
-/** Limits as src/device/config.ts enforces them (a value outside is ignored by the firmware). */
-const LIMITS: Record<string, [number, number]> = { intervalMs: [100, 86400000], blockAgeMs: [1000, 86400000], backlog: [2, 66] }
-
-/** Checks a configuration before anything is written; throws ProvisionError naming the bad value. */
+/**
+ * Checks a configuration before anything is written; throws ProvisionError naming the bad value.
+ * The rule is the firmware's own (settingProblem): a value refused here is one it would ignore.
+ */
 export function validateConfig(c: ProvisionConfig) {
-    if (c.gatewayUrl !== undefined && c.gatewayUrl !== USB_GATEWAY && !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(c.gatewayUrl))
-        throw new ProvisionError("bad-config", "the device's gateway must be http(s)://host:port or \"usb\" (fieldledger bridge), not " + JSON.stringify(c.gatewayUrl))
-    for (const name of Object.keys(LIMITS)) {
-        const v = (c as Record<string, unknown>)[name]
+    for (const [field, setting] of Object.entries(CONFIG_SETTINGS)) {
+        const v = (c as Record<string, unknown>)[field]
         if (v === undefined) continue
-        const [min, max] = LIMITS[name]
-        if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw new ProvisionError("bad-config", name + " must be a whole number in " + min + ".." + max + ", not " + v)
+        const problem = settingProblem(setting, v)
+        if (problem !== undefined) throw new ProvisionError("bad-config", field + " (setting " + setting.key + ") " + JSON.stringify(v) + " " + problem)
     }
 }
 
@@ -178,9 +179,9 @@ export async function readDeviceState(settings: DeviceSettings, crypto: LedgerCr
         if (genesis && genesis.header.link.some(b => b !== 0)) state.chain.previousChainHead = toHex(genesis.header.link)
         head.key.fill(0)
     }
-    for (const name of [...Object.values(CONFIG_SETTINGS), SYNC_PERIOD_SETTING, WHEN_FULL_SETTING, CHECKPOINT_EVERY_SETTING]) {
-        const v = parseSetting(await settings.get(name))
-        if (v !== undefined) state.config[name] = v
+    for (const { key } of SETTINGS) {
+        const v = parseSetting(await settings.get(key))
+        if (v !== undefined) state.config[key] = v
     }
     return state
 }
@@ -189,7 +190,7 @@ export async function readDeviceState(settings: DeviceSettings, crypto: LedgerCr
 export async function writeConfig(settings: DeviceSettings, c: ProvisionConfig): Promise<Record<string, unknown>> {
     validateConfig(c)
     const written: Record<string, unknown> = {}
-    for (const [field, key] of Object.entries(CONFIG_SETTINGS)) {
+    for (const [field, { key }] of Object.entries(CONFIG_SETTINGS)) {
         const v = (c as Record<string, string | number | undefined>)[field]
         if (v === undefined) continue
         await writeOrExplain(settings, key, settingValue(v), "setting " + key)
@@ -284,10 +285,6 @@ export interface GatewayTarget {
 
 export type RegisterOutcome = "registered" | "already-registered" | "succeeded"
 
-function base(url: string): string {
-    return url.endsWith("/") ? url.slice(0, -1) : url
-}
-
 async function call(target: GatewayTarget, method: string, path: string, body?: unknown): Promise<{ status: number; doc: any }> {
     const f = target.fetch ?? (globalThis.fetch as unknown as FetchLike)
     const headers: Record<string, string> = { accept: "application/json" }
@@ -295,7 +292,7 @@ async function call(target: GatewayTarget, method: string, path: string, body?: 
     if (body !== undefined) headers["content-type"] = "application/json"
     let res
     try {
-        res = await f(base(target.url) + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(target.timeoutMs ?? 10000) })
+        res = await f(gatewayBase(target.url) + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(target.timeoutMs ?? 10000) })
     } catch (e) {
         const cause = (e as { cause?: { code?: string; message?: string } }).cause
         throw new ProvisionError("gateway-unreachable", "the gateway at " + target.url + " is unreachable: " + (cause?.code ?? cause?.message ?? (e as Error).message), "check the URL and the network")
@@ -319,7 +316,7 @@ async function call(target: GatewayTarget, method: string, path: string, body?: 
 export async function registerWithGateway(target: GatewayTarget, r: Registration): Promise<RegisterOutcome> {
     if (!target.adminToken) throw new ProvisionError("no-token", "no admin token for the gateway", "set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
     if (r.successorGenesis) {
-        const { status, doc } = await call(target, "POST", "/v1/devices/" + r.deviceId + "/succession", { key0: r.key0, genesis: r.successorGenesis })
+        const { status, doc } = await call(target, "POST", devicePath(r.deviceId) + "/succession", { key0: r.key0, genesis: r.successorGenesis })
         if (status === 200 || status === 201) return "succeeded"
         if (status === 404 && doc?.error === "unknown-device") return registerWithGateway(target, { deviceId: r.deviceId, key0: r.key0, label: r.label })
         throw new ProvisionError("gateway-refused", "the gateway refused the key succession (" + status + (doc?.error ? " " + doc.error : "") + "): " + (doc?.message ?? ""))
@@ -364,7 +361,7 @@ export interface GatewayView {
 
 /** What the gateway knows of a device (GET /v1/devices/:id; no token needed). */
 export async function gatewayView(target: GatewayTarget, deviceId: string): Promise<GatewayView> {
-    const { status, doc } = await call(target, "GET", "/v1/devices/" + deviceId)
+    const { status, doc } = await call(target, "GET", devicePath(deviceId))
     if (status === 404) return { known: false }
     if (status !== 200 || !doc) throw new ProvisionError("gateway-refused", "the gateway answered " + status + " for device " + deviceId)
     return { known: true, ackedSeq: doc.head ? doc.head.seq : -1, headHash: doc.head ? doc.head.hash : undefined, lastSeen: doc.lastSeen, reportedBacklog: doc.reportedBacklog }
@@ -392,7 +389,7 @@ export function readPendingFile(path: string): PendingFile {
     if (!doc || doc.format !== PENDING_FORMAT || doc.version !== 1 || !Array.isArray(doc.registrations))
         throw new ProvisionError("bad-pending-file", path + " is not a fieldledger pending-registrations file")
     for (const r of doc.registrations)
-        if (typeof r?.deviceId !== "string" || !DEVICE_ID_PATTERN.test(r.deviceId) || typeof r.key0 !== "string" || !/^[0-9a-f]{64}$/.test(r.key0) || typeof r.gateway !== "string")
+        if (!isDeviceIdHex(r?.deviceId) || !isKeyHex(r.key0) || typeof r.gateway !== "string")
             throw new ProvisionError("bad-pending-file", path + " holds a malformed registration")
     return doc as PendingFile
 }

@@ -11,6 +11,11 @@ export const FORMAT_VERSION = 1
 export const RECORD_GENESIS = 0
 export const RECORD_DATA = 1
 export const RECORD_GAP = 2
+/**
+ * Each record type's name, indexed by its number: what the firmware's `fl:block` lines, the
+ * tools and the gateway's JSON call it.
+ */
+export const RECORD_NAMES = ["genesis", "data", "gap"]
 
 /** Header flags (byte 2); every other bit must be zero. */
 export const FLAG_UNIX_TIME = 1

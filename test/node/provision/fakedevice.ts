@@ -9,6 +9,7 @@ import { openChain } from "../../../src/lib/store/recovery"
 import { saveAckKey } from "../../../src/lib/sync/syncround"
 import { deriveAckKey } from "../../../src/lib/sync/syncwire"
 import { SealedBlock } from "../../../src/lib/ledger/chain"
+import { FIRMWARE_VERSION } from "../../../src/lib/config/firmware"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import type { DeviceSettings } from "../../../tools/lib/provisioning"
 import { MemoryStore } from "../helpers/memorystore"
@@ -42,7 +43,7 @@ export class FakeDevice {
         const chain = await openChain({
             store, crypto: nodeCrypto, deviceId: this.id, channels,
             ledger: { intervalMs: 1000, maxReadingsPerBlock: 3 },
-            firmwareVersion: "fieldledger/0.1.0", board: "test", checkpointEvery: 10,
+            firmwareVersion: FIRMWARE_VERSION, board: "test", checkpointEvery: 10,
             successor: !!provisioned && !provisioned.adopted,
             newKey: async () => {
                 const key0 = provisioned ? Buffer.from(provisioned.key0) : this.randomKey()

@@ -68,9 +68,9 @@ describe("device state from its settings", () => {
 
 describe("configuration", () => {
     test.each([
-        [{ gatewayUrl: "ftp://x" }, /gateway must be/],
-        [{ gatewayUrl: "http://a b" }, /gateway must be/],
-        [{ gatewayUrl: "USB" }, /gateway must be/],
+        [{ gatewayUrl: "ftp://x" }, /FL_GATEWAY.*neither an http\(s\) URL/],
+        [{ gatewayUrl: "http://a b" }, /FL_GATEWAY/],
+        [{ gatewayUrl: "USB" }, /FL_GATEWAY/],
         [{ intervalMs: 50 }, /intervalMs/],
         [{ intervalMs: 1.5 }, /intervalMs/],
         [{ blockAgeMs: 999 }, /blockAgeMs/],
