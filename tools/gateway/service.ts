@@ -3,10 +3,9 @@
  * the pure ingest module, one transaction per request), the signed ack, and the read views the
  * routes serve. No HTTP here; app.ts maps it to routes and errors to statuses.
  */
-import { createHash } from "node:crypto"
-import { constantTimeEqual, FormatError, toHex } from "../../src/lib/codec/bytes"
+import { FormatError, toHex } from "../../src/lib/codec/bytes"
 import { decodeBlock } from "../../src/lib/ledger/chain"
-import { ChannelSpec, DEVICE_ID_BYTES, KEY_BYTES, LINK_BYTES } from "../../src/lib/codec/format"
+import { BlockTime, ChannelSpec, DEVICE_ID_BYTES, GAP_REASONS, KEY_BYTES, LINK_BYTES } from "../../src/lib/codec/format"
 import { LedgerCrypto } from "../../src/lib/ledger/keys"
 import { Reading } from "../../src/lib/codec/readings"
 import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, decodeBatch, deriveAckKey, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
@@ -16,7 +15,8 @@ import { formatExport } from "../lib/exportfile"
 import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
 import { DEVICE_ID_PATTERN } from "../lib/args"
-import { HttpError } from "./errors"
+import { backlogAfterAck, batchSeqs } from "./backlogleft"
+import { echo, HttpError } from "./errors"
 import { ingestBatch, IngestResult } from "./ingest"
 import { KeyVault } from "./keyvault"
 import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
@@ -32,6 +32,8 @@ export const INGEST_CRYPTO: LedgerCrypto = nodeCrypto
 
 export { DEVICE_ID_PATTERN }
 const RECORD_NAMES = ["genesis", "data", "gap"]
+/** Half of a UTF-16 surrogate pair without its other half: not text (String.isWellFormed, ES2024). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 /** Meta entry that checks the master key opens this database's keys. */
 const MASTER_CHECK = "master-key-check"
 const MASTER_CHECK_AD = Buffer.from("fieldledger/gateway/master-key-check")
@@ -75,6 +77,19 @@ export interface ReadingRow {
     values: (number | null)[]
 }
 
+/** A gap record as the API shows it (docs/API.md, "Gap records"). */
+export interface GapView {
+    seq: number
+    reason: string
+    lostReadings: number
+    lostBlocks: number
+    firstLostSeq: number
+    /** Start of the loss. */
+    from: BlockTime
+    /** When the gap record was sealed. */
+    time: BlockTime
+}
+
 export interface GatewayServiceOptions {
     store: GatewayStore
     masterKey: Buffer
@@ -86,7 +101,8 @@ export interface GatewayServiceOptions {
 export class GatewayService {
     readonly store: GatewayStore
     private readonly vault: KeyVault
-    private readonly crypto: LedgerCrypto
+    /** The crypto every check of this gateway uses (ingest and key succession). */
+    readonly crypto: LedgerCrypto
     private readonly now: () => number
     private readonly sessions = new Map<string, DeviceSession>()
 
@@ -107,8 +123,9 @@ export class GatewayService {
             throw new HttpError(400, "bad-request", '"deviceId" must be ' + DEVICE_ID_BYTES * 2 + " lowercase hex digits")
         if (typeof input.key0 !== "string" || !/^[0-9a-fA-F]{64}$/.test(input.key0))
             throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_BYTES * 2 + " hex digits")
-        if (input.label !== undefined && (typeof input.label !== "string" || input.label.length > 200))
-            throw new HttpError(400, "bad-request", '"label" must be a string of at most 200 characters')
+        // A lone surrogate half is not text: SQLite would store it as U+FFFD, not as given.
+        if (input.label !== undefined && (typeof input.label !== "string" || input.label.length > 200 || LONE_SURROGATE.test(input.label)))
+            throw new HttpError(400, "bad-request", '"label" must be well-formed text of at most 200 characters')
         const id = Buffer.from(input.deviceId, "hex")
         const sealed = this.vault.seal(Buffer.from(input.key0, "hex"), id)
         if (!this.store.insertDevice(input.deviceId, input.label ?? null, sealed, this.now()))
@@ -126,9 +143,10 @@ export class GatewayService {
         this.sessions.delete(idHex)
     }
 
-    private device(idHex: string): DeviceRecord {
+    /** The registered device; HttpError 404 otherwise. */
+    device(idHex: string): DeviceRecord {
         const d = DEVICE_ID_PATTERN.test(idHex) ? this.store.device(idHex) : undefined
-        if (!d) throw new HttpError(404, "unknown-device", "no device " + idHex + " is registered")
+        if (!d) throw new HttpError(404, "unknown-device", "no device " + echo(idHex) + " is registered")
         return d
     }
 
@@ -206,8 +224,12 @@ export class GatewayService {
                 events: result.events,
                 // Seen only when something new arrived: a batch of re-deliveries is acked (the
                 // device may have missed the first ack) but anyone who captured a batch can
-                // replay it, so it must not make a silent device look alive.
-                seen: result.store.length > 0 ? { backlog: backlog === undefined ? undefined : Number(backlog) } : undefined,
+                // replay it, so it must not make a silent device look alive. The backlog kept
+                // is what the device holds once it has taken this reply's ack.
+                seen:
+                    result.store.length > 0
+                        ? { backlog: backlog === undefined ? undefined : backlogAfterAck(Number(backlog), batchSeqs(blocks), result.state.expectedSeq - 1) }
+                        : undefined,
             })
         } catch (e) {
             // The store is the source of truth: rebuild the session from it next time.
@@ -317,18 +339,40 @@ export class GatewayService {
         return lines.join("\n") + "\n"
     }
 
+    /** Security events, oldest first; one repeated is one entry with its count and first and last time. */
     events(idHex: string): Record<string, unknown>[] {
         const d = this.device(idHex)
-        return this.store.events(d.id).map(e => ({ id: e.id, time: iso(e.time), kind: e.kind, seq: e.seq, message: e.message, block: e.block ? toHex(e.block) : null }))
+        return this.store.events(d.id).map(e => ({
+            id: e.id,
+            kind: e.kind,
+            seq: e.seq,
+            count: e.count,
+            firstSeen: iso(e.time),
+            lastSeen: iso(e.lastTime),
+            message: e.message,
+            block: e.block ? toHex(e.block) : null,
+        }))
+    }
+
+    /** The device's gap records with their reasons, from the gap index (nothing decoded). */
+    gaps(idHex: string): GapView[] {
+        const d = this.device(idHex)
+        return this.store.gaps(d.id).map(g => {
+            const time: BlockTime = { boot: g.time.boot, uptimeMs: g.time.uptimeMs }
+            if (g.time.unixTime !== null) time.unixTime = g.time.unixTime
+            return {
+                seq: g.seq,
+                reason: GAP_REASONS[g.reason] || "reason " + g.reason,
+                lostReadings: g.lostReadings,
+                lostBlocks: g.lostBlocks,
+                firstLostSeq: g.firstLostSeq,
+                from: g.from,
+                time,
+            }
+        })
     }
 
     health(): Record<string, unknown> {
         return { ok: true, devices: this.store.counts().devices }
     }
-}
-
-/** Compares two secrets in constant time (hashed first, so their lengths do not show either). */
-export function tokensEqual(given: string, expected: string): boolean {
-    const digest = (s: string) => createHash("sha256").update(s).digest()
-    return constantTimeEqual(digest(given), digest(expected))
 }
