@@ -12,10 +12,20 @@ import type { BlockTimeRow } from "./cadence"
 import { createGapIndex, GapIndexEntry, INSERT_GAP_SQL } from "./gapindex"
 
 /**
- * Each entry moves the schema from version i to i + 1: SQL, or a function for a step SQL alone
- * cannot do. No entry refers to its own number, so entries can be reordered on a merge.
+ * Security events aggregated: an event repeated (same kind, seq and block) counts up and moves
+ * its last time instead of taking a row each time; `time` stays the first one.
  */
-const MIGRATIONS: (string | ((db: Database.Database) => void))[] = [
+export const AGGREGATE_EVENTS = `ALTER TABLE events ADD COLUMN last_time INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+     UPDATE events SET last_time = time;
+     CREATE INDEX events_by_kind ON events (device_id, kind, last_time);`
+
+/**
+ * Each entry moves the schema from version i to i + 1: SQL, or a function for a step SQL alone
+ * cannot do. No entry refers to its own number, so entries can be renumbered on a merge (tests
+ * find a step by value: MIGRATIONS.indexOf(step)).
+ */
+export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
     `CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
      CREATE TABLE devices (
         id TEXT PRIMARY KEY,
@@ -86,12 +96,7 @@ CREATE TABLE succession_blocks (
     received_at INTEGER NOT NULL,
     PRIMARY KEY (device_id, chain, seq)
 ) WITHOUT ROWID;`,
-    // Security events aggregated: an event repeated (same kind, seq and block) counts up and
-    // moves its last time instead of taking a row each time; `time` stays the first one.
-    `ALTER TABLE events ADD COLUMN last_time INTEGER NOT NULL DEFAULT 0;
-     ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
-     UPDATE events SET last_time = time;
-     CREATE INDEX events_by_kind ON events (device_id, kind, last_time);`,
+    AGGREGATE_EVENTS,
     // The gap index (gapindex.ts), backfilled from the stored gap records.
     createGapIndex,
 ]
@@ -241,6 +246,21 @@ function blockFromRow(r: any): BlockRecord {
 
 const DEVICE_COLUMNS = `d.*, (SELECT count(*) FROM events e WHERE e.device_id = d.id) AS events`
 
+/** Brings the database's schema to version `target` (default: the newest), one transaction per step. */
+export function migrateDatabase(db: Database.Database, target = MIGRATIONS.length) {
+    const version = db.pragma("user_version", { simple: true }) as number
+    if (version > MIGRATIONS.length)
+        throw new StoreError("the database has schema version " + version + ", newer than this gateway knows (" + MIGRATIONS.length + ")")
+    for (let v = version; v < target; v++) {
+        const step = MIGRATIONS[v]
+        db.transaction(() => {
+            if (typeof step === "string") db.exec(step)
+            else step(db)
+            db.pragma("user_version = " + (v + 1))
+        })()
+    }
+}
+
 export class GatewayStore {
     readonly db: Database.Database
     private readonly stmts: Record<string, Database.Statement>
@@ -253,7 +273,7 @@ export class GatewayStore {
         this.db.pragma("journal_mode = WAL")
         this.db.pragma("synchronous = NORMAL")
         this.db.pragma("foreign_keys = ON")
-        this.migrate()
+        migrateDatabase(this.db)
         const db = this.db
         this.stmts = {
             insertDevice: db.prepare(`INSERT INTO devices (id, label, key0_sealed, registered_at) VALUES (?, ?, ?, ?)`),
@@ -282,20 +302,6 @@ export class GatewayStore {
             metaSet: db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`),
         }
         this.writeBatch = db.transaction((w: BatchWrite) => this.applyBatch(w))
-    }
-
-    private migrate() {
-        const version = this.db.pragma("user_version", { simple: true }) as number
-        if (version > MIGRATIONS.length)
-            throw new StoreError("the database has schema version " + version + ", newer than this gateway knows (" + MIGRATIONS.length + ")")
-        for (let v = version; v < MIGRATIONS.length; v++) {
-            const step = MIGRATIONS[v]
-            this.db.transaction(() => {
-                if (typeof step === "string") this.db.exec(step)
-                else step(this.db)
-                this.db.pragma("user_version = " + (v + 1))
-            })()
-        }
     }
 
     close() {
