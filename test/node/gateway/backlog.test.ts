@@ -2,23 +2,15 @@
  * The backlog the fleet shows is what the device holds after its latest sync: the `?backlog=`
  * it reported with the batch, less what the batch's ack lets it forget.
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest"
+import { describe, expect, test } from "vitest"
 import { backlogAfterAck, batchSeqs } from "../../../tools/gateway/backlogleft"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain } from "../helpers/chains"
-import { batch, get, ID, openGateway, post, registerTestDevice, removeDir, TestGateway } from "./helpers"
+import { batch, gatewayPerTest, get, ID, post } from "./helpers"
 
 const blocks = buildChain(nodeCrypto, { dataBlocks: 5, gap: false }).blocks
 
-let gw: TestGateway
-beforeEach(() => {
-    gw = openGateway()
-    registerTestDevice(gw)
-})
-afterEach(() => {
-    gw.close()
-    removeDir(gw.dir)
-})
+const gw = gatewayPerTest()
 
 const sync = (from: number, to: number, backlog: number) => post(gw, batch(blocks.slice(from, to)), "/v1/devices/" + ID + "/blocks?backlog=" + backlog)
 const shown = async () => (await get(gw, "/v1/devices/" + ID)).body.reportedBacklog

@@ -3,11 +3,11 @@
  * trimmed, whatever anyone posts; an event seen again is one entry with its count and first and
  * last time.
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest"
+import { beforeEach, describe, expect, test } from "vitest"
 import { FLOODABLE_EVENT_KINDS, MAX_FLOOD_EVENTS_PER_DEVICE } from "../../../tools/gateway/store"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain } from "../helpers/chains"
-import { batch, get, ID, NOW, openGateway, post, registerTestDevice, removeDir, TestGateway } from "./helpers"
+import { batch, gatewayPerTest, get, ID, NOW, post } from "./helpers"
 
 const blocks = buildChain(nodeCrypto, { dataBlocks: 6 }).blocks
 /** The same K_0, other readings: its blocks have valid tags but other bytes (a fork, or a bad link). */
@@ -15,16 +15,10 @@ const sibling = buildChain(nodeCrypto, { dataBlocks: 6, perBlock: 7 }).blocks
 const MINUTE = 60000
 
 let clock = NOW
-let gw: TestGateway
 beforeEach(() => {
     clock = NOW
-    gw = openGateway(undefined, undefined, () => clock)
-    registerTestDevice(gw)
 })
-afterEach(() => {
-    gw.close()
-    removeDir(gw.dir)
-})
+const gw = gatewayPerTest({ now: () => clock })
 
 /** Block 4 with its tag's last two bytes replaced by n: a distinct block whose tag fails. */
 function forged(n: number): Buffer {

@@ -5,7 +5,7 @@
  */
 import Database from "better-sqlite3"
 import { join } from "node:path"
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest"
+import { afterEach, describe, expect, test, vi } from "vitest"
 import { decodeBlock, newChainHead } from "../../../src/lib/ledger/chain"
 import { Ledger } from "../../../src/lib/ledger/ledger"
 import { createGapIndex } from "../../../tools/gateway/gapindex"
@@ -14,7 +14,7 @@ import { AGGREGATE_EVENTS, GatewayStore, migrateDatabase, MIGRATIONS } from "../
 import { succeed } from "../../../tools/gateway/succession"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, CHANNELS, DEVICE_ID, testKey } from "../helpers/chains"
-import { batch, droppedChain, get, ID, NOW, openGateway, post, registerTestDevice, removeDir, TestGateway } from "./helpers"
+import { batch, droppedChain, gatewayPerTest, get, ID, NOW, post } from "./helpers"
 
 const chain = buildChain(nodeCrypto, { dataBlocks: 3 })
 /** Blocks 2..3 dropped, declared by a backlog-full record sealed after seq 6. */
@@ -23,15 +23,9 @@ const droppedSent = [...dropped.all.slice(0, 2), ...dropped.all.slice(4), droppe
 
 const POWER_LOSS = { seq: chain.blocks.length - 1, reason: "power-loss", lostReadings: 3, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 99000 }, time: { boot: 1, uptimeMs: 10 } }
 
-let gw: TestGateway
-beforeEach(() => {
-    gw = openGateway()
-    registerTestDevice(gw)
-})
+const gw = gatewayPerTest()
 afterEach(() => {
     vi.restoreAllMocks()
-    gw.close()
-    removeDir(gw.dir)
 })
 
 describe("gap records", () => {

@@ -3,24 +3,16 @@
  * messages quote at most MAX_ECHO_CHARS of it), labels must be text, a batch must be sent as
  * application/octet-stream and framed as docs/API.md says.
  */
-import { afterEach, beforeEach, describe, expect, test } from "vitest"
+import { describe, expect, test } from "vitest"
 import { echo, MAX_ECHO_CHARS } from "../../../tools/gateway/errors"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, testKey } from "../helpers/chains"
-import { ADMIN_TOKEN, batch, ID, NONCE, openGateway, post, registerTestDevice, removeDir, TestGateway } from "./helpers"
+import { ADMIN_TOKEN, batch, gatewayPerTest, ID, NONCE, post } from "./helpers"
 
 const chain = buildChain(nodeCrypto, { dataBlocks: 2 })
 const LONG = "a".repeat(10240)
 
-let gw: TestGateway
-beforeEach(() => {
-    gw = openGateway()
-    registerTestDevice(gw)
-})
-afterEach(() => {
-    gw.close()
-    removeDir(gw.dir)
-})
+const gw = gatewayPerTest()
 
 const admin = (path: string, body: unknown) =>
     gw.app.request(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", authorization: "Bearer " + ADMIN_TOKEN } })
