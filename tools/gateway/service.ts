@@ -123,7 +123,7 @@ export class GatewayService {
             throw new HttpError(400, "bad-request", '"deviceId" must be ' + DEVICE_ID_BYTES * 2 + " lowercase hex digits")
         if (typeof input.key0 !== "string" || !/^[0-9a-fA-F]{64}$/.test(input.key0))
             throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_BYTES * 2 + " hex digits")
-        // A lone surrogate half is not text: SQLite would store it as U+FFFD, not as given.
+        // A lone surrogate half is not text: it has no UTF-8 form, so it would be stored, and read back, as U+FFFD.
         if (input.label !== undefined && (typeof input.label !== "string" || input.label.length > 200 || LONE_SURROGATE.test(input.label)))
             throw new HttpError(400, "bad-request", '"label" must be well-formed text of at most 200 characters')
         const id = Buffer.from(input.deviceId, "hex")
