@@ -175,7 +175,6 @@ export interface GapRow extends GapIndexEntry {
 
 /** What a key succession writes (succession.ts decides it), in one transaction. */
 export interface ChainClosing {
-    deviceId: string
     /** The device as it was before: its sealed K_0 and head go to succession_chains. */
     previous: DeviceRecord
     /** The new K_0, sealed. */

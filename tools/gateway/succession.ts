@@ -57,7 +57,6 @@ export function succeed(service: GatewayService, idHex: string, input: { key0?: 
     const sealed = service.sealDeviceKey(id, key0)
     key0.fill(0)
     const closedChain = service.store.closeChain({
-        deviceId: d.id,
         previous: d,
         key0Sealed: sealed,
         successorLink: link,
