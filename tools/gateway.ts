@@ -24,7 +24,7 @@ Options:
   --port N                 TCP port (default 8787; 0 picks a free one)
   --host ADDR              address to listen on (default 127.0.0.1)
   --admin-token-file FILE  file holding the admin token (else env FL_ADMIN_TOKEN; without
-                           either, registering over HTTP is disabled)
+                           either, registration and key succession over HTTP are off)
   --master-key-file FILE   file holding the master key, 64 hex digits (else env FL_MASTER_KEY;
                            without either, $XDG_CONFIG_HOME/fieldledger/master.key, by default
                            ~/.config/fieldledger/master.key, created once, mode 0600; a key
@@ -112,7 +112,7 @@ export async function runGateway(argv: string[]): Promise<number> {
         throw e
     }
     console.log(`fieldledger gateway listening on ${gateway.url} (database ${db}, master key from ${master.from})`)
-    if (!adminToken) console.log("no admin token (FL_ADMIN_TOKEN or --admin-token-file): registering devices over HTTP is disabled")
+    if (!adminToken) console.log("no admin token (FL_ADMIN_TOKEN or --admin-token-file): registration and key succession over HTTP are disabled")
     await new Promise<void>(resolve => {
         process.once("SIGINT", resolve)
         process.once("SIGTERM", resolve)

@@ -128,7 +128,7 @@ const CLIENT_CODE = `
 const { parentPort, workerData } = require("node:worker_threads")
 Promise.all(workerData.map(async q => {
     for (const r of q) {
-        const res = await fetch(r.url, { method: "POST", body: r.body })
+        const res = await fetch(r.url, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: r.body })
         const reply = await res.json()
         if (res.status !== 200) throw new Error("ingest refused a bench batch: " + JSON.stringify(reply))
     }

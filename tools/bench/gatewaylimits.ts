@@ -71,7 +71,7 @@ let done = false
 let attacks = 0
 const attacker = (async () => {
     for (let i = 0; attack.length && !done; i++) {
-        const res = await fetch(url, { method: "POST", body: attack[i % attack.length] })
+        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: attack[i % attack.length] })
         await res.arrayBuffer()
         if (res.status !== 422) throw new Error("a forged claim got " + res.status)
         attacks++
@@ -81,7 +81,7 @@ const attacker = (async () => {
     const times = []
     for (const body of legit) {
         const start = performance.now()
-        const res = await fetch(url, { method: "POST", body })
+        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/octet-stream" }, body })
         await res.arrayBuffer()
         if (res.status !== 200) throw new Error("a legit batch got " + res.status)
         times.push(performance.now() - start)
@@ -165,7 +165,7 @@ async function attackedSync(requests: number) {
     return withGateway(async gateway => {
         const url = gateway.url + "/v1/devices/" + ID.toString("hex") + "/blocks"
         const body = (blocks: Buffer[], n: number) => encodeBatch(Buffer.alloc(8, n % 256), blocks)
-        const post = await fetch(url, { method: "POST", body: new Uint8Array(body(chain.slice(0, 2), 0)) })
+        const post = await fetch(url, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(body(chain.slice(0, 2), 0)) })
         if (post.status !== 200) throw new Error("bench chain refused")
         const legit = chain.slice(2).map((b, n) => body([b], n))
         const alone = await runClient<{ times: number[] }>(SYNC_CLIENT, { url, legit: legit.slice(0, requests), attack: [] })

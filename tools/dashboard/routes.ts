@@ -10,6 +10,9 @@
  *   GET /dashboard/api/fleet              {now, staleAfterMs, devices} (devices as GET /v1/devices)
  *   GET /dashboard/api/stream             the same payload as server-sent events, on every change
  *   GET /dashboard/api/devices/:id/gaps   the device's gap records with their reasons
+ *
+ * Gap records come from the gateway's gap index (GET /v1/devices/:id/gaps), read again only
+ * when a device's head moves: the fleet view never decodes a chain.
  */
 import type { Hono } from "hono"
 import { streamSSE } from "hono/streaming"
@@ -17,10 +20,8 @@ import { readdirSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { extname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { decodeBlock } from "../../src/lib/ledger/chain"
-import { BlockTime, GAP_REASONS, RECORD_GAP } from "../../src/lib/codec/format"
-import { parseExport } from "../lib/exportfile"
 import { DEVICE_ID_TEXT, isDeviceIdHex } from "../../src/lib/codec/hexids"
+import type { GapView } from "../gateway/service"
 
 /** The base staleness threshold: `fieldledger gateway --stale-after` changes it. */
 export const DEFAULT_STALE_AFTER_MS = 15 * 60 * 1000
@@ -40,17 +41,8 @@ export interface DashboardOptions {
     now?: () => number
 }
 
-export interface GapRecord {
-    seq: number
-    reason: string
-    lostReadings: number
-    lostBlocks: number
-    firstLostSeq: number
-    /** Start of the loss. */
-    from: BlockTime
-    /** When the gap record was sealed. */
-    time: BlockTime
-}
+/** A gap record as GET /v1/devices/:id/gaps gives it. */
+export type GapRecord = GapView
 
 const TYPES: Record<string, string> = {
     ".html": "text/html; charset=utf-8",
@@ -86,16 +78,20 @@ async function readJson(app: Hono, path: string): Promise<any> {
 
 /** Mounts the dashboard on the gateway's app. Call once, after the API routes. */
 export function registerDashboard(app: Hono, options: DashboardOptions = {}): void {
-    const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS
-    const pollMs = options.pollMs ?? 1000
-    const heartbeatMs = options.heartbeatMs ?? 30000
-    const now = options.now ?? Date.now
+    servePage(app)
+    const gapsOf = gapReader(app)
+    const fleet = fleetReader(app, gapsOf, { staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: options.now ?? Date.now })
+    app.get("/dashboard/api/fleet", async c => c.json(await fleet()))
+    serveFleetStream(app, fleetPoller(fleet, { pollMs: options.pollMs ?? 1000, heartbeatMs: options.heartbeatMs ?? 30000 }))
+    serveGaps(app, gapsOf)
+}
+
+/** The page (fleet and device views are one page), its modules and stylesheet, and uPlot's. */
+function servePage(app: Hono) {
     const publicDir = fileURLToPath(new URL("./public/", import.meta.url))
     const uplotDir = join(createRequire(import.meta.url).resolve("uplot/dist/uPlot.esm.js"), "..")
     const pages = loadAssets(publicDir)
     const vendor = loadAssets(uplotDir, ["uPlot.esm.js", "uPlot.min.css"])
-    const gapCache = new Map<string, { head: string; gaps: GapRecord[] }>()
-
     const send = (asset: { body: string; type: string } | undefined) =>
         asset ? new Response(asset.body, { headers: { "content-type": asset.type, ...SECURITY_HEADERS } }) : undefined
     const page = () => send(pages.get("index.html"))
@@ -104,52 +100,57 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
     app.get("/devices/:id", () => page())
     app.get("/dashboard/vendor/:file", c => send(vendor.get(c.req.param("file"))) ?? c.notFound())
     app.get("/dashboard/:file", c => (c.req.param("file") === "index.html" ? undefined : send(pages.get(c.req.param("file")))) ?? c.notFound())
+}
 
-    /** A device's gap records, decoded from its export once per head. */
-    const gapsOf = async (id: string, head: { seq: number; hash: string } | null): Promise<GapRecord[]> => {
+type GapsOf = (id: string, head: { seq: number; hash: string } | null) => Promise<GapRecord[]>
+
+/** A device's gap records from the gateway's gap index, read again only when its head moved. */
+function gapReader(app: Hono): GapsOf {
+    const cache = new Map<string, { head: string; gaps: GapRecord[] }>()
+    return async (id, head) => {
         const key = head ? head.seq + ":" + head.hash : "-"
-        const cached = gapCache.get(id)
+        const cached = cache.get(id)
         if (cached && cached.head === key) return cached.gaps
-        const exported = await app.request("/v1/devices/" + id + "/export")
-        if (!exported.ok) throw new Error("export of " + id + " answered " + exported.status)
-        const gaps: GapRecord[] = []
-        for (const bytes of parseExport(await exported.text()).blocks) {
-            // Byte 1 of every block is its record type (FORMAT.md, "Common header").
-            if (bytes[1] !== RECORD_GAP) continue
-            const b = decodeBlock(bytes)
-            gaps.push({
-                seq: b.header.seq,
-                reason: GAP_REASONS[b.gap.reason] || "reason " + b.gap.reason,
-                lostReadings: b.gap.lostReadings,
-                lostBlocks: b.gap.lostBlocks,
-                firstLostSeq: b.gap.firstLostSeq,
-                from: b.gap.from,
-                time: b.header.time,
-            })
-        }
-        gapCache.set(id, { head: key, gaps })
+        const gaps: GapRecord[] = (await readJson(app, "/v1/devices/" + id + "/gaps")).gaps
+        cache.set(id, { head: key, gaps })
         return gaps
     }
+}
 
-    /** GET /v1/devices, each device with a gap record also with its losses by reason. */
-    const fleet = async () => {
+type FleetPayload = { now: number; staleAfterMs: number; devices: any[] }
+
+/** GET /v1/devices, each device with a gap record also with its losses by reason. */
+function fleetReader(app: Hono, gapsOf: GapsOf, o: { staleAfterMs: number; now: () => number }): () => Promise<FleetPayload> {
+    return async () => {
         const devices = (await readJson(app, "/v1/devices")).devices
         for (const d of devices) {
             if (!(d.gapRecords > 0) || !isDeviceIdHex(d.deviceId)) continue
-            const byReason: Record<string, { records: number; lostReadings: number }> = {}
-            for (const g of await gapsOf(d.deviceId, d.head)) {
-                const r = (byReason[g.reason] ??= { records: 0, lostReadings: 0 })
-                r.records++
-                r.lostReadings += g.lostReadings
-            }
-            d.gapReasons = Object.entries(byReason).map(([reason, r]) => ({ reason, ...r }))
+            d.gapReasons = lossesByReason(await gapsOf(d.deviceId, d.head))
         }
-        return { now: now(), staleAfterMs, devices }
+        return { now: o.now(), staleAfterMs: o.staleAfterMs, devices }
     }
-    app.get("/dashboard/api/fleet", async c => c.json(await fleet()))
+}
 
-    // One poller for every open page: it runs while at least one stream is open.
-    type FleetPayload = Awaited<ReturnType<typeof fleet>>
+function lossesByReason(gaps: GapRecord[]): { reason: string; records: number; lostReadings: number }[] {
+    const byReason: Record<string, { records: number; lostReadings: number }> = {}
+    for (const g of gaps) {
+        const r = (byReason[g.reason] ??= { records: 0, lostReadings: 0 })
+        r.records++
+        r.lostReadings += g.lostReadings
+    }
+    return Object.entries(byReason).map(([reason, r]) => ({ reason, ...r }))
+}
+
+interface FleetPoller {
+    /** Adds a page: it gets the last fleet sent (if any) at once, then every change. Returns its removal. */
+    subscribe(notify: (payload: FleetPayload) => void): Promise<() => void>
+}
+
+/**
+ * One poller for every open page: it runs while at least one page listens, and tells them the
+ * fleet when it changed, or when heartbeatMs passed without a change.
+ */
+function fleetPoller(fleet: () => Promise<FleetPayload>, o: { pollMs: number; heartbeatMs: number }): FleetPoller {
     const subscribers = new Set<(payload: FleetPayload) => void>()
     let latest: { signature: string; payload: FleetPayload; sentAt: number } | undefined
     let timer: ReturnType<typeof setInterval> | undefined
@@ -165,7 +166,7 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
             const signature = JSON.stringify(payload.devices)
             const sinceSent = latest ? payload.now - latest.sentAt : Infinity
             // A clock set back (sinceSent < 0) is news too.
-            if (latest && latest.signature === signature && sinceSent >= 0 && sinceSent < heartbeatMs) return
+            if (latest && latest.signature === signature && sinceSent >= 0 && sinceSent < o.heartbeatMs) return
             latest = { signature, payload, sentAt: payload.now }
             for (const notify of subscribers) notify(payload)
         } catch (e) {
@@ -174,34 +175,47 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
             polling = false
         }
     }
-
-    app.get("/dashboard/api/stream", c =>
-        streamSSE(c, async stream => {
-            let id = 0
-            const notify = (payload: FleetPayload) => {
-                stream.writeSSE({ event: "fleet", data: JSON.stringify(payload), id: String(++id) }).catch(() => {})
-            }
-            const closed = new Promise<void>(resolve => {
-                stream.onAbort(resolve)
-                if (stream.aborted) resolve()
-            })
+    return {
+        async subscribe(notify) {
             subscribers.add(notify)
             if (!timer) {
-                timer = setInterval(poll, pollMs)
+                timer = setInterval(poll, o.pollMs)
                 timer.unref?.()
             }
             if (latest) notify(latest.payload)
             await poll()
-            await closed
-            subscribers.delete(notify)
-            if (subscribers.size === 0 && timer) {
-                clearInterval(timer)
-                timer = undefined
-                latest = undefined
+            return () => {
+                subscribers.delete(notify)
+                if (subscribers.size === 0 && timer) {
+                    clearInterval(timer)
+                    timer = undefined
+                    latest = undefined
+                }
             }
+        },
+    }
+}
+
+/** GET /dashboard/api/stream: the fleet as server-sent events, one "fleet" message per change. */
+function serveFleetStream(app: Hono, poller: FleetPoller) {
+    app.get("/dashboard/api/stream", c =>
+        streamSSE(c, async stream => {
+            let id = 0
+            const closed = new Promise<void>(resolve => {
+                stream.onAbort(resolve)
+                if (stream.aborted) resolve()
+            })
+            const unsubscribe = await poller.subscribe(payload => {
+                stream.writeSSE({ event: "fleet", data: JSON.stringify(payload), id: String(++id) }).catch(() => {})
+            })
+            await closed
+            unsubscribe()
         })
     )
+}
 
+/** GET /dashboard/api/devices/:id/gaps: the device's gap records (the device view's table and plot bands). */
+function serveGaps(app: Hono, gapsOf: GapsOf) {
     app.get("/dashboard/api/devices/:id/gaps", async c => {
         const id = c.req.param("id")
         if (!isDeviceIdHex(id)) return c.json({ error: "bad-request", message: "a device id is " + DEVICE_ID_TEXT }, 400)

@@ -3,13 +3,13 @@
  * mapped in one place (onError): an HttpError becomes `{"error", "message", ...extra}` with its
  * status, anything else a 500 that names no internals.
  */
-import { Context, Hono } from "hono"
+import { Hono } from "hono"
 import { syncPath } from "../../src/lib/sync/gatewayurl"
 import { MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
 import { registerDashboard } from "../dashboard/routes"
-import { HttpError } from "./errors"
-import { GatewayService, tokensEqual } from "./service"
-import { AdminBodyReader, mountSuccession } from "./succession"
+import { adminRoutes } from "./adminroutes"
+import { echo, HttpError } from "./errors"
+import { GatewayService } from "./service"
 
 export interface GatewayAppOptions {
     service: GatewayService
@@ -105,6 +105,16 @@ function seqParam(value: string | undefined, name: string): number | undefined {
     return Number(value)
 }
 
+/**
+ * A batch must say it is one. A browser's form can post text/plain across origins without
+ * asking; application/octet-stream it cannot, so a page a device owner visits cannot fill a
+ * device's events with rejected blocks. The firmware and the USB bridge send it.
+ */
+const BATCH_TYPE = "application/octet-stream"
+function requireBatchType(contentType: string | undefined) {
+    if ((contentType ?? "").split(";")[0].trim().toLowerCase() !== BATCH_TYPE)
+        throw new HttpError(415, "unsupported-media-type", "a batch is sent with content-type " + BATCH_TYPE)
+}
 
 export function createGatewayApp(options: GatewayAppOptions): Hono {
     const { service } = options
@@ -112,46 +122,20 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     const app = new Hono()
 
     app.onError((err, c) => {
-        if (err instanceof HttpError) return c.json({ error: err.code, message: err.message, ...err.extra }, err.status)
+        if (err instanceof HttpError) return c.json({ error: err.code, message: err.message, ...err.extra }, err.status, err.headers)
         log("gateway: unexpected error on " + c.req.method + " " + c.req.path + ": " + (err instanceof Error ? err.stack : String(err)))
         return c.json({ error: "internal", message: "the gateway failed to handle this request; see its log" }, 500)
     })
-    app.notFound(c => c.json({ error: "not-found", message: "no route " + c.req.method + " " + c.req.path }, 404))
-
-    const requireAdmin = (c: Context) => {
-        const m = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")
-        if (!options.adminToken || !m || !tokensEqual(m[1], options.adminToken))
-            throw new HttpError(401, "unauthorized", "this route needs the admin token: Authorization: Bearer <token>")
-    }
-    const adminBody: AdminBodyReader = async (c, shape) => {
-        requireAdmin(c)
-        let input: unknown
-        try {
-            input = await c.req.json()
-        } catch (e) {
-            throw new HttpError(400, "bad-request", "the body must be JSON: " + shape)
-        }
-        if (typeof input !== "object" || input === null || Array.isArray(input)) throw new HttpError(400, "bad-request", "the body must be a JSON object")
-        return input as Record<string, unknown>
-    }
+    app.notFound(c => c.json({ error: "not-found", message: "no route " + echo(c.req.method + " " + c.req.path) }, 404))
 
     app.get("/v1/health", c => c.json(service.health()))
-    // A cheap look at the admin token: `fieldledger provision` asks before it touches a device.
-    app.get("/v1/admin/check", c => {
-        requireAdmin(c)
-        return c.json({ ok: true })
-    })
-
-    app.post("/v1/devices", async c => {
-        const input = await adminBody(c, '{"deviceId": "<16 hex>", "key0": "<64 hex>", "label"?: "..."}')
-        const device = service.register(input as any)
-        return c.json(service.deviceView(device), 201)
-    })
+    app.route("/v1", adminRoutes(service, options.adminToken))
 
     app.get("/v1/devices", c => c.json({ devices: service.fleet() }))
     app.get("/v1/devices/:id", c => c.json(service.deviceDetail(c.req.param("id"))))
 
     app.post(syncPath(":id"), async c => {
+        requireBatchType(c.req.header("content-type"))
         const { body, oversize } = await readLimited(c.req.raw, MAX_BATCH_BYTES)
         if (oversize) c.header("connection", "close")
         else await service.prepareIngest(c.req.param("id"), body)
@@ -181,8 +165,8 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     })
 
     app.get("/v1/devices/:id/events", c => c.json({ deviceId: c.req.param("id"), events: service.events(c.req.param("id")) }))
+    app.get("/v1/devices/:id/gaps", c => c.json({ deviceId: c.req.param("id"), gaps: service.gaps(c.req.param("id")) }))
     registerDashboard(app, { staleAfterMs: options.staleAfterMs, heartbeatMs: options.heartbeatMs, now: options.now })
-    mountSuccession(app, service, adminBody)
 
     return app
 }

@@ -18,6 +18,7 @@ import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
 import { readHeader, RECORD_GAP } from "../../src/lib/codec/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
 import { ChainHistory, ChainVerifier, copyVerifierState, coversJump, VerifierState } from "../../src/lib/ledger/verify"
+import { gapIndexEntry } from "./gapindex"
 import type { NewBlock, NewEvent } from "./store"
 
 /**
@@ -95,6 +96,7 @@ export function summarizeBlock(block: DecodedBlock, bytes: Buffer, hash: Buffer)
         lostBlocks: gap ? gap.lostBlocks : 0,
         hash,
         bytes,
+        gap: gapIndexEntry(block),
     }
 }
 

@@ -3,10 +3,9 @@
  * the pure ingest module, one transaction per request), the signed ack, and the read views the
  * routes serve. No HTTP here; app.ts maps it to routes and errors to statuses.
  */
-import { createHash } from "node:crypto"
-import { constantTimeEqual, FormatError, toHex } from "../../src/lib/codec/bytes"
+import { FormatError, toHex } from "../../src/lib/codec/bytes"
 import { decodeBlock } from "../../src/lib/ledger/chain"
-import { ChannelSpec, LINK_BYTES, RECORD_GAP, RECORD_NAMES } from "../../src/lib/codec/format"
+import { BlockTime, ChannelSpec, GAP_REASONS, LINK_BYTES, RECORD_GAP, RECORD_NAMES } from "../../src/lib/codec/format"
 import { fromFixedPoint } from "../../src/lib/codec/fixedpoint"
 import { DEVICE_ID_TEXT, isDeviceIdHex, isKeyHex, KEY_TEXT, parseKeyHex } from "../../src/lib/codec/hexids"
 import { LedgerCrypto } from "../../src/lib/ledger/keys"
@@ -17,7 +16,8 @@ import { nodeCrypto } from "../lib/crypto"
 import { exportPieces } from "../lib/exportfile"
 import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
-import { HttpError } from "./errors"
+import { backlogAfterAck, batchSeqs } from "./backlogleft"
+import { echo, HttpError } from "./errors"
 import { highestKeyNeeded, ingestBatch, IngestResult } from "./ingest"
 import { KeyVault } from "./keyvault"
 import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
@@ -31,6 +31,8 @@ import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
  */
 export const INGEST_CRYPTO: LedgerCrypto = nodeCrypto
 
+/** Half of a UTF-16 surrogate pair without its other half: not text (String.isWellFormed, ES2024). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 /** Meta entry that checks the master key opens this database's keys. */
 const MASTER_CHECK = "master-key-check"
 const MASTER_CHECK_AD = Buffer.from("fieldledger/gateway/master-key-check")
@@ -120,6 +122,19 @@ export interface ReadingRow {
     values: (number | null)[]
 }
 
+/** A gap record as the API shows it (docs/API.md, "Gap records"). */
+export interface GapView {
+    seq: number
+    reason: string
+    lostReadings: number
+    lostBlocks: number
+    firstLostSeq: number
+    /** Start of the loss. */
+    from: BlockTime
+    /** When the gap record was sealed. */
+    time: BlockTime
+}
+
 export interface GatewayServiceOptions {
     store: GatewayStore
     masterKey: Buffer
@@ -131,7 +146,8 @@ export interface GatewayServiceOptions {
 export class GatewayService {
     readonly store: GatewayStore
     private readonly vault: KeyVault
-    private readonly crypto: LedgerCrypto
+    /** The crypto every check of this gateway uses (ingest and key succession). */
+    readonly crypto: LedgerCrypto
     private readonly now: () => number
     private readonly sessions = new Map<string, DeviceSession>()
     /** Each device's epoch key grid (epochkeys.ts), kept across sessions until K_0 changes. */
@@ -152,8 +168,9 @@ export class GatewayService {
     register(input: RegisterDevice): DeviceRecord {
         if (!isDeviceIdHex(input?.deviceId)) throw new HttpError(400, "bad-request", '"deviceId" must be ' + DEVICE_ID_TEXT)
         if (!isKeyHex(input.key0)) throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_TEXT)
-        if (input.label !== undefined && (typeof input.label !== "string" || input.label.length > 200))
-            throw new HttpError(400, "bad-request", '"label" must be a string of at most 200 characters')
+        // A lone surrogate half is not text: it has no UTF-8 form, so it would be stored, and read back, as U+FFFD.
+        if (input.label !== undefined && (typeof input.label !== "string" || input.label.length > 200 || LONE_SURROGATE.test(input.label)))
+            throw new HttpError(400, "bad-request", '"label" must be well-formed text of at most 200 characters')
         const id = Buffer.from(input.deviceId, "hex")
         const sealed = this.vault.seal(parseKeyHex(input.key0, "key0"), id)
         if (!this.store.insertDevice(input.deviceId, input.label ?? null, sealed, this.now()))
@@ -207,9 +224,10 @@ export class GatewayService {
         if (highest >= 0) await cache.reach(highest)
     }
 
-    private device(idHex: string): DeviceRecord {
+    /** The registered device; HttpError 404 otherwise. */
+    device(idHex: string): DeviceRecord {
         const d = isDeviceIdHex(idHex) ? this.store.device(idHex) : undefined
-        if (!d) throw new HttpError(404, "unknown-device", "no device " + idHex + " is registered")
+        if (!d) throw new HttpError(404, "unknown-device", "no device " + echo(idHex) + " is registered")
         return d
     }
 
@@ -287,8 +305,12 @@ export class GatewayService {
                 events: result.events,
                 // Seen only when something new arrived: a batch of re-deliveries is acked (the
                 // device may have missed the first ack) but anyone who captured a batch can
-                // replay it, so it must not make a silent device look alive.
-                seen: result.store.length > 0 ? { backlog: backlog === undefined ? undefined : Number(backlog) } : undefined,
+                // replay it, so it must not make a silent device look alive. The backlog kept
+                // is what the device holds once it has taken this reply's ack.
+                seen:
+                    result.store.length > 0
+                        ? { backlog: backlog === undefined ? undefined : backlogAfterAck(Number(backlog), batchSeqs(blocks), result.state.expectedSeq - 1) }
+                        : undefined,
             })
         } catch (e) {
             // The store is the source of truth: rebuild the session from it next time.
@@ -427,18 +449,40 @@ export class GatewayService {
         return { chunks, next: capped.next }
     }
 
+    /** Security events, oldest first; one repeated is one entry with its count and first and last time. */
     events(idHex: string): Record<string, unknown>[] {
         const d = this.device(idHex)
-        return this.store.events(d.id).map(e => ({ id: e.id, time: iso(e.time), kind: e.kind, seq: e.seq, message: e.message, block: e.block ? toHex(e.block) : null }))
+        return this.store.events(d.id).map(e => ({
+            id: e.id,
+            kind: e.kind,
+            seq: e.seq,
+            count: e.count,
+            firstSeen: iso(e.time),
+            lastSeen: iso(e.lastTime),
+            message: e.message,
+            block: e.block ? toHex(e.block) : null,
+        }))
+    }
+
+    /** The device's gap records with their reasons, from the gap index (nothing decoded). */
+    gaps(idHex: string): GapView[] {
+        const d = this.device(idHex)
+        return this.store.gaps(d.id).map(g => {
+            const time: BlockTime = { boot: g.time.boot, uptimeMs: g.time.uptimeMs }
+            if (g.time.unixTime !== null) time.unixTime = g.time.unixTime
+            return {
+                seq: g.seq,
+                reason: GAP_REASONS[g.reason] || "reason " + g.reason,
+                lostReadings: g.lostReadings,
+                lostBlocks: g.lostBlocks,
+                firstLostSeq: g.firstLostSeq,
+                from: g.from,
+                time,
+            }
+        })
     }
 
     health(): Record<string, unknown> {
         return { ok: true, devices: this.store.counts().devices }
     }
-}
-
-/** Compares two secrets in constant time (hashed first, so their lengths do not show either). */
-export function tokensEqual(given: string, expected: string): boolean {
-    const digest = (s: string) => createHash("sha256").update(s).digest()
-    return constantTimeEqual(digest(given), digest(expected))
 }

@@ -10,9 +10,23 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import { RECORD_GAP } from "../../src/lib/codec/format"
 import type { BlockTimeRow } from "./cadence"
+import { createGapIndex, GapIndexEntry, INSERT_GAP_SQL } from "./gapindex"
 
-/** Each entry moves the schema from version i to i + 1. */
-const MIGRATIONS: string[] = [
+/**
+ * Security events aggregated: an event repeated (same kind, seq and block) counts up and moves
+ * its last time instead of taking a row each time; `time` stays the first one.
+ */
+export const AGGREGATE_EVENTS = `ALTER TABLE events ADD COLUMN last_time INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+     UPDATE events SET last_time = time;
+     CREATE INDEX events_by_kind ON events (device_id, kind, last_time);`
+
+/**
+ * Each entry moves the schema from version i to i + 1: SQL, or a function for a step SQL alone
+ * cannot do. No entry refers to its own number, so entries can be renumbered on a merge (tests
+ * find a step by value: MIGRATIONS.indexOf(step)).
+ */
+export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
     `CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
      CREATE TABLE devices (
         id TEXT PRIMARY KEY,
@@ -82,7 +96,10 @@ CREATE TABLE succession_blocks (
     bytes BLOB NOT NULL,
     received_at INTEGER NOT NULL,
     PRIMARY KEY (device_id, chain, seq)
-) WITHOUT ROWID;`
+) WITHOUT ROWID;`,
+    AGGREGATE_EVENTS,
+    // The gap index (gapindex.ts), backfilled from the stored gap records.
+    createGapIndex,
 ]
 
 export interface DeviceRecord {
@@ -121,20 +138,55 @@ export interface BlockRecord {
     receivedAt: number
 }
 
-/** Security events kept per device, newest first; older ones are deleted. */
-export const MAX_EVENTS_PER_DEVICE = 1000
+/**
+ * Event kinds anyone can cause: a bad tag needs no key, so anyone may post rejected blocks to
+ * a device's URL. Only these are trimmed, to the MAX_FLOOD_EVENTS_PER_DEVICE most recently
+ * seen per device. Every other kind (a fork, a bad link, a key succession, a succession gap)
+ * takes a device key or the admin token and is evidence: never trimmed, so no flood erases it.
+ */
+export const FLOODABLE_EVENT_KINDS = ["bad-tag"]
+export const MAX_FLOOD_EVENTS_PER_DEVICE = 1000
 
 export interface EventRecord {
     id: number
+    /** First seen, unix ms. */
     time: number
+    /** Last seen, unix ms. */
+    lastTime: number
+    /** How many times it was seen (the same kind, seq and block). */
+    count: number
     kind: string
     seq: number | null
     message: string
     block: Buffer | null
 }
 
-export type NewBlock = Omit<BlockRecord, "receivedAt" | "bytes"> & { bytes: Buffer }
-export type NewEvent = Omit<EventRecord, "id" | "time">
+/** A block to store; a gap record also brings its gap index entry. */
+export type NewBlock = Omit<BlockRecord, "receivedAt" | "bytes"> & { bytes: Buffer; gap?: GapIndexEntry }
+export type NewEvent = Pick<EventRecord, "kind" | "seq" | "message" | "block">
+
+/** A gap record as the gap index and its block's row hold it. */
+export interface GapRow extends GapIndexEntry {
+    seq: number
+    lostReadings: number
+    lostBlocks: number
+    /** When the record was sealed (its block's device time). */
+    time: { boot: number; uptimeMs: number; unixTime: number | null }
+}
+
+/** What a key succession writes (succession.ts decides it), in one transaction. */
+export interface ChainClosing {
+    /** The device as it was before: its sealed K_0 and head go to succession_chains. */
+    previous: DeviceRecord
+    /** The new K_0, sealed. */
+    key0Sealed: Buffer
+    /** The successor genesis block's link. */
+    successorLink: Buffer
+    linkMatches: boolean
+    now: number
+    /** Built from the number of the chain closed. */
+    events(closedChain: number): NewEvent[]
+}
 
 /** What one request writes, in one transaction. */
 export interface BatchWrite {
@@ -194,6 +246,21 @@ function blockFromRow(r: any): BlockRecord {
 
 const DEVICE_COLUMNS = `d.*, (SELECT count(*) FROM events e WHERE e.device_id = d.id) AS events`
 
+/** Brings the database's schema to version `target` (default: the newest), one transaction per step. */
+export function migrateDatabase(db: Database.Database, target = MIGRATIONS.length) {
+    const version = db.pragma("user_version", { simple: true }) as number
+    if (version > MIGRATIONS.length)
+        throw new StoreError("the database has schema version " + version + ", newer than this gateway knows (" + MIGRATIONS.length + ")")
+    for (let v = version; v < target; v++) {
+        const step = MIGRATIONS[v]
+        db.transaction(() => {
+            if (typeof step === "string") db.exec(step)
+            else step(db)
+            db.pragma("user_version = " + (v + 1))
+        })()
+    }
+}
+
 export class GatewayStore {
     readonly db: Database.Database
     private readonly stmts: Record<string, Database.Statement>
@@ -208,7 +275,7 @@ export class GatewayStore {
         // names a batch that a power cut can still roll back (NORMAL syncs at checkpoints only).
         this.db.pragma("synchronous = FULL")
         this.db.pragma("foreign_keys = ON")
-        this.migrate()
+        migrateDatabase(this.db)
         const db = this.db
         this.stmts = {
             insertDevice: db.prepare(`INSERT INTO devices (id, label, key0_sealed, registered_at) VALUES (?, ?, ?, ?)`),
@@ -220,11 +287,16 @@ export class GatewayStore {
             blocksWithBytes: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
             seqAfter: db.prepare(`SELECT seq FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?`).pluck(),
             recentTimes: db.prepare(`SELECT seq, type, boot, uptime_ms AS uptimeMs FROM blocks WHERE device_id = ? ORDER BY seq DESC LIMIT ?`),
-            events: db.prepare(`SELECT id, time, kind, seq, message, block FROM events WHERE device_id = ? ORDER BY id`),
+            events: db.prepare(`SELECT id, time, last_time AS lastTime, count, kind, seq, message, block FROM events WHERE device_id = ? ORDER BY id`),
+            gaps: db.prepare(`SELECT g.seq, g.reason, g.first_lost_seq AS firstLostSeq, g.from_boot, g.from_uptime_ms, b.lost_readings AS lostReadings, b.lost_blocks AS lostBlocks,
+                b.boot, b.uptime_ms, b.unix_time FROM gaps g JOIN blocks b ON b.device_id = g.device_id AND b.seq = g.seq WHERE g.device_id = ? ORDER BY g.seq`),
+            insertGap: db.prepare(INSERT_GAP_SQL),
             insertBlock: db.prepare(`INSERT INTO blocks (device_id, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at)
                 VALUES (@deviceId, @seq, @type, @boot, @uptimeMs, @unixTime, @readingCount, @lostReadings, @lostBlocks, @hash, @bytes, @receivedAt)`),
-            trimEvents: db.prepare(`DELETE FROM events WHERE device_id = ? AND id < (SELECT id FROM events WHERE device_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`),
-            insertEvent: db.prepare(`INSERT OR IGNORE INTO events (device_id, time, kind, seq, message, block, block_hash) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+            trimEvents: db.prepare(`DELETE FROM events WHERE device_id = @deviceId AND kind = @kind AND id NOT IN
+                (SELECT id FROM events WHERE device_id = @deviceId AND kind = @kind ORDER BY last_time DESC, id DESC LIMIT @keep)`),
+            insertEvent: db.prepare(`INSERT INTO events (device_id, time, last_time, kind, seq, message, block, block_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (device_id, kind, seq, block_hash) DO UPDATE SET count = count + 1, last_time = excluded.last_time`),
             advanceHead: db.prepare(`UPDATE devices SET head_seq = ?, head_hash = ?, block_count = block_count + ?, readings = readings + ?,
                 gap_records = gap_records + ?, readings_lost = readings_lost + ?, blocks_lost = blocks_lost + ? WHERE id = ?`),
             seen: db.prepare(`UPDATE devices SET last_seen = ?, reported_backlog = coalesce(?, reported_backlog) WHERE id = ?`),
@@ -232,18 +304,6 @@ export class GatewayStore {
             metaSet: db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`),
         }
         this.writeBatch = db.transaction((w: BatchWrite) => this.applyBatch(w))
-    }
-
-    private migrate() {
-        const version = this.db.pragma("user_version", { simple: true }) as number
-        if (version > MIGRATIONS.length)
-            throw new StoreError("the database has schema version " + version + ", newer than this gateway knows (" + MIGRATIONS.length + ")")
-        for (let v = version; v < MIGRATIONS.length; v++) {
-            this.db.transaction(() => {
-                this.db.exec(MIGRATIONS[v])
-                this.db.pragma("user_version = " + (v + 1))
-            })()
-        }
     }
 
     close() {
@@ -310,23 +370,41 @@ export class GatewayStore {
         return this.stmts.events.all(deviceId) as EventRecord[]
     }
 
+    /** The device's gap records in seq order, from the gap index (nothing is decoded). */
+    gaps(deviceId: string): GapRow[] {
+        return this.stmts.gaps.all(deviceId).map((r: any) => ({
+            seq: r.seq,
+            reason: r.reason,
+            firstLostSeq: r.firstLostSeq,
+            from: { boot: r.from_boot, uptimeMs: r.from_uptime_ms },
+            lostReadings: r.lostReadings,
+            lostBlocks: r.lostBlocks,
+            time: { boot: r.boot, uptimeMs: r.uptime_ms, unixTime: r.unix_time },
+        }))
+    }
+
     /** Writes one request's blocks, events and contact time in one transaction. */
     commitBatch(w: BatchWrite) {
         this.writeBatch(w)
     }
 
+    private recordEvents(deviceId: string, now: number, events: NewEvent[]) {
+        for (const e of events) this.stmts.insertEvent.run(deviceId, now, now, e.kind, e.seq, e.message, e.block, e.block ? hashForEvent(e.block) : null)
+        for (const kind of FLOODABLE_EVENT_KINDS)
+            if (events.some(e => e.kind === kind)) this.stmts.trimEvents.run({ deviceId, kind, keep: MAX_FLOOD_EVENTS_PER_DEVICE })
+    }
+
     private applyBatch(w: BatchWrite) {
-        for (const e of w.events)
-            this.stmts.insertEvent.run(w.deviceId, w.now, e.kind, e.seq, e.message, e.block, e.block ? hashForEvent(e.block) : null)
-        // Anyone can post rejected blocks to a device's URL: keep its newest events only.
-        if (w.events.length > 0) this.stmts.trimEvents.run(w.deviceId, w.deviceId, MAX_EVENTS_PER_DEVICE - 1)
+        this.recordEvents(w.deviceId, w.now, w.events)
         if (w.blocks.length > 0) {
             let readings = 0
             let gaps = 0
             let lostReadings = 0
             let lostBlocks = 0
             for (const b of w.blocks) {
-                this.stmts.insertBlock.run({ ...b, deviceId: w.deviceId, receivedAt: w.now })
+                const { gap, ...row } = b
+                this.stmts.insertBlock.run({ ...row, deviceId: w.deviceId, receivedAt: w.now })
+                if (gap) this.stmts.insertGap.run(w.deviceId, b.seq, gap.reason, gap.firstLostSeq, gap.from.boot, gap.from.uptimeMs)
                 readings += b.readingCount
                 if (b.type === RECORD_GAP) {
                     gaps++
@@ -338,6 +416,31 @@ export class GatewayStore {
             this.stmts.advanceHead.run(head.seq, head.hash, w.blocks.length, readings, gaps, lostReadings, lostBlocks, w.deviceId)
         }
         if (w.seen) this.stmts.seen.run(w.now, w.seen.backlog ?? null, w.deviceId)
+    }
+
+    /**
+     * Closes the device's chain for a key succession: the chain's blocks move to
+     * succession_blocks under the next chain number, a succession_chains row names the closed
+     * head, the device starts afresh under its new K_0, and the events are recorded. Returns
+     * the number of the chain closed (1 for a device's first chain).
+     */
+    closeChain(c: ChainClosing): number {
+        const db = this.db
+        const d = c.previous
+        return db.transaction(() => {
+            const chain = ((db.prepare(`SELECT max(chain) FROM succession_chains WHERE device_id = ?`).pluck().get(d.id) as number | null) ?? 0) + 1
+            db.prepare(`INSERT INTO succession_chains VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(d.id, chain, d.key0Sealed, d.headSeq, d.headHash, c.successorLink, c.linkMatches ? 1 : 0, c.now)
+            db.prepare(
+                `INSERT INTO succession_blocks SELECT device_id, ?, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at FROM blocks WHERE device_id = ?`
+            ).run(chain, d.id)
+            // Takes the chain's gap index rows with it (ON DELETE CASCADE).
+            db.prepare(`DELETE FROM blocks WHERE device_id = ?`).run(d.id)
+            db.prepare(
+                `UPDATE devices SET key0_sealed = ?, head_seq = -1, head_hash = NULL, block_count = 0, readings = 0, gap_records = 0, readings_lost = 0, blocks_lost = 0, reported_backlog = NULL WHERE id = ?`
+            ).run(c.key0Sealed, d.id)
+            this.recordEvents(d.id, c.now, c.events(chain))
+            return chain
+        })()
     }
 
     /** Row counts of every table (for tests and the health route). */

@@ -83,7 +83,8 @@ export function decodeBatch(body: Buffer): Batch {
     const blocks: Buffer[] = []
     while (r.remaining() > 0) {
         const length = r.u8("block length")
-        if (length === 0) throw new FormatError("block " + blocks.length + " of the batch has length 0")
+        // The framing allows 1..MAX_BLOCK_BYTES (as encodeBatch writes): 201..255 is a broken batch, not a long block.
+        if (length === 0 || length > MAX_BLOCK_BYTES) throw new FormatError("block " + blocks.length + " of the batch has length " + length + ", not 1.." + MAX_BLOCK_BYTES)
         blocks.push(r.bytes(length, "block " + blocks.length + " of the batch"))
     }
     if (blocks.length === 0) throw new FormatError("the batch holds no block")

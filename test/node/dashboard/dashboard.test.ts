@@ -86,6 +86,10 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         // A fork: another block at a stored seq, with a valid tag (same K_0, other readings).
         const fork = buildChain(nodeCrypto, { dataBlocks: 1, perBlock: 5, gap: false })
         expect((await post(gw, DEVICE_ID, fork.blocks.slice(0, 2))).status).toBe(409)
+        // Posted again a minute later: one event, seen twice.
+        clockOffset = MINUTE
+        expect((await post(gw, DEVICE_ID, fork.blocks.slice(0, 2))).status).toBe(409)
+        clockOffset = 0
         for (const [id, key, ago] of [[HOURLY_RECENT, testKey(0x55), 40 * MINUTE], [HOURLY_SILENT, testKey(0x66), 180 * MINUTE]] as const) {
             await register(gw, id, key, "Hourly " + ago / MINUTE + " min")
             clockOffset = -ago
@@ -127,6 +131,8 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         expect(alarmRow).toContain("power-loss")
         expect(alarmRow).toContain("3 readings lost")
         expect(alarmRow).toContain("1 event")
+        // It reported 2 blocks held and sent them all: the sync left none.
+        expect(await page.locator(`tr[data-device="${toHex(DEVICE_ID)}"] td.backlog`).textContent()).toBe("0")
         expect(byId.get(toHex(OTHER_DEVICE_ID)).text).toContain("Greenhouse")
         // Sealing (so syncing) hourly: 40 minutes unheard is on time, 3 hours is not.
         expect(byId.get(toHex(HOURLY_RECENT)).state).toBe("healthy")
@@ -192,6 +198,8 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         const events = await page.locator("tr.event").allTextContents()
         expect(events.length).toBe(1)
         expect(events[0]).toContain("fork")
+        expect(events[0]).toContain("×2")
+        expect(await page.locator("tr.event").first().getAttribute("data-count")).toBe("2")
         expect(await page.locator("#device-state").textContent()).toBe("alarm")
         const head = alarm.blocks[alarm.blocks.length - 1]
         expect(await page.locator("tr.block").count()).toBe(alarm.blocks.length)

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { afterEach, beforeEach } from "vitest"
 import { decodeBlock, SealedBlock } from "../../../src/lib/ledger/chain"
 import { encodeBatch } from "../../../src/lib/sync/syncwire"
 import { createGatewayApp } from "../../../tools/gateway/app"
@@ -86,4 +87,28 @@ export function droppedChain(options: { dataBlocks?: number; firstLost: number; 
         { boot: 0, uptimeMs: 500000 }
     )
     return { all: c.blocks, gap }
+}
+
+/**
+ * A fresh gateway for each test of the file, with the test device registered (unless
+ * `register` is false), closed and removed after it. The object returned stands for the
+ * current test's gateway (it forwards to it), so tests use it like a TestGateway.
+ */
+export function gatewayPerTest(options: { now?: () => number; register?: boolean } = {}): TestGateway {
+    let current: TestGateway | undefined
+    beforeEach(() => {
+        current = openGateway(undefined, undefined, options.now)
+        if (options.register !== false) registerTestDevice(current)
+    })
+    afterEach(() => {
+        current?.close()
+        if (current) removeDir(current.dir)
+        current = undefined
+    })
+    return new Proxy({} as TestGateway, {
+        get: (_, key) => {
+            if (!current) throw new Error("the gateway exists only while a test runs")
+            return current[key as keyof TestGateway]
+        },
+    })
 }

@@ -1,6 +1,6 @@
 /** POST /v1/devices/:id/blocks: verification, the signed ack, and every way a batch is refused. */
 import { decodeBlock } from "../../../src/lib/ledger/chain"
-import { MAX_EVENTS_PER_DEVICE } from "../../../tools/gateway/store"
+import { MAX_FLOOD_EVENTS_PER_DEVICE } from "../../../tools/gateway/store"
 import { afterEach, beforeEach, describe, expect, test } from "vitest"
 import { copyBytes } from "../../../src/lib/codec/bytes"
 import { deriveAckKey, MAX_BATCH_BYTES, readSignedAck } from "../../../src/lib/sync/syncwire"
@@ -63,11 +63,12 @@ describe("ingest", () => {
         expect(signed(r.body)).toMatchObject({ ack: -1 })
     })
 
-    test("records the backlog the device reports, and when it was seen", async () => {
+    test("records the backlog the device is left with once it takes the ack, and when it was seen", async () => {
+        // The device held 17 blocks, sent its oldest 2 and forgets them on this ack: 15 remain.
         const r = await post(gw, batch(blocks.slice(0, 2)), "/v1/devices/" + ID + "/blocks?backlog=17")
         expect(r.status).toBe(200)
         const d = (await get(gw, "/v1/devices/" + ID)).body
-        expect(d).toMatchObject({ reportedBacklog: 17, lastSeen: new Date(NOW).toISOString(), head: { seq: 1 } })
+        expect(d).toMatchObject({ reportedBacklog: 15, lastSeen: new Date(NOW).toISOString(), head: { seq: 1 } })
     })
 
     test("an export of what was stored passes verifyChain, with the stored head", async () => {
@@ -147,12 +148,12 @@ describe("refused batches", () => {
     })
 
     test("keeps a device's newest security events only, however many rejected blocks are posted", async () => {
-        for (let i = 0; i < MAX_EVENTS_PER_DEVICE + 5; i++)
+        for (let i = 0; i < MAX_FLOOD_EVENTS_PER_DEVICE + 5; i++)
             gw.store.commitBatch({ deviceId: ID, now: NOW, blocks: [], events: [{ kind: "bad-tag", seq: i, message: "m", block: Buffer.from([i & 255, i >> 8]) }] })
         const events = gw.store.events(ID)
-        expect(events.length).toBe(MAX_EVENTS_PER_DEVICE)
+        expect(events.length).toBe(MAX_FLOOD_EVENTS_PER_DEVICE)
         expect(events[0].seq).toBe(5)
-        expect(events[events.length - 1].seq).toBe(MAX_EVENTS_PER_DEVICE + 4)
+        expect(events[events.length - 1].seq).toBe(MAX_FLOOD_EVENTS_PER_DEVICE + 4)
     })
 
     test("a batch that fails part way stores its valid prefix and says where it stopped", async () => {

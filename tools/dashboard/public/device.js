@@ -84,7 +84,7 @@ export function createDeviceView(main, id) {
             fact("Block period", blockPeriodText(device, payload)),
             fact("Head seq", device.head ? String(device.head.seq) : "–"),
             fact("Readings stored", String(device.readings)),
-            fact("Backlog reported", device.reportedBacklog === null || device.reportedBacklog === undefined ? "–" : plural(device.reportedBacklog, "block")),
+            fact("Backlog after last sync", device.reportedBacklog === null || device.reportedBacklog === undefined ? "–" : plural(device.reportedBacklog, "block")),
             fact("Verification", verificationText(device), device.securityEvents > 0 ? "bad" : "good"),
             fact("Readings lost", (isUpperBound(lastGaps) ? "up to " : "") + device.readingsLost, device.readingsLost > 0 ? "warn" : ""),
             h("p", { class: "why " + st.state }, st.why))
@@ -100,9 +100,10 @@ export function createDeviceView(main, id) {
     function renderAlerts(events, gaps) {
         const eventTable = events.length
             ? h("table", { class: "events-table" },
-                h("thead", null, h("tr", null, ["Time", "Kind", "Seq", "What happened"].map(t => h("th", null, t)))),
-                h("tbody", null, events.map(e => h("tr", { class: "event", dataset: { kind: e.kind } },
-                    h("td", null, e.time || "–"), h("td", null, h("span", { class: "chip alarm" }, e.kind)), h("td", { class: "num" }, e.seq ?? "–"), h("td", null, e.message)))))
+                h("thead", null, h("tr", null, ["First seen", "Last seen", "Times", "Kind", "Seq", "What happened"].map(t => h("th", null, t)))),
+                h("tbody", null, events.map(e => h("tr", { class: "event", dataset: { kind: e.kind, count: e.count } },
+                    h("td", null, e.firstSeen || "–"), h("td", null, e.count > 1 ? e.lastSeen : "–"), h("td", { class: "num" }, "×" + e.count),
+                    h("td", null, h("span", { class: "chip alarm" }, e.kind)), h("td", { class: "num" }, e.seq ?? "–"), h("td", null, e.message)))))
             : h("p", { class: "muted" }, "No security event: every block received carried a valid tag and link.")
         const gapTable = gaps.length
             ? h("table", { class: "gaps-table" },

@@ -33,7 +33,7 @@ function fleetRow(d, st, now) {
         h("td", { title: d.lastSeen || "" }, seen, cadenceText(d) ? h("div", { class: "why" }, cadenceText(d)) : null),
         h("td", { class: "num" }, d.head ? d.head.seq : "–"),
         h("td", { class: "num" }, d.readings),
-        h("td", { class: "num", title: "blocks the device reported waiting in its flash at its last sync" }, d.reportedBacklog ?? "–"),
+        h("td", { class: "num backlog", title: "blocks left in the device's flash after its last sync" }, d.reportedBacklog ?? "–"),
         h("td", null, verificationText(d)),
         h("td", { class: "gaps" }, gaps),
         h("td", { class: "events" }, events))
