@@ -1,0 +1,232 @@
+/**
+ * SHA-512 (FIPS 180-4 §6.4) in plain bytecode, for Ed25519 (RFC 8032 §5.1 uses it for the
+ * secret expansion, the nonce and the challenge). Pure: no `@devicescript` import, only the
+ * Buffer subset common to Node and DeviceScript (indexing, `length`, `Buffer.alloc`).
+ *
+ * Why it looks the way it does:
+ * - DeviceScript has no 64-bit integers, so each 64-bit word is a pair of int32 halves (hi, lo).
+ *   Bit operators work on int32 in both runtimes; additions sum the low halves as unsigned
+ *   numbers (`>>> 0`, exact in a double up to 2^53), and carry the quotient by 2^32 into the high
+ *   half; `| 0` then wraps each half back to 32 bits (modular on both runtimes).
+ * - A bytecode call costs about as much as 600 simple ops on the device (a frame is allocated), so
+ *   the whole compression function is one body with the rotations written out inline.
+ * - A fiber may run only 131,071 ops before it must yield, so hashing is a job: `step()`
+ *   compresses one 128-byte block (about 20,000 ops) and the caller decides when to yield.
+ */
+
+/** SHA-512 block size in bytes. */
+export const SHA512_BLOCK_BYTES = 128
+
+/** SHA-512 digest size in bytes. */
+export const SHA512_DIGEST_BYTES = 64
+
+const TWO32 = 4294967296
+
+// FIPS 180-4 §4.2.3: the 80 round constants, big-endian, as (hi, lo) pairs once decoded.
+const ROUND_CONSTANTS_HEX =
+    "428a2f98d728ae227137449123ef65cdb5c0fbcfec4d3b2fe9b5dba58189dbbc3956c25bf348b538" +
+    "59f111f1b605d019923f82a4af194f9bab1c5ed5da6d8118d807aa98a303024212835b0145706fbe" +
+    "243185be4ee4b28c550c7dc3d5ffb4e272be5d74f27b896f80deb1fe3b1696b19bdc06a725c71235" +
+    "c19bf174cf692694e49b69c19ef14ad2efbe4786384f25e30fc19dc68b8cd5b5240ca1cc77ac9c65" +
+    "2de92c6f592b02754a7484aa6ea6e4835cb0a9dcbd41fbd476f988da831153b5983e5152ee66dfab" +
+    "a831c66d2db43210b00327c898fb213fbf597fc7beef0ee4c6e00bf33da88fc2d5a79147930aa725" +
+    "06ca6351e003826f142929670a0e6e7027b70a8546d22ffc2e1b21385c26c9264d2c6dfc5ac42aed" +
+    "53380d139d95b3df650a73548baf63de766a0abb3c77b2a881c2c92e47edaee692722c851482353b" +
+    "a2bfe8a14cf10364a81a664bbc423001c24b8b70d0f89791c76c51a30654be30d192e819d6ef5218" +
+    "d69906245565a910f40e35855771202a106aa07032bbd1b819a4c116b8d2d0c81e376c085141ab53" +
+    "2748774cdf8eeb9934b0bcb5e19b48a8391c0cb3c5c95a634ed8aa4ae3418acb5b9cca4f7763e373" +
+    "682e6ff3d6b2b8a3748f82ee5defb2fc78a5636f43172f6084c87814a1f0ab728cc702081a6439ec" +
+    "90befffa23631e28a4506cebde82bde9bef9a3f7b2c67915c67178f2e372532bca273eceea26619c" +
+    "d186b8c721c0c207eada7dd6cde0eb1ef57d4f7fee6ed17806f067aa72176fba0a637dc5a2c898a6" +
+    "113f9804bef90dae1b710b35131c471b28db77f523047d8432caab7b40c724933c9ebe0a15c9bebc" +
+    "431d67c49c100d4c4cc5d4becb3e42b6597f299cfc657e2a5fcb6fab3ad6faec6c44198c4a475817"
+
+// FIPS 180-4 §5.3.5: the initial hash value.
+const INITIAL_HASH_HEX =
+    "6a09e667f3bcc908bb67ae8584caa73b3c6ef372fe94f82ba54ff53a5f1d36f1" +
+    "510e527fade682d19b05688c2b3e6c1f1f83d9abfb41bd6b5be0cd19137e2179"
+
+let roundConstants: number[] = null
+
+/** Big-endian int32 words of a hex string, decoded once (a number array reads faster than a buffer). */
+function wordsOf(hexText: string): number[] {
+    const words: number[] = []
+    for (let i = 0; i < hexText.length; i += 8) {
+        let w = 0
+        for (let j = 0; j < 8; j++) {
+            const c = hexText.charCodeAt(i + j)
+            w = (w << 4) | (c <= 57 ? c - 48 : c - 87)
+        }
+        words.push(w)
+    }
+    return words
+}
+
+/**
+ * One SHA-512 computation over a message known in full, done a block at a time.
+ * `new Sha512Job(m)`, then `step()` until it returns true, then `digest()`.
+ * The message must not change until the job is done (it is read, not copied).
+ */
+export class Sha512Job {
+    private message: Buffer
+    private state: number[]
+    private schedule: number[]
+    private block: Buffer
+    private blockCount: number
+    private nextBlock = 0
+    private result: Buffer = null
+
+    constructor(message: Buffer) {
+        if (roundConstants === null) roundConstants = wordsOf(ROUND_CONSTANTS_HEX)
+        this.message = message
+        this.state = wordsOf(INITIAL_HASH_HEX)
+        this.schedule = []
+        for (let i = 0; i < 32; i++) this.schedule.push(0)
+        this.block = Buffer.alloc(SHA512_BLOCK_BYTES)
+        // the message, one 0x80 byte, then the 128-bit length: FIPS 180-4 §5.1.2
+        this.blockCount = Math.floor((message.length + 17 + 127) / 128)
+    }
+
+    /** Compresses the next block; returns true once the digest is ready. */
+    step(): boolean {
+        if (this.result !== null) return true
+        this.fillBlock(this.nextBlock)
+        compress(this.state, this.schedule, this.block)
+        this.nextBlock++
+        if (this.nextBlock === this.blockCount) {
+            const out = Buffer.alloc(SHA512_DIGEST_BYTES)
+            for (let i = 0; i < 16; i++) {
+                const w = this.state[i]
+                out[4 * i] = (w >>> 24) & 255
+                out[4 * i + 1] = (w >>> 16) & 255
+                out[4 * i + 2] = (w >>> 8) & 255
+                out[4 * i + 3] = w & 255
+            }
+            this.result = out
+            return true
+        }
+        return false
+    }
+
+    /** The 64-byte digest; null until `step()` has returned true. */
+    digest(): Buffer {
+        return this.result
+    }
+
+    /** Block `index` of the padded message (FIPS 180-4 §5.1.2) into `this.block`. */
+    private fillBlock(index: number) {
+        const msg = this.message
+        const length = msg.length
+        const block = this.block
+        const start = index * 128
+        for (let i = 0; i < 128; i++) {
+            const pos = start + i
+            block[i] = pos < length ? msg[pos] : pos === length ? 0x80 : 0
+        }
+        if (index === this.blockCount - 1) {
+            // bit length, big-endian in the last 16 bytes; lengths here stay far below 2^53 bits
+            const bitsHigh = Math.floor(length / 536870912) // length * 8 / 2^32
+            const bitsLow = (length - bitsHigh * 536870912) * 8
+            block[120] = (bitsHigh >>> 24) & 255
+            block[121] = (bitsHigh >>> 16) & 255
+            block[122] = (bitsHigh >>> 8) & 255
+            block[123] = bitsHigh & 255
+            block[124] = (bitsLow >>> 24) & 255
+            block[125] = (bitsLow >>> 16) & 255
+            block[126] = (bitsLow >>> 8) & 255
+            block[127] = bitsLow & 255
+        }
+    }
+}
+
+/**
+ * SHA-512 compression of one block into `state` (16 int32: hi, lo of H0..H7), FIPS 180-4 §6.4.2.
+ * `w` is scratch for the message schedule, kept as a 16-word ring (32 int32) computed on the fly.
+ */
+function compress(state: number[], w: number[], block: Buffer) {
+    const k = roundConstants
+    for (let i = 0; i < 32; i++) {
+        const j = 4 * i
+        w[i] = (block[j] << 24) | (block[j + 1] << 16) | (block[j + 2] << 8) | block[j + 3]
+    }
+    let ah = state[0], al = state[1], bh = state[2], bl = state[3]
+    let ch = state[4], cl = state[5], dh = state[6], dl = state[7]
+    let eh = state[8], el = state[9], fh = state[10], fl = state[11]
+    let gh = state[12], gl = state[13], hh = state[14], hl = state[15]
+    for (let t = 0; t < 80; t++) {
+        const slot = 2 * (t & 15)
+        if (t >= 16) {
+            // W[t] = sigma1(W[t-2]) + W[t-7] + sigma0(W[t-15]) + W[t-16]  (§6.4.2 step 1)
+            const s2 = 2 * ((t - 2) & 15)
+            const s7 = 2 * ((t - 7) & 15)
+            const s15 = 2 * ((t - 15) & 15)
+            const xh = w[s2], xl = w[s2 + 1]
+            // sigma1 = ROTR19 ^ ROTR61 ^ SHR6
+            const s1h = ((xh >>> 19) | (xl << 13)) ^ ((xl >>> 29) | (xh << 3)) ^ (xh >>> 6)
+            const s1l = ((xl >>> 19) | (xh << 13)) ^ ((xh >>> 29) | (xl << 3)) ^ ((xl >>> 6) | (xh << 26))
+            const yh = w[s15], yl = w[s15 + 1]
+            // sigma0 = ROTR1 ^ ROTR8 ^ SHR7
+            const s0h = ((yh >>> 1) | (yl << 31)) ^ ((yh >>> 8) | (yl << 24)) ^ (yh >>> 7)
+            const s0l = ((yl >>> 1) | (yh << 31)) ^ ((yl >>> 8) | (yh << 24)) ^ ((yl >>> 7) | (yh << 25))
+            const lo = (s1l >>> 0) + (w[s7 + 1] >>> 0) + (s0l >>> 0) + (w[slot + 1] >>> 0)
+            w[slot] = (s1h + w[s7] + s0h + w[slot] + ((lo / TWO32) | 0)) | 0
+            w[slot + 1] = lo | 0
+        }
+        // T1 = h + Sigma1(e) + Ch(e, f, g) + K[t] + W[t]; Sigma1 = ROTR14 ^ ROTR18 ^ ROTR41
+        const sh = ((eh >>> 14) | (el << 18)) ^ ((eh >>> 18) | (el << 14)) ^ ((el >>> 9) | (eh << 23))
+        const sl = ((el >>> 14) | (eh << 18)) ^ ((el >>> 18) | (eh << 14)) ^ ((eh >>> 9) | (el << 23))
+        const chh = (eh & fh) ^ (~eh & gh)
+        const chl = (el & fl) ^ (~el & gl)
+        const t1lo = (hl >>> 0) + (sl >>> 0) + (chl >>> 0) + (k[2 * t + 1] >>> 0) + (w[slot + 1] >>> 0)
+        const t1h = hh + sh + chh + k[2 * t] + w[slot] + ((t1lo / TWO32) | 0)
+        const t1l = t1lo | 0
+        // T2 = Sigma0(a) + Maj(a, b, c); Sigma0 = ROTR28 ^ ROTR34 ^ ROTR39
+        const zh = ((ah >>> 28) | (al << 4)) ^ ((al >>> 2) | (ah << 30)) ^ ((al >>> 7) | (ah << 25))
+        const zl = ((al >>> 28) | (ah << 4)) ^ ((ah >>> 2) | (al << 30)) ^ ((ah >>> 7) | (al << 25))
+        const mh = (ah & bh) ^ (ah & ch) ^ (bh & ch)
+        const ml = (al & bl) ^ (al & cl) ^ (bl & cl)
+        const t2lo = (zl >>> 0) + (ml >>> 0)
+        const t2h = zh + mh + ((t2lo / TWO32) | 0)
+        const t2l = t2lo | 0
+        hh = gh
+        hl = gl
+        gh = fh
+        gl = fl
+        fh = eh
+        fl = el
+        const elo = (dl >>> 0) + (t1l >>> 0)
+        eh = (dh + t1h + ((elo / TWO32) | 0)) | 0
+        el = elo | 0
+        dh = ch
+        dl = cl
+        ch = bh
+        cl = bl
+        bh = ah
+        bl = al
+        const alo = (t1l >>> 0) + (t2l >>> 0)
+        ah = (t1h + t2h + ((alo / TWO32) | 0)) | 0
+        al = alo | 0
+    }
+    addWord(state, 0, ah, al)
+    addWord(state, 2, bh, bl)
+    addWord(state, 4, ch, cl)
+    addWord(state, 6, dh, dl)
+    addWord(state, 8, eh, el)
+    addWord(state, 10, fh, fl)
+    addWord(state, 12, gh, gl)
+    addWord(state, 14, hh, hl)
+}
+
+/** state[i..i+1] += (hi, lo) modulo 2^64. */
+function addWord(state: number[], i: number, hi: number, lo: number) {
+    const sum = (state[i + 1] >>> 0) + (lo >>> 0)
+    state[i] = (state[i] + hi + ((sum / TWO32) | 0)) | 0
+    state[i + 1] = sum | 0
+}
+
+/** SHA-512 of `message` in one go (Node tests, or short messages on the device: one block is ~20,000 ops). */
+export function sha512(message: Buffer): Buffer {
+    const job = new Sha512Job(message)
+    while (!job.step()) {}
+    return job.digest()
+}
