@@ -113,6 +113,14 @@ export class Sha512Job {
         return this.result
     }
 
+    /** Overwrites the chaining state, schedule, block and digest: they derive from the (secret) message. */
+    wipe() {
+        for (let i = 0; i < 16; i++) this.state[i] = 0
+        for (let i = 0; i < 32; i++) this.schedule[i] = 0
+        for (let i = 0; i < SHA512_BLOCK_BYTES; i++) this.block[i] = 0
+        if (this.result !== null) for (let i = 0; i < SHA512_DIGEST_BYTES; i++) this.result[i] = 0
+    }
+
     /** Block `index` of the padded message (FIPS 180-4 §5.1.2) into `this.block`. */
     private fillBlock(index: number) {
         const msg = this.message
