@@ -105,10 +105,14 @@ const CHAIN = [
 /** Total squarings of the chain. */
 export const INVERT_SQUARINGS = 254
 
+/** Ops of one feSqr and one feMul, measured with test/harness/sign-device.ts (1,100 and 1,590), rounded up. */
+export const SQR_OPS = 1200
+export const MUL_OPS = 1700
+
 /**
- * A resumable inversion: `start(z)`, then `advance(n)` until it returns true; the result is
- * `result()`. Work is counted in squarings (a multiplication counts as one, as it costs about the
- * same), so the caller can bound a step.
+ * A resumable inversion: `start(z)`, then `advance(budget)` until `done()`; the result is
+ * `result()`. `advance` stops before the squaring or multiplication that would overrun the op
+ * budget, so the caller can bound a step.
  */
 export class Inverter {
     private regs: Fe[] = []
@@ -125,23 +129,33 @@ export class Inverter {
         this.squared = 0
     }
 
-    /** Does up to `budget` squarings or multiplications; true once z^-1 is in result(). */
-    advance(budget: number): boolean {
+    /** Squares and multiplies while the op budget allows; returns the budget left. */
+    advance(budget: number): number {
         const r = this.regs
-        while (budget > 0 && this.pc < CHAIN.length) {
+        while (this.pc < CHAIN.length) {
             const dst = r[CHAIN[this.pc]]
             const n = CHAIN[this.pc + 2]
             if (this.squared < n) {
+                if (budget < SQR_OPS) return budget
+                budget -= SQR_OPS
                 feSqr(dst, this.squared === 0 ? r[CHAIN[this.pc + 1]] : dst)
                 this.squared++
             } else {
                 const m = CHAIN[this.pc + 3]
-                if (m >= 0) feMul(dst, n === 0 ? r[CHAIN[this.pc + 1]] : dst, r[m])
+                if (m >= 0) {
+                    if (budget < MUL_OPS) return budget
+                    budget -= MUL_OPS
+                    feMul(dst, n === 0 ? r[CHAIN[this.pc + 1]] : dst, r[m])
+                }
                 this.pc += 4
                 this.squared = 0
             }
-            budget--
         }
+        return budget
+    }
+
+    /** True once z^-1 is in result(). */
+    done(): boolean {
         return this.pc >= CHAIN.length
     }
 
@@ -155,6 +169,6 @@ export class Inverter {
 export function feInvert(o: Fe, z: Fe) {
     const inv = new Inverter()
     inv.start(z)
-    while (!inv.advance(1000)) {}
+    inv.advance(1e9)
     feCopy(o, inv.result())
 }
