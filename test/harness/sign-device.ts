@@ -154,12 +154,15 @@ async function meter() {
     const hash = filled(64, 1)
     const shaJobs: Sha512Job[] = []
     for (let i = 0; i < REPEAT; i++) shaJobs.push(new Sha512Job(block))
+    await ds.sleep(0)
     const m = new BaseMultiplier()
     m.start(seedOf(3))
     const out = Buffer.alloc(32)
+    await ds.sleep(0)
     // prepare a key job and a sign job up to their all-addition steps
     const keyJob = new PublicKeyJob(seedOf(7))
     const signJob = new SignJob(seedOf(0), seedOf(9), filled(100, 3))
+    await ds.sleep(0)
     for (let i = 0; i < 2 && MODE === "keyStep"; i++) {
         keyJob.step()
         await ds.sleep(0)

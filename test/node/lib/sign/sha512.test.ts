@@ -3,6 +3,7 @@
  * (every padding case: one block, the length spilling into a second block, several blocks),
  * and the step-wise job against the one-shot wrapper.
  */
+import "./hexshim"
 import { createHash } from "node:crypto"
 import { describe, expect, test } from "vitest"
 import { sha512, Sha512Job } from "../../../../src/lib/sign/sha512"
