@@ -28,19 +28,27 @@ export const PUBLIC_KEY_BYTES = 32
 export const SIGNATURE_BYTES = 64
 
 /**
- * Op budget of one step: well under the 131,071-op fiber limit, with room for the caller's own
- * work in the same fiber run. A SHA-512 block (one unit) needs about 44,000.
+ * Default op budget of one step: far under the 131,071-op fiber limit, and short in wall time
+ * (a few ms in the simulator; an estimated 30 ms on an ESP32-C3, docs/SIGNING.md).
  */
-export const STEP_OPS = 56000
-/** Op cost of one SHA-512 block (43,500 measured with test/harness/sign-device.ts), rounded up. */
-export const SHA512_BLOCK_OPS = 46000
+export const STEP_OPS = 30000
+/** Op cost of the largest unit of work (mulAddModL): a smaller step budget could not progress. */
+export const MIN_STEP_OPS = 25000
+/** Op cost of one SHA-512 step (ROUNDS_PER_STEP rounds; the first of a block, which also pads and loads it, measured 12,700 with test/harness/sign-device.ts; a block 43,300). */
+export const SHA512_STEP_OPS = 13000
 /** Op cost of reducing a 64-byte hash mod L (14,200 measured). */
 export const REDUCE_OPS = 15500
 /** Op cost of (r + k s) mod L (23,500 measured). */
-export const MULADD_OPS = 25000
+export const MULADD_OPS = MIN_STEP_OPS
 
 function checkLength(b: Buffer, length: number, what: string) {
     if (!b || b.length !== length) throw new RangeError(what + " must be " + length + " bytes")
+}
+
+function checkStepOps(stepOps: number): number {
+    if (stepOps === undefined) return STEP_OPS
+    if (!(stepOps >= MIN_STEP_OPS)) throw new RangeError("stepOps must be at least " + MIN_STEP_OPS)
+    return stepOps
 }
 
 function copyOf(b: Buffer, offset: number, length: number): Buffer {
@@ -78,21 +86,24 @@ function clampedScalar(digest: Buffer): Buffer {
 export class PublicKeyJob {
     private hash: Sha512Job
     private multiplier = new BaseMultiplier()
+    private stepOps: number
     private stage = 0 // 0 hashing the seed, 1 multiplying, 2 done
     private key: Buffer = null
 
-    constructor(seed: Buffer) {
+    /** `stepOps`: op budget of one step (default STEP_OPS, at least MIN_STEP_OPS). */
+    constructor(seed: Buffer, stepOps?: number) {
         checkLength(seed, SEED_BYTES, "seed")
+        this.stepOps = checkStepOps(stepOps)
         this.hash = new Sha512Job(seed)
     }
 
-    /** Does one bounded step (at most STEP_OPS ops); true once publicKey() is ready. */
+    /** Does one bounded step (at most stepOps ops); true once publicKey() is ready. */
     step(): boolean {
-        let budget = STEP_OPS
+        let budget = this.stepOps
         while (this.stage < 2) {
             if (this.stage === 0) {
-                if (budget < SHA512_BLOCK_OPS) return false
-                budget -= SHA512_BLOCK_OPS
+                if (budget < SHA512_STEP_OPS) return false
+                budget -= SHA512_STEP_OPS
                 if (this.hash.step()) {
                     const s = clampedScalar(this.hash.digest())
                     this.hash.wipe()
@@ -131,26 +142,30 @@ export class SignJob {
     private nonce: Buffer = null // r of §5.1.6 step 2
     private prefixed: Buffer = null // prefix || M: secret prefix, wiped once hashed
     private encodedR: Buffer = null
+    private challenge: Buffer = null // k of §5.1.6 step 4
     private result: Buffer = null
-    // 0 hash the seed; 1 hash prefix || M; 2 r = H mod L; 3 R = r B; 4 hash R || A || M; 5 S; 6 done
+    private stepOps: number
+    // 0 hash the seed; 1 hash prefix || M; 2 r = H mod L; 3 R = r B; 4 hash R || A || M; 5 k = H mod L; 6 S; 7 done
     private stage = 0
 
-    constructor(seed: Buffer, publicKey: Buffer, message: Buffer) {
+    /** `stepOps`: op budget of one step (default STEP_OPS, at least MIN_STEP_OPS). */
+    constructor(seed: Buffer, publicKey: Buffer, message: Buffer, stepOps?: number) {
         checkLength(seed, SEED_BYTES, "seed")
         checkLength(publicKey, PUBLIC_KEY_BYTES, "public key")
+        this.stepOps = checkStepOps(stepOps)
         this.publicKey = publicKey
         this.message = message
         this.hash = new Sha512Job(seed)
     }
 
-    /** Does one bounded step (at most STEP_OPS ops); true once signature() is ready. */
+    /** Does one bounded step (at most stepOps ops); true once signature() is ready. */
     step(): boolean {
-        let budget = STEP_OPS
-        while (this.stage < 6) {
+        let budget = this.stepOps
+        while (this.stage < 7) {
             const stage = this.stage
             if (stage === 0 || stage === 1 || stage === 4) {
-                if (budget < SHA512_BLOCK_OPS) return false
-                budget -= SHA512_BLOCK_OPS
+                if (budget < SHA512_STEP_OPS) return false
+                budget -= SHA512_STEP_OPS
                 if (this.hash.step()) this.hashed()
             } else if (stage === 2) {
                 if (budget < REDUCE_OPS) return false
@@ -168,18 +183,22 @@ export class SignJob {
                 this.multiplier.wipe()
                 this.hash = new Sha512Job(join3(this.encodedR, this.publicKey, this.message))
                 this.stage = 4
+            } else if (stage === 5) {
+                if (budget < REDUCE_OPS) return false
+                budget -= REDUCE_OPS
+                this.challenge = reduceModL(this.hash.digest(), 0, 64)
+                this.stage = 6
             } else {
-                if (budget < REDUCE_OPS + MULADD_OPS) return false
-                budget -= REDUCE_OPS + MULADD_OPS
-                const k = reduceModL(this.hash.digest(), 0, 64)
-                const S = mulAddModL(this.nonce, k, this.secretScalar)
+                if (budget < MULADD_OPS) return false
+                budget -= MULADD_OPS
+                const S = mulAddModL(this.nonce, this.challenge, this.secretScalar)
                 wipeBytes(this.nonce)
                 wipeBytes(this.secretScalar)
                 const signature = Buffer.alloc(SIGNATURE_BYTES)
                 signature.set(this.encodedR, 0)
                 signature.set(S, 32)
                 this.result = signature
-                this.stage = 6
+                this.stage = 7
             }
         }
         return true

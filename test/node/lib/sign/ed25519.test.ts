@@ -8,7 +8,7 @@ import "./hexshim"
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from "node:crypto"
 import { describe, expect, test } from "vitest"
 import { BASE_TABLE, BASE_TABLE_BYTES } from "../../../../src/lib/sign/basetable"
-import { PublicKeyJob, publicKeyFromSeed, sign, SignJob, STEP_OPS } from "../../../../src/lib/sign/ed25519"
+import { MIN_STEP_OPS, PublicKeyJob, publicKeyFromSeed, sign, SignJob, STEP_OPS } from "../../../../src/lib/sign/ed25519"
 import { feFromBytes, feInvert, feNew, feToBytes } from "../../../../src/lib/sign/field"
 import { feMul, feSqr } from "../../../../src/lib/sign/fieldmul"
 import { mulAddModL, reduceModL } from "../../../../src/lib/sign/scalar"
@@ -99,6 +99,20 @@ describe("step-wise jobs", () => {
         expect(keySteps).toBeGreaterThan(5)
         expect(signSteps).toBeGreaterThan(keySteps)
         console.log(`steps: key ${keySteps}, sign ${signSteps} (budget ${STEP_OPS} ops each)`)
+    })
+
+    test("a custom step budget gives the same bytes; one below the largest unit is refused", () => {
+        const seed = Buffer.alloc(32, 9)
+        const message = Buffer.from("checkpoint")
+        const job = new PublicKeyJob(seed, 100000)
+        let steps = 1
+        while (!job.step()) steps++
+        expect(job.publicKey().equals(publicKeyFromSeed(seed))).toBe(true)
+        const signJob = new SignJob(seed, job.publicKey(), message, MIN_STEP_OPS)
+        while (!signJob.step()) {}
+        expect(signJob.signature().equals(sign(seed, job.publicKey(), message))).toBe(true)
+        expect(() => new PublicKeyJob(seed, MIN_STEP_OPS - 1)).toThrow()
+        expect(() => new SignJob(seed, job.publicKey(), message, 1000)).toThrow()
     })
 
     test("reject wrong lengths", () => {
