@@ -7,6 +7,10 @@
  * minus the yield alone), and the design point that was not kept (a loop-based multiply).
  *     devs run test/harness/sign-device.ts --test --test-self-exit -T 120000
  *
+ * MODE "checkpoints": only the checkpoints, CHECKPOINTS of them (for CPU time: run it with
+ * CHECKPOINTS = 0 and 20 under `/usr/bin/time`; the difference / 20 is the simulator's CPU time
+ * per checkpoint, which unlike VM ms does not grow when other processes load the machine).
+ *
  * MODE "<unit>" (op meter, as test/harness/opcost-device.ts): does REPEAT units of work in one
  * fiber run, then counts the iterations of a calibration loop left before the op budget runs out
  * (InfiniteLoop, on purpose; the last "fl:meter" line counts). With n0 the count of MODE "none",
@@ -25,8 +29,8 @@ import { mulAddModL, reduceModL } from "../../src/lib/sign/scalar"
 import { Sha512Job } from "../../src/lib/sign/sha512"
 
 const MODE: string = "time"
-const REPEAT = 4
-const CHECKPOINTS = 5
+const REPEAT: number = 4
+const CHECKPOINTS: number = 5
 const K = 40
 
 /** The design point not kept: TweetNaCl-style multiply, loops over arrays and a 31-limb product. */
@@ -70,6 +74,7 @@ async function timeCheckpoints() {
     let steps = 0
     let longest = 0
     for (let c = 0; c < CHECKPOINTS; c++) {
+        await ds.sleep(0)
         const nextSeed = seedOf(c + 1)
         const t0 = ds.millis()
         const keyJob = new PublicKeyJob(nextSeed)
@@ -100,6 +105,7 @@ async function timeCheckpoints() {
         publicKey = keyJob.publicKey()
     }
     console.log("fl:sign table=" + BASE_TABLE_BYTES + " spacing=" + BASE_TABLE_SPACING + " stepOps=" + STEP_OPS)
+    if (CHECKPOINTS === 0) return
     console.log("fl:sign signMsPerCheckpoint=" + Math.round(total / CHECKPOINTS) + " fastest=" + fastest + " stepsPerCheckpoint=" + steps / CHECKPOINTS + " maxStepMs=" + longest)
 }
 
@@ -132,8 +138,9 @@ async function timeUnits() {
     await phase("mulLoop x10 (design point not kept)", () => {
         for (let i = 0; i < 10; i++) mulLoop(o, a, b)
     })
-    await phase("sha512 block", () => {
-        new Sha512Job(block).step()
+    await phase("sha512 block (4 steps)", () => {
+        const job = new Sha512Job(block)
+        while (!job.step()) {}
     })
     await phase("reduceModL(64 bytes)", () => {
         reduceModL(hash, 0, 64)
@@ -203,6 +210,7 @@ describe("sign harness", () => {
         if (MODE === "time") {
             await timeCheckpoints()
             await timeUnits()
-        } else await meter()
+        } else if (MODE === "checkpoints") await timeCheckpoints()
+        else await meter()
     })
 })
