@@ -159,7 +159,7 @@ export class BaseMultiplier {
         feSetSmall(this.yMinusX, 0)
         feSetSmall(this.xy2d, 0)
         for (let i = 0; i < 64; i++) this.digits[i] = 0
-        this.inverter.start(this.X)
+        this.inverter.wipe()
     }
 
     /** (X, Y, Z, T) += digit * (table entry of `group`); digit in [-8, 8]. */

@@ -159,7 +159,14 @@ export class Inverter {
         return this.pc >= CHAIN.length
     }
 
-    /** z^-1 once advance() has returned true (z^(p-2); 0 for z = 0). */
+    /** Overwrites every register (powers of z). */
+    wipe() {
+        for (let i = 0; i < this.regs.length; i++) feSetSmall(this.regs[i], 0)
+        this.pc = 0
+        this.squared = 0
+    }
+
+    /** z^-1 once done() (z^(p-2); 0 for z = 0). */
     result(): Fe {
         return this.regs[8]
     }
