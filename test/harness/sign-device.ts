@@ -14,7 +14,7 @@
  * MODE "<unit>" (op meter, as test/harness/opcost-device.ts): does REPEAT units of work in one
  * fiber run, then counts the iterations of a calibration loop left before the op budget runs out
  * (InfiniteLoop, on purpose; the last "fl:meter" line counts). With n0 the count of MODE "none",
- * ops(unit) = (n0 - n) * (131071 / n0) / REPEAT. Units: none, sha512Step, madd, double, sqr, mul,
+ * ops(unit) = (n0 - n) * (131071 / n0) / REPEAT. Units: none, sha512Step, madd, sqr10 (once), double, sqr, mul,
  * mulLoop, encode, reduce, muladd, keyStep, signStep (the 3rd step of a PublicKeyJob / 6th of a
  * SignJob: all-addition steps). docs/SIGNING.md has the loop that runs them all.
  */
@@ -24,7 +24,7 @@ import { BASE_TABLE_BYTES, BASE_TABLE_SPACING } from "../../src/lib/sign/basetab
 import { PublicKeyJob, SignJob, STEP_OPS } from "../../src/lib/sign/ed25519"
 import { BaseMultiplier, MADD_OPS } from "../../src/lib/sign/edwards"
 import { Fe, feFromBytes, feNew, feToBytes } from "../../src/lib/sign/field"
-import { feMul, feSqr } from "../../src/lib/sign/fieldmul"
+import { feMul, feSqrTimes } from "../../src/lib/sign/fieldmul"
 import { mulAddModL, reduceModL } from "../../src/lib/sign/scalar"
 import { Sha512Job } from "../../src/lib/sign/sha512"
 
@@ -133,7 +133,10 @@ async function timeUnits() {
         for (let i = 0; i < 10; i++) feMul(o, a, b)
     })
     await phase("feSqr x10", () => {
-        for (let i = 0; i < 10; i++) feSqr(o, a)
+        for (let i = 0; i < 10; i++) feSqrTimes(o, a, 1)
+    })
+    await phase("feSqrTimes(o, a, 10)", () => {
+        feSqrTimes(o, a, 10)
     })
     await phase("mulLoop x10 (design point not kept)", () => {
         for (let i = 0; i < 10; i++) mulLoop(o, a, b)
@@ -187,7 +190,8 @@ async function meter() {
         if (MODE === "sha512Step") shaJobs[r].step() // the first 20 rounds of a block, with its loading
         else if (MODE === "madd") m.advance(MADD_OPS) // one addition per call
         else if (MODE === "double") m.double()
-        else if (MODE === "sqr") feSqr(o, a)
+        else if (MODE === "sqr") feSqrTimes(o, a, 1)
+        else if (MODE === "sqr10" && r === 0) feSqrTimes(o, a, 10)
         else if (MODE === "mul") feMul(o, a, b)
         else if (MODE === "mulLoop") mulLoop(o, a, b)
         else if (MODE === "encode") feToBytes(out, 0, a)

@@ -1,7 +1,8 @@
 /**
  * Field elements mod p = 2^255 - 19 (RFC 8032 §5.1): 16 signed limbs of 16 bits in a plain number
  * array, value = sum limb[i] * 2^(16 i). The multiply, square, add and subtract kernels are
- * written out in fieldmul.ts (generated); this file has what runs a few times per signature:
+ * written out in fieldmul.ts (generated); additions are loops fused into the point formulas
+ * (edwards.ts); this file has what runs a few times per signature:
  * decoding, canonical encoding, and the inversion as a resumable addition chain.
  *
  * Why 16-bit limbs in doubles: products of two limbs stay below 2^36, so a column of 16 of them,
@@ -9,7 +10,7 @@
  * limbs grown by a few unreduced additions; and a 32-byte encoding is exactly 16 little-endian
  * 16-bit words, so reading a table entry is two byte reads per limb.
  */
-import { feMul, feSqr } from "./fieldmul"
+import { feMul, feSqrTimes } from "./fieldmul"
 
 /** Number of limbs of a field element. */
 export const LIMBS = 16
@@ -105,7 +106,7 @@ const CHAIN = [
 /** Total squarings of the chain. */
 export const INVERT_SQUARINGS = 254
 
-/** Ops of one feSqr and one feMul, measured with test/harness/sign-device.ts (1,100 and 1,590), rounded up. */
+/** Ops of one squaring (in a feSqrTimes run) and one feMul, measured with test/harness/sign-device.ts, rounded up. */
 export const SQR_OPS = 1200
 export const MUL_OPS = 1700
 
@@ -136,10 +137,12 @@ export class Inverter {
             const dst = r[CHAIN[this.pc]]
             const n = CHAIN[this.pc + 2]
             if (this.squared < n) {
-                if (budget < SQR_OPS) return budget
-                budget -= SQR_OPS
-                feSqr(dst, this.squared === 0 ? r[CHAIN[this.pc + 1]] : dst)
-                this.squared++
+                let times = Math.floor(budget / SQR_OPS)
+                if (times === 0) return budget
+                if (times > n - this.squared) times = n - this.squared
+                budget -= times * SQR_OPS
+                feSqrTimes(dst, this.squared === 0 ? r[CHAIN[this.pc + 1]] : dst, times)
+                this.squared += times
             } else {
                 const m = CHAIN[this.pc + 3]
                 if (m >= 0) {
