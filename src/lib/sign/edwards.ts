@@ -25,8 +25,8 @@ export const POINT_BYTES = 32
 /*
  * Op costs of the units of work, measured in the simulator with the op meter of
  * test/harness/sign-device.ts (rounded up); a job step runs units while the sum of their costs
- * stays within its budget. Measured: addition 13,700, doubling 11,200, feMul 1,590, feSqr 1,100,
- * feToBytes 5,100.
+ * stays within its budget. Measured: addition 13,205, doubling 11,575, feMul 1,528, a squaring
+ * 1,027 - 1,039, feToBytes 5,134 (docs/SIGNING.md).
  */
 /** One mixed addition of a table entry, including reading the entry. */
 export const MADD_OPS = 14500
