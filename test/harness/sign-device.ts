@@ -11,6 +11,10 @@
  * CHECKPOINTS = 0 and 20 under `/usr/bin/time`; the difference / 20 is the simulator's CPU time
  * per checkpoint, which unlike VM ms does not grow when other processes load the machine).
  *
+ * MODE "jobStep": the exact ops of a whole checkpoint, metered step by step: JOB's steps run with
+ * a budget of JOB_STEP_OPS (about 25 steps in all, each leaving room for the meter), and step
+ * STEP_INDEX is metered; "fl:stepdone true" marks a job's last step. Sum over all the steps.
+ *
  * MODE "<unit>" (op meter, as test/harness/opcost-device.ts): does REPEAT units of work in one
  * fiber run, then counts the iterations of a calibration loop left before the op budget runs out
  * (InfiniteLoop, on purpose; the last "fl:meter" line counts). With n0 the count of MODE "none",
@@ -30,6 +34,10 @@ import { Sha512Job } from "../../src/lib/sign/sha512"
 
 const MODE: string = "time"
 const REPEAT: number = 4
+/** MODE "jobStep": meters step STEP_INDEX of JOB ("key" or "sign") run with a budget of JOB_STEP_OPS. */
+const JOB: string = "key"
+const STEP_INDEX: number = 0
+const JOB_STEP_OPS = 105000
 const CHECKPOINTS: number = 5
 const K = 40
 
@@ -157,6 +165,30 @@ async function timeUnits() {
     })
 }
 
+async function meterJobStep() {
+    const seed = seedOf(7)
+    const job =
+        JOB === "key"
+            ? new PublicKeyJob(seed, JOB_STEP_OPS)
+            : new SignJob(seedOf(0), Buffer.from("4d1b9f2bb7b9f1c3a1a6a0ec5b0e7c5f1e1d0a2c8a0b1f8f5a6c8f6a2b1c0d9e", "hex"), filled(100, 3), JOB_STEP_OPS)
+    await ds.sleep(0)
+    for (let i = 0; i < STEP_INDEX; i++) {
+        job.step()
+        await ds.sleep(0)
+    }
+    console.log("fl:opcost jobStep " + JOB + " " + STEP_INDEX)
+    await ds.sleep(0)
+    const finished = job.step()
+    console.log("fl:stepdone " + finished)
+    let n = 0
+    let x = 0
+    for (;;) {
+        n++
+        x += n
+        if ((n & 31) === 0) console.log("fl:meter " + n)
+    }
+}
+
 async function meter() {
     const a = feNew()
     const b = feNew()
@@ -215,6 +247,7 @@ describe("sign harness", () => {
             await timeCheckpoints()
             await timeUnits()
         } else if (MODE === "checkpoints") await timeCheckpoints()
+        else if (MODE === "jobStep") await meterJobStep()
         else await meter()
     })
 })
