@@ -9,8 +9,8 @@
  *     const signature = job.signature()
  *
  * Each `step()` runs units of work (20 SHA-512 rounds, a point addition, a few squarings...) whose
- * measured op costs sum to at most STEP_OPS (or the budget given to the constructor). Verification is not implemented (the device only signs;
- * the Node tools verify with node:crypto).
+ * measured op costs sum to at most STEP_OPS (or the budget given to the constructor).
+ * Verification is not implemented (the device only signs; the Node tools verify with node:crypto).
  *
  * Secrets: the jobs overwrite their copies of the expanded secret, the nonce and the intermediate
  * points when they finish; the caller owns (and wipes) the seed. The code is not constant time in
@@ -29,12 +29,15 @@ export const SIGNATURE_BYTES = 64
 
 /**
  * Default op budget of one step: far under the 131,071-op fiber limit, and short in wall time
- * (a few ms in the simulator; an estimated 30 ms on an ESP32-C3, docs/SIGNING.md).
+ * (10 - 16 ms at most in the simulator; an estimated 22 - 65 ms on an ESP32-C3, docs/SIGNING.md).
  */
 export const STEP_OPS = 30000
 /** Op cost of the largest unit of work (mulAddModL): a smaller step budget could not progress. */
 export const MIN_STEP_OPS = 25000
-/** Op cost of one SHA-512 step (ROUNDS_PER_STEP rounds; the first of a block, which also pads and loads it, measured 12,700 with test/harness/sign-device.ts; a block 43,300). */
+/**
+ * Op cost of one SHA-512 step (ROUNDS_PER_STEP rounds): the first of a block, which also pads and
+ * loads it, measured 12,700 with test/harness/sign-device.ts; a whole block 43,300.
+ */
 export const SHA512_STEP_OPS = 13000
 /** Op cost of reducing a 64-byte hash mod L (14,200 measured). */
 export const REDUCE_OPS = 15500
