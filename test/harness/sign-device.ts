@@ -1,0 +1,253 @@
+/**
+ * Measurement harness of the bytecode Ed25519 signer (src/lib/sign; docs/SIGNING.md), run by hand.
+ *
+ * MODE "time" (the default): in the simulator, per checkpoint (derive the next key pair from a
+ * seed, then sign a 100-byte message with the current one, yielding after every step): VM ms,
+ * steps, the longest step; then the time of each unit of work (K runs, a yield after each,
+ * minus the yield alone), and the design point that was not kept (a loop-based multiply).
+ *     devs run test/harness/sign-device.ts --test --test-self-exit -T 120000
+ *
+ * MODE "checkpoints": only the checkpoints, CHECKPOINTS of them (for CPU time: run it with
+ * CHECKPOINTS = 0 and 20 under `/usr/bin/time`; the difference / 20 is the simulator's CPU time
+ * per checkpoint, which unlike VM ms does not grow when other processes load the machine).
+ *
+ * MODE "jobStep": the exact ops of a whole checkpoint, metered step by step: JOB's steps run with
+ * a budget of JOB_STEP_OPS (about 25 steps in all, each leaving room for the meter), and step
+ * STEP_INDEX is metered; "fl:stepdone true" marks a job's last step. Sum over all the steps.
+ *
+ * MODE "<unit>" (op meter, as test/harness/opcost-device.ts): does REPEAT units of work in one
+ * fiber run, then counts the iterations of a calibration loop left before the op budget runs out
+ * (InfiniteLoop, on purpose; the last "fl:meter" line counts). With n0 the count of MODE "none",
+ * ops(unit) = (n0 - n) * (131071 / n0) / REPEAT. Units: none, sha512Step, madd, sqr10 (once), double, sqr, mul,
+ * mulLoop, encode, reduce, muladd, keyStep, signStep (the 3rd step of a PublicKeyJob / 6th of a
+ * SignJob: all-addition steps). docs/SIGNING.md has the loop that runs them all.
+ */
+import * as ds from "@devicescript/core"
+import { describe, test } from "@devicescript/test"
+import { BASE_TABLE_BYTES, BASE_TABLE_SPACING } from "../../src/lib/sign/basetable"
+import { PublicKeyJob, SignJob, STEP_OPS } from "../../src/lib/sign/ed25519"
+import { BaseMultiplier, MADD_OPS } from "../../src/lib/sign/edwards"
+import { Fe, feFromBytes, feNew, feToBytes } from "../../src/lib/sign/field"
+import { feMul, feSqrTimes } from "../../src/lib/sign/fieldmul"
+import { mulAddModL, reduceModL } from "../../src/lib/sign/scalar"
+import { Sha512Job } from "../../src/lib/sign/sha512"
+
+const MODE: string = "time"
+const REPEAT: number = 4
+/** MODE "jobStep": meters step STEP_INDEX of JOB ("key" or "sign") run with a budget of JOB_STEP_OPS. */
+const JOB: string = "key"
+const STEP_INDEX: number = 0
+const JOB_STEP_OPS = 105000
+const CHECKPOINTS: number = 5
+const K = 40
+
+/** The design point not kept: TweetNaCl-style multiply, loops over arrays and a 31-limb product. */
+const product: number[] = []
+for (let i = 0; i < 31; i++) product.push(0)
+function mulLoop(o: Fe, a: Fe, b: Fe) {
+    for (let i = 0; i < 31; i++) product[i] = 0
+    for (let i = 0; i < 16; i++) for (let j = 0; j < 16; j++) product[i + j] += a[i] * b[j]
+    for (let i = 0; i < 15; i++) product[i] += 38 * product[i + 16]
+    for (let i = 0; i < 16; i++) o[i] = product[i]
+    for (let r = 0; r < 2; r++) {
+        for (let i = 0; i < 16; i++) {
+            const c = Math.floor(o[i] / 65536)
+            o[i] -= c * 65536
+            if (i < 15) o[i + 1] += c
+            else o[0] += 38 * c
+        }
+    }
+}
+
+function seedOf(n: number): Buffer {
+    const seed = Buffer.alloc(32)
+    for (let i = 0; i < 32; i++) seed[i] = (i * 29 + n * 7 + 1) & 255
+    return seed
+}
+
+function filled(length: number, byte: number): Buffer {
+    const b = Buffer.alloc(length)
+    for (let i = 0; i < length; i++) b[i] = (byte + i) & 255
+    return b
+}
+
+async function timeCheckpoints() {
+    const message = filled(100, 3)
+    let seed = seedOf(0)
+    const first = new PublicKeyJob(seed)
+    while (!first.step()) await ds.sleep(0)
+    let publicKey = first.publicKey()
+    let total = 0
+    let fastest = 1e9
+    let steps = 0
+    let longest = 0
+    for (let c = 0; c < CHECKPOINTS; c++) {
+        await ds.sleep(0)
+        const nextSeed = seedOf(c + 1)
+        const t0 = ds.millis()
+        const keyJob = new PublicKeyJob(nextSeed)
+        let done = false
+        while (!done) {
+            const s0 = ds.millis()
+            done = keyJob.step()
+            await ds.sleep(0)
+            const dt = ds.millis() - s0
+            if (dt > longest) longest = dt
+            steps++
+        }
+        const signJob = new SignJob(seed, publicKey, message)
+        done = false
+        while (!done) {
+            const s0 = ds.millis()
+            done = signJob.step()
+            await ds.sleep(0)
+            const dt = ds.millis() - s0
+            if (dt > longest) longest = dt
+            steps++
+        }
+        const ms = ds.millis() - t0
+        total += ms
+        if (ms < fastest) fastest = ms
+        console.log("fl:sig " + signJob.signature().toString("hex"))
+        seed = nextSeed
+        publicKey = keyJob.publicKey()
+    }
+    console.log("fl:sign table=" + BASE_TABLE_BYTES + " spacing=" + BASE_TABLE_SPACING + " stepOps=" + STEP_OPS)
+    if (CHECKPOINTS === 0) return
+    console.log("fl:sign signMsPerCheckpoint=" + Math.round(total / CHECKPOINTS) + " fastest=" + fastest + " stepsPerCheckpoint=" + steps / CHECKPOINTS + " maxStepMs=" + longest)
+}
+
+async function phase(name: string, work: () => void) {
+    const t0 = ds.millis()
+    for (let i = 0; i < K; i++) {
+        work()
+        await ds.sleep(0)
+    }
+    console.log("fl:time " + name + " us=" + Math.round(((ds.millis() - t0) * 1000) / K))
+}
+
+async function timeUnits() {
+    const a = feNew()
+    const b = feNew()
+    const o = feNew()
+    feFromBytes(a, seedOf(1), 0)
+    feFromBytes(b, seedOf(2), 0)
+    const block = filled(111, 9)
+    const hash = filled(64, 1)
+    const m = new BaseMultiplier()
+    m.start(seedOf(3))
+    await phase("none", () => {})
+    await phase("feMul x10", () => {
+        for (let i = 0; i < 10; i++) feMul(o, a, b)
+    })
+    await phase("feSqr x10", () => {
+        for (let i = 0; i < 10; i++) feSqrTimes(o, a, 1)
+    })
+    await phase("feSqrTimes(o, a, 10)", () => {
+        feSqrTimes(o, a, 10)
+    })
+    await phase("mulLoop x10 (design point not kept)", () => {
+        for (let i = 0; i < 10; i++) mulLoop(o, a, b)
+    })
+    await phase("sha512 block (4 steps)", () => {
+        const job = new Sha512Job(block)
+        while (!job.step()) {}
+    })
+    await phase("reduceModL(64 bytes)", () => {
+        reduceModL(hash, 0, 64)
+    })
+    await phase("mulAddModL", () => {
+        mulAddModL(seedOf(4), seedOf(5), seedOf(6))
+    })
+    await phase("multiplier step (budget " + STEP_OPS + ")", () => {
+        if (m.done()) m.start(seedOf(3))
+        m.advance(STEP_OPS)
+    })
+}
+
+async function meterJobStep() {
+    const seed = seedOf(7)
+    const job =
+        JOB === "key"
+            ? new PublicKeyJob(seed, JOB_STEP_OPS)
+            : new SignJob(seedOf(0), Buffer.from("4d1b9f2bb7b9f1c3a1a6a0ec5b0e7c5f1e1d0a2c8a0b1f8f5a6c8f6a2b1c0d9e", "hex"), filled(100, 3), JOB_STEP_OPS)
+    await ds.sleep(0)
+    for (let i = 0; i < STEP_INDEX; i++) {
+        job.step()
+        await ds.sleep(0)
+    }
+    console.log("fl:opcost jobStep " + JOB + " " + STEP_INDEX)
+    await ds.sleep(0)
+    const finished = job.step()
+    console.log("fl:stepdone " + finished)
+    let n = 0
+    let x = 0
+    for (;;) {
+        n++
+        x += n
+        if ((n & 31) === 0) console.log("fl:meter " + n)
+    }
+}
+
+async function meter() {
+    const a = feNew()
+    const b = feNew()
+    const o = feNew()
+    feFromBytes(a, seedOf(1), 0)
+    feFromBytes(b, seedOf(2), 0)
+    const block = filled(111, 9)
+    const hash = filled(64, 1)
+    const shaJobs: Sha512Job[] = []
+    for (let i = 0; i < REPEAT; i++) shaJobs.push(new Sha512Job(block))
+    await ds.sleep(0)
+    const m = new BaseMultiplier()
+    m.start(seedOf(3))
+    const out = Buffer.alloc(32)
+    await ds.sleep(0)
+    // prepare a key job and a sign job up to their all-addition steps
+    const keyJob = new PublicKeyJob(seedOf(7))
+    const signJob = new SignJob(seedOf(0), seedOf(9), filled(100, 3))
+    await ds.sleep(0)
+    for (let i = 0; i < 2 && MODE === "keyStep"; i++) {
+        keyJob.step()
+        await ds.sleep(0)
+    }
+    for (let i = 0; i < 5 && MODE === "signStep"; i++) {
+        signJob.step()
+        await ds.sleep(0)
+    }
+    console.log("fl:opcost " + MODE + " repeat=" + REPEAT)
+    await ds.sleep(0)
+    for (let r = 0; r < REPEAT; r++) {
+        if (MODE === "sha512Step") shaJobs[r].step() // the first 20 rounds of a block, with its loading
+        else if (MODE === "madd") m.advance(MADD_OPS) // one addition per call
+        else if (MODE === "double") m.double()
+        else if (MODE === "sqr") feSqrTimes(o, a, 1)
+        else if (MODE === "sqr10" && r === 0) feSqrTimes(o, a, 10)
+        else if (MODE === "mul") feMul(o, a, b)
+        else if (MODE === "mulLoop") mulLoop(o, a, b)
+        else if (MODE === "encode") feToBytes(out, 0, a)
+        else if (MODE === "reduce") reduceModL(hash, 0, 64)
+        else if (MODE === "muladd") mulAddModL(seedOf(4), seedOf(5), seedOf(6))
+        else if (MODE === "keyStep" && r === 0) keyJob.step()
+        else if (MODE === "signStep" && r === 0) signJob.step()
+    }
+    let n = 0
+    let x = 0
+    for (;;) {
+        n++
+        x += n
+        if ((n & 31) === 0) console.log("fl:meter " + n)
+    }
+}
+
+describe("sign harness", () => {
+    test(MODE, async () => {
+        if (MODE === "time") {
+            await timeCheckpoints()
+            await timeUnits()
+        } else if (MODE === "checkpoints") await timeCheckpoints()
+        else if (MODE === "jobStep") await meterJobStep()
+        else await meter()
+    })
+})
