@@ -19,6 +19,7 @@ export const LIB_LAYERS: Record<string, string[]> = {
     codec: [],
     flash: ["codec"],
     log: ["codec"],
+    sign: [],
     ledger: ["codec"],
     store: ["codec", "flash", "ledger", "log"],
     sync: ["codec", "flash", "ledger", "store", "log"],
