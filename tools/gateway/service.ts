@@ -483,6 +483,6 @@ export class GatewayService {
     }
 
     health(): Record<string, unknown> {
-        return { ok: true, devices: this.store.counts().devices }
+        return { ok: true, devices: this.store.deviceCount() }
     }
 }
