@@ -1,7 +1,7 @@
 /**
  * Which sensor this device reads: the FL_SENSOR setting, or the board's default (the board is
  * told apart by the runtime's archId; src/lib/sensors/sensorkinds.ts has the table), then the sources
- * that feed the ledger: simulated servers for "sim", an I2C driver otherwise.
+ * that feed the ledger, as the kind's record says (src/sensing/sensordevices.ts).
  */
 import * as ds from "@devicescript/core"
 import { I2C } from "@devicescript/i2c"
@@ -11,7 +11,6 @@ import { startDriverSensors } from "./drivers"
 import { FL_SENSOR } from "../lib/config/settings"
 import { BoardProfile, boardForArch, selectSensor, SensorKind } from "../lib/sensors/sensorkinds"
 import { ChannelSource } from "./sensors"
-import { startSimulatedSensors } from "./simsensors"
 import { configLine, sensorLine } from "../lib/log/lines"
 
 export interface SensorConfig {
@@ -32,6 +31,5 @@ export async function loadSensorConfig(): Promise<SensorConfig> {
  * `bus` replaces the board's I2C bus (the device tests' fake bus).
  */
 export function startSensors(config: SensorConfig, bus?: I2C): ChannelSource[] {
-    if (config.kind.id === "sim") return startSimulatedSensors(1)
     return startDriverSensors(config.kind, bus)
 }

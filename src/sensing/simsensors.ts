@@ -6,8 +6,8 @@
 import * as ds from "@devicescript/core"
 import { SensorServer, startServer } from "@devicescript/server"
 import { RandomWalk } from "../lib/sensors/randomwalk"
-import { sensorKind } from "../lib/sensors/sensorkinds"
-import { ChannelSource, sensorChannel } from "./sensors"
+import { SensorKind, SIM_KIND } from "../lib/sensors/sensorkinds"
+import { ChannelSource, SensorClient, sensorChannel } from "./sensors"
 
 /** How old a streamed sample may be before the channel counts the sensor as missing. */
 export const SAMPLE_MAX_AGE_MS = 5000
@@ -27,14 +27,21 @@ function serve(spec: ds.ServiceSpec, walk: RandomWalk, name: string): string {
     return startServer(new WalkingSensorServer(spec, walk), { roleName: name })
 }
 
-export function startSimulatedSensors(seed: number): ChannelSource[] {
-    const kind = sensorKind("sim")
-    const temperature = new ds.Temperature(serve(ds.Temperature.spec, new RandomWalk(seed, 21, 0.05, -10, 45), "simTemperature"))
-    const humidity = new ds.Humidity(serve(ds.Humidity.spec, new RandomWalk(seed + 1, 45, 0.2, 5, 95), "simHumidity"))
-    const pressure = new ds.AirPressure(serve(ds.AirPressure.spec, new RandomWalk(seed + 2, 1013, 0.05, 950, 1050), "simPressure"))
+/** Starts the servers; their clients, in the order of the "sim" kind's channels. */
+export function simulatedClients(seed: number): SensorClient[] {
     return [
-        sensorChannel(kind.channels[0], () => temperature, SAMPLE_MAX_AGE_MS),
-        sensorChannel(kind.channels[1], () => humidity, SAMPLE_MAX_AGE_MS),
-        sensorChannel(kind.channels[2], () => pressure, SAMPLE_MAX_AGE_MS),
+        new ds.Temperature(serve(ds.Temperature.spec, new RandomWalk(seed, 21, 0.05, -10, 45), "simTemperature")),
+        new ds.Humidity(serve(ds.Humidity.spec, new RandomWalk(seed + 1, 45, 0.2, 5, 95), "simHumidity")),
+        new ds.AirPressure(serve(ds.AirPressure.spec, new RandomWalk(seed + 2, 1013, 0.05, 950, 1050), "simPressure")),
     ]
+}
+
+/** The "sim" kind's channels, fed by servers started now (the firmware starts them through its record in sensordevices.ts). */
+export function startSimulatedSensors(seed: number): ChannelSource[] {
+    return clientChannels(SIM_KIND, simulatedClients(seed))
+}
+
+/** The channels of `kind` fed by `clients`, one per channel in the same order. */
+export function clientChannels(kind: SensorKind, clients: SensorClient[]): ChannelSource[] {
+    return kind.channels.map((c, i) => sensorChannel(c, () => clients[i], SAMPLE_MAX_AGE_MS))
 }

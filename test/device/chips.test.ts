@@ -10,8 +10,9 @@ import { deviceCrypto } from "../../src/device/crypto"
 import { startFirmware } from "../../src/device/firmware"
 import { newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
 import { Ledger } from "../../src/lib/ledger/ledger"
-import { FAULT_MISSING } from "../../src/lib/sensors/sensorkinds"
+import { FAULT_MISSING, SensorKind, SHT30_KIND } from "../../src/lib/sensors/sensorkinds"
 import { verifyChain } from "../../src/lib/ledger/verify"
+import { startDriverSensors } from "../../src/sensing/drivers"
 import { loadSensorConfig, startSensors } from "../../src/sensing/sensorconfig"
 import { chipRig, chipScenarios, ChipCase, sampleEvery } from "./helpers/chipscenarios"
 import { FakeConditions, FakeI2C } from "./helpers/fakei2c"
@@ -100,6 +101,17 @@ describe("configuration", () => {
         const readings = await sampleEvery(sources, 2, 20)
         await writeSetting("FL_SENSOR", "")
         expect(sources.map(s => s.spec.name).join()).toBe("temperature,humidity")
+        expect(conditions.measurements).toBe(2)
+        expect(readings[1][0]).toBe(2163)
+        expect(readings[1][1]).toBe(4070)
+    })
+
+    test("the kind's I2C address is the one its chip driver talks to: an SHT30 with ADDR high, at 0x45", async () => {
+        const kind: SensorKind = { id: SHT30_KIND.id, part: SHT30_KIND.part, i2cAddress: 0x45, channels: SHT30_KIND.channels }
+        const bus = new FakeI2C()
+        const conditions = new FakeConditions(climate)
+        bus.attach(0x45, new FakeSht30(conditions))
+        const readings = await sampleEvery(startDriverSensors(kind, bus), 2, 20)
         expect(conditions.measurements).toBe(2)
         expect(readings[1][0]).toBe(2163)
         expect(readings[1][1]).toBe(4070)

@@ -12,9 +12,10 @@ import { startFirmware } from "../../src/device/firmware"
 import { newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
 import { Ledger } from "../../src/lib/ledger/ledger"
 import { MISSING, Reading } from "../../src/lib/codec/readings"
-import { ChannelKind, FAULT_MISSING, FAULT_OUT_OF_RANGE, FAULT_READ_ERROR, FAULT_STUCK } from "../../src/lib/sensors/sensorkinds"
+import { ChannelKind, FAULT_MISSING, FAULT_OUT_OF_RANGE, FAULT_READ_ERROR, FAULT_STUCK, SENSOR_KINDS, SIMULATOR_BOARD, SIM_KIND } from "../../src/lib/sensors/sensorkinds"
 import { verifyChain } from "../../src/lib/ledger/verify"
 import { loadSensorConfig, startSensors } from "../../src/sensing/sensorconfig"
+import { SENSOR_DEVICES } from "../../src/sensing/sensordevices"
 import { ChannelSource, sampleChannels, sensorChannel, waitForSensors } from "../../src/sensing/sensors"
 import { flakyChannel, ScriptedSensorServer, serveTemperature } from "./helpers/fakesensors"
 
@@ -71,6 +72,8 @@ const FROZEN_COLD = fakeTemperature("fakeCold", n => -60)
 // 23.45 for 12 samples, then changing values.
 const STUCK = fakeTemperature("fakeStuck", n => (n < 12 ? 23.45 : 24 + n / 100))
 const CHAIN = fakeTemperature("fakeChain", n => 20 + (n % 50) / 10)
+// The "sim" kind's servers, started through its device record as the firmware does.
+const SIMULATED = startSensors({ board: SIMULATOR_BOARD, kind: SIM_KIND })
 
 /** Waits until the fake's channel has its first sample. */
 async function ready(fake: FakeTemperature): Promise<FakeTemperature> {
@@ -170,6 +173,30 @@ describe("sensor configuration", () => {
         const config = await loadSensorConfig()
         expect(config.board.id).toBe("simulator")
         expect(config.kind.id).toBe("sim")
+    })
+
+    test("every sensor kind has one device record, with a chip driver exactly when it has an I2C address", async () => {
+        for (const kind of SENSOR_KINDS) {
+            let records = 0
+            for (const d of SENSOR_DEVICES)
+                if (d.kind.id === kind.id) {
+                    records++
+                    expect(d.kind).toBe(kind)
+                    // A part: its chip driver and, in the simulator, its upstream driver; no part: servers.
+                    expect(d.chip !== undefined).toBe(kind.i2cAddress !== undefined)
+                    expect(d.simulatorDriver !== undefined).toBe(d.chip !== undefined)
+                    expect(d.servers !== undefined).toBe(d.chip === undefined)
+                }
+            if (records !== 1) throw new Error("sensor kind " + kind.id + " has " + records + " device records")
+        }
+        expect(SENSOR_DEVICES.length).toBe(SENSOR_KINDS.length)
+    })
+
+    test("the simulated sensor kind serves its own readings", async () => {
+        expect(channelNames(SIMULATED)).toBe("temperature,humidity,pressure")
+        expect(await waitForSensors(SIMULATED, 5000)).toBe(true)
+        const readings = await sample(SIMULATED, 2, 50)
+        for (let c = 0; c < 3; c++) expect(countMissing(readings, c)).toBe(0)
     })
 
     test("FL_SENSOR picks a driver; in the test simulator nothing binds, so its channels are missing and sampling goes on", async () => {

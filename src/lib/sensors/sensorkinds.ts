@@ -4,6 +4,11 @@
  * default, and the fault rules that turn a bad value into a fault marker. Pure (no I/O, no
  * `@devicescript/*` import): the device adapters (src/sensing/drivers.ts, src/sensing/sensors.ts) and the Node
  * tests share it.
+ *
+ * A sensor kind is two records: its description here (one `SensorKind`, listed in
+ * SENSOR_KINDS), and what the firmware runs for it (one `SensorDevice` in
+ * src/sensing/sensordevices.ts: its chip driver and its simulator binding), which refers to
+ * this one. Adding a kind is adding those two records (and the kind's chip driver).
  */
 import { ChannelSpec } from "../codec/format"
 import { toFixedPoint } from "../codec/fixedpoint"
@@ -27,8 +32,8 @@ export interface SensorKind {
     /** Value of the FL_SENSOR setting. */
     id: string
     part: string
-    /** 7-bit I2C address (0 for the simulated sensors). */
-    i2cAddress: number
+    /** 7-bit I2C address the part's chip driver talks to; absent for a kind with no I2C part. */
+    i2cAddress?: number
     channels: ChannelKind[]
 }
 
@@ -41,51 +46,59 @@ function channel(name: string, unit: string, exponent: number, min: number, max:
 
 const S = DEFAULT_STUCK_AFTER
 
-/** Every supported sensor kind; ranges from each part's datasheet. */
-export const SENSOR_KINDS: SensorKind[] = [
-    {
-        id: "shtc3",
-        part: "Sensirion SHTC3",
-        i2cAddress: 0x70,
-        channels: [channel("temperature", "degC", -2, -40, 125, S), channel("humidity", "%RH", -2, 0, 100, S)],
-    },
-    {
-        id: "sht30",
-        part: "Sensirion SHT30",
-        i2cAddress: 0x44,
-        channels: [channel("temperature", "degC", -2, -40, 125, S), channel("humidity", "%RH", -2, 0, 100, S)],
-    },
-    {
-        id: "aht20",
-        part: "Aosong AHT20",
-        i2cAddress: 0x38,
-        channels: [channel("temperature", "degC", -2, -40, 85, S), channel("humidity", "%RH", -2, 0, 100, S)],
-    },
-    {
-        id: "bme680",
-        part: "Bosch BME680",
-        i2cAddress: 0x76,
-        channels: [
-            channel("temperature", "degC", -2, -40, 85, S),
-            channel("humidity", "%RH", -2, 0, 100, S),
-            channel("pressure", "hPa", -2, 300, 1100, S),
-            // Gas resistance of the heated plate; it settles on a constant in clean air.
-            channel("gas", "Ohm", 0, 1, 50000000, 0),
-        ],
-    },
-    {
-        id: "ltr390",
-        part: "LITEON LTR-390UV-01",
-        i2cAddress: 0x53,
-        channels: [channel("uv_index", "UVI", -2, 0, 30, 0), channel("illuminance", "lx", -1, 0, 200000, 0)],
-    },
-    {
-        id: "sim",
-        part: "simulated (Jacdac servers inside the program)",
-        i2cAddress: 0,
-        channels: [channel("temperature", "degC", -2, -40, 125, S), channel("humidity", "%RH", -2, 0, 100, S), channel("pressure", "hPa", -1, 300, 1100, S)],
-    },
-]
+// Ranges from each part's datasheet.
+
+export const SHTC3_KIND: SensorKind = {
+    id: "shtc3",
+    part: "Sensirion SHTC3",
+    i2cAddress: 0x70,
+    channels: [channel("temperature", "degC", -2, -40, 125, S), channel("humidity", "%RH", -2, 0, 100, S)],
+}
+
+export const SHT30_KIND: SensorKind = {
+    id: "sht30",
+    part: "Sensirion SHT30",
+    // 0x45 with the ADDR pin high.
+    i2cAddress: 0x44,
+    channels: [channel("temperature", "degC", -2, -40, 125, S), channel("humidity", "%RH", -2, 0, 100, S)],
+}
+
+export const AHT20_KIND: SensorKind = {
+    id: "aht20",
+    part: "Aosong AHT20",
+    i2cAddress: 0x38,
+    channels: [channel("temperature", "degC", -2, -40, 85, S), channel("humidity", "%RH", -2, 0, 100, S)],
+}
+
+export const BME680_KIND: SensorKind = {
+    id: "bme680",
+    part: "Bosch BME680",
+    // 0x77 with SDO high.
+    i2cAddress: 0x76,
+    channels: [
+        channel("temperature", "degC", -2, -40, 85, S),
+        channel("humidity", "%RH", -2, 0, 100, S),
+        channel("pressure", "hPa", -2, 300, 1100, S),
+        // Gas resistance of the heated plate; it settles on a constant in clean air.
+        channel("gas", "Ohm", 0, 1, 50000000, 0),
+    ],
+}
+
+export const LTR390_KIND: SensorKind = {
+    id: "ltr390",
+    part: "LITEON LTR-390UV-01",
+    i2cAddress: 0x53,
+    channels: [channel("uv_index", "UVI", -2, 0, 30, 0), channel("illuminance", "lx", -1, 0, 200000, 0)],
+}
+
+export const SIM_KIND: SensorKind = {
+    id: "sim",
+    part: "simulated (Jacdac servers inside the program)",
+    channels: [channel("temperature", "degC", -2, -40, 125, S), channel("humidity", "%RH", -2, 0, 100, S), channel("pressure", "hPa", -1, 300, 1100, S)],
+}
+
+/** Every supported sensor kind, the values FL_SENSOR accepts. */
+export const SENSOR_KINDS: SensorKind[] = [SHTC3_KIND, SHT30_KIND, AHT20_KIND, BME680_KIND, LTR390_KIND, SIM_KIND]
 
 export function sensorKind(id: string): SensorKind | undefined {
     for (const k of SENSOR_KINDS) if (k.id === id) return k

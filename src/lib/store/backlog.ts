@@ -72,7 +72,7 @@ export function startBacklog(o: BacklogOptions) {
         } catch (e) {
             // A backlog block missing, or the head not kept: nothing was dropped; the blocks wait.
             if (!(e instanceof StorageError)) throw e
-            console.log("fl:error flash (" + e.kind + ") while making room: " + e.message)
+            console.log(errorLine("flash (" + e.kind + ") while making room: " + e.message))
             return false
         }
         if (!gap) return false

@@ -8,7 +8,6 @@ import { I2C } from "@devicescript/i2c"
 import { AHT20_BUSY, AHT20_CALIBRATED, decodeAht20, FrameError } from "../../lib/sensors/sensirion"
 import { SensorChip } from "./chip"
 
-export const AHT20_ADDRESS = 0x38
 const INITIALIZE = hex`BE0800`
 const TRIGGER = hex`AC3300`
 const SOFT_RESET = hex`BA`
@@ -20,8 +19,9 @@ const MEASURE_MS = 80
 const BUSY_RETRIES = 3
 
 export class Aht20Chip extends SensorChip {
-    constructor(bus: I2C) {
-        super("AHT20", AHT20_ADDRESS, bus)
+    /** @param address the part's 7-bit I2C address (its sensor kind's `i2cAddress`) */
+    constructor(bus: I2C, address: number) {
+        super("AHT20", address, bus)
     }
 
     protected async initDriver(): Promise<void> {

@@ -46,7 +46,6 @@ import { SensorFault } from "../sensors"
 import { ChipValue, hexAddress, SensorChip } from "./chip"
 import { FrameError } from "../../lib/sensors/sensirion"
 
-export const BME680_ADDRESS = 0x76
 const REG_CHIP_ID = 0xd0
 const CHIP_ID = 0x61
 const REG_VARIANT = 0xf0
@@ -82,8 +81,9 @@ export class Bme680Chip extends SensorChip {
     /** Ambient temperature for the heater's target resistance. */
     private ambient = 25
 
-    constructor(bus: I2C) {
-        super("BME680", BME680_ADDRESS, bus)
+    /** @param address the part's 7-bit I2C address (its sensor kind's `i2cAddress`) */
+    constructor(bus: I2C, address: number) {
+        super("BME680", address, bus)
     }
 
     protected async initDriver(): Promise<void> {

@@ -23,7 +23,6 @@ import { ltr390Count, ltr390FullScale, ltr390Lux, ltr390Uvi } from "../../lib/se
 import { hexAddress, SensorChip } from "./chip"
 import { FrameError } from "../../lib/sensors/sensirion"
 
-export const LTR390_ADDRESS = 0x53
 const REG_MAIN_CTRL = 0x00
 const REG_MEAS_RATE = 0x04
 const REG_GAIN = 0x05
@@ -48,8 +47,9 @@ const NOT_READY_RETRIES = 5
 const NOT_READY_MS = 10
 
 export class Ltr390Chip extends SensorChip {
-    constructor(bus: I2C) {
-        super("LTR390", LTR390_ADDRESS, bus)
+    /** @param address the part's 7-bit I2C address (its sensor kind's `i2cAddress`) */
+    constructor(bus: I2C, address: number) {
+        super("LTR390", address, bus)
     }
 
     protected async initDriver(): Promise<void> {

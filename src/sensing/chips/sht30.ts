@@ -8,7 +8,6 @@ import { I2C } from "@devicescript/i2c"
 import { decodeSht3x, sensirionWords } from "../../lib/sensors/sensirion"
 import { SensorChip } from "./chip"
 
-export const SHT30_ADDRESS = 0x44
 const SOFT_RESET = hex`30A2`
 const READ_STATUS = hex`F32D`
 /** Single shot, high repeatability, clock stretching disabled. */
@@ -19,8 +18,9 @@ const RESET_MS = 2
 const MEASURE_MS = 16
 
 export class Sht30Chip extends SensorChip {
-    constructor(bus: I2C) {
-        super("SHT30", SHT30_ADDRESS, bus)
+    /** @param address the part's 7-bit I2C address (its sensor kind's `i2cAddress`) */
+    constructor(bus: I2C, address: number) {
+        super("SHT30", address, bus)
     }
 
     protected async initDriver(): Promise<void> {

@@ -9,7 +9,6 @@ import { I2C } from "@devicescript/i2c"
 import { decodeShtc3, FrameError, isShtc3Id, sensirionWords } from "../../lib/sensors/sensirion"
 import { SensorChip } from "./chip"
 
-export const SHTC3_ADDRESS = 0x70
 const WAKEUP = hex`3517`
 const SLEEP = hex`B098`
 const SOFT_RESET = hex`805D`
@@ -22,8 +21,9 @@ const WAKE_MS = 1
 const MEASURE_MS = 13
 
 export class Shtc3Chip extends SensorChip {
-    constructor(bus: I2C) {
-        super("SHTC3", SHTC3_ADDRESS, bus)
+    /** @param address the part's 7-bit I2C address (its sensor kind's `i2cAddress`) */
+    constructor(bus: I2C, address: number) {
+        super("SHTC3", address, bus)
     }
 
     protected async initDriver(): Promise<void> {

@@ -37,6 +37,14 @@ describe("sensor kinds", () => {
         }
     })
 
+    test("a kind with a part has the 7-bit I2C address its chip driver is given; the simulated kind has none", () => {
+        for (const k of SENSOR_KINDS) {
+            if (k.id === "sim") expect(k.i2cAddress).toBeUndefined()
+            // 0x08..0x77: outside the addresses I2C reserves.
+            else expect(k.i2cAddress! >= 0x08 && k.i2cAddress! <= 0x77).toBe(true)
+        }
+    })
+
     test("covers the issue's parts: SHTC3, SHT30, AHT20, BME680 (with gas), LTR390", () => {
         expect(SENSOR_KINDS.map(k => k.id)).toEqual(expect.arrayContaining(["shtc3", "sht30", "aht20", "bme680", "ltr390"]))
         expect(sensorKind("bme680")!.channels.map(c => c.spec.name)).toEqual(["temperature", "humidity", "pressure", "gas"])
