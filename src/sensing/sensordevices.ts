@@ -39,30 +39,27 @@ export interface SensorDevice {
     servers?: () => SensorClient[]
 }
 
+/** The clients of a temperature-and-humidity driver (SHTC3, SHT30, AHT20), in their kinds' channel order. */
+async function temperatureHumidity(start: () => Promise<{ temperature: SensorClient; humidity: SensorClient }>): Promise<SensorClient[]> {
+    const s = await start()
+    return [s.temperature, s.humidity]
+}
+
 export const SENSOR_DEVICES: SensorDevice[] = [
     {
         kind: SHTC3_KIND,
         chip: (bus, address) => new Shtc3Chip(bus, address),
-        simulatorDriver: async () => {
-            const s = await startSHTC3()
-            return [s.temperature, s.humidity]
-        },
+        simulatorDriver: async () => await temperatureHumidity(startSHTC3),
     },
     {
         kind: SHT30_KIND,
         chip: (bus, address) => new Sht30Chip(bus, address),
-        simulatorDriver: async () => {
-            const s = await startSHT30()
-            return [s.temperature, s.humidity]
-        },
+        simulatorDriver: async () => await temperatureHumidity(startSHT30),
     },
     {
         kind: AHT20_KIND,
         chip: (bus, address) => new Aht20Chip(bus, address),
-        simulatorDriver: async () => {
-            const s = await startAHT20()
-            return [s.temperature, s.humidity]
-        },
+        simulatorDriver: async () => await temperatureHumidity(startAHT20),
     },
     {
         kind: BME680_KIND,
