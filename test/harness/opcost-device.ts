@@ -11,6 +11,7 @@ import { deviceCrypto } from "../../src/device/crypto"
 import { decodeBlock, decodeBlockSummary, decodeContent, newChainHead } from "../../src/lib/ledger/chain"
 import { Ledger } from "../../src/lib/ledger/ledger"
 import { MISSING, Reading } from "../../src/lib/codec/readings"
+import { meterOpsLeft } from "./opmeter"
 
 const WORK: string = "none"
 const CHANNELS: number = 8
@@ -89,12 +90,6 @@ describe("op cost", () => {
         } else if (WORK === "tick50") {
             for (let i = 0; i < 50; i++) ledger.tick({ boot: 0, uptimeMs: 1000 + (READINGS + i) * 10000 })
         }
-        let n = 0
-        let x = 0
-        for (;;) {
-            n++
-            x += n
-            if ((n & 31) === 0) console.log("fl:meter " + n)
-        }
+        meterOpsLeft()
     })
 })

@@ -31,6 +31,7 @@ import { Fe, feFromBytes, feNew, feToBytes } from "../../src/lib/sign/field"
 import { feMul, feSqrTimes } from "../../src/lib/sign/fieldmul"
 import { mulAddModL, reduceModL } from "../../src/lib/sign/scalar"
 import { Sha512Job } from "../../src/lib/sign/sha512"
+import { meterOpsLeft } from "./opmeter"
 
 const MODE: string = "time"
 const REPEAT: number = 4
@@ -69,6 +70,15 @@ function filled(length: number, byte: number): Buffer {
     const b = Buffer.alloc(length)
     for (let i = 0; i < length; i++) b[i] = (byte + i) & 255
     return b
+}
+
+/** What the units are timed and metered on: two field elements, an output one, a SHA-512 input and a 64-byte hash. */
+function unitOperands() {
+    const a = feNew()
+    const b = feNew()
+    feFromBytes(a, seedOf(1), 0)
+    feFromBytes(b, seedOf(2), 0)
+    return { a, b, o: feNew(), block: filled(111, 9), hash: filled(64, 1) }
 }
 
 async function timeCheckpoints() {
@@ -127,13 +137,7 @@ async function phase(name: string, work: () => void) {
 }
 
 async function timeUnits() {
-    const a = feNew()
-    const b = feNew()
-    const o = feNew()
-    feFromBytes(a, seedOf(1), 0)
-    feFromBytes(b, seedOf(2), 0)
-    const block = filled(111, 9)
-    const hash = filled(64, 1)
+    const { a, b, o, block, hash } = unitOperands()
     const m = new BaseMultiplier()
     m.start(seedOf(3))
     await phase("none", () => {})
@@ -180,23 +184,11 @@ async function meterJobStep() {
     await ds.sleep(0)
     const finished = job.step()
     console.log("fl:stepdone " + finished)
-    let n = 0
-    let x = 0
-    for (;;) {
-        n++
-        x += n
-        if ((n & 31) === 0) console.log("fl:meter " + n)
-    }
+    meterOpsLeft()
 }
 
 async function meter() {
-    const a = feNew()
-    const b = feNew()
-    const o = feNew()
-    feFromBytes(a, seedOf(1), 0)
-    feFromBytes(b, seedOf(2), 0)
-    const block = filled(111, 9)
-    const hash = filled(64, 1)
+    const { a, b, o, block, hash } = unitOperands()
     const shaJobs: Sha512Job[] = []
     for (let i = 0; i < REPEAT; i++) shaJobs.push(new Sha512Job(block))
     await ds.sleep(0)
@@ -232,13 +224,7 @@ async function meter() {
         else if (MODE === "keyStep" && r === 0) keyJob.step()
         else if (MODE === "signStep" && r === 0) signJob.step()
     }
-    let n = 0
-    let x = 0
-    for (;;) {
-        n++
-        x += n
-        if ((n & 31) === 0) console.log("fl:meter " + n)
-    }
+    meterOpsLeft()
 }
 
 describe("sign harness", () => {
