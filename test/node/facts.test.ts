@@ -18,8 +18,6 @@ import { decodeBlock, newChainHead } from "../../src/lib/ledger/chain"
 import { Ledger } from "../../src/lib/ledger/ledger"
 import { ChainStore } from "../../src/lib/store/chainstore"
 import { isGatewayUrl, syncPath, syncUrl } from "../../src/lib/sync/gatewayurl"
-import { loadAckKey, syncRound } from "../../src/lib/sync/syncround"
-import { usbPost } from "../../src/lib/sync/usbpost"
 import { parseMasterKey } from "../../tools/gateway/keyvault"
 import { deviceIdOption, gatewayOption, parseCommandLine } from "../../tools/lib/args"
 import { bridgeRound } from "../../tools/lib/bridge"
@@ -237,15 +235,7 @@ describe("the sync path: one builder for the firmware, the bridge and the gatewa
                 return await gw.app.request(url, init)
             }) as unknown as typeof fetch
             const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
-            const device = syncRound({
-                store,
-                crypto: nodeCrypto,
-                deviceId: d.id,
-                ackKey: (await loadAckKey(d.kv))!,
-                nonce: () => randomBytes(8),
-                acknowledge: seq => store.acknowledge(seq),
-                post: usbPost({ kv: d.kv, slots: store.slots, timeoutMs: 3000, pollMs: 5, now: Date.now, sleep }),
-            })
+            const device = d.syncOverUsb(store)
             const options = { settings: d.settings, crypto: nodeCrypto, deviceId: FAKE_ID, gatewayUrl: "http://gw.test:8787/", fetch: fetchVia }
             let round = await bridgeRound(options, new Set())
             for (let i = 0; i < 400 && round.outcome === "idle"; i++) {

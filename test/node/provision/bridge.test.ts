@@ -8,10 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, test } from "vitest"
-import { randomBytes } from "node:crypto"
 import { ChainStore } from "../../../src/lib/store/chainstore"
-import { loadAckKey, SyncResult, syncRound } from "../../../src/lib/sync/syncround"
-import { usbPost } from "../../../src/lib/sync/usbpost"
 import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING } from "../../../src/lib/flash/keys"
 import {
     decodeBridgeRequest,
@@ -28,19 +25,6 @@ import { FakeDevice, FAKE_ID } from "./fakedevice"
 
 const TOKEN = "bridge-test-token"
 const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
-
-/** The firmware's sync round over USB on the fake device (src/uplink/syncloop.ts with FL_GATEWAY=usb). */
-async function deviceRound(d: FakeDevice, store: ChainStore, timeoutMs = 3000): Promise<SyncResult> {
-    return await syncRound({
-        store,
-        crypto: nodeCrypto,
-        deviceId: d.id,
-        ackKey: (await loadAckKey(d.kv))!,
-        nonce: () => randomBytes(8),
-        acknowledge: seq => store.acknowledge(seq),
-        post: usbPost({ kv: d.kv, slots: store.slots, timeoutMs, pollMs: 5, now: Date.now, sleep }),
-    })
-}
 
 /** The bridge, polling until it has handled one request. */
 async function bridgeOnce(o: BridgeOptions, served = new Set<string>()): Promise<BridgeRound> {
@@ -82,7 +66,7 @@ describe("fieldledger bridge", () => {
     test("forwards the device's backlog; the gateway verifies it and the device prunes on the signed ack", async () => {
         const before = store.backlogBlocks()
         expect(before).toBe(5)
-        const device = deviceRound(d, store)
+        const device = d.syncOverUsb(store)
         const round = await bridgeOnce(options)
         const result = await device
         expect(round).toMatchObject({ outcome: "forwarded", status: 200, sent: 5, firstSeq: 0, lastSeq: 4, backlog: 5, ack: 4 })
@@ -104,7 +88,7 @@ describe("fieldledger bridge", () => {
     test("writes only its reply: never the chain, the head or a key", async () => {
         const writes: string[] = []
         const watched: DeviceSettings = { ...d.settings, set: async (k, v) => (writes.push(k), d.settings.set(k, v)), delete: async k => (writes.push("-" + k), d.settings.delete(k)) }
-        const device = deviceRound(d, store)
+        const device = d.syncOverUsb(store)
         await bridgeOnce({ ...options, settings: watched })
         await device
         // Once, or twice when the device took the reply before the read-back (writeVerified's retry).
@@ -112,7 +96,7 @@ describe("fieldledger bridge", () => {
     })
 
     test("gateway unreachable: the device is told at once and keeps every block", async () => {
-        const device = deviceRound(d, store)
+        const device = d.syncOverUsb(store)
         const round = await bridgeOnce({ ...options, gatewayUrl: "http://127.0.0.1:9" })
         const result = await device
         expect(round.outcome).toBe("unreachable")
@@ -121,14 +105,14 @@ describe("fieldledger bridge", () => {
         expect(result.error).toMatch(/gateway unreachable/)
         expect(store.backlogBlocks()).toBe(5)
         // The next round, with the gateway back, delivers them.
-        const again = deviceRound(d, store)
+        const again = d.syncOverUsb(store)
         await bridgeOnce(options)
         expect((await again).outcome).toBe("synced")
         expect(store.backlogBlocks()).toBe(0)
     })
 
     test("no bridge: the device's round fails after its timeout and withdraws the request", async () => {
-        const result = await deviceRound(d, store, 50)
+        const result = await d.syncOverUsb(store, 50)
         expect(result.outcome).toBe("failed")
         expect(result.error).toMatch(/no reply from a USB bridge/)
         expect(await d.kv.get(BRIDGE_REQUEST_SETTING)).toBeUndefined()
@@ -148,13 +132,13 @@ describe("fieldledger bridge", () => {
                 },
             },
         }
-        const first = deviceRound(d, store, 200)
+        const first = d.syncOverUsb(store, 200)
         const served = new Set<string>()
         const late = await bridgeOnce(slow, served)
         expect(late).toMatchObject({ outcome: "forwarded", status: 200, ack: 4 })
         expect((await first).outcome).toBe("failed")
         // The device asks again; the wait for the late round's pruning ends on that, not on its timeout.
-        const second = deviceRound(d, store)
+        const second = d.syncOverUsb(store)
         const started = Date.now()
         const afterLate = await awaitDeviceTook(options, late.nonce!, 20000, late.ack)
         expect(Date.now() - started).toBeLessThan(5000)
@@ -166,13 +150,13 @@ describe("fieldledger bridge", () => {
     })
 
     test("a replayed reply (another round's nonce) fails the tag check: the device forgets nothing", async () => {
-        const first = deviceRound(d, store)
+        const first = d.syncOverUsb(store)
         await bridgeOnce(options)
         await first
         // The device seals more; a host on the bus answers its next round with the old reply.
         store = (await d.boot(2)).store
         const oldReply = trimGatewayReply(200, { ack: 4, head: "00".repeat(32), time: 1, tag: "00".repeat(16) })
-        const device = deviceRound(d, store)
+        const device = d.syncOverUsb(store)
         for (let i = 0; i < 100 && !(await d.kv.get(BRIDGE_REQUEST_SETTING)); i++) await sleep(5)
         await d.kv.set(BRIDGE_REPLY_SETTING, Buffer.from(oldReply))
         const result = await device
@@ -184,7 +168,7 @@ describe("fieldledger bridge", () => {
     test("the gateway's refusal reaches the device with its signed ack", async () => {
         // The device forgot its genesis unsent (acknowledged locally): the gateway misses seq 0.
         await store.acknowledge(0)
-        const device = deviceRound(d, store)
+        const device = d.syncOverUsb(store)
         const round = await bridgeOnce(options)
         const result = await device
         expect(round.status).toBe(409)
@@ -204,7 +188,7 @@ describe("fieldledger bridge", () => {
 
     test("serves each nonce once", async () => {
         const served = new Set<string>()
-        const device = deviceRound(d, store)
+        const device = d.syncOverUsb(store)
         await bridgeOnce(options, served)
         await device
         await d.kv.set(BRIDGE_REQUEST_SETTING, encodeBridgeRequest({ nonce: Buffer.from([...served][0], "hex"), backlog: 0, slots: store.slots }))

@@ -3,16 +3,20 @@
  * "program restart" boots the shared firmware logic (src/lib/store/provisioned.ts, openChain) on it
  * the way src/device/device.ts does, sealing a genesis block (and a few data blocks when asked).
  */
+import { randomBytes } from "node:crypto"
 import { ChainStore } from "../../../src/lib/store/chainstore"
 import { forgetProvisionedKey, readProvisionedKey } from "../../../src/lib/store/provisioned"
 import { openChain } from "../../../src/lib/store/recovery"
-import { saveAckKey } from "../../../src/lib/sync/syncround"
+import { loadAckKey, saveAckKey, SyncResult, syncRound } from "../../../src/lib/sync/syncround"
+import { usbPost } from "../../../src/lib/sync/usbpost"
 import { deriveAckKey } from "../../../src/lib/sync/syncwire"
 import { SealedBlock } from "../../../src/lib/ledger/chain"
 import { FIRMWARE_VERSION } from "../../../src/lib/config/firmware"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import type { DeviceSettings } from "../../../tools/lib/provisioning"
 import { MemoryStore } from "../helpers/memorystore"
+
+const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
 
 export const FAKE_ID = "0123456789abcdef"
 const channels = [{ name: "t", unit: "degC", exponent: -2 }]
@@ -69,6 +73,19 @@ export class FakeDevice {
             }
         }
         return { store, chain }
+    }
+
+    /** The firmware's sync round over USB (src/uplink/syncloop.ts with FL_GATEWAY=usb) from `store`, the chain store `boot()` returned. */
+    async syncOverUsb(store: ChainStore, timeoutMs = 3000): Promise<SyncResult> {
+        return await syncRound({
+            store,
+            crypto: nodeCrypto,
+            deviceId: this.id,
+            ackKey: (await loadAckKey(this.kv))!,
+            nonce: () => randomBytes(8),
+            acknowledge: seq => store.acknowledge(seq),
+            post: usbPost({ kv: this.kv, slots: store.slots, timeoutMs, pollMs: 5, now: Date.now, sleep }),
+        })
     }
 
     restartProgram = async () => {
