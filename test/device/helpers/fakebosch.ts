@@ -25,7 +25,7 @@ import {
     bme680TemperatureAdc,
     bme680TFine,
 } from "../../../src/lib/sensors/bme680calc"
-import { FAKE_BME680_CALIBRATION } from "../../fixtures/bme680"
+import { FAKE_BME680_CALIBRATION, setBme680Adc } from "../../fixtures/bme680"
 import { FakeConditions, FakeI2CPart, FakeNack } from "./fakei2c"
 
 
@@ -192,14 +192,7 @@ export class FakeBme680 implements FakeI2CPart {
         const adcH = osrsH === 0 ? 0x8000 : clamp(bme680HumidityAdc(cal, tFine / 5120, v[1]), 65535)
         const out = Buffer.alloc(15)
         out[0] = 0x80 | profile
-        out[2] = adcP >> 12
-        out[3] = (adcP >> 4) & 0xff
-        out[4] = (adcP & 0x0f) << 4
-        out[5] = adcT >> 12
-        out[6] = (adcT >> 4) & 0xff
-        out[7] = (adcT & 0x0f) << 4
-        out[8] = adcH >> 8
-        out[9] = adcH & 0xff
+        setBme680Adc(out, adcP, adcT, adcH)
         if (runGas) {
             const gas = bme680GasAdc(cal, v[3])
             const adcG = clamp(gas[0], 1023)

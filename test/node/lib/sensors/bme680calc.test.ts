@@ -20,7 +20,7 @@ import {
     parseBme680Calibration,
 } from "../../../../src/lib/sensors/bme680calc"
 import { FrameError } from "../../../../src/lib/sensors/sensirion"
-import { FAKE_BME680_CALIBRATION } from "../../../fixtures/bme680"
+import { FAKE_BME680_CALIBRATION, setBme680Adc } from "../../../fixtures/bme680"
 
 const CAL: Bme680Calibration = FAKE_BME680_CALIBRATION
 
@@ -270,14 +270,7 @@ describe("BME680 field data", () => {
         const t = o.t === undefined ? 0x7a120 : o.t
         const h = o.h === undefined ? 0x5dc0 : o.h
         const gas = o.gas === undefined ? 0x2ab : o.gas
-        f[2] = p >> 12
-        f[3] = (p >> 4) & 0xff
-        f[4] = (p & 0x0f) << 4
-        f[5] = t >> 12
-        f[6] = (t >> 4) & 0xff
-        f[7] = (t & 0x0f) << 4
-        f[8] = h >> 8
-        f[9] = h & 0xff
+        setBme680Adc(f, p, t, h)
         f[13] = gas >> 2
         f[14] = ((gas & 3) << 6) | (o.gasLsb === undefined ? 0x30 | 0x05 : o.gasLsb)
         return f
