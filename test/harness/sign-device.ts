@@ -81,6 +81,19 @@ function unitOperands() {
     return { a, b, o: feNew(), block: filled(111, 9), hash: filled(64, 1) }
 }
 
+/** Runs `job` to its end, a yield after each step, counting its steps into `tally` and keeping the longest step (VM ms). */
+async function stepToEnd(job: { step(): boolean }, tally: { steps: number; longest: number }) {
+    let done = false
+    while (!done) {
+        const s0 = ds.millis()
+        done = job.step()
+        await ds.sleep(0)
+        const dt = ds.millis() - s0
+        if (dt > tally.longest) tally.longest = dt
+        tally.steps++
+    }
+}
+
 async function timeCheckpoints() {
     const message = filled(100, 3)
     let seed = seedOf(0)
@@ -89,32 +102,15 @@ async function timeCheckpoints() {
     let publicKey = first.publicKey()
     let total = 0
     let fastest = 1e9
-    let steps = 0
-    let longest = 0
+    const tally = { steps: 0, longest: 0 }
     for (let c = 0; c < CHECKPOINTS; c++) {
         await ds.sleep(0)
         const nextSeed = seedOf(c + 1)
         const t0 = ds.millis()
         const keyJob = new PublicKeyJob(nextSeed)
-        let done = false
-        while (!done) {
-            const s0 = ds.millis()
-            done = keyJob.step()
-            await ds.sleep(0)
-            const dt = ds.millis() - s0
-            if (dt > longest) longest = dt
-            steps++
-        }
+        await stepToEnd(keyJob, tally)
         const signJob = new SignJob(seed, publicKey, message)
-        done = false
-        while (!done) {
-            const s0 = ds.millis()
-            done = signJob.step()
-            await ds.sleep(0)
-            const dt = ds.millis() - s0
-            if (dt > longest) longest = dt
-            steps++
-        }
+        await stepToEnd(signJob, tally)
         const ms = ds.millis() - t0
         total += ms
         if (ms < fastest) fastest = ms
@@ -124,7 +120,7 @@ async function timeCheckpoints() {
     }
     console.log("fl:sign table=" + BASE_TABLE_BYTES + " spacing=" + BASE_TABLE_SPACING + " stepOps=" + STEP_OPS)
     if (CHECKPOINTS === 0) return
-    console.log("fl:sign signMsPerCheckpoint=" + Math.round(total / CHECKPOINTS) + " fastest=" + fastest + " stepsPerCheckpoint=" + steps / CHECKPOINTS + " maxStepMs=" + longest)
+    console.log("fl:sign signMsPerCheckpoint=" + Math.round(total / CHECKPOINTS) + " fastest=" + fastest + " stepsPerCheckpoint=" + tally.steps / CHECKPOINTS + " maxStepMs=" + tally.longest)
 }
 
 async function phase(name: string, work: () => void) {
