@@ -30,7 +30,7 @@ function run(...args: string[]) {
 const good = file("good.json", formatExport({ deviceId: DEVICE_ID, blocks }))
 const tampered = (() => {
     const copy = blocks.map(b => Buffer.from(b))
-    copy[2][10] ^= 0x40
+    copy[2][copy[2].length - 1] ^= 0x40 // in the tag
     return file("bad.json", formatExport({ deviceId: DEVICE_ID, blocks: copy }))
 })()
 

@@ -73,15 +73,15 @@ describe("byte primitives", () => {
 })
 
 describe("readings codec", () => {
-    test("predicts its encoded size exactly at every step", () => {
+    test.each([1, 2])("predicts its encoded size exactly at every step (v%i)", version => {
         fc.assert(
             fc.property(layout, ([channels, readings]) => {
-                const b = new ReadingsBuilder(channels)
+                const b = new ReadingsBuilder(channels, version)
                 for (const r of readings) {
                     const predicted = b.bodySize(r)
                     b.add(r)
                     const w = new ByteWriter()
-                    b.encode(w)
+                    b.encode(w, version)
                     expect(w.size()).toBe(predicted)
                     expect(b.bodySize()).toBe(predicted)
                 }
@@ -90,15 +90,16 @@ describe("readings codec", () => {
         )
     })
 
-    test("round-trips random readings, extremes and missing values through a sealed block", () => {
+    test.each([1, 2])("round-trips random readings, extremes and missing values through a sealed block (v%i)", version => {
         fc.assert(
             fc.property(layout, ([channels, readings]) => {
-                const b = new ReadingsBuilder(channels)
+                const b = new ReadingsBuilder(channels, version)
                 for (const r of readings) b.add(r)
                 const head = { ...newChainHead(testKey()), seq: 5 }
-                const content = encodeContent(head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b })
+                const content = encodeContent(head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b }, version)
                 if (content.length + 16 > MAX_BLOCK_BYTES) return
-                const { block } = sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b })
+                const { block } = sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b }, version)
+                expect(block.bytes[0]).toBe(version)
                 expect(decodeBlock(block.bytes).readings).toEqual(readings.map(r => r.map(v => (v === undefined ? null : v))))
             }),
             { numRuns: 300 }
@@ -234,7 +235,7 @@ describe("readings codec", () => {
         const head = newChainHead(testKey())
         const genesis = { deviceId: DEVICE_ID, firmware: "fw/1", board: "b", channels: [{ name: "t", unit: "degC", exponent: -2 }] }
         const g = sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_GENESIS, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, genesis })
-        expect(decodeBlock(g.block.bytes).genesis).toEqual(genesis)
+        expect(decodeBlock(g.block.bytes).genesis).toEqual({ ...genesis, link: head.link })
         const gap = { reason: 1, lostReadings: 9, from: { boot: 2, uptimeMs: 3 }, lostBlocks: 2, firstLostSeq: 4, lastLostHash: Buffer.alloc(32, 9) }
         const gb = sealBlock(nodeCrypto, DEVICE_ID, { ...head, seq: 9 }, { type: RECORD_GAP, time: { boot: 2, uptimeMs: 9 }, intervalMs: 1, gap })
         expect(decodeBlock(gb.block.bytes).gap).toEqual(gap)
@@ -244,9 +245,13 @@ describe("readings codec", () => {
     })
 })
 
-test("refuses a block size limit too small for one reading of the layout", () => {
+test("refuses a block size limit too small for one reading of the layout (v2 needs 32 bytes less than v1)", () => {
     const specs = Array.from({ length: 8 }, (_, i) => ({ name: "c" + i, unit: "u", exponent: 0 }))
-    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 120 })).toThrow(RangeError)
+    expect(largestSingleReadingBlock(8)).toBe(105)
+    expect(largestSingleReadingBlock(8, 1)).toBe(137)
+    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 104 })).toThrow(RangeError)
+    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 105 })).not.toThrow()
+    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 120, formatVersion: 1 })).toThrow(RangeError)
 })
 
 describe("fixed point", () => {
