@@ -26,14 +26,14 @@ const MAX_WIDTH = 33
 export function chooseCoding(n: number, width: number, sums: number[]): number {
     let best = n * width
     let code = width
-    let prev = best + 1 + n
+    let prev = 0
     for (let k = 0; k < width; k++) {
         const cost = sums[k] + n * (k + 1)
         if (cost < best) {
             best = cost
             code = RICE + k
         }
-        if (cost > prev) break
+        if (k > 0 && cost > prev) break
         prev = cost
     }
     return code
@@ -273,14 +273,14 @@ export class ReadingsBuilder {
             } else addRiceSums(sums, z, 1)
             let best = p * w
             let code = w
-            let prev = best + 1 + p
+            let prev = 0
             for (let k = 0; k < w; k++) {
                 const cost = sums[k] + p * (k + 1)
                 if (cost < best) {
                     best = cost
                     code = RICE + k
                 }
-                if (cost > prev) break
+                if (k > 0 && cost > prev) break
                 prev = cost
             }
             bits2 += best - codedBits[c]

@@ -8,10 +8,10 @@ import { describe, expect, test } from "vitest"
 import { BitReader, BitWriter } from "../../../../src/lib/codec/bitpack"
 import { ByteReader, ByteWriter, FormatError, fromHex, mod, unzigzag, zigzag } from "../../../../src/lib/codec/bytes"
 import { decodeBlock, decodeContent, encodeContent, newChainHead, sealBlock } from "../../../../src/lib/ledger/chain"
-import { MAX_BLOCK_BYTES, MAX_READING, MIN_READING, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../../../src/lib/codec/format"
+import { headerSize, MAX_BLOCK_BYTES, MAX_READING, MIN_READING, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../../../src/lib/codec/format"
 import { toFixedPoint } from "../../../../src/lib/codec/fixedpoint"
 import { largestSingleReadingBlock, Ledger } from "../../../../src/lib/ledger/ledger"
-import { checkReading, MISSING, Reading, ReadingsBuilder } from "../../../../src/lib/codec/readings"
+import { checkReading, chooseCoding, codingBits, MISSING, Reading, ReadingsBuilder, RICE } from "../../../../src/lib/codec/readings"
 import { nodeCrypto } from "../../../../tools/lib/crypto"
 import { DEVICE_ID, testKey } from "../../helpers/chains"
 
@@ -266,5 +266,57 @@ describe("fixed point", () => {
 
     test.each([NaN, Infinity, -Infinity, 1e12])("turns %f into a missing value", v => {
         expect(toFixedPoint(v, -2)).toBe(MISSING)
+    })
+})
+
+describe("v2 channel coding (FORMAT.md, 'Channel coding')", () => {
+    const zigzags = fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 ** 33 - 2 }), fc.integer({ min: 0, max: 300 })), { minLength: 1, maxLength: 60 })
+    const bits = (z: number) => (z === 0 ? 0 : Math.floor(Math.log2(z)) + 1)
+
+    test("picks the fewest bits over fixed width and every Rice k, fixed on a tie, then the smallest k", () => {
+        fc.assert(
+            fc.property(zigzags, zs => {
+                const width = Math.max(...zs.map(bits))
+                const sums = Array.from({ length: 34 }, (_, k) => zs.reduce((n, z) => n + Math.floor(z / 2 ** k), 0))
+                let best = zs.length * width
+                let code = width
+                for (let k = 0; k <= 32; k++) {
+                    const cost = sums[k] + zs.length * (k + 1)
+                    if (cost < best) [best, code] = [cost, RICE + k]
+                }
+                expect(chooseCoding(zs.length, width, sums)).toBe(code)
+                expect(codingBits(code, zs.length, sums)).toBe(best)
+            }),
+            { numRuns: 500 }
+        )
+    })
+
+    test("codes a channel that is mostly still and sometimes jumps in Rice, a smaller body than v1's fixed width", () => {
+        const readings: Reading[] = Array.from({ length: 40 }, (_, i) => [i % 13 === 5 ? 250 : 0, 100 + (i & 1)])
+        const v1 = new ReadingsBuilder(2, 1)
+        const v2 = new ReadingsBuilder(2)
+        for (const r of readings) (v1.add(r), v2.add(r))
+        const w = new ByteWriter()
+        v2.encode(w)
+        const body = w.finish()
+        // channelCount, then ch0: first value 0 (zigzag 0), its coding byte.
+        expect(body[2]).toBeGreaterThanOrEqual(RICE)
+        expect(v2.bodySize()).toBeLessThan(v1.bodySize())
+        expect(decodeContent(encodeContent({ ...newChainHead(testKey()), seq: 1 }, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: v2 })).readings).toEqual(readings)
+    })
+
+    test("rejects a coding that is valid but not the cheapest one", () => {
+        const b = new ReadingsBuilder(1)
+        for (const v of [0, 0, 0, 9, 0, 0, 0, 0]) b.add([v])
+        const content = encodeContent({ ...newChainHead(testKey()), seq: 1 }, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: b })
+        // Zigzag deltas 0 0 18 17 0 0 0: fixed width 5 takes 35 bits, Rice k = 2 29 (8 + 7 x 3).
+        const at = headerSize(1, { boot: 0, uptimeMs: 0 }, 1, 8) + 2 // after channelCount and the first value
+        expect(content[at]).toBe(RICE + 2)
+        expect(content.length - at - 1).toBe(4)
+        // The same deltas at fixed width 5: 35 bits, 5 bytes instead of 4.
+        const fixed = new BitWriter()
+        fixed.writeRun([0, 0, 18, 17, 0, 0, 0], 5)
+        const altered = Buffer.concat([content.subarray(0, at), Buffer.from([5]), fixed.finish()])
+        expect(() => decodeContent(altered)).toThrow(/not the cheapest/)
     })
 })
