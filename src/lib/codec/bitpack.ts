@@ -109,7 +109,10 @@ export class BitWriter {
         if (this.finished) throw new RangeError("BitWriter used after finish()")
         const scale = POW2[k]
         let total = 0
-        for (let i = 0; i < count; i++) total += Math.floor(values[i] / scale) + 1 + k
+        for (let i = 0; i < count; i++) {
+            const z = values[i]
+            total += (z < 1073741824 ? (k < 30 ? z >> k : 0) : Math.floor(z / scale)) + 1 + k
+        }
         if (this.at + (this.filled + total) / 8 > this.buf.length) this.reserve(total)
         const buf = this.buf
         let at = this.at

@@ -561,7 +561,7 @@ function decodeDeltasV2(r: ByteReader, count: number, channels: number, present:
             } else {
                 // Unary quotient: at most as many steps as the block has bits.
                 let q = 0
-                while (bit < limit && bitAt(data, start, bit)) {
+                while (bit < limit && (data[start + (bit >> 3)] & (128 >> (bit & 7))) !== 0) {
                     q++
                     bit++
                 }
@@ -577,7 +577,14 @@ function decodeDeltasV2(r: ByteReader, count: number, channels: number, present:
             if (v < MIN_READING || v > MAX_READING) throw new FormatError("channel " + c + ": value outside 32-bit range")
             out.push(v)
             if (z > widest) widest = z
-            addRiceSums(sums, z, 1)
+            // Rice sums (see addRiceSums), in place: a call per value costs the device a frame.
+            let q = z
+            let k2 = 0
+            while (q > 0) {
+                sums[k2] += q
+                q = q < 1073741824 ? q >> 1 : Math.floor(q / 2)
+                k2++
+            }
         }
         if (chooseCoding(n, bitWidth(widest), sums) !== code) throw new FormatError("channel " + c + ": coding " + code + " is not the cheapest (canonical) one")
     }
