@@ -35,7 +35,7 @@ import {
     TAG_BYTES,
     writeHeader,
 } from "../src/lib/codec/format"
-import { blockTag, deriveEpochKey, evolveKey } from "../src/lib/ledger/keys"
+import { blockTag, deriveEpochKey, evolveKey, TAG_LABEL } from "../src/lib/ledger/keys"
 import { Ledger } from "../src/lib/ledger/ledger"
 import { Reading } from "../src/lib/codec/readings"
 import { verifyChain, VerifyReport } from "../src/lib/ledger/verify"
@@ -205,7 +205,8 @@ interface SealedChain {
 function sealChain(script: ChainScript, previousHead?: Buffer): SealedChain {
     const deviceId = fromHex(DEVICE_ID_HEX, "device id")
     // The ledger wipes each epoch key once the next is derived, K_0 included: give it a copy.
-    const ledger = new Ledger(nobleCrypto, deviceId, CHANNELS, newChainHead(copyBytes(script.key0, 0, 32), previousHead), { intervalMs: INTERVAL_MS })
+    // These are the v1 vectors: sealed in v1, which readers still accept (the Ledger seals v2 by default).
+    const ledger = new Ledger(nobleCrypto, deviceId, CHANNELS, newChainHead(copyBytes(script.key0, 0, 32), previousHead), { intervalMs: INTERVAL_MS, formatVersion: 1 })
     const blocks: SealedBlock[] = []
     const gaps: { [seq: number]: GapBody } = {}
     for (const step of script.steps) {
@@ -331,12 +332,20 @@ interface Malformed {
     rule: string
 }
 
+/**
+ * The v1 tag of `content` whatever its first byte says (blockTag takes the version from it):
+ * a malformed v1 vector may carry another version byte and must still be validly v1-tagged.
+ */
+export function v1Tag(key: Buffer, deviceId: Buffer, content: Buffer): Buffer {
+    return copyBytes(nobleCrypto.hmacSha256(key, joinBytes([Buffer.from(TAG_LABEL), deviceId, content])), 0, TAG_BYTES)
+}
+
 function malformedVectors(chain: SealedChain): Malformed[] {
     const deviceId = fromHex(DEVICE_ID_HEX, "device id")
     const key0 = chain.script.key0
     const out: Malformed[] = []
     const add = (name: string, seq: number, content: Buffer, rule: string) => {
-        const tag = blockTag(nobleCrypto, deriveEpochKey(nobleCrypto, key0, deviceId, seq), deviceId, content)
+        const tag = v1Tag(deriveEpochKey(nobleCrypto, key0, deviceId, seq), deviceId, content)
         const bytes = joinBytes([content, tag])
         try {
             decodeBlock(bytes)

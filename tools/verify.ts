@@ -30,7 +30,9 @@ Options:
 
 Without a key only format, seq and links are checked: nothing is authenticated.
 
-Exit status: 0 valid, 1 invalid, 2 usage or I/O error.`
+Exit status: 0 valid, 1 invalid, 2 usage or I/O error. Invalid is a chain that fails or a
+readable file that is not a valid export (not JSON, odd or non-hex block strings, a block
+over 200 bytes, another format or version).`
 
 function readKey(keyHex: string | undefined, keyFile: string | undefined): Buffer | undefined {
     if (keyHex !== undefined && keyFile !== undefined) throw new UsageError("give either --key or --key-file, not both")
@@ -141,8 +143,12 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
     try {
         chain = parseExport(text)
     } catch (e) {
-        if (e instanceof ExportFileError) throw new UsageError(file + ": " + e.message)
-        throw e
+        // A file that can be read but is not a valid export is invalid (1), like a tampered
+        // chain: 2 stays for usage and I/O, so a script that treats 1 as "bad file" misses none.
+        if (!(e instanceof ExportFileError)) throw e
+        const failure = { index: -1, code: "export-file", reason: e.message }
+        out(cli.boolean("json") ? JSON.stringify({ file, ok: false, failure }, null, 2) : "fieldledger verify: " + file + "\nINVALID export file: " + e.message)
+        return 1
     }
     const { report, tail } = verifyExport(chain, key0, expectedHead)
     out(cli.boolean("json") ? JSON.stringify({ file, ...report, tail }, null, 2) : formatReport(file, report, tail))

@@ -43,7 +43,7 @@ function contentOf(block: GoldenBlock): BlockContent {
         const gap = { reason: g.reason, lostReadings: g.lostReadings, from: time(g.from), lostBlocks: g.lostBlocks, firstLostSeq: g.firstLostSeq, lastLostHash: g.lastLostHash ? hex(g.lastLostHash) : undefined }
         return { type: RECORD_GAP, time: time(h.time), intervalMs: h.intervalMs, gap }
     }
-    const readings = new ReadingsBuilder(d.readings[0].length)
+    const readings = new ReadingsBuilder(d.readings[0].length, h.version)
     for (const r of d.readings) readings.add(r)
     return { type: RECORD_DATA, time: time(h.time), intervalMs: h.intervalMs, readings }
 }
@@ -54,13 +54,13 @@ describe("golden vectors on the device", () => {
         for (const chain of GOLDEN.chains) {
             for (const block of chain.blocks) {
                 const head: ChainHead = { seq: block.seq, link: hex(block.decoded.header.link), key: hex(block.keyHex) }
-                const { block: sealed, next } = sealBlock(deviceCrypto, deviceId, head, contentOf(block))
+                const { block: sealed, next } = sealBlock(deviceCrypto, deviceId, head, contentOf(block), block.decoded.header.version)
                 if (sealed.bytes.toString("hex") !== block.hex) console.log("mismatch: chain " + chain.name + " seq " + block.seq)
                 expect(sealed.bytes.toString("hex")).toBe(block.hex)
                 expect(sealed.hash.toString("hex")).toBe(block.hashHex)
                 expect(next.key.toString("hex")).toBe(evolveKey(deviceCrypto, hex(block.keyHex), deviceId, block.seq).toString("hex"))
                 const decoded = decodeBlock(hex(block.hex))
-                expect(blockTag(deviceCrypto, hex(block.keyHex), deviceId, decoded.content).toString("hex")).toBe(block.tagHex)
+                expect(blockTag(deviceCrypto, hex(block.keyHex), deviceId, decoded.content, head.link).toString("hex")).toBe(block.tagHex)
                 n++
                 await ds.sleep(0)
             }

@@ -29,6 +29,8 @@ describe("firmware chain verified on Node", () => {
         // The fourth channel's sensor failed on every read: one missing value per reading.
         expect(report.summary.channels!.map(c => c.name)).toEqual(["temperature", "humidity", "pressure", "broken"])
         expect(report.summary.missingValues).toBe(report.summary.readings)
+        // The firmware seals format v2 (docs/FORMAT.md, "Format v2").
+        for (const b of blocks) expect(b.bytes[0]).toBe(2)
         for (const b of blocks.slice(1)) {
             for (const reading of decodeBlock(b.bytes).readings!) {
                 expect(reading[0]).toBeGreaterThan(-1000)

@@ -4,30 +4,36 @@
  * a COSE_Mac0 tag (HMAC 256/64, RFC 9052/9053) per reading.
  */
 import { createHmac } from "node:crypto"
+import { brotliCompressSync, constants as zlibConstants } from "node:zlib"
 import { encode as cborEncode } from "cborg"
 import { decodeBlock, newChainHead } from "../../src/lib/ledger/chain"
-import { headerSize, LINK_BYTES, TAG_BYTES } from "../../src/lib/codec/format"
+import { ChannelSpec, headerSize, TAG_BYTES } from "../../src/lib/codec/format"
 import { Ledger } from "../../src/lib/ledger/ledger"
 import { verifyChain } from "../../src/lib/ledger/verify"
 import { nobleCrypto } from "../lib/crypto"
 import type { BenchSection } from "./section"
-import { loadSeattle, SEATTLE_CHANNELS, SEATTLE_INTERVAL_MS, SeattleRow } from "./seattle"
+import { loadSeattle, loadSeattleDaily, SEATTLE_CHANNELS, SEATTLE_DAILY_CHANNELS, SEATTLE_DAILY_INTERVAL_MS, SEATTLE_INTERVAL_MS, SeattleRow } from "./seattle"
 
 const DEVICE_ID = Buffer.from("12abdd2289421234", "hex")
 const KEY0 = Buffer.alloc(32, 0x42)
 
-function sealSeattle(rows: SeattleRow[]): Buffer[] {
+function sealSeattle(rows: SeattleRow[], channels: ChannelSpec[] = SEATTLE_CHANNELS, intervalMs = SEATTLE_INTERVAL_MS): Buffer[] {
     // Seal on size only (no time limit): the figure is the codec's, not the sealing policy's.
-    const ledger = new Ledger(nobleCrypto, DEVICE_ID, SEATTLE_CHANNELS, newChainHead(Buffer.from(KEY0)), { intervalMs: SEATTLE_INTERVAL_MS, maxBlockAgeMs: 2 ** 31 })
+    const ledger = new Ledger(nobleCrypto, DEVICE_ID, channels, newChainHead(Buffer.from(KEY0)), { intervalMs, maxBlockAgeMs: 2 ** 53 - 1 })
     const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0, unixTime: rows[0].unixTime }, "fieldledger/bench", "bench").bytes]
     rows.forEach((row, i) => {
-        for (const b of ledger.append(row.values, { boot: 0, uptimeMs: i * SEATTLE_INTERVAL_MS, unixTime: rows[0].unixTime + i * 3600 })) blocks.push(b.bytes)
+        for (const b of ledger.append(row.values, { boot: 0, uptimeMs: i * intervalMs, unixTime: rows[0].unixTime + (i * intervalMs) / 1000 })) blocks.push(b.bytes)
     })
     const last = ledger.sealOpen()
     if (last) blocks.push(last.bytes)
     const report = verifyChain(nobleCrypto, blocks, { deviceId: DEVICE_ID, key0: KEY0 })
     if (!report.ok || report.summary.readings !== rows.length) throw new Error("the benchmark chain does not verify: " + JSON.stringify(report.failure))
     return blocks
+}
+
+/** node:zlib brotli at its best (quality 11, text mode) over `text`: bytes out. */
+function brotliBytes(text: string): number {
+    return brotliCompressSync(Buffer.from(text), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT } }).length
 }
 
 function rawFixedPoint(rows: SeattleRow[]): number {
@@ -57,7 +63,7 @@ function coseMac0(rows: SeattleRow[]): number {
 
 export const compactness: BenchSection = {
     name: "compactness",
-    description: "bytes per 3-channel reading, seattle-weather-hourly-normals (vega-datasets), whole chain",
+    description: "bytes per reading, whole chain: seattle-weather-hourly-normals (3 channels) and seattle-weather daily (4 channels, beside brotli)",
     async run() {
         const rows = loadSeattle()
         const blocks = sealSeattle(rows)
@@ -68,9 +74,15 @@ export const compactness: BenchSection = {
         for (const b of data) {
             const h = b.header
             const hs = headerSize(h.seq, h.time, h.intervalMs, h.readingCount)
-            header += hs - LINK_BYTES
+            header += hs
             payload += b.content.length - hs
         }
+        const daily = loadSeattleDaily()
+        const dailyBlocks = sealSeattle(daily.rows, SEATTLE_DAILY_CHANNELS, SEATTLE_DAILY_INTERVAL_MS)
+        const dailyTotal = dailyBlocks.reduce((n, b) => n + b.length, 0)
+        const brotliWithDate = brotliBytes(daily.csvWithDate)
+        const brotliWithoutDate = brotliBytes(daily.csvWithoutDate)
+        const perDay = (bytes: number) => bytes / daily.rows.length
         const raw = rawFixedPoint(rows)
         const json = jsonLines(rows)
         const cose = coseMac0(rows)
@@ -83,6 +95,10 @@ export const compactness: BenchSection = {
             ledgerBlocks: blocks.length,
             readingsPerBlock: rows.length / data.length,
             maxBlockBytes: Math.max(...blocks.map(b => b.length)),
+            bytesPerReadingDaily: perDay(dailyTotal),
+            brotliBytesPerRowDaily: perDay(brotliWithDate),
+            brotliBytesPerRowDailyNoDate: perDay(brotliWithoutDate),
+            readingsPerBlockDaily: daily.rows.length / (dailyBlocks.length - 1),
         }
         const row = (name: string, bytes: number) => `  ${name.padEnd(34)} ${String(bytes).padStart(8)} B  ${perReading(bytes).toFixed(2).padStart(6)} B/reading  ${(bytes / raw).toFixed(2)}x raw`
         const n = data.length
@@ -95,7 +111,11 @@ export const compactness: BenchSection = {
                 row("JSON lines", json),
                 row("CBOR + COSE_Mac0 per reading", cose),
                 `  ${blocks.length} blocks (genesis ${blocks[0].length} B), ${figures.readingsPerBlock.toFixed(1)} readings per data block, largest block ${figures.maxBlockBytes} B`,
-                `  average data block: header ${(header / n).toFixed(1)} B + link ${LINK_BYTES} B + readings ${(payload / n).toFixed(1)} B + tag ${TAG_BYTES} B`,
+                `  average data block: header ${(header / n).toFixed(1)} B (v2: no stored link) + readings ${(payload / n).toFixed(1)} B + tag ${TAG_BYTES} B`,
+                `${daily.rows.length} daily readings (seattle-weather.csv), 4 channels (precipitation, temp_max, temp_min, wind at 0.1), the chain against brotli q11 over the same CSV rows:`,
+                `  fieldledger chain (all blocks, integrity included) ${String(dailyTotal).padStart(7)} B  ${perDay(dailyTotal).toFixed(2)} B/reading, ${figures.readingsPerBlockDaily.toFixed(1)} readings per data block`,
+                `  brotli q11, rows with their date (the chain carries time too) ${String(brotliWithDate).padStart(7)} B  ${perDay(brotliWithDate).toFixed(2)} B/row`,
+                `  brotli q11, rows without the date ${String(brotliWithoutDate).padStart(7)} B  ${perDay(brotliWithoutDate).toFixed(2)} B/row`,
             ],
         }
     },

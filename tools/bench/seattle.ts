@@ -38,3 +38,42 @@ export function loadSeattle(path = seattleCsvPath()): SeattleRow[] {
         return { unixTime, values }
     })
 }
+
+/**
+ * The daily real weather of Seattle 2012-2015 (vega-datasets `seattle-weather.csv`, 1,461 days):
+ * precipitation (mm), temp_max, temp_min (degC) and wind (m/s), each at 0.1. Rougher than the
+ * hourly normals: precipitation is zero most days and sometimes large.
+ */
+export const SEATTLE_DAILY_CHANNELS: ChannelSpec[] = [
+    { name: "precipitation", unit: "mm", exponent: -1 },
+    { name: "temp_max", unit: "degC", exponent: -1 },
+    { name: "temp_min", unit: "degC", exponent: -1 },
+    { name: "wind", unit: "m/s", exponent: -1 },
+]
+export const SEATTLE_DAILY_INTERVAL_MS = 24 * 3600 * 1000
+const DAILY_COLUMNS = "date,precipitation,temp_max,temp_min,wind"
+
+export interface SeattleDaily {
+    rows: SeattleRow[]
+    /** The CSV rows of the columns the chain carries, header line excluded: with the date, and without it. */
+    csvWithDate: string
+    csvWithoutDate: string
+}
+
+export function loadSeattleDaily(path = seattleCsvPath().replace("seattle-weather-hourly-normals.csv", "seattle-weather.csv")): SeattleDaily {
+    const lines = readFileSync(path, "utf8").trim().split("\n")
+    if (!lines[0].trim().startsWith(DAILY_COLUMNS)) throw new Error(path + ": unexpected header " + lines[0])
+    const withDate: string[] = []
+    const withoutDate: string[] = []
+    const rows = lines.slice(1).map((line, i) => {
+        const [date, ...fields] = line.trim().split(",").slice(0, 5)
+        const unixTime = Date.parse(date + "T00:00:00Z") / 1000
+        const values = fields.map(f => Math.round(Number(f) * 10))
+        if (!Number.isFinite(unixTime) || values.length !== 4 || values.some(v => !Number.isSafeInteger(v)))
+            throw new Error(path + ":" + (i + 2) + ": not a row of a date and four numbers: " + line)
+        withDate.push([date, ...fields].join(","))
+        withoutDate.push(fields.join(","))
+        return { unixTime, values }
+    })
+    return { rows, csvWithDate: withDate.join("\n") + "\n", csvWithoutDate: withoutDate.join("\n") + "\n" }
+}

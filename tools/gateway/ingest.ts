@@ -15,7 +15,7 @@
  */
 import { ByteReader, constantTimeEqual, FormatError } from "../../src/lib/codec/bytes"
 import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
-import { readHeader, RECORD_GAP } from "../../src/lib/codec/format"
+import { FORMAT_V1, readHeader, RECORD_GAP } from "../../src/lib/codec/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
 import { ChainHistory, ChainVerifier, copyVerifierState, coversJump, VerifierState } from "../../src/lib/ledger/verify"
 import { gapIndexEntry } from "./gapindex"
@@ -171,7 +171,9 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
                 result.duplicates++
                 continue
             }
-            const tagOk = constantTimeEqual(blockTag(ctx.crypto, ctx.epochKey(seq), ctx.deviceId, block.content), block.tag)
+            // A v2 tag binds the link, the hash of the block before (a genesis block's own link).
+            const link = seq === 0 ? block.header.link : lookup(seq - 1)?.hash
+            const tagOk = (!!link || block.header.version === FORMAT_V1) && constantTimeEqual(blockTag(ctx.crypto, ctx.epochKey(seq), ctx.deviceId, block.content, link), block.tag)
             if (!tagOk)
                 return stop(
                     { index: i, seq, status: 422, code: "bad-tag", message: "block " + seq + " differs from the stored one and its tag does not verify under K_" + seq },

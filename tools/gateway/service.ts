@@ -11,7 +11,7 @@ import { DEVICE_ID_TEXT, isDeviceIdHex, isKeyHex, KEY_TEXT, parseKeyHex } from "
 import { LedgerCrypto } from "../../src/lib/ledger/keys"
 import { Reading } from "../../src/lib/codec/readings"
 import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, decodeBatch, deriveAckKey, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
-import { initialVerifierState, VerifierState } from "../../src/lib/ledger/verify"
+import { blockEndTime, initialVerifierState, VerifierState } from "../../src/lib/ledger/verify"
 import { nodeCrypto } from "../lib/crypto"
 import { exportPieces } from "../lib/exportfile"
 import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
@@ -247,7 +247,8 @@ export class GatewayService {
                 link: d.headHash,
                 key: epochKeys.keyAt(d.headSeq + 1),
                 channelCount: genesis.genesis.channels.length,
-                last: head.header.time,
+                last: blockEndTime(head.header),
+                version: head.header.version,
             }
         }
         const s: DeviceSession = { id, key0, ackKey: deriveAckKey(this.crypto, key0, id), state, epochKeys }

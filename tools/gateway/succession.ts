@@ -51,7 +51,7 @@ export function succeed(service: GatewayService, idHex: string, input: { key0?: 
     }
     if (genesis.header.type !== RECORD_GENESIS || !genesis.genesis || !genesis.genesis.deviceId.equals(id))
         throw new HttpError(422, "not-a-genesis", "the block is not a genesis block of device " + d.id)
-    if (!constantTimeEqual(blockTag(service.crypto, key0, id, genesis.content), genesis.tag)) throw new HttpError(422, "bad-tag", "the genesis block is not tagged under the given key0")
+    if (!constantTimeEqual(blockTag(service.crypto, key0, id, genesis.content, genesis.header.link), genesis.tag)) throw new HttpError(422, "bad-tag", "the genesis block is not tagged under the given key0")
     const link = genesis.header.link
     const linkMatches = d.headSeq >= 0 ? !!d.headHash && constantTimeEqual(link, d.headHash) : isAllZero(link)
 

@@ -132,7 +132,7 @@ export function backlogOf(h: StoredHead): number {
 }
 
 function genesisUnder(crypto: LedgerCrypto, key0: Buffer, deviceId: Buffer, genesis: DecodedBlock | undefined): boolean {
-    return !!genesis && constantTimeEqual(blockTag(crypto, key0, deviceId, genesis.content), genesis.tag)
+    return !!genesis && constantTimeEqual(blockTag(crypto, key0, deviceId, genesis.content, genesis.header.link), genesis.tag)
 }
 
 async function readGenesis(settings: DeviceSettings): Promise<DecodedBlock | undefined> {

@@ -99,6 +99,68 @@ export class BitWriter {
         this.filled = filled
     }
 
+    /**
+     * Appends the first `count` values of `values` as Rice codes with parameter `k` (0..32):
+     * floor(z / 2^k) one bits, a zero bit, then the low k bits of z. Unchecked like writeRun,
+     * and like it kept in locals with no call per value (sealing runs on the device); the unary
+     * parts go out up to 16 bits at a time, so the loop is bounded by the bits written.
+     */
+    writeRice(values: number[], k: number, count: number) {
+        if (this.finished) throw new RangeError("BitWriter used after finish()")
+        const scale = POW2[k]
+        let total = 0
+        for (let i = 0; i < count; i++) {
+            const z = values[i]
+            total += (z < 1073741824 ? (k < 30 ? z >> k : 0) : Math.floor(z / scale)) + 1 + k
+        }
+        if (this.at + (this.filled + total) / 8 > this.buf.length) this.reserve(total)
+        const buf = this.buf
+        let at = this.at
+        let acc = this.acc
+        let filled = this.filled
+        for (let i = 0; i < count; i++) {
+            const z = values[i]
+            // Shifts are 32-bit and take the count mod 32: only for small z and k.
+            let q = z < 1073741824 ? (k < 30 ? z >> k : 0) : Math.floor(z / scale)
+            let rest = z - q * scale
+            while (q > 0) {
+                const m = q > 16 ? 16 : q
+                acc = ((acc & 127) << m) | ((1 << m) - 1)
+                filled += m
+                while (filled >= 8) {
+                    filled -= 8
+                    buf[at] = (acc >> filled) & 255
+                    at++
+                }
+                q -= m
+            }
+            // The zero bit and the remainder, k + 1 bits; over 24 the high part goes first.
+            let width = k + 1
+            if (width > FAST_BITS) {
+                const high = Math.floor(rest / FAST_POW)
+                acc = ((acc & 127) << (width - FAST_BITS)) | high
+                filled += width - FAST_BITS
+                while (filled >= 8) {
+                    filled -= 8
+                    buf[at] = (acc >> filled) & 255
+                    at++
+                }
+                rest -= high * FAST_POW
+                width = FAST_BITS
+            }
+            acc = ((acc & 127) << width) | rest
+            filled += width
+            while (filled >= 8) {
+                filled -= 8
+                buf[at] = (acc >> filled) & 255
+                at++
+            }
+        }
+        this.at = at
+        this.acc = acc
+        this.filled = filled
+    }
+
     /** The packed bytes, the last byte padded with zero bits. Ends the writer. */
     finish(): Buffer {
         this.finished = true

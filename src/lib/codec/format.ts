@@ -1,11 +1,18 @@
 /**
- * Block format v1: constants, the common header, and the genesis and gap record bodies.
+ * Block formats v1 and v2: constants, the common header, and the genesis and gap record bodies.
  * docs/FORMAT.md is the specification; this module is its executable form, shared by the
  * firmware and the Node tools (pure: no I/O, no `@devicescript/*` import).
+ *
+ * Writers seal v2; readers accept both. v2 drops the stored link from the header (the tag and
+ * the block hash bind it instead, see chain.ts); a v2 genesis block carries its link in its body,
+ * as no block before it in the chain gives it.
  */
-import { ByteReader, ByteWriter, FormatError, varintLength } from "./bytes"
+import { ByteReader, ByteWriter, FormatError, MAX_VARINT, varintLength } from "./bytes"
 
-export const FORMAT_VERSION = 1
+/** The version writers seal. */
+export const FORMAT_VERSION = 2
+export const FORMAT_V1 = 1
+export const FORMAT_V2 = 2
 
 /** Record types (header byte 1). */
 export const RECORD_GENESIS = 0
@@ -16,10 +23,14 @@ export const RECORD_GAP = 2
  * tools and the gateway's JSON call it.
  */
 export const RECORD_NAMES = ["genesis", "data", "gap"]
+/** Reserved (v2) for the signed checkpoint record; a decoder of this version rejects it. */
+export const RECORD_CHECKPOINT_RESERVED = 3
 
 /** Header flags (byte 2); every other bit must be zero. */
 export const FLAG_UNIX_TIME = 1
 export const FLAG_MISSING_VALUES = 2
+/** Reserved (v2) for encrypted readings; a decoder of this version rejects it. */
+export const FLAG_ENCRYPTED_RESERVED = 4
 const KNOWN_FLAGS = FLAG_UNIX_TIME | FLAG_MISSING_VALUES
 
 export const DEVICE_ID_BYTES = 8
@@ -62,7 +73,11 @@ export interface BlockHeader {
     type: number
     flags: number
     seq: number
-    /** SHA-256 of the previous block's bytes (genesis: the previous chain's head, or zeros). */
+    /**
+     * The hash of the previous block (genesis: the previous chain's head, or zeros). Stored in
+     * every v1 block; in v2 only a genesis block stores it (in its body, copied here): for any
+     * other v2 block it is undefined, known only from the block before.
+     */
     link: Buffer
     time: BlockTime
     intervalMs: number
@@ -80,6 +95,8 @@ export interface ChannelSpec {
 }
 
 export interface GenesisBody {
+    /** v2 only, written first in the body: the previous chain's head, or 32 zero bytes (v1 keeps it in the header). */
+    link?: Buffer
     deviceId: Buffer
     firmware: string
     board: string
@@ -112,51 +129,62 @@ function checkUint(value: number, max: number, what: string) {
 export function writeHeader(w: ByteWriter, h: BlockHeader) {
     checkUint(h.seq, MAX_SEQ, "seq")
     checkUint(h.time.boot, MAX_BOOT, "boot")
-    if (h.link.length !== LINK_BYTES)
+    const v1 = h.version === FORMAT_V1
+    if (v1 && h.link.length !== LINK_BYTES)
         throw new RangeError("link must be " + LINK_BYTES + " bytes")
     if (h.readingCount > MAX_READINGS_PER_BLOCK)
         throw new RangeError("too many readings: " + h.readingCount)
     const hasUnix = h.time.unixTime !== undefined && h.time.unixTime !== null
     const flags = (h.flags & ~FLAG_UNIX_TIME) | (hasUnix ? FLAG_UNIX_TIME : 0)
-    w.u8(h.version).u8(h.type).u8(flags).varint(h.seq).bytes(h.link)
+    w.u8(h.version).u8(h.type).u8(flags).varint(h.seq)
+    if (v1) w.bytes(h.link)
     w.varint(h.time.boot).varint(h.time.uptimeMs)
     if (hasUnix) w.varint(h.time.unixTime)
     w.varint(h.intervalMs).varint(h.readingCount)
 }
 
-/** Encoded size of a header with these fields, without encoding it. */
-export function headerSize(seq: number, time: BlockTime, intervalMs: number, readingCount: number): number {
-    let n = 3 + varintLength(seq) + LINK_BYTES + varintLength(time.boot) + varintLength(time.uptimeMs)
+/** Encoded size of a header with these fields, without encoding it (v2 unless `version` says 1). */
+export function headerSize(seq: number, time: BlockTime, intervalMs: number, readingCount: number, version?: number): number {
+    let n = 3 + varintLength(seq) + (version === FORMAT_V1 ? LINK_BYTES : 0) + varintLength(time.boot) + varintLength(time.uptimeMs)
     if (time.unixTime !== undefined && time.unixTime !== null) n += varintLength(time.unixTime)
     return n + varintLength(intervalMs) + varintLength(readingCount)
 }
 
 export function readHeader(r: ByteReader): BlockHeader {
     const version = r.u8("version")
-    if (version !== FORMAT_VERSION)
+    if (version !== FORMAT_V1 && version !== FORMAT_V2)
         throw new FormatError("unsupported format version " + version)
+    const v2 = version === FORMAT_V2
     const type = r.u8("type")
+    if (v2 && type === RECORD_CHECKPOINT_RESERVED) throw new FormatError("record type 3 (checkpoint) is reserved and not yet defined")
     if (type !== RECORD_GENESIS && type !== RECORD_DATA && type !== RECORD_GAP)
         throw new FormatError("unknown record type " + type)
     const flags = r.u8("flags")
+    if (v2 && (flags & FLAG_ENCRYPTED_RESERVED) !== 0) throw new FormatError("flag bit 2 (encrypted readings) is reserved and not yet defined")
     if ((flags & ~KNOWN_FLAGS) !== 0)
         throw new FormatError("unknown flag bits " + flags)
     const seq = r.varint("seq")
     if (seq > MAX_SEQ) throw new FormatError("seq out of range")
     if (type === RECORD_GENESIS && seq !== 0) throw new FormatError("a genesis block must have seq 0")
-    const link = r.bytes(LINK_BYTES, "link")
+    const link = v2 ? undefined : r.bytes(LINK_BYTES, "link")
     const boot = r.varint("boot")
     if (boot > MAX_BOOT) throw new FormatError("boot counter out of range")
     const uptimeMs = r.varint("uptime")
     const time: BlockTime = { boot, uptimeMs }
     if (flags & FLAG_UNIX_TIME) time.unixTime = r.varint("unix time")
     const intervalMs = r.varint("interval")
-    if (type === RECORD_DATA && intervalMs === 0) throw new FormatError("a data block needs a sample interval above 0")
+    if ((type === RECORD_DATA || v2) && intervalMs === 0) throw new FormatError("a sample interval of 0 (v2: on any record; v1: on a data block)")
     const readingCount = r.varint("reading count")
     if (readingCount > MAX_READINGS_PER_BLOCK)
         throw new FormatError("reading count over " + MAX_READINGS_PER_BLOCK)
     if (type === RECORD_DATA ? readingCount === 0 : readingCount !== 0)
         throw new FormatError("reading count " + readingCount + " invalid for record type " + type)
+    // v2: the last reading's time must be a varint value too (FORMAT.md, "Reading times").
+    if (v2 && readingCount > 1) {
+        const span = (readingCount - 1) * intervalMs
+        if (uptimeMs + span > MAX_VARINT || (time.unixTime !== undefined && time.unixTime + Math.ceil(span / 1000) > MAX_VARINT))
+            throw new FormatError("the last reading's time is beyond 2^53 - 1")
+    }
     if (type !== RECORD_DATA && (flags & FLAG_MISSING_VALUES) !== 0)
         throw new FormatError("missing-values flag on a record without readings")
     return { version, type, flags, seq, link, time, intervalMs, readingCount }
@@ -173,7 +201,11 @@ export function checkChannels(channels: ChannelSpec[]) {
     }
 }
 
-export function writeGenesisBody(w: ByteWriter, g: GenesisBody) {
+export function writeGenesisBody(w: ByteWriter, g: GenesisBody, version?: number) {
+    if (version !== FORMAT_V1) {
+        if (!g.link || g.link.length !== LINK_BYTES) throw new RangeError("a v2 genesis block needs its " + LINK_BYTES + "-byte link")
+        w.bytes(g.link)
+    }
     if (g.deviceId.length !== DEVICE_ID_BYTES)
         throw new RangeError("deviceId must be " + DEVICE_ID_BYTES + " bytes")
     checkChannels(g.channels)
@@ -188,7 +220,8 @@ export function writeGenesisBody(w: ByteWriter, g: GenesisBody) {
     }
 }
 
-export function readGenesisBody(r: ByteReader): GenesisBody {
+export function readGenesisBody(r: ByteReader, version: number): GenesisBody {
+    const link = version === FORMAT_V1 ? undefined : r.bytes(LINK_BYTES, "genesis link")
     const deviceId = r.bytes(DEVICE_ID_BYTES, "device id")
     const firmware = r.shortString(MAX_VERSION_BYTES, "firmware version")
     const board = r.shortString(MAX_VERSION_BYTES, "board")
@@ -204,7 +237,9 @@ export function readGenesisBody(r: ByteReader): GenesisBody {
             throw new FormatError("channel exponent " + exponent + " outside -9..9")
         channels.push({ name, unit, exponent })
     }
-    return { deviceId, firmware, board, channels }
+    const g: GenesisBody = { deviceId, firmware, board, channels }
+    if (link) g.link = link
+    return g
 }
 
 export function writeGapBody(w: ByteWriter, g: GapBody) {

@@ -7,6 +7,7 @@ import {
     BlockHeader,
     BlockTime,
     FLAG_MISSING_VALUES,
+    FORMAT_V1,
     FORMAT_VERSION,
     GapBody,
     GenesisBody,
@@ -23,7 +24,7 @@ import {
     writeGenesisBody,
     writeHeader,
 } from "../codec/format"
-import { blockTag, evolveKey, LedgerCrypto } from "./keys"
+import { blockHash, blockTag, evolveKey, LedgerCrypto } from "./keys"
 import { decodeReadings, Reading, ReadingsBuilder } from "../codec/readings"
 
 /** What the device needs to seal the next block: nothing else survives between blocks. */
@@ -40,7 +41,7 @@ export interface SealedBlock {
     seq: number
     type: number
     bytes: Buffer
-    /** SHA-256 of `bytes`: the next block's link. */
+    /** The block's hash (blockHash: v2 over link || bytes): the next block's link. */
     hash: Buffer
 }
 
@@ -74,11 +75,15 @@ export function newChainHead(key0: Buffer, previousHead?: Buffer): ChainHead {
     return { seq: 0, link: previousHead ? copyBytes(previousHead, 0, LINK_BYTES) : zeroLink(), key: key0 }
 }
 
-/** The bytes before the tag; throws RangeError when the content does not fit its record type. */
-export function encodeContent(head: ChainHead, content: BlockContent): Buffer {
+/**
+ * The bytes before the tag, in format `version` (FORMAT_VERSION, v2, unless given); throws
+ * RangeError when the content does not fit its record type.
+ */
+export function encodeContent(head: ChainHead, content: BlockContent, version?: number): Buffer {
+    const v = version === undefined ? FORMAT_VERSION : version
     const readingCount = content.readings ? content.readings.count() : 0
     const header: BlockHeader = {
-        version: FORMAT_VERSION,
+        version: v,
         type: content.type,
         flags: content.readings && content.readings.hasMissing() ? FLAG_MISSING_VALUES : 0,
         seq: head.seq,
@@ -91,10 +96,11 @@ export function encodeContent(head: ChainHead, content: BlockContent): Buffer {
     writeHeader(w, header)
     if (content.type === RECORD_GENESIS) {
         if (head.seq !== 0) throw new RangeError("a genesis block must have seq 0")
-        writeGenesisBody(w, content.genesis)
+        const g = content.genesis
+        writeGenesisBody(w, { link: head.link, deviceId: g.deviceId, firmware: g.firmware, board: g.board, channels: g.channels }, v)
     } else if (content.type === RECORD_DATA) {
         if (readingCount === 0) throw new RangeError("a data block needs at least one reading")
-        content.readings.encode(w)
+        content.readings.encode(w, v)
     } else if (content.type === RECORD_GAP) {
         writeGapBody(w, content.gap)
     } else throw new RangeError("unknown record type " + content.type)
@@ -109,16 +115,17 @@ export function sealBlock(
     crypto: LedgerCrypto,
     deviceId: Buffer,
     head: ChainHead,
-    content: BlockContent
+    content: BlockContent,
+    version?: number
 ): { block: SealedBlock; next: ChainHead } {
-    const body = encodeContent(head, content)
+    const body = encodeContent(head, content, version)
     if (body.length + TAG_BYTES > MAX_BLOCK_BYTES)
         throw new RangeError("block of " + (body.length + TAG_BYTES) + " bytes exceeds " + MAX_BLOCK_BYTES)
-    const tag = blockTag(crypto, head.key, deviceId, body)
+    const tag = blockTag(crypto, head.key, deviceId, body, head.link)
     const bytes = Buffer.alloc(body.length + TAG_BYTES)
     bytes.set(body, 0)
     bytes.set(tag, body.length)
-    const hash = crypto.sha256(bytes)
+    const hash = blockHash(crypto, head.link, bytes)
     const next: ChainHead = {
         seq: head.seq + 1,
         link: hash,
@@ -158,6 +165,8 @@ export function decodeBlockSummary(bytes: Buffer): BlockSummary {
     if (bytes.length < TAG_BYTES + 3) throw new FormatError("block truncated")
     const r = new ByteReader(bytes, "block")
     const summary: BlockSummary = { header: readHeader(r) }
+    // A v2 genesis block's link opens its body (see decodeContent).
+    if (summary.header.type === RECORD_GENESIS && summary.header.version !== FORMAT_V1) summary.header.link = r.bytes(LINK_BYTES, "genesis link")
     if (summary.header.type === RECORD_GAP) {
         summary.gap = readGapBody(r)
         if (r.remaining() !== TAG_BYTES) throw new FormatError("gap record is not followed by exactly its tag")
@@ -173,9 +182,12 @@ export function decodeContent(content: Buffer): DecodedBlock {
     const r = new ByteReader(content, "block")
     const header = readHeader(r)
     const block: DecodedBlock = { header, content, tag: undefined }
-    if (header.type === RECORD_GENESIS) block.genesis = readGenesisBody(r)
-    else if (header.type === RECORD_GAP) block.gap = readGapBody(r)
-    else block.readings = decodeReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0)
+    if (header.type === RECORD_GENESIS) {
+        block.genesis = readGenesisBody(r, header.version)
+        // v2 keeps a genesis block's link in its body: the header carries it for every reader.
+        if (header.version !== FORMAT_V1) header.link = block.genesis.link
+    } else if (header.type === RECORD_GAP) block.gap = readGapBody(r)
+    else block.readings = decodeReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0, header.version)
     if (r.remaining() !== 0) throw new FormatError("block has " + r.remaining() + " trailing bytes before the tag")
     return block
 }

@@ -7,7 +7,7 @@
  * and HMAC cannot be run backwards, so every block sealed before the capture stays unforgeable.
  */
 import { copyBytes } from "../codec/bytes"
-import { DEVICE_ID_BYTES, KEY_BYTES, MAX_SEQ, TAG_BYTES } from "../codec/format"
+import { DEVICE_ID_BYTES, FORMAT_V1, KEY_BYTES, LINK_BYTES, MAX_SEQ, TAG_BYTES } from "../codec/format"
 
 /** The two primitives the ledger needs; native on the device, @noble/hashes or node:crypto on Node. */
 export interface LedgerCrypto {
@@ -16,14 +16,17 @@ export interface LedgerCrypto {
 }
 
 /**
- * Domain labels: ASCII, no terminator. Neither is a prefix of the other, so no tag input
- * can ever equal a key-evolution input.
+ * Domain labels: ASCII, no terminator. None is a prefix of another, so no tag input can ever
+ * equal a key-evolution input, nor a v1 tag input a v2 one. The key schedule is the same for
+ * both versions (one K_0, one chain), so it keeps its v1 label.
  */
 export const TAG_LABEL = "fieldledger/v1/tag"
+export const TAG_LABEL_V2 = "fieldledger/v2/tag"
 export const EVOLVE_LABEL = "fieldledger/v1/evolve"
 
-// Encoded once: both are read, never written into.
+// Encoded once: all are read, never written into.
 const TAG_LABEL_BYTES = Buffer.from(TAG_LABEL)
+const TAG_LABEL_V2_BYTES = Buffer.from(TAG_LABEL_V2)
 const EVOLVE_LABEL_BYTES = Buffer.from(EVOLVE_LABEL)
 
 function checkKeyAndDevice(key: Buffer, deviceId: Buffer) {
@@ -58,12 +61,36 @@ export function deriveEpochKey(crypto: LedgerCrypto, key0: Buffer, deviceId: Buf
     return key
 }
 
-/** The 16-byte tag of a block whose bytes before the tag are `content`. */
-export function blockTag(crypto: LedgerCrypto, key: Buffer, deviceId: Buffer, content: Buffer): Buffer {
+/**
+ * The 16-byte tag of a block whose bytes before the tag are `content` (its first byte is the
+ * version). v1: HMAC(K, "fieldledger/v1/tag" || device id || content). v2, whose blocks do not
+ * store their link: HMAC(K, "fieldledger/v2/tag" || device id || link || content), `link` being
+ * the previous block's hash (a genesis block's: the link in its body).
+ */
+export function blockTag(crypto: LedgerCrypto, key: Buffer, deviceId: Buffer, content: Buffer, link?: Buffer): Buffer {
     checkKeyAndDevice(key, deviceId)
-    const input = Buffer.alloc(TAG_LABEL_BYTES.length + DEVICE_ID_BYTES + content.length)
-    input.set(TAG_LABEL_BYTES, 0)
-    input.set(deviceId, TAG_LABEL_BYTES.length)
-    input.set(content, TAG_LABEL_BYTES.length + DEVICE_ID_BYTES)
+    const v1 = content[0] === FORMAT_V1
+    if (!v1 && (!link || link.length !== LINK_BYTES)) throw new RangeError("a v2 tag needs the " + LINK_BYTES + "-byte link")
+    const label = v1 ? TAG_LABEL_BYTES : TAG_LABEL_V2_BYTES
+    const linkBytes = v1 ? 0 : LINK_BYTES
+    const input = Buffer.alloc(label.length + DEVICE_ID_BYTES + linkBytes + content.length)
+    input.set(label, 0)
+    input.set(deviceId, label.length)
+    if (!v1) input.set(link, label.length + DEVICE_ID_BYTES)
+    input.set(content, label.length + DEVICE_ID_BYTES + linkBytes)
     return copyBytes(crypto.hmacSha256(key, input), 0, TAG_BYTES)
+}
+
+/**
+ * The hash of a block: the next block's link, and what a head commits to. v1: SHA-256(block),
+ * the block holding its link. v2: SHA-256(link || block), so the hash still commits to the
+ * link and, through it, to the whole chain before.
+ */
+export function blockHash(crypto: LedgerCrypto, link: Buffer, bytes: Buffer): Buffer {
+    if (bytes[0] === FORMAT_V1) return crypto.sha256(bytes)
+    if (!link || link.length !== LINK_BYTES) throw new RangeError("a v2 block's hash needs the " + LINK_BYTES + "-byte link")
+    const input = Buffer.alloc(LINK_BYTES + bytes.length)
+    input.set(link, 0)
+    input.set(bytes, LINK_BYTES)
+    return crypto.sha256(input)
 }

@@ -9,8 +9,11 @@ import {
     BlockTime,
     ChannelSpec,
     checkChannels,
+    FORMAT_V1,
+    FORMAT_VERSION,
     GapBody,
     headerSize,
+    LINK_BYTES,
     MAX_BLOCK_BYTES,
     MAX_READINGS_PER_BLOCK,
     RECORD_DATA,
@@ -36,6 +39,8 @@ export interface LedgerOptions {
      * stays within one fiber run's op budget; the format allows 255 x 8.
      */
     maxValuesPerBlock?: number
+    /** Block format to seal: FORMAT_VERSION (v2) unless 1 (the v1 golden vectors and tests that check v1 still seals). */
+    formatVersion?: number
 }
 
 export const DEFAULT_MAX_BLOCK_AGE_MS = 3600 * 1000
@@ -48,12 +53,13 @@ export const DEFAULT_MAX_BLOCK_AGE_MS = 3600 * 1000
 const NOTHING_SEALED: readonly SealedBlock[] = []
 
 /**
- * The largest block one reading can need: a header with every varint at its longest (seq and
- * boot 5 bytes, times and interval 8, count 2), and per channel a 5-byte first value and its
- * width byte. A size limit below this could leave a reading no block can hold.
+ * The largest block (v2 unless `version` says 1) one reading can need: a header with every
+ * varint at its longest (seq and boot 5 bytes, times and interval 8, count 2), and per channel
+ * a 5-byte first value and its coding byte. A size limit below this could leave a reading no
+ * block can hold.
  */
-export function largestSingleReadingBlock(channelCount: number): number {
-    const header = 3 + 5 + 32 + 5 + 8 + 8 + 8 + 2
+export function largestSingleReadingBlock(channelCount: number, version?: number): number {
+    const header = 3 + 5 + (version === FORMAT_V1 ? LINK_BYTES : 0) + 5 + 8 + 8 + 8 + 2
     return header + 1 + 1 + 6 * channelCount + TAG_BYTES
 }
 
@@ -78,6 +84,7 @@ export class Ledger {
     private readonly maxBlockBytes: number
     private readonly maxReadings: number
     private readonly maxAgeMs: number
+    private readonly version: number
 
     /**
      * The ledger takes ownership of `head.key` and wipes each epoch key as soon as the next
@@ -94,7 +101,7 @@ export class Ledger {
         if (!(options.intervalMs >= 1) || Math.floor(options.intervalMs) !== options.intervalMs)
             throw new RangeError("intervalMs must be a positive integer")
         this.maxBlockBytes = options.maxBlockBytes || MAX_BLOCK_BYTES
-        const floor = largestSingleReadingBlock(channels.length)
+        const floor = largestSingleReadingBlock(channels.length, options.formatVersion)
         if (this.maxBlockBytes > MAX_BLOCK_BYTES || this.maxBlockBytes < floor)
             throw new RangeError("maxBlockBytes must be " + floor + ".." + MAX_BLOCK_BYTES + " for " + channels.length + " channels, so any one reading fits a block")
         this.maxReadings = options.maxReadingsPerBlock || MAX_READINGS_PER_BLOCK
@@ -109,7 +116,8 @@ export class Ledger {
         this.maxAgeMs = options.maxBlockAgeMs || DEFAULT_MAX_BLOCK_AGE_MS
         this.channelCount = channels.length
         this.intervalMs = options.intervalMs
-        this.builder = new ReadingsBuilder(channels.length)
+        this.version = options.formatVersion === FORMAT_V1 ? FORMAT_V1 : FORMAT_VERSION
+        this.builder = new ReadingsBuilder(channels.length, this.version)
         this.head = head
     }
 
@@ -119,7 +127,7 @@ export class Ledger {
      */
     openContent(): Buffer | undefined {
         if (!this.open) return undefined
-        return encodeContent(this.head, { type: RECORD_DATA, time: this.openTime, intervalMs: this.intervalMs, readings: this.open })
+        return encodeContent(this.head, { type: RECORD_DATA, time: this.openTime, intervalMs: this.intervalMs, readings: this.open }, this.version)
     }
 
     /** Reopens the block a checkpoint saved (before any new reading). */
@@ -156,7 +164,7 @@ export class Ledger {
     }
 
     private seal(content: BlockContent): SealedBlock {
-        const { block, next } = sealBlock(this.crypto, this.deviceId, this.head, content)
+        const { block, next } = sealBlock(this.crypto, this.deviceId, this.head, content, this.version)
         wipe(this.head.key)
         this.head = next
         return block
@@ -178,7 +186,7 @@ export class Ledger {
         this.open = this.builder
         this.openCount = 0
         this.openTime = time
-        this.openOverhead = headerSize(this.head.seq, time, this.intervalMs, 0) - 1 + TAG_BYTES
+        this.openOverhead = headerSize(this.head.seq, time, this.intervalMs, 0, this.version) - 1 + TAG_BYTES
     }
 
     /**

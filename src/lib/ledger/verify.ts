@@ -7,9 +7,9 @@
  * requests), and `verifyChain` runs it over a whole list.
  */
 import { constantTimeEqual, FormatError, isAllZero, toHex } from "../codec/bytes"
-import { BlockTime, ChannelSpec, GapBody, GAP_POWER_LOSS, GAP_REASONS, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../codec/format"
+import { BlockHeader, BlockTime, ChannelSpec, FORMAT_V1, GapBody, GAP_POWER_LOSS, GAP_REASONS, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../codec/format"
 import { decodeBlock, DecodedBlock } from "./chain"
-import { blockTag, evolveKey, LedgerCrypto } from "./keys"
+import { blockHash, blockTag, evolveKey, LedgerCrypto } from "./keys"
 
 export interface VerifyOptions {
     deviceId: Buffer
@@ -55,7 +55,11 @@ export interface ChainSummary {
 }
 
 export interface VerifyFailure {
-    /** Position of the offending block in the list (0-based). */
+    /**
+     * Position of the offending block in the list (0-based). For a failure about a block the
+     * list lacks, the position it would have: "empty" 0, "truncated" the list's length,
+     * "head-mismatch" the position of the block at the head's seq, or where it would be.
+     */
     index: number
     seq?: number
     code: string
@@ -81,8 +85,12 @@ export interface VerifierState {
     key: Buffer
     /** Channel count of the genesis layout (0 before it). */
     channelCount: number
-    /** Time of the last accepted block. */
+    /** Time of the last accepted block's last reading (blockEndTime); its header time if it has none. */
     last: BlockTime
+    /** Format version of the last accepted block (versions never go down along a chain); absent: none yet. */
+    version?: number
+    /** Last seq of the widest range of dropped blocks declared so far (absent: none). */
+    declaredTo?: number
 }
 
 /**
@@ -138,6 +146,19 @@ function timeBefore(a: BlockTime, b: BlockTime): boolean {
 }
 
 /**
+ * When a block's last reading was due: the header time plus (readingCount - 1) intervals
+ * (unixTime too, when present); a block without readings, its header time. The next block
+ * must not start before it (FORMAT.md, "Time order").
+ */
+export function blockEndTime(h: BlockHeader): BlockTime {
+    if (h.readingCount <= 1) return h.time
+    const span = (h.readingCount - 1) * h.intervalMs
+    const end: BlockTime = { boot: h.time.boot, uptimeMs: h.time.uptimeMs + span }
+    if (h.time.unixTime !== undefined) end.unixTime = h.time.unixTime + Math.floor(span / 1000)
+    return end
+}
+
+/**
  * Does this gap record declare the jump from `expected` to `found`? Its range must end just
  * before `found` and start at `expected` or before it: a device may drop blocks a verifier
  * already holds (their ack was lost), and declares its whole pending range each time.
@@ -166,7 +187,10 @@ export function initialVerifierState(key0?: Buffer): VerifierState {
 }
 
 export function copyVerifierState(s: VerifierState): VerifierState {
-    return { expectedSeq: s.expectedSeq, link: s.link, key: s.key, channelCount: s.channelCount, last: s.last }
+    const out: VerifierState = { expectedSeq: s.expectedSeq, link: s.link, key: s.key, channelCount: s.channelCount, last: s.last }
+    if (s.version !== undefined) out.version = s.version
+    if (s.declaredTo !== undefined) out.declaredTo = s.declaredTo
+    return out
 }
 
 /**
@@ -222,6 +246,8 @@ export class ChainVerifier {
             if (h.type !== RECORD_GENESIS || h.seq !== 0) return fail("no-genesis", "the first block must be the genesis block (seq 0)")
             if (!constantTimeEqual(block.genesis.deviceId, this.deviceId)) return fail("device-mismatch", "genesis names device " + toHex(block.genesis.deviceId))
         } else if (h.type === RECORD_GENESIS) return fail("unexpected-genesis", "a genesis block after the start of the chain")
+        if (s.version !== undefined && h.version < s.version)
+            return fail("version", "a v" + h.version + " block after a v" + s.version + " block (a chain's version never goes back)")
 
         let key = s.key
         let link = s.link
@@ -235,13 +261,18 @@ export class ChainVerifier {
             else for (let n = s.expectedSeq; n < h.seq; n++) if (key) key = evolveKey(this.crypto, key, this.deviceId, n)
             skippedFrom = s.expectedSeq
         }
-        if (key && !constantTimeEqual(blockTag(this.crypto, key, this.deviceId, block.content), block.tag))
-            return fail("tag", "tag does not verify under epoch key K_" + h.seq)
-        if (!first && !constantTimeEqual(h.link, link)) return fail("link", "link does not match the hash of block " + (h.seq - 1))
+        // The link this block must have: a genesis block's own (checked by no one before it),
+        // else the previous block's hash. v2 does not store it: the tag binds it instead.
+        if (first) link = h.link
+        const v1 = h.version === FORMAT_V1
+        if (key && !constantTimeEqual(blockTag(this.crypto, key, this.deviceId, block.content, link), block.tag))
+            return fail("tag", "tag does not verify under epoch key K_" + h.seq + (v1 ? "" : " with the previous block's hash as link"))
+        if (!first && v1 && !constantTimeEqual(h.link, link)) return fail("link", "link does not match the hash of block " + (h.seq - 1))
         if (s.last && timeBefore(s.last, h.time))
-            return fail("time", "time goes backwards (boot " + h.time.boot + ", uptime " + h.time.uptimeMs + " ms)")
+            return fail("time", "time goes backwards (boot " + h.time.boot + ", uptime " + h.time.uptimeMs + " ms) before the last reading of the block before")
 
         let channelCount = s.channelCount
+        let declaredTo = s.declaredTo
         if (h.type === RECORD_GENESIS) channelCount = block.genesis.channels.length
         else if (h.type === RECORD_DATA) {
             if (block.readings[0].length !== channelCount)
@@ -251,6 +282,11 @@ export class ChainVerifier {
             if (g.lostBlocks > 0) {
                 const lastLost = g.firstLostSeq + g.lostBlocks - 1
                 if (lastLost >= h.seq) return fail("gap", "gap record declares blocks up to " + lastLost + " dropped, at or after itself")
+                // A device re-declares its pending loss only to widen it: a range that ends no
+                // later than one declared before is that loss counted again.
+                if (declaredTo !== undefined && lastLost <= declaredTo)
+                    return fail("gap", "gap record declares blocks up to " + lastLost + " dropped, which an earlier record already declared (up to " + declaredTo + ")")
+                declaredTo = lastLost
                 // Below this block every seq is held or was skipped over. A skipped last seq: the
                 // record covers that jump, or is an earlier record whose range a later, wider drop
                 // declared again (docs/STORAGE.md). A held one: the device dropped blocks the
@@ -262,13 +298,15 @@ export class ChainVerifier {
             }
         }
 
-        const hash = this.crypto.sha256(blocks[index])
+        const hash = blockHash(this.crypto, link, blocks[index])
         this.history.add(h.seq, hash)
         s.expectedSeq = h.seq + 1
         s.link = hash
         s.key = key ? evolveKey(this.crypto, key, this.deviceId, h.seq) : undefined
         s.channelCount = channelCount
-        s.last = h.time
+        s.last = blockEndTime(h)
+        s.version = h.version
+        if (declaredTo !== undefined) s.declaredTo = declaredTo
         const result: BlockCheck = { ok: true, block, hash }
         if (skippedFrom >= 0) {
             result.skippedFrom = skippedFrom
@@ -293,15 +331,18 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
         summary,
         failure: { index, seq, code, reason },
     })
-    if (blocks.length === 0) return fail(0, undefined, "empty", "the chain has no blocks")
+    if (blocks.length === 0) return fail(0, undefined, "empty", "the chain has no blocks (index 0: where the genesis block should be)")
 
     const history = new MemoryHistory()
     const verifier = new ChainVerifier(crypto, options.deviceId, initialVerifierState(options.key0), history)
+    /** The seq of each block of the list, by index. */
+    const seqs: number[] = []
     for (let i = 0; i < blocks.length; i++) {
         const check = verifier.next(blocks, i)
         if (!check.ok) return fail(i, check.block ? check.block.header.seq : undefined, check.code, check.reason)
         const block = check.block
         const h = block.header
+        seqs.push(h.seq)
         if (h.type === RECORD_GENESIS) {
             const g = block.genesis
             summary.firmware = g.firmware
@@ -330,12 +371,15 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
 
     const expected = options.expectedHead
     if (expected) {
-        const lastIndex = blocks.length - 1
+        // Both failures are about the block at the head's seq: `index` is where it is or would be.
         if (summary.head.seq < expected.seq)
-            return fail(lastIndex, summary.head.seq, "truncated", "chain ends at seq " + summary.head.seq + " but the known head is seq " + expected.seq)
+            return fail(blocks.length, expected.seq, "truncated", "chain ends at seq " + summary.head.seq + " but the known head is seq " + expected.seq)
         const atSeq = history.hashAt(expected.seq)
-        if (!atSeq || !constantTimeEqual(atSeq, expected.hash))
-            return fail(lastIndex, summary.head.seq, "head-mismatch", "the block at the known head's seq " + expected.seq + " is absent or has a different hash (fork)")
+        if (!atSeq || !constantTimeEqual(atSeq, expected.hash)) {
+            let at = 0
+            while (at < seqs.length && seqs[at] < expected.seq) at++
+            return fail(at, expected.seq, "head-mismatch", "the block at the known head's seq " + expected.seq + " is absent or has a different hash (fork)")
+        }
     }
     return { ok: true, summary }
 }

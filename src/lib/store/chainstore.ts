@@ -22,14 +22,15 @@
 import { ByteReader, ByteWriter, constantTimeEqual, copyBytes, FormatError, mod } from "../codec/bytes"
 import { BlockSummary, ChainHead, decodeBlock, decodeBlockSummary, decodeContent, DecodedBlock } from "../ledger/chain"
 import { DEFAULT_BACKLOG_BLOCKS, slotsForBacklog } from "./defaults"
-import { BlockHeader, BlockTime, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA, TAG_BYTES } from "../codec/format"
-import { blockTag, evolveKey, LedgerCrypto } from "../ledger/keys"
+import { BlockHeader, BlockTime, FORMAT_V1, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA, TAG_BYTES } from "../codec/format"
+import { blockHash, blockTag, evolveKey, LedgerCrypto } from "../ledger/keys"
 import { BLOCK_KEY_PREFIX, GENESIS_KEY, HEAD_KEY, OPEN_KEY } from "../flash/keys"
 import { KeyValueStore, StorageError, writeVerified } from "../flash/verified"
 import { warningLine } from "../log/lines"
 
 export const DEFAULT_SLOTS = slotsForBacklog(DEFAULT_BACKLOG_BLOCKS)
-const HEAD_VERSION = 1
+/** 2 adds baseLink (v2 blocks do not store their link); version 1 heads, from older firmware, are still read. */
+const HEAD_VERSION = 2
 
 /**
  * Where block `seq` lives. The settings store never forgets a key (a delete leaves a marker
@@ -64,21 +65,37 @@ export interface StoredHead {
      */
     oldestSeq: number
     loss?: PendingLoss
+    /**
+     * The hash of the block before the first one the next drop would take (firstDroppable):
+     * a v2 block's hash covers its link, which it does not store, so hashes of backlog blocks
+     * are computed forward from here. Undefined only while that block is a v1 block (a head
+     * written by firmware before v2), whose hash needs no link.
+     */
+    baseLink?: Buffer
+}
+
+/** The first block a drop would take: after the pending loss, never the genesis block. */
+function firstDroppable(h: StoredHead): number {
+    return h.loss ? h.loss.toSeq + 1 : Math.max(h.oldestSeq, 1)
 }
 
 export function encodeHead(h: StoredHead): Buffer {
     if (h.link.length !== LINK_BYTES || h.key.length !== KEY_BYTES) throw new RangeError("head link and key must be 32 bytes")
     if (h.oldestSeq > h.seq) throw new RangeError("oldestSeq after the head")
-    const w = new ByteWriter(112).u8(HEAD_VERSION).varint(h.seq).bytes(h.link).bytes(h.key).varint(h.boot).varint(h.oldestSeq)
-    if (!h.loss) return w.u8(0).finish()
-    if (!lossFits(h)) throw new RangeError("pending loss " + h.loss.fromSeq + ".." + h.loss.toSeq + " does not fit the backlog")
-    return w.u8(1).varint(h.loss.fromSeq).varint(h.loss.toSeq).varint(h.loss.readings).varint(h.loss.from.boot).varint(h.loss.from.uptimeMs).finish()
+    const w = new ByteWriter(152).u8(HEAD_VERSION).varint(h.seq).bytes(h.link).bytes(h.key).varint(h.boot).varint(h.oldestSeq)
+    if (!h.loss) w.u8(0)
+    else {
+        if (!lossFits(h)) throw new RangeError("pending loss " + h.loss.fromSeq + ".." + h.loss.toSeq + " does not fit the backlog")
+        w.u8(1).varint(h.loss.fromSeq).varint(h.loss.toSeq).varint(h.loss.readings).varint(h.loss.from.boot).varint(h.loss.from.uptimeMs)
+    }
+    if (!h.baseLink) return w.u8(0).finish()
+    return w.u8(1).bytes(h.baseLink).finish()
 }
 
 export function decodeHead(value: Buffer): StoredHead {
     const r = new ByteReader(value, "stored head")
     const version = r.u8("version")
-    if (version !== HEAD_VERSION) throw new FormatError("stored head version " + version + " unknown")
+    if (version !== HEAD_VERSION && version !== 1) throw new FormatError("stored head version " + version + " unknown")
     const head: StoredHead = {
         seq: r.varint("seq"),
         link: r.bytes(LINK_BYTES, "link"),
@@ -96,6 +113,14 @@ export function decodeHead(value: Buffer): StoredHead {
         }
         if (!lossFits(head)) throw new FormatError("stored head: loss range inconsistent")
     } else if (hasLoss !== 0) throw new FormatError("stored head: bad loss flag")
+    if (version === 1) {
+        // Firmware before v2 sealed only v1 blocks, whose hashes need no link; an empty backlog's base is the head's link.
+        if (firstDroppable(head) >= head.seq) head.baseLink = head.link
+    } else {
+        const hasBase = r.u8("base link flag")
+        if (hasBase === 1) head.baseLink = r.bytes(LINK_BYTES, "base link")
+        else if (hasBase !== 0) throw new FormatError("stored head: bad base link flag")
+    }
     if (r.remaining() !== 0 || head.oldestSeq > head.seq) throw new FormatError("stored head is inconsistent")
     return head
 }
@@ -110,9 +135,10 @@ function isLost(h: StoredHead, seq: number): boolean {
     return !!h.loss && seq >= h.loss.fromSeq && seq <= h.loss.toSeq
 }
 
-function headWith(seq: number, link: Buffer, key: Buffer, boot: number, oldestSeq: number, loss: PendingLoss): StoredHead {
+function headWith(seq: number, link: Buffer, key: Buffer, boot: number, oldestSeq: number, loss: PendingLoss, baseLink: Buffer): StoredHead {
     const next: StoredHead = { seq, link, key, boot, oldestSeq }
     if (loss) next.loss = loss
+    if (baseLink) next.baseLink = baseLink
     return next
 }
 
@@ -154,12 +180,39 @@ export class ChainStore {
         return block.header.seq === seq ? { bytes, block } : undefined
     }
 
-    /** Whether `bytes` (a block with this `header`) is the one `h` expects next: its seq and link, tagged under the head's key. */
+    /**
+     * Whether `bytes` (a block with this `header`) is the one `h` expects next: its seq and link
+     * (v1 stores it; v2's tag binds it), tagged under the head's key.
+     */
     private isNextBlock(header: BlockHeader, bytes: Buffer, h: StoredHead): boolean {
-        if (header.seq !== h.seq || !constantTimeEqual(header.link, h.link)) return false
+        if (header.seq !== h.seq || (header.link && !constantTimeEqual(header.link, h.link))) return false
         const contentLength = bytes.length - TAG_BYTES
-        const tag = blockTag(this.crypto, h.key, this.deviceId, copyBytes(bytes, 0, contentLength))
+        const tag = blockTag(this.crypto, h.key, this.deviceId, copyBytes(bytes, 0, contentLength), h.link)
         return constantTimeEqual(tag, copyBytes(bytes, contentLength, TAG_BYTES))
+    }
+
+    /**
+     * The hash of block `seq`, from the head's baseLink forward over the backlog's blocks up to
+     * it (one SHA-256 each; a v2 hash needs its link). Undefined when the store cannot tell: not
+     * in the backlog after firstDroppable, a block missing from flash, or an unknown base.
+     */
+    async blockHash(seq: number): Promise<Buffer | undefined> {
+        const h = this.head
+        if (seq === h.seq - 1) return h.link
+        const first = firstDroppable(h)
+        if (seq === first - 1) return h.baseLink
+        if (seq < first || seq >= h.seq) return undefined
+        return await this.hashForward(h.baseLink, first, seq)
+    }
+
+    /** Hashes blocks from..to in turn, `link` being the hash of block from - 1. */
+    private async hashForward(link: Buffer, from: number, to: number): Promise<Buffer | undefined> {
+        for (let s = from; s <= to; s++) {
+            const found = await this.getBlock(s)
+            if (!found || (!link && found.bytes[0] !== FORMAT_V1)) return undefined
+            link = blockHash(this.crypto, link, found.bytes)
+        }
+        return link
     }
 
     private async writeHead(head: StoredHead) {
@@ -207,7 +260,8 @@ export class ChainStore {
         if (ours) {
             const pending = found.bytes
             const key = evolveKey(this.crypto, stored.key, this.deviceId, stored.seq)
-            await this.writeHead(headWith(stored.seq + 1, this.crypto.sha256(pending), key, stored.boot, stored.oldestSeq, stored.loss))
+            const hash = blockHash(this.crypto, stored.link, pending)
+            await this.writeHead(headWith(stored.seq + 1, hash, key, stored.boot, stored.oldestSeq, stored.loss, stored.seq === firstDroppable(stored) - 1 ? hash : stored.baseLink))
             rolledForward = true
         }
         const result: LoadResult = { head: this.head, rolledForward }
@@ -238,13 +292,13 @@ export class ChainStore {
     /** Starts a chain in empty flash: the head before its genesis block. */
     async create(head: ChainHead, boot: number) {
         // Copies: the ledger wipes its key buffers as it evolves them.
-        await this.writeHead({ seq: head.seq, link: copyBytes(head.link, 0, LINK_BYTES), key: copyBytes(head.key, 0, KEY_BYTES), boot, oldestSeq: head.seq })
+        await this.writeHead({ seq: head.seq, link: copyBytes(head.link, 0, LINK_BYTES), key: copyBytes(head.key, 0, KEY_BYTES), boot, oldestSeq: head.seq, baseLink: copyBytes(head.link, 0, LINK_BYTES) })
     }
 
     /** Counts a new boot in the head (the boot counter goes into every block's time). */
     async recordBoot(): Promise<number> {
         const h = this.head
-        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot + 1, h.oldestSeq, h.loss))
+        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot + 1, h.oldestSeq, h.loss, h.baseLink))
         return this.head.boot
     }
 
@@ -266,7 +320,10 @@ export class ChainStore {
         await writeVerified(this.kv, blockKey(blockSeq, this.slots), blockBytes)
         const key = evolveKey(this.crypto, h.key, this.deviceId, h.seq)
         const counted = this.readingsInBacklog
-        await this.writeHead(headWith(h.seq + 1, this.crypto.sha256(blockBytes), key, h.boot, h.oldestSeq, h.loss))
+        const hash = blockHash(this.crypto, h.link, blockBytes)
+        // The genesis block's hash is the base of a chain's first droppable block (seq 1).
+        const baseLink = blockSeq === firstDroppable(h) - 1 ? hash : h.baseLink
+        await this.writeHead(headWith(h.seq + 1, hash, key, h.boot, h.oldestSeq, h.loss, baseLink))
         if (counted >= 0) this.readingsInBacklog = counted + block.header.readingCount
     }
 
@@ -312,8 +369,12 @@ export class ChainStore {
         let loss = h.loss
         if (loss && upTo >= loss.toSeq) loss = undefined
         else if (loss && oldest >= loss.fromSeq) oldest = loss.toSeq + 1
+        // The base moves up to the new first droppable block, hashed forward over the acknowledged ones.
+        const first = firstDroppable(h)
+        const nextFirst = firstDroppable(headWith(h.seq, h.link, h.key, h.boot, oldest, loss, undefined))
+        const baseLink = nextFirst === first ? h.baseLink : nextFirst === h.seq ? h.link : await this.hashForward(h.baseLink, first, nextFirst - 1)
         // Nothing is deleted: the slots of acknowledged blocks are simply reused.
-        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, oldest, loss))
+        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, oldest, loss, baseLink))
     }
 
     /**
@@ -328,7 +389,7 @@ export class ChainStore {
         if (count < 1 || last < first) return undefined
         let readings = h.loss ? h.loss.readings : 0
         let from: BlockTime = h.loss ? h.loss.from : undefined
-        let lastHash: Buffer = undefined
+        let lastHash: Buffer = h.baseLink
         for (let s = first; s <= last; s++) {
             const found = await this.getBlock(s)
             if (!found) throw new StorageError("corrupt", "backlog block " + s + " missing from flash")
@@ -339,10 +400,13 @@ export class ChainStore {
             if (block.header.type === RECORD_DATA) readings += block.header.readingCount
             else if (block.gap && block.gap.lostBlocks === 0) readings += block.gap.lostReadings
             if (!from) from = block.header.time
-            lastHash = this.crypto.sha256(bytes)
+            // A v2 hash needs the link: the hash of the block before, known from baseLink on.
+            if (!lastHash && bytes[0] !== FORMAT_V1) throw new StorageError("corrupt", "backlog block " + s + ": its link is unknown, so a gap record could not name its hash")
+            lastHash = blockHash(this.crypto, lastHash, bytes)
         }
         const loss: PendingLoss = { fromSeq: h.loss ? h.loss.fromSeq : first, toSeq: last, readings, from: { boot: from.boot, uptimeMs: from.uptimeMs } }
-        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, h.oldestSeq === 0 ? 0 : last + 1, loss))
+        // The last dropped block's hash is the base of the next drop.
+        await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, h.oldestSeq === 0 ? 0 : last + 1, loss, lastHash))
         return {
             reason: GAP_BACKLOG_FULL,
             lostReadings: readings,

@@ -38,7 +38,7 @@ export async function chainStartedUnder(kv: KeyValueStore, crypto: LedgerCrypto,
     if (!genesisBytes) return false
     try {
         const genesis = decodeBlock(genesisBytes)
-        return constantTimeEqual(blockTag(crypto, key0, deviceId, genesis.content), genesis.tag)
+        return constantTimeEqual(blockTag(crypto, key0, deviceId, genesis.content, genesis.header.link), genesis.tag)
     } catch (e) {
         return false
     }

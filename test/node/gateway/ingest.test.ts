@@ -1,10 +1,12 @@
 /** POST /v1/devices/:id/blocks: verification, the signed ack, and every way a batch is refused. */
-import { decodeBlock } from "../../../src/lib/ledger/chain"
+import { decodeBlock, sealBlock } from "../../../src/lib/ledger/chain"
+import { deriveEpochKey } from "../../../src/lib/ledger/keys"
+import { ReadingsBuilder } from "../../../src/lib/codec/readings"
 import { MAX_FLOOD_EVENTS_PER_DEVICE } from "../../../tools/gateway/store"
 import { afterEach, beforeEach, describe, expect, test } from "vitest"
 import { copyBytes } from "../../../src/lib/codec/bytes"
 import { deriveAckKey, MAX_BATCH_BYTES, readSignedAck } from "../../../src/lib/sync/syncwire"
-import { TAG_BYTES } from "../../../src/lib/codec/format"
+import { RECORD_DATA, TAG_BYTES } from "../../../src/lib/codec/format"
 import { verifyChain } from "../../../src/lib/ledger/verify"
 import { parseExport } from "../../../tools/lib/exportfile"
 import { nobleCrypto, nodeCrypto } from "../../../tools/lib/crypto"
@@ -91,6 +93,15 @@ describe("ingest", () => {
 const other = buildChain(nodeCrypto, { dataBlocks: 6, deviceId: OTHER_DEVICE_ID })
 /** Same device and key, other readings: every block has a valid tag, the links differ. */
 const sibling = buildChain(nodeCrypto, { dataBlocks: 6, perBlock: 7 })
+/** A v1 chain, for a block whose version is below the chain's. */
+const siblingV1 = buildChain(nodeCrypto, { dataBlocks: 6, perBlock: 7, formatVersion: 1 })
+/** Another block 2 after our block 1, tagged under K_2: what only a holder of K_2 can make, a fork. */
+const forkAt2 = (() => {
+    const readings = new ReadingsBuilder(2)
+    readings.add([1, 2])
+    const head = { seq: 2, link: blocks[1].hash, key: deriveEpochKey(nodeCrypto, testKey(), DEVICE_ID, 2) }
+    return sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 9000 }, intervalMs: 1000, readings }).block
+})()
 const badTag = (b: Buffer) => {
     const copy = Buffer.from(b)
     copy[copy.length - 1] ^= 1
@@ -107,8 +118,10 @@ describe("refused batches", () => {
         { name: "another device's block", prefix: 2, body: () => batch([other.blocks[2]]), status: 422, error: "bad-tag" },
         { name: "bad MAC", prefix: 1, body: () => batch([badTag(blocks[1].bytes)]), status: 422, error: "bad-tag", extra: { seq: 1 } },
         { name: "malformed block", prefix: 1, body: () => batch([Buffer.from([1, 1, 0])]), status: 422, error: "malformed-block" },
-        { name: "bad link (valid tag)", prefix: 2, body: () => batch([sibling.blocks[2]]), status: 422, error: "bad-link", extra: { seq: 2 } },
-        { name: "fork (valid tag at a stored seq)", prefix: 4, body: () => batch([sibling.blocks[2]]), status: 409, error: "fork", extra: { seq: 2 } },
+        // v2 binds the link in the tag: another chain's block 2, validly tagged after its own block 1, fails the tag here.
+        { name: "bad link (tag valid only after another block 1)", prefix: 2, body: () => batch([sibling.blocks[2]]), status: 422, error: "bad-tag", extra: { seq: 2 } },
+        { name: "a v1 block after v2 blocks (a chain's version never goes back)", prefix: 2, body: () => batch([siblingV1.blocks[2]]), status: 422, error: "version", extra: { seq: 2 } },
+        { name: "fork (valid tag at a stored seq)", prefix: 4, body: () => batch([forkAt2.bytes]), status: 409, error: "fork", extra: { seq: 2 } },
         { name: "different block at a stored seq, bad tag", prefix: 4, body: () => batch([badTag(sibling.blocks[2].bytes)]), status: 422, error: "bad-tag" },
         { name: "gap without a record", prefix: 2, body: () => batch([blocks[3], blocks[4]]), status: 409, error: "missing-blocks", extra: { expected: 2, ack: 1 } },
     ]
@@ -135,7 +148,7 @@ describe("refused batches", () => {
 
     test("a fork and a bad tag are recorded as security events", async () => {
         await post(gw, batch(blocks.slice(0, 4)))
-        await post(gw, batch([sibling.blocks[2]]))
+        await post(gw, batch([forkAt2.bytes]))
         await post(gw, batch([badTag(blocks[4].bytes)]))
         await post(gw, batch([badTag(blocks[4].bytes)]))
         const events = (await get(gw, "/v1/devices/" + ID + "/events")).body.events
@@ -143,7 +156,7 @@ describe("refused batches", () => {
             ["fork", 2],
             ["bad-tag", 4],
         ])
-        expect(events[0].block).toBe(sibling.blocks[2].bytes.toString("hex"))
+        expect(events[0].block).toBe(forkAt2.bytes.toString("hex"))
         expect((await get(gw, "/v1/devices/" + ID)).body.securityEvents).toBe(2)
     })
 
@@ -216,7 +229,7 @@ describe("declared drops", () => {
         // removed and a record declaring 5..5 dropped (not under the device's key) is appended.
         const { all, gap } = droppedChain({ firstLost: 2, lost: 2 })
         await post(gw, batch(all.slice(0, 2)))
-        const other = droppedChain({ firstLost: 5, lost: 1, key: Buffer.alloc(32, 0x99), lastLostHash: decodeBlock(all[6].bytes).header.link })
+        const other = droppedChain({ firstLost: 5, lost: 1, key: Buffer.alloc(32, 0x99), lastLostHash: all[5].hash })
         const before = snapshot(gw)
         const r = await post(gw, batch([all[4], all[6], gap, other.gap]))
         expect(r.status).toBe(422)

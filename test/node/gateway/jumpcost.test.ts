@@ -35,7 +35,7 @@ function forgedJump(seq: number): Buffer {
     const link = Buffer.alloc(32, seq % 251)
     const content = encodeContent(
         { seq, link, key: testKey() },
-        { type: RECORD_GAP, time: { boot: 9, uptimeMs: 1 }, intervalMs: 0, gap: { reason: 1, lostReadings: 0, firstLostSeq: HEAD + 1, lostBlocks: seq - HEAD - 1, lastLostHash: link, from: { boot: 9, uptimeMs: 0 } } }
+        { type: RECORD_GAP, time: { boot: 9, uptimeMs: 1 }, intervalMs: 1000, gap: { reason: 1, lostReadings: 0, firstLostSeq: HEAD + 1, lostBlocks: seq - HEAD - 1, lastLostHash: link, from: { boot: 9, uptimeMs: 0 } } }
     )
     return Buffer.concat([content, Buffer.alloc(TAG_BYTES, 0xee)])
 }

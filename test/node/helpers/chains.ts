@@ -25,11 +25,12 @@ export interface TestChain {
  * Genesis, `dataBlocks` data blocks of `perBlock` readings (one value missing in block 2), and
  * a power-loss gap record after them.
  */
-export function buildChain(crypto: LedgerCrypto, options: { key?: Buffer; deviceId?: Buffer; dataBlocks?: number; perBlock?: number; gap?: boolean } = {}): TestChain {
+export function buildChain(crypto: LedgerCrypto, options: { key?: Buffer; deviceId?: Buffer; dataBlocks?: number; perBlock?: number; gap?: boolean; formatVersion?: number } = {}): TestChain {
     const perBlock = options.perBlock ?? 8
     const ledger = new Ledger(crypto, options.deviceId ?? DEVICE_ID, CHANNELS, newChainHead(Buffer.from(options.key ?? testKey())), {
         intervalMs: 1000,
         maxReadingsPerBlock: perBlock,
+        formatVersion: options.formatVersion,
     })
     const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test/1", "sim")]
     const count = (options.dataBlocks ?? 4) * perBlock

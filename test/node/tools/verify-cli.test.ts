@@ -13,7 +13,8 @@ import { buildChain, DEVICE_ID, testKey } from "../helpers/chains"
 
 const dir = mkdtempSync(join(tmpdir(), "fieldledger-verify-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const blocks = buildChain(nodeCrypto).blocks.map(b => b.bytes)
+const sealed = buildChain(nodeCrypto).blocks
+const blocks = sealed.map(b => b.bytes)
 const KEY = testKey().toString("hex")
 
 function file(name: string, text: string): string {
@@ -30,7 +31,7 @@ function run(...args: string[]) {
 const good = file("good.json", formatExport({ deviceId: DEVICE_ID, blocks }))
 const tampered = (() => {
     const copy = blocks.map(b => Buffer.from(b))
-    copy[2][10] ^= 0x40
+    copy[2][copy[2].length - 1] ^= 0x40 // in the tag
     return file("bad.json", formatExport({ deviceId: DEVICE_ID, blocks: copy }))
 })()
 
@@ -56,6 +57,19 @@ describe("fieldledger verify", () => {
         expect(r.out).toMatch(/INVALID at block index 2 \(seq 2\)/)
     })
 
+    test.each([
+        ["an odd-length block string", { format: "fieldledger-export", version: 1, deviceId: "12abdd2289421234", blocks: ["abc"] }],
+        ["a non-hex block string", { format: "fieldledger-export", version: 1, deviceId: "12abdd2289421234", blocks: ["zz"] }],
+        ["a block over 200 bytes", { format: "fieldledger-export", version: 1, deviceId: "12abdd2289421234", blocks: ["00".repeat(201)] }],
+        ["another format", { format: "other", version: 1, deviceId: "12abdd2289421234", blocks: [] }],
+        ["another version", { format: "fieldledger-export", version: 9, deviceId: "12abdd2289421234", blocks: [] }],
+        ["not JSON", "{nope"],
+    ])("a readable export file that is wrong (%s) is invalid: exit 1, not a usage error (FORMAT.md, 'Export file')", (name, doc) => {
+        const r = run(file("wrong-" + name.replace(/\W+/g, "-") + ".json", typeof doc === "string" ? doc : JSON.stringify(doc)), "--key", KEY)
+        expect(r.code).toBe(1)
+        expect(r.out).toContain("INVALID export file")
+    })
+
     test("says plainly that nothing is authenticated without a key", () => {
         const r = run(good)
         expect(r.code).toBe(0)
@@ -72,7 +86,8 @@ describe("fieldledger verify", () => {
 
     test("an export whose own head is past its last block is INVALID (exit 1), not VALID", () => {
         const last = blocks.length - 1
-        const head = { seq: last, hash: nodeCrypto.sha256(blocks[last]) }
+        // The chain's own hash of its last block (v2: over the link and the block, FORMAT.md).
+        const head = { seq: last, hash: sealed[last].hash }
         const cut = file("cut-own-head.json", formatExport({ deviceId: DEVICE_ID, blocks: blocks.slice(0, -2), head }))
         const r = run(cut, "--key", KEY)
         expect(r.code, r.out).toBe(1)
@@ -84,7 +99,8 @@ describe("fieldledger verify", () => {
 
     test("says what vouched for the end of the chain: the file's own head, --head, or nothing", () => {
         const last = blocks.length - 1
-        const head = { seq: last, hash: nodeCrypto.sha256(blocks[last]) }
+        // The chain's own hash of its last block (v2: over the link and the block, FORMAT.md).
+        const head = { seq: last, hash: sealed[last].hash }
         const withHead = file("with-head.json", formatExport({ deviceId: DEVICE_ID, blocks, head }))
         const own = run(withHead, "--key", KEY)
         expect(own.code, own.out).toBe(0)
@@ -99,15 +115,12 @@ describe("fieldledger verify", () => {
     test.each([
         ["a missing file", [join(dir, "nope.json")], /cannot read/],
         ["no file", [], /exactly one export FILE/],
-        ["a short key", [good, "--key", "abcd"], /32 bytes/],
+        ["a short key", [good, "--key", "abcd"], /64 hex digits/],
         ["a non-hex key", [good, "--key", "zz".repeat(32)], /not a hex digit/],
         ["both key options", [good, "--key", KEY, "--key-file", good], /either --key or --key-file/],
         ["a bad --head", [good, "--head", "x"], /SEQ:HASH/],
         ["an unknown option", [good, "--frobnicate"], /unknown option --frobnicate/],
         ["a key one digit short", [good, "--key", KEY.slice(1)], /must be 64 hex digits .*got 63/],
-        ["a file that is not JSON", [file("junk.json", "{nope")], /not JSON/],
-        ["a file of another format", [file("other.json", JSON.stringify({ format: "x", version: 1 }))], /"format" must be/],
-        ["a block that is not hex", [file("hex.json", JSON.stringify({ format: "fieldledger-export", version: 1, deviceId: "12abdd2289421234", blocks: ["0g"] }))], /blocks\[0\]/],
     ])("refuses %s with a usage error (exit 2)", (_name, args, message) => {
         const r = run(...(args as string[]))
         expect(r.code).toBe(2)

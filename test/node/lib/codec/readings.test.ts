@@ -8,10 +8,10 @@ import { describe, expect, test } from "vitest"
 import { BitReader, BitWriter } from "../../../../src/lib/codec/bitpack"
 import { ByteReader, ByteWriter, FormatError, fromHex, mod, unzigzag, zigzag } from "../../../../src/lib/codec/bytes"
 import { decodeBlock, decodeContent, encodeContent, newChainHead, sealBlock } from "../../../../src/lib/ledger/chain"
-import { MAX_BLOCK_BYTES, MAX_READING, MIN_READING, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../../../src/lib/codec/format"
+import { headerSize, MAX_BLOCK_BYTES, MAX_READING, MIN_READING, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../../../src/lib/codec/format"
 import { toFixedPoint } from "../../../../src/lib/codec/fixedpoint"
 import { largestSingleReadingBlock, Ledger } from "../../../../src/lib/ledger/ledger"
-import { checkReading, MISSING, Reading, ReadingsBuilder } from "../../../../src/lib/codec/readings"
+import { checkReading, chooseCoding, codingBits, MISSING, Reading, ReadingsBuilder, RICE } from "../../../../src/lib/codec/readings"
 import { nodeCrypto } from "../../../../tools/lib/crypto"
 import { DEVICE_ID, testKey } from "../../helpers/chains"
 
@@ -73,15 +73,15 @@ describe("byte primitives", () => {
 })
 
 describe("readings codec", () => {
-    test("predicts its encoded size exactly at every step", () => {
+    test.each([1, 2])("predicts its encoded size exactly at every step (v%i)", version => {
         fc.assert(
             fc.property(layout, ([channels, readings]) => {
-                const b = new ReadingsBuilder(channels)
+                const b = new ReadingsBuilder(channels, version)
                 for (const r of readings) {
                     const predicted = b.bodySize(r)
                     b.add(r)
                     const w = new ByteWriter()
-                    b.encode(w)
+                    b.encode(w, version)
                     expect(w.size()).toBe(predicted)
                     expect(b.bodySize()).toBe(predicted)
                 }
@@ -90,15 +90,16 @@ describe("readings codec", () => {
         )
     })
 
-    test("round-trips random readings, extremes and missing values through a sealed block", () => {
+    test.each([1, 2])("round-trips random readings, extremes and missing values through a sealed block (v%i)", version => {
         fc.assert(
             fc.property(layout, ([channels, readings]) => {
-                const b = new ReadingsBuilder(channels)
+                const b = new ReadingsBuilder(channels, version)
                 for (const r of readings) b.add(r)
                 const head = { ...newChainHead(testKey()), seq: 5 }
-                const content = encodeContent(head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b })
+                const content = encodeContent(head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b }, version)
                 if (content.length + 16 > MAX_BLOCK_BYTES) return
-                const { block } = sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b })
+                const { block } = sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b }, version)
+                expect(block.bytes[0]).toBe(version)
                 expect(decodeBlock(block.bytes).readings).toEqual(readings.map(r => r.map(v => (v === undefined ? null : v))))
             }),
             { numRuns: 300 }
@@ -234,7 +235,7 @@ describe("readings codec", () => {
         const head = newChainHead(testKey())
         const genesis = { deviceId: DEVICE_ID, firmware: "fw/1", board: "b", channels: [{ name: "t", unit: "degC", exponent: -2 }] }
         const g = sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_GENESIS, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, genesis })
-        expect(decodeBlock(g.block.bytes).genesis).toEqual(genesis)
+        expect(decodeBlock(g.block.bytes).genesis).toEqual({ ...genesis, link: head.link })
         const gap = { reason: 1, lostReadings: 9, from: { boot: 2, uptimeMs: 3 }, lostBlocks: 2, firstLostSeq: 4, lastLostHash: Buffer.alloc(32, 9) }
         const gb = sealBlock(nodeCrypto, DEVICE_ID, { ...head, seq: 9 }, { type: RECORD_GAP, time: { boot: 2, uptimeMs: 9 }, intervalMs: 1, gap })
         expect(decodeBlock(gb.block.bytes).gap).toEqual(gap)
@@ -244,9 +245,13 @@ describe("readings codec", () => {
     })
 })
 
-test("refuses a block size limit too small for one reading of the layout", () => {
+test("refuses a block size limit too small for one reading of the layout (v2 needs 32 bytes less than v1)", () => {
     const specs = Array.from({ length: 8 }, (_, i) => ({ name: "c" + i, unit: "u", exponent: 0 }))
-    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 120 })).toThrow(RangeError)
+    expect(largestSingleReadingBlock(8)).toBe(105)
+    expect(largestSingleReadingBlock(8, 1)).toBe(137)
+    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 104 })).toThrow(RangeError)
+    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 105 })).not.toThrow()
+    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 120, formatVersion: 1 })).toThrow(RangeError)
 })
 
 describe("fixed point", () => {
@@ -261,5 +266,57 @@ describe("fixed point", () => {
 
     test.each([NaN, Infinity, -Infinity, 1e12])("turns %f into a missing value", v => {
         expect(toFixedPoint(v, -2)).toBe(MISSING)
+    })
+})
+
+describe("v2 channel coding (FORMAT.md, 'Channel coding')", () => {
+    const zigzags = fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 ** 33 - 2 }), fc.integer({ min: 0, max: 300 })), { minLength: 1, maxLength: 60 })
+    const bits = (z: number) => (z === 0 ? 0 : Math.floor(Math.log2(z)) + 1)
+
+    test("picks the fewest bits over fixed width and every Rice k, fixed on a tie, then the smallest k", () => {
+        fc.assert(
+            fc.property(zigzags, zs => {
+                const width = Math.max(...zs.map(bits))
+                const sums = Array.from({ length: 34 }, (_, k) => zs.reduce((n, z) => n + Math.floor(z / 2 ** k), 0))
+                let best = zs.length * width
+                let code = width
+                for (let k = 0; k <= 32; k++) {
+                    const cost = sums[k] + zs.length * (k + 1)
+                    if (cost < best) [best, code] = [cost, RICE + k]
+                }
+                expect(chooseCoding(zs.length, width, sums)).toBe(code)
+                expect(codingBits(code, zs.length, sums)).toBe(best)
+            }),
+            { numRuns: 500 }
+        )
+    })
+
+    test("codes a channel that is mostly still and sometimes jumps in Rice, a smaller body than v1's fixed width", () => {
+        const readings: Reading[] = Array.from({ length: 40 }, (_, i) => [i % 13 === 5 ? 250 : 0, 100 + (i & 1)])
+        const v1 = new ReadingsBuilder(2, 1)
+        const v2 = new ReadingsBuilder(2)
+        for (const r of readings) (v1.add(r), v2.add(r))
+        const w = new ByteWriter()
+        v2.encode(w)
+        const body = w.finish()
+        // channelCount, then ch0: first value 0 (zigzag 0), its coding byte.
+        expect(body[2]).toBeGreaterThanOrEqual(RICE)
+        expect(v2.bodySize()).toBeLessThan(v1.bodySize())
+        expect(decodeContent(encodeContent({ ...newChainHead(testKey()), seq: 1 }, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: v2 })).readings).toEqual(readings)
+    })
+
+    test("rejects a coding that is valid but not the cheapest one", () => {
+        const b = new ReadingsBuilder(1)
+        for (const v of [0, 0, 0, 9, 0, 0, 0, 0]) b.add([v])
+        const content = encodeContent({ ...newChainHead(testKey()), seq: 1 }, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: b })
+        // Zigzag deltas 0 0 18 17 0 0 0: fixed width 5 takes 35 bits, Rice k = 2 29 (8 + 7 x 3).
+        const at = headerSize(1, { boot: 0, uptimeMs: 0 }, 1, 8) + 2 // after channelCount and the first value
+        expect(content[at]).toBe(RICE + 2)
+        expect(content.length - at - 1).toBe(4)
+        // The same deltas at fixed width 5: 35 bits, 5 bytes instead of 4.
+        const fixed = new BitWriter()
+        fixed.writeRun([0, 0, 18, 17, 0, 0, 0], 5)
+        const altered = Buffer.concat([content.subarray(0, at), Buffer.from([5]), fixed.finish()])
+        expect(() => decodeContent(altered)).toThrow(/not the cheapest/)
     })
 })

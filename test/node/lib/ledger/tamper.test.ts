@@ -18,15 +18,17 @@ const verify = (blocks: Buffer[], key0: Buffer | undefined = testKey(), deviceId
 
 const unkeyed = (blocks: Buffer[]) => verifyChain(crypto, blocks, { deviceId: DEVICE_ID })
 
-const chain = buildChain(crypto)
-const bytes = chain.blocks.map(b => b.bytes)
-
-function retag(block: Buffer, key: Buffer, deviceId = DEVICE_ID): Buffer {
+function retag(block: Buffer, key: Buffer, link: Buffer, deviceId = DEVICE_ID): Buffer {
     const content = copyBytes(block, 0, block.length - TAG_BYTES)
-    return Buffer.concat([content, blockTag(crypto, key, deviceId, content)])
+    return Buffer.concat([content, blockTag(crypto, key, deviceId, content, link)])
 }
 
-describe("tamper matrix", () => {
+// The same matrix over a v1 chain and a v2 chain (whose blocks do not store their link: a
+// wrong link shows as a wrong tag, and without K_0 only a known head catches altered content).
+describe.each([1, 2])("tamper matrix (format v%i)", version => {
+    const chain = buildChain(crypto, { formatVersion: version })
+    const bytes = chain.blocks.map(b => b.bytes)
+
     test("the untouched chain verifies", () => {
         const report = verify(bytes)
         expect(report.failure).toBeUndefined()
@@ -49,7 +51,7 @@ describe("tamper matrix", () => {
                 flips++
             }
         }
-        expect(flips).toBeGreaterThan(3000)
+        expect(flips).toBeGreaterThan(version === 1 ? 3000 : 2000)
     })
 
     test.each([
@@ -66,13 +68,13 @@ describe("tamper matrix", () => {
     })
 
     test("rejects the tail of another device's chain spliced on, at the splice", () => {
-        const other = buildChain(crypto, { deviceId: OTHER_DEVICE_ID }).blocks.map(b => b.bytes)
+        const other = buildChain(crypto, { deviceId: OTHER_DEVICE_ID, formatVersion: version }).blocks.map(b => b.bytes)
         const report = verify([...bytes.slice(0, 3), ...other.slice(3)])
         expect(report.failure).toMatchObject({ index: 3, code: "tag" })
     })
 
     test("rejects the tail of the same device's chain under another K_0, at the splice", () => {
-        const other = buildChain(crypto, { key: testKey(0x22) }).blocks.map(b => b.bytes)
+        const other = buildChain(crypto, { key: testKey(0x22), formatVersion: version }).blocks.map(b => b.bytes)
         const report = verify([...bytes.slice(0, 2), ...other.slice(2)])
         expect(report.failure).toMatchObject({ index: 2, code: "tag" })
     })
@@ -81,7 +83,7 @@ describe("tamper matrix", () => {
         const i = 3
         const wrongKey = deriveEpochKey(crypto, testKey(), DEVICE_ID, i + offset)
         const tampered = [...bytes]
-        tampered[i] = retag(bytes[i], wrongKey)
+        tampered[i] = retag(bytes[i], wrongKey, chain.blocks[i - 1].hash)
         expect(verify(tampered).failure).toMatchObject({ index: i, code: "tag" })
     })
 
@@ -110,10 +112,16 @@ describe("tamper matrix", () => {
         expect(verify(bytes, testKey(), DEVICE_ID, { seq: head.seq, hash: Buffer.alloc(32, 7) }).failure!.code).toBe("head-mismatch")
     })
 
-    test("without K_0 a flipped tag goes unnoticed, but altered content before the last block breaks the next link", () => {
+    test("without K_0 a flipped tag goes unnoticed, but altered content before the last block breaks the next link (v1) or the known head (v2)", () => {
         const tagFlip = bytes.map(b => Buffer.from(b))
         tagFlip[2][tagFlip[2].length - 1] ^= 1
-        expect(unkeyed(tagFlip).failure).toMatchObject({ index: 3, code: "link" })
+        const head = chain.blocks[chain.blocks.length - 1]
+        if (version === 1) expect(unkeyed(tagFlip).failure).toMatchObject({ index: 3, code: "link" })
+        else {
+            expect(unkeyed(tagFlip).ok).toBe(true)
+            const report = verifyChain(crypto, tagFlip, { deviceId: DEVICE_ID, expectedHead: { seq: head.seq, hash: head.hash } })
+            expect(report.failure).toMatchObject({ index: tagFlip.length - 1, code: "head-mismatch" })
+        }
         const lastTag = bytes.map(b => Buffer.from(b))
         lastTag[lastTag.length - 1][lastTag[lastTag.length - 1].length - 1] ^= 1
         expect(unkeyed(lastTag).ok).toBe(true)

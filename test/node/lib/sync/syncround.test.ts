@@ -128,7 +128,7 @@ describe("sync round", () => {
 
     test("on a signed error reply, forgets what the ack covers and reports the error", async () => {
         const d = await deviceWithBacklog(12)
-        const genesisHash = crypto.sha256((await d.store.readBlock(0))!)
+        const genesisHash = (await d.store.blockHash(0))!
         const result = await round(d, body => signedReply(body, { ack: 0, head: genesisHash, time: 5 }, 422, { error: "tag", seq: 1 })).run()
         expect(result.outcome).toBe("rejected")
         expect(result.error).toBe("tag")
