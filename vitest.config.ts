@@ -5,7 +5,12 @@ import { defineConfig } from "vitest/config"
  * (.devicescript/flash/sim.bin) go one after another in their own project, so no suite erases or
  * reuses another's flash between its runs; everything else runs in parallel beside them.
  */
-const BUS_SUITES = ["test/node/powercut.test.ts", "test/node/tools/start.test.ts", "test/node/provision/simulator.test.ts", "test/node/provision/bridge-sim.test.ts"]
+const BUS_SUITES = [
+    "test/node/powercut.test.ts",
+    "test/node/tools/start.test.ts",
+    "test/node/provision/simulator.test.ts",
+    "test/node/provision/bridge-sim.test.ts",
+]
 
 export default defineConfig({
     test: {

@@ -90,25 +90,60 @@ async function attach(bus: FieldBus, plan: BridgePlan): Promise<BridgeOptions> {
     const device = await pickDevice(bus, plan.wanted)
     await checkUsbMode(device.settings, device.id)
     const head = await readDeviceHead(device.settings, nobleCrypto, device.id)
-    if (!head) throw new ProvisionError("no-chain", "device " + device.id + " has no chain in flash yet", "let it boot and seal its genesis block (or provision it)")
+    if (!head)
+        throw new ProvisionError(
+            "no-chain",
+            "device " + device.id + " has no chain in flash yet",
+            "let it boot and seal its genesis block (or provision it)"
+        )
     const backlog = backlogOf(head)
     head.key.fill(0)
-    plan.say("bridge: device " + device.id + " on " + bus.description + " -> " + plan.gateway + " (" + backlog + " block(s) in its backlog); waiting for its sync round" + (plan.once ? "" : ", Ctrl-C stops"))
+    plan.say(
+        "bridge: device " +
+            device.id +
+            " on " +
+            bus.description +
+            " -> " +
+            plan.gateway +
+            " (" +
+            backlog +
+            " block(s) in its backlog); waiting for its sync round" +
+            (plan.once ? "" : ", Ctrl-C stops")
+    )
     return { settings: device.settings, crypto: nobleCrypto, deviceId: device.id, gatewayUrl: plan.gateway }
 }
 
 type DeviceAfter = Awaited<ReturnType<typeof awaitDeviceTook>>
 
-function reportRound(plan: BridgePlan, deviceId: string, round: BridgeRound, after: DeviceAfter | undefined, untaken: boolean, retry: boolean) {
+function reportRound(
+    plan: BridgePlan,
+    deviceId: string,
+    round: BridgeRound,
+    after: DeviceAfter | undefined,
+    untaken: boolean,
+    retry: boolean
+) {
     if (plan.json) {
         if (!retry) console.log(JSON.stringify({ ok: round.outcome === "forwarded" && !untaken, deviceId, ...round, device: after }))
         return
     }
     const range = round.sent ? " seq " + round.firstSeq + ".." + round.lastSeq : ""
     if (round.outcome === "forwarded")
-        plan.say("round " + round.nonce!.slice(0, 8) + ": " + round.sent + " block(s)" + range + " -> gateway " + round.status + (round.ack !== undefined ? ", ack " + round.ack : "") + (round.error ? " (" + round.error + ")" : ""))
+        plan.say(
+            "round " +
+                round.nonce!.slice(0, 8) +
+                ": " +
+                round.sent +
+                " block(s)" +
+                range +
+                " -> gateway " +
+                round.status +
+                (round.ack !== undefined ? ", ack " + round.ack : "") +
+                (round.error ? " (" + round.error + ")" : "")
+        )
     else plan.say("round " + round.nonce!.slice(0, 8) + ": " + round.error)
-    if (after) plan.say("  device backlog now " + after.backlog + " block(s) (oldest seq " + after.oldestSeq + ", next seq " + after.seq + ")")
+    if (after)
+        plan.say("  device backlog now " + after.backlog + " block(s) (oldest seq " + after.oldestSeq + ", next seq " + after.seq + ")")
     else if (round.outcome === "forwarded") plan.say("  the device has not taken the reply yet")
     if (retry) plan.say("  the device did not take this reply (its round ended first); serving its next round")
 }
@@ -116,8 +151,20 @@ function reportRound(plan: BridgePlan, deviceId: string, round: BridgeRound, aft
 /** With --once, nothing came within --timeout: which of the two ways it failed. */
 function timedOut(plan: BridgePlan, deviceId: string, untaken: boolean): ProvisionError {
     if (untaken)
-        return new ProvisionError("ack-not-taken", "device " + deviceId + " did not take the gateway's acknowledgement within " + plan.timeoutS + " s (the gateway holds the blocks; the device keeps them until it does)", "run the bridge again; if it keeps failing, see the device's fl:sync lines")
-    return new ProvisionError("no-round", "device " + deviceId + " did not start a sync round within " + plan.timeoutS + " s", "it asks every FL_SYNC_MS and backs off up to FL_BACKOFF_MS while no bridge answers: run the bridge longer (without --once), or restart the device's program")
+        return new ProvisionError(
+            "ack-not-taken",
+            "device " +
+                deviceId +
+                " did not take the gateway's acknowledgement within " +
+                plan.timeoutS +
+                " s (the gateway holds the blocks; the device keeps them until it does)",
+            "run the bridge again; if it keeps failing, see the device's fl:sync lines"
+        )
+    return new ProvisionError(
+        "no-round",
+        "device " + deviceId + " did not start a sync round within " + plan.timeoutS + " s",
+        "it asks every FL_SYNC_MS and backs off up to FL_BACKOFF_MS while no bridge answers: run the bridge longer (without --once), or restart the device's program"
+    )
 }
 
 /** Serves the device's sync rounds until Ctrl-C, or one round taken with --once; the exit status. */

@@ -45,7 +45,9 @@ export async function main(argv: string[]): Promise<number> {
         return 2
     }
     try {
-        return await (await load())(rest)
+        return await (
+            await load()
+        )(rest)
     } catch (e) {
         if (e instanceof UsageError) {
             const hint = "run 'fieldledger " + name + " --help' for usage"

@@ -85,7 +85,12 @@ export async function runGateway(argv: string[]): Promise<number> {
     const adminToken = readAdminToken(cli.string("admin-token-file"))
     let master
     try {
-        master = loadMasterKey({ envValue: process.env.FL_MASTER_KEY || undefined, file: cli.string("master-key-file"), defaultFile: defaultMasterKeyFile(), legacyFile: masterKeyBesideDatabase(db) })
+        master = loadMasterKey({
+            envValue: process.env.FL_MASTER_KEY || undefined,
+            file: cli.string("master-key-file"),
+            defaultFile: defaultMasterKeyFile(),
+            legacyFile: masterKeyBesideDatabase(db),
+        })
     } catch (e) {
         if (e instanceof KeyVaultError) throw new UsageError(e.message)
         throw e
@@ -95,7 +100,10 @@ export async function runGateway(argv: string[]): Promise<number> {
             `the master key is beside the database (${master.from}), where earlier versions created it; a copy of that directory opens every device key. ` +
                 `Move it away from the database: mkdir -p -m 700 ${dirname(defaultMasterKeyFile())} && mv ${master.from} ${defaultMasterKeyFile()} (or keep it anywhere else with --master-key-file)`
         )
-    if (master.created) console.log(`created a new master key in ${master.from} (mode 0600): keep it with the database; without it the device keys cannot be opened`)
+    if (master.created)
+        console.log(
+            `created a new master key in ${master.from} (mode 0600): keep it with the database; without it the device keys cannot be opened`
+        )
 
     let gateway
     try {
@@ -112,7 +120,8 @@ export async function runGateway(argv: string[]): Promise<number> {
         throw e
     }
     console.log(`fieldledger gateway listening on ${gateway.url} (database ${db}, master key from ${master.from})`)
-    if (!adminToken) console.log("no admin token (FL_ADMIN_TOKEN or --admin-token-file): registration and key succession over HTTP are disabled")
+    if (!adminToken)
+        console.log("no admin token (FL_ADMIN_TOKEN or --admin-token-file): registration and key succession over HTTP are disabled")
     await new Promise<void>(resolve => {
         process.once("SIGINT", resolve)
         process.once("SIGTERM", resolve)

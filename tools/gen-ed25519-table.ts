@@ -66,7 +66,10 @@ function times(P: Affine, n: number): Affine {
 }
 function le32(v: bigint): string {
     let s = ""
-    for (let i = 0; i < 32; i++) s += Number((v >> BigInt(8 * i)) & 255n).toString(16).padStart(2, "0")
+    for (let i = 0; i < 32; i++)
+        s += Number((v >> BigInt(8 * i)) & 255n)
+            .toString(16)
+            .padStart(2, "0")
     return s
 }
 
@@ -130,7 +133,7 @@ function mulSource(): string {
         " * its carry below 2^30, so `| 0` truncates it exactly. Output limbs are below 2^16 in magnitude",
         " * (limb 1 a little above), signed.",
         " */",
-        "export function feMul(o: number[], a: number[], b: number[]): void {",
+        "export function feMul(o: number[], a: number[], b: number[]): void {"
     )
     for (let i = 0; i < N; i++) l.push(`    const a${i} = a[${i}]`)
     for (let i = 0; i < N; i++) l.push(`    const b${i} = b[${i}]`)

@@ -170,10 +170,42 @@ const DROPPED: ChainScript = {
     previousChain: "main",
     steps: [
         { kind: "genesis", note: "genesis of a successor chain: link = head hash of chain main", time: { boot: 3, uptimeMs: 100 } },
-        { kind: "data", note: "delivered", time: { boot: 3, uptimeMs: 1000 }, readings: [[2300, 4400, 10100], [2301, 4401, 10100]] },
-        { kind: "data", note: "dropped from the full backlog (not in the export)", time: { boot: 3, uptimeMs: 3000 }, readings: [[2302, 4402, 10101], [2303, 4403, 10101]] },
-        { kind: "data", note: "dropped from the full backlog (not in the export)", time: { boot: 3, uptimeMs: 5000 }, readings: [[2304, 4404, 10102], [2305, 4405, 10102]] },
-        { kind: "data", note: "first block after the dropped ones: its link is block 3's hash", time: { boot: 3, uptimeMs: 7000 }, readings: [[2306, 4406, 10103], [2307, 4407, 10103]] },
+        {
+            kind: "data",
+            note: "delivered",
+            time: { boot: 3, uptimeMs: 1000 },
+            readings: [
+                [2300, 4400, 10100],
+                [2301, 4401, 10100],
+            ],
+        },
+        {
+            kind: "data",
+            note: "dropped from the full backlog (not in the export)",
+            time: { boot: 3, uptimeMs: 3000 },
+            readings: [
+                [2302, 4402, 10101],
+                [2303, 4403, 10101],
+            ],
+        },
+        {
+            kind: "data",
+            note: "dropped from the full backlog (not in the export)",
+            time: { boot: 3, uptimeMs: 5000 },
+            readings: [
+                [2304, 4404, 10102],
+                [2305, 4405, 10102],
+            ],
+        },
+        {
+            kind: "data",
+            note: "first block after the dropped ones: its link is block 3's hash",
+            time: { boot: 3, uptimeMs: 7000 },
+            readings: [
+                [2306, 4406, 10103],
+                [2307, 4407, 10103],
+            ],
+        },
         {
             kind: "gap",
             note: "backlog-full: blocks 2..3 (4 readings from boot 3 +3 s) dropped; lastLostHash = hash of block 3",
@@ -206,14 +238,18 @@ function sealChain(script: ChainScript, previousHead?: Buffer): SealedChain {
     const deviceId = fromHex(DEVICE_ID_HEX, "device id")
     // The ledger wipes each epoch key once the next is derived, K_0 included: give it a copy.
     // These are the v1 vectors: sealed in v1, which readers still accept (the Ledger seals v2 by default).
-    const ledger = new Ledger(nobleCrypto, deviceId, CHANNELS, newChainHead(copyBytes(script.key0, 0, 32), previousHead), { intervalMs: INTERVAL_MS, formatVersion: 1 })
+    const ledger = new Ledger(nobleCrypto, deviceId, CHANNELS, newChainHead(copyBytes(script.key0, 0, 32), previousHead), {
+        intervalMs: INTERVAL_MS,
+        formatVersion: 1,
+    })
     const blocks: SealedBlock[] = []
     const gaps: { [seq: number]: GapBody } = {}
     for (const step of script.steps) {
         if (step.kind === "genesis") blocks.push(ledger.sealGenesis(step.time, FIRMWARE, BOARD))
         else if (step.kind === "data") {
             step.readings!.forEach((reading, i) => {
-                if (ledger.append(reading, readingTime(step.time, i)).length > 0) fail("the ledger sealed on its own; keep the vector blocks small")
+                if (ledger.append(reading, readingTime(step.time, i)).length > 0)
+                    fail("the ledger sealed on its own; keep the vector blocks small")
             })
             blocks.push(ledger.sealOpen()!)
         } else {
@@ -317,7 +353,8 @@ function checkIndependentEncoding(block: SealedBlock, decoded: DecodedBlock) {
     if (!decoded.readings) return
     const start = headerLength(decoded.content)
     const body = copyBytes(decoded.content, start, decoded.content.length - start)
-    if (!body.equals(dataBody(decoded.readings, CHANNELS.length))) fail("seq " + block.seq + ": the Ledger's data body differs from the specification's encoder")
+    if (!body.equals(dataBody(decoded.readings, CHANNELS.length)))
+        fail("seq " + block.seq + ": the Ledger's data body differs from the specification's encoder")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,7 +415,12 @@ function malformedVectors(chain: SealedChain): Malformed[] {
     add("unknown-type", 1, edit(1, 1, 1, [3]), "byte 1 (type) must be 0, 1 or 2")
     add("unknown-flag", 1, edit(1, 2, 1, [0x04]), "flag bits 2..7 must be zero")
     add("non-canonical-varint", 1, edit(1, 3, 1, [0x81, 0x00]), "a varint must not end in a zero group (seq 1 written as 81 00)")
-    add("data-without-readings", 1, withHeader(1, h => (h.readingCount = 0), copyBytes(d1.content, body1Start, d1.content.length - body1Start)), "a data block holds 1..255 readings")
+    add(
+        "data-without-readings",
+        1,
+        withHeader(1, h => (h.readingCount = 0), copyBytes(d1.content, body1Start, d1.content.length - body1Start)),
+        "a data block holds 1..255 readings"
+    )
     add(
         "missing-flag-without-missing-value",
         1,
@@ -389,11 +431,20 @@ function malformedVectors(chain: SealedChain): Malformed[] {
         ]),
         "flag bit 1 is set only when some value is missing (here: a bitmap of zeros)"
     )
-    add("delta-width-not-minimal", 1, withHeader(1, () => {}, dataBody(d1.readings!, 3, [1, 0, 0])), "each delta width is the smallest that fits the channel's largest zigzag delta")
+    add(
+        "delta-width-not-minimal",
+        1,
+        withHeader(1, () => {}, dataBody(d1.readings!, 3, [1, 0, 0])),
+        "each delta width is the smallest that fits the channel's largest zigzag delta"
+    )
     add(
         "width-without-deltas",
         1,
-        withHeader(1, h => (h.readingCount = 1), new ByteWriter().u8(3).varint(zigzag(2150)).u8(1).varint(zigzag(4520)).u8(0).varint(zigzag(10132)).u8(0).finish()),
+        withHeader(
+            1,
+            h => (h.readingCount = 1),
+            new ByteWriter().u8(3).varint(zigzag(2150)).u8(1).varint(zigzag(4520)).u8(0).varint(zigzag(10132)).u8(0).finish()
+        ),
         "a channel with fewer than two present values has width 0"
     )
     {
@@ -402,7 +453,16 @@ function malformedVectors(chain: SealedChain): Malformed[] {
         if ((last & 1) !== 0) fail("block 1 has no padding bit to flip")
         add("non-zero-padding", 1, edit(1, c.length - 1, 1, [last | 1]), "the padding bits after the packed deltas are zero")
     }
-    add("value-over-int32", 1, withHeader(1, h => (h.readingCount = 1), joinBytes([Buffer.from([3]), new ByteWriter().varint(zigzag(2147483648)).u8(0).varint(0).u8(0).varint(0).u8(0).finish()])), "every value is a signed 32-bit integer")
+    add(
+        "value-over-int32",
+        1,
+        withHeader(
+            1,
+            h => (h.readingCount = 1),
+            joinBytes([Buffer.from([3]), new ByteWriter().varint(zigzag(2147483648)).u8(0).varint(0).u8(0).varint(0).u8(0).finish()])
+        ),
+        "every value is a signed 32-bit integer"
+    )
     add("trailing-byte", 1, joinBytes([d1.content, Buffer.from([0])]), "nothing may follow the body before the tag")
     {
         const gapSeq = chain.blocks.findIndex(b => b.type === RECORD_GAP)
@@ -412,7 +472,8 @@ function malformedVectors(chain: SealedChain): Malformed[] {
     {
         // Genesis: the exponent of the first channel is the byte after its unit.
         const g = original(0).content
-        const at = headerLength(g) + 8 + 1 + FIRMWARE.length + 1 + BOARD.length + 1 + 1 + CHANNELS[0].name.length + 1 + CHANNELS[0].unit.length
+        const at =
+            headerLength(g) + 8 + 1 + FIRMWARE.length + 1 + BOARD.length + 1 + 1 + CHANNELS[0].name.length + 1 + CHANNELS[0].unit.length
         if (g[at] !== CHANNELS[0].exponent + 256) fail("genesis exponent offset")
         add("exponent-10", 0, edit(0, at, 1, [10]), "a channel exponent is -9..9")
     }
@@ -551,14 +612,27 @@ function annotate(bytes: Buffer, d: DecodedBlock): { rows: Row[]; notes: string[
             const values = readings.map(rd => rd[c]).filter(v => v !== null) as number[]
             const deltas = values.slice(1).map((v, i) => v - values[i])
             notes.push(
-                "ch" + c + ", " + widths[c] + (widths[c] === 1 ? " bit" : " bits") + " each: " + (widths[c] ? parts.join(" ") : "(no bits)") + " = zigzag " + zz[c].join(", ") + " = deltas " + deltas.map(x => (x >= 0 ? "+" : "") + x).join(", ")
+                "ch" +
+                    c +
+                    ", " +
+                    widths[c] +
+                    (widths[c] === 1 ? " bit" : " bits") +
+                    " each: " +
+                    (widths[c] ? parts.join(" ") : "(no bits)") +
+                    " = zigzag " +
+                    zz[c].join(", ") +
+                    " = deltas " +
+                    deltas.map(x => (x >= 0 ? "+" : "") + x).join(", ")
             )
         }
         const pad = packedLength * 8 - stream.length
         if (pad) notes.push(pad + " zero bits pad the last byte")
         stream += "0".repeat(pad)
         let packedHex = ""
-        for (let i = 0; i < stream.length; i += 8) packedHex += parseInt(stream.slice(i, i + 8), 2).toString(16).padStart(2, "0")
+        for (let i = 0; i < stream.length; i += 8)
+            packedHex += parseInt(stream.slice(i, i + 8), 2)
+                .toString(16)
+                .padStart(2, "0")
         if (packedHex !== toHex(copyBytes(content, start, packedLength))) fail("annotated bit stream differs from the block")
     } else {
         field("reason", () => {
@@ -572,11 +646,19 @@ function annotate(bytes: Buffer, d: DecodedBlock): { rows: Row[]; notes: string[
         varint("lostBlocks", v => String((lost = v)))
         if (lost > 0) {
             varint("firstLostSeq", v => String(v))
-            field("lastLostHash", () => "SHA-256 of block " + (d.gap!.firstLostSeq + lost - 1) + " (" + toHex(r.bytes(32, "")).slice(0, 8) + "...)")
+            field(
+                "lastLostHash",
+                () => "SHA-256 of block " + (d.gap!.firstLostSeq + lost - 1) + " (" + toHex(r.bytes(32, "")).slice(0, 8) + "...)"
+            )
         }
     }
     if (r.remaining() !== 0) fail("annotator left " + r.remaining() + " bytes")
-    rows.push({ start: content.length, end: bytes.length, field: "tag", value: "first 16 bytes of HMAC-SHA256(K_" + d.header.seq + ", tag input)" })
+    rows.push({
+        start: content.length,
+        end: bytes.length,
+        field: "tag",
+        value: "first 16 bytes of HMAC-SHA256(K_" + d.header.seq + ", tag input)",
+    })
     return { rows, notes }
 }
 
@@ -588,7 +670,18 @@ function exampleMarkdown(examples: [SealedChain, number][]): string {
         const d = decodeBlock(block.bytes)
         const step = chain.script.steps[seq]
         const { rows, notes } = annotate(block.bytes, d)
-        out.push("#### Block " + seq + " of chain " + chain.script.name + " (" + RECORD_NAMES[block.type] + ", " + block.bytes.length + " bytes): " + step.note)
+        out.push(
+            "#### Block " +
+                seq +
+                " of chain " +
+                chain.script.name +
+                " (" +
+                RECORD_NAMES[block.type] +
+                ", " +
+                block.bytes.length +
+                " bytes): " +
+                step.note
+        )
         out.push("")
         out.push("```")
         out.push("offset  bytes                             field              value")
@@ -606,11 +699,29 @@ function exampleMarkdown(examples: [SealedChain, number][]): string {
         out.push("")
         const key = deriveEpochKey(nobleCrypto, chain.script.key0, deviceId, seq)
         out.push("- K_" + seq + " = `" + toHex(key) + "` (from K_0 = `" + toHex(chain.script.key0) + "`)")
-        out.push("- tag input = ASCII `fieldledger/v1/tag` (`" + toHex(Buffer.from("fieldledger/v1/tag")) + "`) || device id `" + DEVICE_ID_HEX + "` || the " + d.content.length + " bytes above the tag")
+        out.push(
+            "- tag input = ASCII `fieldledger/v1/tag` (`" +
+                toHex(Buffer.from("fieldledger/v1/tag")) +
+                "`) || device id `" +
+                DEVICE_ID_HEX +
+                "` || the " +
+                d.content.length +
+                " bytes above the tag"
+        )
         out.push("- tag = `" + toHex(d.tag) + "`")
         out.push("- SHA-256 of the whole block (the next block's link) = `" + toHex(block.hash) + "`")
         const evolveInput = joinBytes([Buffer.from("fieldledger/v1/evolve"), deviceId, new ByteWriter(4).u32(seq).finish()])
-        out.push("- K_" + (seq + 1) + " = HMAC-SHA256(K_" + seq + ", `" + toHex(evolveInput) + "`) = `" + toHex(evolveKey(nobleCrypto, key, deviceId, seq)) + "`")
+        out.push(
+            "- K_" +
+                (seq + 1) +
+                " = HMAC-SHA256(K_" +
+                seq +
+                ", `" +
+                toHex(evolveInput) +
+                "`) = `" +
+                toHex(evolveKey(nobleCrypto, key, deviceId, seq)) +
+                "`"
+        )
         out.push("- whole block: `" + toHex(block.bytes) + "`")
         out.push("")
     }
@@ -641,10 +752,17 @@ function printValue(v: unknown, indent: string, quoteKeys: boolean): string {
     if (entries.length === 0) return "{}"
     // Small flat objects (times, channels, summaries of a gap) read best on one line.
     if (entries.every(([, x]) => x === null || typeof x !== "object" || isPrimitiveArray(x))) {
-        const line = "{ " + entries.map(([k, x]) => (quoteKeys ? JSON.stringify(k) : k) + ": " + printValue(x, inner, quoteKeys)).join(", ") + " }"
+        const line =
+            "{ " + entries.map(([k, x]) => (quoteKeys ? JSON.stringify(k) : k) + ": " + printValue(x, inner, quoteKeys)).join(", ") + " }"
         if (line.length + indent.length <= 110) return line
     }
-    return "{\n" + entries.map(([k, x]) => inner + (quoteKeys ? JSON.stringify(k) : k) + ": " + printValue(x, inner, quoteKeys)).join(",\n") + "\n" + indent + "}"
+    return (
+        "{\n" +
+        entries.map(([k, x]) => inner + (quoteKeys ? JSON.stringify(k) : k) + ": " + printValue(x, inner, quoteKeys)).join(",\n") +
+        "\n" +
+        indent +
+        "}"
+    )
 }
 
 export function buildGolden() {
@@ -652,7 +770,9 @@ export function buildGolden() {
     const sealed: { [name: string]: SealedChain } = {}
     const chains = []
     for (const script of [MAIN, DROPPED]) {
-        const previousHead = script.previousChain ? sealed[script.previousChain].blocks[sealed[script.previousChain].blocks.length - 1].hash : undefined
+        const previousHead = script.previousChain
+            ? sealed[script.previousChain].blocks[sealed[script.previousChain].blocks.length - 1].hash
+            : undefined
         const chain = sealChain(script, previousHead)
         sealed[script.name] = chain
         let key = copyBytes(script.key0, 0, 32)

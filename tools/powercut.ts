@@ -71,7 +71,10 @@ async function bootAndKill(sim: Simulator, runMs: number): Promise<RunLog> {
     const log: RunLog = { lines: [] }
     await new Promise<void>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined
-        const watchdog = setTimeout(() => reject(new Error("the device did not boot within 60 s:\n" + log.lines.slice(-20).join("\n"))), 60000)
+        const watchdog = setTimeout(
+            () => reject(new Error("the device did not boot within 60 s:\n" + log.lines.slice(-20).join("\n"))),
+            60000
+        )
         const child = sim.launch(
             "vm",
             ["run", PROGRAM, "--tcp", "--device-id", DEVICE_ID],
@@ -94,7 +97,13 @@ async function bootAndKill(sim: Simulator, runMs: number): Promise<RunLog> {
     return log
 }
 
-export async function powercut(kills: number, seed: number, minMs: number, maxMs: number, progress: (s: string) => void): Promise<PowercutFigures> {
+export async function powercut(
+    kills: number,
+    seed: number,
+    minMs: number,
+    maxMs: number,
+    progress: (s: string) => void
+): Promise<PowercutFigures> {
     const random = seededRandom(seed)
     const sim = new Simulator()
     const runs: RunLog[] = []
@@ -138,7 +147,8 @@ export function checkRuns(runs: RunLog[]): PowercutFigures {
     const genesis = decodeBlock(blocks[0]).genesis
     if (!genesis) throw new Error("the device never showed its genesis block")
     const report = verifyChain(nobleCrypto, blocks, { deviceId: genesis.deviceId, key0: Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex") })
-    if (!report.ok) throw new Error(`the chain does not verify: ${report.failure!.reason} at index ${report.failure!.index} [${report.failure!.code}]`)
+    if (!report.ok)
+        throw new Error(`the chain does not verify: ${report.failure!.reason} at index ${report.failure!.index} [${report.failure!.code}]`)
     // Readings per boot, in order: each is its index within the boot (the harness's counter).
     const perBoot = new Map<number, number>()
     for (const bytes of blocks) {
@@ -147,7 +157,8 @@ export function checkRuns(runs: RunLog[]): PowercutFigures {
         for (const r of b.readings) {
             const boot = b.header.time.boot
             const next = perBoot.get(boot) ?? 0
-            if (r[0] !== next) throw new Error(`boot ${boot}: reading ${next} has value ${r[0]}: readings duplicated, reordered or lost inside the chain`)
+            if (r[0] !== next)
+                throw new Error(`boot ${boot}: reading ${next} has value ${r[0]}: readings duplicated, reordered or lost inside the chain`)
             perBoot.set(boot, next + 1)
         }
     }
@@ -158,15 +169,31 @@ export function checkRuns(runs: RunLog[]): PowercutFigures {
         if (boot === lastBoot) continue
         const kept = perBoot.get(boot) ?? 0
         const lostHere = taken - kept
-        if (lostHere > HARNESS_CHECKPOINT_EVERY + 1) throw new Error(`boot ${boot}: ${lostHere} readings lost, more than the checkpoint interval of ${HARNESS_CHECKPOINT_EVERY} allows`)
+        if (lostHere > HARNESS_CHECKPOINT_EVERY + 1)
+            throw new Error(
+                `boot ${boot}: ${lostHere} readings lost, more than the checkpoint interval of ${HARNESS_CHECKPOINT_EVERY} allows`
+            )
         lost += Math.max(0, lostHere)
         maxLost = Math.max(maxLost, lostHere)
     }
-    return { kills: runs.length - 1, blocks: blocks.length, readings: report.summary.readings, readingsLost: lost, maxLostPerKill: maxLost, gapRecords: report.summary.gaps.length }
+    return {
+        kills: runs.length - 1,
+        blocks: blocks.length,
+        readings: report.summary.readings,
+        readingsLost: lost,
+        maxLostPerKill: maxLost,
+        gapRecords: report.summary.gaps.length,
+    }
 }
 
 export async function runPowercut(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, { kills: { type: "string" }, seed: { type: "string" }, "min-ms": { type: "string" }, "max-ms": { type: "string" }, json: { type: "boolean" } })
+    const cli = parseCommandLine(argv, {
+        kills: { type: "string" },
+        seed: { type: "string" },
+        "min-ms": { type: "string" },
+        "max-ms": { type: "string" },
+        json: { type: "boolean" },
+    })
     if (cli.boolean("help")) {
         console.log(POWERCUT_HELP)
         return 0
@@ -178,7 +205,11 @@ export async function runPowercut(argv: string[]): Promise<number> {
     if (maxMs < minMs) throw new UsageError("--max-ms must not be below --min-ms")
     try {
         const f = await powercut(kills, seed, minMs, maxMs, s => process.stderr.write("powercut: " + s + "\n"))
-        console.log(cli.boolean("json") ? JSON.stringify(f) : `powercut: ${f.kills} kills, ${f.blocks} blocks, ${f.readings} readings in the chain, ${f.readingsLost} readings lost, at most ${f.maxLostPerKill} per kill, ${f.gapRecords} gap records: PASS`)
+        console.log(
+            cli.boolean("json")
+                ? JSON.stringify(f)
+                : `powercut: ${f.kills} kills, ${f.blocks} blocks, ${f.readings} readings in the chain, ${f.readingsLost} readings lost, at most ${f.maxLostPerKill} per kill, ${f.gapRecords} gap records: PASS`
+        )
         return 0
     } catch (e) {
         console.log("powercut: FAIL: " + (e as Error).message + ` (replay with --seed ${seed} --kills ${kills})`)

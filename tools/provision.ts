@@ -104,7 +104,6 @@ function fail(command: string, json: boolean, e: unknown): number {
     return 1
 }
 
-
 function wholeNumber(text: string | undefined, name: string): number | undefined {
     if (text === undefined) return undefined
     if (!/^\d{1,9}$/.test(text)) throw new UsageError(name + " must be a whole number")
@@ -122,13 +121,26 @@ export async function pickDevice(bus: FieldBus, wanted: string | undefined): Pro
     const candidates = all.filter(d => d.hasSettings)
     if (wanted) {
         const d = all.find(x => x.id === wanted)
-        if (!d) throw new ProvisionError("no-device", "device " + wanted + " is not on " + bus.description + (all.length ? " (seen: " + all.map(x => x.id).join(", ") + ")" : ""), "is it plugged in and running?")
+        if (!d)
+            throw new ProvisionError(
+                "no-device",
+                "device " + wanted + " is not on " + bus.description + (all.length ? " (seen: " + all.map(x => x.id).join(", ") + ")" : ""),
+                "is it plugged in and running?"
+            )
         return checkFirmware(d)
     }
     if (candidates.length === 0)
-        throw new ProvisionError("no-device", "no device found on " + bus.description, "plug the board in (a data cable, not a charging one) and check it runs fieldledger firmware")
+        throw new ProvisionError(
+            "no-device",
+            "no device found on " + bus.description,
+            "plug the board in (a data cable, not a charging one) and check it runs fieldledger firmware"
+        )
     if (candidates.length > 1)
-        throw new ProvisionError("several-devices", "several devices on " + bus.description + ":\n" + candidates.map(d => "    " + describeDevice(d)).join("\n"), "choose one with --device ID")
+        throw new ProvisionError(
+            "several-devices",
+            "several devices on " + bus.description + ":\n" + candidates.map(d => "    " + describeDevice(d)).join("\n"),
+            "choose one with --device ID"
+        )
     return checkFirmware(candidates[0])
 }
 
@@ -136,19 +148,37 @@ function checkFirmware(d: BusDevice): BusDevice {
     if (!d.hasSettings || d.programName !== FIRMWARE_PROGRAM_NAME)
         throw new ProvisionError(
             "not-fieldledger",
-            "device " + d.id + " does not run fieldledger firmware (" + (d.programName ? "its program is '" + d.programName + "'" : "no DeviceScript program") + ")",
+            "device " +
+                d.id +
+                " does not run fieldledger firmware (" +
+                (d.programName ? "its program is '" + d.programName + "'" : "no DeviceScript program") +
+                ")",
             "flash the fieldledger firmware first (docs/PROVISIONING.md)"
         )
     return d
 }
 
 function stateLines(s: DeviceState): string[] {
-    const lines = ["device " + s.deviceId + ": " + (s.provisioned ? "provisioned" + (s.provisionedAt ? " (" + s.provisionedAt + ")" : "") : "unprovisioned")]
+    const lines = [
+        "device " +
+            s.deviceId +
+            ": " +
+            (s.provisioned ? "provisioned" + (s.provisionedAt ? " (" + s.provisionedAt + ")" : "") : "unprovisioned"),
+    ]
     if (s.pendingKey) lines.push("  a provisioned key is waiting for the firmware to start its chain")
     if (!s.chain) lines.push("  no chain in flash")
     else {
         const c = s.chain
-        lines.push("  chain: head seq " + (c.seq - 1) + ", boot " + c.boot + ", backlog " + c.backlog + " block(s) not acknowledged" + (c.lost ? ", blocks " + c.lost.fromSeq + ".." + c.lost.toSeq + " dropped" : ""))
+        lines.push(
+            "  chain: head seq " +
+                (c.seq - 1) +
+                ", boot " +
+                c.boot +
+                ", backlog " +
+                c.backlog +
+                " block(s) not acknowledged" +
+                (c.lost ? ", blocks " + c.lost.fromSeq + ".." + c.lost.toSeq + " dropped" : "")
+        )
         if (c.developmentKey) lines.push("  sealed under the public simulator development key: authenticates nothing")
         if (c.previousChainHead) lines.push("  successor of the chain with head " + c.previousChainHead.slice(0, 16))
     }
@@ -160,14 +190,32 @@ function stateLines(s: DeviceState): string[] {
 function gatewayLines(url: string, v: GatewayView | { error: string }): string[] {
     if ("error" in v) return ["gateway " + url + ": " + v.error]
     if (!v.known) return ["gateway " + url + ": does not know this device"]
-    return ["gateway " + url + ": registered, acknowledged up to seq " + v.ackedSeq + (v.lastSeen ? ", last seen " + v.lastSeen : ", never synced") + (v.reportedBacklog !== null && v.reportedBacklog !== undefined ? ", device reported backlog " + v.reportedBacklog : "")]
+    return [
+        "gateway " +
+            url +
+            ": registered, acknowledged up to seq " +
+            v.ackedSeq +
+            (v.lastSeen ? ", last seen " + v.lastSeen : ", never synced") +
+            (v.reportedBacklog !== null && v.reportedBacklog !== undefined ? ", device reported backlog " + v.reportedBacklog : ""),
+    ]
 }
 
 /** Picks the device, reads its state, shows both. */
-async function lookAt(bus: FieldBus, wanted: string | undefined, out: Record<string, unknown>, say: (line: string) => void): Promise<{ device: BusDevice; state: DeviceState }> {
+async function lookAt(
+    bus: FieldBus,
+    wanted: string | undefined,
+    out: Record<string, unknown>,
+    say: (line: string) => void
+): Promise<{ device: BusDevice; state: DeviceState }> {
     const device = await pickDevice(bus, wanted)
     const state = await readDeviceState(device.settings, nobleCrypto, device.id)
-    out.device = { id: device.id, description: device.description, program: device.programName, programVersion: device.programVersion, runtime: device.runtimeVersion }
+    out.device = {
+        id: device.id,
+        description: device.description,
+        program: device.programName,
+        programVersion: device.programVersion,
+        runtime: device.runtimeVersion,
+    }
     stateLines(state).forEach(say)
     return { device, state }
 }
@@ -225,7 +273,8 @@ function provisionPlan(cli: CommandLine): ProvisionPlan {
     if (ssid !== undefined) {
         const file = cli.string("wifi-password-file")
         const password = file ? readFileSync(file, "utf8").replace(/\r?\n$/, "") : process.env.FL_WIFI_PASSWORD
-        if (password === undefined) throw new UsageError("--wifi-ssid needs the password: env FL_WIFI_PASSWORD or --wifi-password-file FILE")
+        if (password === undefined)
+            throw new UsageError("--wifi-ssid needs the password: env FL_WIFI_PASSWORD or --wifi-password-file FILE")
         plan.wifi = { ssid, password }
     }
     return plan
@@ -256,23 +305,42 @@ async function checkDevice(cli: CommandLine, wanted: string | undefined, out: Re
 /** The gateway takes the token (or is out of reach: offline provisioning), before the device is touched. */
 async function checkGatewayFirst(plan: ProvisionPlan, say: Say) {
     const check = await checkAdminToken({ url: plan.gateway, adminToken: plan.adminToken })
-    if (check === "unreachable") say("gateway " + plan.gateway + " is unreachable: provisioning offline, the registration will wait in " + plan.pendingFile)
-    if (check === "cannot-check") say("gateway " + plan.gateway + " cannot check the admin token before provisioning (an older gateway): the registration will tell")
+    if (check === "unreachable")
+        say("gateway " + plan.gateway + " is unreachable: provisioning offline, the registration will wait in " + plan.pendingFile)
+    if (check === "cannot-check")
+        say("gateway " + plan.gateway + " cannot check the admin token before provisioning (an older gateway): the registration will tell")
 }
 
 /** Refuses what provisioning must not do to this device, before anything is written. */
 function refuseIfUnfit(device: ProvisionableDevice, before: DeviceState, plan: ProvisionPlan, say: Say) {
     if (before.provisioned && !plan.force)
-        throw new ProvisionError("already-provisioned", "device " + device.id + " is already provisioned", "--force gives it a new key and a successor chain (key succession); --check shows its state")
+        throw new ProvisionError(
+            "already-provisioned",
+            "device " + device.id + " is already provisioned",
+            "--force gives it a new key and a successor chain (key succession); --check shows its state"
+        )
     if (plan.wifi && !device.addWifiNetwork)
-        throw new ProvisionError("no-wifi", "device " + device.id + " has no WiFi service", "a board without WiFi (Pico) syncs over USB: --device-gateway usb, then run 'fieldledger bridge' on the host it is plugged into")
+        throw new ProvisionError(
+            "no-wifi",
+            "device " + device.id + " has no WiFi service",
+            "a board without WiFi (Pico) syncs over USB: --device-gateway usb, then run 'fieldledger bridge' on the host it is plugged into"
+        )
     if (before.provisioned && before.chain && before.chain.backlog > 0)
-        say("warning: " + before.chain.backlog + " block(s) of the old chain are not acknowledged by a gateway; the successor chain starts after them and the gateway records the gap")
+        say(
+            "warning: " +
+                before.chain.backlog +
+                " block(s) of the old chain are not acknowledged by a gateway; the successor chain starts after them and the gateway records the gap"
+        )
 }
 
 async function configureDevice(device: ProvisionableDevice, plan: ProvisionPlan, out: Record<string, unknown>, say: Say) {
     out.config = await writeConfig(device.settings, plan.config)
-    say("configuration written and read back: " + Object.entries(out.config as object).map(([k, v]) => k + "=" + JSON.stringify(v)).join(" "))
+    say(
+        "configuration written and read back: " +
+            Object.entries(out.config as object)
+                .map(([k, v]) => k + "=" + JSON.stringify(v))
+                .join(" ")
+    )
     if (plan.wifi) {
         await device.addWifiNetwork!(plan.wifi.ssid, plan.wifi.password)
         say("WiFi network " + JSON.stringify(plan.wifi.ssid) + " added")
@@ -290,10 +358,18 @@ async function deliverRegistration(plan: ProvisionPlan, registration: Registrati
         const outcome = await registerWithGateway({ url: plan.gateway, adminToken: plan.adminToken }, registration)
         if (outcome !== "already-registered") {
             out.registration = outcome
-            say(outcome === "succeeded" ? "gateway " + plan.gateway + ": old chain closed, the new chain is its successor" : "gateway " + plan.gateway + ": device registered")
+            say(
+                outcome === "succeeded"
+                    ? "gateway " + plan.gateway + ": old chain closed, the new chain is its successor"
+                    : "gateway " + plan.gateway + ": device registered"
+            )
             return
         }
-        failure = new ProvisionError("gateway-conflict", "the gateway already holds another key for device " + registration.deviceId + ": it will refuse this chain", "provision again with --force (key succession)")
+        failure = new ProvisionError(
+            "gateway-conflict",
+            "the gateway already holds another key for device " + registration.deviceId + ": it will refuse this chain",
+            "provision again with --force (key succession)"
+        )
     } catch (e) {
         if (!(e instanceof ProvisionError)) throw e
         failure = e
@@ -303,9 +379,19 @@ async function deliverRegistration(plan: ProvisionPlan, registration: Registrati
     out.pendingFile = plan.pendingFile
     const upload = "'fieldledger register --pending " + plan.pendingFile + "'"
     if (failure.code !== "gateway-unreachable")
-        throw new ProvisionError(failure.code, failure.message + "; the device's new key is kept in " + plan.pendingFile + " (mode 0600)", (failure.hint ? failure.hint + "; then " : "") + "upload the registration with " + upload)
+        throw new ProvisionError(
+            failure.code,
+            failure.message + "; the device's new key is kept in " + plan.pendingFile + " (mode 0600)",
+            (failure.hint ? failure.hint + "; then " : "") + "upload the registration with " + upload
+        )
     say(failure.message)
-    say("registration saved to " + plan.pendingFile + " (mode 0600; it holds the device key): upload it with " + upload + " and then make sure the file is gone")
+    say(
+        "registration saved to " +
+            plan.pendingFile +
+            " (mode 0600; it holds the device key): upload it with " +
+            upload +
+            " and then make sure the file is gone"
+    )
 }
 
 /** What provisioning needs of a device on the bus (a test's fake has the same). */
@@ -316,18 +402,41 @@ export type ProvisionableDevice = Pick<BusDevice, "id" | "settings" | "restartPr
  * starts its chain under (proved here), the provisioned mark, and the registration. The
  * gateway's check of the token comes first, in runProvision.
  */
-export async function provisionDevice(device: ProvisionableDevice, before: DeviceState, plan: ProvisionPlan, out: Record<string, unknown>, say: Say) {
+export async function provisionDevice(
+    device: ProvisionableDevice,
+    before: DeviceState,
+    plan: ProvisionPlan,
+    out: Record<string, unknown>,
+    say: Say
+) {
     refuseIfUnfit(device, before, plan, say)
     await configureDevice(device, plan, out, say)
     const succession = before.provisioned
     const key0 = newKey0()
     try {
-        const proof = await startChainOnDevice({ settings: device.settings, crypto: nobleCrypto, deviceId: device.id, key0, restartProgram: () => device.restartProgram(), timeoutMs: plan.timeoutS * 1000 })
+        const proof = await startChainOnDevice({
+            settings: device.settings,
+            crypto: nobleCrypto,
+            deviceId: device.id,
+            key0,
+            restartProgram: () => device.restartProgram(),
+            timeoutMs: plan.timeoutS * 1000,
+        })
         out.genesisLink = proof.link
-        if (succession && before.chain && proof.link !== before.chain.headHash) say("note: the device sealed more blocks before restarting; the successor links to head " + proof.link.slice(0, 16))
-        say("the device sealed a new genesis block under the new key" + (/^0+$/.test(proof.link) ? "" : " (successor of head " + proof.link.slice(0, 16) + ")") + "; the key is deleted from the device")
+        if (succession && before.chain && proof.link !== before.chain.headHash)
+            say("note: the device sealed more blocks before restarting; the successor links to head " + proof.link.slice(0, 16))
+        say(
+            "the device sealed a new genesis block under the new key" +
+                (/^0+$/.test(proof.link) ? "" : " (successor of head " + proof.link.slice(0, 16) + ")") +
+                "; the key is deleted from the device"
+        )
         await markProvisioned(device.settings, Math.floor(Date.now() / 1000))
-        const registration = { deviceId: device.id, key0: key0.toString("hex"), label: plan.label, successorGenesis: succession ? proof.genesis : undefined }
+        const registration = {
+            deviceId: device.id,
+            key0: key0.toString("hex"),
+            label: plan.label,
+            successorGenesis: succession ? proof.genesis : undefined,
+        }
         await deliverRegistration(plan, registration, out, say)
     } finally {
         key0.fill(0)
@@ -383,7 +492,12 @@ export async function runProvision(argv: string[]): Promise<number> {
 }
 
 export async function runRegister(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, { pending: { type: "string" }, gateway: { type: "string" }, "admin-token-file": { type: "string" }, json: { type: "boolean" } })
+    const cli = parseCommandLine(argv, {
+        pending: { type: "string" },
+        gateway: { type: "string" },
+        "admin-token-file": { type: "string" },
+        json: { type: "boolean" },
+    })
     if (cli.boolean("help")) {
         console.log(REGISTER_HELP)
         return 0
@@ -400,7 +514,16 @@ export async function runRegister(argv: string[]): Promise<number> {
         if (json) console.log(JSON.stringify({ ok: failed.length === 0, results }))
         else
             for (const r of results)
-                console.log(r.deviceId + " -> " + r.gateway + ": " + (r.outcome === "already-registered" ? "already registered (with another key? check the device: fieldledger provision --check)" : r.outcome) + (r.error ? " (" + r.error + ")" : ""))
+                console.log(
+                    r.deviceId +
+                        " -> " +
+                        r.gateway +
+                        ": " +
+                        (r.outcome === "already-registered"
+                            ? "already registered (with another key? check the device: fieldledger provision --check)"
+                            : r.outcome) +
+                        (r.error ? " (" + r.error + ")" : "")
+                )
         if (!json) console.log(failed.length ? failed.length + " registration(s) left in " + file : "all delivered; " + file + " removed")
         return failed.length ? 1 : 0
     } catch (e) {
@@ -419,12 +542,22 @@ export async function runDevices(argv: string[]): Promise<number> {
         return await withBus(cli, async bus => {
             const list: Record<string, unknown>[] = []
             for (const d of await bus.devices()) {
-                const entry: Record<string, unknown> = { id: d.id, description: d.description, runtime: d.runtimeVersion, program: d.programName, programVersion: d.programVersion }
-                if (d.hasSettings && d.programName === FIRMWARE_PROGRAM_NAME) entry.state = await readDeviceState(d.settings, nobleCrypto, d.id)
+                const entry: Record<string, unknown> = {
+                    id: d.id,
+                    description: d.description,
+                    runtime: d.runtimeVersion,
+                    program: d.programName,
+                    programVersion: d.programVersion,
+                }
+                if (d.hasSettings && d.programName === FIRMWARE_PROGRAM_NAME)
+                    entry.state = await readDeviceState(d.settings, nobleCrypto, d.id)
                 list.push(entry)
                 if (!json) {
                     console.log(describeDevice(d))
-                    if (entry.state) stateLines(entry.state as DeviceState).slice(0, 2).forEach(l => console.log("  " + l.trim()))
+                    if (entry.state)
+                        stateLines(entry.state as DeviceState)
+                            .slice(0, 2)
+                            .forEach(l => console.log("  " + l.trim()))
                 }
             }
             if (json) console.log(JSON.stringify({ ok: true, bus: bus.description, devices: list }))

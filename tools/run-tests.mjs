@@ -11,7 +11,9 @@ import { join } from "node:path"
 
 const args = process.argv.slice(2)
 if (args.includes("--help") || args.includes("-h")) {
-    console.log("Usage: node tools/run-tests.mjs [--device | --node] [FILTER]\n\nRuns the device suites (test/device/*.test.ts in the simulator) and the Node suites\n(vitest, test/node). FILTER keeps the files whose path contains it.")
+    console.log(
+        "Usage: node tools/run-tests.mjs [--device | --node] [FILTER]\n\nRuns the device suites (test/device/*.test.ts in the simulator) and the Node suites\n(vitest, test/node). FILTER keeps the files whose path contains it."
+    )
     process.exit(0)
 }
 const onlyDevice = args.includes("--device")
@@ -47,7 +49,15 @@ async function runDeviceSuites() {
     // One at a time: concurrent `devs run`s in one project rewrite the same build files.
     for (const file of files) {
         console.log(`\n=== device suite ${file}`)
-        const { code, output } = await run(process.execPath, [DEVS, "run", file, "--test", "--test-self-exit", "-T", String(DEVICE_TIMEOUT_MS)])
+        const { code, output } = await run(process.execPath, [
+            DEVS,
+            "run",
+            file,
+            "--test",
+            "--test-self-exit",
+            "-T",
+            String(DEVICE_TIMEOUT_MS),
+        ])
         const clean = output.replace(/\x1b\[[0-9;]*m/g, "")
         const m = SUMMARY.exec(clean)
         if (m) {
@@ -57,7 +67,9 @@ async function runDeviceSuites() {
         // A crash (panic, InfiniteLoop, out of memory, compile error) may leave no summary.
         const crashed = code !== 0 && (!m || Number(m[3]) === 0)
         if (crashed) failed += 1
-        console.log(`=== ${file}: ${m ? `${m[2]} passed, ${m[3]} failed` : "no test summary"}${crashed ? ", CRASHED (counted as 1 failure)" : ""}`)
+        console.log(
+            `=== ${file}: ${m ? `${m[2]} passed, ${m[3]} failed` : "no test summary"}${crashed ? ", CRASHED (counted as 1 failure)" : ""}`
+        )
     }
     return { passed, failed }
 }
@@ -65,7 +77,13 @@ async function runDeviceSuites() {
 async function runNodeSuites() {
     const dir = mkdtempSync(join(tmpdir(), "fieldledger-vitest-"))
     const report = join(dir, "report.json")
-    const vitestArgs = [join("node_modules", "vitest", "vitest.mjs"), "run", "--reporter=default", "--reporter=json", "--outputFile.json=" + report]
+    const vitestArgs = [
+        join("node_modules", "vitest", "vitest.mjs"),
+        "run",
+        "--reporter=default",
+        "--reporter=json",
+        "--outputFile.json=" + report,
+    ]
     if (filter) vitestArgs.push(filter)
     console.log("\n=== node suites (vitest)")
     const { code } = await run(process.execPath, vitestArgs)
@@ -95,7 +113,13 @@ const CHECKS = [
         side: "device",
         argv: [DEVS, "build", `src/main_${board}.ts`],
     })),
-    { name: "TypeScript type check of tools, shared code and Node tests (tsc)", side: "node", argv: [join("node_modules", "typescript", "bin", "tsc"), "-p", "tools/tsconfig.json"] },
+    {
+        name: "TypeScript type check of tools, shared code and Node tests (tsc)",
+        side: "node",
+        argv: [join("node_modules", "typescript", "bin", "tsc"), "-p", "tools/tsconfig.json"],
+    },
+    // One style everywhere (.prettierrc, printWidth 140): `npm run format` fixes what this finds.
+    { name: "format check (prettier --check .)", side: "node", argv: [join("node_modules", "prettier", "bin", "prettier.cjs"), "--check", "."] },
 ]
 
 async function runChecks() {

@@ -83,7 +83,9 @@ const DEV_KEY = Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex")
 function describeBlock(block: DecodedBlock): string {
     if (block.readings) return `${block.readings.length} readings`
     if (block.gap) return `gap record (${lostReadingsText(GAP_REASONS[block.gap.reason], block.gap.lostReadings)})`
-    return block.header.link.some(b => b !== 0) ? `genesis (successor of head ${block.header.link.toString("hex").slice(0, 16)})` : "genesis"
+    return block.header.link.some(b => b !== 0)
+        ? `genesis (successor of head ${block.header.link.toString("hex").slice(0, 16)})`
+        : "genesis"
 }
 
 /** Writes K_0 as 64 hex digits, mode 0600, whole (temp file, then rename). */
@@ -154,7 +156,12 @@ async function bringUpDevice(o: BringUp): Promise<void> {
 async function continueProvisioned(o: BringUp, device: BusDevice, configuredGateway: unknown) {
     const { gateway, deviceId, say } = o
     const key0 = readKeyFile(o.keyFile)
-    if (!key0) throw new ProvisionError("no-key-file", `device ${deviceId} is provisioned but ${o.keyFile} does not hold its key`, "run without --continue to start afresh")
+    if (!key0)
+        throw new ProvisionError(
+            "no-key-file",
+            `device ${deviceId} is provisioned but ${o.keyFile} does not hold its key`,
+            "run without --continue to start afresh"
+        )
     o.onKey(key0)
     if (configuredGateway !== gateway.url) {
         await writeConfig(device.settings, { gatewayUrl: gateway.url })
@@ -173,12 +180,23 @@ async function provisionAfresh(o: BringUp, device: BusDevice) {
     const { gateway, deviceId, say } = o
     say(`provisioning device ${deviceId} over the devtools bus: configuration, then a new chain under a fresh key`)
     const written = await writeConfig(device.settings, { gatewayUrl: gateway.url })
-    say("  configuration written and read back: " + Object.entries(written).map(([k, v]) => k + "=" + JSON.stringify(v)).join(" "))
+    say(
+        "  configuration written and read back: " +
+            Object.entries(written)
+                .map(([k, v]) => k + "=" + JSON.stringify(v))
+                .join(" ")
+    )
     const key0 = newKey0()
     // On disk before the device has it: a stop midway never leaves a chain under a lost key.
     writeKeyFile(o.keyFile, key0)
     o.onKey(key0)
-    const proof = await startChainOnDevice({ settings: device.settings, crypto: nobleCrypto, deviceId, key0, restartProgram: () => device.restartProgram() })
+    const proof = await startChainOnDevice({
+        settings: device.settings,
+        crypto: nobleCrypto,
+        deviceId,
+        key0,
+        restartProgram: () => device.restartProgram(),
+    })
     await markProvisioned(device.settings, Math.floor(Date.now() / 1000))
     const successor = /^0+$/.test(proof.link) ? "" : ` (successor of head ${proof.link.slice(0, 16)})`
     say(`  the device sealed a new genesis block under the new key${successor} and deleted the key; marked provisioned`)
@@ -251,7 +269,9 @@ async function claimRun(o: StartOptions): Promise<{ release(): void } | { refusa
         if (!tryTake(lock)) {
             release()
             const pid = lockOwner(lock)
-            return { refusal: `fieldledger start: ${file} is in use by another fieldledger start${pid ? " (pid " + pid + ")" : ""}; stop it first, or give this run its own --db and --key-file` }
+            return {
+                refusal: `fieldledger start: ${file} is in use by another fieldledger start${pid ? " (pid " + pid + ")" : ""}; stop it first, or give this run its own --db and --key-file`,
+            }
         }
         taken.push(lock)
     }
@@ -324,7 +344,8 @@ class DeviceView {
         this.registered = true
         const exported = JSON.parse(this.gateway.service.exportChain(deviceId)) as { blocks: string[] }
         for (const hex of exported.blocks) this.watch.add(Buffer.from(hex, "hex"))
-        if (exported.blocks.length > 0) console.log(`continuing device ${deviceId}'s chain: the gateway holds ${exported.blocks.length} blocks`)
+        if (exported.blocks.length > 0)
+            console.log(`continuing device ${deviceId}'s chain: the gateway holds ${exported.blocks.length} blocks`)
     }
 
     /** One raw line of the simulator's output. */
@@ -404,7 +425,8 @@ async function runSimulatedDevice(o: StartOptions, gateway: RunningGateway, view
                     view.registered = true
                 },
                 e => {
-                    if (!(e instanceof ProvisionError) && !(e instanceof BusError)) fail("provisioning failed: " + ((e as Error).stack ?? e))
+                    if (!(e instanceof ProvisionError) && !(e instanceof BusError))
+                        fail("provisioning failed: " + ((e as Error).stack ?? e))
                     else fail("provisioning failed: " + e.message + (e.hint ? "\n  hint: " + e.hint : ""))
                     resolve()
                 }
@@ -436,7 +458,10 @@ async function runSimulatedDevice(o: StartOptions, gateway: RunningGateway, view
                     setTimeout(() => {
                         if (booted) return
                         bootTimedOut = true
-                        fail(`the device never booted: no fl:boot line within ${limit} s of the simulator starting it (--boot-timeout)` + (last.length ? "; its last lines:\n  " + last.join("\n  ") : "; it printed nothing"))
+                        fail(
+                            `the device never booted: no fl:boot line within ${limit} s of the simulator starting it (--boot-timeout)` +
+                                (last.length ? "; its last lines:\n  " + last.join("\n  ") : "; it printed nothing")
+                        )
                         resolve()
                     }, o.bootTimeoutMs)
                 )
@@ -467,8 +492,12 @@ function writeExport(o: StartOptions, gateway: RunningGateway) {
     }
     mkdirSync(dirname(o.exportFile), { recursive: true })
     writeFileSync(o.exportFile, gateway.service.exportChain(o.deviceId))
-    console.log(`the gateway verified and stored ${d.blockCount} blocks (${d.readings} readings, ${d.gapRecords} gap records, ${d.events} security events)`)
-    console.log(`wrote its export to ${o.exportFile}; check it offline with: npx fieldledger verify ${o.exportFile} --key-file ${o.keyFile}`)
+    console.log(
+        `the gateway verified and stored ${d.blockCount} blocks (${d.readings} readings, ${d.gapRecords} gap records, ${d.events} security events)`
+    )
+    console.log(
+        `wrote its export to ${o.exportFile}; check it offline with: npx fieldledger verify ${o.exportFile} --key-file ${o.keyFile}`
+    )
 }
 
 export async function runStart(argv: string[]): Promise<number> {

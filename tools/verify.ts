@@ -85,7 +85,11 @@ function tailLine(t: TailCheck): string {
     const at = t.head ? " (seq " + t.head.seq + ")" : ""
     if (t.against === "option") return "tail      checked against the head given with --head" + at
     if (t.against === "file")
-        return "tail      checked against the file's own head" + at + ": whoever wrote the file chose it; for an audit give --head SEQ:HASH from the gateway (GET /v1/devices/ID)"
+        return (
+            "tail      checked against the file's own head" +
+            at +
+            ": whoever wrote the file chose it; for an audit give --head SEQ:HASH from the gateway (GET /v1/devices/ID)"
+        )
     return "tail      UNCHECKED: nothing vouches for the end of the chain, so blocks cut from its end would not show; give --head SEQ:HASH from the gateway (GET /v1/devices/ID)"
 }
 
@@ -113,7 +117,16 @@ export function formatReport(file: string, report: VerifyReport, tail: TailCheck
         )
     } else {
         const f = report.failure!
-        lines.push("INVALID at block index " + f.index + (f.seq !== undefined ? " (seq " + f.seq + ")" : "") + ": " + f.reason + " [" + f.code + "]")
+        lines.push(
+            "INVALID at block index " +
+                f.index +
+                (f.seq !== undefined ? " (seq " + f.seq + ")" : "") +
+                ": " +
+                f.reason +
+                " [" +
+                f.code +
+                "]"
+        )
     }
     return lines.join("\n")
 }
@@ -147,7 +160,11 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
         // chain: 2 stays for usage and I/O, so a script that treats 1 as "bad file" misses none.
         if (!(e instanceof ExportFileError)) throw e
         const failure = { index: -1, code: "export-file", reason: e.message }
-        out(cli.boolean("json") ? JSON.stringify({ file, ok: false, failure }, null, 2) : "fieldledger verify: " + file + "\nINVALID export file: " + e.message)
+        out(
+            cli.boolean("json")
+                ? JSON.stringify({ file, ok: false, failure }, null, 2)
+                : "fieldledger verify: " + file + "\nINVALID export file: " + e.message
+        )
         return 1
     }
     const { report, tail } = verifyExport(chain, key0, expectedHead)
@@ -161,7 +178,11 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
  * short or altered, whoever wrote it. Only a head from elsewhere makes the end of the chain
  * trustworthy; the report says which one vouched for it, if any.
  */
-export function verifyExport(chain: ChainExport, key0: Buffer | undefined, given: Head | undefined): { report: VerifyReport; tail: TailCheck } {
+export function verifyExport(
+    chain: ChainExport,
+    key0: Buffer | undefined,
+    given: Head | undefined
+): { report: VerifyReport; tail: TailCheck } {
     const options = { deviceId: chain.deviceId, key0 }
     const own = chain.head
     let report = verifyChain(nobleCrypto, chain.blocks, { ...options, expectedHead: given ?? own })

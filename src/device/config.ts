@@ -7,7 +7,19 @@ import * as ds from "@devicescript/core"
 import { readJsonSetting } from "./settingsstore"
 import { DEFAULT_MAX_VALUES_PER_BLOCK } from "../lib/store/defaults"
 import { LedgerOptions } from "../lib/ledger/ledger"
-import { FL_BACKLOG, FL_BACKOFF_MS, FL_BLOCK_AGE, FL_CKPT_EVERY, FL_GATEWAY, FL_INTERVAL, FL_SYNC_MS, FL_WHEN_FULL, Setting, settingDefault, settingProblem } from "../lib/config/settings"
+import {
+    FL_BACKLOG,
+    FL_BACKOFF_MS,
+    FL_BLOCK_AGE,
+    FL_CKPT_EVERY,
+    FL_GATEWAY,
+    FL_INTERVAL,
+    FL_SYNC_MS,
+    FL_WHEN_FULL,
+    Setting,
+    settingDefault,
+    settingProblem,
+} from "../lib/config/settings"
 import { configLine } from "../lib/log/lines"
 
 export interface FirmwareConfig {

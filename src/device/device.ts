@@ -38,7 +38,13 @@ async function printStatus(store: ChainStore, pendingInRam: number, boot: number
 }
 
 /** Sync to the configured gateway, if any; the ack's time sets the wall clock. */
-async function startDeviceSync(config: FirmwareConfig, store: ChainStore, deviceId: Buffer, clock: WallClock, acknowledge: (seq: number) => Promise<void>) {
+async function startDeviceSync(
+    config: FirmwareConfig,
+    store: ChainStore,
+    deviceId: Buffer,
+    clock: WallClock,
+    acknowledge: (seq: number) => Promise<void>
+) {
     if (!config.gatewayUrl) {
         console.log(syncOffLine("no gateway configured (setting FL_GATEWAY); the backlog stays in flash"))
         return

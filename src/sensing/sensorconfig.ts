@@ -22,7 +22,11 @@ export async function loadSensorConfig(): Promise<SensorConfig> {
     const board = boardForArch(ds._dcfgString("archId"), ds.isSimulator())
     const selection = selectSensor(await readJsonSetting<string>(FL_SENSOR.key, FL_SENSOR.hardware as string), board)
     if (selection.warning) console.log(configLine(selection.warning))
-    console.log(sensorLine("board=" + board.id + " sensor=" + selection.kind.id + " channels=" + selection.kind.channels.map(c => c.spec.name).join(",")))
+    console.log(
+        sensorLine(
+            "board=" + board.id + " sensor=" + selection.kind.id + " channels=" + selection.kind.channels.map(c => c.spec.name).join(",")
+        )
+    )
     return { board, kind: selection.kind }
 }
 

@@ -19,7 +19,10 @@ export interface ChannelSource {
 
 /** A read that has no value for a known reason (the sensor is not there, no fresh sample). */
 export class SensorFault extends Error {
-    constructor(readonly kind: string, message: string) {
+    constructor(
+        readonly kind: string,
+        message: string
+    ) {
         super(message)
         this.name = "SensorFault"
     }

@@ -14,7 +14,10 @@ export const SAMPLE_MAX_AGE_MS = 5000
 
 /** A Jacdac sensor server whose reading register follows a random walk. */
 class WalkingSensorServer extends SensorServer {
-    constructor(spec: ds.ServiceSpec, private readonly walk: RandomWalk) {
+    constructor(
+        spec: ds.ServiceSpec,
+        private readonly walk: RandomWalk
+    ) {
         super(spec)
     }
 

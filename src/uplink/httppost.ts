@@ -20,7 +20,16 @@ export async function httpPost(url: string, body: Buffer, contentType: string, t
     const deadline = ds.millis() + timeoutMs
     const socket = await connect({ host: u.hostname, port, proto: tls ? "tls" : "tcp", timeout: timeoutMs })
     try {
-        const head = "POST " + u.path() + " HTTP/1.1\r\nhost: " + u.host() + "\r\ncontent-type: " + contentType + "\r\ncontent-length: " + body.length + "\r\nconnection: close\r\n\r\n"
+        const head =
+            "POST " +
+            u.path() +
+            " HTTP/1.1\r\nhost: " +
+            u.host() +
+            "\r\ncontent-type: " +
+            contentType +
+            "\r\ncontent-length: " +
+            body.length +
+            "\r\nconnection: close\r\n\r\n"
         await socket.send(head)
         await socket.send(body)
         const parts: Buffer[] = []

@@ -42,7 +42,8 @@ export function startSync(o: SyncOptions) {
     const post =
         o.gatewayUrl === USB_GATEWAY
             ? usbTransport(o.slots, USB_REPLY_TIMEOUT_MS)
-            : async (body: Buffer, backlog: number) => await httpPost(syncUrl(o.gatewayUrl, idHex, backlog), body, "application/octet-stream", o.requestTimeoutMs)
+            : async (body: Buffer, backlog: number) =>
+                  await httpPost(syncUrl(o.gatewayUrl, idHex, backlog), body, "application/octet-stream", o.requestTimeoutMs)
     let failures = 0
     let running = true
     let timer = 0

@@ -128,9 +128,23 @@ describe("a chain through a sensor pulled out and put back", () => {
         }
         const rig = chipRig(SHTC3)
         const blocks: SealedBlock[] = []
-        const ledger = new Ledger(deviceCrypto, deviceId, rig.sources.map(s => s.spec), newChainHead(key()), { intervalMs: 200, maxBlockAgeMs: 1000 })
+        const ledger = new Ledger(
+            deviceCrypto,
+            deviceId,
+            rig.sources.map(s => s.spec),
+            newChainHead(key()),
+            { intervalMs: 200, maxBlockAgeMs: 1000 }
+        )
         blocks.push(ledger.sealGenesis({ boot: 0, uptimeMs: ds.millis() }, "test", "simulator"))
-        const fw = startFirmware({ ledger, boot: 0, intervalMs: 200, sources: rig.sources, onSealed: async s => { for (const b of s) blocks.push(b) } })
+        const fw = startFirmware({
+            ledger,
+            boot: 0,
+            intervalMs: 200,
+            sources: rig.sources,
+            onSealed: async s => {
+                for (const b of s) blocks.push(b)
+            },
+        })
         await ds.sleep(1500)
         rig.bus.unplug(SHTC3.address)
         await ds.sleep(1500)
@@ -139,7 +153,11 @@ describe("a chain through a sensor pulled out and put back", () => {
         fw.stop()
         const last = ledger.sealOpen()
         if (last) blocks.push(last)
-        const report = verifyChain(deviceCrypto, blocks.map(b => b.bytes), { deviceId, key0: key() })
+        const report = verifyChain(
+            deviceCrypto,
+            blocks.map(b => b.bytes),
+            { deviceId, key0: key() }
+        )
         expect(report.ok).toBe(true)
         expect(report.summary.readings >= 15).toBe(true)
         // Both channels of the readings taken while unplugged (about 7) are missing.

@@ -7,7 +7,19 @@ import { deleteSetting, writeSetting } from "@devicescript/settings"
 import { describe, expect, test } from "@devicescript/test"
 import { FirmwareConfig, loadConfig } from "../../src/device/config"
 import { isDeviceIdHex } from "../../src/lib/codec/hexids"
-import { FL_BACKLOG, FL_BACKOFF_MS, FL_BLOCK_AGE, FL_CKPT_EVERY, FL_GATEWAY, FL_INTERVAL, FL_SYNC_MS, FL_WHEN_FULL, Setting, settingProblem, SETTINGS } from "../../src/lib/config/settings"
+import {
+    FL_BACKLOG,
+    FL_BACKOFF_MS,
+    FL_BLOCK_AGE,
+    FL_CKPT_EVERY,
+    FL_GATEWAY,
+    FL_INTERVAL,
+    FL_SYNC_MS,
+    FL_WHEN_FULL,
+    Setting,
+    settingProblem,
+    SETTINGS,
+} from "../../src/lib/config/settings"
 import { isGatewayUrl } from "../../src/lib/sync/gatewayurl"
 import { DEVICE_ID_CASES, GATEWAY_URL_CASES, settingCases } from "../fixtures/settingcases"
 
@@ -42,7 +54,8 @@ async function clearSettings() {
 describe("the FL_* settings table on the device", () => {
     test("decides every shared case as the Node tests expect", () => {
         let wrong = ""
-        for (const c of settingCases()) if ((settingProblem(c.setting, c.value) === undefined) !== c.accepted) wrong += " " + c.setting.key + "=" + c.value
+        for (const c of settingCases())
+            if ((settingProblem(c.setting, c.value) === undefined) !== c.accepted) wrong += " " + c.setting.key + "=" + c.value
         expect(wrong).toBe("")
     })
 
@@ -54,15 +67,40 @@ describe("the FL_* settings table on the device", () => {
     })
 
     test("loadConfig takes every number at its limits", async () => {
-        expect(await loadNumbers(s => s.min, s => s.min)).toBe("")
-        expect(await loadNumbers(s => s.max, s => s.max)).toBe("")
+        expect(
+            await loadNumbers(
+                s => s.min,
+                s => s.min
+            )
+        ).toBe("")
+        expect(
+            await loadNumbers(
+                s => s.max,
+                s => s.max
+            )
+        ).toBe("")
         await clearSettings()
     })
 
     test("loadConfig falls back to the simulator's defaults beyond the limits, for fractions, and for bad strings", async () => {
-        expect(await loadNumbers(s => s.min - 1, s => s.simulator as number)).toBe("")
-        expect(await loadNumbers(s => s.max + 1, s => s.simulator as number)).toBe("")
-        expect(await loadNumbers(s => s.min + 0.5, s => s.simulator as number)).toBe("")
+        expect(
+            await loadNumbers(
+                s => s.min - 1,
+                s => s.simulator as number
+            )
+        ).toBe("")
+        expect(
+            await loadNumbers(
+                s => s.max + 1,
+                s => s.simulator as number
+            )
+        ).toBe("")
+        expect(
+            await loadNumbers(
+                s => s.min + 0.5,
+                s => s.simulator as number
+            )
+        ).toBe("")
         await writeSetting(FL_GATEWAY.key, "http://")
         await writeSetting(FL_WHEN_FULL.key, "STOP-SAMPLING")
         let config = await loadConfig()

@@ -40,7 +40,13 @@ function testKey(): Buffer {
  */
 async function runFirmware(sources: ChannelSource[], sampled: number, maxBlockAgeMs: number): Promise<SealedBlock[]> {
     const blocks: SealedBlock[] = []
-    const ledger = new Ledger(deviceCrypto, deviceId, sources.map(s => s.spec), newChainHead(testKey()), { intervalMs: INTERVAL_MS, maxBlockAgeMs })
+    const ledger = new Ledger(
+        deviceCrypto,
+        deviceId,
+        sources.map(s => s.spec),
+        newChainHead(testKey()),
+        { intervalMs: INTERVAL_MS, maxBlockAgeMs }
+    )
     blocks.push(ledger.sealGenesis({ boot: 0, uptimeMs: ds.millis() }, "test", "simulator"))
     let taken = 0
     let stopped = false
@@ -100,7 +106,11 @@ describe("firmware pipeline", () => {
         // 20 readings on a 100 ms grid span at least 1.9 s: the 1 s age limit seals at least once.
         expect(blocks.length >= 3).toBe(true)
         for (const b of blocks) expect(b.bytes.length <= MAX_BLOCK_BYTES).toBe(true)
-        const report = verifyChain(deviceCrypto, blocks.map(b => b.bytes), { deviceId, key0: testKey() })
+        const report = verifyChain(
+            deviceCrypto,
+            blocks.map(b => b.bytes),
+            { deviceId, key0: testKey() }
+        )
         expect(report.ok).toBe(true)
         const missed = missedSlots(dataReadings(blocks))
         expect(report.summary.readings).toBe(20 + missed)
@@ -110,7 +120,11 @@ describe("firmware pipeline", () => {
 
     test("records a failing sensor as missing values and keeps sampling the others", async () => {
         const blocks = await runFirmware([countingChannel("count", 5, 3), brokenChannel("broken")], 10, 500)
-        const report = verifyChain(deviceCrypto, blocks.map(b => b.bytes), { deviceId, key0: testKey() })
+        const report = verifyChain(
+            deviceCrypto,
+            blocks.map(b => b.bytes),
+            { deviceId, key0: testKey() }
+        )
         expect(report.ok).toBe(true)
         const rows = dataReadings(blocks)
         expect(report.summary.readings).toBe(rows.length)
@@ -142,7 +156,11 @@ describe("firmware pipeline", () => {
         const blocks = await runFirmware([countingChannel("count", 0, 1)], 5, 200)
         const wrong = testKey()
         wrong[0] ^= 1
-        const report = verifyChain(deviceCrypto, blocks.map(b => b.bytes), { deviceId, key0: wrong })
+        const report = verifyChain(
+            deviceCrypto,
+            blocks.map(b => b.bytes),
+            { deviceId, key0: wrong }
+        )
         expect(report.ok).toBe(false)
         expect(report.failure.code).toBe("tag")
         expect(report.failure.index).toBe(0)

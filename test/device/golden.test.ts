@@ -36,11 +36,23 @@ function contentOf(block: GoldenBlock): BlockContent {
     const h = d.header
     if (h.type === RECORD_GENESIS) {
         const g = d.genesis
-        return { type: RECORD_GENESIS, time: time(h.time), intervalMs: h.intervalMs, genesis: { deviceId: hex(g.deviceId), firmware: g.firmware, board: g.board, channels: g.channels } }
+        return {
+            type: RECORD_GENESIS,
+            time: time(h.time),
+            intervalMs: h.intervalMs,
+            genesis: { deviceId: hex(g.deviceId), firmware: g.firmware, board: g.board, channels: g.channels },
+        }
     }
     if (h.type === RECORD_GAP) {
         const g = d.gap
-        const gap = { reason: g.reason, lostReadings: g.lostReadings, from: time(g.from), lostBlocks: g.lostBlocks, firstLostSeq: g.firstLostSeq, lastLostHash: g.lastLostHash ? hex(g.lastLostHash) : undefined }
+        const gap = {
+            reason: g.reason,
+            lostReadings: g.lostReadings,
+            from: time(g.from),
+            lostBlocks: g.lostBlocks,
+            firstLostSeq: g.firstLostSeq,
+            lastLostHash: g.lastLostHash ? hex(g.lastLostHash) : undefined,
+        }
         return { type: RECORD_GAP, time: time(h.time), intervalMs: h.intervalMs, gap }
     }
     const readings = new ReadingsBuilder(d.readings[0].length, h.version)
@@ -74,7 +86,9 @@ describe("golden vectors on the device", () => {
             expect(blocks[0].keyHex).toBe(chain.key0)
             for (let i = 1; i < blocks.length; i++) {
                 if (blocks[i].seq !== blocks[i - 1].seq + 1) continue
-                expect(evolveKey(deviceCrypto, hex(blocks[i - 1].keyHex), deviceId, blocks[i - 1].seq).toString("hex")).toBe(blocks[i].keyHex)
+                expect(evolveKey(deviceCrypto, hex(blocks[i - 1].keyHex), deviceId, blocks[i - 1].seq).toString("hex")).toBe(
+                    blocks[i].keyHex
+                )
             }
         }
     })
@@ -160,7 +174,14 @@ describe("shared primitives on the device", () => {
 
     test("copyBytes refuses ranges outside the buffer, which the runtime's slice would not", async () => {
         await ds.sleep(0) // a fresh op budget: the runner does not suspend between tests
-        const ranges = [[21, 0], [15, 6], [0, 64], [-1, 4], [2, -1], [1.5, 2]]
+        const ranges = [
+            [21, 0],
+            [15, 6],
+            [0, 64],
+            [-1, 4],
+            [2, -1],
+            [1.5, 2],
+        ]
         ranges.forEach(r => expect(rangeErrorOf(() => copyBytes(counting(20), r[0], r[1])) === "").toBe(false))
     })
 
@@ -213,7 +234,11 @@ describe("shared primitives on the device", () => {
     test("a reading that does not fit or holds a bad value leaves the open block as it was", async () => {
         await ds.sleep(0) // a fresh op budget: the runner does not suspend between tests
         const b = new ReadingsBuilder(3)
-        const readings: Reading[] = [[0, 10, MISSING], [1, 10, MISSING], [2, 10, 4]]
+        const readings: Reading[] = [
+            [0, 10, MISSING],
+            [1, 10, MISSING],
+            [2, 10, 4],
+        ]
         for (const r of readings) b.add(r)
         const before = encoded(b)
         expect(rangeErrorOf(() => b.add([1000000, MISSING, 0.5])).indexOf("channel 2:")).toBe(0)
@@ -229,8 +254,14 @@ describe("shared primitives on the device", () => {
 
     test("the ledger's one builder, cleared for each block, seals each block's own readings", async () => {
         await ds.sleep(0) // a fresh op budget: the runner does not suspend between tests
-        const specs = [{ name: "a", unit: "u", exponent: 0 }, { name: "b", unit: "u", exponent: 0 }]
-        const ledger = new Ledger(deviceCrypto, deviceId, specs, newChainHead(Buffer.alloc(32)), { intervalMs: 1000, maxReadingsPerBlock: 12 })
+        const specs = [
+            { name: "a", unit: "u", exponent: 0 },
+            { name: "b", unit: "u", exponent: 0 },
+        ]
+        const ledger = new Ledger(deviceCrypto, deviceId, specs, newChainHead(Buffer.alloc(32)), {
+            intervalMs: 1000,
+            maxReadingsPerBlock: 12,
+        })
         ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "t", "s")
         // Blocks of 12, 3 (sealed early) and 12 readings: the short block leaves stale values
         // in the builder's arrays, and every block widens its deltas as it goes.

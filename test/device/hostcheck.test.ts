@@ -25,10 +25,16 @@ describe("chain for the host verifier", () => {
             count++
             printSealedBlock(b)
         }
-        const ledger = new Ledger(deviceCrypto, Buffer.from(ds.deviceIdentifier("self"), "hex"), sensors.map(s => s.spec), newChainHead(Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex")), {
-            intervalMs: 50,
-            maxBlockAgeMs: 1000,
-        })
+        const ledger = new Ledger(
+            deviceCrypto,
+            Buffer.from(ds.deviceIdentifier("self"), "hex"),
+            sensors.map(s => s.spec),
+            newChainHead(Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex")),
+            {
+                intervalMs: 50,
+                maxBlockAgeMs: 1000,
+            }
+        )
         print(ledger.sealGenesis({ boot: 0, uptimeMs: ds.millis() }, "hostcheck", "simulator"))
         const fw = startFirmware({ ledger, boot: 0, intervalMs: 50, sources: sensors, onSealed: async sealed => sealed.forEach(print) })
         await ds.sleep(3000)

@@ -96,7 +96,17 @@ function sealedOnCount(c: LimitCase): boolean {
 }
 
 function label(c: LimitCase): string {
-    return c.channels + " ch, width " + c.width + (c.missing ? ", missing values" : "") + ", " + expected(c) + " readings (format: " + c.readings + ")"
+    return (
+        c.channels +
+        " ch, width " +
+        c.width +
+        (c.missing ? ", missing values" : "") +
+        ", " +
+        expected(c) +
+        " readings (format: " +
+        c.readings +
+        ")"
+    )
 }
 
 /** Reading i of a case: every present value steps by 2^(width-1) down, so each delta needs exactly `width` bits. */

@@ -12,7 +12,16 @@ import { startFirmware } from "../../src/device/firmware"
 import { newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
 import { Ledger } from "../../src/lib/ledger/ledger"
 import { MISSING, Reading } from "../../src/lib/codec/readings"
-import { ChannelKind, FAULT_MISSING, FAULT_OUT_OF_RANGE, FAULT_READ_ERROR, FAULT_STUCK, SENSOR_KINDS, SIMULATOR_BOARD, SIM_KIND } from "../../src/lib/sensors/sensorkinds"
+import {
+    ChannelKind,
+    FAULT_MISSING,
+    FAULT_OUT_OF_RANGE,
+    FAULT_READ_ERROR,
+    FAULT_STUCK,
+    SENSOR_KINDS,
+    SIMULATOR_BOARD,
+    SIM_KIND,
+} from "../../src/lib/sensors/sensorkinds"
 import { verifyChain } from "../../src/lib/ledger/verify"
 import { loadSensorConfig, startSensors } from "../../src/sensing/sensorconfig"
 import { SENSOR_DEVICES } from "../../src/sensing/sensordevices"
@@ -146,10 +155,24 @@ describe("faults in the chain", () => {
         const { server, source } = await ready(CHAIN)
         const sources = [source, flakyChannel("flaky", n => n % 4 === 0)]
         const blocks: SealedBlock[] = []
-        const ledger = new Ledger(deviceCrypto, deviceId, sources.map(s => s.spec), newChainHead(chainKey()), { intervalMs: 200, maxBlockAgeMs: 1000 })
+        const ledger = new Ledger(
+            deviceCrypto,
+            deviceId,
+            sources.map(s => s.spec),
+            newChainHead(chainKey()),
+            { intervalMs: 200, maxBlockAgeMs: 1000 }
+        )
         blocks.push(ledger.sealGenesis({ boot: 0, uptimeMs: ds.millis() }, "test", "simulator"))
         await ds.sleep(300)
-        const fw = startFirmware({ ledger, boot: 0, intervalMs: 200, sources, onSealed: async s => { for (const b of s) blocks.push(b) } })
+        const fw = startFirmware({
+            ledger,
+            boot: 0,
+            intervalMs: 200,
+            sources,
+            onSealed: async s => {
+                for (const b of s) blocks.push(b)
+            },
+        })
         await ds.sleep(1500)
         server.unplug()
         await ds.sleep(2000)
@@ -158,7 +181,11 @@ describe("faults in the chain", () => {
         fw.stop()
         const last = ledger.sealOpen()
         if (last) blocks.push(last)
-        const report = verifyChain(deviceCrypto, blocks.map(b => b.bytes), { deviceId, key0: chainKey() })
+        const report = verifyChain(
+            deviceCrypto,
+            blocks.map(b => b.bytes),
+            { deviceId, key0: chainKey() }
+        )
         expect(report.ok).toBe(true)
         // About 30 readings; the flaky channel misses one in four, the dropout several more.
         expect(report.summary.readings >= 20).toBe(true)

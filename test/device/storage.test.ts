@@ -84,7 +84,16 @@ describe("chain store on settings flash", () => {
         const genesis = ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test", "simulator")
         await store.commit(genesis.bytes, genesis.seq)
         let uptimeMs = 1000
-        const backlog = startBacklog({ pause: async () => await ds.sleep(1), store, ledger, maxBacklogBlocks: 3, checkpointEvery: 100, whenFull: "stop-sampling", now: () => ({ boot: 0, uptimeMs }), onSealed: async () => {} })
+        const backlog = startBacklog({
+            pause: async () => await ds.sleep(1),
+            store,
+            ledger,
+            maxBacklogBlocks: 3,
+            checkpointEvery: 100,
+            whenFull: "stop-sampling",
+            now: () => ({ boot: 0, uptimeMs }),
+            onSealed: async () => {},
+        })
         let refused = 0
         const step = async () => {
             const time = { boot: 0, uptimeMs }

@@ -41,9 +41,11 @@ describe("sync protocol on the device", () => {
     })
 
     test("parses a gateway reply and rejects a truncated one", () => {
-        const reply = parseHttpReply(Buffer.from("HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}"))
+        const reply = parseHttpReply(
+            Buffer.from('HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}')
+        )
         expect(reply.status).toBe(409)
-        expect(reply.body).toBe("{\"a\":1}")
+        expect(reply.body).toBe('{"a":1}')
         expect(() => parseHttpReply(Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{}"))).toThrow()
     })
 
@@ -70,7 +72,19 @@ describe("USB sync transport on the device", () => {
                     raw = await settingsStore.get(BRIDGE_REQUEST_SETTING)
                 }
                 seen = decodeBridgeRequest(raw)
-                await settingsStore.set(BRIDGE_REPLY_SETTING, Buffer.from(trimGatewayReply(409, { ack: 3, head: toHex(filled(32, 1)), time: 1764000000, tag: toHex(filled(16, 2)), error: "missing-blocks", expected: 4 })))
+                await settingsStore.set(
+                    BRIDGE_REPLY_SETTING,
+                    Buffer.from(
+                        trimGatewayReply(409, {
+                            ack: 3,
+                            head: toHex(filled(32, 1)),
+                            time: 1764000000,
+                            tag: toHex(filled(16, 2)),
+                            error: "missing-blocks",
+                            expected: 4,
+                        })
+                    )
+                )
             } catch (e) {
                 console.log("bridge fiber: " + (e as Error).message)
             }

@@ -71,7 +71,20 @@ describe("op cost", () => {
         // A sealed copy of the open block, for the decoders the chain store runs on stored blocks.
         const sealedBytes = WORK === "decodeBlock" || WORK === "decodeBlockSummary" ? newLedgerWith(decoded).sealOpen().bytes : undefined
         await ds.sleep(0)
-        console.log("fl:opcost " + WORK + " ch=" + CHANNELS + " width=" + WIDTH + " missing=" + WITH_MISSING + " n=" + READINGS + " bytes=" + content.length)
+        console.log(
+            "fl:opcost " +
+                WORK +
+                " ch=" +
+                CHANNELS +
+                " width=" +
+                WIDTH +
+                " missing=" +
+                WITH_MISSING +
+                " n=" +
+                READINGS +
+                " bytes=" +
+                content.length
+        )
         await ds.sleep(0)
         if (WORK === "openContent") ledger.openContent()
         else if (WORK === "decodeContent") decodeContent(content)

@@ -70,8 +70,8 @@ async function seals() {
 }
 
 describe("device overhead", () => {
-test("phases", async () => {
-    if (!(await waitForSensors(sources, 10000))) console.log("fl:bench error sensors not ready")
+    test("phases", async () => {
+        if (!(await waitForSensors(sources, 10000))) console.log("fl:bench error sensors not ready")
         console.log("fl:bench config readings=" + READINGS + " seals=" + SEALS + " rounds=" + ROUNDS)
         for (let r = 0; r < ROUNDS; r++) {
             let t0 = ds.millis()
@@ -88,5 +88,5 @@ test("phases", async () => {
             console.log("fl:bench end seal ms=" + (ds.millis() - t0))
         }
         console.log("fl:bench done")
-})
+    })
 })

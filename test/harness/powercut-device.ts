@@ -15,7 +15,16 @@ const counter: ChannelSource = {
 
 await runDevice({
     // No gateway: the backlog stays in flash, as on a device out of range.
-    config: { board: "simulator", ledger: { intervalMs: 100, maxBlockAgeMs: 2000 }, checkpointEvery: 10, maxBacklogBlocks: 40, whenFull: "drop-oldest", gatewayUrl: "", syncPeriodMs: 1000, maxBackoffMs: 1000 },
+    config: {
+        board: "simulator",
+        ledger: { intervalMs: 100, maxBlockAgeMs: 2000 },
+        checkpointEvery: 10,
+        maxBacklogBlocks: 40,
+        whenFull: "drop-oldest",
+        gatewayUrl: "",
+        syncPeriodMs: 1000,
+        maxBackoffMs: 1000,
+    },
     sources: [counter],
     afterReading: async (boot, openReadings) => {
         console.log(tickLine(boot, count))

@@ -120,7 +120,16 @@ async function timeCheckpoints() {
     }
     console.log("fl:sign table=" + BASE_TABLE_BYTES + " spacing=" + BASE_TABLE_SPACING + " stepOps=" + STEP_OPS)
     if (CHECKPOINTS === 0) return
-    console.log("fl:sign signMsPerCheckpoint=" + Math.round(total / CHECKPOINTS) + " fastest=" + fastest + " stepsPerCheckpoint=" + tally.steps / CHECKPOINTS + " maxStepMs=" + tally.longest)
+    console.log(
+        "fl:sign signMsPerCheckpoint=" +
+            Math.round(total / CHECKPOINTS) +
+            " fastest=" +
+            fastest +
+            " stepsPerCheckpoint=" +
+            tally.steps / CHECKPOINTS +
+            " maxStepMs=" +
+            tally.longest
+    )
 }
 
 async function phase(name: string, work: () => void) {
@@ -170,7 +179,12 @@ async function meterJobStep() {
     const job =
         JOB === "key"
             ? new PublicKeyJob(seed, JOB_STEP_OPS)
-            : new SignJob(seedOf(0), Buffer.from("4d1b9f2bb7b9f1c3a1a6a0ec5b0e7c5f1e1d0a2c8a0b1f8f5a6c8f6a2b1c0d9e", "hex"), filled(100, 3), JOB_STEP_OPS)
+            : new SignJob(
+                  seedOf(0),
+                  Buffer.from("4d1b9f2bb7b9f1c3a1a6a0ec5b0e7c5f1e1d0a2c8a0b1f8f5a6c8f6a2b1c0d9e", "hex"),
+                  filled(100, 3),
+                  JOB_STEP_OPS
+              )
     await ds.sleep(0)
     for (let i = 0; i < STEP_INDEX; i++) {
         job.step()
@@ -207,8 +221,10 @@ async function meter() {
     console.log("fl:opcost " + MODE + " repeat=" + REPEAT)
     await ds.sleep(0)
     for (let r = 0; r < REPEAT; r++) {
-        if (MODE === "sha512Step") shaJobs[r].step() // the first 20 rounds of a block, with its loading
-        else if (MODE === "madd") m.advance(MADD_OPS) // one addition per call
+        if (MODE === "sha512Step")
+            shaJobs[r].step() // the first 20 rounds of a block, with its loading
+        else if (MODE === "madd")
+            m.advance(MADD_OPS) // one addition per call
         else if (MODE === "double") m.double()
         else if (MODE === "sqr") feSqrTimes(o, a, 1)
         else if (MODE === "sqr10" && r === 0) feSqrTimes(o, a, 10)

@@ -72,7 +72,16 @@ async function ledgerPieces() {
     const time = { boot: 0, uptimeMs: 0 }
     const content = { type: RECORD_DATA, time, intervalMs: 1000, readings: b }
     const encoded = encodeContent(head, content)
-    const header: BlockHeader = { version: 1, type: RECORD_DATA, flags: 0, seq: 1, link: head.link, time, intervalMs: 1000, readingCount: READINGS }
+    const header: BlockHeader = {
+        version: 1,
+        type: RECORD_DATA,
+        flags: 0,
+        seq: 1,
+        link: head.link,
+        time,
+        intervalMs: 1000,
+        readingCount: READINGS,
+    }
     await phase("hmacSha256", i => deviceCrypto.hmacSha256(key, encoded))
     await phase("sha256", i => deviceCrypto.sha256(encoded))
     await phase("writeHeader", i => writeHeader(new ByteWriter(200), header))

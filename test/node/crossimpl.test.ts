@@ -12,7 +12,9 @@ import { runDevs } from "../../tools/lib/devs"
 
 describe("firmware chain verified on Node", () => {
     test("the Node verifier accepts every block the simulated firmware sealed", async () => {
-        const run = await runDevs(["run", "test/device/hostcheck.test.ts", "--test", "--test-self-exit", "-T", "30000"], { timeoutMs: 90000 })
+        const run = await runDevs(["run", "test/device/hostcheck.test.ts", "--test", "--test-self-exit", "-T", "30000"], {
+            timeoutMs: 90000,
+        })
         const lines = run.output.split("\n").map(cleanLine)
         const footer = lines.find(l => l.startsWith("fl:hostcheck"))
         expect(footer, run.output.slice(-2000)).toBeDefined()
@@ -22,7 +24,11 @@ describe("firmware chain verified on Node", () => {
         expect(blocks.length).toBe(declared)
         expect(blocks.length).toBeGreaterThanOrEqual(3)
 
-        const report = verifyChain(nobleCrypto, blocks.map(b => b.bytes), { deviceId, key0: Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex") })
+        const report = verifyChain(
+            nobleCrypto,
+            blocks.map(b => b.bytes),
+            { deviceId, key0: Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex") }
+        )
         expect(report.failure).toBeUndefined()
         expect(report.ok).toBe(true)
         expect(report.summary.authenticated).toBe(true)

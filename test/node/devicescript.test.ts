@@ -68,7 +68,7 @@ async function run(name: string, source: string) {
 }
 
 function concatOfNumbers(count: number): string {
-    return "let a = 1\nconsole.log(\"x\" + " + Array(count).fill("a").join(" + ") + ")\n"
+    return 'let a = 1\nconsole.log("x" + ' + Array(count).fill("a").join(" + ") + ")\n"
 }
 
 beforeAll(() => {
@@ -90,7 +90,7 @@ describe("DeviceScript language subset", () => {
             const accepted = REFUSED.filter((_, i) => !errorLines.has(i + 2)).map(([name]) => name)
             expect(accepted).toEqual([])
         },
-        TIMEOUT_MS,
+        TIMEOUT_MS
     )
 
     test(
@@ -102,7 +102,7 @@ describe("DeviceScript language subset", () => {
             expect(eight.code).not.toBe(0)
             expect(eight.output).toMatch(/Assertion failed/)
         },
-        TIMEOUT_MS,
+        TIMEOUT_MS
     )
 })
 
@@ -118,6 +118,6 @@ describe("op budget of a fiber run", () => {
             expect(yielding.output).toMatch(/fl:loop done 4999950000/)
             expect(yielding.code).toBe(0)
         },
-        TIMEOUT_MS,
+        TIMEOUT_MS
     )
 })

@@ -76,7 +76,11 @@ function flashingCommands(markdown: string): { lines: string[]; bundles: BundleC
         const words = line.split(" ")
         const at = words.indexOf("devs")
         if (words[at + 1] === "bundle") {
-            bundles.push({ board: option(words, "--board") ?? "", entry: words.find(w => w.endsWith(".ts")) ?? "", image: option(words, "--flash-file") ?? "" })
+            bundles.push({
+                board: option(words, "--board") ?? "",
+                entry: words.find(w => w.endsWith(".ts")) ?? "",
+                image: option(words, "--flash-file") ?? "",
+            })
         } else {
             const family = words[at + 2]?.startsWith("-") ? "" : (words[at + 2] ?? "")
             flashes.push({ family, board: option(words, "--board") ?? "", image: option(words, "--file") ?? "" })
@@ -102,7 +106,13 @@ function esp32Offsets(): Map<string, string> {
 }
 
 /** What is wrong with a doc's flashing commands (empty when nothing is). */
-function flashingProblems(doc: string, markdown: string, boards: string[], archOf: (board: string) => string, offsets: Map<string, string>): string[] {
+function flashingProblems(
+    doc: string,
+    markdown: string,
+    boards: string[],
+    archOf: (board: string) => string,
+    offsets: Map<string, string>
+): string[] {
     const { bundles, flashes } = flashingCommands(markdown)
     const problems: string[] = []
     for (const b of bundles) {
@@ -111,12 +121,17 @@ function flashingProblems(doc: string, markdown: string, boards: string[], archO
             problems.push(`${where}: no boards/${b.board}.board.json`)
             continue
         }
-        if (!/^src\/main_\w+\.ts$/.test(b.entry) || !existsSync(b.entry)) problems.push(`${where}: its entry ${b.entry || "(none)"} is not a board entry src/main_<board>.ts that exists`)
-        else if (!readFileSync(b.entry, "utf8").includes(`"@dsboard/${b.board}"`)) problems.push(`${where}: ${b.entry} does not take its pins from @dsboard/${b.board}`)
+        if (!/^src\/main_\w+\.ts$/.test(b.entry) || !existsSync(b.entry))
+            problems.push(`${where}: its entry ${b.entry || "(none)"} is not a board entry src/main_<board>.ts that exists`)
+        else if (!readFileSync(b.entry, "utf8").includes(`"@dsboard/${b.board}"`))
+            problems.push(`${where}: ${b.entry} does not take its pins from @dsboard/${b.board}`)
         const arch = archOf(b.board)
-        if (arch.startsWith("rp2040") && !b.image.endsWith(".uf2")) problems.push(`${where}: an RP2040 image is a .uf2, not ${b.image || "(none)"}`)
+        if (arch.startsWith("rp2040") && !b.image.endsWith(".uf2"))
+            problems.push(`${where}: an RP2040 image is a .uf2, not ${b.image || "(none)"}`)
         if (arch.startsWith("esp32") && !b.image.endsWith(`-${offsets.get(arch)}.bin`))
-            problems.push(`${where}: an ${arch} image must end in -${offsets.get(arch)}.bin (its flash address), not ${b.image || "(none)"}`)
+            problems.push(
+                `${where}: an ${arch} image must end in -${offsets.get(arch)}.bin (its flash address), not ${b.image || "(none)"}`
+            )
     }
     for (const f of flashes) {
         const where = `${doc}: devs flash ${f.family} --board ${f.board}`
@@ -124,7 +139,8 @@ function flashingProblems(doc: string, markdown: string, boards: string[], archO
             problems.push(`${where}: no --file: it writes the runtime alone, without the program`)
             continue
         }
-        if (!bundles.some(b => b.board === f.board && b.image === f.image)) problems.push(`${where}: ${f.image} is not the image a devs bundle of that board writes`)
+        if (!bundles.some(b => b.board === f.board && b.image === f.image))
+            problems.push(`${where}: ${f.image} is not the image a devs bundle of that board writes`)
         if (boards.includes(f.board)) {
             const family = archOf(f.board).startsWith("esp32") ? "esp32" : "rp2040"
             if (f.family !== family) problems.push(`${where}: the board's flash family is ${family}`)
@@ -159,16 +175,42 @@ describe("flashing commands in docs/BOARDS.md and docs/PROVISIONING.md", () => {
 
     test.each([
         ["a runtime-only flash", "npm run build && npx devs flash esp32 --board fl_xiao_esp32c3", /no --file/],
-        ["the simulator's entry", "npx devs bundle --board fl_pico --flash-file a.uf2 src/main.ts\nnpx devs flash rp2040 --board fl_pico --file a.uf2", /not a board entry/],
-        ["another board's entry", "npx devs bundle --board fl_pico --flash-file a.uf2 src/main_pico_w.ts\nnpx devs flash rp2040 --board fl_pico --file a.uf2", /@dsboard\/fl_pico$/],
+        [
+            "the simulator's entry",
+            "npx devs bundle --board fl_pico --flash-file a.uf2 src/main.ts\nnpx devs flash rp2040 --board fl_pico --file a.uf2",
+            /not a board entry/,
+        ],
+        [
+            "another board's entry",
+            "npx devs bundle --board fl_pico --flash-file a.uf2 src/main_pico_w.ts\nnpx devs flash rp2040 --board fl_pico --file a.uf2",
+            /@dsboard\/fl_pico$/,
+        ],
         ["an entry that does not exist", "npx devs bundle --board fl_pico --flash-file a.uf2 src/main_nano.ts", /not a board entry/],
         ["a board file that does not exist", "npx devs bundle --board fl_nano --flash-file a.uf2 src/main_pico.ts", /no boards\/fl_nano/],
-        ["a file no bundle wrote", "npx devs bundle --board fl_pico --flash-file a.uf2 src/main_pico.ts\nnpx devs flash rp2040 --board fl_pico --file b.uf2", /not the image/],
-        ["the wrong flash family", "npx devs bundle --board fl_pico --flash-file a.uf2 src/main_pico.ts\nnpx devs flash esp32 --board fl_pico --file a.uf2", /family is rp2040/],
-        ["an ESP32 image without its address", "npx devs bundle --board fl_xiao_esp32c3 --flash-file a.bin src/main_xiao_esp32c3.ts", /must end in -0x/],
+        [
+            "a file no bundle wrote",
+            "npx devs bundle --board fl_pico --flash-file a.uf2 src/main_pico.ts\nnpx devs flash rp2040 --board fl_pico --file b.uf2",
+            /not the image/,
+        ],
+        [
+            "the wrong flash family",
+            "npx devs bundle --board fl_pico --flash-file a.uf2 src/main_pico.ts\nnpx devs flash esp32 --board fl_pico --file a.uf2",
+            /family is rp2040/,
+        ],
+        [
+            "an ESP32 image without its address",
+            "npx devs bundle --board fl_xiao_esp32c3 --flash-file a.bin src/main_xiao_esp32c3.ts",
+            /must end in -0x/,
+        ],
         ["an RP2040 image that is not a UF2", "npx devs bundle --board fl_pico --flash-file a.bin src/main_pico.ts", /\.uf2/],
     ])("catches %s", (_, markdown, message) => {
-        const problems = flashingProblems("doc", "```sh\n" + markdown + "\n```", ["fl_pico", "fl_pico_w", "fl_xiao_esp32c3"].filter(b => BOARDS.includes(b)), archOf, offsets)
+        const problems = flashingProblems(
+            "doc",
+            "```sh\n" + markdown + "\n```",
+            ["fl_pico", "fl_pico_w", "fl_xiao_esp32c3"].filter(b => BOARDS.includes(b)),
+            archOf,
+            offsets
+        )
         expect(problems.some(p => message.test(p))).toBe(true)
     })
 })

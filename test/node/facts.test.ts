@@ -22,7 +22,18 @@ import { parseMasterKey } from "../../tools/gateway/keyvault"
 import { deviceIdOption, gatewayOption, parseCommandLine } from "../../tools/lib/args"
 import { bridgeRound } from "../../tools/lib/bridge"
 import { nodeCrypto } from "../../tools/lib/crypto"
-import { CONFIG_SETTINGS, FIRMWARE_PROGRAM_NAME, parseSetting, PENDING_FORMAT, ProvisionConfig, readDeviceState, readPendingFile, settingValue, validateConfig, writeConfig } from "../../tools/lib/provisioning"
+import {
+    CONFIG_SETTINGS,
+    FIRMWARE_PROGRAM_NAME,
+    parseSetting,
+    PENDING_FORMAT,
+    ProvisionConfig,
+    readDeviceState,
+    readPendingFile,
+    settingValue,
+    validateConfig,
+    writeConfig,
+} from "../../tools/lib/provisioning"
 import { DEVICE_ID_CASES, GATEWAY_URL_CASES, settingCases } from "../fixtures/settingcases"
 import { buildChain, DEVICE_ID, testKey } from "./helpers/chains"
 import { ADMIN_TOKEN, batch, get, ID, openGateway, post, registerTestDevice, removeDir, TestGateway } from "./gateway/helpers"
@@ -51,9 +62,12 @@ describe("the FL_* settings: one table for the firmware's reading and the tools'
         expect(new Set(SETTINGS.map(s => s.key)).size).toBe(SETTINGS.length)
     })
 
-    test.each(cases.map(c => [c.setting.key, JSON.stringify(c.value), c.accepted, c] as const))("%s = %s: accepted %s", (_key, _text, accepted, c) => {
-        expect(settingProblem(c.setting, c.value) === undefined).toBe(accepted)
-    })
+    test.each(cases.map(c => [c.setting.key, JSON.stringify(c.value), c.accepted, c] as const))(
+        "%s = %s: accepted %s",
+        (_key, _text, accepted, c) => {
+            expect(settingProblem(c.setting, c.value) === undefined).toBe(accepted)
+        }
+    )
 
     test("provisioning writes settings of the table, the very objects the firmware reads", () => {
         for (const s of Object.values(CONFIG_SETTINGS)) expect(SETTINGS).toContain(s)
@@ -101,7 +115,9 @@ describe("record-type names: one list next to the record constants", () => {
             registerTestDevice(gw)
             expect((await post(gw, batch(chain.blocks))).status).toBe(200)
             const { body } = await get(gw, syncPath(ID))
-            expect(body.blocks.map((b: { type: string }) => b.type)).toEqual(chain.blocks.map(b => RECORD_NAMES[decodeBlock(b.bytes).header.type]))
+            expect(body.blocks.map((b: { type: string }) => b.type)).toEqual(
+                chain.blocks.map(b => RECORD_NAMES[decodeBlock(b.bytes).header.type])
+            )
             expect(body.blocks.map((b: { type: string }) => b.type)).toContain("gap")
         } finally {
             gw.close()
@@ -130,7 +146,9 @@ describe("fixed-point values: the gateway converts with the codec's fromFixedPoi
             registerTestDevice(gw)
             expect((await post(gw, batch(blocks))).status).toBe(200)
             const { body } = await get(gw, "/v1/devices/" + ID + "/readings")
-            expect(body.readings.map((r: { values: number[] }) => r.values)).toEqual(sealed.map(r => r.map((x, c) => fromFixedPoint(x, channels[c].exponent))))
+            expect(body.readings.map((r: { values: number[] }) => r.values)).toEqual(
+                sealed.map(r => r.map((x, c) => fromFixedPoint(x, channels[c].exponent)))
+            )
         } finally {
             gw.close()
             removeDir(gw.dir)
@@ -163,7 +181,14 @@ describe("device ids: one rule (16 lower-case hex digits) for the command line, 
         })
         expect(r.status).toBe(accepted ? 201 : 400)
         const file = join(dir, "pending.json")
-        writeFileSync(file, JSON.stringify({ format: PENDING_FORMAT, version: 1, registrations: [{ deviceId: id, key0: "11".repeat(32), gateway: "http://gw:8787", createdAt: "2026-01-01T00:00:00Z" }] }))
+        writeFileSync(
+            file,
+            JSON.stringify({
+                format: PENDING_FORMAT,
+                version: 1,
+                registrations: [{ deviceId: id, key0: "11".repeat(32), gateway: "http://gw:8787", createdAt: "2026-01-01T00:00:00Z" }],
+            })
+        )
         if (accepted) expect(readPendingFile(file).registrations).toHaveLength(1)
         else expect(() => readPendingFile(file)).toThrow(/malformed/)
     })
@@ -192,7 +217,14 @@ describe("keys as hex: either case on input, one parser, lower case out", () => 
             // The chain sealed under the key verifies: the gateway holds its bytes, not its spelling.
             expect((await post(gw, batch(chain.blocks))).status).toBe(200)
             const file = join(dir, "pending.json")
-            writeFileSync(file, JSON.stringify({ format: PENDING_FORMAT, version: 1, registrations: [{ deviceId: ID, key0: upper, gateway: "http://gw:8787", createdAt: "2026-01-01T00:00:00Z" }] }))
+            writeFileSync(
+                file,
+                JSON.stringify({
+                    format: PENDING_FORMAT,
+                    version: 1,
+                    registrations: [{ deviceId: ID, key0: upper, gateway: "http://gw:8787", createdAt: "2026-01-01T00:00:00Z" }],
+                })
+            )
             expect(readPendingFile(file).registrations[0].key0).toBe(upper)
         } finally {
             gw.close()
@@ -219,7 +251,9 @@ describe("gateway URLs: one rule for the firmware's FL_GATEWAY, provisioning, th
 describe("the sync path: one builder for the firmware, the bridge and the gateway's route", () => {
     test("trailing slashes go; the path and the backlog query follow", () => {
         expect(syncUrl("http://gw:8787", "0123456789abcdef", 3)).toBe("http://gw:8787/v1/devices/0123456789abcdef/blocks?backlog=3")
-        expect(syncUrl("https://gw.example/fl//", "0123456789abcdef", 0)).toBe("https://gw.example/fl/v1/devices/0123456789abcdef/blocks?backlog=0")
+        expect(syncUrl("https://gw.example/fl//", "0123456789abcdef", 0)).toBe(
+            "https://gw.example/fl/v1/devices/0123456789abcdef/blocks?backlog=0"
+        )
     })
 
     test("the bridge posts to syncUrl, and the gateway's route answers there", async () => {
@@ -236,7 +270,13 @@ describe("the sync path: one builder for the firmware, the bridge and the gatewa
             }) as unknown as typeof fetch
             const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
             const device = d.syncOverUsb(store)
-            const options = { settings: d.settings, crypto: nodeCrypto, deviceId: FAKE_ID, gatewayUrl: "http://gw.test:8787/", fetch: fetchVia }
+            const options = {
+                settings: d.settings,
+                crypto: nodeCrypto,
+                deviceId: FAKE_ID,
+                gatewayUrl: "http://gw.test:8787/",
+                fetch: fetchVia,
+            }
             let round = await bridgeRound(options, new Set())
             for (let i = 0; i < 400 && round.outcome === "idle"; i++) {
                 await sleep(5)

@@ -12,7 +12,15 @@ import { Ledger } from "../../src/lib/ledger/ledger"
 import { verifyChain } from "../../src/lib/ledger/verify"
 import { nobleCrypto } from "../lib/crypto"
 import type { BenchSection } from "./section"
-import { loadSeattle, loadSeattleDaily, SEATTLE_CHANNELS, SEATTLE_DAILY_CHANNELS, SEATTLE_DAILY_INTERVAL_MS, SEATTLE_INTERVAL_MS, SeattleRow } from "./seattle"
+import {
+    loadSeattle,
+    loadSeattleDaily,
+    SEATTLE_CHANNELS,
+    SEATTLE_DAILY_CHANNELS,
+    SEATTLE_DAILY_INTERVAL_MS,
+    SEATTLE_INTERVAL_MS,
+    SeattleRow,
+} from "./seattle"
 
 const DEVICE_ID = Buffer.from("12abdd2289421234", "hex")
 const KEY0 = Buffer.alloc(32, 0x42)
@@ -22,18 +30,26 @@ function sealSeattle(rows: SeattleRow[], channels: ChannelSpec[] = SEATTLE_CHANN
     const ledger = new Ledger(nobleCrypto, DEVICE_ID, channels, newChainHead(Buffer.from(KEY0)), { intervalMs, maxBlockAgeMs: 2 ** 53 - 1 })
     const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0, unixTime: rows[0].unixTime }, "fieldledger/bench", "bench").bytes]
     rows.forEach((row, i) => {
-        for (const b of ledger.append(row.values, { boot: 0, uptimeMs: i * intervalMs, unixTime: rows[0].unixTime + (i * intervalMs) / 1000 })) blocks.push(b.bytes)
+        for (const b of ledger.append(row.values, {
+            boot: 0,
+            uptimeMs: i * intervalMs,
+            unixTime: rows[0].unixTime + (i * intervalMs) / 1000,
+        }))
+            blocks.push(b.bytes)
     })
     const last = ledger.sealOpen()
     if (last) blocks.push(last.bytes)
     const report = verifyChain(nobleCrypto, blocks, { deviceId: DEVICE_ID, key0: KEY0 })
-    if (!report.ok || report.summary.readings !== rows.length) throw new Error("the benchmark chain does not verify: " + JSON.stringify(report.failure))
+    if (!report.ok || report.summary.readings !== rows.length)
+        throw new Error("the benchmark chain does not verify: " + JSON.stringify(report.failure))
     return blocks
 }
 
 /** node:zlib brotli at its best (quality 11, text mode) over `text`: bytes out. */
 function brotliBytes(text: string): number {
-    return brotliCompressSync(Buffer.from(text), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT } }).length
+    return brotliCompressSync(Buffer.from(text), {
+        params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT },
+    }).length
 }
 
 function rawFixedPoint(rows: SeattleRow[]): number {
@@ -63,7 +79,8 @@ function coseMac0(rows: SeattleRow[]): number {
 
 export const compactness: BenchSection = {
     name: "compactness",
-    description: "bytes per reading, whole chain: seattle-weather-hourly-normals (3 channels) and seattle-weather daily (4 channels, beside brotli)",
+    description:
+        "bytes per reading, whole chain: seattle-weather-hourly-normals (3 channels) and seattle-weather daily (4 channels, beside brotli)",
     async run() {
         const rows = loadSeattle()
         const blocks = sealSeattle(rows)
@@ -100,7 +117,8 @@ export const compactness: BenchSection = {
             brotliBytesPerRowDailyNoDate: perDay(brotliWithoutDate),
             readingsPerBlockDaily: daily.rows.length / (dailyBlocks.length - 1),
         }
-        const row = (name: string, bytes: number) => `  ${name.padEnd(34)} ${String(bytes).padStart(8)} B  ${perReading(bytes).toFixed(2).padStart(6)} B/reading  ${(bytes / raw).toFixed(2)}x raw`
+        const row = (name: string, bytes: number) =>
+            `  ${name.padEnd(34)} ${String(bytes).padStart(8)} B  ${perReading(bytes).toFixed(2).padStart(6)} B/reading  ${(bytes / raw).toFixed(2)}x raw`
         const n = data.length
         return {
             figures,

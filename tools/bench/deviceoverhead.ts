@@ -26,55 +26,55 @@ export const deviceOverhead: BenchSection = {
 }
 
 async function measure() {
-        const run = await runDevs(["run", PROGRAM, "--test", "--test-self-exit", "-T", "600000"], { timeoutMs: 600000 })
-        const lines = run.output.split("\n").map(cleanLine)
-        const config = lines.map(l => /fl:bench config readings=(\d+) seals=(\d+)/.exec(l)).find(m => m)
-        if (!config || run.code !== 0) throw new Error("device overhead program failed:\n" + run.output.slice(-2000))
-        const [readings, seals] = [Number(config[1]), Number(config[2])]
-        const sum = (phase: string) => {
-            let ms = 0
-            let rounds = 0
-            for (const l of lines) {
-                const m = new RegExp(`fl:bench end ${phase} ms=(\\d+)`).exec(l)
-                if (m) {
-                    ms += Number(m[1])
-                    rounds++
-                }
+    const run = await runDevs(["run", PROGRAM, "--test", "--test-self-exit", "-T", "600000"], { timeoutMs: 600000 })
+    const lines = run.output.split("\n").map(cleanLine)
+    const config = lines.map(l => /fl:bench config readings=(\d+) seals=(\d+)/.exec(l)).find(m => m)
+    if (!config || run.code !== 0) throw new Error("device overhead program failed:\n" + run.output.slice(-2000))
+    const [readings, seals] = [Number(config[1]), Number(config[2])]
+    const sum = (phase: string) => {
+        let ms = 0
+        let rounds = 0
+        for (const l of lines) {
+            const m = new RegExp(`fl:bench end ${phase} ms=(\\d+)`).exec(l)
+            if (m) {
+                ms += Number(m[1])
+                rounds++
             }
-            return { ms, rounds }
         }
-        const base = sum("baseline")
-        const ledger = sum("ledger")
-        const seal = sum("seal")
-        const perBase = base.ms / (base.rounds * readings)
-        const perLedger = ledger.ms / (ledger.rounds * readings)
-        const perSeal = seal.ms / (seal.rounds * seals)
-        const ratio = ledger.ms / base.ms
-        const sizes: Record<string, number> = {}
-        for (const board of BOARDS) {
-            const b = await runDevs(["build", `src/main_${board}.ts`], { timeoutMs: 120000 })
-            if (b.code !== 0) throw new Error(`devs build src/main_${board}.ts failed:\n${b.output}`)
-            sizes[board] = statSync(".devicescript/bin/bytecode.devs").size
-        }
-        const figures: Record<string, number> = {
-            deviceOverheadRatio: ratio,
-            deviceBaselineMsPerReading: perBase,
-            deviceLedgerMsPerReading: perLedger,
-            deviceSealMsPerBlock: perSeal,
-        }
-        for (const board of BOARDS) figures[`bytecodeBytes_${board}`] = sizes[board]
-        const lines2 = [
-            `method: ${base.rounds} rounds in one simulator VM; ${readings} readings a phase, as fast as the VM runs them (one ds.sleep(0) per reading in every phase);`,
-            `        time from ds.millis() across the phase (it advances across awaits); blocks of 60 readings as on hardware`,
-            `| phase | ms per reading |`,
-            `| --- | ---: |`,
-            `| baseline: read 3 simulated sensors | ${perBase.toFixed(3)} |`,
-            `| ledger: read + encode + append + seal when full | ${perLedger.toFixed(3)} |`,
-            `| ledger / baseline | **${ratio.toFixed(2)}x** (goal <= 1.5x) |`,
-            `seal one block (hash link + HMAC + key step): ${perSeal.toFixed(3)} ms`,
-            `| board | bytecode (.devs) bytes |`,
-            `| --- | ---: |`,
-            ...BOARDS.map(b => `| fl_${b} | ${sizes[b]} |`),
-        ]
-        return { lines: lines2, figures }
+        return { ms, rounds }
+    }
+    const base = sum("baseline")
+    const ledger = sum("ledger")
+    const seal = sum("seal")
+    const perBase = base.ms / (base.rounds * readings)
+    const perLedger = ledger.ms / (ledger.rounds * readings)
+    const perSeal = seal.ms / (seal.rounds * seals)
+    const ratio = ledger.ms / base.ms
+    const sizes: Record<string, number> = {}
+    for (const board of BOARDS) {
+        const b = await runDevs(["build", `src/main_${board}.ts`], { timeoutMs: 120000 })
+        if (b.code !== 0) throw new Error(`devs build src/main_${board}.ts failed:\n${b.output}`)
+        sizes[board] = statSync(".devicescript/bin/bytecode.devs").size
+    }
+    const figures: Record<string, number> = {
+        deviceOverheadRatio: ratio,
+        deviceBaselineMsPerReading: perBase,
+        deviceLedgerMsPerReading: perLedger,
+        deviceSealMsPerBlock: perSeal,
+    }
+    for (const board of BOARDS) figures[`bytecodeBytes_${board}`] = sizes[board]
+    const lines2 = [
+        `method: ${base.rounds} rounds in one simulator VM; ${readings} readings a phase, as fast as the VM runs them (one ds.sleep(0) per reading in every phase);`,
+        `        time from ds.millis() across the phase (it advances across awaits); blocks of 60 readings as on hardware`,
+        `| phase | ms per reading |`,
+        `| --- | ---: |`,
+        `| baseline: read 3 simulated sensors | ${perBase.toFixed(3)} |`,
+        `| ledger: read + encode + append + seal when full | ${perLedger.toFixed(3)} |`,
+        `| ledger / baseline | **${ratio.toFixed(2)}x** (goal <= 1.5x) |`,
+        `seal one block (hash link + HMAC + key step): ${perSeal.toFixed(3)} ms`,
+        `| board | bytecode (.devs) bytes |`,
+        `| --- | ---: |`,
+        ...BOARDS.map(b => `| fl_${b} | ${sizes[b]} |`),
+    ]
+    return { lines: lines2, figures }
 }

@@ -50,7 +50,15 @@ async function fillUntilFirstGap(halfBytes: number, maxBacklogBlocks: number): P
         uptimeMs: () => uptimeMs,
         onSealed,
     })
-    const backlog = startBacklog({ pause: timerPause, store, ledger, maxBacklogBlocks, checkpointEvery: DEFAULT_CHECKPOINT_EVERY, now: () => ({ boot: 0, uptimeMs }), onSealed })
+    const backlog = startBacklog({
+        pause: timerPause,
+        store,
+        ledger,
+        maxBacklogBlocks,
+        checkpointEvery: DEFAULT_CHECKPOINT_EVERY,
+        now: () => ({ boot: 0, uptimeMs }),
+        onSealed,
+    })
     let readings = 0
     // The data set is cycled if the flash holds more than one pass of it.
     while (!gapSeen) {
@@ -61,7 +69,8 @@ async function fillUntilFirstGap(halfBytes: number, maxBacklogBlocks: number): P
         readings++
         await backlog.afterReading(ledger.openReadings().length)
     }
-    if (flash.dropped > 0) throw new Error(`the flash model dropped ${flash.dropped} writes: the default backlog does not fit ${halfBytes} bytes`)
+    if (flash.dropped > 0)
+        throw new Error(`the flash model dropped ${flash.dropped} writes: the default backlog does not fit ${halfBytes} bytes`)
     return { readings, writes: flash.writes, collections: flash.collections, blocks }
 }
 

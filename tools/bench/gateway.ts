@@ -54,9 +54,17 @@ function simulateDevice(n: number): SimDevice {
     const key0 = Buffer.alloc(32, n + 1)
     const ledger = new Ledger(nodeCrypto, id, CHANNELS, newChainHead(Buffer.from(key0)), { intervalMs: 1000, maxBlockAgeMs: 2 ** 31 })
     const blocks = [ledger.sealGenesis({ boot: 1, uptimeMs: 0 }, "fieldledger/bench", "bench").bytes]
-    const walks = [new RandomWalk(n * 3 + 1, 2100, 4, 1500, 3500), new RandomWalk(n * 3 + 2, 5000, 6, 2000, 9000), new RandomWalk(n * 3 + 3, 10130, 2, 9800, 10400)]
+    const walks = [
+        new RandomWalk(n * 3 + 1, 2100, 4, 1500, 3500),
+        new RandomWalk(n * 3 + 2, 5000, 6, 2000, 9000),
+        new RandomWalk(n * 3 + 3, 10130, 2, 9800, 10400),
+    ]
     for (let i = 0; i < READINGS_PER_DEVICE; i++)
-        for (const b of ledger.append(walks.map(w => Math.round(w.next())), { boot: 1, uptimeMs: 1000 + i * 1000 })) blocks.push(b.bytes)
+        for (const b of ledger.append(
+            walks.map(w => Math.round(w.next())),
+            { boot: 1, uptimeMs: 1000 + i * 1000 }
+        ))
+            blocks.push(b.bytes)
     const last = ledger.sealOpen()
     if (last) blocks.push(last.bytes)
     return { id, key0, blocks, readings: READINGS_PER_DEVICE }
@@ -85,7 +93,18 @@ function verifyAll(crypto: LedgerCrypto, devices: SimDevice[], split: Buffer[][]
         const stored = new Map<number, StoredBlockRef>()
         let state = initialVerifierState(d.key0)
         for (const blocks of split[n]) {
-            const r = ingestBatch({ crypto, deviceId: d.id, state, stored: seq => stored.get(seq), epochKey: () => { throw new Error("no re-delivery here") } }, blocks)
+            const r = ingestBatch(
+                {
+                    crypto,
+                    deviceId: d.id,
+                    state,
+                    stored: seq => stored.get(seq),
+                    epochKey: () => {
+                        throw new Error("no re-delivery here")
+                    },
+                },
+                blocks
+            )
             if (r.stop) throw new Error("bench chain refused: " + r.stop.message)
             for (const b of r.store) stored.set(b.seq, b)
             state = r.state
@@ -109,7 +128,11 @@ async function ingestOverHttp(devices: SimDevice[], split: Buffer[][][], synchro
         type Post = { url: string; body: Uint8Array<ArrayBuffer> }
         const queues: Post[][] = Array.from({ length: CLIENTS }, (): Post[] => [])
         devices.forEach((d, n) => {
-            for (const blocks of split[n]) queues[n % CLIENTS].push({ url: gateway.url + syncPath(d.id.toString("hex")), body: new Uint8Array(encodeBatch(Buffer.alloc(8, n), blocks)) })
+            for (const blocks of split[n])
+                queues[n % CLIENTS].push({
+                    url: gateway.url + syncPath(d.id.toString("hex")),
+                    body: new Uint8Array(encodeBatch(Buffer.alloc(8, n), blocks)),
+                })
         })
         // The clients run in a worker thread, as devices run elsewhere: the gateway's thread
         // spends its time on the gateway, not on the load generator.

@@ -47,7 +47,8 @@ async function withGateway<T>(run: (g: RunningGateway) => Promise<T>): Promise<T
 function sealChain(count: number): Buffer[] {
     const ledger = new Ledger(nodeCrypto, ID, CHANNELS, newChainHead(Buffer.from(KEY0)), { intervalMs: 1000, maxReadingsPerBlock: 1 })
     const blocks = [ledger.sealGenesis({ boot: 1, uptimeMs: 0 }, "fieldledger/bench", "bench").bytes]
-    for (let i = 0; blocks.length <= count; i++) for (const b of ledger.append([2000 + (i % 50), 5000 - (i % 70)], { boot: 1, uptimeMs: 1000 + i * 1000 })) blocks.push(b.bytes)
+    for (let i = 0; blocks.length <= count; i++)
+        for (const b of ledger.append([2000 + (i % 50), 5000 - (i % 70)], { boot: 1, uptimeMs: 1000 + i * 1000 })) blocks.push(b.bytes)
     return blocks
 }
 
@@ -56,7 +57,19 @@ function forgedJump(expected: number, seq: number): Buffer {
     const link = Buffer.alloc(32, seq % 251)
     const content = encodeContent(
         { seq, link, key: KEY0 },
-        { type: RECORD_GAP, time: { boot: 9, uptimeMs: 1 }, intervalMs: 0, gap: { reason: 1, lostReadings: 0, firstLostSeq: expected, lostBlocks: seq - expected, lastLostHash: link, from: { boot: 9, uptimeMs: 0 } } }
+        {
+            type: RECORD_GAP,
+            time: { boot: 9, uptimeMs: 1 },
+            intervalMs: 0,
+            gap: {
+                reason: 1,
+                lostReadings: 0,
+                firstLostSeq: expected,
+                lostBlocks: seq - expected,
+                lastLostHash: link,
+                from: { boot: 9, uptimeMs: 0 },
+            },
+        }
     )
     return Buffer.concat([content, Buffer.alloc(TAG_BYTES, 0xee)])
 }
@@ -143,7 +156,11 @@ function runClient<T>(code: string, data: unknown, started?: () => void): Promis
             if (m.error) reject(new Error(m.error))
             else resolve(m)
         })
-        child.stdin.end(JSON.stringify(data, (k, v) => (v && v.type === "Buffer" && Array.isArray(v.data) ? "b64:" + Buffer.from(v.data).toString("base64") : v)))
+        child.stdin.end(
+            JSON.stringify(data, (k, v) =>
+                v && v.type === "Buffer" && Array.isArray(v.data) ? "b64:" + Buffer.from(v.data).toString("base64") : v
+            )
+        )
     })
 }
 
@@ -165,15 +182,30 @@ async function attackedSync(requests: number) {
     return withGateway(async gateway => {
         const url = gateway.url + "/v1/devices/" + ID.toString("hex") + "/blocks"
         const body = (blocks: Buffer[], n: number) => encodeBatch(Buffer.alloc(8, n % 256), blocks)
-        const post = await fetch(url, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(body(chain.slice(0, 2), 0)) })
+        const post = await fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/octet-stream" },
+            body: new Uint8Array(body(chain.slice(0, 2), 0)),
+        })
         if (post.status !== 200) throw new Error("bench chain refused")
         const legit = chain.slice(2).map((b, n) => body([b], n))
         const alone = await runClient<{ times: number[] }>(SYNC_CLIENT, { url, legit: legit.slice(0, requests), attack: [] })
         // Claims spread over the whole allowed distance past where the head will be.
         const expected = requests + 2
-        const attack = Array.from({ length: 256 }, (_, n) => body([forgedJump(expected, 2 * requests + 2 + Math.floor(((n * 7919) % 256) * ((MAX_JUMP_PER_BATCH - 2 * requests - 2) / 256)))], n))
+        const attack = Array.from({ length: 256 }, (_, n) =>
+            body(
+                [forgedJump(expected, 2 * requests + 2 + Math.floor(((n * 7919) % 256) * ((MAX_JUMP_PER_BATCH - 2 * requests - 2) / 256)))],
+                n
+            )
+        )
         const attacked = await runClient<{ times: number[]; attacks: number }>(SYNC_CLIENT, { url, legit: legit.slice(requests), attack })
-        return { alone: p99(alone.times), attacked: p99(attacked.times), aloneP50: p50(alone.times), attackedP50: p50(attacked.times), attacks: attacked.attacks }
+        return {
+            alone: p99(alone.times),
+            attacked: p99(attacked.times),
+            aloneP50: p50(alone.times),
+            attackedP50: p50(attacked.times),
+            attacks: attacked.attacks,
+        }
     })
 }
 
@@ -186,7 +218,10 @@ function storeLongChain(gateway: RunningGateway, count: number) {
     const sealed = sealChain(1023)
     const summaries = sealed.map(b => summarizeBlock(decodeBlock(b), b, nodeCrypto.sha256(b)))
     for (let from = 0; from < count; from += 50000) {
-        const rows = Array.from({ length: Math.min(50000, count - from) }, (_, i) => ({ ...summaries[(from + i) % summaries.length], seq: from + i }))
+        const rows = Array.from({ length: Math.min(50000, count - from) }, (_, i) => ({
+            ...summaries[(from + i) % summaries.length],
+            seq: from + i,
+        }))
         gateway.service.store.commitBatch({ deviceId: ID.toString("hex"), now: Date.now(), blocks: rows, events: [] })
     }
 }
@@ -206,12 +241,24 @@ async function exportLong(count: number) {
         const delay = monitorEventLoopDelay({ resolution: 5 })
         const id = ID.toString("hex")
         const start = performance.now()
-        const r = await runClient<{ bytes: number; longest: number; probes: number }>(EXPORT_CLIENT, { exportUrl: gateway.url + "/v1/devices/" + id + "/export", healthUrl: gateway.url + "/v1/devices/" + id }, () => delay.enable())
+        const r = await runClient<{ bytes: number; longest: number; probes: number }>(
+            EXPORT_CLIENT,
+            { exportUrl: gateway.url + "/v1/devices/" + id + "/export", healthUrl: gateway.url + "/v1/devices/" + id },
+            () => delay.enable()
+        )
         const seconds = (performance.now() - start) / 1000
         clearInterval(sampler)
         delay.disable()
         peak = Math.max(peak, process.memoryUsage().rss)
-        return { buildSeconds, seconds, growthMB: (peak - before) / 2 ** 20, stallMs: delay.max / 1e6, probeMs: r.longest, bytes: r.bytes, probes: r.probes }
+        return {
+            buildSeconds,
+            seconds,
+            growthMB: (peak - before) / 2 ** 20,
+            stallMs: delay.max / 1e6,
+            probeMs: r.longest,
+            bytes: r.bytes,
+            probes: r.probes,
+        }
     })
 }
 

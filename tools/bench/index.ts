@@ -27,7 +27,12 @@ Options:
   -h, --help   this help`
 
 export async function main(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, { json: { type: "boolean" }, quick: { type: "boolean" }, only: { type: "string" }, skip: { type: "string" } })
+    const cli = parseCommandLine(argv, {
+        json: { type: "boolean" },
+        quick: { type: "boolean" },
+        only: { type: "string" },
+        skip: { type: "string" },
+    })
     if (cli.boolean("help")) {
         console.log(BENCH_HELP)
         return 0
@@ -36,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
     const only = cli.string("only")
     const skip = cli.string("skip")
     for (const name of [only, skip])
-        if (name !== undefined && !SECTIONS.some(s => s.name === name)) throw new UsageError("no section named " + name + " (sections: " + SECTIONS.map(s => s.name).join(", ") + ")")
+        if (name !== undefined && !SECTIONS.some(s => s.name === name))
+            throw new UsageError("no section named " + name + " (sections: " + SECTIONS.map(s => s.name).join(", ") + ")")
     const sections = SECTIONS.filter(s => (!only || s.name === only) && s.name !== skip)
     const json = cli.boolean("json")
     const figures: Record<string, number> = {}

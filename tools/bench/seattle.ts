@@ -60,7 +60,9 @@ export interface SeattleDaily {
     csvWithoutDate: string
 }
 
-export function loadSeattleDaily(path = seattleCsvPath().replace("seattle-weather-hourly-normals.csv", "seattle-weather.csv")): SeattleDaily {
+export function loadSeattleDaily(
+    path = seattleCsvPath().replace("seattle-weather-hourly-normals.csv", "seattle-weather.csv")
+): SeattleDaily {
     const lines = readFileSync(path, "utf8").trim().split("\n")
     if (!lines[0].trim().startsWith(DAILY_COLUMNS)) throw new Error(path + ": unexpected header " + lines[0])
     const withDate: string[] = []

@@ -54,7 +54,8 @@ const TYPES: Record<string, string> = {
  * page talks only to its own gateway and cannot be framed.
  */
 const SECURITY_HEADERS = {
-    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "content-security-policy":
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     "cache-control": "no-cache",
@@ -99,7 +100,10 @@ function servePage(app: Hono) {
     app.get("/", () => page())
     app.get("/devices/:id", () => page())
     app.get("/dashboard/vendor/:file", c => send(vendor.get(c.req.param("file"))) ?? c.notFound())
-    app.get("/dashboard/:file", c => (c.req.param("file") === "index.html" ? undefined : send(pages.get(c.req.param("file")))) ?? c.notFound())
+    app.get(
+        "/dashboard/:file",
+        c => (c.req.param("file") === "index.html" ? undefined : send(pages.get(c.req.param("file")))) ?? c.notFound()
+    )
 }
 
 type GapsOf = (id: string, head: { seq: number; hash: string } | null) => Promise<GapRecord[]>

@@ -37,7 +37,13 @@ export function adminAuth(adminToken: string | undefined): MiddlewareHandler {
         // Compared even without a configured token, so timing does not tell whether one is set.
         const equal = given !== undefined && tokensEqual(given, adminToken ?? "") && !!adminToken
         if (!equal)
-            throw new HttpError(401, "unauthorized", "this route needs the admin token: Authorization: Bearer <token>", {}, { "www-authenticate": 'Bearer realm="fieldledger admin"' })
+            throw new HttpError(
+                401,
+                "unauthorized",
+                "this route needs the admin token: Authorization: Bearer <token>",
+                {},
+                { "www-authenticate": 'Bearer realm="fieldledger admin"' }
+            )
         await next()
     }
 }

@@ -146,11 +146,18 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     app.get("/v1/devices/:id/export", c => {
         const id = c.req.param("id")
         const chunks = service.exportStream(id)
-        return streamed(chunks, { "content-type": "application/json; charset=utf-8", "content-disposition": `attachment; filename="${id}.json"` })
+        return streamed(chunks, {
+            "content-type": "application/json; charset=utf-8",
+            "content-disposition": `attachment; filename="${id}.json"`,
+        })
     })
 
     app.get("/v1/devices/:id/blocks", c => {
-        const range = { fromSeq: seqParam(c.req.query("from"), "from"), toSeq: seqParam(c.req.query("to"), "to"), limit: seqParam(c.req.query("limit"), "limit") }
+        const range = {
+            fromSeq: seqParam(c.req.query("from"), "from"),
+            toSeq: seqParam(c.req.query("to"), "to"),
+            limit: seqParam(c.req.query("limit"), "limit"),
+        }
         return streamed(service.blockListStream(c.req.param("id"), range), { "content-type": "application/json" })
     })
 

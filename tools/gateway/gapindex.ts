@@ -41,7 +41,11 @@ export function createGapIndex(db: Database.Database) {
         FOREIGN KEY (device_id, seq) REFERENCES blocks (device_id, seq) ON DELETE CASCADE
     ) WITHOUT ROWID`)
     // Gap records are rare: collected first (the connection cannot write while it iterates).
-    const stored = db.prepare(`SELECT device_id, seq, bytes FROM blocks WHERE type = ?`).all(RECORD_GAP) as { device_id: string; seq: number; bytes: Buffer }[]
+    const stored = db.prepare(`SELECT device_id, seq, bytes FROM blocks WHERE type = ?`).all(RECORD_GAP) as {
+        device_id: string
+        seq: number
+        bytes: Buffer
+    }[]
     const insert = db.prepare(INSERT_GAP_SQL)
     for (const row of stored) {
         const entry = gapIndexEntry(decodeBlock(row.bytes))

@@ -160,7 +160,12 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
             block = decodeBlock(bytes)
         } catch (e) {
             if (!(e instanceof FormatError)) throw e
-            return stop({ index: i, status: 422, code: "malformed-block", message: "block " + i + " of the batch is malformed: " + e.message })
+            return stop({
+                index: i,
+                status: 422,
+                code: "malformed-block",
+                message: "block " + i + " of the batch is malformed: " + e.message,
+            })
         }
         const seq = block.header.seq
         const expected = result.state.expectedSeq
@@ -173,15 +178,29 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
             }
             // A v2 tag binds the link, the hash of the block before (a genesis block's own link).
             const link = seq === 0 ? block.header.link : lookup(seq - 1)?.hash
-            const tagOk = (!!link || block.header.version === FORMAT_V1) && constantTimeEqual(blockTag(ctx.crypto, ctx.epochKey(seq), ctx.deviceId, block.content, link), block.tag)
+            const tagOk =
+                (!!link || block.header.version === FORMAT_V1) &&
+                constantTimeEqual(blockTag(ctx.crypto, ctx.epochKey(seq), ctx.deviceId, block.content, link), block.tag)
             if (!tagOk)
                 return stop(
-                    { index: i, seq, status: 422, code: "bad-tag", message: "block " + seq + " differs from the stored one and its tag does not verify under K_" + seq },
+                    {
+                        index: i,
+                        seq,
+                        status: 422,
+                        code: "bad-tag",
+                        message: "block " + seq + " differs from the stored one and its tag does not verify under K_" + seq,
+                    },
                     { kind: "bad-tag", block: bytes }
                 )
             if (held)
                 return stop(
-                    { index: i, seq, status: 409, code: "fork", message: "a different block " + seq + " with a valid tag: the chain forked, so epoch key K_" + seq + " has leaked" },
+                    {
+                        index: i,
+                        seq,
+                        status: 409,
+                        code: "fork",
+                        message: "a different block " + seq + " with a valid tag: the chain forked, so epoch key K_" + seq + " has leaked",
+                    },
                     { kind: "fork", block: bytes }
                 )
             // A block the device declared dropped (and the chain skipped): authentic, already
@@ -190,24 +209,49 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
             continue
         }
         if (nothingYet && seq > 0)
-            return stop({ index: i, seq, status: 409, code: "missing-blocks", expected: 0, message: "the gateway holds no block of this device yet: send from the genesis block (seq 0)" })
+            return stop({
+                index: i,
+                seq,
+                status: 409,
+                code: "missing-blocks",
+                expected: 0,
+                message: "the gateway holds no block of this device yet: send from the genesis block (seq 0)",
+            })
         // Accepting a jump means deriving its epoch keys one HMAC a seq before any tag can be
         // checked: unbounded, one unauthenticated request could hold the gateway for hours.
         if (seq - expected > MAX_JUMP_PER_BATCH)
-            return stop({ index: i, seq, status: 422, code: "jump-too-large", message: "block " + seq + " jumps " + (seq - expected) + " seqs ahead; a batch may skip at most " + MAX_JUMP_PER_BATCH })
+            return stop({
+                index: i,
+                seq,
+                status: 422,
+                code: "jump-too-large",
+                message: "block " + seq + " jumps " + (seq - expected) + " seqs ahead; a batch may skip at most " + MAX_JUMP_PER_BATCH,
+            })
         // A device's backlog has at most one hole (its pending loss is one range), so a batch
         // has at most one jump. A second one is refused, before its key is derived: were it
         // accepted on a record the loop never verifies, the first jump's genuine record would
         // confirm both, and the device would forget blocks nobody stored.
         if (seq > expected && jumped)
-            return stop({ index: i, seq, status: 422, code: "second-jump", message: "block " + seq + ": a second seq jump in one batch (a device's backlog has one declared loss at most)" })
+            return stop({
+                index: i,
+                seq,
+                status: 422,
+                code: "second-jump",
+                message: "block " + seq + ": a second seq jump in one batch (a device's backlog has one declared loss at most)",
+            })
         const check = verifier.nextDecoded(block, blocks, i)
         if (!check.ok) {
             const f = FAILURES[check.code] ?? { status: 422 as const, code: check.code }
             const s: IngestStop = { index: i, seq, status: f.status, code: f.code, message: "block " + seq + ": " + check.reason }
             if (f.code === "missing-blocks") {
                 s.expected = expected
-                s.message = "blocks " + expected + ".." + (seq - 1) + " are missing and no gap record in this batch declares them: send from seq " + expected
+                s.message =
+                    "blocks " +
+                    expected +
+                    ".." +
+                    (seq - 1) +
+                    " are missing and no gap record in this batch declares them: send from seq " +
+                    expected
             }
             return stop(s, f.event ? { kind: f.event, block: bytes } : undefined)
         }

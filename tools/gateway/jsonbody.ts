@@ -10,6 +10,7 @@ export async function readJsonObject(c: Context, shape: string): Promise<Record<
     } catch (e) {
         throw new HttpError(400, "bad-request", "the body must be JSON: " + shape)
     }
-    if (typeof input !== "object" || input === null || Array.isArray(input)) throw new HttpError(400, "bad-request", "the body must be a JSON object: " + shape)
+    if (typeof input !== "object" || input === null || Array.isArray(input))
+        throw new HttpError(400, "bad-request", "the body must be a JSON object: " + shape)
     return input as Record<string, unknown>
 }

@@ -51,13 +51,22 @@ export function loadMasterKey(options: { envValue?: string; file?: string; defau
     if (options.envValue) return { key: parseMasterKey(options.envValue, "FL_MASTER_KEY"), from: "FL_MASTER_KEY", created: false }
     if (options.file) {
         if (!existsSync(options.file)) throw new KeyVaultError("master key file " + options.file + " does not exist")
-        return { key: parseMasterKey(readFileSync(options.file, "utf8"), "master key file " + options.file), from: options.file, created: false }
+        return {
+            key: parseMasterKey(readFileSync(options.file, "utf8"), "master key file " + options.file),
+            from: options.file,
+            created: false,
+        }
     }
     const file = options.defaultFile
     if (existsSync(file)) return { key: parseMasterKey(readFileSync(file, "utf8"), "master key file " + file), from: file, created: false }
     const legacy = options.legacyFile
     if (legacy && existsSync(legacy))
-        return { key: parseMasterKey(readFileSync(legacy, "utf8"), "master key file " + legacy), from: legacy, created: false, legacy: true }
+        return {
+            key: parseMasterKey(readFileSync(legacy, "utf8"), "master key file " + legacy),
+            from: legacy,
+            created: false,
+            legacy: true,
+        }
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     const key = randomBytes(MASTER_KEY_BYTES)
     writeFileSync(file, key.toString("hex") + "\n", { mode: 0o600, flag: "wx" })

@@ -69,7 +69,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         store.close()
         throw e
     }
-    const app = createGatewayApp({ service, adminToken: options.adminToken, log: options.log, staleAfterMs: options.staleAfterMs, heartbeatMs: options.heartbeatMs, now: options.now })
+    const app = createGatewayApp({
+        service,
+        adminToken: options.adminToken,
+        log: options.log,
+        staleAfterMs: options.staleAfterMs,
+        heartbeatMs: options.heartbeatMs,
+        now: options.now,
+    })
     const host = options.host ?? "127.0.0.1"
     const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits }
     const { server, info } = await new Promise<{ server: ReturnType<typeof serve>; info: AddressInfo }>((resolve, reject) => {

@@ -10,7 +10,16 @@ import { fromFixedPoint } from "../../src/lib/codec/fixedpoint"
 import { DEVICE_ID_TEXT, isDeviceIdHex, isKeyHex, KEY_TEXT, parseKeyHex } from "../../src/lib/codec/hexids"
 import { LedgerCrypto } from "../../src/lib/ledger/keys"
 import { Reading } from "../../src/lib/codec/readings"
-import { Ack, ackTag, BATCH_HEADER_BYTES, BATCH_NONCE_BYTES, BATCH_VERSION, decodeBatch, deriveAckKey, MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
+import {
+    Ack,
+    ackTag,
+    BATCH_HEADER_BYTES,
+    BATCH_NONCE_BYTES,
+    BATCH_VERSION,
+    decodeBatch,
+    deriveAckKey,
+    MAX_BATCH_BYTES,
+} from "../../src/lib/sync/syncwire"
 import { blockEndTime, initialVerifierState, VerifierState } from "../../src/lib/ledger/verify"
 import { nodeCrypto } from "../lib/crypto"
 import { exportPieces } from "../lib/exportfile"
@@ -96,7 +105,12 @@ function readingRows(b: BlockRecord, channels: ChannelSpec[]): ReadingRow[] {
     const h = block.header
     return block.readings.map((r: Reading, i: number) => {
         const offset = i * h.intervalMs
-        const row: ReadingRow = { seq: h.seq, boot: h.time.boot, uptimeMs: h.time.uptimeMs + offset, values: r.map((x, c) => (x === null ? null : fromFixedPoint(x, channels[c].exponent))) }
+        const row: ReadingRow = {
+            seq: h.seq,
+            boot: h.time.boot,
+            uptimeMs: h.time.uptimeMs + offset,
+            values: r.map((x, c) => (x === null ? null : fromFixedPoint(x, channels[c].exponent))),
+        }
         if (h.time.unixTime !== undefined) row.unixTime = h.time.unixTime + offset / 1000
         return row
     })
@@ -310,7 +324,12 @@ export class GatewayService {
                 // is what the device holds once it has taken this reply's ack.
                 seen:
                     result.store.length > 0
-                        ? { backlog: backlog === undefined ? undefined : backlogAfterAck(Number(backlog), batchSeqs(blocks), result.state.expectedSeq - 1) }
+                        ? {
+                              backlog:
+                                  backlog === undefined
+                                      ? undefined
+                                      : backlogAfterAck(Number(backlog), batchSeqs(blocks), result.state.expectedSeq - 1),
+                          }
                         : undefined,
             })
         } catch (e) {
@@ -391,12 +410,20 @@ export class GatewayService {
      * Blocks in seq order within [fromSeq, toSeq], a page of the store at a time: each page is
      * one query, so no SQLite statement stays open between pages while other requests run.
      */
-    private *pages(deviceId: string, range: { fromSeq?: number; toSeq?: number; limit?: number; withBytes?: boolean; pageBlocks: number }): Generator<BlockRecord[]> {
+    private *pages(
+        deviceId: string,
+        range: { fromSeq?: number; toSeq?: number; limit?: number; withBytes?: boolean; pageBlocks: number }
+    ): Generator<BlockRecord[]> {
         let from = range.fromSeq ?? 0
         let left = range.limit ?? Infinity
         const to = range.toSeq ?? Number.MAX_SAFE_INTEGER
         while (left > 0 && from <= to) {
-            const page = this.store.blocks(deviceId, { fromSeq: from, toSeq: to, limit: Math.min(range.pageBlocks, left), withBytes: range.withBytes })
+            const page = this.store.blocks(deviceId, {
+                fromSeq: from,
+                toSeq: to,
+                limit: Math.min(range.pageBlocks, left),
+                withBytes: range.withBytes,
+            })
             if (page.length === 0) return
             yield page
             left -= page.length
@@ -408,7 +435,10 @@ export class GatewayService {
      * Where one request over [fromSeq, toSeq] stops: the range is cut after MAX_BLOCKS_PER_REQUEST
      * blocks, and `next` is the seq to ask from for the rest (undefined: nothing left).
      */
-    private capRange(deviceId: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): { fromSeq: number; toSeq: number; limit: number; next?: number } {
+    private capRange(
+        deviceId: string,
+        range: { fromSeq?: number; toSeq?: number; limit?: number }
+    ): { fromSeq: number; toSeq: number; limit: number; next?: number } {
         if (range.limit !== undefined && range.limit > MAX_BLOCKS_PER_REQUEST)
             throw new HttpError(400, "bad-request", "limit must be at most " + MAX_BLOCKS_PER_REQUEST + " (page with from=)")
         const fromSeq = range.fromSeq ?? 0
@@ -431,7 +461,11 @@ export class GatewayService {
      * text pieces {"deviceId", "channels", "readings": [...], "next"?} or CSV lines; `next` (for
      * CSV, given by the route in a header) when the range was cut at MAX_BLOCKS_PER_REQUEST.
      */
-    readingsStream(idHex: string, range: { fromSeq?: number; toSeq?: number }, format: "json" | "csv"): { chunks: Iterator<string>; next?: number } {
+    readingsStream(
+        idHex: string,
+        range: { fromSeq?: number; toSeq?: number },
+        format: "json" | "csv"
+    ): { chunks: Iterator<string>; next?: number } {
         const d = this.device(idHex)
         const channels = d.headSeq >= 0 ? decodeBlock(this.store.blockAt(d.id, 0).bytes).genesis.channels : []
         const capped = d.headSeq >= 0 ? this.capRange(d.id, range) : { fromSeq: 0, toSeq: -1, limit: 0, next: undefined as number }
@@ -440,12 +474,27 @@ export class GatewayService {
             for (const page of pages) yield page.flatMap(b => readingRows(b, channels))
         })()
         if (format === "json")
-            return { chunks: jsonArrayStream('{"deviceId":' + JSON.stringify(d.id) + ',"channels":' + JSON.stringify(channels) + ',"readings":[', rowPages, r => r, capped.next), next: capped.next }
+            return {
+                chunks: jsonArrayStream(
+                    '{"deviceId":' + JSON.stringify(d.id) + ',"channels":' + JSON.stringify(channels) + ',"readings":[',
+                    rowPages,
+                    r => r,
+                    capped.next
+                ),
+                next: capped.next,
+            }
         const quote = (s: string) => (/[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s)
         const header = ["seq", "boot", "uptimeMs", "unixTime", ...channels.map(c => quote(c.name + " (" + c.unit + ")"))].join(",") + "\n"
         const chunks = (function* () {
             yield header
-            for (const rows of rowPages) yield rows.map(r => [r.seq, r.boot, r.uptimeMs, r.unixTime ?? "", ...r.values.map(v => (v === null ? "" : String(v)))].join(",") + "\n").join("")
+            for (const rows of rowPages)
+                yield rows
+                    .map(
+                        r =>
+                            [r.seq, r.boot, r.uptimeMs, r.unixTime ?? "", ...r.values.map(v => (v === null ? "" : String(v)))].join(",") +
+                            "\n"
+                    )
+                    .join("")
         })()
         return { chunks, next: capped.next }
     }

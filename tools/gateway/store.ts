@@ -283,19 +283,29 @@ export class GatewayStore {
             devices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices d ORDER BY d.id`),
             hashAt: db.prepare(`SELECT hash FROM blocks WHERE device_id = ? AND seq = ?`).pluck(),
             blockAt: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq = ?`),
-            blocks: db.prepare(`SELECT seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, received_at FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
+            blocks: db.prepare(
+                `SELECT seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, received_at FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`
+            ),
             blocksWithBytes: db.prepare(`SELECT * FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`),
-            seqAfter: db.prepare(`SELECT seq FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?`).pluck(),
-            recentTimes: db.prepare(`SELECT seq, type, boot, uptime_ms AS uptimeMs FROM blocks WHERE device_id = ? ORDER BY seq DESC LIMIT ?`),
-            events: db.prepare(`SELECT id, time, last_time AS lastTime, count, kind, seq, message, block FROM events WHERE device_id = ? ORDER BY id`),
+            seqAfter: db
+                .prepare(`SELECT seq FROM blocks WHERE device_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?`)
+                .pluck(),
+            recentTimes: db.prepare(
+                `SELECT seq, type, boot, uptime_ms AS uptimeMs FROM blocks WHERE device_id = ? ORDER BY seq DESC LIMIT ?`
+            ),
+            events: db.prepare(
+                `SELECT id, time, last_time AS lastTime, count, kind, seq, message, block FROM events WHERE device_id = ? ORDER BY id`
+            ),
             gaps: db.prepare(`SELECT g.seq, g.reason, g.first_lost_seq AS firstLostSeq, g.from_boot, g.from_uptime_ms, b.lost_readings AS lostReadings, b.lost_blocks AS lostBlocks,
                 b.boot, b.uptime_ms, b.unix_time FROM gaps g JOIN blocks b ON b.device_id = g.device_id AND b.seq = g.seq WHERE g.device_id = ? ORDER BY g.seq`),
             insertGap: db.prepare(INSERT_GAP_SQL),
-            insertBlock: db.prepare(`INSERT INTO blocks (device_id, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at)
+            insertBlock:
+                db.prepare(`INSERT INTO blocks (device_id, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at)
                 VALUES (@deviceId, @seq, @type, @boot, @uptimeMs, @unixTime, @readingCount, @lostReadings, @lostBlocks, @hash, @bytes, @receivedAt)`),
             trimEvents: db.prepare(`DELETE FROM events WHERE device_id = @deviceId AND kind = @kind AND id NOT IN
                 (SELECT id FROM events WHERE device_id = @deviceId AND kind = @kind ORDER BY last_time DESC, id DESC LIMIT @keep)`),
-            insertEvent: db.prepare(`INSERT INTO events (device_id, time, last_time, kind, seq, message, block, block_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            insertEvent:
+                db.prepare(`INSERT INTO events (device_id, time, last_time, kind, seq, message, block, block_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (device_id, kind, seq, block_hash) DO UPDATE SET count = count + 1, last_time = excluded.last_time`),
             advanceHead: db.prepare(`UPDATE devices SET head_seq = ?, head_hash = ?, block_count = block_count + ?, readings = readings + ?,
                 gap_records = gap_records + ?, readings_lost = readings_lost + ?, blocks_lost = blocks_lost + ? WHERE id = ?`),
@@ -389,7 +399,8 @@ export class GatewayStore {
     }
 
     private recordEvents(deviceId: string, now: number, events: NewEvent[]) {
-        for (const e of events) this.stmts.insertEvent.run(deviceId, now, now, e.kind, e.seq, e.message, e.block, e.block ? hashForEvent(e.block) : null)
+        for (const e of events)
+            this.stmts.insertEvent.run(deviceId, now, now, e.kind, e.seq, e.message, e.block, e.block ? hashForEvent(e.block) : null)
         for (const kind of FLOODABLE_EVENT_KINDS)
             if (events.some(e => e.kind === kind)) this.stmts.trimEvents.run({ deviceId, kind, keep: MAX_FLOOD_EVENTS_PER_DEVICE })
     }
@@ -428,8 +439,18 @@ export class GatewayStore {
         const db = this.db
         const d = c.previous
         return db.transaction(() => {
-            const chain = ((db.prepare(`SELECT max(chain) FROM succession_chains WHERE device_id = ?`).pluck().get(d.id) as number | null) ?? 0) + 1
-            db.prepare(`INSERT INTO succession_chains VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(d.id, chain, d.key0Sealed, d.headSeq, d.headHash, c.successorLink, c.linkMatches ? 1 : 0, c.now)
+            const chain =
+                ((db.prepare(`SELECT max(chain) FROM succession_chains WHERE device_id = ?`).pluck().get(d.id) as number | null) ?? 0) + 1
+            db.prepare(`INSERT INTO succession_chains VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+                d.id,
+                chain,
+                d.key0Sealed,
+                d.headSeq,
+                d.headHash,
+                c.successorLink,
+                c.linkMatches ? 1 : 0,
+                c.now
+            )
             db.prepare(
                 `INSERT INTO succession_blocks SELECT device_id, ?, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at FROM blocks WHERE device_id = ?`
             ).run(chain, d.id)

@@ -36,10 +36,16 @@ export interface SuccessionResult {
 }
 
 /** Closes the device's chain and installs the new K_0; HttpError on bad input. */
-export function succeed(service: GatewayService, idHex: string, input: { key0?: unknown; genesis?: unknown }, now = Date.now()): SuccessionResult {
+export function succeed(
+    service: GatewayService,
+    idHex: string,
+    input: { key0?: unknown; genesis?: unknown },
+    now = Date.now()
+): SuccessionResult {
     const d = service.device(idHex)
     if (!isKeyHex(input.key0)) throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_TEXT)
-    if (typeof input.genesis !== "string" || !/^([0-9a-fA-F]{2}){19,200}$/.test(input.genesis)) throw new HttpError(400, "bad-request", '"genesis" must be the new genesis block in hex')
+    if (typeof input.genesis !== "string" || !/^([0-9a-fA-F]{2}){19,200}$/.test(input.genesis))
+        throw new HttpError(400, "bad-request", '"genesis" must be the new genesis block in hex')
     const id = Buffer.from(d.id, "hex")
     const key0 = parseKeyHex(input.key0, "key0")
     let genesis
@@ -51,7 +57,8 @@ export function succeed(service: GatewayService, idHex: string, input: { key0?: 
     }
     if (genesis.header.type !== RECORD_GENESIS || !genesis.genesis || !genesis.genesis.deviceId.equals(id))
         throw new HttpError(422, "not-a-genesis", "the block is not a genesis block of device " + d.id)
-    if (!constantTimeEqual(blockTag(service.crypto, key0, id, genesis.content, genesis.header.link), genesis.tag)) throw new HttpError(422, "bad-tag", "the genesis block is not tagged under the given key0")
+    if (!constantTimeEqual(blockTag(service.crypto, key0, id, genesis.content, genesis.header.link), genesis.tag))
+        throw new HttpError(422, "bad-tag", "the genesis block is not tagged under the given key0")
     const link = genesis.header.link
     const linkMatches = d.headSeq >= 0 ? !!d.headHash && constantTimeEqual(link, d.headHash) : isAllZero(link)
 
@@ -64,9 +71,26 @@ export function succeed(service: GatewayService, idHex: string, input: { key0?: 
         linkMatches,
         now,
         events: chain => {
-            const events: NewEvent[] = [{ kind: "key-succession", seq: d.headSeq, message: "chain " + chain + " closed at seq " + d.headSeq + "; a new K_0 and chain succeed it", block: null }]
+            const events: NewEvent[] = [
+                {
+                    kind: "key-succession",
+                    seq: d.headSeq,
+                    message: "chain " + chain + " closed at seq " + d.headSeq + "; a new K_0 and chain succeed it",
+                    block: null,
+                },
+            ]
             if (!linkMatches)
-                events.push({ kind: "succession-gap", seq: d.headSeq, message: "the successor genesis links to " + toHex(link).slice(0, 16) + ", not to the last acknowledged head: blocks after seq " + d.headSeq + " never reached the gateway", block: null })
+                events.push({
+                    kind: "succession-gap",
+                    seq: d.headSeq,
+                    message:
+                        "the successor genesis links to " +
+                        toHex(link).slice(0, 16) +
+                        ", not to the last acknowledged head: blocks after seq " +
+                        d.headSeq +
+                        " never reached the gateway",
+                    block: null,
+                })
             return events
         },
     })

@@ -100,7 +100,8 @@ export function deviceIdOption(cli: CommandLine, name: string): string | undefin
 /** The gateway URL option `--NAME` (undefined when absent); anything else is a usage error (src/lib/sync/gatewayurl.ts). */
 export function gatewayOption(cli: CommandLine, name: string): string | undefined {
     const value = cli.string(name)
-    if (value !== undefined && !isGatewayUrl(value)) throw new UsageError("--" + name + " must be a gateway URL, http(s)://host:port, not " + JSON.stringify(value))
+    if (value !== undefined && !isGatewayUrl(value))
+        throw new UsageError("--" + name + " must be a gateway URL, http(s)://host:port, not " + JSON.stringify(value))
     return value
 }
 
@@ -132,6 +133,12 @@ export function durationOption(cli: CommandLine, name: string, fallback: number)
     const text = cli.string(name)
     if (text === undefined) return fallback
     const ms = parseDurationMs(text)
-    if (ms === undefined) throw new UsageError("--" + name + " must be a duration above zero and at most a year: minutes (15) or a number with a unit (90s, 20m, 2h, 1d); got " + JSON.stringify(text))
+    if (ms === undefined)
+        throw new UsageError(
+            "--" +
+                name +
+                " must be a duration above zero and at most a year: minutes (15) or a number with a unit (90s, 20m, 2h, 1d); got " +
+                JSON.stringify(text)
+        )
     return ms
 }

@@ -68,7 +68,10 @@ function readOnlyStore(settings: DeviceSettings): KeyValueStore {
 export async function checkUsbMode(settings: DeviceSettings, deviceId: string) {
     const gateway = parseSetting(await settings.get(FL_GATEWAY.key))
     if (gateway === USB_GATEWAY) return
-    const now = typeof gateway === "string" && gateway ? "it syncs to " + gateway + " itself" : "it has no gateway configured (the simulator's default is " + SIMULATOR_GATEWAY_URL + ")"
+    const now =
+        typeof gateway === "string" && gateway
+            ? "it syncs to " + gateway + " itself"
+            : "it has no gateway configured (the simulator's default is " + SIMULATOR_GATEWAY_URL + ")"
     throw new ProvisionError(
         "not-usb",
         "device " + deviceId + " is not set up for USB sync: " + now,
@@ -88,7 +91,12 @@ export async function readRequest(settings: DeviceSettings): Promise<BridgeReque
 }
 
 /** The device's head (undefined: no chain), read without writing anything. */
-export async function readDeviceHead(settings: DeviceSettings, crypto: LedgerCrypto, deviceId: string, slots?: number): Promise<StoredHead | undefined> {
+export async function readDeviceHead(
+    settings: DeviceSettings,
+    crypto: LedgerCrypto,
+    deviceId: string,
+    slots?: number
+): Promise<StoredHead | undefined> {
     return await new ChainStore(readOnlyStore(settings), crypto, Buffer.from(deviceId, "hex"), slots).readHead()
 }
 
@@ -128,7 +136,11 @@ async function writeReply(settings: DeviceSettings, nonce: Buffer, text: string)
         if (!(e instanceof StorageError) || e.kind === "io") throw e
         const request = await readRequest(settings)
         if (!(await settings.get(BRIDGE_REPLY_SETTING)) && (!request || !request.nonce.equals(nonce))) return // taken already
-        throw new ProvisionError("write-failed", "the device did not keep the bridge's reply (setting " + BRIDGE_REPLY_SETTING + "; " + e.message + ")", "erase the device's settings and provision again")
+        throw new ProvisionError(
+            "write-failed",
+            "the device did not keep the bridge's reply (setting " + BRIDGE_REPLY_SETTING + "; " + e.message + ")",
+            "erase the device's settings and provision again"
+        )
     }
 }
 
@@ -155,7 +167,12 @@ export async function bridgeRound(o: BridgeOptions, served: Set<string>): Promis
     const answer = await postBatch(o, encodeBatch(request.nonce, blocks), request.backlog)
     if (!answer) {
         await writeReply(o.settings, request.nonce, trimGatewayReply(0, { error: "bridge: gateway unreachable" }))
-        return { ...base, ...range, outcome: "unreachable", error: "the gateway at " + o.gatewayUrl + " is unreachable; the blocks stay on the device" }
+        return {
+            ...base,
+            ...range,
+            outcome: "unreachable",
+            error: "the gateway at " + o.gatewayUrl + " is unreachable; the blocks stay on the device",
+        }
     }
     const doc = answer.doc as { ack?: unknown; error?: unknown } | undefined
     await writeReply(o.settings, request.nonce, trimGatewayReply(answer.status, doc))
@@ -187,7 +204,13 @@ export interface DeviceAfterRound {
  * asks again with another nonce without having pruned: a new request while the head shows no
  * pruning ends the wait at once (`tookAck` false), so the caller can serve the new round.
  */
-export async function awaitDeviceTook(o: BridgeOptions, nonce: string, timeoutMs: number, ack = -1, sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))): Promise<DeviceAfterRound | undefined> {
+export async function awaitDeviceTook(
+    o: BridgeOptions,
+    nonce: string,
+    timeoutMs: number,
+    ack = -1,
+    sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
+): Promise<DeviceAfterRound | undefined> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
         const request = await readRequest(o.settings)

@@ -81,7 +81,12 @@ function seconds(ms: number): string {
  * reports, at once and then every `reportEveryMs`, how long it has waited and which process
  * holds the bus, so a wait of minutes never looks like a hang.
  */
-export async function acquireBusLock(port: number, timeoutMs: number, onWait?: (message: string) => void, reportEveryMs = 30000): Promise<() => void> {
+export async function acquireBusLock(
+    port: number,
+    timeoutMs: number,
+    onWait?: (message: string) => void,
+    reportEveryMs = 30000
+): Promise<() => void> {
     const path = join(tmpdir(), `fieldledger-devtools-${port}.lock`)
     const start = Date.now()
     let nextReport = start
@@ -92,7 +97,9 @@ export async function acquireBusLock(port: number, timeoutMs: number, onWait?: (
     while (!tryTake(path)) {
         const waited = Date.now() - start
         if (waited > timeoutMs)
-            throw new Error(`the simulator bus (port ${port}) is still held by ${holder()} after ${seconds(timeoutMs)} (lock ${path}): stop that process, or try again when it is done`)
+            throw new Error(
+                `the simulator bus (port ${port}) is still held by ${holder()} after ${seconds(timeoutMs)} (lock ${path}): stop that process, or try again when it is done`
+            )
         if (onWait && Date.now() >= nextReport) {
             onWait(
                 nextReport === start

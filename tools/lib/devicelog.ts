@@ -9,7 +9,10 @@ export type { LoggedBlock }
 const ANSI = /\x1b\[[0-9;]*m/g
 
 export function cleanLine(line: string): string {
-    return line.replace(ANSI, "").replace(/^WASM> /, "").trimEnd()
+    return line
+        .replace(ANSI, "")
+        .replace(/^WASM> /, "")
+        .trimEnd()
 }
 
 /** What a raw line of the devs CLI says (undefined: not one of the firmware's `fl:` lines). */

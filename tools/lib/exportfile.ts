@@ -53,7 +53,8 @@ export function parseExport(text: string): ChainExport {
     if (!Array.isArray(doc.blocks)) throw new ExportFileError('"blocks" must be an array of hex strings')
     const blocks = doc.blocks.map((b, i) => {
         const block = hexField(b, "blocks[" + i + "]")
-        if (block.length > MAX_BLOCK_BYTES) throw new ExportFileError("blocks[" + i + "] is " + block.length + " bytes, over " + MAX_BLOCK_BYTES)
+        if (block.length > MAX_BLOCK_BYTES)
+            throw new ExportFileError("blocks[" + i + "] is " + block.length + " bytes, over " + MAX_BLOCK_BYTES)
         return block
     })
     const result: ChainExport = { deviceId, blocks }
@@ -84,9 +85,28 @@ export function formatExport(chain: ChainExport): string {
 export function exportPieces(deviceId: Buffer, head?: { seq: number; hash: Buffer }) {
     const q = (s: string) => JSON.stringify(s)
     return {
-        open: "{\n " + q("format") + ": " + q(EXPORT_FORMAT) + ",\n " + q("version") + ": " + EXPORT_VERSION + ",\n " + q("deviceId") + ": " + q(toHex(deviceId)) + ",\n " + q("blocks") + ": [",
+        open:
+            "{\n " +
+            q("format") +
+            ": " +
+            q(EXPORT_FORMAT) +
+            ",\n " +
+            q("version") +
+            ": " +
+            EXPORT_VERSION +
+            ",\n " +
+            q("deviceId") +
+            ": " +
+            q(toHex(deviceId)) +
+            ",\n " +
+            q("blocks") +
+            ": [",
         block: (block: Buffer, index: number) => (index === 0 ? "\n  " : ",\n  ") + q(toHex(block)),
         close: (count: number) =>
-            (count > 0 ? "\n ]" : "]") + (head ? ",\n " + q("head") + ": {\n  " + q("seq") + ": " + head.seq + ",\n  " + q("hash") + ": " + q(toHex(head.hash)) + "\n }" : "") + "\n}\n",
+            (count > 0 ? "\n ]" : "]") +
+            (head
+                ? ",\n " + q("head") + ": {\n  " + q("seq") + ": " + head.seq + ",\n  " + q("hash") + ": " + q(toHex(head.hash)) + "\n }"
+                : "") +
+            "\n}\n",
     }
 }

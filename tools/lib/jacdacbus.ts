@@ -89,20 +89,29 @@ export async function listSerialPorts(): Promise<PortInfo[]> {
     } catch (e) {
         const message = (e as Error).message ?? String(e)
         if (/udevadm/.test(message) && /ENOENT/.test(message))
-            throw new BusError("cannot list serial ports: " + message, "SerialPort.list() needs udevadm: install it (Debian/Ubuntu: sudo apt install udev) or name the port with --port /dev/ttyACM0", "no-udevadm")
+            throw new BusError(
+                "cannot list serial ports: " + message,
+                "SerialPort.list() needs udevadm: install it (Debian/Ubuntu: sudo apt install udev) or name the port with --port /dev/ttyACM0",
+                "no-udevadm"
+            )
         throw new BusError("cannot list serial ports: " + message, "name the port with --port /dev/ttyACM0", "serial-list")
     }
 }
 
 /** Checks that `path` exists and can be opened for reading and writing. */
 export function checkPortAccess(path: string) {
-    if (!existsSync(path)) throw new BusError("serial port " + path + " does not exist", "is the board plugged in? `ls /dev/ttyACM* /dev/ttyUSB*` lists the candidates", "no-port")
+    if (!existsSync(path))
+        throw new BusError(
+            "serial port " + path + " does not exist",
+            "is the board plugged in? `ls /dev/ttyACM* /dev/ttyUSB*` lists the candidates",
+            "no-port"
+        )
     try {
         accessSync(path, fsConstants.R_OK | fsConstants.W_OK)
     } catch (e) {
         throw new BusError(
             "permission denied on " + path,
-            "add yourself to the group that owns it (Debian/Ubuntu: sudo usermod -aG dialout $USER, then log in again) or install a udev rule, e.g. SUBSYSTEM==\"tty\", ATTRS{idVendor}==\"303a\", MODE=\"0660\", GROUP=\"plugdev\"",
+            'add yourself to the group that owns it (Debian/Ubuntu: sudo usermod -aG dialout $USER, then log in again) or install a udev rule, e.g. SUBSYSTEM=="tty", ATTRS{idVendor}=="303a", MODE="0660", GROUP="plugdev"',
             "permission"
         )
     }
@@ -115,11 +124,21 @@ export async function resolveSerialPort(port?: string): Promise<string> {
         return port
     }
     const ports = await listSerialPorts()
-    const candidates = ports.filter(p => /^(PX|JD)/.test(p.serialNumber ?? "") || KNOWN_VENDOR_IDS.includes((p.vendorId ?? "").toLowerCase()))
+    const candidates = ports.filter(
+        p => /^(PX|JD)/.test(p.serialNumber ?? "") || KNOWN_VENDOR_IDS.includes((p.vendorId ?? "").toLowerCase())
+    )
     if (candidates.length === 0)
-        throw new BusError("no device found on USB serial" + (ports.length ? " (ports seen: " + ports.map(p => p.path).join(", ") + ")" : ""), "plug the board in with a data cable, or name the port with --port", "no-device")
+        throw new BusError(
+            "no device found on USB serial" + (ports.length ? " (ports seen: " + ports.map(p => p.path).join(", ") + ")" : ""),
+            "plug the board in with a data cable, or name the port with --port",
+            "no-device"
+        )
     if (candidates.length > 1)
-        throw new BusError("several serial ports: " + candidates.map(p => p.path + (p.manufacturer ? " (" + p.manufacturer + ")" : "")).join(", "), "choose one with --port PATH", "several-ports")
+        throw new BusError(
+            "several serial ports: " + candidates.map(p => p.path + (p.manufacturer ? " (" + p.manufacturer + ")" : "")).join(", "),
+            "choose one with --port PATH",
+            "several-ports"
+        )
     checkPortAccess(candidates[0].path)
     return candidates[0].path
 }
@@ -188,7 +207,11 @@ function settingsOf(jd: any, service: any, id: string): DeviceSettings {
                 const [rkey, value] = jd.jdunpack(resp.data, "z b") as [string, Uint8Array]
                 if (rkey === key) return value && value.length > 0 ? Buffer.from(value) : undefined
             }
-            throw new BusError("device " + id + " kept answering for other settings than " + key, "try again; is another tool reading its settings?", "bus")
+            throw new BusError(
+                "device " + id + " kept answering for other settings than " + key,
+                "try again; is another tool reading its settings?",
+                "bus"
+            )
         },
         set: async (key, value) => await need().setValue(key, new Uint8Array(value)),
         delete: async key => await need().deleteValue(key),
@@ -228,13 +251,21 @@ export async function openBus(options: OpenBusOptions): Promise<FieldBus> {
         await bus.connect(false)
     } catch (e) {
         await close()
-        throw new BusError("cannot connect to " + description + ": " + (e as Error).message, options.sim ? "start the simulator first (npx devs devtools, then npx devs run src/main.ts --tcp)" : "is another program (VS Code, a terminal) holding the port?", "connect")
+        throw new BusError(
+            "cannot connect to " + description + ": " + (e as Error).message,
+            options.sim
+                ? "start the simulator first (npx devs devtools, then npx devs run src/main.ts --tcp)"
+                : "is another program (VS Code, a terminal) holding the port?",
+            "connect"
+        )
     }
     if (!bus.connected) {
         await close()
         throw new BusError(
             "cannot connect to " + description,
-            options.sim ? "start the simulator first: npx devs devtools, and a device: npx devs run src/main.ts --tcp" : "is the board running DeviceScript firmware, and no other program holding the port?",
+            options.sim
+                ? "start the simulator first: npx devs devtools, and a device: npx devs run src/main.ts --tcp"
+                : "is the board running DeviceScript firmware, and no other program holding the port?",
             "connect"
         )
     }
@@ -259,14 +290,17 @@ export async function openBus(options: OpenBusOptions): Promise<FieldBus> {
                     hasSettings: !!settings,
                     settings: settingsOf(jd, settings, d.deviceId),
                     restartProgram: async () => {
-                        if (!manager) throw new BusError("device " + d.deviceId + " runs no DeviceScript program to restart", undefined, "no-program")
+                        if (!manager)
+                            throw new BusError("device " + d.deviceId + " runs no DeviceScript program to restart", undefined, "no-program")
                         const running = manager.register(jd.DeviceScriptManagerReg.Running)
                         await running.sendSetBoolAsync(false, true)
                         await delay(300)
                         await running.sendSetBoolAsync(true, true)
                     },
                 }
-                if (wifi) info.addWifiNetwork = async (ssid, password) => await wifi.sendCmdPackedAsync(jd.WifiCmd.AddNetwork, [ssid, password], true)
+                if (wifi)
+                    info.addWifiNetwork = async (ssid, password) =>
+                        await wifi.sendCmdPackedAsync(jd.WifiCmd.AddNetwork, [ssid, password], true)
                 // The runtime version comes as one packed number (major, minor, patch).
                 await readRegister(jd, manager, jd.DeviceScriptManagerReg.RuntimeVersion)
                 const rv = manager ? manager.register(jd.DeviceScriptManagerReg.RuntimeVersion).unpackedValue : undefined

@@ -39,7 +39,8 @@ export interface LayeringProblem {
     message: string
 }
 
-const IMPORT_PATTERN = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^"'`;]*?\sfrom\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g
+const IMPORT_PATTERN =
+    /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^"'`;]*?\sfrom\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g
 
 /** The module specifiers a file imports or re-exports, in order (comments are not stripped: keep import-shaped text out of comments). */
 export function importSpecifiers(text: string): string[] {
@@ -50,7 +51,8 @@ export function importSpecifiers(text: string): string[] {
 
 function resolveRelative(from: string, spec: string, known: Set<string>): string | undefined {
     const base = posix.normalize(posix.join(posix.dirname(from), spec))
-    for (const candidate of [base, base + ".ts", base + ".mjs", base + ".js", base + "/index.ts"]) if (known.has(candidate)) return candidate
+    for (const candidate of [base, base + ".ts", base + ".mjs", base + ".js", base + "/index.ts"])
+        if (known.has(candidate)) return candidate
     return undefined
 }
 
@@ -71,25 +73,55 @@ export function checkLayering(files: SourceFile[]): LayeringProblem[] {
         const targets: string[] = []
         const folder = libFolder(file.path)
         if (file.path.startsWith("src/lib/") && (folder === undefined || !(folder in LIB_LAYERS)))
-            problems.push({ rule: "unknown-lib-folder", file: file.path, message: `${file.path}: src/lib/ holds only the layer folders ${Object.keys(LIB_LAYERS).join(", ")} (add a new one to LIB_LAYERS with what it may import)` })
+            problems.push({
+                rule: "unknown-lib-folder",
+                file: file.path,
+                message: `${file.path}: src/lib/ holds only the layer folders ${Object.keys(LIB_LAYERS).join(", ")} (add a new one to LIB_LAYERS with what it may import)`,
+            })
         for (const spec of importSpecifiers(file.text)) {
             if (!spec.startsWith(".")) {
-                if (folder !== undefined) problems.push({ rule: "package-in-lib", file: file.path, message: `${file.path} imports the package "${spec}": src/lib/ is shared with Node and imports no package` })
+                if (folder !== undefined)
+                    problems.push({
+                        rule: "package-in-lib",
+                        file: file.path,
+                        message: `${file.path} imports the package "${spec}": src/lib/ is shared with Node and imports no package`,
+                    })
                 continue
             }
             const target = resolveRelative(file.path, spec, known)
             if (target === undefined) {
-                problems.push({ rule: "unresolved", file: file.path, message: `${file.path} imports "${spec}", which is not a file of the tree` })
+                problems.push({
+                    rule: "unresolved",
+                    file: file.path,
+                    message: `${file.path} imports "${spec}", which is not a file of the tree`,
+                })
                 continue
             }
             targets.push(target)
             const targetFolder = libFolder(target)
             if (folder !== undefined && isAdapter(target))
-                problems.push({ rule: "lib-imports-adapter", file: file.path, message: `${file.path} imports the firmware adapter ${target}: src/lib/ never depends on device code` })
-            if (folder !== undefined && targetFolder !== undefined && targetFolder !== folder && !(LIB_LAYERS[folder] ?? []).includes(targetFolder))
-                problems.push({ rule: "layer-upward", file: file.path, message: `${file.path} (layer ${folder}) imports ${target} (layer ${targetFolder}); ${folder} may import only ${[folder, ...(LIB_LAYERS[folder] ?? [])].join(", ")}` })
+                problems.push({
+                    rule: "lib-imports-adapter",
+                    file: file.path,
+                    message: `${file.path} imports the firmware adapter ${target}: src/lib/ never depends on device code`,
+                })
+            if (
+                folder !== undefined &&
+                targetFolder !== undefined &&
+                targetFolder !== folder &&
+                !(LIB_LAYERS[folder] ?? []).includes(targetFolder)
+            )
+                problems.push({
+                    rule: "layer-upward",
+                    file: file.path,
+                    message: `${file.path} (layer ${folder}) imports ${target} (layer ${targetFolder}); ${folder} may import only ${[folder, ...(LIB_LAYERS[folder] ?? [])].join(", ")}`,
+                })
             if (isHostSide(file.path) && isAdapter(target))
-                problems.push({ rule: "host-imports-adapter", file: file.path, message: `${file.path} imports the firmware adapter ${target}: Node code uses src/lib/ only` })
+                problems.push({
+                    rule: "host-imports-adapter",
+                    file: file.path,
+                    message: `${file.path} imports the firmware adapter ${target}: Node code uses src/lib/ only`,
+                })
         }
         edges.set(file.path, targets)
     }

@@ -80,7 +80,8 @@ export function validateConfig(c: ProvisionConfig) {
         const v = (c as Record<string, unknown>)[field]
         if (v === undefined) continue
         const problem = settingProblem(setting, v)
-        if (problem !== undefined) throw new ProvisionError("bad-config", field + " (setting " + setting.key + ") " + JSON.stringify(v) + " " + problem)
+        if (problem !== undefined)
+            throw new ProvisionError("bad-config", field + " (setting " + setting.key + ") " + JSON.stringify(v) + " " + problem)
     }
 }
 
@@ -164,7 +165,10 @@ export async function readDeviceState(settings: DeviceSettings, crypto: LedgerCr
         try {
             head = decodeHead(rawHead)
         } catch (e) {
-            throw new ProvisionError("bad-head", "the device's chain head (setting " + HEAD_KEY + ") does not decode: " + (e as Error).message)
+            throw new ProvisionError(
+                "bad-head",
+                "the device's chain head (setting " + HEAD_KEY + ") does not decode: " + (e as Error).message
+            )
         }
         const genesis = await readGenesis(settings)
         state.chain = {
@@ -205,8 +209,13 @@ async function writeOrExplain(settings: DeviceSettings, key: string, value: Buff
         await writeVerified(settings, key, value)
     } catch (e) {
         if (!(e instanceof StorageError)) throw e
-        const why = e.kind === "full" ? "its flash may be full" : e.kind === "corrupt" ? "it holds other bytes than were written" : "no answer"
-        throw new ProvisionError("write-failed", "the device did not keep " + what + " (" + why + ": " + e.message + ")", "erase the device's settings and provision again")
+        const why =
+            e.kind === "full" ? "its flash may be full" : e.kind === "corrupt" ? "it holds other bytes than were written" : "no answer"
+        throw new ProvisionError(
+            "write-failed",
+            "the device did not keep " + what + " (" + why + ": " + e.message + ")",
+            "erase the device's settings and provision again"
+        )
     }
 }
 
@@ -247,11 +256,14 @@ export async function startChainOnDevice(options: {
         const pending = await settings.get(PROVISIONED_KEY_SETTING)
         if (pending) pending.fill(0)
         const genesis = await readGenesis(settings)
-        if (!pending && genesisUnder(options.crypto, key0, id, genesis)) return { genesis: toHex(Buffer.concat([genesis.content, genesis.tag])), link: toHex(genesis.header.link) }
+        if (!pending && genesisUnder(options.crypto, key0, id, genesis))
+            return { genesis: toHex(Buffer.concat([genesis.content, genesis.tag])), link: toHex(genesis.header.link) }
         if (Date.now() > deadline)
             throw new ProvisionError(
                 "device-timeout",
-                pending ? "the device did not take the new key (setting " + PROVISIONED_KEY_SETTING + " is still there)" : "the device's genesis block is not under the new key",
+                pending
+                    ? "the device did not take the new key (setting " + PROVISIONED_KEY_SETTING + " is still there)"
+                    : "the device's genesis block is not under the new key",
                 "is the firmware fieldledger 0.1.0 or later? Flash it again (npm run build; devs flash) and provision again"
             )
     }
@@ -259,7 +271,12 @@ export async function startChainOnDevice(options: {
 
 /** Marks the device provisioned (no secret in it): the state --check and the next provision read. */
 export async function markProvisioned(settings: DeviceSettings, nowSeconds: number) {
-    await writeOrExplain(settings, PROVISIONED_MARK_SETTING, settingValue(JSON.stringify({ v: 1, t: nowSeconds })), "setting " + PROVISIONED_MARK_SETTING)
+    await writeOrExplain(
+        settings,
+        PROVISIONED_MARK_SETTING,
+        settingValue(JSON.stringify({ v: 1, t: nowSeconds })),
+        "setting " + PROVISIONED_MARK_SETTING
+    )
 }
 
 // ---------------------------------------------------------------- gateway
@@ -274,7 +291,10 @@ export interface Registration {
     successorGenesis?: string
 }
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>
+export type FetchLike = (
+    url: string,
+    init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }
+) => Promise<{ status: number; text(): Promise<string> }>
 
 export interface GatewayTarget {
     url: string
@@ -292,10 +312,19 @@ async function call(target: GatewayTarget, method: string, path: string, body?: 
     if (body !== undefined) headers["content-type"] = "application/json"
     let res
     try {
-        res = await f(gatewayBase(target.url) + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(target.timeoutMs ?? 10000) })
+        res = await f(gatewayBase(target.url) + path, {
+            method,
+            headers,
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal: AbortSignal.timeout(target.timeoutMs ?? 10000),
+        })
     } catch (e) {
         const cause = (e as { cause?: { code?: string; message?: string } }).cause
-        throw new ProvisionError("gateway-unreachable", "the gateway at " + target.url + " is unreachable: " + (cause?.code ?? cause?.message ?? (e as Error).message), "check the URL and the network")
+        throw new ProvisionError(
+            "gateway-unreachable",
+            "the gateway at " + target.url + " is unreachable: " + (cause?.code ?? cause?.message ?? (e as Error).message),
+            "check the URL and the network"
+        )
     }
     const text = await res.text()
     let doc: any
@@ -304,7 +333,12 @@ async function call(target: GatewayTarget, method: string, path: string, body?: 
     } catch {
         doc = undefined
     }
-    if (res.status === 401) throw new ProvisionError("bad-token", "the gateway refused the admin token", "set FL_ADMIN_TOKEN or --admin-token-file to the gateway's admin token")
+    if (res.status === 401)
+        throw new ProvisionError(
+            "bad-token",
+            "the gateway refused the admin token",
+            "set FL_ADMIN_TOKEN or --admin-token-file to the gateway's admin token"
+        )
     return { status: res.status, doc }
 }
 
@@ -314,19 +348,30 @@ async function call(target: GatewayTarget, method: string, path: string, body?: 
  * the old chain and takes the new K_0 and genesis.
  */
 export async function registerWithGateway(target: GatewayTarget, r: Registration): Promise<RegisterOutcome> {
-    if (!target.adminToken) throw new ProvisionError("no-token", "no admin token for the gateway", "set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
+    if (!target.adminToken)
+        throw new ProvisionError("no-token", "no admin token for the gateway", "set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
     if (r.successorGenesis) {
-        const { status, doc } = await call(target, "POST", devicePath(r.deviceId) + "/succession", { key0: r.key0, genesis: r.successorGenesis })
+        const { status, doc } = await call(target, "POST", devicePath(r.deviceId) + "/succession", {
+            key0: r.key0,
+            genesis: r.successorGenesis,
+        })
         if (status === 200 || status === 201) return "succeeded"
-        if (status === 404 && doc?.error === "unknown-device") return registerWithGateway(target, { deviceId: r.deviceId, key0: r.key0, label: r.label })
-        throw new ProvisionError("gateway-refused", "the gateway refused the key succession (" + status + (doc?.error ? " " + doc.error : "") + "): " + (doc?.message ?? ""))
+        if (status === 404 && doc?.error === "unknown-device")
+            return registerWithGateway(target, { deviceId: r.deviceId, key0: r.key0, label: r.label })
+        throw new ProvisionError(
+            "gateway-refused",
+            "the gateway refused the key succession (" + status + (doc?.error ? " " + doc.error : "") + "): " + (doc?.message ?? "")
+        )
     }
     const body: Record<string, string> = { deviceId: r.deviceId, key0: r.key0 }
     if (r.label) body.label = r.label
     const { status, doc } = await call(target, "POST", "/v1/devices", body)
     if (status === 201) return "registered"
     if (status === 409) return "already-registered"
-    throw new ProvisionError("gateway-refused", "the gateway refused the registration (" + status + (doc?.error ? " " + doc.error : "") + "): " + (doc?.message ?? ""))
+    throw new ProvisionError(
+        "gateway-refused",
+        "the gateway refused the registration (" + status + (doc?.error ? " " + doc.error : "") + "): " + (doc?.message ?? "")
+    )
 }
 
 /**
@@ -337,7 +382,8 @@ export async function registerWithGateway(target: GatewayTarget, r: Registration
  * the caller to report.
  */
 export async function checkAdminToken(target: GatewayTarget): Promise<"accepted" | "unreachable" | "cannot-check"> {
-    if (!target.adminToken) throw new ProvisionError("no-token", "no admin token for the gateway", "set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
+    if (!target.adminToken)
+        throw new ProvisionError("no-token", "no admin token for the gateway", "set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
     let status: number
     try {
         ;({ status } = await call(target, "GET", "/v1/admin/check"))
@@ -364,7 +410,13 @@ export async function gatewayView(target: GatewayTarget, deviceId: string): Prom
     const { status, doc } = await call(target, "GET", devicePath(deviceId))
     if (status === 404) return { known: false }
     if (status !== 200 || !doc) throw new ProvisionError("gateway-refused", "the gateway answered " + status + " for device " + deviceId)
-    return { known: true, ackedSeq: doc.head ? doc.head.seq : -1, headHash: doc.head ? doc.head.hash : undefined, lastSeen: doc.lastSeen, reportedBacklog: doc.reportedBacklog }
+    return {
+        known: true,
+        ackedSeq: doc.head ? doc.head.seq : -1,
+        headHash: doc.head ? doc.head.hash : undefined,
+        lastSeen: doc.lastSeen,
+        reportedBacklog: doc.reportedBacklog,
+    }
 }
 
 // ---------------------------------------------------------------- pending file

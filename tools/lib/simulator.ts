@@ -72,7 +72,11 @@ export class Simulator {
         while (await portOpen(DEVTOOLS_TCP_PORT)) {
             if (Date.now() > deadline) {
                 this.releaseBus()
-                throw new Error("port " + DEVTOOLS_TCP_PORT + " is in use: is another `devs devtools` (or VS Code's DeviceScript) running? Stop it first.")
+                throw new Error(
+                    "port " +
+                        DEVTOOLS_TCP_PORT +
+                        " is in use: is another `devs devtools` (or VS Code's DeviceScript) running? Stop it first."
+                )
             }
             await new Promise(r => setTimeout(r, 250))
         }
@@ -80,7 +84,9 @@ export class Simulator {
         await waitForPort(DEVTOOLS_TCP_PORT, 30000)
     }
 
-    async start(options: SimulatorOptions & { onWait?: (message: string) => void; freshFlash?: boolean; busWaitMs?: number }): Promise<void> {
+    async start(
+        options: SimulatorOptions & { onWait?: (message: string) => void; freshFlash?: boolean; busWaitMs?: number }
+    ): Promise<void> {
         await this.startBus(options.onWait, options.freshFlash, options.busWaitMs)
         if (this.stopping) return
         const args = ["run", options.program, "--tcp"]

@@ -51,9 +51,7 @@ export class BitWriter {
     write(value: number, width: number) {
         if (width === 0) return
         if (width > 53 || value < 0 || value >= POW2[width] || Math.floor(value) !== value)
-            throw new RangeError(
-                "value " + value + " does not fit in " + width + " bits"
-            )
+            throw new RangeError("value " + value + " does not fit in " + width + " bits")
         this.writeRun([value], width)
     }
 
@@ -202,8 +200,7 @@ export class BitReader {
 
     read(width: number): number {
         if (width > 53) throw new FormatError(this.what + ": bit width over 53")
-        if (this.bit + width > this.byteLength * 8)
-            throw new FormatError(this.what + ": packed values truncated")
+        if (this.bit + width > this.byteLength * 8) throw new FormatError(this.what + ": packed values truncated")
         if (width === 0) return 0
         let high = 0
         if (width > FAST_BITS) {
@@ -218,10 +215,8 @@ export class BitReader {
     /** Rejects non-zero padding so that one content has exactly one encoding. */
     finish() {
         const end = this.byteLength * 8
-        if (end - this.bit >= 8)
-            throw new FormatError(this.what + ": packed values too long")
-        if (this.bit < end && this.read(end - this.bit) !== 0)
-            throw new FormatError(this.what + ": non-zero padding bits")
+        if (end - this.bit >= 8) throw new FormatError(this.what + ": packed values too long")
+        if (this.bit < end && this.read(end - this.bit) !== 0) throw new FormatError(this.what + ": non-zero padding bits")
     }
 }
 

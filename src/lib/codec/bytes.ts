@@ -64,12 +64,7 @@ export function unzigzag(value: number): number {
 }
 
 function isUnsignedInteger(value: number, max: number): boolean {
-    return (
-        typeof value === "number" &&
-        value >= 0 &&
-        value <= max &&
-        Math.floor(value) === value
-    )
+    return typeof value === "number" && value >= 0 && value <= max && Math.floor(value) === value
 }
 
 /** Appends bytes to a buffer that grows as needed. */
@@ -101,15 +96,13 @@ export class ByteWriter {
 
     /** Two's complement signed byte, -128..127. */
     i8(value: number): ByteWriter {
-        if (value < -128 || value > 127 || Math.floor(value) !== value)
-            throw new RangeError("i8 out of range: " + value)
+        if (value < -128 || value > 127 || Math.floor(value) !== value) throw new RangeError("i8 out of range: " + value)
         return this.u8(value < 0 ? value + 256 : value)
     }
 
     /** Little-endian 32-bit unsigned integer. */
     u32(value: number): ByteWriter {
-        if (!isUnsignedInteger(value, 4294967295))
-            throw new RangeError("u32 out of range: " + value)
+        if (!isUnsignedInteger(value, 4294967295)) throw new RangeError("u32 out of range: " + value)
         if (this.used + 4 > this.buf.length) this.reserve(4)
         const buf = this.buf
         let at = this.used
@@ -131,8 +124,7 @@ export class ByteWriter {
             this.buf[this.used++] = value
             return this
         }
-        if (!isUnsignedInteger(value, MAX_VARINT))
-            throw new RangeError("varint out of range: " + value)
+        if (!isUnsignedInteger(value, MAX_VARINT)) throw new RangeError("varint out of range: " + value)
         if (this.used + MAX_VARINT_BYTES > this.buf.length) this.reserve(MAX_VARINT_BYTES)
         const buf = this.buf
         let at = this.used
@@ -157,10 +149,7 @@ export class ByteWriter {
     /** A length-prefixed (u8) UTF-8 string. */
     shortString(text: string, maxBytes: number): ByteWriter {
         const data = Buffer.from(text)
-        if (data.length > maxBytes)
-            throw new RangeError(
-                "string longer than " + maxBytes + " bytes: " + text
-            )
+        if (data.length > maxBytes) throw new RangeError("string longer than " + maxBytes + " bytes: " + text)
         return this.u8(data.length).bytes(data)
     }
 
@@ -174,17 +163,17 @@ export class ByteWriter {
 export class ByteReader {
     offset = 0
 
-    constructor(readonly data: Buffer, readonly what: string) {}
+    constructor(
+        readonly data: Buffer,
+        readonly what: string
+    ) {}
 
     remaining(): number {
         return this.data.length - this.offset
     }
 
     private need(n: number, field: string) {
-        if (this.offset + n > this.data.length)
-            throw new FormatError(
-                this.what + " truncated: no room for " + field
-            )
+        if (this.offset + n > this.data.length) throw new FormatError(this.what + " truncated: no room for " + field)
     }
 
     u8(field: string): number {
@@ -212,14 +201,8 @@ export class ByteReader {
             const b = this.u8(field)
             value += (b % 128) * scale
             if (b < 128) {
-                if (b === 0 && i > 0)
-                    throw new FormatError(
-                        this.what + ": non-canonical varint in " + field
-                    )
-                if (value > MAX_VARINT)
-                    throw new FormatError(
-                        this.what + ": varint too large in " + field
-                    )
+                if (b === 0 && i > 0) throw new FormatError(this.what + ": non-canonical varint in " + field)
+                if (value > MAX_VARINT) throw new FormatError(this.what + ": varint too large in " + field)
                 return value
             }
             scale *= 128
@@ -236,10 +219,7 @@ export class ByteReader {
 
     shortString(maxBytes: number, field: string): string {
         const n = this.u8(field)
-        if (n > maxBytes)
-            throw new FormatError(
-                this.what + ": " + field + " longer than " + maxBytes + " bytes"
-            )
+        if (n > maxBytes) throw new FormatError(this.what + ": " + field + " longer than " + maxBytes + " bytes")
         const raw = this.bytes(n, field)
         const text = raw.toString()
         // Invalid UTF-8 decodes to U+FFFD, so two byte strings could read as one text:
@@ -325,10 +305,8 @@ const HEX_DIGITS = "0123456789abcdefABCDEF"
 
 /** Strict hex decoding: even length, hex digits only (Node's decoder silently stops at junk). */
 export function fromHex(text: string, what: string): Buffer {
-    if (typeof text !== "string" || text.length % 2 !== 0)
-        throw new FormatError(what + ": expected an even number of hex digits")
+    if (typeof text !== "string" || text.length % 2 !== 0) throw new FormatError(what + ": expected an even number of hex digits")
     for (let i = 0; i < text.length; i++)
-        if (HEX_DIGITS.indexOf(text[i]) < 0)
-            throw new FormatError(what + ": not a hex digit at position " + i)
+        if (HEX_DIGITS.indexOf(text[i]) < 0) throw new FormatError(what + ": not a hex digit at position " + i)
     return Buffer.from(text, "hex")
 }

@@ -117,12 +117,7 @@ export interface GapBody {
 }
 
 function checkUint(value: number, max: number, what: string) {
-    if (
-        typeof value !== "number" ||
-        value < 0 ||
-        value > max ||
-        Math.floor(value) !== value
-    )
+    if (typeof value !== "number" || value < 0 || value > max || Math.floor(value) !== value)
         throw new RangeError(what + " must be an integer in 0.." + max + ", got " + value)
 }
 
@@ -130,10 +125,8 @@ export function writeHeader(w: ByteWriter, h: BlockHeader) {
     checkUint(h.seq, MAX_SEQ, "seq")
     checkUint(h.time.boot, MAX_BOOT, "boot")
     const v1 = h.version === FORMAT_V1
-    if (v1 && h.link.length !== LINK_BYTES)
-        throw new RangeError("link must be " + LINK_BYTES + " bytes")
-    if (h.readingCount > MAX_READINGS_PER_BLOCK)
-        throw new RangeError("too many readings: " + h.readingCount)
+    if (v1 && h.link.length !== LINK_BYTES) throw new RangeError("link must be " + LINK_BYTES + " bytes")
+    if (h.readingCount > MAX_READINGS_PER_BLOCK) throw new RangeError("too many readings: " + h.readingCount)
     const hasUnix = h.time.unixTime !== undefined && h.time.unixTime !== null
     const flags = (h.flags & ~FLAG_UNIX_TIME) | (hasUnix ? FLAG_UNIX_TIME : 0)
     w.u8(h.version).u8(h.type).u8(flags).varint(h.seq)
@@ -152,17 +145,15 @@ export function headerSize(seq: number, time: BlockTime, intervalMs: number, rea
 
 export function readHeader(r: ByteReader): BlockHeader {
     const version = r.u8("version")
-    if (version !== FORMAT_V1 && version !== FORMAT_V2)
-        throw new FormatError("unsupported format version " + version)
+    if (version !== FORMAT_V1 && version !== FORMAT_V2) throw new FormatError("unsupported format version " + version)
     const v2 = version === FORMAT_V2
     const type = r.u8("type")
     if (v2 && type === RECORD_CHECKPOINT_RESERVED) throw new FormatError("record type 3 (checkpoint) is reserved and not yet defined")
-    if (type !== RECORD_GENESIS && type !== RECORD_DATA && type !== RECORD_GAP)
-        throw new FormatError("unknown record type " + type)
+    if (type !== RECORD_GENESIS && type !== RECORD_DATA && type !== RECORD_GAP) throw new FormatError("unknown record type " + type)
     const flags = r.u8("flags")
-    if (v2 && (flags & FLAG_ENCRYPTED_RESERVED) !== 0) throw new FormatError("flag bit 2 (encrypted readings) is reserved and not yet defined")
-    if ((flags & ~KNOWN_FLAGS) !== 0)
-        throw new FormatError("unknown flag bits " + flags)
+    if (v2 && (flags & FLAG_ENCRYPTED_RESERVED) !== 0)
+        throw new FormatError("flag bit 2 (encrypted readings) is reserved and not yet defined")
+    if ((flags & ~KNOWN_FLAGS) !== 0) throw new FormatError("unknown flag bits " + flags)
     const seq = r.varint("seq")
     if (seq > MAX_SEQ) throw new FormatError("seq out of range")
     if (type === RECORD_GENESIS && seq !== 0) throw new FormatError("a genesis block must have seq 0")
@@ -173,10 +164,10 @@ export function readHeader(r: ByteReader): BlockHeader {
     const time: BlockTime = { boot, uptimeMs }
     if (flags & FLAG_UNIX_TIME) time.unixTime = r.varint("unix time")
     const intervalMs = r.varint("interval")
-    if ((type === RECORD_DATA || v2) && intervalMs === 0) throw new FormatError("a sample interval of 0 (v2: on any record; v1: on a data block)")
+    if ((type === RECORD_DATA || v2) && intervalMs === 0)
+        throw new FormatError("a sample interval of 0 (v2: on any record; v1: on a data block)")
     const readingCount = r.varint("reading count")
-    if (readingCount > MAX_READINGS_PER_BLOCK)
-        throw new FormatError("reading count over " + MAX_READINGS_PER_BLOCK)
+    if (readingCount > MAX_READINGS_PER_BLOCK) throw new FormatError("reading count over " + MAX_READINGS_PER_BLOCK)
     if (type === RECORD_DATA ? readingCount === 0 : readingCount !== 0)
         throw new FormatError("reading count " + readingCount + " invalid for record type " + type)
     // v2: the last reading's time must be a varint value too (FORMAT.md, "Reading times").
@@ -191,8 +182,7 @@ export function readHeader(r: ByteReader): BlockHeader {
 }
 
 export function checkChannels(channels: ChannelSpec[]) {
-    if (channels.length < 1 || channels.length > MAX_CHANNELS)
-        throw new RangeError("channel count must be 1.." + MAX_CHANNELS)
+    if (channels.length < 1 || channels.length > MAX_CHANNELS) throw new RangeError("channel count must be 1.." + MAX_CHANNELS)
     for (const c of channels) {
         if (Buffer.from(c.name).length > MAX_NAME_BYTES || Buffer.from(c.unit).length > MAX_UNIT_BYTES)
             throw new RangeError("channel name must be at most " + MAX_NAME_BYTES + " bytes and unit " + MAX_UNIT_BYTES + ": " + c.name)
@@ -206,8 +196,7 @@ export function writeGenesisBody(w: ByteWriter, g: GenesisBody, version?: number
         if (!g.link || g.link.length !== LINK_BYTES) throw new RangeError("a v2 genesis block needs its " + LINK_BYTES + "-byte link")
         w.bytes(g.link)
     }
-    if (g.deviceId.length !== DEVICE_ID_BYTES)
-        throw new RangeError("deviceId must be " + DEVICE_ID_BYTES + " bytes")
+    if (g.deviceId.length !== DEVICE_ID_BYTES) throw new RangeError("deviceId must be " + DEVICE_ID_BYTES + " bytes")
     checkChannels(g.channels)
     w.bytes(g.deviceId)
     w.shortString(g.firmware, MAX_VERSION_BYTES)
@@ -226,15 +215,13 @@ export function readGenesisBody(r: ByteReader, version: number): GenesisBody {
     const firmware = r.shortString(MAX_VERSION_BYTES, "firmware version")
     const board = r.shortString(MAX_VERSION_BYTES, "board")
     const count = r.u8("channel count")
-    if (count < 1 || count > MAX_CHANNELS)
-        throw new FormatError("channel count " + count + " outside 1.." + MAX_CHANNELS)
+    if (count < 1 || count > MAX_CHANNELS) throw new FormatError("channel count " + count + " outside 1.." + MAX_CHANNELS)
     const channels: ChannelSpec[] = []
     for (let i = 0; i < count; i++) {
         const name = r.shortString(MAX_NAME_BYTES, "channel name")
         const unit = r.shortString(MAX_UNIT_BYTES, "channel unit")
         const exponent = r.i8("channel exponent")
-        if (exponent < -MAX_EXPONENT || exponent > MAX_EXPONENT)
-            throw new FormatError("channel exponent " + exponent + " outside -9..9")
+        if (exponent < -MAX_EXPONENT || exponent > MAX_EXPONENT) throw new FormatError("channel exponent " + exponent + " outside -9..9")
         channels.push({ name, unit, exponent })
     }
     const g: GenesisBody = { deviceId, firmware, board, channels }
@@ -243,8 +230,7 @@ export function readGenesisBody(r: ByteReader, version: number): GenesisBody {
 }
 
 export function writeGapBody(w: ByteWriter, g: GapBody) {
-    if (g.reason < GAP_BACKLOG_FULL || g.reason >= GAP_REASONS.length)
-        throw new RangeError("unknown gap reason " + g.reason)
+    if (g.reason < GAP_BACKLOG_FULL || g.reason >= GAP_REASONS.length) throw new RangeError("unknown gap reason " + g.reason)
     checkUint(g.from.boot, MAX_BOOT, "gap start boot")
     w.u8(g.reason).varint(g.lostReadings)
     w.varint(g.from.boot).varint(g.from.uptimeMs)
@@ -260,8 +246,7 @@ export function writeGapBody(w: ByteWriter, g: GapBody) {
 
 export function readGapBody(r: ByteReader): GapBody {
     const reason = r.u8("gap reason")
-    if (reason < GAP_BACKLOG_FULL || reason >= GAP_REASONS.length)
-        throw new FormatError("unknown gap reason " + reason)
+    if (reason < GAP_BACKLOG_FULL || reason >= GAP_REASONS.length) throw new FormatError("unknown gap reason " + reason)
     const lostReadings = r.varint("lost readings")
     const from: BlockTime = {
         boot: r.varint("gap start boot"),
@@ -272,8 +257,7 @@ export function readGapBody(r: ByteReader): GapBody {
     const gap: GapBody = { reason, lostReadings, from, lostBlocks, firstLostSeq: 0 }
     if (lostBlocks > 0) {
         gap.firstLostSeq = r.varint("first lost seq")
-        if (gap.firstLostSeq + lostBlocks - 1 > MAX_SEQ)
-            throw new FormatError("lost seq range out of bounds")
+        if (gap.firstLostSeq + lostBlocks - 1 > MAX_SEQ) throw new FormatError("lost seq range out of bounds")
         gap.lastLostHash = r.bytes(LINK_BYTES, "last lost hash")
     }
     return gap

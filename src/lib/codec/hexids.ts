@@ -32,7 +32,8 @@ export function isDeviceIdHex(text: unknown): boolean {
 export function parseKeyHex(text: unknown, what: string): Buffer {
     if (typeof text !== "string") throw new FormatError(what + " must be " + KEY_TEXT + " (" + KEY_BYTES + " bytes)")
     // Say what a key is before how hex works: 63 digits is a key cut short, not "an odd number".
-    if (text.length !== KEY_BYTES * 2) throw new FormatError(what + " must be " + KEY_TEXT + " (" + KEY_BYTES + " bytes), got " + text.length)
+    if (text.length !== KEY_BYTES * 2)
+        throw new FormatError(what + " must be " + KEY_TEXT + " (" + KEY_BYTES + " bytes), got " + text.length)
     return fromHex(text, what)
 }
 

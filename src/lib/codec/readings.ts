@@ -130,9 +130,11 @@ export class ReadingsBuilder {
     private bits2 = 0
 
     /** `version`: the format whose size `tryAdd` and `bodySize` count (encode takes its own). */
-    constructor(readonly channelCount: number, readonly version?: number) {
-        if (channelCount < 1 || channelCount > MAX_CHANNELS)
-            throw new RangeError("channelCount must be 1.." + MAX_CHANNELS)
+    constructor(
+        readonly channelCount: number,
+        readonly version?: number
+    ) {
+        if (channelCount < 1 || channelCount > MAX_CHANNELS) throw new RangeError("channelCount must be 1.." + MAX_CHANNELS)
         for (let c = 0; c < channelCount; c++) {
             this.present.push(0)
             this.first.push(0)
@@ -398,7 +400,7 @@ export function decodeReadings(r: ByteReader, count: number, hasMissing: boolean
     const present: number[] = []
     for (let c = 0; c < channels; c++) present.push(count)
     const bitmapAt = hasMissing ? readMissingBitmap(r, count, channels, present) : -1
-    return version === FORMAT_V1 ? decodeDeltasV1(r, count, channels, present, bitmapAt) : decodeDeltasV2(r, count, channels, present, bitmapAt)
+    return decodeDeltas(r, count, channels, present, bitmapAt, version === FORMAT_V1)
 }
 
 /** Reads the missing-value bitmap, counting each channel's present values; returns where it starts. */
@@ -424,98 +426,21 @@ function readMissingBitmap(r: ByteReader, count: number, channels: number, prese
     return bitmapAt
 }
 
-/**
- * v1: one pass in reading order builds each reading once: every channel has its own cursor
- * into the packed deltas, which are stored channel by channel at fixed widths.
- */
-function decodeDeltasV1(r: ByteReader, count: number, channels: number, present: number[], bitmapAt: number): Reading[] {
-    const data = r.data
-    const prev: number[] = []
-    const widths: number[] = []
-    /** Bit position of each channel's next delta within the packed deltas. */
-    const cursor: number[] = []
-    const widest: number[] = []
-    let bits = 0
-    for (let c = 0; c < channels; c++) {
-        const first = present[c] > 0 ? unzigzag(r.varint("first value")) : 0
-        const width = present[c] > 0 ? r.u8("delta width") : 0
-        if (width > 33 || (present[c] < 2 && width !== 0))
-            throw new FormatError("channel " + c + ": invalid delta width " + width)
-        if (first < MIN_READING || first > MAX_READING)
-            throw new FormatError("channel " + c + ": value outside 32-bit range")
-        prev.push(first)
-        widths.push(width)
-        cursor.push(bits)
-        widest.push(0)
-        bits += width * (present[c] > 0 ? present[c] - 1 : 0)
-    }
-    const bytes = packedBytes(bits)
-    const start = r.offset
-    if (start + bytes > data.length) throw new FormatError("packed deltas: packed values truncated")
-    const readings: Reading[] = []
-    const started: boolean[] = []
-    for (let c = 0; c < channels; c++) started.push(false)
-    let k = 0
-    for (let i = 0; i < count; i++) {
-        const reading: Reading = []
-        for (let c = 0; c < channels; c++) {
-            if (bitmapAt >= 0 && (data[bitmapAt + (k >> 3)] & (128 >> (k & 7))) !== 0) {
-                reading.push(MISSING)
-                k++
-                continue
-            }
-            k++
-            if (!started[c]) {
-                started[c] = true
-                reading.push(prev[c])
-                continue
-            }
-            const width = widths[c]
-            if (width === 0) {
-                reading.push(prev[c])
-                continue
-            }
-            let z: number
-            let v: number
-            if (width <= 24) {
-                z = readBits(data, start, cursor[c], width)
-                v = prev[c] + ((z & 1) === 0 ? z >> 1 : -(z >> 1) - 1)
-            } else {
-                const high = readBits(data, start, cursor[c], width - 24)
-                z = high * 16777216 + readBits(data, start, cursor[c] + width - 24, 24)
-                v = prev[c] + unzigzag(z)
-            }
-            cursor[c] += width
-            if (z > widest[c]) widest[c] = z
-            if (v < MIN_READING || v > MAX_READING)
-                throw new FormatError("channel " + c + ": value outside 32-bit range")
-            reading.push(v)
-            prev[c] = v
-        }
-        readings.push(reading)
-    }
-    for (let c = 0; c < channels; c++)
-        if (bitWidth(widest[c]) !== widths[c])
-            throw new FormatError("channel " + c + ": delta width " + widths[c] + " is not minimal")
-    const used = bits & 7
-    if (used !== 0 && (data[start + bytes - 1] & (255 >> used)) !== 0)
-        throw new FormatError("packed deltas: non-zero padding bits")
-    r.offset += bytes
-    return readings
-}
-
 /** Whether bit `bit` of the stream starting at byte `start` is 1. */
 function bitAt(data: Buffer, start: number, bit: number): boolean {
     return (data[start + (bit >> 3)] & (128 >> (bit & 7))) !== 0
 }
 
 /**
- * v2: each channel's coding byte, then its deltas decoded channel by channel (a Rice code has
- * no fixed length, so a channel's deltas start where the previous channel's end), then the
- * readings assembled in reading order. Each channel's coding must be the one the encoder picks
- * (chooseCoding), so one content has one encoding.
+ * Each channel's first value and coding byte, then its deltas decoded channel by channel (a Rice
+ * code has no fixed length, so a channel's deltas start where the previous channel's end), then
+ * the readings assembled in reading order. Each channel's coding must be the one the encoder
+ * picks (chooseCoding), so one content has one encoding. v1 is the same stream with only fixed
+ * widths (its per-channel "delta width" byte is a v2 fixed-width code) and the minimal width as
+ * its one encoding: one decoder serves both, which keeps the firmware's bytecode under the VM's
+ * 64 KB of function code (docs/DEVICESCRIPT.md).
  */
-function decodeDeltasV2(r: ByteReader, count: number, channels: number, present: number[], bitmapAt: number): Reading[] {
+function decodeDeltas(r: ByteReader, count: number, channels: number, present: number[], bitmapAt: number, v1: boolean): Reading[] {
     const data = r.data
     const firsts: number[] = []
     const codes: number[] = []
@@ -528,7 +453,9 @@ function decodeDeltasV2(r: ByteReader, count: number, channels: number, present:
         const first = unzigzag(r.varint("first value"))
         const code = r.u8("channel coding")
         if (first < MIN_READING || first > MAX_READING) throw new FormatError("channel " + c + ": value outside 32-bit range")
-        if ((code > MAX_WIDTH && code < RICE) || code > RICE + MAX_WIDTH - 1) throw new FormatError("channel " + c + ": unknown coding " + code)
+        // v1 has only the fixed widths 0..33 (its "delta width" byte), v2 also Rice(k) at RICE + k.
+        if (v1 ? code > MAX_WIDTH : (code > MAX_WIDTH && code < RICE) || code > RICE + MAX_WIDTH - 1)
+            throw new FormatError("channel " + c + ": " + (v1 ? "invalid delta width " : "unknown coding ") + code)
         if (present[c] < 2 && code !== 0) throw new FormatError("channel " + c + ": coding " + code + " without deltas")
         firsts.push(first)
         codes.push(code)
@@ -586,7 +513,14 @@ function decodeDeltasV2(r: ByteReader, count: number, channels: number, present:
                 k2++
             }
         }
-        if (chooseCoding(n, bitWidth(widest), sums) !== code) throw new FormatError("channel " + c + ": coding " + code + " is not the cheapest (canonical) one")
+        // One content, one encoding: v1's width is the minimal one, v2's coding the one chooseCoding picks.
+        if ((v1 ? bitWidth(widest) : chooseCoding(n, bitWidth(widest), sums)) !== code)
+            throw new FormatError(
+                "channel " +
+                    c +
+                    ": " +
+                    (v1 ? "delta width " + code + " is not minimal" : "coding " + code + " is not the cheapest (canonical) one")
+            )
     }
     const bytes = packedBytes(bit)
     if (bit & 7 && (data[start + bytes - 1] & (255 >> (bit & 7))) !== 0) throw new FormatError("packed deltas: non-zero padding bits")

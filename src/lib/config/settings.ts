@@ -68,32 +68,76 @@ export const FL_INTERVAL: Setting = { key: INTERVAL_SETTING, type: "number", har
 /** Longest time (ms) a block stays open before it is sealed. */
 export const FL_BLOCK_AGE: Setting = { key: BLOCK_AGE_SETTING, type: "number", hardware: 3600000, simulator: 30000, min: 1000, max: DAY_MS }
 /** Readings between flash checkpoints of the open block: the most a power cut loses. */
-export const FL_CKPT_EVERY: Setting = { key: CHECKPOINT_EVERY_SETTING, type: "number", hardware: DEFAULT_CHECKPOINT_EVERY, simulator: DEFAULT_CHECKPOINT_EVERY, min: 1, max: 255 }
+export const FL_CKPT_EVERY: Setting = {
+    key: CHECKPOINT_EVERY_SETTING,
+    type: "number",
+    hardware: DEFAULT_CHECKPOINT_EVERY,
+    simulator: DEFAULT_CHECKPOINT_EVERY,
+    min: 1,
+    max: 255,
+}
 /**
  * Unacknowledged blocks kept in flash before the oldest are dropped (or sampling stops). The
  * default fits the 8 KB store of the simulator and RP2040 (src/lib/store/defaults.ts); ESP32's
  * 16 KB store takes up to about 62.
  */
-export const FL_BACKLOG: Setting = { key: BACKLOG_SETTING, type: "number", hardware: DEFAULT_BACKLOG_BLOCKS, simulator: DEFAULT_BACKLOG_BLOCKS, min: 2, max: 66 }
+export const FL_BACKLOG: Setting = {
+    key: BACKLOG_SETTING,
+    type: "number",
+    hardware: DEFAULT_BACKLOG_BLOCKS,
+    simulator: DEFAULT_BACKLOG_BLOCKS,
+    min: 2,
+    max: 66,
+}
 /** What a full backlog does: "drop-oldest" blocks (declared by a gap record) or "stop-sampling". */
-export const FL_WHEN_FULL: Setting = { key: WHEN_FULL_SETTING, type: "string", hardware: "drop-oldest", simulator: "drop-oldest", check: whenFullProblem }
+export const FL_WHEN_FULL: Setting = {
+    key: WHEN_FULL_SETTING,
+    type: "string",
+    hardware: "drop-oldest",
+    simulator: "drop-oldest",
+    check: whenFullProblem,
+}
 /** Gateway URL (http(s)://host:port, src/lib/sync/gatewayurl.ts), "usb" (fieldledger bridge on the host), or empty: no sync. */
-export const FL_GATEWAY: Setting = { key: GATEWAY_SETTING, type: "string", hardware: "", simulator: SIMULATOR_GATEWAY_URL, check: gatewayProblem }
+export const FL_GATEWAY: Setting = {
+    key: GATEWAY_SETTING,
+    type: "string",
+    hardware: "",
+    simulator: SIMULATOR_GATEWAY_URL,
+    check: gatewayProblem,
+}
 /** ms between sync rounds while the gateway answers. */
 export const FL_SYNC_MS: Setting = { key: SYNC_PERIOD_SETTING, type: "number", hardware: 60000, simulator: 2000, min: 500, max: DAY_MS }
 /** Longest wait (ms) between sync tries while the gateway does not answer (exponential backoff). */
-export const FL_BACKOFF_MS: Setting = { key: MAX_BACKOFF_SETTING, type: "number", hardware: 3600000, simulator: 30000, min: 1000, max: DAY_MS }
+export const FL_BACKOFF_MS: Setting = {
+    key: MAX_BACKOFF_SETTING,
+    type: "number",
+    hardware: 3600000,
+    simulator: 30000,
+    min: 1000,
+    max: DAY_MS,
+}
 /** The sensor part (an id of src/lib/sensors/sensorkinds.ts), or empty: the board's default. */
 export const FL_SENSOR: Setting = { key: SENSOR_SETTING, type: "string", hardware: "", simulator: "", check: sensorProblem }
 
 /** Every FL_* setting the firmware reads. */
-export const SETTINGS: Setting[] = [FL_INTERVAL, FL_BLOCK_AGE, FL_CKPT_EVERY, FL_BACKLOG, FL_WHEN_FULL, FL_GATEWAY, FL_SYNC_MS, FL_BACKOFF_MS, FL_SENSOR]
+export const SETTINGS: Setting[] = [
+    FL_INTERVAL,
+    FL_BLOCK_AGE,
+    FL_CKPT_EVERY,
+    FL_BACKLOG,
+    FL_WHEN_FULL,
+    FL_GATEWAY,
+    FL_SYNC_MS,
+    FL_BACKOFF_MS,
+    FL_SENSOR,
+]
 
 /** Why the firmware would not use `value` for setting `s`, as "is not ..."; undefined when it would. */
 export function settingProblem(s: Setting, value: unknown): string | undefined {
     if (s.type === "number") {
         const n = value as number
-        if (typeof value !== "number" || !(n >= s.min && n <= s.max) || Math.floor(n) !== n) return "is not a whole number in " + s.min + ".." + s.max
+        if (typeof value !== "number" || !(n >= s.min && n <= s.max) || Math.floor(n) !== n)
+            return "is not a whole number in " + s.min + ".." + s.max
         return undefined
     }
     if (typeof value !== "string") return "is not a string"

@@ -70,7 +70,10 @@ function forget(buf: Buffer | undefined, value?: Buffer) {
 /** The verdict on a value that did not read back as written (see the rule above). */
 function failure(key: string, before: Buffer | undefined, after: Buffer | undefined, wanted: string): StorageError {
     if (same(before, after)) return new StorageError("full", "flash did not keep " + key + " (" + wanted + " dropped: store full)")
-    return new StorageError("corrupt", "flash holds " + (after ? after.length + " bytes" : "nothing") + " under " + key + " that nobody wrote (" + wanted + ")")
+    return new StorageError(
+        "corrupt",
+        "flash holds " + (after ? after.length + " bytes" : "nothing") + " under " + key + " that nobody wrote (" + wanted + ")"
+    )
 }
 
 /**

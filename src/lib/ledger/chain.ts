@@ -136,8 +136,7 @@ export function sealBlock(
 
 /** Parses a block strictly; throws FormatError on anything but the one canonical encoding. */
 export function decodeBlock(bytes: Buffer): DecodedBlock {
-    if (bytes.length > MAX_BLOCK_BYTES)
-        throw new FormatError("block of " + bytes.length + " bytes exceeds " + MAX_BLOCK_BYTES)
+    if (bytes.length > MAX_BLOCK_BYTES) throw new FormatError("block of " + bytes.length + " bytes exceeds " + MAX_BLOCK_BYTES)
     if (bytes.length < TAG_BYTES + 3) throw new FormatError("block truncated")
     const contentLength = bytes.length - TAG_BYTES
     const block = decodeContent(copyBytes(bytes, 0, contentLength))
@@ -160,13 +159,13 @@ export interface BlockSummary {
  * wherever a block is adopted.
  */
 export function decodeBlockSummary(bytes: Buffer): BlockSummary {
-    if (bytes.length > MAX_BLOCK_BYTES)
-        throw new FormatError("block of " + bytes.length + " bytes exceeds " + MAX_BLOCK_BYTES)
+    if (bytes.length > MAX_BLOCK_BYTES) throw new FormatError("block of " + bytes.length + " bytes exceeds " + MAX_BLOCK_BYTES)
     if (bytes.length < TAG_BYTES + 3) throw new FormatError("block truncated")
     const r = new ByteReader(bytes, "block")
     const summary: BlockSummary = { header: readHeader(r) }
     // A v2 genesis block's link opens its body (see decodeContent).
-    if (summary.header.type === RECORD_GENESIS && summary.header.version !== FORMAT_V1) summary.header.link = r.bytes(LINK_BYTES, "genesis link")
+    if (summary.header.type === RECORD_GENESIS && summary.header.version !== FORMAT_V1)
+        summary.header.link = r.bytes(LINK_BYTES, "genesis link")
     if (summary.header.type === RECORD_GAP) {
         summary.gap = readGapBody(r)
         if (r.remaining() !== TAG_BYTES) throw new FormatError("gap record is not followed by exactly its tag")

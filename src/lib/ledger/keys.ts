@@ -30,10 +30,8 @@ const TAG_LABEL_V2_BYTES = Buffer.from(TAG_LABEL_V2)
 const EVOLVE_LABEL_BYTES = Buffer.from(EVOLVE_LABEL)
 
 function checkKeyAndDevice(key: Buffer, deviceId: Buffer) {
-    if (!key || key.length !== KEY_BYTES)
-        throw new RangeError("key must be " + KEY_BYTES + " bytes")
-    if (!deviceId || deviceId.length !== DEVICE_ID_BYTES)
-        throw new RangeError("deviceId must be " + DEVICE_ID_BYTES + " bytes")
+    if (!key || key.length !== KEY_BYTES) throw new RangeError("key must be " + KEY_BYTES + " bytes")
+    if (!deviceId || deviceId.length !== DEVICE_ID_BYTES) throw new RangeError("deviceId must be " + DEVICE_ID_BYTES + " bytes")
 }
 
 /** K_(seq+1) from K_seq. */

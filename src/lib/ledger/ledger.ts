@@ -103,7 +103,15 @@ export class Ledger {
         this.maxBlockBytes = options.maxBlockBytes || MAX_BLOCK_BYTES
         const floor = largestSingleReadingBlock(channels.length, options.formatVersion)
         if (this.maxBlockBytes > MAX_BLOCK_BYTES || this.maxBlockBytes < floor)
-            throw new RangeError("maxBlockBytes must be " + floor + ".." + MAX_BLOCK_BYTES + " for " + channels.length + " channels, so any one reading fits a block")
+            throw new RangeError(
+                "maxBlockBytes must be " +
+                    floor +
+                    ".." +
+                    MAX_BLOCK_BYTES +
+                    " for " +
+                    channels.length +
+                    " channels, so any one reading fits a block"
+            )
         this.maxReadings = options.maxReadingsPerBlock || MAX_READINGS_PER_BLOCK
         if (this.maxReadings > MAX_READINGS_PER_BLOCK || this.maxReadings < 1)
             throw new RangeError("maxReadingsPerBlock must be 1.." + MAX_READINGS_PER_BLOCK)
@@ -127,7 +135,11 @@ export class Ledger {
      */
     openContent(): Buffer | undefined {
         if (!this.open) return undefined
-        return encodeContent(this.head, { type: RECORD_DATA, time: this.openTime, intervalMs: this.intervalMs, readings: this.open }, this.version)
+        return encodeContent(
+            this.head,
+            { type: RECORD_DATA, time: this.openTime, intervalMs: this.intervalMs, readings: this.open },
+            this.version
+        )
     }
 
     /** Reopens the block a checkpoint saved (before any new reading). */

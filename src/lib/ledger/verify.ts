@@ -7,7 +7,18 @@
  * requests), and `verifyChain` runs it over a whole list.
  */
 import { constantTimeEqual, FormatError, isAllZero, toHex } from "../codec/bytes"
-import { BlockHeader, BlockTime, ChannelSpec, FORMAT_V1, GapBody, GAP_POWER_LOSS, GAP_REASONS, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../codec/format"
+import {
+    BlockHeader,
+    BlockTime,
+    ChannelSpec,
+    FORMAT_V1,
+    GapBody,
+    GAP_POWER_LOSS,
+    GAP_REASONS,
+    RECORD_DATA,
+    RECORD_GAP,
+    RECORD_GENESIS,
+} from "../codec/format"
 import { decodeBlock, DecodedBlock } from "./chain"
 import { blockHash, blockTag, evolveKey, LedgerCrypto } from "./keys"
 
@@ -244,7 +255,8 @@ export class ChainVerifier {
         const first = s.expectedSeq === 0 && s.link === undefined
         if (first) {
             if (h.type !== RECORD_GENESIS || h.seq !== 0) return fail("no-genesis", "the first block must be the genesis block (seq 0)")
-            if (!constantTimeEqual(block.genesis.deviceId, this.deviceId)) return fail("device-mismatch", "genesis names device " + toHex(block.genesis.deviceId))
+            if (!constantTimeEqual(block.genesis.deviceId, this.deviceId))
+                return fail("device-mismatch", "genesis names device " + toHex(block.genesis.deviceId))
         } else if (h.type === RECORD_GENESIS) return fail("unexpected-genesis", "a genesis block after the start of the chain")
         if (s.version !== undefined && h.version < s.version)
             return fail("version", "a v" + h.version + " block after a v" + s.version + " block (a chain's version never goes back)")
@@ -255,7 +267,11 @@ export class ChainVerifier {
         if (h.seq !== s.expectedSeq) {
             if (h.seq < s.expectedSeq) return fail("seq", "seq " + h.seq + " again or out of order, expected " + s.expectedSeq)
             const gap = coversJump(block.gap, s.expectedSeq, h.seq) ? block.gap : findCoveringGap(blocks, index + 1, s.expectedSeq, h.seq)
-            if (!gap) return fail("missing-blocks", "blocks " + s.expectedSeq + ".." + (h.seq - 1) + " are missing and no gap record accounts for them")
+            if (!gap)
+                return fail(
+                    "missing-blocks",
+                    "blocks " + s.expectedSeq + ".." + (h.seq - 1) + " are missing and no gap record accounts for them"
+                )
             link = gap.lastLostHash
             if (key && this.jumpKey) key = this.jumpKey(h.seq)
             else for (let n = s.expectedSeq; n < h.seq; n++) if (key) key = evolveKey(this.crypto, key, this.deviceId, n)
@@ -269,7 +285,14 @@ export class ChainVerifier {
             return fail("tag", "tag does not verify under epoch key K_" + h.seq + (v1 ? "" : " with the previous block's hash as link"))
         if (!first && v1 && !constantTimeEqual(h.link, link)) return fail("link", "link does not match the hash of block " + (h.seq - 1))
         if (s.last && timeBefore(s.last, h.time))
-            return fail("time", "time goes backwards (boot " + h.time.boot + ", uptime " + h.time.uptimeMs + " ms) before the last reading of the block before")
+            return fail(
+                "time",
+                "time goes backwards (boot " +
+                    h.time.boot +
+                    ", uptime " +
+                    h.time.uptimeMs +
+                    " ms) before the last reading of the block before"
+            )
 
         let channelCount = s.channelCount
         let declaredTo = s.declaredTo
@@ -285,7 +308,14 @@ export class ChainVerifier {
                 // A device re-declares its pending loss only to widen it: a range that ends no
                 // later than one declared before is that loss counted again.
                 if (declaredTo !== undefined && lastLost <= declaredTo)
-                    return fail("gap", "gap record declares blocks up to " + lastLost + " dropped, which an earlier record already declared (up to " + declaredTo + ")")
+                    return fail(
+                        "gap",
+                        "gap record declares blocks up to " +
+                            lastLost +
+                            " dropped, which an earlier record already declared (up to " +
+                            declaredTo +
+                            ")"
+                    )
                 declaredTo = lastLost
                 // Below this block every seq is held or was skipped over. A skipped last seq: the
                 // record covers that jump, or is an earlier record whose range a later, wider drop
@@ -294,7 +324,15 @@ export class ChainVerifier {
                 const skippedNow = skippedFrom >= 0 && lastLost >= skippedFrom
                 const held = skippedNow ? undefined : this.history.hashAt(lastLost)
                 if (held && !constantTimeEqual(held, g.lastLostHash))
-                    return fail("gap", "gap record declares blocks " + g.firstLostSeq + ".." + lastLost + " dropped, but the chain holds a different block " + lastLost)
+                    return fail(
+                        "gap",
+                        "gap record declares blocks " +
+                            g.firstLostSeq +
+                            ".." +
+                            lastLost +
+                            " dropped, but the chain holds a different block " +
+                            lastLost
+                    )
             }
         }
 
@@ -373,12 +411,22 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
     if (expected) {
         // Both failures are about the block at the head's seq: `index` is where it is or would be.
         if (summary.head.seq < expected.seq)
-            return fail(blocks.length, expected.seq, "truncated", "chain ends at seq " + summary.head.seq + " but the known head is seq " + expected.seq)
+            return fail(
+                blocks.length,
+                expected.seq,
+                "truncated",
+                "chain ends at seq " + summary.head.seq + " but the known head is seq " + expected.seq
+            )
         const atSeq = history.hashAt(expected.seq)
         if (!atSeq || !constantTimeEqual(atSeq, expected.hash)) {
             let at = 0
             while (at < seqs.length && seqs[at] < expected.seq) at++
-            return fail(at, expected.seq, "head-mismatch", "the block at the known head's seq " + expected.seq + " is absent or has a different hash (fork)")
+            return fail(
+                at,
+                expected.seq,
+                "head-mismatch",
+                "the block at the known head's seq " + expected.seq + " is absent or has a different hash (fork)"
+            )
         }
     }
     return { ok: true, summary }

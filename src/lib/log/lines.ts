@@ -17,7 +17,15 @@ export function blockLine(seq: number, type: string, bytes: number, part: number
 }
 
 /** The store's state after a commit: `fl:status seq=S backlog=B readings=R free_slots=F ram=M boot=N[ lost=A..B]`. */
-export function statusLine(seq: number, backlog: number, readings: number, freeSlots: number, ram: number, boot: number, lost?: { fromSeq: number; toSeq: number }): string {
+export function statusLine(
+    seq: number,
+    backlog: number,
+    readings: number,
+    freeSlots: number,
+    ram: number,
+    boot: number,
+    lost?: { fromSeq: number; toSeq: number }
+): string {
     const tail = " ram=" + ram + " boot=" + boot + (lost ? " lost=" + lost.fromSeq + ".." + lost.toSeq : "")
     return "fl:status seq=" + seq + " backlog=" + backlog + " readings=" + readings + " free_slots=" + freeSlots + tail
 }

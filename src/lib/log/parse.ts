@@ -26,7 +26,16 @@ export type TextKind = "sensor" | "config" | "warning" | "error" | "backlog"
 
 export type DeviceLine =
     | { kind: "block"; seq: number; type: string; bytes: number; part: number; parts: number; hex: string }
-    | { kind: "status"; seq: number; backlog: number; readings: number; freeSlots: number; ram: number; boot: number; lost?: { fromSeq: number; toSeq: number } }
+    | {
+          kind: "status"
+          seq: number
+          backlog: number
+          readings: number
+          freeSlots: number
+          ram: number
+          boot: number
+          lost?: { fromSeq: number; toSeq: number }
+      }
     | { kind: "sync"; outcome: string; sent: number; ack?: number; backlog: number; error?: string }
     | { kind: "sync-to"; target: string; periodMs: number }
     | { kind: "sync-off"; why: string }
@@ -38,11 +47,22 @@ export type DeviceLine =
 
 const N = "(\\d+)"
 const PATTERNS: [RegExp, (m: RegExpExecArray) => DeviceLine][] = [
-    [new RegExp(`^fl:block seq=${N} type=(\\w+) bytes=${N} part=${N}/${N} hex=([0-9a-f]*)$`), m => ({ kind: "block", seq: +m[1], type: m[2], bytes: +m[3], part: +m[4], parts: +m[5], hex: m[6] })],
+    [
+        new RegExp(`^fl:block seq=${N} type=(\\w+) bytes=${N} part=${N}/${N} hex=([0-9a-f]*)$`),
+        m => ({ kind: "block", seq: +m[1], type: m[2], bytes: +m[3], part: +m[4], parts: +m[5], hex: m[6] }),
+    ],
     [
         new RegExp(`^fl:status seq=${N} backlog=${N} readings=${N} free_slots=(-?\\d+) ram=${N} boot=${N}(?: lost=${N}\\.\\.${N})?$`),
         m => {
-            const line: DeviceLine = { kind: "status", seq: +m[1], backlog: +m[2], readings: +m[3], freeSlots: +m[4], ram: +m[5], boot: +m[6] }
+            const line: DeviceLine = {
+                kind: "status",
+                seq: +m[1],
+                backlog: +m[2],
+                readings: +m[3],
+                freeSlots: +m[4],
+                ram: +m[5],
+                boot: +m[6],
+            }
             if (m[7] !== undefined) line.lost = { fromSeq: +m[7], toSeq: +m[8] }
             return line
         },
@@ -67,7 +87,10 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => DeviceLine][] = [
         },
     ],
     [/^fl:provisioned /, () => ({ kind: "provisioned" })],
-    [/^fl:fault channel=(\S+) kind=(\S+) state=(\S+) detail=(.*)$/, m => ({ kind: "fault", channel: m[1], fault: m[2], state: m[3], detail: m[4] })],
+    [
+        /^fl:fault channel=(\S+) kind=(\S+) state=(\S+) detail=(.*)$/,
+        m => ({ kind: "fault", channel: m[1], fault: m[2], state: m[3], detail: m[4] }),
+    ],
     [/^fl:tick boot=(\d+) n=(\d+)$/, m => ({ kind: "tick", boot: +m[1], n: +m[2] })],
     [/^fl:(sensor|config|warning|error|backlog) (.*)$/, m => ({ kind: m[1] as TextKind, text: m[2] })],
 ]
@@ -142,7 +165,8 @@ export class BlockLineAssembler {
         if (part < count) return undefined
         const bytes = fromHex(this.parts.join(""), "block " + seq)
         this.current = undefined
-        if (bytes.length !== length) throw new FormatError("device log: block " + seq + " has " + bytes.length + " bytes, header said " + length)
+        if (bytes.length !== length)
+            throw new FormatError("device log: block " + seq + " has " + bytes.length + " bytes, header said " + length)
         return { seq, type, bytes }
     }
 }

@@ -150,7 +150,8 @@ export interface Bme680Fields {
 
 /** Splits the field-data block read from 0x1D (BME680_FIELD_LENGTH bytes). */
 export function decodeBme680Fields(frame: Buffer): Bme680Fields {
-    if (frame.length !== BME680_FIELD_LENGTH) throw new FrameError("field data of " + frame.length + " bytes, expected " + BME680_FIELD_LENGTH)
+    if (frame.length !== BME680_FIELD_LENGTH)
+        throw new FrameError("field data of " + frame.length + " bytes, expected " + BME680_FIELD_LENGTH)
     // frame[i] is register 0x1D + i. The 20-bit values are msb << 12 | lsb << 4 | xlsb >> 4.
     const status = frame[0]
     const gasLsb = frame[0x2b - 0x1d]
@@ -228,8 +229,8 @@ export function bme680Humidity(cal: Bme680Calibration, temperature: number, humi
 /** const_array1 and const_array2 of the datasheet's gas resistance formula, per gas range. */
 const GAS_RANGE_K1 = [1, 1, 1, 1, 1, 0.99, 1, 0.992, 1, 1, 0.998, 0.995, 1, 0.99, 1, 1]
 const GAS_RANGE_K2 = [
-    8000000, 4000000, 2000000, 1000000, 499500.4995, 248262.1648, 125000, 63004.03226, 31281.28128, 15625, 7812.5, 3906.25, 1953.125, 976.5625, 488.28125,
-    244.140625,
+    8000000, 4000000, 2000000, 1000000, 499500.4995, 248262.1648, 125000, 63004.03226, 31281.28128, 15625, 7812.5, 3906.25, 1953.125,
+    976.5625, 488.28125, 244.140625,
 ]
 
 function gasScale(cal: Bme680Calibration, gasRange: number): number {
@@ -306,7 +307,11 @@ export function bme680MeasureMs(osrsT: number, osrsP: number, osrsH: number): nu
 export function bme680Reading(cal: Bme680Calibration, fields: Bme680Fields, profile: number): number[] {
     if (!fields.newData) throw new FrameError("no new data (status " + fields.status + ")")
     if (fields.gasMeasIndex !== profile) throw new FrameError("data of heater profile " + fields.gasMeasIndex + ", triggered " + profile)
-    if (fields.temperatureAdc === BME680_SKIPPED_20BIT || fields.pressureAdc === BME680_SKIPPED_20BIT || fields.humidityAdc === BME680_SKIPPED_16BIT)
+    if (
+        fields.temperatureAdc === BME680_SKIPPED_20BIT ||
+        fields.pressureAdc === BME680_SKIPPED_20BIT ||
+        fields.humidityAdc === BME680_SKIPPED_16BIT
+    )
         throw new FrameError("measurement skipped (oversampling not set)")
     const tFine = bme680TFine(cal, fields.temperatureAdc)
     const temperature = bme680Temperature(tFine)

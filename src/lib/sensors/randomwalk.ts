@@ -8,7 +8,13 @@ export class RandomWalk {
     private state: number
 
     /** `step` is the largest change per call; the walk stays within [min, max]. */
-    constructor(seed: number, private value: number, private readonly step: number, private readonly min: number, private readonly max: number) {
+    constructor(
+        seed: number,
+        private value: number,
+        private readonly step: number,
+        private readonly min: number,
+        private readonly max: number
+    ) {
         this.state = mod(seed, 2147483646) + 1
     }
 

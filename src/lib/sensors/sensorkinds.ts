@@ -94,7 +94,11 @@ export const LTR390_KIND: SensorKind = {
 export const SIM_KIND: SensorKind = {
     id: "sim",
     part: "simulated (Jacdac servers inside the program)",
-    channels: [channel("temperature", "degC", -2, -40, 125, S), channel("humidity", "%RH", -2, 0, 100, S), channel("pressure", "hPa", -1, 300, 1100, S)],
+    channels: [
+        channel("temperature", "degC", -2, -40, 125, S),
+        channel("humidity", "%RH", -2, 0, 100, S),
+        channel("pressure", "hPa", -1, 300, 1100, S),
+    ],
 }
 
 /** Every supported sensor kind, the values FL_SENSOR accepts. */
@@ -119,19 +123,59 @@ export interface BoardProfile {
 }
 
 export const BOARDS: BoardProfile[] = [
-    { id: "fl_xiao_esp32c3", name: "Seeed Studio XIAO ESP32C3", archId: "esp32c3", entry: "main_xiao_esp32c3", sda: "SDA_D4", scl: "SCL_D5", defaultSensor: "shtc3" },
-    { id: "fl_esp32s3_devkitm", name: "Espressif ESP32-S3 DevKitM", archId: "esp32s3", entry: "main_esp32s3_devkitm", sda: "P8", scl: "P9", defaultSensor: "bme680" },
-    { id: "fl_pico_w", name: "Raspberry Pi Pico W", archId: "rp2040w", entry: "main_pico_w", sda: "GP4", scl: "GP5", defaultSensor: "sht30" },
+    {
+        id: "fl_xiao_esp32c3",
+        name: "Seeed Studio XIAO ESP32C3",
+        archId: "esp32c3",
+        entry: "main_xiao_esp32c3",
+        sda: "SDA_D4",
+        scl: "SCL_D5",
+        defaultSensor: "shtc3",
+    },
+    {
+        id: "fl_esp32s3_devkitm",
+        name: "Espressif ESP32-S3 DevKitM",
+        archId: "esp32s3",
+        entry: "main_esp32s3_devkitm",
+        sda: "P8",
+        scl: "P9",
+        defaultSensor: "bme680",
+    },
+    {
+        id: "fl_pico_w",
+        name: "Raspberry Pi Pico W",
+        archId: "rp2040w",
+        entry: "main_pico_w",
+        sda: "GP4",
+        scl: "GP5",
+        defaultSensor: "sht30",
+    },
     { id: "fl_pico", name: "Raspberry Pi Pico", archId: "rp2040", entry: "main_pico", sda: "GP4", scl: "GP5", defaultSensor: "aht20" },
 ]
 
-export const SIMULATOR_BOARD: BoardProfile = { id: "simulator", name: "DeviceScript simulator", archId: "wasm", entry: "main", sda: "", scl: "", defaultSensor: "sim" }
+export const SIMULATOR_BOARD: BoardProfile = {
+    id: "simulator",
+    name: "DeviceScript simulator",
+    archId: "wasm",
+    entry: "main",
+    sda: "",
+    scl: "",
+    defaultSensor: "sim",
+}
 
 /** The board a runtime architecture stands for; the simulator for the WASM and native VMs. */
 export function boardForArch(archId: string, isSimulator: boolean): BoardProfile {
     if (isSimulator) return SIMULATOR_BOARD
     for (const b of BOARDS) if (b.archId === archId) return b
-    return { id: "unknown-" + archId, name: "unsupported board (" + archId + ")", archId, entry: "main", sda: "", scl: "", defaultSensor: "shtc3" }
+    return {
+        id: "unknown-" + archId,
+        name: "unsupported board (" + archId + ")",
+        archId,
+        entry: "main",
+        sda: "",
+        scl: "",
+        defaultSensor: "shtc3",
+    }
 }
 
 export interface SensorSelection {
@@ -147,7 +191,10 @@ export function selectSensor(setting: string | undefined | null, board: BoardPro
     if (setting === undefined || setting === null || setting === "") return { kind: fallback }
     const kind = sensorKind(setting)
     if (kind) return { kind }
-    return { kind: fallback, warning: "FL_SENSOR=" + setting + " is not a known sensor (" + SENSOR_KINDS.map(k => k.id).join(", ") + "), using " + fallback.id }
+    return {
+        kind: fallback,
+        warning: "FL_SENSOR=" + setting + " is not a known sensor (" + SENSOR_KINDS.map(k => k.id).join(", ") + "), using " + fallback.id,
+    }
 }
 
 /** Fault kinds, as they appear in `fl:fault` lines. */
@@ -208,7 +255,8 @@ export class ChannelHealth {
             this.last = value
             this.repeats = 1
         }
-        if (c.stuckAfter > 0 && this.repeats > c.stuckAfter) return this.enter(FAULT_STUCK, "value " + raw + " " + this.repeats + " times in a row")
+        if (c.stuckAfter > 0 && this.repeats > c.stuckAfter)
+            return this.enter(FAULT_STUCK, "value " + raw + " " + this.repeats + " times in a row")
         if (this.fault === null) return { value, fault: null, detail: "", event: null, eventFault: "" }
         const cleared = this.fault
         this.fault = null

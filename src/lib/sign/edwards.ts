@@ -194,20 +194,32 @@ export class BaseMultiplier {
                 xy[i] = table[at + 64] | (table[at + 65] << 8)
             }
         }
-        const X = this.X, Y = this.Y, Z = this.Z, T = this.T
-        const a = this.a, b = this.b, c = this.c
+        const X = this.X,
+            Y = this.Y,
+            Z = this.Z,
+            T = this.T
+        const a = this.a,
+            b = this.b,
+            c = this.c
         for (let i = 0; i < LIMBS; i++) {
-            const x = X[i], y = Y[i]
+            const x = X[i],
+                y = Y[i]
             a[i] = y - x
             b[i] = y + x
         }
         feMul(a, a, ym) // A = (Y - X)(y - x)
         feMul(b, b, yp) // B = (Y + X)(y + x)
         feMul(c, T, xy) // C = T * 2dxy
-        const e = this.e, f = this.f, g = this.g, h = this.h
+        const e = this.e,
+            f = this.f,
+            g = this.g,
+            h = this.h
         const sign = negative ? -1 : 1
         for (let i = 0; i < LIMBS; i++) {
-            const ai = a[i], bi = b[i], di = 2 * Z[i], ci = sign * c[i]
+            const ai = a[i],
+                bi = b[i],
+                di = 2 * Z[i],
+                ci = sign * c[i]
             e[i] = bi - ai // E = B - A
             h[i] = bi + ai // H = B + A
             f[i] = di - ci // F = D - C, D = 2Z
@@ -224,15 +236,27 @@ export class BaseMultiplier {
      * G, H all flipped (products unchanged). Public for the op meter (test/harness/sign-device.ts).
      */
     double() {
-        const X = this.X, Y = this.Y, Z = this.Z, T = this.T
-        const a = this.a, b = this.b, c = this.c, e = this.e, f = this.f, g = this.g, h = this.h
+        const X = this.X,
+            Y = this.Y,
+            Z = this.Z,
+            T = this.T
+        const a = this.a,
+            b = this.b,
+            c = this.c,
+            e = this.e,
+            f = this.f,
+            g = this.g,
+            h = this.h
         feSqrTimes(a, X, 1) // A = X^2
         feSqrTimes(b, Y, 1) // B = Y^2
         feSqrTimes(c, Z, 1) // Z^2
         for (let i = 0; i < LIMBS; i++) e[i] = X[i] + Y[i]
         feSqrTimes(e, e, 1) // (X + Y)^2
         for (let i = 0; i < LIMBS; i++) {
-            const ai = a[i], bi = b[i], hi = ai + bi, gi = ai - bi
+            const ai = a[i],
+                bi = b[i],
+                hi = ai + bi,
+                gi = ai - bi
             h[i] = hi // H = A + B
             g[i] = gi // G = A - B
             e[i] = hi - e[i] // E = H - (X + Y)^2

@@ -172,10 +172,22 @@ function loadBlock(w: number[], block: Buffer) {
  */
 function compressRounds(v: number[], w: number[], from: number, to: number) {
     const k = roundConstants
-    let ah = v[0], al = v[1], bh = v[2], bl = v[3]
-    let ch = v[4], cl = v[5], dh = v[6], dl = v[7]
-    let eh = v[8], el = v[9], fh = v[10], fl = v[11]
-    let gh = v[12], gl = v[13], hh = v[14], hl = v[15]
+    let ah = v[0],
+        al = v[1],
+        bh = v[2],
+        bl = v[3]
+    let ch = v[4],
+        cl = v[5],
+        dh = v[6],
+        dl = v[7]
+    let eh = v[8],
+        el = v[9],
+        fh = v[10],
+        fl = v[11]
+    let gh = v[12],
+        gl = v[13],
+        hh = v[14],
+        hl = v[15]
     for (let t = from; t < to; t++) {
         const slot = 2 * (t & 15)
         if (t >= 16) {
@@ -183,11 +195,13 @@ function compressRounds(v: number[], w: number[], from: number, to: number) {
             const s2 = 2 * ((t - 2) & 15)
             const s7 = 2 * ((t - 7) & 15)
             const s15 = 2 * ((t - 15) & 15)
-            const xh = w[s2], xl = w[s2 + 1]
+            const xh = w[s2],
+                xl = w[s2 + 1]
             // sigma1 = ROTR19 ^ ROTR61 ^ SHR6
             const s1h = ((xh >>> 19) | (xl << 13)) ^ ((xl >>> 29) | (xh << 3)) ^ (xh >>> 6)
             const s1l = ((xl >>> 19) | (xh << 13)) ^ ((xh >>> 29) | (xl << 3)) ^ ((xl >>> 6) | (xh << 26))
-            const yh = w[s15], yl = w[s15 + 1]
+            const yh = w[s15],
+                yl = w[s15 + 1]
             // sigma0 = ROTR1 ^ ROTR8 ^ SHR7
             const s0h = ((yh >>> 1) | (yl << 31)) ^ ((yh >>> 8) | (yl << 24)) ^ (yh >>> 7)
             const s0l = ((yl >>> 1) | (yh << 31)) ^ ((yl >>> 8) | (yh << 24)) ^ ((yl >>> 7) | (yh << 25))

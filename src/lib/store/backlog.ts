@@ -76,7 +76,17 @@ export function startBacklog(o: BacklogOptions) {
             return false
         }
         if (!gap) return false
-        console.log(backlogLine("full: dropped blocks " + gap.firstLostSeq + ".." + (gap.firstLostSeq + gap.lostBlocks - 1) + " (" + gap.lostReadings + " readings), sealing a gap record"))
+        console.log(
+            backlogLine(
+                "full: dropped blocks " +
+                    gap.firstLostSeq +
+                    ".." +
+                    (gap.firstLostSeq + gap.lostBlocks - 1) +
+                    " (" +
+                    gap.lostReadings +
+                    " readings), sealing a gap record"
+            )
+        )
         for (const b of ledger.sealGap(gap, o.now())) queue.push(b)
         return true
     }

@@ -22,7 +22,17 @@
 import { ByteReader, ByteWriter, constantTimeEqual, copyBytes, FormatError, mod } from "../codec/bytes"
 import { BlockSummary, ChainHead, decodeBlock, decodeBlockSummary, decodeContent, DecodedBlock } from "../ledger/chain"
 import { DEFAULT_BACKLOG_BLOCKS, slotsForBacklog } from "./defaults"
-import { BlockHeader, BlockTime, FORMAT_V1, GapBody, GAP_BACKLOG_FULL, KEY_BYTES, LINK_BYTES, RECORD_DATA, TAG_BYTES } from "../codec/format"
+import {
+    BlockHeader,
+    BlockTime,
+    FORMAT_V1,
+    GapBody,
+    GAP_BACKLOG_FULL,
+    KEY_BYTES,
+    LINK_BYTES,
+    RECORD_DATA,
+    TAG_BYTES,
+} from "../codec/format"
 import { blockHash, blockTag, evolveKey, LedgerCrypto } from "../ledger/keys"
 import { BLOCK_KEY_PREFIX, GENESIS_KEY, HEAD_KEY, OPEN_KEY } from "../flash/keys"
 import { KeyValueStore, StorageError, writeVerified } from "../flash/verified"
@@ -135,7 +145,15 @@ function isLost(h: StoredHead, seq: number): boolean {
     return !!h.loss && seq >= h.loss.fromSeq && seq <= h.loss.toSeq
 }
 
-function headWith(seq: number, link: Buffer, key: Buffer, boot: number, oldestSeq: number, loss: PendingLoss, baseLink: Buffer): StoredHead {
+function headWith(
+    seq: number,
+    link: Buffer,
+    key: Buffer,
+    boot: number,
+    oldestSeq: number,
+    loss: PendingLoss,
+    baseLink: Buffer
+): StoredHead {
     const next: StoredHead = { seq, link, key, boot, oldestSeq }
     if (loss) next.loss = loss
     if (baseLink) next.baseLink = baseLink
@@ -261,7 +279,17 @@ export class ChainStore {
             const pending = found.bytes
             const key = evolveKey(this.crypto, stored.key, this.deviceId, stored.seq)
             const hash = blockHash(this.crypto, stored.link, pending)
-            await this.writeHead(headWith(stored.seq + 1, hash, key, stored.boot, stored.oldestSeq, stored.loss, stored.seq === firstDroppable(stored) - 1 ? hash : stored.baseLink))
+            await this.writeHead(
+                headWith(
+                    stored.seq + 1,
+                    hash,
+                    key,
+                    stored.boot,
+                    stored.oldestSeq,
+                    stored.loss,
+                    stored.seq === firstDroppable(stored) - 1 ? hash : stored.baseLink
+                )
+            )
             rolledForward = true
         }
         const result: LoadResult = { head: this.head, rolledForward }
@@ -292,7 +320,14 @@ export class ChainStore {
     /** Starts a chain in empty flash: the head before its genesis block. */
     async create(head: ChainHead, boot: number) {
         // Copies: the ledger wipes its key buffers as it evolves them.
-        await this.writeHead({ seq: head.seq, link: copyBytes(head.link, 0, LINK_BYTES), key: copyBytes(head.key, 0, KEY_BYTES), boot, oldestSeq: head.seq, baseLink: copyBytes(head.link, 0, LINK_BYTES) })
+        await this.writeHead({
+            seq: head.seq,
+            link: copyBytes(head.link, 0, LINK_BYTES),
+            key: copyBytes(head.key, 0, KEY_BYTES),
+            boot,
+            oldestSeq: head.seq,
+            baseLink: copyBytes(head.link, 0, LINK_BYTES),
+        })
     }
 
     /** Counts a new boot in the head (the boot counter goes into every block's time). */
@@ -372,7 +407,8 @@ export class ChainStore {
         // The base moves up to the new first droppable block, hashed forward over the acknowledged ones.
         const first = firstDroppable(h)
         const nextFirst = firstDroppable(headWith(h.seq, h.link, h.key, h.boot, oldest, loss, undefined))
-        const baseLink = nextFirst === first ? h.baseLink : nextFirst === h.seq ? h.link : await this.hashForward(h.baseLink, first, nextFirst - 1)
+        const baseLink =
+            nextFirst === first ? h.baseLink : nextFirst === h.seq ? h.link : await this.hashForward(h.baseLink, first, nextFirst - 1)
         // Nothing is deleted: the slots of acknowledged blocks are simply reused.
         await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, oldest, loss, baseLink))
     }
@@ -401,10 +437,16 @@ export class ChainStore {
             else if (block.gap && block.gap.lostBlocks === 0) readings += block.gap.lostReadings
             if (!from) from = block.header.time
             // A v2 hash needs the link: the hash of the block before, known from baseLink on.
-            if (!lastHash && bytes[0] !== FORMAT_V1) throw new StorageError("corrupt", "backlog block " + s + ": its link is unknown, so a gap record could not name its hash")
+            if (!lastHash && bytes[0] !== FORMAT_V1)
+                throw new StorageError("corrupt", "backlog block " + s + ": its link is unknown, so a gap record could not name its hash")
             lastHash = blockHash(this.crypto, lastHash, bytes)
         }
-        const loss: PendingLoss = { fromSeq: h.loss ? h.loss.fromSeq : first, toSeq: last, readings, from: { boot: from.boot, uptimeMs: from.uptimeMs } }
+        const loss: PendingLoss = {
+            fromSeq: h.loss ? h.loss.fromSeq : first,
+            toSeq: last,
+            readings,
+            from: { boot: from.boot, uptimeMs: from.uptimeMs },
+        }
         // The last dropped block's hash is the base of the next drop.
         await this.writeHead(headWith(h.seq, h.link, h.key, h.boot, h.oldestSeq === 0 ? 0 : last + 1, loss, lastHash))
         return {

@@ -70,7 +70,13 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
     // Read before this boot seals anything: the last block the previous boots left.
     const lastSealed = loaded && !loaded.checkpoint ? await store.lastSealedHeader() : undefined
     // The ledger owns (and wipes) its key: give it a copy of the stored one.
-    const ledger = new Ledger(o.crypto, o.deviceId, o.channels, { seq: h.seq, link: copyBytes(h.link, 0, LINK_BYTES), key: copyBytes(h.key, 0, KEY_BYTES) }, o.ledger)
+    const ledger = new Ledger(
+        o.crypto,
+        o.deviceId,
+        o.channels,
+        { seq: h.seq, link: copyBytes(h.link, 0, LINK_BYTES), key: copyBytes(h.key, 0, KEY_BYTES) },
+        o.ledger
+    )
     // A reset between the genesis head and the genesis block leaves seq 0: seal it (again).
     // Flash holds nothing else then, so this commit cannot meet a full backlog.
     if (h.seq === 0) {
@@ -93,7 +99,11 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
         } else if (lastSealed) lostFrom = slotAfter(lastSealed)
         // Readings taken after the last checkpoint of the previous boot are gone: at most
         // checkpointEvery of them (the reset may have hit the checkpoint write itself).
-        for (const b of ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: o.checkpointEvery, lostBlocks: 0, firstLostSeq: 0, from: lostFrom }, { boot, uptimeMs: o.uptimeMs() })) recovered.push(b)
+        for (const b of ledger.sealGap(
+            { reason: GAP_POWER_LOSS, lostReadings: o.checkpointEvery, lostBlocks: 0, firstLostSeq: 0, from: lostFrom },
+            { boot, uptimeMs: o.uptimeMs() }
+        ))
+            recovered.push(b)
     }
     return { ledger, boot, created: !loaded, recovered }
 }

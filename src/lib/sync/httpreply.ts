@@ -11,8 +11,7 @@ export interface HttpReply {
 }
 
 function indexOfBlankLine(data: Buffer): number {
-    for (let i = 0; i + 3 < data.length; i++)
-        if (data[i] === 13 && data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) return i
+    for (let i = 0; i + 3 < data.length; i++) if (data[i] === 13 && data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) return i
     return -1
 }
 

@@ -72,7 +72,8 @@ async function ackMatchesChain(o: SyncRoundOptions, ack: Ack): Promise<string | 
     if (ack.ack < 0) return undefined
     // The store hashes its backlog forward from what it knows (a v2 block's hash covers its link).
     const ours = await o.store.blockHash(ack.ack)
-    if (ours && !constantTimeEqual(ours, ack.head)) return "the gateway's block " + ack.ack + " is not this device's (hash " + toHex(ack.head).slice(0, 16) + "): a fork"
+    if (ours && !constantTimeEqual(ours, ack.head))
+        return "the gateway's block " + ack.ack + " is not this device's (hash " + toHex(ack.head).slice(0, 16) + "): a fork"
     return undefined
 }
 

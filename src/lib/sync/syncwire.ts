@@ -84,7 +84,8 @@ export function decodeBatch(body: Buffer): Batch {
     while (r.remaining() > 0) {
         const length = r.u8("block length")
         // The framing allows 1..MAX_BLOCK_BYTES (as encodeBatch writes): 201..255 is a broken batch, not a long block.
-        if (length === 0 || length > MAX_BLOCK_BYTES) throw new FormatError("block " + blocks.length + " of the batch has length " + length + ", not 1.." + MAX_BLOCK_BYTES)
+        if (length === 0 || length > MAX_BLOCK_BYTES)
+            throw new FormatError("block " + blocks.length + " of the batch has length " + length + ", not 1.." + MAX_BLOCK_BYTES)
         blocks.push(r.bytes(length, "block " + blocks.length + " of the batch"))
     }
     if (blocks.length === 0) throw new FormatError("the batch holds no block")
@@ -96,7 +97,9 @@ export function ackTag(crypto: LedgerCrypto, ackKey: Buffer, deviceId: Buffer, n
     if (!(ack.ack >= -1 && ack.ack <= MAX_SEQ) || Math.floor(ack.ack) !== ack.ack) throw new RangeError("ack must be a seq or -1")
     if (!(ack.time >= 0) || Math.floor(ack.time) !== ack.time) throw new RangeError("time must be whole seconds")
     const w = new ByteWriter(96).bytes(Buffer.from(ACK_LABEL)).bytes(deviceId).bytes(nonce)
-    w.varint(ack.ack + 1).bytes(ack.head).varint(ack.time)
+    w.varint(ack.ack + 1)
+        .bytes(ack.head)
+        .varint(ack.time)
     return copyBytes(crypto.hmacSha256(ackKey, w.finish()), 0, TAG_BYTES)
 }
 
@@ -109,7 +112,8 @@ export function readSignedAck(crypto: LedgerCrypto, ackKey: Buffer, deviceId: Bu
     if (!reply || typeof reply !== "object") return undefined
     const ack = reply.ack
     const time = reply.time
-    if (typeof ack !== "number" || typeof time !== "number" || typeof reply.head !== "string" || typeof reply.tag !== "string") return undefined
+    if (typeof ack !== "number" || typeof time !== "number" || typeof reply.head !== "string" || typeof reply.tag !== "string")
+        return undefined
     if (!(ack >= -1 && ack <= MAX_SEQ) || Math.floor(ack) !== ack || !(time >= 0) || Math.floor(time) !== time) return undefined
     if (reply.head.length !== LINK_BYTES * 2 || reply.tag.length !== TAG_BYTES * 2) return undefined
     let head: Buffer

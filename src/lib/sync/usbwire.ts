@@ -64,7 +64,8 @@ export function decodeBridgeRequest(value: Buffer): BridgeRequest {
 export function trimGatewayReply(status: number, reply: any): string {
     let text = trimmed(status, reply, true)
     if (text.length > MAX_BRIDGE_REPLY_BYTES) text = trimmed(status, reply, false)
-    if (text.length > MAX_BRIDGE_REPLY_BYTES) throw new RangeError("trimmed reply of " + text.length + " bytes is over " + MAX_BRIDGE_REPLY_BYTES)
+    if (text.length > MAX_BRIDGE_REPLY_BYTES)
+        throw new RangeError("trimmed reply of " + text.length + " bytes is over " + MAX_BRIDGE_REPLY_BYTES)
     return text
 }
 

@@ -38,13 +38,7 @@ export class Aht20Chip extends SensorChip {
     async measure(): Promise<number[]> {
         await this.writeBuf(TRIGGER)
         await ds.sleep(MEASURE_MS)
-        const frame = await this.readWhenDone(
-            hex``,
-            7,
-            f => (f[0] & AHT20_BUSY) === 0,
-            BUSY_RETRIES,
-            MEASURE_MS / 4
-        )
+        const frame = await this.readWhenDone(hex``, 7, f => (f[0] & AHT20_BUSY) === 0, BUSY_RETRIES, MEASURE_MS / 4)
         const th = decodeAht20(frame)
         return [th.temperature, th.humidity]
     }

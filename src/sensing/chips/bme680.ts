@@ -104,7 +104,20 @@ export class Bme680Chip extends SensorChip {
         const ctrlMeas = (OSRS_T << 5) | (OSRS_P << 2) | FORCED_MODE
         // ctrl_hum takes effect with the write of ctrl_meas, which comes last and starts it.
         await this.writeBuf(
-            Buffer.from([REG_CTRL_HUM, OSRS_H, REG_CONFIG, FILTER_OFF << 2, REG_RES_HEAT_0, heat, REG_GAS_WAIT_0, GAS_WAIT, REG_CTRL_GAS_1, RUN_GAS_PROFILE_0, REG_CTRL_MEAS, ctrlMeas])
+            Buffer.from([
+                REG_CTRL_HUM,
+                OSRS_H,
+                REG_CONFIG,
+                FILTER_OFF << 2,
+                REG_RES_HEAT_0,
+                heat,
+                REG_GAS_WAIT_0,
+                GAS_WAIT,
+                REG_CTRL_GAS_1,
+                RUN_GAS_PROFILE_0,
+                REG_CTRL_MEAS,
+                ctrlMeas,
+            ])
         )
         await ds.sleep(MEASURE_MS)
         const frame = await this.readWhenDone(
@@ -117,7 +130,8 @@ export class Bme680Chip extends SensorChip {
         const fields = decodeBme680Fields(frame)
         const values: ChipValue[] = bme680Reading(this.calibration, fields, 0)
         this.ambient = values[0] as number
-        if (!fields.heatStable) values[3] = new SensorFault(FAULT_READ_ERROR, "gas: heater did not reach " + HEATER_C + " degC (heat_stab clear)")
+        if (!fields.heatStable)
+            values[3] = new SensorFault(FAULT_READ_ERROR, "gas: heater did not reach " + HEATER_C + " degC (heat_stab clear)")
         else if (!fields.gasValid) values[3] = new SensorFault(FAULT_READ_ERROR, "gas: conversion not valid (gas_valid clear)")
         return values
     }

@@ -24,7 +24,11 @@ export abstract class SensorChip extends I2CDriver {
      * @param address 7-bit I2C address
      * @param bus the I2C client (`i2c` from @devicescript/i2c on a board)
      */
-    constructor(readonly part: string, address: number, bus: I2C) {
+    constructor(
+        readonly part: string,
+        address: number,
+        bus: I2C
+    ) {
         super(address, { client: bus })
     }
 
@@ -49,7 +53,13 @@ export abstract class SensorChip extends I2CDriver {
      * conversion a little after its nominal time. Returns the last reply, which the caller
      * still checks (it may not be done).
      */
-    protected async readWhenDone(command: Buffer, length: number, done: (reply: Buffer) => boolean, retries: number, gapMs: number): Promise<Buffer> {
+    protected async readWhenDone(
+        command: Buffer,
+        length: number,
+        done: (reply: Buffer) => boolean,
+        retries: number,
+        gapMs: number
+    ): Promise<Buffer> {
         let reply = await this.xfer(command, length)
         for (let retry = 0; retry < retries && !done(reply); retry++) {
             await ds.sleep(gapMs)

@@ -88,7 +88,10 @@ export class Ltr390Chip extends SensorChip {
         const status = (
             await this.readWhenDone(Buffer.from([REG_MAIN_STATUS]), 1, r => (r[0] & STATUS_NEW_DATA) !== 0, NOT_READY_RETRIES, NOT_READY_MS)
         )[0]
-        if ((status & STATUS_NEW_DATA) === 0) throw new FrameError("no new " + (mode ? "UVS" : "ALS") + " data after " + (INTEGRATION_MS + NOT_READY_RETRIES * NOT_READY_MS) + " ms")
+        if ((status & STATUS_NEW_DATA) === 0)
+            throw new FrameError(
+                "no new " + (mode ? "UVS" : "ALS") + " data after " + (INTEGRATION_MS + NOT_READY_RETRIES * NOT_READY_MS) + " ms"
+            )
         return ltr390Count(await this.readRegBuf(dataRegister, 3), RESOLUTION)
     }
 }

@@ -31,7 +31,8 @@ export class Shtc3Chip extends SensorChip {
         await this.writeBuf(SOFT_RESET)
         await ds.sleep(WAKE_MS)
         const id = sensirionWords(await this.xfer(READ_ID, 3), 1)[0]
-        if (!isShtc3Id(id)) throw new FrameError("ID register 0x" + Buffer.from([id >> 8, id & 0xff]).toString("hex") + " is not an SHTC3's")
+        if (!isShtc3Id(id))
+            throw new FrameError("ID register 0x" + Buffer.from([id >> 8, id & 0xff]).toString("hex") + " is not an SHTC3's")
         await this.writeBuf(SLEEP)
     }
 

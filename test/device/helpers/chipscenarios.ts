@@ -38,7 +38,8 @@ export interface ChipRig {
 export function chipRig(c: ChipCase, values?: (n: number) => number[]): ChipRig {
     const kind = sensorKind(c.kind)
     // The part sits at the datasheet's address; the driver talks to its kind's.
-    if (kind.i2cAddress !== c.address) throw new Error(c.kind + " is described at I2C address " + kind.i2cAddress + ", its part answers at " + c.address)
+    if (kind.i2cAddress !== c.address)
+        throw new Error(c.kind + " is described at I2C address " + kind.i2cAddress + ", its part answers at " + c.address)
     const bus = new FakeI2C()
     const conditions = new FakeConditions(values || c.values)
     const part = bus.attach(c.address, c.newPart(conditions))
@@ -76,7 +77,19 @@ export function chipScenarios(c: ChipCase) {
                 const want = toFixedPoint(expected[ch], exponent) as number
                 const got = readings[n][ch]
                 if (got === MISSING || Math.abs((got as number) - want) > c.tolerance[ch])
-                    throw new Error(c.kind + " measurement " + n + " channel " + ch + ": recorded " + got + ", expected " + want + " +-" + c.tolerance[ch])
+                    throw new Error(
+                        c.kind +
+                            " measurement " +
+                            n +
+                            " channel " +
+                            ch +
+                            ": recorded " +
+                            got +
+                            ", expected " +
+                            want +
+                            " +-" +
+                            c.tolerance[ch]
+                    )
             }
         }
         for (const s of rig.sources) expect(s.health.fault).toBe(null)

@@ -28,7 +28,6 @@ import {
 import { FAKE_BME680_CALIBRATION, setBme680Adc } from "../../fixtures/bme680"
 import { FakeConditions, FakeI2CPart, FakeNack } from "./fakei2c"
 
-
 const REG_STATUS = 0x1d
 const REG_CTRL_GAS_1 = 0x71
 const REG_CTRL_HUM = 0x72
@@ -66,7 +65,10 @@ export class FakeBme680 implements FakeI2CPart {
 
     readonly calibration: Bme680Calibration
 
-    constructor(readonly conditions: FakeConditions, calibration?: Bme680Calibration) {
+    constructor(
+        readonly conditions: FakeConditions,
+        calibration?: Bme680Calibration
+    ) {
         this.calibration = calibration || FAKE_BME680_CALIBRATION
         this.powerCycle()
     }

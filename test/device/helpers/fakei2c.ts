@@ -58,11 +58,16 @@ export class FakeI2C extends I2C {
         // A real transaction takes bus time; it also lets other fibers run, as on hardware.
         await ds.sleep(0)
         const a = this.parts.find(p => p.address === devAddr)
-        if (!a || !a.plugged) throw new I2CError("I2C error " + ds.I2CStatus.NAckAddr + " dev=" + devAddr + ": no acknowledge", ds.I2CStatus.NAckAddr)
+        if (!a || !a.plugged)
+            throw new I2CError("I2C error " + ds.I2CStatus.NAckAddr + " dev=" + devAddr + ": no acknowledge", ds.I2CStatus.NAckAddr)
         try {
             return a.part.transfer(writeBuf, numRead || 0)
         } catch (e) {
-            if (e instanceof FakeNack) throw new I2CError("I2C error " + ds.I2CStatus.NAckData + " dev=" + devAddr + ": " + (e as Error).message, ds.I2CStatus.NAckData)
+            if (e instanceof FakeNack)
+                throw new I2CError(
+                    "I2C error " + ds.I2CStatus.NAckData + " dev=" + devAddr + ": " + (e as Error).message,
+                    ds.I2CStatus.NAckData
+                )
             throw e
         }
     }

@@ -36,7 +36,10 @@ export class ScriptedSensorServer extends SensorServer {
     samples = 0
     plugged = true
 
-    constructor(spec: ds.ServiceSpec, private readonly script: (n: number) => number) {
+    constructor(
+        spec: ds.ServiceSpec,
+        private readonly script: (n: number) => number
+    ) {
         super(spec, { interval: 100 })
     }
 

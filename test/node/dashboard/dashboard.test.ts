@@ -49,7 +49,12 @@ async function post(gw: RunningGateway, deviceId: Buffer, blocks: SealedBlock[],
     return fetch(gw.url + "/v1/devices/" + toHex(deviceId) + "/blocks" + query, {
         method: "POST",
         headers: { "content-type": "application/octet-stream" },
-        body: new Uint8Array(encodeBatch(nonce, blocks.map(b => b.bytes))),
+        body: new Uint8Array(
+            encodeBatch(
+                nonce,
+                blocks.map(b => b.bytes)
+            )
+        ),
     })
 }
 
@@ -61,7 +66,13 @@ function timedChain(deviceId: Buffer, key: Buffer, readings: number): SealedBloc
     const ledger = new Ledger(nodeCrypto, deviceId, CHANNELS, newChainHead(Buffer.from(key)), { intervalMs: 60000, maxReadingsPerBlock: 8 })
     const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0, unixTime: UNIX_START }, "test/1", "sim")]
     for (let i = 0; i < readings; i++)
-        blocks.push(...ledger.append([1800 + Math.round(300 * Math.sin(i / 4)), 6000 - 10 * i], { boot: 0, uptimeMs: 60000 * (i + 1), unixTime: UNIX_START + 60 * (i + 1) }))
+        blocks.push(
+            ...ledger.append([1800 + Math.round(300 * Math.sin(i / 4)), 6000 - 10 * i], {
+                boot: 0,
+                uptimeMs: 60000 * (i + 1),
+                unixTime: UNIX_START + 60 * (i + 1),
+            })
+        )
     return blocks
 }
 
@@ -77,7 +88,15 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
 
     beforeAll(async () => {
         dir = mkdtempSync(join(tmpdir(), "fieldledger-dashboard-"))
-        gw = await startGateway({ db: join(dir, "gateway.db"), port: 0, adminToken: ADMIN, masterKey: Buffer.alloc(32, 7), log: () => {}, now: () => Date.now() + clockOffset, heartbeatMs: 500 })
+        gw = await startGateway({
+            db: join(dir, "gateway.db"),
+            port: 0,
+            adminToken: ADMIN,
+            masterKey: Buffer.alloc(32, 7),
+            log: () => {},
+            now: () => Date.now() + clockOffset,
+            heartbeatMs: 500,
+        })
         await register(gw, DEVICE_ID, testKey(), HOSTILE_LABEL)
         await register(gw, OTHER_DEVICE_ID, testKey(0x33), "Greenhouse")
         await register(gw, NEVER_SEEN, testKey(0x44), "Spare unit")
@@ -90,7 +109,10 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         clockOffset = MINUTE
         expect((await post(gw, DEVICE_ID, fork.blocks.slice(0, 2))).status).toBe(409)
         clockOffset = 0
-        for (const [id, key, ago] of [[HOURLY_RECENT, testKey(0x55), 40 * MINUTE], [HOURLY_SILENT, testKey(0x66), 180 * MINUTE]] as const) {
+        for (const [id, key, ago] of [
+            [HOURLY_RECENT, testKey(0x55), 40 * MINUTE],
+            [HOURLY_SILENT, testKey(0x66), 180 * MINUTE],
+        ] as const) {
             await register(gw, id, key, "Hourly " + ago / MINUTE + " min")
             clockOffset = -ago
             expect((await post(gw, id, hourlyChain(nodeCrypto, { deviceId: id, key, hours: 6 }), 0)).status).toBe(200)
@@ -102,7 +124,15 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
             executablePath: CHROMIUM,
             headless: true,
             viewport: { width: 1280, height: 900 },
-            args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args: [
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         })
         page = context.pages()[0] ?? (await context.newPage())
         mkdirSync(SCREENSHOTS, { recursive: true })
@@ -120,7 +150,11 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         await page.goto(gw.url + "/")
         await page.locator("tr.device").nth(4).waitFor()
         const rows = await page.locator("tr.device").evaluateAll(trs =>
-            trs.map(tr => ({ device: (tr as HTMLElement).dataset.device, state: (tr as HTMLElement).dataset.state, text: tr.textContent }))
+            trs.map(tr => ({
+                device: (tr as HTMLElement).dataset.device,
+                state: (tr as HTMLElement).dataset.state,
+                text: tr.textContent,
+            }))
         )
         const byId = new Map(rows.map(r => [r.device, r]))
         expect(byId.get(toHex(DEVICE_ID)).state).toBe("alarm")
@@ -182,7 +216,11 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         await page.locator("tr.block").first().waitFor()
         await page.locator(".gap-band").first().waitFor({ state: "attached" })
         const plots = await page.evaluate(() =>
-            (window as any).fieldledger.plots.map((u: any) => ({ points: u.data[0].length, series: u.series.length, values: u.data[1].filter((v: unknown) => v !== null).length }))
+            (window as any).fieldledger.plots.map((u: any) => ({
+                points: u.data[0].length,
+                series: u.series.length,
+                values: u.data[1].filter((v: unknown) => v !== null).length,
+            }))
         )
         // Two channels; 32 readings each, plus the empty point that breaks the line at the gap
         // record (it sits after every reading, so there is nothing to break: no extra point).
@@ -221,7 +259,10 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         expect(fresh.length).toBe(1)
         expect((await post(gw, DEVICE_ID, fresh, 0)).status).toBe(200)
         await page.locator(`tr.block[data-seq="${fresh[0].seq}"]`).waitFor()
-        await page.waitForFunction(n => (window as any).fieldledger.plots[0].data[1].filter((v: unknown) => v !== null).length === n, before + 8)
+        await page.waitForFunction(
+            n => (window as any).fieldledger.plots[0].data[1].filter((v: unknown) => v !== null).length === n,
+            before + 8
+        )
         expect(await page.evaluate(() => (window as any).notReloaded)).toBe(true)
         // The gap record now sits between readings: its band spans the break.
         expect(await page.locator('.plot[data-channel="0"] .gap-band').count()).toBe(1)
@@ -278,7 +319,12 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         const res = await fetch(gw.url + "/dashboard/app.js")
         expect(res.headers.get("content-security-policy")).toContain("script-src 'self'")
         expect((await fetch(gw.url + "/dashboard/vendor/uPlot.esm.js")).status).toBe(200)
-        for (const path of ["/dashboard/..%2Froutes.ts", "/dashboard/vendor/uPlot.cjs.js", "/dashboard/index.html", "/devices/zz/../../package.json"])
+        for (const path of [
+            "/dashboard/..%2Froutes.ts",
+            "/dashboard/vendor/uPlot.cjs.js",
+            "/dashboard/index.html",
+            "/devices/zz/../../package.json",
+        ])
             expect((await fetch(gw.url + path)).status, path).toBe(404)
         expect((await fetch(gw.url + "/dashboard/api/devices/nothex/gaps")).status).toBe(400)
     })

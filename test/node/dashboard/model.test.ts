@@ -10,7 +10,12 @@ const STALE_AFTER = 15 * MINUTE
 
 /** A device as GET /v1/devices shows it, last seen `ago` ms before NOW. */
 function device(ago: number | null, blockPeriodMs: number | null, securityEvents = 0) {
-    return { deviceId: "12abdd2289421234", lastSeen: ago === null ? null : new Date(NOW - ago).toISOString(), blockPeriodMs, securityEvents }
+    return {
+        deviceId: "12abdd2289421234",
+        lastSeen: ago === null ? null : new Date(NOW - ago).toISOString(),
+        blockPeriodMs,
+        securityEvents,
+    }
 }
 
 describe("deviceState", () => {
@@ -66,7 +71,9 @@ describe("staleThresholdMs and cadenceText", () => {
 describe("gap wording", () => {
     test("a power-loss count is an upper bound: 'up to N'; the others are exact", () => {
         expect(gapText({ reason: "power-loss", lostReadings: 10, lostBlocks: 0 })).toBe("power-loss, up to 10 readings lost")
-        expect(gapText({ reason: "backlog-full", lostReadings: 4, lostBlocks: 2, firstLostSeq: 2 }, false)).toBe("4 readings lost, 2 blocks dropped (seq 2…3)")
+        expect(gapText({ reason: "backlog-full", lostReadings: 4, lostBlocks: 2, firstLostSeq: 2 }, false)).toBe(
+            "4 readings lost, 2 blocks dropped (seq 2…3)"
+        )
         expect(gapText({ reason: "sampling-stopped", lostReadings: 1, lostBlocks: 0 })).toBe("sampling-stopped, 1 reading lost")
         // A sum over records with a power-loss one among them is an upper bound too.
         expect(lostText(13, isUpperBound([{ reason: "backlog-full" }, { reason: "power-loss" }]))).toBe("up to 13 readings lost")

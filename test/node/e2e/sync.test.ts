@@ -37,13 +37,21 @@ async function freePort(): Promise<number> {
 
 class GatewayProcess {
     child?: ChildProcess
-    constructor(readonly db: string, readonly keyFile: string, readonly port: number) {}
+    constructor(
+        readonly db: string,
+        readonly keyFile: string,
+        readonly port: number
+    ) {}
 
     async start() {
-        const child = spawn(process.execPath, ["bin/fieldledger.mjs", "gateway", "--db", this.db, "--port", String(this.port), "--master-key-file", this.keyFile], {
-            env: { ...process.env, FL_ADMIN_TOKEN: ADMIN_TOKEN },
-            stdio: ["ignore", "pipe", "pipe"],
-        })
+        const child = spawn(
+            process.execPath,
+            ["bin/fieldledger.mjs", "gateway", "--db", this.db, "--port", String(this.port), "--master-key-file", this.keyFile],
+            {
+                env: { ...process.env, FL_ADMIN_TOKEN: ADMIN_TOKEN },
+                stdio: ["ignore", "pipe", "pipe"],
+            }
+        )
         this.child = child
         let output = ""
         await new Promise<void>((resolve, reject) => {
@@ -99,7 +107,9 @@ describe("device to gateway sync through network faults", () => {
         proxy.upstreamPort = gateway.port
         await proxy.open()
 
-        const device = spawn(process.execPath, [devsCliPath(), "run", "test/harness/sync-device.ts", "--test", "-T", "120000"], { stdio: ["ignore", "pipe", "pipe"] })
+        const device = spawn(process.execPath, [devsCliPath(), "run", "test/harness/sync-device.ts", "--test", "-T", "120000"], {
+            stdio: ["ignore", "pipe", "pipe"],
+        })
         run = { lines: [], sealed: new Map(), exitCode: null }
         const parser = new BlockLogParser()
         let phase = "startup"
@@ -157,7 +167,10 @@ describe("device to gateway sync through network faults", () => {
     const syncLines = (p: string) => (phases[p]?.lines ?? []).filter(l => l.startsWith("fl:sync "))
 
     test("syncs blocks while the gateway is reachable", () => {
-        expect(syncLines("normal").some(l => l.startsWith("fl:sync synced")), run.lines.slice(-30).join("\n")).toBe(true)
+        expect(
+            syncLines("normal").some(l => l.startsWith("fl:sync synced")),
+            run.lines.slice(-30).join("\n")
+        ).toBe(true)
     })
 
     test("keeps sealing while the gateway is unreachable and backs off", () => {
@@ -193,7 +206,9 @@ describe("device to gateway sync through network faults", () => {
         expect(exported).toEqual(sealedSeqs.map(s => run.sealed.get(s)!.toString("hex")))
         const file = join(dir, "export.json")
         writeFileSync(file, exportText)
-        const verify = spawn(process.execPath, ["bin/fieldledger.mjs", "verify", file, "--key", SIMULATOR_DEV_KEY_HEX], { stdio: "inherit" })
+        const verify = spawn(process.execPath, ["bin/fieldledger.mjs", "verify", file, "--key", SIMULATOR_DEV_KEY_HEX], {
+            stdio: "inherit",
+        })
         expect(await new Promise(r => verify.on("exit", r))).toBe(0)
     })
 })

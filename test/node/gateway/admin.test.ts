@@ -20,7 +20,10 @@ const NEW_KEY = testKey(0x77)
 
 /** The successor chain's genesis: sealed under NEW_KEY, linking to the old chain's head. */
 function successorGenesis(link = chain.blocks[chain.blocks.length - 1].hash, key = NEW_KEY) {
-    const ledger = new Ledger(nodeCrypto, DEVICE_ID, CHANNELS, newChainHead(Buffer.from(key), link), { intervalMs: 1000, maxReadingsPerBlock: 8 })
+    const ledger = new Ledger(nodeCrypto, DEVICE_ID, CHANNELS, newChainHead(Buffer.from(key), link), {
+        intervalMs: 1000,
+        maxReadingsPerBlock: 8,
+    })
     return ledger.sealGenesis({ boot: 5, uptimeMs: 0 }, "test/2", "sim").bytes
 }
 
@@ -59,7 +62,12 @@ describe("admin routes", () => {
         const genesis = successorGenesis()
         const r = await succession({ key0: NEW_KEY.toString("hex"), genesis: genesis.toString("hex") })
         expect(r.status).toBe(201)
-        expect(await r.json()).toMatchObject({ deviceId: ID, closedChain: 1, closedHead: { seq: chain.blocks.length - 1 }, linkMatches: true })
+        expect(await r.json()).toMatchObject({
+            deviceId: ID,
+            closedChain: 1,
+            closedHead: { seq: chain.blocks.length - 1 },
+            linkMatches: true,
+        })
         expect((await post(gw, batch([genesis]))).body).toMatchObject({ ack: 0, stored: 1 })
         expect((await get(gw, "/v1/devices/" + ID + "/events")).body.events.map((e: any) => e.kind)).toEqual(["key-succession"])
     })
@@ -70,12 +78,20 @@ describe("admin routes", () => {
         expect((await succession(body, null, "00000000000000ff")).status).toBe(401)
     })
 
-    test.each(["/v1/health", "/v1/devices", "/v1/devices/" + ID, "/v1/devices/" + ID + "/blocks", "/v1/devices/" + ID + "/readings", "/v1/devices/" + ID + "/export", "/v1/devices/" + ID + "/events", "/v1/devices/" + ID + "/gaps", "/dashboard/api/fleet", "/"])(
-        "GET %s stays open: no token needed",
-        async path => {
-            expect((await gw.app.request(path)).status).toBe(200)
-        }
-    )
+    test.each([
+        "/v1/health",
+        "/v1/devices",
+        "/v1/devices/" + ID,
+        "/v1/devices/" + ID + "/blocks",
+        "/v1/devices/" + ID + "/readings",
+        "/v1/devices/" + ID + "/export",
+        "/v1/devices/" + ID + "/events",
+        "/v1/devices/" + ID + "/gaps",
+        "/dashboard/api/fleet",
+        "/",
+    ])("GET %s stays open: no token needed", async path => {
+        expect((await gw.app.request(path)).status).toBe(200)
+    })
 
     test("a device's sync needs no token", async () => {
         expect((await post(gw, batch(chain.blocks))).status).toBe(200)

@@ -12,7 +12,8 @@ const blocks = buildChain(nodeCrypto, { dataBlocks: 5, gap: false }).blocks
 
 const gw = gatewayPerTest()
 
-const sync = (from: number, to: number, backlog: number) => post(gw, batch(blocks.slice(from, to)), "/v1/devices/" + ID + "/blocks?backlog=" + backlog)
+const sync = (from: number, to: number, backlog: number) =>
+    post(gw, batch(blocks.slice(from, to)), "/v1/devices/" + ID + "/blocks?backlog=" + backlog)
 const shown = async () => (await get(gw, "/v1/devices/" + ID)).body.reportedBacklog
 
 describe("reported backlog", () => {
@@ -32,7 +33,11 @@ describe("reported backlog", () => {
     test("a batch stopped part way: the blocks after the stop stay in the backlog", async () => {
         const tampered = Buffer.from(blocks[2].bytes)
         tampered[tampered.length - 1] ^= 1
-        const r = await post(gw, batch([blocks[0], blocks[1], tampered, blocks[3]]), "/v1/devices/" + ID + "/blocks?backlog=" + blocks.length)
+        const r = await post(
+            gw,
+            batch([blocks[0], blocks[1], tampered, blocks[3]]),
+            "/v1/devices/" + ID + "/blocks?backlog=" + blocks.length
+        )
         expect(r.body).toMatchObject({ error: "bad-tag", ack: 1, stored: 2 })
         expect(await shown()).toBe(blocks.length - 2)
     })

@@ -8,7 +8,12 @@ const HOUR = 3600000
 /** Data blocks seq from.., one every `periodMs` of boot `boot` starting at uptime `start`. */
 function dataBlocks(count: number, periodMs: number, options: { from?: number; boot?: number; start?: number } = {}): BlockTimeRow[] {
     const from = options.from ?? 1
-    return Array.from({ length: count }, (_, i) => ({ seq: from + i, type: RECORD_DATA, boot: options.boot ?? 0, uptimeMs: (options.start ?? 60000) + i * periodMs }))
+    return Array.from({ length: count }, (_, i) => ({
+        seq: from + i,
+        type: RECORD_DATA,
+        boot: options.boot ?? 0,
+        uptimeMs: (options.start ?? 60000) + i * periodMs,
+    }))
 }
 
 describe("blockPeriodMs", () => {
@@ -33,12 +38,20 @@ describe("blockPeriodMs", () => {
     })
 
     test("ignores a pair across a reboot (uptime restarts)", () => {
-        const blocks = [...dataBlocks(3, HOUR, { from: 1, boot: 0, start: 50 * HOUR }), ...dataBlocks(2, HOUR, { from: 4, boot: 1, start: 1000 })]
+        const blocks = [
+            ...dataBlocks(3, HOUR, { from: 1, boot: 0, start: 50 * HOUR }),
+            ...dataBlocks(2, HOUR, { from: 4, boot: 1, start: 1000 }),
+        ]
         // Periods within boot 0: 1 h, 1 h; within boot 1: 1 h; across (50 h + 2 h -> 1 s) ignored.
         expect(blockPeriodMs(blocks)).toBe(HOUR)
         // A device rebooting every 2 hours, one block per boot but the last: the pairs across
         // boots (uptime differences that mean nothing) would say 2 h; its one same-boot pair, 1 h.
-        const rebooting = [1, 3, 5, 7, 8].map((hours, i) => ({ seq: i + 1, type: RECORD_DATA, boot: Math.min(i, 3), uptimeMs: hours * HOUR }))
+        const rebooting = [1, 3, 5, 7, 8].map((hours, i) => ({
+            seq: i + 1,
+            type: RECORD_DATA,
+            boot: Math.min(i, 3),
+            uptimeMs: hours * HOUR,
+        }))
         expect(blockPeriodMs(rebooting)).toBe(HOUR)
     })
 

@@ -24,7 +24,13 @@ beforeAll(async () => {
         adminToken: ADMIN_TOKEN,
         masterKey: MASTER_KEY,
         log: m => logged.push(m),
-        limits: { headersTimeoutMs: 500, requestTimeoutMs: 1000, keepAliveTimeoutMs: 500, maxConnections: MAX_CONNECTIONS, checkIntervalMs: 100 },
+        limits: {
+            headersTimeoutMs: 500,
+            requestTimeoutMs: 1000,
+            keepAliveTimeoutMs: 500,
+            maxConnections: MAX_CONNECTIONS,
+            checkIntervalMs: 100,
+        },
     })
     gateway.service.register({ deviceId: ID, key0: testKey().toString("hex") })
     port = Number(new URL(gateway.url).port)
@@ -53,7 +59,9 @@ const BLOCKS = "/v1/devices/" + ID + "/blocks"
 
 describe("connection limits", () => {
     test("a request declaring a 999,999,999-byte body and sending nothing is answered 408 and closed", async () => {
-        const { reply } = await exchange("POST " + BLOCKS + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 999999999\r\n\r\n")
+        const { reply } = await exchange(
+            "POST " + BLOCKS + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 999999999\r\n\r\n"
+        )
         expect(reply).toMatch(/^HTTP\/1\.1 408/)
     })
 
@@ -75,7 +83,11 @@ describe("connection limits", () => {
 
     test("an oversize body gets its 413 every time, never a reset", async () => {
         for (let i = 0; i < 10; i++) {
-            const res = await fetch(gateway.url + BLOCKS, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(1_000_000).fill(1) })
+            const res = await fetch(gateway.url + BLOCKS, {
+                method: "POST",
+                headers: { "content-type": "application/octet-stream" },
+                body: new Uint8Array(1_000_000).fill(1),
+            })
             expect(res.status).toBe(413)
             expect((await res.json()).error).toBe("too-large")
         }
@@ -83,7 +95,13 @@ describe("connection limits", () => {
 
     test("an upload the client cuts off is not logged as a gateway error", async () => {
         for (let i = 0; i < 3; i++)
-            await exchange("POST " + BLOCKS + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(5000 * (i + 1)), s => setTimeout(() => s.destroy(), 50))
+            await exchange(
+                "POST " +
+                    BLOCKS +
+                    " HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n" +
+                    "x".repeat(5000 * (i + 1)),
+                s => setTimeout(() => s.destroy(), 50)
+            )
         await new Promise(r => setTimeout(r, 200))
         expect(logged).toEqual([])
     })

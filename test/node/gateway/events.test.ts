@@ -64,9 +64,27 @@ describe("security events", () => {
         clock = NOW + 10 * MINUTE
         await post(gw, batch([forged(8)]))
         expect(await events()).toEqual([
-            expect.objectContaining({ kind: "bad-tag", seq: 4, count: 3, firstSeen: new Date(NOW).toISOString(), lastSeen: new Date(NOW + 2 * MINUTE).toISOString() }),
-            expect.objectContaining({ kind: "fork", seq: 2, count: 3, firstSeen: new Date(NOW).toISOString(), lastSeen: new Date(NOW + 2 * MINUTE).toISOString() }),
-            expect.objectContaining({ kind: "bad-tag", seq: 4, count: 1, firstSeen: new Date(NOW + 10 * MINUTE).toISOString(), lastSeen: new Date(NOW + 10 * MINUTE).toISOString() }),
+            expect.objectContaining({
+                kind: "bad-tag",
+                seq: 4,
+                count: 3,
+                firstSeen: new Date(NOW).toISOString(),
+                lastSeen: new Date(NOW + 2 * MINUTE).toISOString(),
+            }),
+            expect.objectContaining({
+                kind: "fork",
+                seq: 2,
+                count: 3,
+                firstSeen: new Date(NOW).toISOString(),
+                lastSeen: new Date(NOW + 2 * MINUTE).toISOString(),
+            }),
+            expect.objectContaining({
+                kind: "bad-tag",
+                seq: 4,
+                count: 1,
+                firstSeen: new Date(NOW + 10 * MINUTE).toISOString(),
+                lastSeen: new Date(NOW + 10 * MINUTE).toISOString(),
+            }),
         ])
         // A device's figure counts events, not sightings.
         expect((await get(gw, "/v1/devices/" + ID)).body.securityEvents).toBe(3)

@@ -21,7 +21,15 @@ const chain = buildChain(nodeCrypto, { dataBlocks: 3 })
 const dropped = droppedChain({ dataBlocks: 6, firstLost: 2, lost: 2 })
 const droppedSent = [...dropped.all.slice(0, 2), ...dropped.all.slice(4), dropped.gap]
 
-const POWER_LOSS = { seq: chain.blocks.length - 1, reason: "power-loss", lostReadings: 3, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 99000 }, time: { boot: 1, uptimeMs: 10 } }
+const POWER_LOSS = {
+    seq: chain.blocks.length - 1,
+    reason: "power-loss",
+    lostReadings: 3,
+    lostBlocks: 0,
+    firstLostSeq: 0,
+    from: { boot: 0, uptimeMs: 99000 },
+    time: { boot: 1, uptimeMs: 10 },
+}
 
 const gw = gatewayPerTest()
 afterEach(() => {
@@ -39,7 +47,15 @@ describe("gap records", () => {
         expect((await post(gw, batch(droppedSent))).status).toBe(200)
         const g = decodeBlock(dropped.gap.bytes)
         expect((await get(gw, "/v1/devices/" + ID + "/gaps")).body.gaps).toEqual([
-            { seq: dropped.gap.seq, reason: "backlog-full", lostReadings: g.gap.lostReadings, lostBlocks: 2, firstLostSeq: 2, from: g.gap.from, time: g.header.time },
+            {
+                seq: dropped.gap.seq,
+                reason: "backlog-full",
+                lostReadings: g.gap.lostReadings,
+                lostBlocks: 2,
+                firstLostSeq: 2,
+                from: g.gap.from,
+                time: g.header.time,
+            },
         ])
     })
 
@@ -49,7 +65,9 @@ describe("gap records", () => {
         for (const upTo of [chain.blocks.length - 1, chain.blocks.length]) {
             await post(gw, batch(chain.blocks.slice(0, upTo)))
             const fleet = (await get(gw, "/dashboard/api/fleet")).body
-            expect(fleet.devices[0].gapReasons).toEqual(upTo === chain.blocks.length ? [{ reason: "power-loss", records: 1, lostReadings: 3 }] : undefined)
+            expect(fleet.devices[0].gapReasons).toEqual(
+                upTo === chain.blocks.length ? [{ reason: "power-loss", records: 1, lostReadings: 3 }] : undefined
+            )
             expect((await get(gw, "/dashboard/api/devices/" + ID + "/gaps")).body.gaps).toHaveLength(upTo === chain.blocks.length ? 1 : 0)
         }
         expect(blockRows).not.toHaveBeenCalled()
@@ -58,7 +76,13 @@ describe("gap records", () => {
     test("a key succession takes the closed chain's gap records with it", async () => {
         await post(gw, batch(chain.blocks))
         const key = testKey(0x77)
-        const ledger = new Ledger(nodeCrypto, DEVICE_ID, CHANNELS, newChainHead(Buffer.from(key), chain.blocks[chain.blocks.length - 1].hash), { intervalMs: 1000 })
+        const ledger = new Ledger(
+            nodeCrypto,
+            DEVICE_ID,
+            CHANNELS,
+            newChainHead(Buffer.from(key), chain.blocks[chain.blocks.length - 1].hash),
+            { intervalMs: 1000 }
+        )
         const genesis = ledger.sealGenesis({ boot: 2, uptimeMs: 0 }, "test/2", "sim")
         succeed(gw.service, ID, { key0: key.toString("hex"), genesis: genesis.bytes.toString("hex") }, NOW)
         expect((await get(gw, "/v1/devices/" + ID + "/gaps")).body.gaps).toEqual([])
@@ -73,13 +97,30 @@ describe("migrations", () => {
         const db = new Database(path)
         const before = Math.min(MIGRATIONS.indexOf(AGGREGATE_EVENTS), MIGRATIONS.indexOf(createGapIndex))
         migrateDatabase(db, before)
-        db.prepare("INSERT INTO devices (id, label, key0_sealed, registered_at, head_seq, block_count, gap_records) VALUES (?, 'old', x'00', ?, ?, ?, 1)").run(ID, NOW, droppedSent.length - 1, droppedSent.length)
+        db.prepare(
+            "INSERT INTO devices (id, label, key0_sealed, registered_at, head_seq, block_count, gap_records) VALUES (?, 'old', x'00', ?, ?, ?, 1)"
+        ).run(ID, NOW, droppedSent.length - 1, droppedSent.length)
         const insert = db.prepare(`INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         for (const b of droppedSent) {
             const s = summarizeBlock(decodeBlock(b.bytes), b.bytes, b.hash)
-            insert.run(ID, s.seq, s.type, s.boot, s.uptimeMs, s.unixTime, s.readingCount, s.lostReadings, s.lostBlocks, s.hash, s.bytes, NOW)
+            insert.run(
+                ID,
+                s.seq,
+                s.type,
+                s.boot,
+                s.uptimeMs,
+                s.unixTime,
+                s.readingCount,
+                s.lostReadings,
+                s.lostBlocks,
+                s.hash,
+                s.bytes,
+                NOW
+            )
         }
-        db.prepare("INSERT INTO events (device_id, time, kind, seq, message, block, block_hash) VALUES (?, ?, 'fork', 2, 'old fork', x'01', x'02')").run(ID, NOW - 5000)
+        db.prepare(
+            "INSERT INTO events (device_id, time, kind, seq, message, block, block_hash) VALUES (?, ?, 'fork', 2, 'old fork', x'01', x'02')"
+        ).run(ID, NOW - 5000)
         db.close()
 
         const store = new GatewayStore(path)

@@ -27,7 +27,11 @@ export interface TestGateway {
 }
 
 /** `now` is the service's and the dashboard's clock (fixed at NOW unless a test moves it). */
-export function openGateway(dir = mkdtempSync(join(tmpdir(), "fl-gateway-")), masterKey = MASTER_KEY, now: () => number = () => NOW): TestGateway {
+export function openGateway(
+    dir = mkdtempSync(join(tmpdir(), "fl-gateway-")),
+    masterKey = MASTER_KEY,
+    now: () => number = () => NOW
+): TestGateway {
     const dbPath = join(dir, "gateway.db")
     const store = new GatewayStore(dbPath)
     const service = new GatewayService({ store, masterKey, now })
@@ -44,11 +48,18 @@ export function registerTestDevice(gw: TestGateway, key = testKey(), id = ID) {
 }
 
 export function batch(blocks: (SealedBlock | Buffer)[], nonce = NONCE): Buffer {
-    return encodeBatch(nonce, blocks.map(b => (Buffer.isBuffer(b) ? b : b.bytes)))
+    return encodeBatch(
+        nonce,
+        blocks.map(b => (Buffer.isBuffer(b) ? b : b.bytes))
+    )
 }
 
 export async function post(gw: TestGateway, body: Buffer, path = "/v1/devices/" + ID + "/blocks") {
-    const res = await gw.app.request(path, { method: "POST", body: new Uint8Array(body), headers: { "content-type": "application/octet-stream" } })
+    const res = await gw.app.request(path, {
+        method: "POST",
+        body: new Uint8Array(body),
+        headers: { "content-type": "application/octet-stream" },
+    })
     const text = await res.text()
     return { status: res.status, body: JSON.parse(text), bytes: text.length }
 }
@@ -56,14 +67,21 @@ export async function post(gw: TestGateway, body: Buffer, path = "/v1/devices/" 
 export async function get(gw: TestGateway, path: string) {
     const res = await gw.app.request(path)
     const text = await res.text()
-    return { status: res.status, text, body: res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined, type: res.headers.get("content-type") }
+    return {
+        status: res.status,
+        text,
+        body: res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined,
+        type: res.headers.get("content-type"),
+    }
 }
 
 /** Blocks table as (seq, hash) pairs and the device row: what must not change on a rejected batch. */
 export function snapshot(gw: TestGateway) {
     return {
         blocks: gw.store.db.prepare("SELECT device_id, seq, hex(hash) AS h FROM blocks ORDER BY device_id, seq").all(),
-        devices: gw.store.db.prepare("SELECT id, head_seq, hex(head_hash) AS h, block_count, readings, last_seen, reported_backlog FROM devices").all(),
+        devices: gw.store.db
+            .prepare("SELECT id, head_seq, hex(head_hash) AS h, block_count, readings, last_seen, reported_backlog FROM devices")
+            .all(),
     }
 }
 

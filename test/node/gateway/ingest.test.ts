@@ -11,7 +11,20 @@ import { verifyChain } from "../../../src/lib/ledger/verify"
 import { parseExport } from "../../../tools/lib/exportfile"
 import { nobleCrypto, nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, DEVICE_ID, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
-import { batch, droppedChain, get, ID, NONCE, NOW, openGateway, post, registerTestDevice, removeDir, snapshot, TestGateway } from "./helpers"
+import {
+    batch,
+    droppedChain,
+    get,
+    ID,
+    NONCE,
+    NOW,
+    openGateway,
+    post,
+    registerTestDevice,
+    removeDir,
+    snapshot,
+    TestGateway,
+} from "./helpers"
 
 const chain = buildChain(nodeCrypto, { dataBlocks: 6 })
 const blocks = chain.blocks
@@ -100,7 +113,8 @@ const forkAt2 = (() => {
     const readings = new ReadingsBuilder(2)
     readings.add([1, 2])
     const head = { seq: 2, link: blocks[1].hash, key: deriveEpochKey(nodeCrypto, testKey(), DEVICE_ID, 2) }
-    return sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 9000 }, intervalMs: 1000, readings }).block
+    return sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 9000 }, intervalMs: 1000, readings })
+        .block
 })()
 const badTag = (b: Buffer) => {
     const copy = Buffer.from(b)
@@ -113,17 +127,56 @@ describe("refused batches", () => {
         { name: "truncated", body: () => batch(blocks.slice(0, 2)).subarray(0, 150), status: 400, error: "malformed-batch" },
         { name: "empty", body: () => Buffer.alloc(0), status: 400, error: "malformed-batch" },
         { name: "oversized", body: () => Buffer.concat([batch(blocks), Buffer.alloc(MAX_BATCH_BYTES)]), status: 413, error: "too-large" },
-        { name: "wrong batch version", body: () => Buffer.concat([Buffer.from([2]), batch(blocks).subarray(1)]), status: 400, error: "malformed-batch" },
+        {
+            name: "wrong batch version",
+            body: () => Buffer.concat([Buffer.from([2]), batch(blocks).subarray(1)]),
+            status: 400,
+            error: "malformed-batch",
+        },
         { name: "another device's chain", body: () => batch(other.blocks), status: 422, error: "device-mismatch" },
         { name: "another device's block", prefix: 2, body: () => batch([other.blocks[2]]), status: 422, error: "bad-tag" },
         { name: "bad MAC", prefix: 1, body: () => batch([badTag(blocks[1].bytes)]), status: 422, error: "bad-tag", extra: { seq: 1 } },
         { name: "malformed block", prefix: 1, body: () => batch([Buffer.from([1, 1, 0])]), status: 422, error: "malformed-block" },
         // v2 binds the link in the tag: another chain's block 2, validly tagged after its own block 1, fails the tag here.
-        { name: "bad link (tag valid only after another block 1)", prefix: 2, body: () => batch([sibling.blocks[2]]), status: 422, error: "bad-tag", extra: { seq: 2 } },
-        { name: "a v1 block after v2 blocks (a chain's version never goes back)", prefix: 2, body: () => batch([siblingV1.blocks[2]]), status: 422, error: "version", extra: { seq: 2 } },
-        { name: "fork (valid tag at a stored seq)", prefix: 4, body: () => batch([forkAt2.bytes]), status: 409, error: "fork", extra: { seq: 2 } },
-        { name: "different block at a stored seq, bad tag", prefix: 4, body: () => batch([badTag(sibling.blocks[2].bytes)]), status: 422, error: "bad-tag" },
-        { name: "gap without a record", prefix: 2, body: () => batch([blocks[3], blocks[4]]), status: 409, error: "missing-blocks", extra: { expected: 2, ack: 1 } },
+        {
+            name: "bad link (tag valid only after another block 1)",
+            prefix: 2,
+            body: () => batch([sibling.blocks[2]]),
+            status: 422,
+            error: "bad-tag",
+            extra: { seq: 2 },
+        },
+        {
+            name: "a v1 block after v2 blocks (a chain's version never goes back)",
+            prefix: 2,
+            body: () => batch([siblingV1.blocks[2]]),
+            status: 422,
+            error: "version",
+            extra: { seq: 2 },
+        },
+        {
+            name: "fork (valid tag at a stored seq)",
+            prefix: 4,
+            body: () => batch([forkAt2.bytes]),
+            status: 409,
+            error: "fork",
+            extra: { seq: 2 },
+        },
+        {
+            name: "different block at a stored seq, bad tag",
+            prefix: 4,
+            body: () => batch([badTag(sibling.blocks[2].bytes)]),
+            status: 422,
+            error: "bad-tag",
+        },
+        {
+            name: "gap without a record",
+            prefix: 2,
+            body: () => batch([blocks[3], blocks[4]]),
+            status: 409,
+            error: "missing-blocks",
+            extra: { expected: 2, ack: 1 },
+        },
     ]
     for (const c of cases)
         test(`${c.name}: ${c.status} ${c.error}, nothing stored`, async () => {
@@ -162,7 +215,12 @@ describe("refused batches", () => {
 
     test("keeps a device's newest security events only, however many rejected blocks are posted", async () => {
         for (let i = 0; i < MAX_FLOOD_EVENTS_PER_DEVICE + 5; i++)
-            gw.store.commitBatch({ deviceId: ID, now: NOW, blocks: [], events: [{ kind: "bad-tag", seq: i, message: "m", block: Buffer.from([i & 255, i >> 8]) }] })
+            gw.store.commitBatch({
+                deviceId: ID,
+                now: NOW,
+                blocks: [],
+                events: [{ kind: "bad-tag", seq: i, message: "m", block: Buffer.from([i & 255, i >> 8]) }],
+            })
         const events = gw.store.events(ID)
         expect(events.length).toBe(MAX_FLOOD_EVENTS_PER_DEVICE)
         expect(events[0].seq).toBe(5)

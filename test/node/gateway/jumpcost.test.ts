@@ -35,7 +35,19 @@ function forgedJump(seq: number): Buffer {
     const link = Buffer.alloc(32, seq % 251)
     const content = encodeContent(
         { seq, link, key: testKey() },
-        { type: RECORD_GAP, time: { boot: 9, uptimeMs: 1 }, intervalMs: 1000, gap: { reason: 1, lostReadings: 0, firstLostSeq: HEAD + 1, lostBlocks: seq - HEAD - 1, lastLostHash: link, from: { boot: 9, uptimeMs: 0 } } }
+        {
+            type: RECORD_GAP,
+            time: { boot: 9, uptimeMs: 1 },
+            intervalMs: 1000,
+            gap: {
+                reason: 1,
+                lostReadings: 0,
+                firstLostSeq: HEAD + 1,
+                lostBlocks: seq - HEAD - 1,
+                lastLostHash: link,
+                from: { boot: 9, uptimeMs: 0 },
+            },
+        }
     )
     return Buffer.concat([content, Buffer.alloc(TAG_BYTES, 0xee)])
 }
@@ -107,10 +119,21 @@ describe("forged blocks cost little", () => {
         const ledger = buildChain(nodeCrypto, CHAIN).ledger
         const lost = 3000
         const dropped = []
-        for (let i = 0; i < lost; i++) dropped.push(...ledger.append([1, 2], { boot: 1, uptimeMs: 100 + i * 1000 }), ...[ledger.sealOpen()].filter(b => b))
+        for (let i = 0; i < lost; i++)
+            dropped.push(...ledger.append([1, 2], { boot: 1, uptimeMs: 100 + i * 1000 }), ...[ledger.sealOpen()].filter(b => b))
         const firstLost = dropped[0].seq
         const last = dropped[dropped.length - 1]
-        const [gap] = ledger.sealGap({ reason: 1, lostReadings: dropped.length, lostBlocks: dropped.length, firstLostSeq: firstLost, lastLostHash: last.hash, from: { boot: 1, uptimeMs: 100 } }, { boot: 2, uptimeMs: 5 })
+        const [gap] = ledger.sealGap(
+            {
+                reason: 1,
+                lostReadings: dropped.length,
+                lostBlocks: dropped.length,
+                firstLostSeq: firstLost,
+                lastLostHash: last.hash,
+                from: { boot: 1, uptimeMs: 100 },
+            },
+            { boot: 2, uptimeMs: 5 }
+        )
         expect(firstLost).toBe(HEAD + 1)
         const r = await post(gw, batch([gap]))
         expect(r.status).toBe(200)

@@ -33,7 +33,11 @@ describe("loadMasterKey", () => {
         const dir = mkdtempSync(join(tmpdir(), "fl-master-"))
         try {
             const file = join(dir, "sub", "gateway-master.key")
-            expect(loadMasterKey({ envValue: "11".repeat(32), defaultFile: file })).toMatchObject({ from: "FL_MASTER_KEY", created: false, key: Buffer.alloc(32, 0x11) })
+            expect(loadMasterKey({ envValue: "11".repeat(32), defaultFile: file })).toMatchObject({
+                from: "FL_MASTER_KEY",
+                created: false,
+                key: Buffer.alloc(32, 0x11),
+            })
             const created = loadMasterKey({ defaultFile: file })
             expect(created.created).toBe(true)
             expect(statSync(file).mode & 0o777).toBe(0o600)

@@ -75,7 +75,9 @@ describe("lastSeen", () => {
 
         // A batch with one new block among re-deliveries: the device is seen.
         clock = NOW + 4 * HOUR
-        expect((await post(gw, batch(blocks.slice(1)), "/v1/devices/" + ID + "/blocks?backlog=" + (blocks.length - 1))).body).toMatchObject({ stored: blocks.length - 3, duplicates: 2 })
+        expect((await post(gw, batch(blocks.slice(1)), "/v1/devices/" + ID + "/blocks?backlog=" + (blocks.length - 1))).body).toMatchObject(
+            { stored: blocks.length - 3, duplicates: 2 }
+        )
         expect((await get(gw, "/v1/devices/" + ID)).body).toMatchObject({ lastSeen: new Date(clock).toISOString(), reportedBacklog: 0 })
     })
 })

@@ -15,7 +15,11 @@ const LONG = "a".repeat(10240)
 const gw = gatewayPerTest()
 
 const admin = (path: string, body: unknown) =>
-    gw.app.request(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", authorization: "Bearer " + ADMIN_TOKEN } })
+    gw.app.request(path, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json", authorization: "Bearer " + ADMIN_TOKEN },
+    })
 
 describe("replies quote at most MAX_ECHO_CHARS of what was sent", () => {
     test("echo keeps short text and cuts long text with an ellipsis, never inside a surrogate pair", () => {
@@ -33,13 +37,37 @@ describe("replies quote at most MAX_ECHO_CHARS of what was sent", () => {
         ["GET .../export", () => gw.app.request("/v1/devices/" + LONG + "/export")],
         ["GET .../events", () => gw.app.request("/v1/devices/" + LONG + "/events")],
         ["GET .../gaps", () => gw.app.request("/v1/devices/" + LONG + "/gaps")],
-        ["POST .../blocks", () => gw.app.request("/v1/devices/" + LONG + "/blocks", { method: "POST", body: new Uint8Array(batch(chain.blocks)), headers: { "content-type": "application/octet-stream" } })],
-        ["POST .../succession", () => admin("/v1/devices/" + LONG + "/succession", { key0: testKey().toString("hex"), genesis: chain.blocks[0].bytes.toString("hex") })],
+        [
+            "POST .../blocks",
+            () =>
+                gw.app.request("/v1/devices/" + LONG + "/blocks", {
+                    method: "POST",
+                    body: new Uint8Array(batch(chain.blocks)),
+                    headers: { "content-type": "application/octet-stream" },
+                }),
+        ],
+        [
+            "POST .../succession",
+            () =>
+                admin("/v1/devices/" + LONG + "/succession", {
+                    key0: testKey().toString("hex"),
+                    genesis: chain.blocks[0].bytes.toString("hex"),
+                }),
+        ],
         ["an unknown route", () => gw.app.request("/v2/" + LONG)],
         ["GET /dashboard/api/devices/<10 KB id>/gaps", () => gw.app.request("/dashboard/api/devices/" + LONG + "/gaps")],
         ["POST /v1/devices with a 10 KB id", () => admin("/v1/devices", { deviceId: LONG, key0: testKey().toString("hex") })],
-        ["POST /v1/devices with a 10 KB label", () => admin("/v1/devices", { deviceId: "00000000000000aa", key0: testKey().toString("hex"), label: LONG })],
-        ["a 10 KB backlog", () => post(gw, batch(chain.blocks), "/v1/devices/" + ID + "/blocks?backlog=" + "9".repeat(10240)).then(r => new Response(JSON.stringify(r.body), { status: r.status }))],
+        [
+            "POST /v1/devices with a 10 KB label",
+            () => admin("/v1/devices", { deviceId: "00000000000000aa", key0: testKey().toString("hex"), label: LONG }),
+        ],
+        [
+            "a 10 KB backlog",
+            () =>
+                post(gw, batch(chain.blocks), "/v1/devices/" + ID + "/blocks?backlog=" + "9".repeat(10240)).then(
+                    r => new Response(JSON.stringify(r.body), { status: r.status })
+                ),
+        ],
         ["a 10 KB seq", () => gw.app.request("/v1/devices/" + ID + "/blocks?from=" + "9".repeat(10240))],
     ]
     test.each(routes)("%s: a reply under 1 KB", async (_, request) => {
@@ -72,17 +100,23 @@ describe("labels", () => {
 
 describe("sync requests", () => {
     const send = (contentType?: string) =>
-        gw.app.request("/v1/devices/" + ID + "/blocks", { method: "POST", body: new Uint8Array(batch(chain.blocks)), headers: contentType ? { "content-type": contentType } : {} })
+        gw.app.request("/v1/devices/" + ID + "/blocks", {
+            method: "POST",
+            body: new Uint8Array(batch(chain.blocks)),
+            headers: contentType ? { "content-type": contentType } : {},
+        })
 
-    test.each([["none", undefined], ["text/plain", "text/plain"], ["a form", "application/x-www-form-urlencoded"], ["JSON", "application/json"]])(
-        "content type %s: 415 unsupported-media-type, nothing stored",
-        async (_, type) => {
-            const r = await send(type)
-            expect(r.status).toBe(415)
-            expect((await r.json()).error).toBe("unsupported-media-type")
-            expect(gw.store.counts().blocks).toBe(0)
-        }
-    )
+    test.each([
+        ["none", undefined],
+        ["text/plain", "text/plain"],
+        ["a form", "application/x-www-form-urlencoded"],
+        ["JSON", "application/json"],
+    ])("content type %s: 415 unsupported-media-type, nothing stored", async (_, type) => {
+        const r = await send(type)
+        expect(r.status).toBe(415)
+        expect((await r.json()).error).toBe("unsupported-media-type")
+        expect(gw.store.counts().blocks).toBe(0)
+    })
 
     test("application/octet-stream in any case, with parameters, is a batch", async () => {
         expect((await send("Application/Octet-Stream; charset=binary")).status).toBe(200)

@@ -65,7 +65,12 @@ describe("register", () => {
     test("registerDevice registers without HTTP, under the gateway's master key", () => {
         gw.close()
         registerDevice({ db: gw.dbPath, masterKey: MASTER_KEY }, { deviceId: ID, key0: testKey().toString("hex") })
-        expect(() => registerDevice({ db: gw.dbPath, masterKey: Buffer.alloc(32, 1) }, { deviceId: "0000000000000001", key0: testKey().toString("hex") })).toThrow(KeyVaultError)
+        expect(() =>
+            registerDevice(
+                { db: gw.dbPath, masterKey: Buffer.alloc(32, 1) },
+                { deviceId: "0000000000000001", key0: testKey().toString("hex") }
+            )
+        ).toThrow(KeyVaultError)
         gw = openGateway(gw.dir)
         expect(gw.service.fleet().map(d => d.deviceId)).toEqual([ID])
     })
@@ -128,13 +133,23 @@ describe("read routes", () => {
 
     test("GET /v1/devices/:id adds the genesis layout", async () => {
         const { body } = await get(gw, "/v1/devices/" + ID)
-        expect(body).toMatchObject({ firmware: "test/1", board: "sim", channels: [{ name: "temperature", unit: "degC", exponent: -2 }, { name: "humidity" }] })
+        expect(body).toMatchObject({
+            firmware: "test/1",
+            board: "sim",
+            channels: [{ name: "temperature", unit: "degC", exponent: -2 }, { name: "humidity" }],
+        })
     })
 
     test("GET /v1/devices/:id/blocks lists summaries, with a seq range", async () => {
         const { body } = await get(gw, "/v1/devices/" + ID + "/blocks")
         expect(body.blocks.map((b: any) => b.type)).toEqual(["genesis", "data", "data", "data", "gap"])
-        expect(body.blocks[1]).toMatchObject({ seq: 1, readings: 4, boot: 0, uptimeMs: 1000, hash: chain.blocks[1].hash.toString("hex").slice(0, 16) })
+        expect(body.blocks[1]).toMatchObject({
+            seq: 1,
+            readings: 4,
+            boot: 0,
+            uptimeMs: 1000,
+            hash: chain.blocks[1].hash.toString("hex").slice(0, 16),
+        })
         expect(body.blocks[4]).toMatchObject({ lostReadings: 3, lostBlocks: 0 })
         const some = (await get(gw, "/v1/devices/" + ID + "/blocks?from=1&to=2")).body.blocks
         expect(some.map((b: any) => b.seq)).toEqual([1, 2])

@@ -30,12 +30,22 @@ test("registers a device, takes its chain over HTTP with a signed ack, and expor
     })
     expect(reg.status).toBe(201)
     const chain = buildChain(nobleCrypto)
-    const res = await fetch(gateway.url + "/v1/devices/" + ID + "/blocks?backlog=" + chain.blocks.length, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(batch(chain.blocks)) })
+    const res = await fetch(gateway.url + "/v1/devices/" + ID + "/blocks?backlog=" + chain.blocks.length, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: new Uint8Array(batch(chain.blocks)),
+    })
     expect(res.status).toBe(200)
     const ack = readSignedAck(nobleCrypto, deriveAckKey(nobleCrypto, testKey(), DEVICE_ID), DEVICE_ID, NONCE, await res.json())
     expect(ack?.ack).toBe(chain.blocks.length - 1)
-    const big = await fetch(gateway.url + "/v1/devices/" + ID + "/blocks", { method: "POST", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(20000).fill(1) })
+    const big = await fetch(gateway.url + "/v1/devices/" + ID + "/blocks", {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: new Uint8Array(20000).fill(1),
+    })
     expect(big.status).toBe(413)
     const file = parseExport(await (await fetch(gateway.url + "/v1/devices/" + ID + "/export")).text())
-    expect(verifyChain(nobleCrypto, file.blocks, { deviceId: DEVICE_ID, key0: testKey(), expectedHead: { seq: ack!.ack, hash: ack!.head } }).ok).toBe(true)
+    expect(
+        verifyChain(nobleCrypto, file.blocks, { deviceId: DEVICE_ID, key0: testKey(), expectedHead: { seq: ack!.ack, hash: ack!.head } }).ok
+    ).toBe(true)
 })

@@ -41,30 +41,40 @@ describe("streamed answers", () => {
     test("the export is byte for byte the export file of the chain, and verifies", async () => {
         const r = await get(gw, "/v1/devices/" + ID + "/export")
         const head = chain.blocks[chain.blocks.length - 1]
-        expect(r.text).toBe(formatExport({ deviceId: DEVICE_ID, blocks: chain.blocks.map(b => b.bytes), head: { seq: head.seq, hash: head.hash } }))
+        expect(r.text).toBe(
+            formatExport({ deviceId: DEVICE_ID, blocks: chain.blocks.map(b => b.bytes), head: { seq: head.seq, hash: head.hash } })
+        )
         expect(verifyChain(nodeCrypto, parseExport(r.text).blocks, { deviceId: DEVICE_ID, key0: testKey() }).ok).toBe(true)
     })
 
-    test.each(["/export", "/readings", "/readings?format=csv", "/blocks"])("%s reads the store only as far as the client has read", async path => {
-        const seen = countRows()
-        const res = await gw.app.request("/v1/devices/" + ID + path)
-        expect(res.status).toBe(200)
-        const reader = res.body!.getReader()
-        let pieces = 0
-        while (seen.rows === 0 && !(await reader.read()).done) pieces++
-        // The first pieces read: a couple of pages fetched at most, not the 3001 blocks.
-        expect(seen.rows).toBeGreaterThan(0)
-        expect(seen.rows).toBeLessThanOrEqual(1024)
-        while (!(await reader.read()).done) pieces++
-        expect(pieces).toBeGreaterThan(2)
-        expect(seen.rows).toBeGreaterThanOrEqual(chain.blocks.length)
-    })
+    test.each(["/export", "/readings", "/readings?format=csv", "/blocks"])(
+        "%s reads the store only as far as the client has read",
+        async path => {
+            const seen = countRows()
+            const res = await gw.app.request("/v1/devices/" + ID + path)
+            expect(res.status).toBe(200)
+            const reader = res.body!.getReader()
+            let pieces = 0
+            while (seen.rows === 0 && !(await reader.read()).done) pieces++
+            // The first pieces read: a couple of pages fetched at most, not the 3001 blocks.
+            expect(seen.rows).toBeGreaterThan(0)
+            expect(seen.rows).toBeLessThanOrEqual(1024)
+            while (!(await reader.read()).done) pieces++
+            expect(pieces).toBeGreaterThan(2)
+            expect(seen.rows).toBeGreaterThanOrEqual(chain.blocks.length)
+        }
+    )
 
     test("readings and the block list keep their shapes", async () => {
         const readings = (await get(gw, "/v1/devices/" + ID + "/readings?from=1&to=2")).body
         expect(Object.keys(readings)).toEqual(["deviceId", "channels", "readings"])
         expect(readings.channels).toEqual(decodeBlock(chain.blocks[0].bytes).genesis.channels)
-        expect(readings.readings.map((r: { seq: number; uptimeMs: number }) => [r.seq, r.uptimeMs])).toEqual([[1, 1000], [1, 2000], [2, 3000], [2, 4000]])
+        expect(readings.readings.map((r: { seq: number; uptimeMs: number }) => [r.seq, r.uptimeMs])).toEqual([
+            [1, 1000],
+            [1, 2000],
+            [2, 3000],
+            [2, 4000],
+        ])
         expect(Object.keys(readings.readings[0])).toEqual(["seq", "boot", "uptimeMs", "values"])
         const list = (await get(gw, "/v1/devices/" + ID + "/blocks?from=2999&limit=5")).body
         expect(list.deviceId).toBe(ID)
@@ -76,7 +86,18 @@ describe("streamed answers", () => {
         // Summary rows only (the list needs no block bytes): enough to pass the cap.
         const extra = MAX_BLOCKS_PER_REQUEST
         const base = chain.blocks.length
-        const filler = Array.from({ length: extra }, (_, i) => ({ seq: base + i, type: 1, boot: 0, uptimeMs: 0, unixTime: null as number | null, readingCount: 0, lostReadings: 0, lostBlocks: 0, hash: Buffer.alloc(32), bytes: Buffer.alloc(1) }))
+        const filler = Array.from({ length: extra }, (_, i) => ({
+            seq: base + i,
+            type: 1,
+            boot: 0,
+            uptimeMs: 0,
+            unixTime: null as number | null,
+            readingCount: 0,
+            lostReadings: 0,
+            lostBlocks: 0,
+            hash: Buffer.alloc(32),
+            bytes: Buffer.alloc(1),
+        }))
         gw.store.commitBatch({ deviceId: ID, now: 0, blocks: filler, events: [] })
         const first = (await get(gw, "/v1/devices/" + ID + "/blocks")).body
         expect(first.blocks.length).toBe(MAX_BLOCKS_PER_REQUEST)

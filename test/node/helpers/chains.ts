@@ -25,7 +25,10 @@ export interface TestChain {
  * Genesis, `dataBlocks` data blocks of `perBlock` readings (one value missing in block 2), and
  * a power-loss gap record after them.
  */
-export function buildChain(crypto: LedgerCrypto, options: { key?: Buffer; deviceId?: Buffer; dataBlocks?: number; perBlock?: number; gap?: boolean; formatVersion?: number } = {}): TestChain {
+export function buildChain(
+    crypto: LedgerCrypto,
+    options: { key?: Buffer; deviceId?: Buffer; dataBlocks?: number; perBlock?: number; gap?: boolean; formatVersion?: number } = {}
+): TestChain {
     const perBlock = options.perBlock ?? 8
     const ledger = new Ledger(crypto, options.deviceId ?? DEVICE_ID, CHANNELS, newChainHead(Buffer.from(options.key ?? testKey())), {
         intervalMs: 1000,
@@ -40,7 +43,12 @@ export function buildChain(crypto: LedgerCrypto, options: { key?: Buffer; device
         blocks.push(...ledger.append(reading, { boot: 0, uptimeMs: 1000 + i * 1000 }))
     }
     if (options.gap !== false)
-        blocks.push(...ledger.sealGap({ reason: GAP_POWER_LOSS, lostReadings: 3, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 99000 } }, { boot: 1, uptimeMs: 10 }))
+        blocks.push(
+            ...ledger.sealGap(
+                { reason: GAP_POWER_LOSS, lostReadings: 3, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 99000 } },
+                { boot: 1, uptimeMs: 10 }
+            )
+        )
     return { blocks, ledger }
 }
 
@@ -51,7 +59,10 @@ export function buildChain(crypto: LedgerCrypto, options: { key?: Buffer; device
  */
 export function hourlyChain(crypto: LedgerCrypto, options: { key?: Buffer; deviceId?: Buffer; hours: number }): SealedBlock[] {
     const minute = 60000
-    const ledger = new Ledger(crypto, options.deviceId ?? DEVICE_ID, CHANNELS, newChainHead(Buffer.from(options.key ?? testKey())), { intervalMs: minute, maxBlockAgeMs: 60 * minute })
+    const ledger = new Ledger(crypto, options.deviceId ?? DEVICE_ID, CHANNELS, newChainHead(Buffer.from(options.key ?? testKey())), {
+        intervalMs: minute,
+        maxBlockAgeMs: 60 * minute,
+    })
     const blocks: SealedBlock[] = [ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "test/1", "esp32c3")]
     for (let m = 1; blocks.length <= options.hours; m++) {
         const time = { boot: 0, uptimeMs: m * minute }

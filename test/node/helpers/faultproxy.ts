@@ -18,7 +18,10 @@ export class FaultProxy {
     private server?: Server
     private readonly sockets = new Set<Socket>()
 
-    constructor(readonly port: number, public upstreamPort: number) {}
+    constructor(
+        readonly port: number,
+        public upstreamPort: number
+    ) {}
 
     /** Starts accepting connections (the gateway is reachable). */
     async open(): Promise<void> {

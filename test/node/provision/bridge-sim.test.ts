@@ -36,8 +36,30 @@ describe("USB sync through fieldledger bridge on the simulator", () => {
 
     test("provisioned for USB, the device's chain reaches the gateway only through the bridge, and the device prunes", async () => {
         // What the device did is the first thing to know when this fails.
-        onTestFailed(() => console.log("the device's lines:\n" + lines.filter(l => /^fl:(sync|error|boot|status)|panic|restart/i.test(l)).slice(-40).join("\n")))
-        const p = await run(["provision", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--device-gateway", "usb", "--admin-token-file", tokenFile, "--block-age", "3000", "--json"])
+        onTestFailed(() =>
+            console.log(
+                "the device's lines:\n" +
+                    lines
+                        .filter(l => /^fl:(sync|error|boot|status)|panic|restart/i.test(l))
+                        .slice(-40)
+                        .join("\n")
+            )
+        )
+        const p = await run([
+            "provision",
+            "--sim",
+            "--device",
+            DEVICE_ID,
+            "--gateway",
+            gw.url,
+            "--device-gateway",
+            "usb",
+            "--admin-token-file",
+            tokenFile,
+            "--block-age",
+            "3000",
+            "--json",
+        ])
         expect(p.code, p.stdout + p.stderr).toBe(0)
         expect(JSON.parse(p.stdout).config.FL_GATEWAY).toBe("usb")
         await until("the device to sync over USB", () => lines.some(l => l.includes("fl:sync to USB")))
@@ -58,7 +80,14 @@ describe("USB sync through fieldledger bridge on the simulator", () => {
         // The bound is generous: CI runs the other suites beside this VM. On a timeout the
         // device's own lines (a restart would show a second fl:boot) say what it did instead.
         await until("the device's own account of the round", () => lines.some(l => l.startsWith("fl:sync synced")), 30000).catch(e => {
-            throw new Error(e.message + "; the device's lines:\n" + lines.filter(l => /^fl:(sync|error|boot)|panic|restart/i.test(l)).slice(-25).join("\n"))
+            throw new Error(
+                e.message +
+                    "; the device's lines:\n" +
+                    lines
+                        .filter(l => /^fl:(sync|error|boot)|panic|restart/i.test(l))
+                        .slice(-25)
+                        .join("\n")
+            )
         })
     }, 400000)
 })

@@ -87,7 +87,11 @@ describe("fieldledger bridge", () => {
 
     test("writes only its reply: never the chain, the head or a key", async () => {
         const writes: string[] = []
-        const watched: DeviceSettings = { ...d.settings, set: async (k, v) => (writes.push(k), d.settings.set(k, v)), delete: async k => (writes.push("-" + k), d.settings.delete(k)) }
+        const watched: DeviceSettings = {
+            ...d.settings,
+            set: async (k, v) => (writes.push(k), d.settings.set(k, v)),
+            delete: async k => (writes.push("-" + k), d.settings.delete(k)),
+        }
         const device = d.syncOverUsb(store)
         await bridgeOnce({ ...options, settings: watched })
         await device
@@ -191,7 +195,10 @@ describe("fieldledger bridge", () => {
         const device = d.syncOverUsb(store)
         await bridgeOnce(options, served)
         await device
-        await d.kv.set(BRIDGE_REQUEST_SETTING, encodeBridgeRequest({ nonce: Buffer.from([...served][0], "hex"), backlog: 0, slots: store.slots }))
+        await d.kv.set(
+            BRIDGE_REQUEST_SETTING,
+            encodeBridgeRequest({ nonce: Buffer.from([...served][0], "hex"), backlog: 0, slots: store.slots })
+        )
         expect((await bridgeRound(options, served)).outcome).toBe("idle")
     })
 })
@@ -213,10 +220,27 @@ describe("USB sync wire", () => {
     })
 
     test("the trimmed reply of the largest gateway answer fits one setting, with the signed members intact", () => {
-        const reply = { ack: 2 ** 40, head: "ab".repeat(32), time: 4102444800, tag: "cd".repeat(16), error: "x".repeat(500), message: "m".repeat(900), expected: 7, stored: 1, duplicates: 2 }
+        const reply = {
+            ack: 2 ** 40,
+            head: "ab".repeat(32),
+            time: 4102444800,
+            tag: "cd".repeat(16),
+            error: "x".repeat(500),
+            message: "m".repeat(900),
+            expected: 7,
+            stored: 1,
+            duplicates: 2,
+        }
         const text = trimGatewayReply(409, reply)
         expect(text.length).toBeLessThanOrEqual(MAX_BRIDGE_REPLY_BYTES)
-        expect(JSON.parse(text)).toEqual({ status: 409, ack: 2 ** 40, head: reply.head, time: reply.time, tag: reply.tag, error: "x".repeat(40) })
+        expect(JSON.parse(text)).toEqual({
+            status: 409,
+            ack: 2 ** 40,
+            head: reply.head,
+            time: reply.time,
+            tag: reply.tag,
+            error: "x".repeat(40),
+        })
         expect(readBridgeReply(text)).toEqual({ status: 409, body: text })
         expect(readBridgeReply("not json")).toBeUndefined()
         expect(readBridgeReply('{"ack":1}')).toBeUndefined()

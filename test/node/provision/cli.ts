@@ -11,7 +11,10 @@ import { Simulator } from "../../../tools/lib/simulator"
 /** Runs `fieldledger ARGS` (bin/fieldledger.mjs) and collects its output. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise(resolve => {
-        const child = spawn(process.execPath, ["bin/fieldledger.mjs", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+        const child = spawn(process.execPath, ["bin/fieldledger.mjs", ...args], {
+            env: { ...process.env, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        })
         let stdout = ""
         let stderr = ""
         child.stdout.on("data", d => (stdout += d))
@@ -44,7 +47,10 @@ export async function startSimulatedSetup(o: { deviceId: string; token: string; 
     const lines: string[] = []
     // Fresh flash only once the bus lock is ours: another suite's VM may be using the file until then.
     await sim.startBus(undefined, true)
-    sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", o.deviceId], { onLine: l => lines.push(cleanLine(l)), onExit: () => {} })
+    sim.launch("vm", ["run", "src/main.ts", "--tcp", "--device-id", o.deviceId], {
+        onLine: l => lines.push(cleanLine(l)),
+        onExit: () => {},
+    })
     await until("the simulated device to boot", () => lines.some(l => parseLine(l)?.kind === "boot"))
     return {
         dir,

@@ -45,9 +45,14 @@ export class FakeDevice {
         const provisioned = await readProvisionedKey(this.kv, nodeCrypto, this.id)
         if (provisioned && provisioned.adopted) await saveAckKey(this.kv, deriveAckKey(nodeCrypto, provisioned.key0, this.id))
         const chain = await openChain({
-            store, crypto: nodeCrypto, deviceId: this.id, channels,
+            store,
+            crypto: nodeCrypto,
+            deviceId: this.id,
+            channels,
             ledger: { intervalMs: 1000, maxReadingsPerBlock: 3 },
-            firmwareVersion: FIRMWARE_VERSION, board: "test", checkpointEvery: 10,
+            firmwareVersion: FIRMWARE_VERSION,
+            board: "test",
+            checkpointEvery: 10,
             successor: !!provisioned && !provisioned.adopted,
             newKey: async () => {
                 const key0 = provisioned ? Buffer.from(provisioned.key0) : this.randomKey()

@@ -11,7 +11,14 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest"
 import { verifyChain } from "../../../src/lib/ledger/verify"
 import { startGateway, RunningGateway } from "../../../tools/gateway/server"
 import { nodeCrypto } from "../../../tools/lib/crypto"
-import { checkAdminToken, newKey0, ProvisionError, readDeviceState, readPendingFile, registerWithGateway } from "../../../tools/lib/provisioning"
+import {
+    checkAdminToken,
+    newKey0,
+    ProvisionError,
+    readDeviceState,
+    readPendingFile,
+    registerWithGateway,
+} from "../../../tools/lib/provisioning"
 import { ProvisionPlan, provisionDevice } from "../../../tools/provision"
 import { FakeDevice, FAKE_ID } from "./fakedevice"
 
@@ -43,7 +50,13 @@ async function provision(device: FakeDevice, p: ProvisionPlan) {
     const before = await readDeviceState(device.settings, nodeCrypto, FAKE_ID)
     const out: Record<string, unknown> = {}
     const lines: string[] = []
-    const error = await provisionDevice({ id: FAKE_ID, settings: device.settings, restartProgram: device.restartProgram }, before, p, out, l => lines.push(l)).then(
+    const error = await provisionDevice(
+        { id: FAKE_ID, settings: device.settings, restartProgram: device.restartProgram },
+        before,
+        p,
+        out,
+        l => lines.push(l)
+    ).then(
         (): ProvisionError | undefined => undefined,
         (e: unknown) => e as ProvisionError
     )

@@ -35,7 +35,15 @@ const TOKEN = "test-admin-token"
 const noSleep = async () => {}
 
 async function provision(device: FakeDevice, key0 = newKey0()) {
-    const proof = await startChainOnDevice({ settings: device.settings, crypto, deviceId: FAKE_ID, key0, restartProgram: device.restartProgram, sleep: noSleep, timeoutMs: 1000 })
+    const proof = await startChainOnDevice({
+        settings: device.settings,
+        crypto,
+        deviceId: FAKE_ID,
+        key0,
+        restartProgram: device.restartProgram,
+        sleep: noSleep,
+        timeoutMs: 1000,
+    })
     await markProvisioned(device.settings, 1767225600)
     return { key0, proof }
 }
@@ -110,7 +118,11 @@ describe("the device starts its chain under the provisioned key", () => {
         expect(await d.kv.get(PROVISIONED_KEY_SETTING)).toBe(undefined)
         expect(proof.link).toBe("0".repeat(64))
         expect((await d.kv.get(ACK_KEY_SETTING))!.equals(deriveAckKey(crypto, key0, d.id))).toBe(true)
-        const report = verifyChain(crypto, d.sealed.map(b => b.bytes), { deviceId: d.id, key0: key0 })
+        const report = verifyChain(
+            crypto,
+            d.sealed.map(b => b.bytes),
+            { deviceId: d.id, key0: key0 }
+        )
         expect(report.ok).toBe(true)
         const s = await readDeviceState(d.settings, crypto, FAKE_ID)
         expect(s.provisioned).toBe(true)
@@ -125,7 +137,11 @@ describe("the device starts its chain under the provisioned key", () => {
         const { key0, proof } = await provision(d)
         expect(proof.link).toBe(oldHead.headHash)
         const next = d.sealed.slice(before)
-        const report = verifyChain(crypto, next.map(b => b.bytes), { deviceId: d.id, key0: key0 })
+        const report = verifyChain(
+            crypto,
+            next.map(b => b.bytes),
+            { deviceId: d.id, key0: key0 }
+        )
         expect(report.ok).toBe(true)
         if (report.ok) expect(report.summary.previousChainHead).toBe(oldHead.headHash)
         // The boot counter goes on across chains (the old chain's boot was 0).
@@ -179,7 +195,15 @@ describe("the device starts its chain under the provisioned key", () => {
     test("a device without the firmware never takes the key: device-timeout, and the key is still there to see", async () => {
         const d = new FakeDevice()
         d.firmware = false
-        const err = await startChainOnDevice({ settings: d.settings, crypto, deviceId: FAKE_ID, key0: newKey0(), restartProgram: d.restartProgram, sleep: noSleep, timeoutMs: 0 }).catch(e => e)
+        const err = await startChainOnDevice({
+            settings: d.settings,
+            crypto,
+            deviceId: FAKE_ID,
+            key0: newKey0(),
+            restartProgram: d.restartProgram,
+            sleep: noSleep,
+            timeoutMs: 0,
+        }).catch(e => e)
         expect(err).toBeInstanceOf(ProvisionError)
         expect(err.code).toBe("device-timeout")
     })
@@ -216,27 +240,41 @@ describe("gateway registration", () => {
     })
 
     test("an unreachable gateway is gateway-unreachable", async () => {
-        const err = await registerWithGateway({ url: "http://127.0.0.1:9", adminToken: TOKEN }, { deviceId: FAKE_ID, key0: "00".repeat(32) }).catch(e => e)
+        const err = await registerWithGateway(
+            { url: "http://127.0.0.1:9", adminToken: TOKEN },
+            { deviceId: FAKE_ID, key0: "00".repeat(32) }
+        ).catch(e => e)
         expect(err.code).toBe("gateway-unreachable")
     })
 
     test("key succession: the gateway closes the old chain and ingests the successor's genesis", async () => {
         const d = new FakeDevice()
         const first = await provision(d)
-        expect(await registerWithGateway({ url: gw.url, adminToken: TOKEN }, { deviceId: FAKE_ID, key0: first.key0.toString("hex") })).toBe("registered")
+        expect(await registerWithGateway({ url: gw.url, adminToken: TOKEN }, { deviceId: FAKE_ID, key0: first.key0.toString("hex") })).toBe(
+            "registered"
+        )
         await d.boot(1)
         // The gateway takes the first chain (what the device's sync would post).
         const blocks = d.sealed
-        gw.service.ingest(FAKE_ID, Buffer.concat([Buffer.from([1]), Buffer.alloc(8), ...blocks.flatMap(b => [Buffer.from([b.bytes.length]), b.bytes])]))
+        gw.service.ingest(
+            FAKE_ID,
+            Buffer.concat([Buffer.from([1]), Buffer.alloc(8), ...blocks.flatMap(b => [Buffer.from([b.bytes.length]), b.bytes])])
+        )
         const acked = (await gatewayView({ url: gw.url }, FAKE_ID)).ackedSeq!
         expect(acked).toBeGreaterThan(0)
         // Re-provision (the gap record of the reboot is not at the gateway: a succession-gap event).
         const before = d.sealed.length
         const second = await provision(d)
-        const outcome = await registerWithGateway({ url: gw.url, adminToken: TOKEN }, { deviceId: FAKE_ID, key0: second.key0.toString("hex"), successorGenesis: second.proof.genesis })
+        const outcome = await registerWithGateway(
+            { url: gw.url, adminToken: TOKEN },
+            { deviceId: FAKE_ID, key0: second.key0.toString("hex"), successorGenesis: second.proof.genesis }
+        )
         expect(outcome).toBe("succeeded")
         const fresh = d.sealed.slice(before)
-        const reply = gw.service.ingest(FAKE_ID, Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from([fresh[0].bytes.length]), fresh[0].bytes]))
+        const reply = gw.service.ingest(
+            FAKE_ID,
+            Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from([fresh[0].bytes.length]), fresh[0].bytes])
+        )
         expect(reply.status).toBe(200)
         expect((await gatewayView({ url: gw.url }, FAKE_ID)).ackedSeq).toBe(0)
         const events = gw.service.events(FAKE_ID).map(e => e.kind)
@@ -248,7 +286,10 @@ describe("gateway registration", () => {
         const first = await provision(d)
         await registerWithGateway({ url: gw.url, adminToken: TOKEN }, { deviceId: FAKE_ID, key0: first.key0.toString("hex") })
         const second = await provision(d)
-        const err = await registerWithGateway({ url: gw.url, adminToken: TOKEN }, { deviceId: FAKE_ID, key0: newKey0().toString("hex"), successorGenesis: second.proof.genesis }).catch(e => e)
+        const err = await registerWithGateway(
+            { url: gw.url, adminToken: TOKEN },
+            { deviceId: FAKE_ID, key0: newKey0().toString("hex"), successorGenesis: second.proof.genesis }
+        ).catch(e => e)
         expect(err.code).toBe("gateway-refused")
         expect(err.message).toMatch(/bad-tag/)
     })
@@ -275,7 +316,11 @@ describe("gateway registration", () => {
         expect(statSync(file).mode & 0o777).toBe(0o600)
     })
 
-    test.each([["not json"], [JSON.stringify({ format: "x" })], [JSON.stringify({ format: "fieldledger-pending-registrations", version: 1, registrations: [{ deviceId: "zz" }] })]])("a malformed pending file is refused: %s", text => {
+    test.each([
+        ["not json"],
+        [JSON.stringify({ format: "x" })],
+        [JSON.stringify({ format: "fieldledger-pending-registrations", version: 1, registrations: [{ deviceId: "zz" }] })],
+    ])("a malformed pending file is refused: %s", text => {
         const file = join(dir, "bad.json")
         require("node:fs").writeFileSync(file, text)
         expect(() => readPendingFile(file)).toThrow(ProvisionError)

@@ -64,7 +64,21 @@ describe("provisioning the simulated device over the devtools bus", () => {
     }, 120000)
 
     test("provision: new genesis under the new key, registered, synced and verified by the gateway", async () => {
-        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--gateway", gw.url, "--admin-token-file", tokenFile, "--block-age", "3000", "--label", "e2e", "--json"])
+        const r = await run([
+            "provision",
+            "--sim",
+            "--device",
+            DEVICE_ID,
+            "--gateway",
+            gw.url,
+            "--admin-token-file",
+            tokenFile,
+            "--block-age",
+            "3000",
+            "--label",
+            "e2e",
+            "--json",
+        ])
         expect(r.stderr).not.toMatch(/[0-9a-f]{64}/)
         expect(r.code, r.stdout + r.stderr).toBe(0)
         const doc = JSON.parse(r.stdout)
@@ -73,10 +87,14 @@ describe("provisioning the simulated device over the devtools bus", () => {
         expect(doc.after.pendingKey).toBe(false)
         expect(doc.config).toEqual({ FL_GATEWAY: gw.url, FL_BLOCK_AGE: 3000 })
         // The device's new chain reaches the gateway, which verified each block on ingest.
-        const v = await until("the gateway to acknowledge data blocks", async () => {
-            const x = await view()
-            return x.head && x.head.seq >= 2 ? x : undefined
-        }, 120000)
+        const v = await until(
+            "the gateway to acknowledge data blocks",
+            async () => {
+                const x = await view()
+                return x.head && x.head.seq >= 2 ? x : undefined
+            },
+            120000
+        )
         expect(v.securityEvents).toBe(0)
         const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
         expect(exported.blocks.length).toBeGreaterThanOrEqual(3)
@@ -100,15 +118,32 @@ describe("provisioning the simulated device over the devtools bus", () => {
     }, 120000)
 
     test("--force is key succession: the gateway closes the old chain and verifies the successor", async () => {
-        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--force", "--gateway", gw.url, "--admin-token-file", tokenFile, "--block-age", "3000", "--json"])
+        const r = await run([
+            "provision",
+            "--sim",
+            "--device",
+            DEVICE_ID,
+            "--force",
+            "--gateway",
+            gw.url,
+            "--admin-token-file",
+            tokenFile,
+            "--block-age",
+            "3000",
+            "--json",
+        ])
         expect(r.code, r.stdout + r.stderr).toBe(0)
         const doc = JSON.parse(r.stdout)
         expect(doc.registration).toBe("succeeded")
         expect(doc.genesisLink).not.toBe("0".repeat(64))
-        await until("the successor chain at the gateway", async () => {
-            const x = await view()
-            return x.head && x.head.seq >= 1 ? x : undefined
-        }, 120000)
+        await until(
+            "the successor chain at the gateway",
+            async () => {
+                const x = await view()
+                return x.head && x.head.seq >= 1 ? x : undefined
+            },
+            120000
+        )
         const events = (await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/events")).json()).events.map((e: any) => e.kind)
         expect(events).toContain("key-succession")
         const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
@@ -117,7 +152,10 @@ describe("provisioning the simulated device over the devtools bus", () => {
 
     test("--force with a wrong admin token is refused before the device is touched: it keeps its chain and key", async () => {
         const before = await deviceState()
-        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--force", "--gateway", gw.url, "--block-age", "5000", "--json"], { FL_ADMIN_TOKEN: "wrong-token" })
+        const r = await run(
+            ["provision", "--sim", "--device", DEVICE_ID, "--force", "--gateway", gw.url, "--block-age", "5000", "--json"],
+            { FL_ADMIN_TOKEN: "wrong-token" }
+        )
         expect(r.code, r.stdout + r.stderr).toBe(1)
         expect(JSON.parse(r.stdout).error).toBe("bad-token")
         const after = await deviceState()
@@ -126,14 +164,35 @@ describe("provisioning the simulated device over the devtools bus", () => {
         expect(after.config).toEqual(before.config)
         // The gateway still takes the chain it knows the key of.
         const { head, securityEvents } = await view()
-        await until("the gateway to take more of the same chain", async () => ((await view()).head.seq > head.seq ? true : undefined), 120000)
+        await until(
+            "the gateway to take more of the same chain",
+            async () => ((await view()).head.seq > head.seq ? true : undefined),
+            120000
+        )
         expect((await view()).securityEvents).toBe(securityEvents)
     }, 200000)
 
     test("gateway unreachable: a 0600 pending file, uploaded later with register", async () => {
         const pending = join(dir, "pending.json")
         // Registered against a dead address; the device itself syncs to the live gateway.
-        const r = await run(["provision", "--sim", "--device", DEVICE_ID, "--force", "--gateway", "http://127.0.0.1:9", "--device-gateway", gw.url, "--admin-token-file", tokenFile, "--pending", pending, "--block-age", "3000", "--json"])
+        const r = await run([
+            "provision",
+            "--sim",
+            "--device",
+            DEVICE_ID,
+            "--force",
+            "--gateway",
+            "http://127.0.0.1:9",
+            "--device-gateway",
+            gw.url,
+            "--admin-token-file",
+            tokenFile,
+            "--pending",
+            pending,
+            "--block-age",
+            "3000",
+            "--json",
+        ])
         expect(r.code, r.stdout + r.stderr).toBe(0)
         const doc = JSON.parse(r.stdout)
         expect(doc.registration).toBe("pending")
@@ -142,11 +201,19 @@ describe("provisioning the simulated device over the devtools bus", () => {
         expect(up.code).toBe(0)
         expect(JSON.parse(up.stdout).results[0].outcome).toBe("succeeded")
         expect(existsSync(pending)).toBe(false)
-        await until("the third chain at the gateway", async () => {
-            const x = await view()
-            const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
-            return x.head && x.head.seq >= 1 && decodeBlock(Buffer.from(exported.blocks[0], "hex")).header.link.toString("hex") === doc.genesisLink ? x : undefined
-        }, 120000)
+        await until(
+            "the third chain at the gateway",
+            async () => {
+                const x = await view()
+                const exported = await (await fetch(gw.url + "/v1/devices/" + DEVICE_ID + "/export")).json()
+                return x.head &&
+                    x.head.seq >= 1 &&
+                    decodeBlock(Buffer.from(exported.blocks[0], "hex")).header.link.toString("hex") === doc.genesisLink
+                    ? x
+                    : undefined
+            },
+            120000
+        )
     }, 200000)
 
     test("a wrong admin token is refused with a hint", async () => {

@@ -27,8 +27,11 @@ describe("parseDurationMs", () => {
 describe("durationOption", () => {
     test("the fallback when absent, the value when given, a usage error naming the option otherwise", () => {
         expect(durationOption(parseCommandLine([], { "stale-after": { type: "string" } }), "stale-after", 42)).toBe(42)
-        expect(durationOption(parseCommandLine(["--stale-after", "2h"], { "stale-after": { type: "string" } }), "stale-after", 42)).toBe(7200000)
-        const bad = () => durationOption(parseCommandLine(["--stale-after", "soon"], { "stale-after": { type: "string" } }), "stale-after", 42)
+        expect(durationOption(parseCommandLine(["--stale-after", "2h"], { "stale-after": { type: "string" } }), "stale-after", 42)).toBe(
+            7200000
+        )
+        const bad = () =>
+            durationOption(parseCommandLine(["--stale-after", "soon"], { "stale-after": { type: "string" } }), "stale-after", 42)
         expect(bad).toThrow(UsageError)
         expect(bad).toThrow(/--stale-after must be a duration .*"soon"/)
     })
@@ -65,18 +68,28 @@ describe("the fieldledger command on a usage error", () => {
     test("exits 2 naming the flag and the command's help", () => {
         const r = run("provision", "--gatway", "http://x")
         expect(r.status).toBe(2)
-        expect(r.stderr).toBe("fieldledger provision: unknown option --gatway; did you mean --gateway?\nRun 'fieldledger provision --help' for usage.\n")
+        expect(r.stderr).toBe(
+            "fieldledger provision: unknown option --gatway; did you mean --gateway?\nRun 'fieldledger provision --help' for usage.\n"
+        )
     })
 
     test("with --json prints one JSON object on stdout", () => {
         const r = run("provision", "--gatway", "http://x", "--json")
         expect(r.status).toBe(2)
-        expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: "usage", message: "unknown option --gatway; did you mean --gateway?", hint: "run 'fieldledger provision --help' for usage" })
+        expect(JSON.parse(r.stdout)).toEqual({
+            ok: false,
+            error: "usage",
+            message: "unknown option --gatway; did you mean --gateway?",
+            hint: "run 'fieldledger provision --help' for usage",
+        })
     })
 
-    test.each(["start", "verify", "bench", "gateway", "powercut", "provision", "register", "devices", "bridge"])("%s has --help", command => {
-        const r = run(command, "--help")
-        expect(r.status).toBe(0)
-        expect(r.stdout).toMatch(/^Usage: /)
-    })
+    test.each(["start", "verify", "bench", "gateway", "powercut", "provision", "register", "devices", "bridge"])(
+        "%s has --help",
+        command => {
+            const r = run(command, "--help")
+            expect(r.status).toBe(0)
+            expect(r.stdout).toMatch(/^Usage: /)
+        }
+    )
 })

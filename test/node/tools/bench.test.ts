@@ -9,10 +9,26 @@ import { describe, expect, test } from "vitest"
 
 describe("fieldledger bench --json", () => {
     test("prints one JSON object with every figure, and nothing else on stdout", () => {
-        const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "bench", "--json", "--quick", "--skip", "device"], { encoding: "utf8" })
+        const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "bench", "--json", "--quick", "--skip", "device"], {
+            encoding: "utf8",
+        })
         expect(r.status).toBe(0)
         const figures = JSON.parse(r.stdout)
-        for (const name of ["bytesPerReading", "bytesPerReadingRaw", "bytesPerReadingCoseMac0", "offlineReadings8KB", "flashWritesPerReading", "verifyReadingsPerSec", "verifyReadingsPerSecNodeCrypto", "ingestBlocksPerSec", "ingestBlocksPerSecSyncNormal", "ingestReadingsPerSec", "attackedSyncP99Ratio", "exportRssGrowthMB", "exportLoopStallMs"])
+        for (const name of [
+            "bytesPerReading",
+            "bytesPerReadingRaw",
+            "bytesPerReadingCoseMac0",
+            "offlineReadings8KB",
+            "flashWritesPerReading",
+            "verifyReadingsPerSec",
+            "verifyReadingsPerSecNodeCrypto",
+            "ingestBlocksPerSec",
+            "ingestBlocksPerSecSyncNormal",
+            "ingestReadingsPerSec",
+            "attackedSyncP99Ratio",
+            "exportRssGrowthMB",
+            "exportLoopStallMs",
+        ])
             expect(typeof figures[name], name).toBe("number")
         expect(figures.bytesPerReading).toBeLessThanOrEqual(4)
         expect(figures.offlineReadings8KB).toBeGreaterThanOrEqual(2000)

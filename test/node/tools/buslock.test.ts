@@ -25,11 +25,18 @@ describe("simulator bus lock", () => {
         const release = await acquireBusLock(PORT, 1000)
         try {
             const waits: string[] = []
-            const err = (await acquireBusLock(PORT, 1500, m => waits.push(m), 400).then((): unknown => undefined, (e: unknown) => e)) as Error
+            const err = (await acquireBusLock(PORT, 1500, m => waits.push(m), 400).then(
+                (): unknown => undefined,
+                (e: unknown) => e
+            )) as Error
             expect(err.message).toContain(`is still held by pid ${process.pid} (ps -p ${process.pid}) after 2 s`)
-            expect(waits[0]).toBe(`waiting for the simulator bus (port ${PORT}): held by pid ${process.pid} (ps -p ${process.pid}); giving up after 2 s`)
+            expect(waits[0]).toBe(
+                `waiting for the simulator bus (port ${PORT}): held by pid ${process.pid} (ps -p ${process.pid}); giving up after 2 s`
+            )
             expect(waits.length).toBeGreaterThan(1)
-            expect(waits[1]).toMatch(new RegExp(`^still waiting for the simulator bus \\(port ${PORT}\\) after \\d+ s: held by pid ${process.pid} `))
+            expect(waits[1]).toMatch(
+                new RegExp(`^still waiting for the simulator bus \\(port ${PORT}\\) after \\d+ s: held by pid ${process.pid} `)
+            )
         } finally {
             release()
         }

@@ -8,7 +8,6 @@ import { describe, expect, test } from "vitest"
 
 const CLI = "bin/fieldledger.mjs"
 
-
 /** Waits for the gateway process to print its URL; rejects if it exits first. */
 function listening(child: ChildProcessWithoutNullStreams): Promise<{ url: string; output: string }> {
     let output = ""
@@ -26,7 +25,8 @@ describe("fieldledger gateway", () => {
     test("--help lists the options", () => {
         const r = spawnSync(process.execPath, [CLI, "gateway", "--help"], { encoding: "utf8" })
         expect(r.status).toBe(0)
-        for (const option of ["--db", "--port", "--host", "--admin-token-file", "--master-key-file", "--stale-after"]) expect(r.stdout).toContain(option)
+        for (const option of ["--db", "--port", "--host", "--admin-token-file", "--master-key-file", "--stale-after"])
+            expect(r.stdout).toContain(option)
     })
 
     test("a port in use: one line with the fix, exit 1, no stack trace", async () => {
@@ -35,9 +35,14 @@ describe("fieldledger gateway", () => {
         await new Promise<void>(resolve => taken.listen(0, "127.0.0.1", resolve))
         try {
             const port = (taken.address() as AddressInfo).port
-            const r = spawnSync(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", String(port)], { encoding: "utf8", env: { ...process.env, FL_MASTER_KEY: "" } })
+            const r = spawnSync(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", String(port)], {
+                encoding: "utf8",
+                env: { ...process.env, FL_MASTER_KEY: "" },
+            })
             expect(r.status, r.stdout + r.stderr).toBe(1)
-            expect(r.stderr).toBe(`fieldledger gateway: port ${port} is in use (another gateway or \`npm start\`?); stop it or pass --port\n`)
+            expect(r.stderr).toBe(
+                `fieldledger gateway: port ${port} is in use (another gateway or \`npm start\`?); stop it or pass --port\n`
+            )
         } finally {
             taken.close()
             rmSync(dir, { recursive: true, force: true })
@@ -59,7 +64,9 @@ describe("fieldledger gateway", () => {
     test("--stale-after sets the dashboard's base threshold", async () => {
         const dir = mkdtempSync(join(tmpdir(), "fl-gateway-cli-"))
         try {
-            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0", "--stale-after", "2h"], { env: { ...process.env, FL_MASTER_KEY: "", XDG_CONFIG_HOME: join(dir, "config") } })
+            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0", "--stale-after", "2h"], {
+                env: { ...process.env, FL_MASTER_KEY: "", XDG_CONFIG_HOME: join(dir, "config") },
+            })
             const exited = new Promise<number>(resolve => child.once("exit", code => resolve(code)))
             const { url } = await listening(child)
             expect((await (await fetch(url + "/dashboard/api/fleet")).json()).staleAfterMs).toBe(2 * 3600 * 1000)

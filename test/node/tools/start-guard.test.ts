@@ -24,11 +24,15 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 function start(port: number) {
-    const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "start", "--port", String(port), "--db", db, "--key-file", keyFile, "--export", join(dir, "chain.json")], {
-        encoding: "utf8",
-        env: { ...process.env, FL_MASTER_KEY: "" },
-        timeout: 60000,
-    })
+    const r = spawnSync(
+        process.execPath,
+        ["bin/fieldledger.mjs", "start", "--port", String(port), "--db", db, "--key-file", keyFile, "--export", join(dir, "chain.json")],
+        {
+            encoding: "utf8",
+            env: { ...process.env, FL_MASTER_KEY: "" },
+            timeout: 60000,
+        }
+    )
     return { code: r.status, out: r.stdout + r.stderr }
 }
 

@@ -20,7 +20,21 @@ const keyFile = join(dir, "device.key")
 const exportFile = join(dir, "chain.json")
 
 function start(...extra: string[]): Promise<{ code: number | null; out: string }> {
-    const args = ["bin/fieldledger.mjs", "start", "--port", "0", "--device-id", DEVICE_ID, "--db", join(dir, "gw.db"), "--export", exportFile, "--key-file", keyFile, ...extra]
+    const args = [
+        "bin/fieldledger.mjs",
+        "start",
+        "--port",
+        "0",
+        "--device-id",
+        DEVICE_ID,
+        "--db",
+        join(dir, "gw.db"),
+        "--export",
+        exportFile,
+        "--key-file",
+        keyFile,
+        ...extra,
+    ]
     return new Promise(resolve => {
         const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
         let out = ""
@@ -39,7 +53,9 @@ describe("fieldledger start", () => {
     test("provisions the simulated device with a fresh key; the export verifies with the key file", async () => {
         const r = await start("--duration", "20")
         expect(r.code, r.out).toBe(0)
-        expect(r.out).toMatch(/provisioning device 5e1f1ed9e00000f7 over the devtools bus: configuration, then a new chain under a fresh key/)
+        expect(r.out).toMatch(
+            /provisioning device 5e1f1ed9e00000f7 over the devtools bus: configuration, then a new chain under a fresh key/
+        )
         expect(r.out).toMatch(/sealed   block 0: genesis, .* under the development key \(before provisioning; not synced\)/)
         expect(r.out).toMatch(/sealed   block 0: genesis \(successor of head [0-9a-f]{16}\), .* verified on arrival/)
         expect(r.out).toMatch(/registered device 5e1f1ed9e00000f7 with the new key/)
@@ -59,7 +75,9 @@ describe("fieldledger start", () => {
         // No VM boots within a millisecond of starting: the run ends on the boot limit.
         const r = await start("--continue", "--duration", "12", "--boot-timeout", "1ms")
         expect(r.code, r.out).toBe(1)
-        expect(r.out).toMatch(/fieldledger start: the device never booted: no fl:boot line within 0 s of the simulator starting it \(--boot-timeout\)/)
+        expect(r.out).toMatch(
+            /fieldledger start: the device never booted: no fl:boot line within 0 s of the simulator starting it \(--boot-timeout\)/
+        )
         expect(r.out).not.toMatch(/provisioning device|sealed   block/)
     }, 900000)
 

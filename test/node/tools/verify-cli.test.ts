@@ -65,7 +65,11 @@ describe("fieldledger verify", () => {
         ["another version", { format: "fieldledger-export", version: 9, deviceId: "12abdd2289421234", blocks: [] }],
         ["not JSON", "{nope"],
     ])("a readable export file that is wrong (%s) is invalid: exit 1, not a usage error (FORMAT.md, 'Export file')", (name, doc) => {
-        const r = run(file("wrong-" + name.replace(/\W+/g, "-") + ".json", typeof doc === "string" ? doc : JSON.stringify(doc)), "--key", KEY)
+        const r = run(
+            file("wrong-" + name.replace(/\W+/g, "-") + ".json", typeof doc === "string" ? doc : JSON.stringify(doc)),
+            "--key",
+            KEY
+        )
         expect(r.code).toBe(1)
         expect(r.out).toContain("INVALID export file")
     })

@@ -6,7 +6,18 @@
  */
 import uPlot from "/dashboard/vendor/uPlot.esm.js"
 import { h, replace } from "./dom.js"
-import { blockTimeText, buildSeries, deviceState, duration, gapText, isUpperBound, lostText, plural, staleThresholdMs, verificationText } from "./model.js"
+import {
+    blockTimeText,
+    buildSeries,
+    deviceState,
+    duration,
+    gapText,
+    isUpperBound,
+    lostText,
+    plural,
+    staleThresholdMs,
+    verificationText,
+} from "./model.js"
 
 /** Blocks listed: the newest this many. */
 const BLOCK_LIST_LIMIT = 500
@@ -35,11 +46,25 @@ export function createDeviceView(main, id) {
         plots: h("section", { class: "plots" }),
         chain: h("section", { class: "chain" }),
     }
-    const links = h("p", { class: "downloads" },
+    const links = h(
+        "p",
+        { class: "downloads" },
         h("a", { href: base + "/export", download: id + ".json", id: "export-link" }, "Download export file"),
-        " (check offline with ", h("code", null, "fieldledger verify " + id + ".json --key-file K0"), ") · ",
-        h("a", { href: base + "/readings?format=csv", download: id + ".csv" }, "readings as CSV"))
-    replace(main, h("p", { class: "crumbs" }, h("a", { href: "/" }, "Fleet"), " / ", id), el.title, el.state, links, el.alerts, el.plots, el.chain)
+        " (check offline with ",
+        h("code", null, "fieldledger verify " + id + ".json --key-file K0"),
+        ") · ",
+        h("a", { href: base + "/readings?format=csv", download: id + ".csv" }, "readings as CSV")
+    )
+    replace(
+        main,
+        h("p", { class: "crumbs" }, h("a", { href: "/" }, "Fleet"), " / ", id),
+        el.title,
+        el.state,
+        links,
+        el.alerts,
+        el.plots,
+        el.chain
+    )
 
     const plots = []
     let plotsTitle
@@ -74,20 +99,30 @@ export function createDeviceView(main, id) {
 
     function renderFacts(device, payload) {
         const st = payload ? deviceState(device, payload.now, payload.staleAfterMs) : { state: "unknown", label: "…", why: "" }
-        replace(el.title, device.label || device.deviceId, " ", h("span", { class: "chip " + st.state, title: st.why, id: "device-state" }, st.label))
+        replace(
+            el.title,
+            device.label || device.deviceId,
+            " ",
+            h("span", { class: "chip " + st.state, title: st.why, id: "device-state" }, st.label)
+        )
         const now = payload ? payload.now : Date.now()
         const fact = (k, v, cls) => h("div", { class: "fact " + (cls || "") }, h("span", { class: "k" }, k), h("span", { class: "v" }, v))
-        replace(el.state,
+        replace(
+            el.state,
             fact("Device", device.deviceId, "mono"),
             fact("Firmware", (device.firmware || "–") + (device.board ? " on " + device.board : "")),
             fact("Last seen", device.lastSeen ? duration(now - Date.parse(device.lastSeen)) + " ago" : "never"),
             fact("Block period", blockPeriodText(device, payload)),
             fact("Head seq", device.head ? String(device.head.seq) : "–"),
             fact("Readings stored", String(device.readings)),
-            fact("Backlog after last sync", device.reportedBacklog === null || device.reportedBacklog === undefined ? "–" : plural(device.reportedBacklog, "block")),
+            fact(
+                "Backlog after last sync",
+                device.reportedBacklog === null || device.reportedBacklog === undefined ? "–" : plural(device.reportedBacklog, "block")
+            ),
             fact("Verification", verificationText(device), device.securityEvents > 0 ? "bad" : "good"),
             fact("Readings lost", (isUpperBound(lastGaps) ? "up to " : "") + device.readingsLost, device.readingsLost > 0 ? "warn" : ""),
-            h("p", { class: "why " + st.state }, st.why))
+            h("p", { class: "why " + st.state }, st.why)
+        )
     }
 
     /** "~1 h (stale after ~2 h unheard)": how often it seals, so syncs, and the threshold that gives. */
@@ -99,21 +134,73 @@ export function createDeviceView(main, id) {
 
     function renderAlerts(events, gaps) {
         const eventTable = events.length
-            ? h("table", { class: "events-table" },
-                h("thead", null, h("tr", null, ["First seen", "Last seen", "Times", "Kind", "Seq", "What happened"].map(t => h("th", null, t)))),
-                h("tbody", null, events.map(e => h("tr", { class: "event", dataset: { kind: e.kind, count: e.count } },
-                    h("td", null, e.firstSeen || "–"), h("td", null, e.count > 1 ? e.lastSeen : "–"), h("td", { class: "num" }, "×" + e.count),
-                    h("td", null, h("span", { class: "chip alarm" }, e.kind)), h("td", { class: "num" }, e.seq ?? "–"), h("td", null, e.message)))))
+            ? h(
+                  "table",
+                  { class: "events-table" },
+                  h(
+                      "thead",
+                      null,
+                      h(
+                          "tr",
+                          null,
+                          ["First seen", "Last seen", "Times", "Kind", "Seq", "What happened"].map(t => h("th", null, t))
+                      )
+                  ),
+                  h(
+                      "tbody",
+                      null,
+                      events.map(e =>
+                          h(
+                              "tr",
+                              { class: "event", dataset: { kind: e.kind, count: e.count } },
+                              h("td", null, e.firstSeen || "–"),
+                              h("td", null, e.count > 1 ? e.lastSeen : "–"),
+                              h("td", { class: "num" }, "×" + e.count),
+                              h("td", null, h("span", { class: "chip alarm" }, e.kind)),
+                              h("td", { class: "num" }, e.seq ?? "–"),
+                              h("td", null, e.message)
+                          )
+                      )
+                  )
+              )
             : h("p", { class: "muted" }, "No security event: every block received carried a valid tag and link.")
         const gapTable = gaps.length
-            ? h("table", { class: "gaps-table" },
-                h("thead", null, h("tr", null, ["Seq", "Reason", "Loss", "Since", "Recorded"].map(t => h("th", null, t)))),
-                h("tbody", null, gaps.map(g => h("tr", { class: "gap-record", dataset: { seq: g.seq } },
-                    h("td", { class: "num" }, g.seq), h("td", null, h("span", { class: "chip stale" }, g.reason)), h("td", null, gapText(g, false)), h("td", null, blockTimeText(g.from)), h("td", null, blockTimeText(g.time))))))
+            ? h(
+                  "table",
+                  { class: "gaps-table" },
+                  h(
+                      "thead",
+                      null,
+                      h(
+                          "tr",
+                          null,
+                          ["Seq", "Reason", "Loss", "Since", "Recorded"].map(t => h("th", null, t))
+                      )
+                  ),
+                  h(
+                      "tbody",
+                      null,
+                      gaps.map(g =>
+                          h(
+                              "tr",
+                              { class: "gap-record", dataset: { seq: g.seq } },
+                              h("td", { class: "num" }, g.seq),
+                              h("td", null, h("span", { class: "chip stale" }, g.reason)),
+                              h("td", null, gapText(g, false)),
+                              h("td", null, blockTimeText(g.from)),
+                              h("td", null, blockTimeText(g.time))
+                          )
+                      )
+                  )
+              )
             : h("p", { class: "muted" }, "No gap record: no reading was lost.")
-        replace(el.alerts,
-            h("h2", { class: events.length ? "bad" : "" }, "Security events (" + events.length + ")"), eventTable,
-            h("h2", { class: gaps.length ? "warn" : "" }, "Gap records (" + gaps.length + ")"), gapTable)
+        replace(
+            el.alerts,
+            h("h2", { class: events.length ? "bad" : "" }, "Security events (" + events.length + ")"),
+            eventTable,
+            h("h2", { class: gaps.length ? "warn" : "" }, "Gap records (" + gaps.length + ")"),
+            gapTable
+        )
     }
 
     function renderPlots(readings, gaps) {
@@ -153,11 +240,16 @@ export function createDeviceView(main, id) {
             legend: { show: true },
             scales: { x: { time: series.timed } },
             axes: [
-                series.timed ? {} : { space: 110, incrs: INDEX_STEPS, values: (u, ticks) => ticks.map(t => (u.flSeries || series).labelAt(t)) },
+                series.timed
+                    ? {}
+                    : { space: 110, incrs: INDEX_STEPS, values: (u, ticks) => ticks.map(t => (u.flSeries || series).labelAt(t)) },
                 { label: ch.unit, size: 60 },
             ],
             series: [
-                { label: series.timed ? "time" : "reading", value: (u, v) => (v === null || v === undefined ? "–" : (u.flSeries || series).labelAt(v)) },
+                {
+                    label: series.timed ? "time" : "reading",
+                    value: (u, v) => (v === null || v === undefined ? "–" : (u.flSeries || series).labelAt(v)),
+                },
                 { label: ch.name, stroke: COLOURS[c % COLOURS.length], width: 1.5, spanGaps: false, points: { show: true, size: 4 } },
             ],
             hooks: { draw: [u => drawMarks(u, c)] },
@@ -173,33 +265,87 @@ export function createDeviceView(main, id) {
             const left = u.valToPos(b.x0, "x")
             const right = u.valToPos(b.x1, "x")
             const width = Math.max(6, right - left)
-            u.over.append(h("div", { class: "gap-band", title: "gap record seq " + b.gap.seq + ": " + gapText(b.gap), style: "left:" + (left + (right - left) / 2 - width / 2) + "px;width:" + width + "px" }))
+            u.over.append(
+                h("div", {
+                    class: "gap-band",
+                    title: "gap record seq " + b.gap.seq + ": " + gapText(b.gap),
+                    style: "left:" + (left + (right - left) / 2 - width / 2) + "px;width:" + width + "px",
+                })
+            )
         }
         for (const f of series.faults) {
             if (f.channel !== c) continue
-            u.over.append(h("div", { class: "fault-mark", title: "missing value (sensor fault) at " + f.label, style: "left:" + (u.valToPos(f.x, "x") - 4) + "px" }))
+            u.over.append(
+                h("div", {
+                    class: "fault-mark",
+                    title: "missing value (sensor fault) at " + f.label,
+                    style: "left:" + (u.valToPos(f.x, "x") - 4) + "px",
+                })
+            )
         }
     }
 
     function renderChain(blocks, events) {
         const gapAt = new Map((lastGaps || []).map(g => [g.seq, g]))
         const rejectedAt = new Map()
-        for (const e of events) if (e.seq !== null && e.seq !== undefined) rejectedAt.set(e.seq, (rejectedAt.get(e.seq) || []).concat(e.kind))
+        for (const e of events)
+            if (e.seq !== null && e.seq !== undefined) rejectedAt.set(e.seq, (rejectedAt.get(e.seq) || []).concat(e.kind))
         const rows = [...blocks].reverse().map(b => {
             const t = { boot: b.boot, uptimeMs: b.uptimeMs, unixTime: b.unixTime }
             const rejected = rejectedAt.get(b.seq)
-            const status = h("td", { class: "status" }, h("span", { class: "good" }, "✓ verified"), rejected ? h("span", { class: "bad" }, " · other copy rejected (" + rejected.join(", ") + ")") : null)
-            const what = b.type === "gap" ? h("span", { class: "warn" }, "gap: " + lostText(b.lostReadings, isUpperBound([gapAt.get(b.seq)]))) : b.type
-            return h("tr", { class: "block " + b.type + (knownSeqs.size && !knownSeqs.has(b.seq) ? " new" : ""), dataset: { seq: b.seq } },
-                h("td", { class: "num" }, b.seq), h("td", null, what), h("td", null, blockTimeText(t)), h("td", { class: "num" }, b.readings), h("td", null, h("code", null, b.hash)), status)
+            const status = h(
+                "td",
+                { class: "status" },
+                h("span", { class: "good" }, "✓ verified"),
+                rejected ? h("span", { class: "bad" }, " · other copy rejected (" + rejected.join(", ") + ")") : null
+            )
+            const what =
+                b.type === "gap"
+                    ? h("span", { class: "warn" }, "gap: " + lostText(b.lostReadings, isUpperBound([gapAt.get(b.seq)])))
+                    : b.type
+            return h(
+                "tr",
+                { class: "block " + b.type + (knownSeqs.size && !knownSeqs.has(b.seq) ? " new" : ""), dataset: { seq: b.seq } },
+                h("td", { class: "num" }, b.seq),
+                h("td", null, what),
+                h("td", null, blockTimeText(t)),
+                h("td", { class: "num" }, b.readings),
+                h("td", null, h("code", null, b.hash)),
+                status
+            )
         })
         knownSeqs = new Set(blocks.map(b => b.seq))
-        replace(el.chain,
-            h("h2", null, "Chain (" + plural(blocks.length, "block") + (blocks.length >= BLOCK_LIST_LIMIT ? ", newest " + BLOCK_LIST_LIMIT : "") + ")"),
-            h("p", { class: "muted" }, "Every stored block passed the gateway's checks at ingest: its tag under its own epoch key, its link to the block before, its seq."),
-            h("div", { class: "scroll" }, h("table", { class: "blocks" },
-                h("thead", null, h("tr", null, ["Seq", "Record", "Time", "Readings", "Hash", "Status"].map(t => h("th", null, t)))),
-                h("tbody", null, rows))))
+        replace(
+            el.chain,
+            h(
+                "h2",
+                null,
+                "Chain (" + plural(blocks.length, "block") + (blocks.length >= BLOCK_LIST_LIMIT ? ", newest " + BLOCK_LIST_LIMIT : "") + ")"
+            ),
+            h(
+                "p",
+                { class: "muted" },
+                "Every stored block passed the gateway's checks at ingest: its tag under its own epoch key, its link to the block before, its seq."
+            ),
+            h(
+                "div",
+                { class: "scroll" },
+                h(
+                    "table",
+                    { class: "blocks" },
+                    h(
+                        "thead",
+                        null,
+                        h(
+                            "tr",
+                            null,
+                            ["Seq", "Record", "Time", "Readings", "Hash", "Status"].map(t => h("th", null, t))
+                        )
+                    ),
+                    h("tbody", null, rows)
+                )
+            )
+        )
     }
 
     let pending = Promise.resolve()
@@ -233,9 +379,11 @@ export function createDeviceView(main, id) {
         },
         /** Loads and renders; later calls queue behind the one running. */
         update(payload) {
-            pending = pending.then(() => refresh(payload)).catch(e => {
-                replace(el.alerts, h("p", { class: "bad" }, "Could not load the device: " + e.message))
-            })
+            pending = pending
+                .then(() => refresh(payload))
+                .catch(e => {
+                    replace(el.alerts, h("p", { class: "bad" }, "Could not load the device: " + e.message))
+                })
             return pending
         },
         plots,

@@ -21,6 +21,7 @@ export function h(tag, props, ...children) {
 /** Replaces an element's children. */
 export function replace(el, ...children) {
     el.replaceChildren()
-    for (const child of children.flat(Infinity)) if (child !== undefined && child !== null && child !== false) el.append(child instanceof Node ? child : String(child))
+    for (const child of children.flat(Infinity))
+        if (child !== undefined && child !== null && child !== false) el.append(child instanceof Node ? child : String(child))
     return el
 }

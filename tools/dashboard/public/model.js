@@ -43,12 +43,17 @@ export function cadenceText(device) {
  */
 export function deviceState(device, now, staleAfterMs) {
     if (device.securityEvents > 0)
-        return { state: "alarm", label: "alarm", why: plural(device.securityEvents, "security event") + " (forged or forked blocks rejected)" }
+        return {
+            state: "alarm",
+            label: "alarm",
+            why: plural(device.securityEvents, "security event") + " (forged or forked blocks rejected)",
+        }
     if (!device.lastSeen) return { state: "stale", label: "never seen", why: "registered, no block received yet" }
     const age = now - Date.parse(device.lastSeen)
     const cadence = cadenceText(device)
     const expected = cadence ? "; " + cadence : ""
-    if (age > staleThresholdMs(device, staleAfterMs)) return { state: "stale", label: "stale", why: "no sync for " + duration(age) + expected }
+    if (age > staleThresholdMs(device, staleAfterMs))
+        return { state: "stale", label: "stale", why: "no sync for " + duration(age) + expected }
     return { state: "healthy", label: "healthy", why: "synced " + duration(age) + " ago" + expected }
 }
 
@@ -66,9 +71,9 @@ export function blockTimeText(t) {
 }
 
 export function formatSeconds(s) {
-    if (s < 60) return (Math.round(s * 10) / 10) + " s"
-    if (s < 3600) return (Math.round(s / 6) / 10) + " min"
-    return (Math.round(s / 360) / 10) + " h"
+    if (s < 60) return Math.round(s * 10) / 10 + " s"
+    if (s < 3600) return Math.round(s / 6) / 10 + " min"
+    return Math.round(s / 360) / 10 + " h"
 }
 
 export function isoSeconds(unix) {
@@ -92,7 +97,8 @@ export function deviceSignature(d) {
  */
 export function buildSeries(readings, gaps, channelCount) {
     const offsets = new Map()
-    for (const r of readings) if (r.unixTime !== undefined && r.unixTime !== null && !offsets.has(r.boot)) offsets.set(r.boot, r.unixTime - r.uptimeMs / 1000)
+    for (const r of readings)
+        if (r.unixTime !== undefined && r.unixTime !== null && !offsets.has(r.boot)) offsets.set(r.boot, r.unixTime - r.uptimeMs / 1000)
     const timed = readings.length > 0 && readings.every(r => offsets.has(r.boot))
     const xs = readings.map((r, i) => (timed ? offsets.get(r.boot) + r.uptimeMs / 1000 : i))
     const labels = readings.map(r => "boot " + r.boot + " +" + formatSeconds(r.uptimeMs / 1000))
@@ -106,7 +112,8 @@ export function buildSeries(readings, gaps, channelCount) {
         if (x0 === undefined && x1 === undefined) continue
         const band = { x0: x0 ?? x1, x1: x1 ?? x0, gap }
         bands.push(band)
-        if (x0 !== undefined && x1 !== undefined) points.push({ x: (x0 + x1) / 2, values: new Array(channelCount).fill(null), label: "gap", isGap: true })
+        if (x0 !== undefined && x1 !== undefined)
+            points.push({ x: (x0 + x1) / 2, values: new Array(channelCount).fill(null), label: "gap", isGap: true })
     }
     points.sort((a, b) => a.x - b.x)
     const faults = []
@@ -145,6 +152,9 @@ export function isUpperBound(gaps) {
 export function gapText(gap, withReason = true) {
     const parts = withReason ? [gap.reason] : []
     parts.push(lostText(gap.lostReadings, isUpperBound([gap])))
-    if (gap.lostBlocks > 0) parts.push(plural(gap.lostBlocks, "block") + " dropped (seq " + gap.firstLostSeq + "…" + (gap.firstLostSeq + gap.lostBlocks - 1) + ")")
+    if (gap.lostBlocks > 0)
+        parts.push(
+            plural(gap.lostBlocks, "block") + " dropped (seq " + gap.firstLostSeq + "…" + (gap.firstLostSeq + gap.lostBlocks - 1) + ")"
+        )
     return parts.join(", ")
 }

@@ -92,9 +92,11 @@ describe("evolveKey", () => {
 })
 
 describe("BitWriter.writeRun", () => {
-    const run = fc.integer({ min: 0, max: 53 }).chain(width =>
-        fc.tuple(fc.constant(width), fc.array(fc.bigInt({ min: 0n, max: (1n << BigInt(width)) - 1n }).map(Number), { maxLength: 20 }))
-    )
+    const run = fc
+        .integer({ min: 0, max: 53 })
+        .chain(width =>
+            fc.tuple(fc.constant(width), fc.array(fc.bigInt({ min: 0n, max: (1n << BigInt(width)) - 1n }).map(Number), { maxLength: 20 }))
+        )
 
     test("packs the same bits as one write() per value, across runs of any width", () => {
         fc.assert(

@@ -8,16 +8,29 @@ import { describe, expect, test } from "vitest"
 import { BitReader, BitWriter } from "../../../../src/lib/codec/bitpack"
 import { ByteReader, ByteWriter, FormatError, fromHex, mod, unzigzag, zigzag } from "../../../../src/lib/codec/bytes"
 import { decodeBlock, decodeContent, encodeContent, newChainHead, sealBlock } from "../../../../src/lib/ledger/chain"
-import { headerSize, MAX_BLOCK_BYTES, MAX_READING, MIN_READING, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../../../src/lib/codec/format"
+import {
+    headerSize,
+    MAX_BLOCK_BYTES,
+    MAX_READING,
+    MIN_READING,
+    RECORD_DATA,
+    RECORD_GAP,
+    RECORD_GENESIS,
+} from "../../../../src/lib/codec/format"
 import { toFixedPoint } from "../../../../src/lib/codec/fixedpoint"
 import { largestSingleReadingBlock, Ledger } from "../../../../src/lib/ledger/ledger"
 import { checkReading, chooseCoding, codingBits, MISSING, Reading, ReadingsBuilder, RICE } from "../../../../src/lib/codec/readings"
 import { nodeCrypto } from "../../../../tools/lib/crypto"
 import { DEVICE_ID, testKey } from "../../helpers/chains"
 
-const value = fc.oneof(fc.integer({ min: MIN_READING, max: MAX_READING }), fc.integer({ min: -50, max: 50 }), fc.constantFrom(MIN_READING, MAX_READING, 0, -1))
+const value = fc.oneof(
+    fc.integer({ min: MIN_READING, max: MAX_READING }),
+    fc.integer({ min: -50, max: 50 }),
+    fc.constantFrom(MIN_READING, MAX_READING, 0, -1)
+)
 const channelValue = fc.oneof({ weight: 9, arbitrary: value }, { weight: 1, arbitrary: fc.constant(MISSING) })
-const readingsOf = (channels: number) => fc.array(fc.array(channelValue, { minLength: channels, maxLength: channels }), { minLength: 1, maxLength: 40 })
+const readingsOf = (channels: number) =>
+    fc.array(fc.array(channelValue, { minLength: channels, maxLength: channels }), { minLength: 1, maxLength: 40 })
 const layout = fc.integer({ min: 1, max: 8 }).chain(c => fc.tuple(fc.constant(c), readingsOf(c)))
 
 describe("byte primitives", () => {
@@ -41,19 +54,33 @@ describe("byte primitives", () => {
     })
 
     test("mod matches the mathematical modulo beyond 32 bits", () => {
-        fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 53 - 1 }), fc.integer({ min: 1, max: 2 ** 31 }), (a, b) => mod(a, b) === Number(BigInt(a) % BigInt(b))))
+        fc.assert(
+            fc.property(
+                fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+                fc.integer({ min: 1, max: 2 ** 31 }),
+                (a, b) => mod(a, b) === Number(BigInt(a) % BigInt(b))
+            )
+        )
     })
 
     test("bit packing round-trips values of every width up to 53 bits", () => {
         fc.assert(
-            fc.property(fc.array(fc.integer({ min: 0, max: 53 }).chain(w => fc.tuple(fc.constant(w), fc.bigInt({ min: 0n, max: (1n << BigInt(w)) - 1n }))), { maxLength: 30 }), items => {
-                const w = new BitWriter()
-                for (const [width, v] of items) w.write(Number(v), width)
-                const buf = w.finish()
-                const r = new BitReader(buf, 0, buf.length, "t")
-                for (const [width, v] of items) expect(r.read(width)).toBe(Number(v))
-                r.finish()
-            })
+            fc.property(
+                fc.array(
+                    fc
+                        .integer({ min: 0, max: 53 })
+                        .chain(w => fc.tuple(fc.constant(w), fc.bigInt({ min: 0n, max: (1n << BigInt(w)) - 1n }))),
+                    { maxLength: 30 }
+                ),
+                items => {
+                    const w = new BitWriter()
+                    for (const [width, v] of items) w.write(Number(v), width)
+                    const buf = w.finish()
+                    const r = new BitReader(buf, 0, buf.length, "t")
+                    for (const [width, v] of items) expect(r.read(width)).toBe(Number(v))
+                    r.finish()
+                }
+            )
         )
     })
 
@@ -63,7 +90,10 @@ describe("byte primitives", () => {
         expect(() => r.finish()).toThrow(FormatError)
     })
 
-    test.each([["odd length", "abc"], ["not hex", "zz"]])("fromHex rejects %s", (_n, text) => {
+    test.each([
+        ["odd length", "abc"],
+        ["not hex", "zz"],
+    ])("fromHex rejects %s", (_n, text) => {
         expect(() => fromHex(text, "t")).toThrow(FormatError)
     })
 
@@ -96,9 +126,19 @@ describe("readings codec", () => {
                 const b = new ReadingsBuilder(channels, version)
                 for (const r of readings) b.add(r)
                 const head = { ...newChainHead(testKey()), seq: 5 }
-                const content = encodeContent(head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b }, version)
+                const content = encodeContent(
+                    head,
+                    { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b },
+                    version
+                )
                 if (content.length + 16 > MAX_BLOCK_BYTES) return
-                const { block } = sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b }, version)
+                const { block } = sealBlock(
+                    nodeCrypto,
+                    DEVICE_ID,
+                    head,
+                    { type: RECORD_DATA, time: { boot: 1, uptimeMs: 5 }, intervalMs: 1000, readings: b },
+                    version
+                )
                 expect(block.bytes[0]).toBe(version)
                 expect(decodeBlock(block.bytes).readings).toEqual(readings.map(r => r.map(v => (v === undefined ? null : v))))
             }),
@@ -128,7 +168,12 @@ describe("readings codec", () => {
     test("rejects every truncation and any trailing byte of a valid block", () => {
         const b = new ReadingsBuilder(2)
         for (let i = 0; i < 20; i++) b.add([i * 1000, i % 3 === 0 ? MISSING : -i])
-        const { block } = sealBlock(nodeCrypto, DEVICE_ID, { ...newChainHead(testKey()), seq: 1 }, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: b })
+        const { block } = sealBlock(
+            nodeCrypto,
+            DEVICE_ID,
+            { ...newChainHead(testKey()), seq: 1 },
+            { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: b }
+        )
         for (let n = 0; n < block.bytes.length; n++) expect(() => decodeBlock(block.bytes.subarray(0, n))).toThrow(FormatError)
         expect(() => decodeBlock(Buffer.concat([block.bytes, Buffer.from([0])]))).toThrow(FormatError)
     })
@@ -196,24 +241,28 @@ describe("readings codec", () => {
 
     test("a cleared builder encodes its next block as a fresh one would, whatever the block before", () => {
         fc.assert(
-            fc.property(layout, fc.array(fc.array(channelValue, { minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 40 }), ([channels, readings], before) => {
-                const reused = new ReadingsBuilder(channels)
-                for (const r of before) reused.add(r.slice(0, channels))
-                reused.clear()
-                const fresh = new ReadingsBuilder(channels)
-                for (const r of readings) {
-                    reused.add(r)
-                    fresh.add(r)
+            fc.property(
+                layout,
+                fc.array(fc.array(channelValue, { minLength: 8, maxLength: 8 }), { minLength: 1, maxLength: 40 }),
+                ([channels, readings], before) => {
+                    const reused = new ReadingsBuilder(channels)
+                    for (const r of before) reused.add(r.slice(0, channels))
+                    reused.clear()
+                    const fresh = new ReadingsBuilder(channels)
+                    for (const r of readings) {
+                        reused.add(r)
+                        fresh.add(r)
+                    }
+                    const a = new ByteWriter()
+                    const b = new ByteWriter()
+                    reused.encode(a)
+                    fresh.encode(b)
+                    expect(a.finish().equals(b.finish())).toBe(true)
+                    expect(reused.bodySize()).toBe(fresh.bodySize())
+                    expect(reused.readings()).toEqual(fresh.readings())
+                    expect(reused.hasMissing()).toBe(fresh.hasMissing())
                 }
-                const a = new ByteWriter()
-                const b = new ByteWriter()
-                reused.encode(a)
-                fresh.encode(b)
-                expect(a.finish().equals(b.finish())).toBe(true)
-                expect(reused.bodySize()).toBe(fresh.bodySize())
-                expect(reused.readings()).toEqual(fresh.readings())
-                expect(reused.hasMissing()).toBe(fresh.hasMissing())
-            }),
+            ),
             { numRuns: 200 }
         )
     })
@@ -228,7 +277,13 @@ describe("readings codec", () => {
         b.encode(again)
         expect(again.finish().equals(w.finish())).toBe(true)
         b.add([4, 11, 5])
-        expect(b.readings()).toEqual([[0, 10, null], [1, 10, null], [2, 10, null], [3, 10, null], [4, 11, 5]])
+        expect(b.readings()).toEqual([
+            [0, 10, null],
+            [1, 10, null],
+            [2, 10, null],
+            [3, 10, null],
+            [4, 11, 5],
+        ])
     })
 
     test("round-trips genesis and gap bodies, and refuses oversized strings and bad layouts", () => {
@@ -236,12 +291,45 @@ describe("readings codec", () => {
         const genesis = { deviceId: DEVICE_ID, firmware: "fw/1", board: "b", channels: [{ name: "t", unit: "degC", exponent: -2 }] }
         const g = sealBlock(nodeCrypto, DEVICE_ID, head, { type: RECORD_GENESIS, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, genesis })
         expect(decodeBlock(g.block.bytes).genesis).toEqual({ ...genesis, link: head.link })
-        const gap = { reason: 1, lostReadings: 9, from: { boot: 2, uptimeMs: 3 }, lostBlocks: 2, firstLostSeq: 4, lastLostHash: Buffer.alloc(32, 9) }
-        const gb = sealBlock(nodeCrypto, DEVICE_ID, { ...head, seq: 9 }, { type: RECORD_GAP, time: { boot: 2, uptimeMs: 9 }, intervalMs: 1, gap })
+        const gap = {
+            reason: 1,
+            lostReadings: 9,
+            from: { boot: 2, uptimeMs: 3 },
+            lostBlocks: 2,
+            firstLostSeq: 4,
+            lastLostHash: Buffer.alloc(32, 9),
+        }
+        const gb = sealBlock(
+            nodeCrypto,
+            DEVICE_ID,
+            { ...head, seq: 9 },
+            { type: RECORD_GAP, time: { boot: 2, uptimeMs: 9 }, intervalMs: 1, gap }
+        )
         expect(decodeBlock(gb.block.bytes).gap).toEqual(gap)
-        expect(() => encodeContent(head, { type: RECORD_GENESIS, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, genesis: { ...genesis, firmware: "x".repeat(40) } })).toThrow(RangeError)
-        expect(() => encodeContent(head, { type: RECORD_GENESIS, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, genesis: { ...genesis, channels: [] } })).toThrow(RangeError)
-        expect(() => encodeContent(head, { type: RECORD_GENESIS, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, genesis: { ...genesis, channels: [{ name: "t", unit: "u", exponent: 12 }] } })).toThrow(RangeError)
+        expect(() =>
+            encodeContent(head, {
+                type: RECORD_GENESIS,
+                time: { boot: 0, uptimeMs: 0 },
+                intervalMs: 1,
+                genesis: { ...genesis, firmware: "x".repeat(40) },
+            })
+        ).toThrow(RangeError)
+        expect(() =>
+            encodeContent(head, {
+                type: RECORD_GENESIS,
+                time: { boot: 0, uptimeMs: 0 },
+                intervalMs: 1,
+                genesis: { ...genesis, channels: [] },
+            })
+        ).toThrow(RangeError)
+        expect(() =>
+            encodeContent(head, {
+                type: RECORD_GENESIS,
+                time: { boot: 0, uptimeMs: 0 },
+                intervalMs: 1,
+                genesis: { ...genesis, channels: [{ name: "t", unit: "u", exponent: 12 }] },
+            })
+        ).toThrow(RangeError)
     })
 })
 
@@ -249,9 +337,13 @@ test("refuses a block size limit too small for one reading of the layout (v2 nee
     const specs = Array.from({ length: 8 }, (_, i) => ({ name: "c" + i, unit: "u", exponent: 0 }))
     expect(largestSingleReadingBlock(8)).toBe(105)
     expect(largestSingleReadingBlock(8, 1)).toBe(137)
-    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 104 })).toThrow(RangeError)
+    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 104 })).toThrow(
+        RangeError
+    )
     expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 105 })).not.toThrow()
-    expect(() => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 120, formatVersion: 1 })).toThrow(RangeError)
+    expect(
+        () => new Ledger(nodeCrypto, DEVICE_ID, specs, newChainHead(testKey()), { intervalMs: 1, maxBlockBytes: 120, formatVersion: 1 })
+    ).toThrow(RangeError)
 })
 
 describe("fixed point", () => {
@@ -270,7 +362,10 @@ describe("fixed point", () => {
 })
 
 describe("v2 channel coding (FORMAT.md, 'Channel coding')", () => {
-    const zigzags = fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 ** 33 - 2 }), fc.integer({ min: 0, max: 300 })), { minLength: 1, maxLength: 60 })
+    const zigzags = fc.array(
+        fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 ** 33 - 2 }), fc.integer({ min: 0, max: 300 })),
+        { minLength: 1, maxLength: 60 }
+    )
     const bits = (z: number) => (z === 0 ? 0 : Math.floor(Math.log2(z)) + 1)
 
     test("picks the fewest bits over fixed width and every Rice k, fixed on a tie, then the smallest k", () => {
@@ -302,13 +397,23 @@ describe("v2 channel coding (FORMAT.md, 'Channel coding')", () => {
         // channelCount, then ch0: first value 0 (zigzag 0), its coding byte.
         expect(body[2]).toBeGreaterThanOrEqual(RICE)
         expect(v2.bodySize()).toBeLessThan(v1.bodySize())
-        expect(decodeContent(encodeContent({ ...newChainHead(testKey()), seq: 1 }, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: v2 })).readings).toEqual(readings)
+        expect(
+            decodeContent(
+                encodeContent(
+                    { ...newChainHead(testKey()), seq: 1 },
+                    { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: v2 }
+                )
+            ).readings
+        ).toEqual(readings)
     })
 
     test("rejects a coding that is valid but not the cheapest one", () => {
         const b = new ReadingsBuilder(1)
         for (const v of [0, 0, 0, 9, 0, 0, 0, 0]) b.add([v])
-        const content = encodeContent({ ...newChainHead(testKey()), seq: 1 }, { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: b })
+        const content = encodeContent(
+            { ...newChainHead(testKey()), seq: 1 },
+            { type: RECORD_DATA, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, readings: b }
+        )
         // Zigzag deltas 0 0 18 17 0 0 0: fixed width 5 takes 35 bits, Rice k = 2 29 (8 + 7 x 3).
         const at = headerSize(1, { boot: 0, uptimeMs: 0 }, 1, 8) + 2 // after channelCount and the first value
         expect(content[at]).toBe(RICE + 2)

@@ -98,7 +98,11 @@ describe("writeVerified", () => {
 
     test("leaves the caller's value alone even when the store hands back the same buffer", async () => {
         const map = new Map<string, Buffer>()
-        const sharing: KeyValueStore = { get: async k => map.get(k), set: async (k, v) => void map.set(k, v), delete: async k => void map.delete(k) }
+        const sharing: KeyValueStore = {
+            get: async k => map.get(k),
+            set: async (k, v) => void map.set(k, v),
+            delete: async k => void map.delete(k),
+        }
         const mine = Buffer.from(value)
         await writeVerified(sharing, "k", mine)
         expect(mine.equals(value)).toBe(true)

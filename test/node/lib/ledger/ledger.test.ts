@@ -61,9 +61,18 @@ describe("ledger", () => {
     test("seals the open block before a gap record, and the chain verifies", () => {
         const { l, genesis } = ledger()
         l.append([1, 1], { boot: 0, uptimeMs: 1000 })
-        const sealed = l.sealGap({ reason: GAP_POWER_LOSS, lostReadings: 2, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 2000 } }, { boot: 1, uptimeMs: 5 })
+        const sealed = l.sealGap(
+            { reason: GAP_POWER_LOSS, lostReadings: 2, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 2000 } },
+            { boot: 1, uptimeMs: 5 }
+        )
         expect(sealed.map(b => b.type)).toEqual([RECORD_DATA, RECORD_GAP])
-        expect(verifyChain(nodeCrypto, [genesis, ...sealed].map(b => b.bytes), { deviceId: DEVICE_ID, key0: testKey() }).ok).toBe(true)
+        expect(
+            verifyChain(
+                nodeCrypto,
+                [genesis, ...sealed].map(b => b.bytes),
+                { deviceId: DEVICE_ID, key0: testKey() }
+            ).ok
+        ).toBe(true)
     })
 
     test.each([
@@ -77,14 +86,22 @@ describe("ledger", () => {
         expect(l.openReadingCount()).toBe(1)
         expect(l.openReadings()).toEqual([[1, 1]])
         expect(l.append([2, 2], { boot: 0, uptimeMs: 2000 })).toEqual([])
-        expect(l.openReadings()).toEqual([[1, 1], [2, 2]])
+        expect(l.openReadings()).toEqual([
+            [1, 1],
+            [2, 2],
+        ])
     })
 
     test("counts and rebuilds the open block's readings, missing values included", () => {
         const { l } = ledger()
         expect(l.openReadingCount()).toBe(0)
         expect(l.openReadings()).toEqual([])
-        const readings = [[5, -5], [MISSING, 7], [-(2 ** 31), 2 ** 31 - 1], [6, MISSING]]
+        const readings = [
+            [5, -5],
+            [MISSING, 7],
+            [-(2 ** 31), 2 ** 31 - 1],
+            [6, MISSING],
+        ]
         readings.forEach((r, i) => expect(l.append(r, { boot: 0, uptimeMs: 1000 * (i + 1) }).length).toBe(0))
         expect(l.openReadingCount()).toBe(4)
         expect(l.openReadings()).toEqual(readings)

@@ -13,8 +13,12 @@ import { nodeCrypto } from "../../../../tools/lib/crypto"
 import { buildChain, DEVICE_ID, OTHER_DEVICE_ID, testKey } from "../../helpers/chains"
 
 const crypto = nodeCrypto
-const verify = (blocks: Buffer[], key0: Buffer | undefined = testKey(), deviceId = DEVICE_ID, expectedHead?: { seq: number; hash: Buffer }) =>
-    verifyChain(crypto, blocks, { deviceId, key0, expectedHead })
+const verify = (
+    blocks: Buffer[],
+    key0: Buffer | undefined = testKey(),
+    deviceId = DEVICE_ID,
+    expectedHead?: { seq: number; hash: Buffer }
+) => verifyChain(crypto, blocks, { deviceId, key0, expectedHead })
 
 const unkeyed = (blocks: Buffer[]) => verifyChain(crypto, blocks, { deviceId: DEVICE_ID })
 
@@ -36,7 +40,18 @@ describe.each([1, 2])("tamper matrix (format v%i)", version => {
     })
 
     test("rejects every single-bit flip of every block at exactly that block", () => {
-        const allowed = new Set(["malformed", "tag", "seq", "link", "no-genesis", "device-mismatch", "channels", "time", "unexpected-genesis", "missing-blocks"])
+        const allowed = new Set([
+            "malformed",
+            "tag",
+            "seq",
+            "link",
+            "no-genesis",
+            "device-mismatch",
+            "channels",
+            "time",
+            "unexpected-genesis",
+            "missing-blocks",
+        ])
         let flips = 0
         for (let i = 0; i < bytes.length; i++) {
             const tagStart = bytes[i].length - TAG_BYTES
@@ -134,7 +149,14 @@ describe("declared drops", () => {
         const c = buildChain(crypto, { gap: false, dataBlocks: 6 })
         const lost = c.blocks.slice(2, 4)
         const gap = c.ledger.sealGap(
-            { reason: 1, lostReadings: 16, lostBlocks: 2, firstLostSeq: 2, lastLostHash: lastLostHash ?? lost[1].hash, from: decodeBlock(lost[0].bytes).header.time },
+            {
+                reason: 1,
+                lostReadings: 16,
+                lostBlocks: 2,
+                firstLostSeq: 2,
+                lastLostHash: lastLostHash ?? lost[1].hash,
+                from: decodeBlock(lost[0].bytes).header.time,
+            },
             { boot: 0, uptimeMs: 60000 }
         )
         const kept = [...c.blocks.slice(0, 2), ...c.blocks.slice(4)].map(b => b.bytes)

@@ -53,16 +53,39 @@ describe("RFC 4231 HMAC-SHA256 test cases", () => {
 
 /** decodeBlock's result in the JSON shape of the vectors, written apart from the generator's. */
 function asGolden(d: DecodedBlock): GoldenDecoded {
-    const time = (t: BlockTime) => (t.unixTime === undefined ? { boot: t.boot, uptimeMs: t.uptimeMs } : { boot: t.boot, uptimeMs: t.uptimeMs, unixTime: t.unixTime })
+    const time = (t: BlockTime) =>
+        t.unixTime === undefined ? { boot: t.boot, uptimeMs: t.uptimeMs } : { boot: t.boot, uptimeMs: t.uptimeMs, unixTime: t.unixTime }
     const h = d.header
     const out: GoldenDecoded = {
-        header: { version: h.version, type: h.type, flags: h.flags, seq: h.seq, link: toHex(h.link), time: time(h.time), intervalMs: h.intervalMs, readingCount: h.readingCount },
+        header: {
+            version: h.version,
+            type: h.type,
+            flags: h.flags,
+            seq: h.seq,
+            link: toHex(h.link),
+            time: time(h.time),
+            intervalMs: h.intervalMs,
+            readingCount: h.readingCount,
+        },
     }
-    if (d.genesis) out.genesis = { deviceId: toHex(d.genesis.deviceId), firmware: d.genesis.firmware, board: d.genesis.board, channels: d.genesis.channels }
+    if (d.genesis)
+        out.genesis = {
+            deviceId: toHex(d.genesis.deviceId),
+            firmware: d.genesis.firmware,
+            board: d.genesis.board,
+            channels: d.genesis.channels,
+        }
     if (d.readings) out.readings = d.readings
     if (d.gap) {
         const g = d.gap
-        out.gap = { reason: g.reason, reasonName: ["", "backlog-full", "power-loss", "sampling-stopped"][g.reason], lostReadings: g.lostReadings, from: time(g.from), lostBlocks: g.lostBlocks, firstLostSeq: g.firstLostSeq }
+        out.gap = {
+            reason: g.reason,
+            reasonName: ["", "backlog-full", "power-loss", "sampling-stopped"][g.reason],
+            lostReadings: g.lostReadings,
+            from: time(g.from),
+            lostBlocks: g.lostBlocks,
+            firstLostSeq: g.firstLostSeq,
+        }
         if (g.lastLostHash) out.gap.lastLostHash = toHex(g.lastLostHash)
     }
     return out
@@ -72,7 +95,10 @@ function asGolden(d: DecodedBlock): GoldenDecoded {
 function reseal(chain: GoldenChain): SealedBlock[] {
     const previous = chain.previousChain ? chainNamed(chain.previousChain) : undefined
     const previousHead = previous ? hex(previous.blocks[previous.blocks.length - 1].hashHex) : undefined
-    const ledger = new Ledger(nobleCrypto, deviceId, GOLDEN.channels, newChainHead(hex(chain.key0), previousHead), { intervalMs: GOLDEN.intervalMs, formatVersion: GOLDEN.formatVersion })
+    const ledger = new Ledger(nobleCrypto, deviceId, GOLDEN.channels, newChainHead(hex(chain.key0), previousHead), {
+        intervalMs: GOLDEN.intervalMs,
+        formatVersion: GOLDEN.formatVersion,
+    })
     const sealed: SealedBlock[] = []
     for (const block of chain.blocks) {
         const d = block.decoded
@@ -88,7 +114,14 @@ function reseal(chain: GoldenChain): SealedBlock[] {
             sealed.push(ledger.sealOpen()!)
         } else {
             const g = d.gap!
-            const gap = { reason: g.reason, lostReadings: g.lostReadings, from: g.from, lostBlocks: g.lostBlocks, firstLostSeq: g.firstLostSeq, lastLostHash: g.lastLostHash ? hex(g.lastLostHash) : undefined }
+            const gap = {
+                reason: g.reason,
+                lostReadings: g.lostReadings,
+                from: g.from,
+                lostBlocks: g.lostBlocks,
+                firstLostSeq: g.firstLostSeq,
+                lastLostHash: g.lastLostHash ? hex(g.lastLostHash) : undefined,
+            }
             sealed.push(...ledger.sealGap(gap, time))
         }
     }
@@ -169,7 +202,11 @@ describe("golden vectors of block format v1", () => {
 
         test("verifyChain accepts the chain against its own head as the known head", () => {
             const head = chain.verify.summary.head!
-            const report = verifyChain(nobleCrypto, exportedBytes(chain), { deviceId, key0, expectedHead: { seq: head.seq, hash: hex(head.hash) } })
+            const report = verifyChain(nobleCrypto, exportedBytes(chain), {
+                deviceId,
+                key0,
+                expectedHead: { seq: head.seq, hash: hex(head.hash) },
+            })
             expect(report.ok).toBe(true)
         })
 
@@ -216,11 +253,18 @@ describe("the verifier on golden chains that were tampered with", () => {
     test("rejects dropped blocks once the gap record that declares them is removed", () => {
         const dropped = chainNamed("dropped")
         const list = dropped.blocks.filter(b => b.exported && !b.decoded.gap).map(b => hex(b.hex))
-        expect(verifyChain(nobleCrypto, list, { deviceId, key0: hex(dropped.key0) }).failure).toMatchObject({ index: 2, seq: 4, code: "missing-blocks" })
+        expect(verifyChain(nobleCrypto, list, { deviceId, key0: hex(dropped.key0) }).failure).toMatchObject({
+            index: 2,
+            seq: 4,
+            code: "missing-blocks",
+        })
     })
 
     test("rejects blocks of a chain under another device id", () => {
-        expect(verifyChain(nobleCrypto, blocks(), { deviceId: hex("0000000000000001"), key0 }).failure).toMatchObject({ index: 0, code: "device-mismatch" })
+        expect(verifyChain(nobleCrypto, blocks(), { deviceId: hex("0000000000000001"), key0 }).failure).toMatchObject({
+            index: 0,
+            code: "device-mismatch",
+        })
     })
 
     test("rejects an empty list and a list that does not start with the genesis block", () => {
@@ -233,20 +277,26 @@ describe("malformed vectors", () => {
     const main = chainNamed("main")
     const key0 = hex(main.key0)
 
-    test.each(GOLDEN.malformed.map(m => [m.name, m] as [string, (typeof GOLDEN.malformed)[0]]))("%s is validly tagged yet rejected by decodeBlock", (_name, m) => {
-        const bytes = hex(m.hex)
-        const content = Buffer.from(bytes.subarray(0, bytes.length - TAG_BYTES))
-        const tag = bytes.subarray(bytes.length - TAG_BYTES)
-        // v1 vectors: the v1 tag, also over the one whose version byte says 2.
-        expect(toHex(v1Tag(deriveEpochKey(nobleCrypto, key0, deviceId, m.seq), deviceId, content))).toBe(toHex(tag))
-        expect(() => decodeBlock(bytes)).toThrow(FormatError)
-    })
+    test.each(GOLDEN.malformed.map(m => [m.name, m] as [string, (typeof GOLDEN.malformed)[0]]))(
+        "%s is validly tagged yet rejected by decodeBlock",
+        (_name, m) => {
+            const bytes = hex(m.hex)
+            const content = Buffer.from(bytes.subarray(0, bytes.length - TAG_BYTES))
+            const tag = bytes.subarray(bytes.length - TAG_BYTES)
+            // v1 vectors: the v1 tag, also over the one whose version byte says 2.
+            expect(toHex(v1Tag(deriveEpochKey(nobleCrypto, key0, deviceId, m.seq), deviceId, content))).toBe(toHex(tag))
+            expect(() => decodeBlock(bytes)).toThrow(FormatError)
+        }
+    )
 
-    test.each(GOLDEN.malformed.map(m => [m.name, m] as [string, (typeof GOLDEN.malformed)[0]]))("%s in place of its block fails verification as malformed", (_name, m) => {
-        const list = exportedBytes(main)
-        list[m.seq] = hex(m.hex)
-        expect(verifyChain(nobleCrypto, list, { deviceId, key0 }).failure).toMatchObject({ index: m.seq, code: "malformed" })
-    })
+    test.each(GOLDEN.malformed.map(m => [m.name, m] as [string, (typeof GOLDEN.malformed)[0]]))(
+        "%s in place of its block fails verification as malformed",
+        (_name, m) => {
+            const list = exportedBytes(main)
+            list[m.seq] = hex(m.hex)
+            expect(verifyChain(nobleCrypto, list, { deviceId, key0 }).failure).toMatchObject({ index: m.seq, code: "malformed" })
+        }
+    )
 })
 
 describe("the worked example in docs/FORMAT.md", () => {

@@ -14,7 +14,14 @@ function dropped(firstLost: number, lost: number, lastLostHash?: Buffer) {
     const c = buildChain(crypto, { gap: false, dataBlocks: 6 })
     const d = c.blocks.slice(firstLost, firstLost + lost)
     const [gap] = c.ledger.sealGap(
-        { reason: 1, lostReadings: 8 * lost, lostBlocks: lost, firstLostSeq: firstLost, lastLostHash: lastLostHash ?? d[d.length - 1].hash, from: decodeBlock(d[0].bytes).header.time },
+        {
+            reason: 1,
+            lostReadings: 8 * lost,
+            lostBlocks: lost,
+            firstLostSeq: firstLost,
+            lastLostHash: lastLostHash ?? d[d.length - 1].hash,
+            from: decodeBlock(d[0].bytes).header.time,
+        },
         { boot: 0, uptimeMs: 500000 }
     )
     return { all: c.blocks.map(b => b.bytes), gap: gap.bytes }
@@ -63,18 +70,24 @@ describe("declared drops overlapping held blocks (the device's ack was lost)", (
 
     test("still rejects a record whose range ends anywhere but just before the jump", () => {
         const { all, gap } = dropped(2, 3)
-        expect(verifyChain(crypto, [...all.slice(0, 4), ...all.slice(6), gap], { deviceId: DEVICE_ID, key0: testKey() }).failure).toMatchObject({ code: "missing-blocks" })
+        expect(
+            verifyChain(crypto, [...all.slice(0, 4), ...all.slice(6), gap], { deviceId: DEVICE_ID, key0: testKey() }).failure
+        ).toMatchObject({ code: "missing-blocks" })
     })
 
     test("a jump past the declared range is missing blocks", () => {
         const { all, gap } = dropped(2, 4)
-        expect(verifyChain(crypto, [...all.slice(0, 4), ...all.slice(7), gap], { deviceId: DEVICE_ID, key0: testKey() }).failure).toMatchObject({ code: "missing-blocks" })
+        expect(
+            verifyChain(crypto, [...all.slice(0, 4), ...all.slice(7), gap], { deviceId: DEVICE_ID, key0: testKey() }).failure
+        ).toMatchObject({ code: "missing-blocks" })
     })
 
     test("the block after the jump must link to the record's lastLostHash", () => {
         const { all, gap } = dropped(2, 4, Buffer.alloc(32, 9))
         // v2 does not store the link: the tag binds it, so a wrong lastLostHash fails the next block's tag.
-        expect(verifyChain(crypto, [...all.slice(0, 4), ...all.slice(6), gap], { deviceId: DEVICE_ID, key0: testKey() }).failure).toMatchObject({ index: 4, code: "tag" })
+        expect(
+            verifyChain(crypto, [...all.slice(0, 4), ...all.slice(6), gap], { deviceId: DEVICE_ID, key0: testKey() }).failure
+        ).toMatchObject({ index: 4, code: "tag" })
     })
 })
 
@@ -93,7 +106,12 @@ describe("issue 14: one answer per question (FORMAT.md)", () => {
         for (const v of values) readings.add([v])
         return { type: RECORD_DATA, time: { boot: 0, uptimeMs }, intervalMs, readings }
     }
-    const gapOf = (g: GapBody, uptimeMs: number): BlockContent => ({ type: RECORD_GAP, time: { boot: 0, uptimeMs }, intervalMs: 1000, gap: g })
+    const gapOf = (g: GapBody, uptimeMs: number): BlockContent => ({
+        type: RECORD_GAP,
+        time: { boot: 0, uptimeMs },
+        intervalMs: 1000,
+        gap: g,
+    })
     /** Seals the contents in turn as one v2 chain under testKey(). */
     function sealAll(contents: BlockContent[]): SealedBlock[] {
         let head = newChainHead(testKey())
@@ -106,7 +124,8 @@ describe("issue 14: one answer per question (FORMAT.md)", () => {
         return out
     }
     const start: BlockContent = { type: RECORD_GENESIS, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1000, genesis }
-    const verifyBlocks = (blocks: Buffer[], expectedHead?: { seq: number; hash: Buffer }) => verifyChain(crypto, blocks, { deviceId: DEVICE_ID, key0: testKey(), expectedHead })
+    const verifyBlocks = (blocks: Buffer[], expectedHead?: { seq: number; hash: Buffer }) =>
+        verifyChain(crypto, blocks, { deviceId: DEVICE_ID, key0: testKey(), expectedHead })
 
     test("1. a genesis block with a seq other than 0 is malformed (the decoder's rule); a chain not starting with a genesis block is no-genesis", () => {
         const [g] = sealAll([start])
@@ -114,23 +133,60 @@ describe("issue 14: one answer per question (FORMAT.md)", () => {
         seq5[3] = 5
         expect(() => decodeBlock(seq5)).toThrow(/seq 0/)
         expect(verifyBlocks([seq5]).failure).toMatchObject({ index: 0, code: "malformed" })
-        expect(verifyBlocks(sealAll([start, data(1000, [1])]).slice(1).map(b => b.bytes)).failure).toMatchObject({ index: 0, code: "no-genesis" })
+        expect(
+            verifyBlocks(
+                sealAll([start, data(1000, [1])])
+                    .slice(1)
+                    .map(b => b.bytes)
+            ).failure
+        ).toMatchObject({ index: 0, code: "no-genesis" })
     })
 
     test("3. the index of empty, truncated and head-mismatch is where the block concerned is or would be", () => {
         const blocks = sealAll([start, data(1000, [1, 2]), data(3000, [3]), data(4000, [4])])
         const bytes = blocks.map(b => b.bytes)
         expect(verifyBlocks([]).failure).toMatchObject({ index: 0, code: "empty" })
-        expect(verifyBlocks(bytes.slice(0, 2), { seq: 3, hash: blocks[3].hash }).failure).toMatchObject({ index: 2, seq: 3, code: "truncated" })
-        expect(verifyBlocks(bytes, { seq: 2, hash: Buffer.alloc(32, 1) }).failure).toMatchObject({ index: 2, seq: 2, code: "head-mismatch" })
+        expect(verifyBlocks(bytes.slice(0, 2), { seq: 3, hash: blocks[3].hash }).failure).toMatchObject({
+            index: 2,
+            seq: 3,
+            code: "truncated",
+        })
+        expect(verifyBlocks(bytes, { seq: 2, hash: Buffer.alloc(32, 1) }).failure).toMatchObject({
+            index: 2,
+            seq: 2,
+            code: "head-mismatch",
+        })
     })
 
     test("5. a gap record that declares a drop range already declared is refused; a wider one is accepted", () => {
         const pre = sealAll([start, data(1000, [1]), data(2000, [2]), data(3000, [3]), data(4000, [4])])
-        const lost = (to: number): GapBody => ({ reason: 1, lostReadings: to, lostBlocks: to, firstLostSeq: 1, lastLostHash: pre[to].hash, from: { boot: 0, uptimeMs: 1000 } })
-        const twice = sealAll([start, data(1000, [1]), data(2000, [2]), data(3000, [3]), data(4000, [4]), gapOf(lost(2), 5000), gapOf(lost(2), 5000)])
+        const lost = (to: number): GapBody => ({
+            reason: 1,
+            lostReadings: to,
+            lostBlocks: to,
+            firstLostSeq: 1,
+            lastLostHash: pre[to].hash,
+            from: { boot: 0, uptimeMs: 1000 },
+        })
+        const twice = sealAll([
+            start,
+            data(1000, [1]),
+            data(2000, [2]),
+            data(3000, [3]),
+            data(4000, [4]),
+            gapOf(lost(2), 5000),
+            gapOf(lost(2), 5000),
+        ])
         expect(verifyBlocks(twice.map(b => b.bytes)).failure).toMatchObject({ index: 6, code: "gap" })
-        const wider = sealAll([start, data(1000, [1]), data(2000, [2]), data(3000, [3]), data(4000, [4]), gapOf(lost(2), 5000), gapOf(lost(3), 5000)])
+        const wider = sealAll([
+            start,
+            data(1000, [1]),
+            data(2000, [2]),
+            data(3000, [3]),
+            data(4000, [4]),
+            gapOf(lost(2), 5000),
+            gapOf(lost(3), 5000),
+        ])
         expect(verifyBlocks(wider.map(b => b.bytes)).failure).toBeUndefined()
     })
 
@@ -144,8 +200,15 @@ describe("issue 14: one answer per question (FORMAT.md)", () => {
 
     test("7. v2 refuses intervalMs 0 on any record and a last reading past 2^53 - 1 ms", () => {
         expect(() => sealAll([{ ...start, intervalMs: 0 }]).map(b => decodeBlock(b.bytes))).toThrow(/interval of 0/)
-        expect(() => sealAll([start, gapOf({ reason: 3, lostReadings: 1, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 0 } }, 5)]).map(b => ({ ...b, c: decodeBlock(b.bytes) }))).not.toThrow()
-        const gap0 = sealAll([start, { ...gapOf({ reason: 3, lostReadings: 1, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 0 } }, 5), intervalMs: 0 }])
+        expect(() =>
+            sealAll([start, gapOf({ reason: 3, lostReadings: 1, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 0 } }, 5)]).map(
+                b => ({ ...b, c: decodeBlock(b.bytes) })
+            )
+        ).not.toThrow()
+        const gap0 = sealAll([
+            start,
+            { ...gapOf({ reason: 3, lostReadings: 1, lostBlocks: 0, firstLostSeq: 0, from: { boot: 0, uptimeMs: 0 } }, 5), intervalMs: 0 },
+        ])
         expect(() => decodeBlock(gap0[1].bytes)).toThrow(/interval of 0/)
         const late = sealAll([start, data(2 ** 53 - 1000, [1, 2], 999)]) // last reading at 2^53 - 1
         expect(() => decodeBlock(late[1].bytes)).not.toThrow()

@@ -99,7 +99,7 @@ function intTemperature(cal: Bme680Calibration, adc: number) {
     let var3 = ((var1 >> 1) * (var1 >> 1)) >> 12
     var3 = (var3 * (cal.t3 << 4)) >> 14
     const tFine = var2 + var3
-    return { tFine, centi: ((tFine * 5 + 128) >> 8) }
+    return { tFine, centi: (tFine * 5 + 128) >> 8 }
 }
 
 function intPressure(cal: Bme680Calibration, tFine: number, adc: number): number {
@@ -133,8 +133,14 @@ function intHumidity(cal: Bme680Calibration, tFine: number, adc: number): number
     return h > 100000 ? 100000 : h < 0 ? 0 : h
 }
 
-const LOOKUP1 = [2147483647, 2147483647, 2147483647, 2147483647, 2147483647, 2126008810, 2147483647, 2130303777, 2147483647, 2147483647, 2143188679, 2136746228, 2147483647, 2126008810, 2147483647, 2147483647]
-const LOOKUP2 = [4096000000, 2048000000, 1024000000, 512000000, 255744255, 127110228, 64000000, 32258064, 16016016, 8000000, 4000000, 2000000, 1000000, 500000, 250000, 125000]
+const LOOKUP1 = [
+    2147483647, 2147483647, 2147483647, 2147483647, 2147483647, 2126008810, 2147483647, 2130303777, 2147483647, 2147483647, 2143188679,
+    2136746228, 2147483647, 2126008810, 2147483647, 2147483647,
+]
+const LOOKUP2 = [
+    4096000000, 2048000000, 1024000000, 512000000, 255744255, 127110228, 64000000, 32258064, 16016016, 8000000, 4000000, 2000000, 1000000,
+    500000, 250000, 125000,
+]
 
 function intGas(cal: Bme680Calibration, adc: number, range: number): number {
     const var1 = (BigInt(1340 + 5 * cal.rangeSwitchingError) * BigInt(LOOKUP1[range])) >> 16n
@@ -213,7 +219,8 @@ describe("BME680 compensation (the datasheet's floating-point formulas)", () => 
     })
 
     it("heater: 320 degC gives the integer formula's res_heat (ambient 0, where the variants' ambient terms vanish)", () => {
-        for (const target of [200, 250, 320, 400]) expect(Math.abs(bme680HeaterResistance(CAL, target, 0) - intHeater(CAL, target, 0))).toBeLessThanOrEqual(1)
+        for (const target of [200, 250, 320, 400])
+            expect(Math.abs(bme680HeaterResistance(CAL, target, 0) - intHeater(CAL, target, 0))).toBeLessThanOrEqual(1)
         const at320 = bme680HeaterResistance(CAL, 320, 25)
         expect(at320 > 80 && at320 < 160).toBe(true)
         expect(bme680HeaterResistance(CAL, 320, 40) >= at320).toBe(true)

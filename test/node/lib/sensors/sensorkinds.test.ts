@@ -59,18 +59,21 @@ describe("boards", () => {
         expect(files.map(f => f.replace(".board.json", "")).sort()).toEqual(BOARDS.map(b => b.id).sort())
     })
 
-    test.each(BOARDS.map(b => [b.id, b] as const))("%s: archId, entry file with its I2C pins, an id that fits the genesis block", (_id, board) => {
-        const json = JSON.parse(readFileSync(`boards/${board.id}.board.json`, "utf8"))
-        expect(json.archId).toBe(board.archId)
-        expect(json.pins[board.sda]).toBeTypeOf("number")
-        expect(json.pins[board.scl]).toBeTypeOf("number")
-        const entry = readFileSync(`src/${board.entry}.ts`, "utf8")
-        expect(entry).toContain(`from "@dsboard/${board.id}"`)
-        expect(entry).toContain(`pinSDA: pins.${board.sda}, pinSCL: pins.${board.scl}`)
-        expect(Buffer.byteLength(board.id)).toBeLessThanOrEqual(MAX_VERSION_BYTES)
-        expect(sensorKind(board.defaultSensor)).toBeDefined()
-        expect(boardForArch(board.archId, false)).toBe(board)
-    })
+    test.each(BOARDS.map(b => [b.id, b] as const))(
+        "%s: archId, entry file with its I2C pins, an id that fits the genesis block",
+        (_id, board) => {
+            const json = JSON.parse(readFileSync(`boards/${board.id}.board.json`, "utf8"))
+            expect(json.archId).toBe(board.archId)
+            expect(json.pins[board.sda]).toBeTypeOf("number")
+            expect(json.pins[board.scl]).toBeTypeOf("number")
+            const entry = readFileSync(`src/${board.entry}.ts`, "utf8")
+            expect(entry).toContain(`from "@dsboard/${board.id}"`)
+            expect(entry).toContain(`pinSDA: pins.${board.sda}, pinSCL: pins.${board.scl}`)
+            expect(Buffer.byteLength(board.id)).toBeLessThanOrEqual(MAX_VERSION_BYTES)
+            expect(sensorKind(board.defaultSensor)).toBeDefined()
+            expect(boardForArch(board.archId, false)).toBe(board)
+        }
+    )
 
     test("the simulator is its own board whatever its arch, and an unknown arch is named as such", () => {
         expect(boardForArch("esp32c3", true)).toBe(SIMULATOR_BOARD)

@@ -125,14 +125,18 @@ describe("pieces against BigInt", () => {
     const rand = (n: number) => randomBytes(n)
 
     test("field multiply, square, invert and encode", () => {
-        const a = feNew(), b = feNew(), o = feNew()
+        const a = feNew(),
+            b = feNew(),
+            o = feNew()
         const out = Buffer.alloc(32)
         for (let i = 0; i < 300; i++) {
-            const x = rand(32), y = rand(32)
+            const x = rand(32),
+                y = rand(32)
             if (i === 0) x.fill(0xff)
             feFromBytes(a, x, 0)
             feFromBytes(b, y, 0)
-            const xv = toBig(x) & (2n ** 255n - 1n), yv = toBig(y) & (2n ** 255n - 1n)
+            const xv = toBig(x) & (2n ** 255n - 1n),
+                yv = toBig(y) & (2n ** 255n - 1n)
             feMul(o, a, b)
             feToBytes(out, 0, o)
             expect(toBig(out)).toBe((xv * yv) % P)
@@ -163,7 +167,9 @@ describe("pieces against BigInt", () => {
             if (i === 0) h.fill(0xff)
             if (i === 1) h.fill(0)
             expect(toBig(reduceModL(h, 0, 64))).toBe(toBig(h) % L)
-            const r = toLe(toBig(rand(32)) % L), k = toLe(toBig(rand(32)) % L), s = rand(32)
+            const r = toLe(toBig(rand(32)) % L),
+                k = toLe(toBig(rand(32)) % L),
+                s = rand(32)
             if (i === 2) s.fill(0xff)
             expect(toBig(mulAddModL(r, k, s))).toBe((toBig(r) + toBig(k) * toBig(s)) % L)
         }

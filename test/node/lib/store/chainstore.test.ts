@@ -14,7 +14,10 @@ import { MemoryStore, PowerCut } from "../../helpers/memorystore"
 const crypto = nodeCrypto
 const deviceId = Buffer.from("12abdd2289421234", "hex")
 const key0 = () => Buffer.alloc(32, 0x5a)
-const channels = [{ name: "t", unit: "degC", exponent: -2 }, { name: "h", unit: "%RH", exponent: -2 }]
+const channels = [
+    { name: "t", unit: "degC", exponent: -2 },
+    { name: "h", unit: "%RH", exponent: -2 },
+]
 const INTERVAL = 1000
 const CHECKPOINT_EVERY = 4
 
@@ -94,7 +97,14 @@ describe("chain store", () => {
     })
 
     test("encodes and decodes the head, rejecting a loss range that does not fit the backlog", () => {
-        const head = { seq: 9, link: Buffer.alloc(32, 1), key: Buffer.alloc(32, 2), boot: 3, oldestSeq: 5, loss: { fromSeq: 2, toSeq: 4, readings: 30, from: { boot: 1, uptimeMs: 7 } } }
+        const head = {
+            seq: 9,
+            link: Buffer.alloc(32, 1),
+            key: Buffer.alloc(32, 2),
+            boot: 3,
+            oldestSeq: 5,
+            loss: { fromSeq: 2, toSeq: 4, readings: 30, from: { boot: 1, uptimeMs: 7 } },
+        }
         expect(decodeHead(encodeHead(head))).toEqual(head)
         expect(() => encodeHead({ ...head, loss: { ...head.loss, toSeq: 3 } })).toThrow(RangeError)
     })
@@ -162,7 +172,9 @@ describe("chain store", () => {
         for (const block of d.ledger.sealGap(second!, { boot: 0, uptimeMs: d.uptime })) await d.store.commit(block.bytes, block.seq)
         const report = verifyChain(crypto, await d.chain(), { deviceId, key0: key0() })
         expect(report.failure).toBeUndefined()
-        expect(report.summary.gaps).toEqual([{ seq: d.store.currentHead().seq - 1, reason: "backlog-full", lostReadings: 40, lostBlocks: 4, firstLostSeq: 1 }])
+        expect(report.summary.gaps).toEqual([
+            { seq: d.store.currentHead().seq - 1, reason: "backlog-full", lostReadings: 40, lostBlocks: 4, firstLostSeq: 1 },
+        ])
         expect(await d.store.readBlock(0)).toBeDefined()
         expect(await d.store.readBlock(3)).toBeUndefined()
     })
@@ -250,7 +262,6 @@ describe("backlog budget", () => {
         // Every reading is either in the chain, in the open block, or declared lost.
         expect(report.summary.readings + lost.lostReadings + d.ledger.openReadings().length).toBe(300)
     })
-
 })
 
 describe("boot with a full backlog", () => {
@@ -259,13 +270,28 @@ describe("boot with a full backlog", () => {
         const run = async () => {
             const store = new ChainStore(kv, crypto, deviceId, 6)
             const opened = await openChain({
-                store, crypto, deviceId, channels,
+                store,
+                crypto,
+                deviceId,
+                channels,
                 ledger: { intervalMs: INTERVAL, maxReadingsPerBlock: 5 },
-                firmwareVersion: "fw", board: "test", checkpointEvery: 2,
-                newKey: async () => key0(), uptimeMs: () => 0, onSealed: async () => {},
+                firmwareVersion: "fw",
+                board: "test",
+                checkpointEvery: 2,
+                newKey: async () => key0(),
+                uptimeMs: () => 0,
+                onSealed: async () => {},
             })
             let uptimeMs = 1000
-            const backlog = startBacklog({ pause: timerPause, store, ledger: opened.ledger, maxBacklogBlocks: 4, checkpointEvery: 2, now: () => ({ boot: opened.boot, uptimeMs }), onSealed: async () => {} })
+            const backlog = startBacklog({
+                pause: timerPause,
+                store,
+                ledger: opened.ledger,
+                maxBacklogBlocks: 4,
+                checkpointEvery: 2,
+                now: () => ({ boot: opened.boot, uptimeMs }),
+                onSealed: async () => {},
+            })
             await backlog.submit(opened.recovered)
             for (let i = 0; i < 33; i++) {
                 uptimeMs = 1000 + i * INTERVAL
@@ -279,7 +305,10 @@ describe("boot with a full backlog", () => {
         const store = await run()
         const chain = await storedChain(store)
         const report = verifyChain(crypto, chain, { deviceId, key0: key0() })
-        expect(report.failure, JSON.stringify(report.failure) + " head " + JSON.stringify({ ...store.currentHead(), key: 0, link: 0 })).toBeUndefined()
+        expect(
+            report.failure,
+            JSON.stringify(report.failure) + " head " + JSON.stringify({ ...store.currentHead(), key: 0, link: 0 })
+        ).toBeUndefined()
         expect(report.summary.gaps.some(g => g.reason === "backlog-full")).toBe(true)
     })
 })
@@ -289,7 +318,16 @@ describe("stop-sampling policy", () => {
         const kv = new MemoryStore()
         const d = new Device(kv)
         await d.start()
-        const backlog = startBacklog({ pause: timerPause, store: d.store, ledger: d.ledger, maxBacklogBlocks: 5, checkpointEvery: 100, whenFull: "stop-sampling", now: () => ({ boot: 0, uptimeMs: d.uptime }), onSealed: async () => {} })
+        const backlog = startBacklog({
+            pause: timerPause,
+            store: d.store,
+            ledger: d.ledger,
+            maxBacklogBlocks: 5,
+            checkpointEvery: 100,
+            whenFull: "stop-sampling",
+            now: () => ({ boot: 0, uptimeMs: d.uptime }),
+            onSealed: async () => {},
+        })
         let taken = 0
         let refused = 0
         const step = async () => {
@@ -307,7 +345,10 @@ describe("stop-sampling policy", () => {
         const genesis = kv.history.get(GENESIS_KEY)![0]
         const flash: Buffer[] = []
         for (let s = 0; s < d.store.currentHead().seq; s++) {
-            const b = kv.history.get("fb" + ((s - 1) % 22))?.map(v => v).find(v => decodeBlock(v).header.seq === s)
+            const b = kv.history
+                .get("fb" + ((s - 1) % 22))
+                ?.map(v => v)
+                .find(v => decodeBlock(v).header.seq === s)
             if (s > 0 && b) flash.push(b)
         }
         const report = verifyChain(crypto, [genesis, ...flash], { deviceId, key0: key0() })
@@ -341,7 +382,13 @@ describe("stale flash", () => {
         const kv = new MemoryStore()
         const old = new ChainStore(kv, crypto, deviceId, 22)
         await old.create({ seq: 0, link: Buffer.alloc(32), key: Buffer.alloc(32, 0x77) }, 0)
-        const ledger = new Ledger(crypto, deviceId, channels, { seq: 0, link: Buffer.alloc(32), key: Buffer.alloc(32, 0x77) }, { intervalMs: INTERVAL })
+        const ledger = new Ledger(
+            crypto,
+            deviceId,
+            channels,
+            { seq: 0, link: Buffer.alloc(32), key: Buffer.alloc(32, 0x77) },
+            { intervalMs: INTERVAL }
+        )
         const genesis = ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "old", "test")
         await old.commit(genesis.bytes, 0)
         // A new chain is started over it (re-provisioning), and power fails before its genesis.
@@ -377,52 +424,62 @@ class FlakySlots extends MemoryStore {
 }
 
 describe("flash errors that are not a full store", () => {
-    test.each(["corrupt", "io"] as const)("a %s error drops no block: the sealed blocks wait in RAM and are committed once flash answers", async mode => {
-        const kv = new FlakySlots()
-        const d = new Device(kv)
-        await d.start()
-        await d.read(30)
-        const backlog = startBacklog({
-            pause: timerPause,
-            store: d.store,
-            ledger: d.ledger,
-            maxBacklogBlocks: 16,
-            checkpointEvery: 1000,
-            now: () => ({ boot: d.boot, uptimeMs: d.uptime }),
-            onSealed: async () => {},
-        })
-        const feed = async (n: number) => {
-            for (let i = 0; i < n; i++) {
-                await backlog.submit(d.ledger.append([d.appended, -d.appended], { boot: d.boot, uptimeMs: d.uptime }))
-                d.appended++
-                d.uptime += INTERVAL
+    test.each(["corrupt", "io"] as const)(
+        "a %s error drops no block: the sealed blocks wait in RAM and are committed once flash answers",
+        async mode => {
+            const kv = new FlakySlots()
+            const d = new Device(kv)
+            await d.start()
+            await d.read(30)
+            const backlog = startBacklog({
+                pause: timerPause,
+                store: d.store,
+                ledger: d.ledger,
+                maxBacklogBlocks: 16,
+                checkpointEvery: 1000,
+                now: () => ({ boot: d.boot, uptimeMs: d.uptime }),
+                onSealed: async () => {},
+            })
+            const feed = async (n: number) => {
+                for (let i = 0; i < n; i++) {
+                    await backlog.submit(d.ledger.append([d.appended, -d.appended], { boot: d.boot, uptimeMs: d.uptime }))
+                    d.appended++
+                    d.uptime += INTERVAL
+                }
             }
+            const before = d.store.backlogBlocks()
+            kv.mode = mode
+            await feed(25)
+            expect(backlog.pending()).toBeGreaterThan(0)
+            expect(d.store.currentHead().loss).toBeUndefined()
+            expect(d.store.backlogBlocks()).toBe(before)
+            kv.mode = "ok"
+            await feed(10)
+            expect(backlog.pending()).toBe(0)
+            expect(d.store.currentHead().loss).toBeUndefined()
+            const report = verifyChain(crypto, await d.chain(), { deviceId, key0: key0() })
+            expect(report.failure).toBeUndefined()
+            expect(report.summary.gaps).toEqual([])
+            expect(report.summary.readings + d.ledger.openReadings().length).toBe(d.appended)
         }
-        const before = d.store.backlogBlocks()
-        kv.mode = mode
-        await feed(25)
-        expect(backlog.pending()).toBeGreaterThan(0)
-        expect(d.store.currentHead().loss).toBeUndefined()
-        expect(d.store.backlogBlocks()).toBe(before)
-        kv.mode = "ok"
-        await feed(10)
-        expect(backlog.pending()).toBe(0)
-        expect(d.store.currentHead().loss).toBeUndefined()
-        const report = verifyChain(crypto, await d.chain(), { deviceId, key0: key0() })
-        expect(report.failure).toBeUndefined()
-        expect(report.summary.gaps).toEqual([])
-        expect(report.summary.readings + d.ledger.openReadings().length).toBe(d.appended)
-    })
+    )
 })
 
 describe("power-loss gap record", () => {
     const boot = async (kv: MemoryStore, checkpointEvery: number) => {
         const store = new ChainStore(kv, crypto, deviceId, 22)
         const opened = await openChain({
-            store, crypto, deviceId, channels,
+            store,
+            crypto,
+            deviceId,
+            channels,
             ledger: { intervalMs: INTERVAL, maxReadingsPerBlock: 10 },
-            firmwareVersion: "fw", board: "test", checkpointEvery,
-            newKey: async () => key0(), uptimeMs: () => 500, onSealed: async () => {},
+            firmwareVersion: "fw",
+            board: "test",
+            checkpointEvery,
+            newKey: async () => key0(),
+            uptimeMs: () => 500,
+            onSealed: async () => {},
         })
         for (const b of opened.recovered) await store.commit(b.bytes, b.seq)
         return { store, opened }
@@ -434,7 +491,8 @@ describe("power-loss gap record", () => {
         const { store, opened } = await boot(kv, 100)
         // 25 readings from uptime 1 s: blocks of 10 sealed at readings 10 and 20, 5 open (no checkpoint).
         for (let i = 0; i < 25; i++)
-            for (const b of opened.ledger.append([i, -i], { boot: opened.boot, uptimeMs: 1000 + i * INTERVAL })) await store.commit(b.bytes, b.seq)
+            for (const b of opened.ledger.append([i, -i], { boot: opened.boot, uptimeMs: 1000 + i * INTERVAL }))
+                await store.commit(b.bytes, b.seq)
         const after = await boot(kv, 100)
         const gap = gapOf(after.opened.recovered)
         expect(gap.from).toEqual({ boot: 0, uptimeMs: 1000 + 20 * INTERVAL })
@@ -448,7 +506,8 @@ describe("power-loss gap record", () => {
         const kv = new MemoryStore()
         const { store, opened } = await boot(kv, 4)
         for (let i = 0; i < 14; i++)
-            for (const b of opened.ledger.append([i, -i], { boot: opened.boot, uptimeMs: 1000 + i * INTERVAL })) await store.commit(b.bytes, b.seq)
+            for (const b of opened.ledger.append([i, -i], { boot: opened.boot, uptimeMs: 1000 + i * INTERVAL }))
+                await store.commit(b.bytes, b.seq)
         await store.checkpoint(opened.ledger.openContent())
         const after = await boot(kv, 4)
         expect(gapOf(after.opened.recovered).from).toEqual({ boot: 0, uptimeMs: 1000 + 14 * INTERVAL })

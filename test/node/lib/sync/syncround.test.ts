@@ -37,14 +37,28 @@ async function deviceWithBacklog(readings: number, slow = false) {
     const kv = slow ? new SlowStore() : new MemoryStore()
     const store = new ChainStore(kv, crypto, deviceId, 30)
     const opened = await openChain({
-        store, crypto, deviceId,
+        store,
+        crypto,
+        deviceId,
         channels: [{ name: "t", unit: "degC", exponent: -2 }],
         ledger: { intervalMs: 1000, maxReadingsPerBlock: 5 },
-        firmwareVersion: "fw", board: "test", checkpointEvery: 100,
-        newKey: async () => key0(), uptimeMs: () => 0, onSealed: async () => {},
+        firmwareVersion: "fw",
+        board: "test",
+        checkpointEvery: 100,
+        newKey: async () => key0(),
+        uptimeMs: () => 0,
+        onSealed: async () => {},
     })
     let uptimeMs = 1000
-    const backlog = startBacklog({ pause: timerPause, store, ledger: opened.ledger, maxBacklogBlocks: 20, checkpointEvery: 100, now: () => ({ boot: opened.boot, uptimeMs }), onSealed: async () => {} })
+    const backlog = startBacklog({
+        pause: timerPause,
+        store,
+        ledger: opened.ledger,
+        maxBacklogBlocks: 20,
+        checkpointEvery: 100,
+        now: () => ({ boot: opened.boot, uptimeMs }),
+        onSealed: async () => {},
+    })
     for (let i = 0; i < readings; i++) {
         uptimeMs = 1000 + i * 1000
         await backlog.submit(opened.ledger.append([i], { boot: opened.boot, uptimeMs }))
@@ -66,7 +80,10 @@ function round(d: Awaited<ReturnType<typeof deviceWithBacklog>>, reply: (body: B
         sent,
         run: () =>
             syncRound({
-                store: d.store, crypto, deviceId, ackKey,
+                store: d.store,
+                crypto,
+                deviceId,
+                ackKey,
                 nonce: () => Buffer.from([1, 2, 3, 4, 5, 6, 7, n++]),
                 acknowledge: d.backlog.acknowledge,
                 post: async body => {
@@ -89,18 +106,41 @@ describe("sync round", () => {
         expect(result.outcome).toBe("synced")
         expect(result.ack!.time).toBe(1764000000)
         expect(d.store.backlogBlocks()).toBe(0)
-        expect((await round(d, () => { throw new Error("must not post") }).run()).outcome).toBe("idle")
+        expect(
+            (
+                await round(d, () => {
+                    throw new Error("must not post")
+                }).run()
+            ).outcome
+        ).toBe("idle")
     })
 
     test.each([
-        ["an unsigned reply", (b: Buffer, h: { seq: number; link: Buffer }) => ({ status: 200, body: JSON.stringify({ ack: h.seq - 1, head: toHex(h.link), time: 1 }) })],
-        ["a reply signed under another key", (b: Buffer, h: { seq: number; link: Buffer }) => signedReply(b, { ack: h.seq - 1, head: h.link, time: 1 }, 200, {}, Buffer.alloc(32, 9))],
-        ["a reply whose tag covers another nonce", (b: Buffer, h: { seq: number; link: Buffer }) => signedReply(encodeBatch(Buffer.alloc(8), [Buffer.alloc(40)]), { ack: h.seq - 1, head: h.link, time: 1 })],
+        [
+            "an unsigned reply",
+            (b: Buffer, h: { seq: number; link: Buffer }) => ({
+                status: 200,
+                body: JSON.stringify({ ack: h.seq - 1, head: toHex(h.link), time: 1 }),
+            }),
+        ],
+        [
+            "a reply signed under another key",
+            (b: Buffer, h: { seq: number; link: Buffer }) =>
+                signedReply(b, { ack: h.seq - 1, head: h.link, time: 1 }, 200, {}, Buffer.alloc(32, 9)),
+        ],
+        [
+            "a reply whose tag covers another nonce",
+            (b: Buffer, h: { seq: number; link: Buffer }) =>
+                signedReply(encodeBatch(Buffer.alloc(8), [Buffer.alloc(40)]), { ack: h.seq - 1, head: h.link, time: 1 }),
+        ],
         ["a reply that is not JSON", () => ({ status: 200, body: "<html>proxy</html>" })],
-        ["an ack with a changed seq but the old tag", (b: Buffer, h: { seq: number; link: Buffer }) => {
-            const good = JSON.parse(signedReply(b, { ack: h.seq - 2, head: h.link, time: 1 }).body)
-            return { status: 200, body: JSON.stringify({ ...good, ack: h.seq - 1 }) }
-        }],
+        [
+            "an ack with a changed seq but the old tag",
+            (b: Buffer, h: { seq: number; link: Buffer }) => {
+                const good = JSON.parse(signedReply(b, { ack: h.seq - 2, head: h.link, time: 1 }).body)
+                return { status: 200, body: JSON.stringify({ ...good, ack: h.seq - 1 }) }
+            },
+        ],
     ])("forgets nothing on %s", async (_name, reply) => {
         const d = await deviceWithBacklog(12)
         const before = d.store.backlogBlocks()
@@ -129,7 +169,9 @@ describe("sync round", () => {
     test("on a signed error reply, forgets what the ack covers and reports the error", async () => {
         const d = await deviceWithBacklog(12)
         const genesisHash = (await d.store.blockHash(0))!
-        const result = await round(d, body => signedReply(body, { ack: 0, head: genesisHash, time: 5 }, 422, { error: "tag", seq: 1 })).run()
+        const result = await round(d, body =>
+            signedReply(body, { ack: 0, head: genesisHash, time: 5 }, 422, { error: "tag", seq: 1 })
+        ).run()
         expect(result.outcome).toBe("rejected")
         expect(result.error).toBe("tag")
         expect(d.store.currentHead().oldestSeq).toBe(1)
@@ -138,7 +180,9 @@ describe("sync round", () => {
     test("a network failure changes nothing and asks for a retry", async () => {
         const d = await deviceWithBacklog(8)
         const before = d.store.backlogBlocks()
-        const result = await round(d, () => { throw new Error("connect ECONNREFUSED") }).run()
+        const result = await round(d, () => {
+            throw new Error("connect ECONNREFUSED")
+        }).run()
         expect(result).toMatchObject({ outcome: "failed", more: true })
         expect(result.error).toMatch(/ECONNREFUSED/)
         expect(d.store.backlogBlocks()).toBe(before)
@@ -193,7 +237,9 @@ describe("backoff", () => {
 describe("HTTP reply parsing", () => {
     const raw = (s: string) => Buffer.from(s, "utf8")
     test("reads status and a Content-Length body", () => {
-        expect(parseHttpReply(raw('HTTP/1.1 409 Conflict\r\ncontent-type: application/json\r\ncontent-length: 9\r\n\r\n{"a":1}\r\n'))).toEqual({ status: 409, body: '{"a":1}\r\n' })
+        expect(
+            parseHttpReply(raw('HTTP/1.1 409 Conflict\r\ncontent-type: application/json\r\ncontent-length: 9\r\n\r\n{"a":1}\r\n'))
+        ).toEqual({ status: 409, body: '{"a":1}\r\n' })
         expect(parseHttpReply(raw("HTTP/1.0 200 OK\r\n\r\nto the close"))).toEqual({ status: 200, body: "to the close" })
     })
     test.each([
