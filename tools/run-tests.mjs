@@ -119,7 +119,11 @@ const CHECKS = [
         argv: [join("node_modules", "typescript", "bin", "tsc"), "-p", "tools/tsconfig.json"],
     },
     // One style everywhere (.prettierrc, printWidth 140): `npm run format` fixes what this finds.
-    { name: "format check (prettier --check .)", side: "node", argv: [join("node_modules", "prettier", "bin", "prettier.cjs"), "--check", "."] },
+    {
+        name: "format check (prettier --check .)",
+        side: "node",
+        argv: [join("node_modules", "prettier", "bin", "prettier.cjs"), "--check", "."],
+    },
 ]
 
 async function runChecks() {
