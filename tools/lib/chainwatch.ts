@@ -6,7 +6,8 @@
  */
 import { constantTimeEqual, FormatError } from "../../src/lib/codec/bytes"
 import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
-import { LedgerCrypto } from "../../src/lib/ledger/keys"
+import { FORMAT_V1 } from "../../src/lib/codec/format"
+import { blockHash, LedgerCrypto } from "../../src/lib/ledger/keys"
 import { BlockCheck, ChainVerifier, initialVerifierState, MemoryHistory } from "../../src/lib/ledger/verify"
 
 export interface WatchedBlock {
@@ -44,11 +45,22 @@ export class ChainWatch {
             return { key: this.key, check: { ok: false, code: "malformed", reason: e.message } }
         }
         const seq = block.header.seq
-        const held = this.history.hashAt(seq)
-        if (held && constantTimeEqual(held, this.crypto.sha256(bytes))) return undefined
+        if (this.alreadyAccepted(seq, block, bytes)) return undefined
         if (seq === 0 || !this.verifier) this.restart(bytes)
         const check = this.verifier!.nextDecoded(block, [bytes], 0)
         return { seq, block, key: this.key!, check }
+    }
+
+    /**
+     * Whether this very block is the one accepted at its seq: its hash as the chain computed it,
+     * which in v2 takes the link in (the hash at seq - 1, or a genesis block's own link).
+     */
+    private alreadyAccepted(seq: number, block: DecodedBlock, bytes: Buffer): boolean {
+        const held = this.history.hashAt(seq)
+        if (!held) return false
+        const link = seq === 0 ? block.header.link : this.history.hashAt(seq - 1)
+        if (!link && bytes[0] !== FORMAT_V1) return false // the block before was dropped: nothing to hash it with
+        return constantTimeEqual(held, blockHash(this.crypto, link, bytes))
     }
 
     private restart(genesis: Buffer) {
