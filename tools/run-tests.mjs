@@ -36,6 +36,7 @@ function run(command, argv, { echo = true } = {}) {
 }
 
 const DEVS = join("node_modules", "@devicescript", "cli", "devicescript")
+const TSX = join("node_modules", "tsx", "dist", "cli.mjs")
 const SUMMARY = /tests: (\d+), pass: (\d+), error: (\d+)/
 
 async function runDeviceSuites() {
@@ -118,6 +119,13 @@ const CHECKS = [
         side: "node",
         argv: [join("node_modules", "typescript", "bin", "tsc"), "-p", "tools/tsconfig.json"],
     },
+    // Generated files are checked byte for byte against their generators.
+    {
+        name: "golden vectors and the worked example up to date (gen-vectors --check)",
+        side: "node",
+        argv: [TSX, "tools/gen-vectors.ts", "--check"],
+    },
+    { name: "Ed25519 tables up to date (gen-ed25519-table --check)", side: "node", argv: [TSX, "tools/gen-ed25519-table.ts", "--check"] },
     // One style everywhere (.prettierrc, printWidth 140): `npm run format` fixes what this finds.
     {
         name: "format check (prettier --check .)",

@@ -17,28 +17,11 @@ export interface GoldenChannel {
 }
 
 export interface GoldenDecoded {
-    header: {
-        version: number
-        type: number
-        flags: number
-        seq: number
-        link: string
-        time: GoldenTime
-        intervalMs: number
-        readingCount: number
-    }
+    header: { version: number; type: number; flags: number; seq: number; link: string; time: GoldenTime; intervalMs: number; readingCount: number }
     genesis?: { deviceId: string; firmware: string; board: string; channels: GoldenChannel[] }
     /** Reading-major; null marks a missing value. */
     readings?: (number | null)[][]
-    gap?: {
-        reason: number
-        reasonName: string
-        lostReadings: number
-        from: GoldenTime
-        lostBlocks: number
-        firstLostSeq: number
-        lastLostHash?: string
-    }
+    gap?: { reason: number; reasonName: string; lostReadings: number; from: GoldenTime; lostBlocks: number; firstLostSeq: number; lastLostHash?: string }
 }
 
 export interface GoldenBlock {
@@ -101,8 +84,7 @@ export interface GoldenVectors {
 }
 
 export const GOLDEN: GoldenVectors = {
-    description:
-        "fieldledger block format v1 golden vectors (docs/FORMAT.md), from tools/gen-vectors.ts. exported=false: sealed but dropped from a full backlog. malformed: validly tagged under K_seq of chain main, yet invalid.",
+    description: "fieldledger block format v1 golden vectors (docs/FORMAT.md), from tools/gen-vectors.ts. exported=false: sealed but dropped from a full backlog. malformed: validly tagged under K_seq of chain main, yet invalid.",
     formatVersion: 1,
     deviceId: "12abdd2289421234",
     firmware: "fieldledger/0.1.0",
@@ -111,7 +93,7 @@ export const GOLDEN: GoldenVectors = {
     channels: [
         { name: "temperature", unit: "degC", exponent: -2 },
         { name: "humidity", unit: "%RH", exponent: -2 },
-        { name: "pressure", unit: "hPa", exponent: -1 },
+        { name: "pressure", unit: "hPa", exponent: -1 }
     ],
     chains: [
         {
@@ -138,7 +120,7 @@ export const GOLDEN: GoldenVectors = {
                             link: "0000000000000000000000000000000000000000000000000000000000000000",
                             time: { boot: 1, uptimeMs: 250 },
                             intervalMs: 1000,
-                            readingCount: 0,
+                            readingCount: 0
                         },
                         genesis: {
                             deviceId: "12abdd2289421234",
@@ -147,10 +129,10 @@ export const GOLDEN: GoldenVectors = {
                             channels: [
                                 { name: "temperature", unit: "degC", exponent: -2 },
                                 { name: "humidity", unit: "%RH", exponent: -2 },
-                                { name: "pressure", unit: "hPa", exponent: -1 },
-                            ],
-                        },
-                    },
+                                { name: "pressure", unit: "hPa", exponent: -1 }
+                            ]
+                        }
+                    }
                 },
                 {
                     seq: 1,
@@ -170,15 +152,10 @@ export const GOLDEN: GoldenVectors = {
                             link: "b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d",
                             time: { boot: 1, uptimeMs: 1000 },
                             intervalMs: 1000,
-                            readingCount: 4,
+                            readingCount: 4
                         },
-                        readings: [
-                            [2150, 4520, 10132],
-                            [2152, 4518, 10132],
-                            [2155, 4511, 10131],
-                            [2153, 4509, 10133],
-                        ],
-                    },
+                        readings: [[2150, 4520, 10132], [2152, 4518, 10132], [2155, 4511, 10131], [2153, 4509, 10133]]
+                    }
                 },
                 {
                     seq: 2,
@@ -198,14 +175,10 @@ export const GOLDEN: GoldenVectors = {
                             link: "87ef2660e2d3b2da11e7eae4f42d6af072aedf92cc6535b6e0b9db6d93a54c5b",
                             time: { boot: 1, uptimeMs: 5000, unixTime: 1767225600 },
                             intervalMs: 1000,
-                            readingCount: 3,
+                            readingCount: 3
                         },
-                        readings: [
-                            [-2147483648, -1, 10129],
-                            [2147483647, 0, 10128],
-                            [-1250, -7, 10126],
-                        ],
-                    },
+                        readings: [[-2147483648, -1, 10129], [2147483647, 0, 10128], [-1250, -7, 10126]]
+                    }
                 },
                 {
                     seq: 3,
@@ -225,14 +198,10 @@ export const GOLDEN: GoldenVectors = {
                             link: "579f4d52a093a4c0b068b7b61a1104e37b25ca12a12624cb1ad8674ecce95231",
                             time: { boot: 1, uptimeMs: 8000, unixTime: 1767225603 },
                             intervalMs: 1000,
-                            readingCount: 3,
+                            readingCount: 3
                         },
-                        readings: [
-                            [2210, 4610, 10135],
-                            [2212, null, 10135],
-                            [2215, 4605, 10134],
-                        ],
-                    },
+                        readings: [[2210, 4610, 10135], [2212, null, 10135], [2215, 4605, 10134]]
+                    }
                 },
                 {
                     seq: 4,
@@ -252,15 +221,10 @@ export const GOLDEN: GoldenVectors = {
                             link: "f7ee8ccd450fdbb72d8c596b2f5f3eb7789e58d5ed088148d8b48a7cfeda883f",
                             time: { boot: 1, uptimeMs: 11000, unixTime: 1767225606 },
                             intervalMs: 1000,
-                            readingCount: 4,
+                            readingCount: 4
                         },
-                        readings: [
-                            [2216, 4600, null],
-                            [null, null, null],
-                            [2220, 4598, null],
-                            [2221, null, null],
-                        ],
-                    },
+                        readings: [[2216, 4600, null], [null, null, null], [2220, 4598, null], [2221, null, null]]
+                    }
                 },
                 {
                     seq: 5,
@@ -280,7 +244,7 @@ export const GOLDEN: GoldenVectors = {
                             link: "83198462a74da9e3da4a30f862a37672c74959b8db549f16cd9bd1b021397158",
                             time: { boot: 2, uptimeMs: 180 },
                             intervalMs: 1000,
-                            readingCount: 0,
+                            readingCount: 0
                         },
                         gap: {
                             reason: 2,
@@ -288,9 +252,9 @@ export const GOLDEN: GoldenVectors = {
                             lostReadings: 5,
                             from: { boot: 1, uptimeMs: 15000 },
                             lostBlocks: 0,
-                            firstLostSeq: 0,
-                        },
-                    },
+                            firstLostSeq: 0
+                        }
+                    }
                 },
                 {
                     seq: 6,
@@ -310,14 +274,11 @@ export const GOLDEN: GoldenVectors = {
                             link: "51a27f3a79e0965dba164f54e0f881325a6b5bf9b189576420fa38b703427728",
                             time: { boot: 2, uptimeMs: 1000 },
                             intervalMs: 1000,
-                            readingCount: 2,
+                            readingCount: 2
                         },
-                        readings: [
-                            [2230, 4580, 10140],
-                            [2231, 4579, 10141],
-                        ],
-                    },
-                },
+                        readings: [[2230, 4580, 10140], [2231, 4579, 10141]]
+                    }
+                }
             ],
             verify: {
                 ok: true,
@@ -328,19 +289,21 @@ export const GOLDEN: GoldenVectors = {
                     dataBlocks: 5,
                     readings: 16,
                     missingValues: 8,
-                    gaps: [{ seq: 5, reason: "power-loss", lostReadings: 5, lostBlocks: 0, firstLostSeq: 0 }],
+                    gaps: [
+                        { seq: 5, reason: "power-loss", lostReadings: 5, lostBlocks: 0, firstLostSeq: 0 }
+                    ],
                     firmware: "fieldledger/0.1.0",
                     board: "simulator",
                     channels: [
                         { name: "temperature", unit: "degC", exponent: -2 },
                         { name: "humidity", unit: "%RH", exponent: -2 },
-                        { name: "pressure", unit: "hPa", exponent: -1 },
+                        { name: "pressure", unit: "hPa", exponent: -1 }
                     ],
                     first: { boot: 1, uptimeMs: 250 },
                     last: { boot: 2, uptimeMs: 1000 },
-                    head: { seq: 6, hash: "0dd0f09746414f759477cbff4a0c18b7baacf672e507c1f189fa2d350dff621e" },
-                },
-            },
+                    head: { seq: 6, hash: "0dd0f09746414f759477cbff4a0c18b7baacf672e507c1f189fa2d350dff621e" }
+                }
+            }
         },
         {
             name: "dropped",
@@ -366,7 +329,7 @@ export const GOLDEN: GoldenVectors = {
                             link: "0dd0f09746414f759477cbff4a0c18b7baacf672e507c1f189fa2d350dff621e",
                             time: { boot: 3, uptimeMs: 100 },
                             intervalMs: 1000,
-                            readingCount: 0,
+                            readingCount: 0
                         },
                         genesis: {
                             deviceId: "12abdd2289421234",
@@ -375,10 +338,10 @@ export const GOLDEN: GoldenVectors = {
                             channels: [
                                 { name: "temperature", unit: "degC", exponent: -2 },
                                 { name: "humidity", unit: "%RH", exponent: -2 },
-                                { name: "pressure", unit: "hPa", exponent: -1 },
-                            ],
-                        },
-                    },
+                                { name: "pressure", unit: "hPa", exponent: -1 }
+                            ]
+                        }
+                    }
                 },
                 {
                     seq: 1,
@@ -398,13 +361,10 @@ export const GOLDEN: GoldenVectors = {
                             link: "31bbd799702479298709e318c7841508ec1c9d185a9064babea3b7b9097050d5",
                             time: { boot: 3, uptimeMs: 1000 },
                             intervalMs: 1000,
-                            readingCount: 2,
+                            readingCount: 2
                         },
-                        readings: [
-                            [2300, 4400, 10100],
-                            [2301, 4401, 10100],
-                        ],
-                    },
+                        readings: [[2300, 4400, 10100], [2301, 4401, 10100]]
+                    }
                 },
                 {
                     seq: 2,
@@ -424,13 +384,10 @@ export const GOLDEN: GoldenVectors = {
                             link: "a915915cf1e7750d13ad427ab472e8a8afd742859641009d8c27f35d74aefebb",
                             time: { boot: 3, uptimeMs: 3000 },
                             intervalMs: 1000,
-                            readingCount: 2,
+                            readingCount: 2
                         },
-                        readings: [
-                            [2302, 4402, 10101],
-                            [2303, 4403, 10101],
-                        ],
-                    },
+                        readings: [[2302, 4402, 10101], [2303, 4403, 10101]]
+                    }
                 },
                 {
                     seq: 3,
@@ -450,13 +407,10 @@ export const GOLDEN: GoldenVectors = {
                             link: "d2ad90fddd8daa867ed8b96ade821610c5a190e68bfbf500a36175338c87e0ae",
                             time: { boot: 3, uptimeMs: 5000 },
                             intervalMs: 1000,
-                            readingCount: 2,
+                            readingCount: 2
                         },
-                        readings: [
-                            [2304, 4404, 10102],
-                            [2305, 4405, 10102],
-                        ],
-                    },
+                        readings: [[2304, 4404, 10102], [2305, 4405, 10102]]
+                    }
                 },
                 {
                     seq: 4,
@@ -476,13 +430,10 @@ export const GOLDEN: GoldenVectors = {
                             link: "76c40f00dc2c88530fbcddbb7dfbfc0de01b84e88d122b82bc89cbba5c0343bb",
                             time: { boot: 3, uptimeMs: 7000 },
                             intervalMs: 1000,
-                            readingCount: 2,
+                            readingCount: 2
                         },
-                        readings: [
-                            [2306, 4406, 10103],
-                            [2307, 4407, 10103],
-                        ],
-                    },
+                        readings: [[2306, 4406, 10103], [2307, 4407, 10103]]
+                    }
                 },
                 {
                     seq: 5,
@@ -502,7 +453,7 @@ export const GOLDEN: GoldenVectors = {
                             link: "009ca722c07c7bbbca42a9ef4877ac7479324988f5e82a2bb915d628870a4eaa",
                             time: { boot: 3, uptimeMs: 9000 },
                             intervalMs: 1000,
-                            readingCount: 0,
+                            readingCount: 0
                         },
                         gap: {
                             reason: 1,
@@ -511,9 +462,9 @@ export const GOLDEN: GoldenVectors = {
                             from: { boot: 3, uptimeMs: 3000 },
                             lostBlocks: 2,
                             firstLostSeq: 2,
-                            lastLostHash: "76c40f00dc2c88530fbcddbb7dfbfc0de01b84e88d122b82bc89cbba5c0343bb",
-                        },
-                    },
+                            lastLostHash: "76c40f00dc2c88530fbcddbb7dfbfc0de01b84e88d122b82bc89cbba5c0343bb"
+                        }
+                    }
                 },
                 {
                     seq: 6,
@@ -533,11 +484,11 @@ export const GOLDEN: GoldenVectors = {
                             link: "c0658542b29654e326297eff1a38bee3c743cc717ccbcd36c4bf4d9e9912c779",
                             time: { boot: 3, uptimeMs: 9000 },
                             intervalMs: 1000,
-                            readingCount: 1,
+                            readingCount: 1
                         },
-                        readings: [[2308, 4408, 10104]],
-                    },
-                },
+                        readings: [[2308, 4408, 10104]]
+                    }
+                }
             ],
             verify: {
                 ok: true,
@@ -548,100 +499,102 @@ export const GOLDEN: GoldenVectors = {
                     dataBlocks: 3,
                     readings: 5,
                     missingValues: 0,
-                    gaps: [{ seq: 5, reason: "backlog-full", lostReadings: 4, lostBlocks: 2, firstLostSeq: 2 }],
+                    gaps: [
+                        { seq: 5, reason: "backlog-full", lostReadings: 4, lostBlocks: 2, firstLostSeq: 2 }
+                    ],
                     firmware: "fieldledger/0.1.0",
                     board: "simulator",
                     channels: [
                         { name: "temperature", unit: "degC", exponent: -2 },
                         { name: "humidity", unit: "%RH", exponent: -2 },
-                        { name: "pressure", unit: "hPa", exponent: -1 },
+                        { name: "pressure", unit: "hPa", exponent: -1 }
                     ],
                     previousChainHead: "0dd0f09746414f759477cbff4a0c18b7baacf672e507c1f189fa2d350dff621e",
                     first: { boot: 3, uptimeMs: 100 },
                     last: { boot: 3, uptimeMs: 9000 },
-                    head: { seq: 6, hash: "9fad72fa9e8a0f080059c638202ee746f45dec1d36149ff4052bafff82a61caa" },
-                },
-            },
-        },
+                    head: { seq: 6, hash: "9fad72fa9e8a0f080059c638202ee746f45dec1d36149ff4052bafff82a61caa" }
+                }
+            }
+        }
     ],
     malformed: [
         {
             name: "version-2",
             seq: 1,
             hex: "02010001b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e8070403cc2103d04604a89e0103999e9830a95337aef1161b92a14e831f2f47c521",
-            rule: "byte 0 (version) must be 1",
+            rule: "byte 0 (version) must be 1"
         },
         {
             name: "unknown-type",
             seq: 1,
             hex: "01030001b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e8070403cc2103d04604a89e0103999e9830df615b51e5e068cfed25655b7d290201",
-            rule: "byte 1 (type) must be 0, 1 or 2",
+            rule: "byte 1 (type) must be 0, 1 or 2"
         },
         {
             name: "unknown-flag",
             seq: 1,
             hex: "01010401b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e8070403cc2103d04604a89e0103999e983052847419b363d64b81a948a7f0da5ff0",
-            rule: "flag bits 2..7 must be zero",
+            rule: "flag bits 2..7 must be zero"
         },
         {
             name: "non-canonical-varint",
             seq: 1,
             hex: "0101008100b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e8070403cc2103d04604a89e0103999e9830f6720e06e3c15115b1ba973498df8d43",
-            rule: "a varint must not end in a zero group (seq 1 written as 81 00)",
+            rule: "a varint must not end in a zero group (seq 1 written as 81 00)"
         },
         {
             name: "data-without-readings",
             seq: 1,
             hex: "01010001b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e8070003cc2103d04604a89e0103999e983046a47d1b16b7a41d99257d05712bcd4d",
-            rule: "a data block holds 1..255 readings",
+            rule: "a data block holds 1..255 readings"
         },
         {
             name: "missing-flag-without-missing-value",
             seq: 1,
             hex: "01010201b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e80704030000cc2103d04604a89e0103999e983080d2a0bcae176f3e395dcf5490da8978",
-            rule: "flag bit 1 is set only when some value is missing (here: a bitmap of zeros)",
+            rule: "flag bit 1 is set only when some value is missing (here: a bitmap of zeros)"
         },
         {
             name: "delta-width-not-minimal",
             seq: 1,
             hex: "01010001b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e8070403cc2104d04604a89e01034633d30600fdb0eae20c91b9f5d32affc153bb876c",
-            rule: "each delta width is the smallest that fits the channel's largest zigzag delta",
+            rule: "each delta width is the smallest that fits the channel's largest zigzag delta"
         },
         {
             name: "width-without-deltas",
             seq: 1,
             hex: "01010001b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e8070103cc2101d04600a89e0100e2ffd10e0a054410de5777a0df0ded1f",
-            rule: "a channel with fewer than two present values has width 0",
+            rule: "a channel with fewer than two present values has width 0"
         },
         {
             name: "non-zero-padding",
             seq: 1,
             hex: "01010001b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e8070403cc2103d04604a89e0103999e9831e4dd1004846cfff3439c68dfd7741f2b",
-            rule: "the padding bits after the packed deltas are zero",
+            rule: "the padding bits after the packed deltas are zero"
         },
         {
             name: "value-over-int32",
             seq: 1,
             hex: "01010001b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e807010380808080100000000000b97f8b8d30c5b40473d97df0eefc4396",
-            rule: "every value is a signed 32-bit integer",
+            rule: "every value is a signed 32-bit integer"
         },
         {
             name: "trailing-byte",
             seq: 1,
             hex: "01010001b22457dd01db46c5d278f5bc93b4871d96a50815c540b3f849e475a3195b306d01e807e8070403cc2103d04604a89e0103999e98300031ec08825e0df53a0e0bd74d36e7f4a2",
-            rule: "nothing may follow the body before the tag",
+            rule: "nothing may follow the body before the tag"
         },
         {
             name: "gap-reason-0",
             seq: 5,
             hex: "0102000583198462a74da9e3da4a30f862a37672c74959b8db549f16cd9bd1b02139715802b401e80700000501987500d060273296de741e4834d5cff3a55f7b",
-            rule: "the gap reason is 1, 2 or 3",
+            rule: "the gap reason is 1, 2 or 3"
         },
         {
             name: "exponent-10",
             seq: 0,
             hex: "01000000000000000000000000000000000000000000000000000000000000000000000001fa01e8070012abdd2289421234116669656c646c65646765722f302e312e300973696d756c61746f72030b74656d706572617475726504646567430a0868756d696469747903255248fe08707265737375726503685061ffaf2d6e20c1c5254909656da4af5c7a3d",
-            rule: "a channel exponent is -9..9",
-        },
-    ],
+            rule: "a channel exponent is -9..9"
+        }
+    ]
 }
