@@ -3,7 +3,7 @@
  * sync"). Thin: the bus is tools/lib/jacdacbus.ts, the logic tools/lib/bridge.ts. Runs until
  * Ctrl-C, or one forwarded round with --once. Exit 0 done, 1 failed, 2 usage.
  */
-import { CommandLine, deviceIdOption, gatewayOption, parseCommandLine, UsageError } from "./lib/args"
+import { CommandLine, commandLine, deviceIdOption, gatewayOption, UsageError } from "./lib/args"
 import { awaitDeviceTook, BridgeOptions, BridgeRound, bridgeRound, checkUsbMode, readDeviceHead } from "./lib/bridge"
 import { nobleCrypto } from "./lib/crypto"
 import { BusError, FieldBus, openBus } from "./lib/jacdacbus"
@@ -43,7 +43,6 @@ interface BridgePlan {
 }
 
 function bridgePlan(cli: CommandLine): BridgePlan {
-    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
     if (cli.boolean("sim") && cli.string("port")) throw new UsageError("--sim and --port exclude each other")
     const gateway = gatewayOption(cli, "gateway")
     if (!gateway) throw new UsageError("--gateway http(s)://host:port is required: where the device's blocks go")
@@ -200,20 +199,21 @@ async function serveRounds(plan: BridgePlan, options: BridgeOptions, stop: Retur
 }
 
 export async function runBridge(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, {
-        sim: { type: "boolean" },
-        port: { type: "string" },
-        device: { type: "string" },
-        gateway: { type: "string" },
-        once: { type: "boolean" },
-        timeout: { type: "string" },
-        json: { type: "boolean" },
-        verbose: { type: "boolean" },
-    })
-    if (cli.boolean("help")) {
-        console.log(BRIDGE_HELP)
-        return 0
-    }
+    const cli = commandLine(
+        argv,
+        {
+            sim: { type: "boolean" },
+            port: { type: "string" },
+            device: { type: "string" },
+            gateway: { type: "string" },
+            once: { type: "boolean" },
+            timeout: { type: "string" },
+            json: { type: "boolean" },
+            verbose: { type: "boolean" },
+        },
+        BRIDGE_HELP
+    )
+    if (!cli) return 0
     const plan = bridgePlan(cli)
     const stop = interruption()
     let bus: FieldBus | undefined

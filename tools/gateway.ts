@@ -4,7 +4,7 @@
  */
 import { homedir } from "node:os"
 import { dirname, join } from "node:path"
-import { durationOption, parseCommandLine, portOption, readAdminToken, UsageError } from "./lib/args"
+import { commandLine, durationOption, portOption, readAdminToken, UsageError } from "./lib/args"
 import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
 import { startGateway } from "./gateway/server"
 import { GatewayService, RegisterDevice } from "./gateway/service"
@@ -64,19 +64,19 @@ export function registerDevice(options: { db: string; masterKey: Buffer }, devic
 }
 
 export async function runGateway(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, {
-        db: { type: "string" },
-        port: { type: "string" },
-        host: { type: "string" },
-        "admin-token-file": { type: "string" },
-        "master-key-file": { type: "string" },
-        "stale-after": { type: "string" },
-    })
-    if (cli.boolean("help")) {
-        console.log(GATEWAY_HELP)
-        return 0
-    }
-    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    const cli = commandLine(
+        argv,
+        {
+            db: { type: "string" },
+            port: { type: "string" },
+            host: { type: "string" },
+            "admin-token-file": { type: "string" },
+            "master-key-file": { type: "string" },
+            "stale-after": { type: "string" },
+        },
+        GATEWAY_HELP
+    )
+    if (!cli) return 0
     const db = cli.string("db") ?? "data/gateway.db"
     const port = portOption(cli, 8787)
     const host = cli.string("host") ?? "127.0.0.1"

@@ -10,7 +10,7 @@
 import { decodeBlock } from "../src/lib/ledger/chain"
 import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/ledger/devkey"
 import { verifyChain } from "../src/lib/ledger/verify"
-import { parseCommandLine, UsageError } from "./lib/args"
+import { commandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BlockLogParser, cleanLine } from "./lib/devicelog"
 import { parseLine } from "../src/lib/log/parse"
@@ -187,17 +187,19 @@ export function checkRuns(runs: RunLog[]): PowercutFigures {
 }
 
 export async function runPowercut(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, {
-        kills: { type: "string" },
-        seed: { type: "string" },
-        "min-ms": { type: "string" },
-        "max-ms": { type: "string" },
-        json: { type: "boolean" },
-    })
-    if (cli.boolean("help")) {
-        console.log(POWERCUT_HELP)
-        return 0
-    }
+    const cli = commandLine(
+        argv,
+        {
+            kills: { type: "string" },
+            seed: { type: "string" },
+            "min-ms": { type: "string" },
+            "max-ms": { type: "string" },
+            json: { type: "boolean" },
+        },
+        POWERCUT_HELP,
+        { positionals: "ignored" }
+    )
+    if (!cli) return 0
     const kills = numberOption(cli.string("kills"), 8, "--kills")
     const seed = numberOption(cli.string("seed"), 1, "--seed")
     const minMs = numberOption(cli.string("min-ms"), 300, "--min-ms")

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs"
 import { FL_BACKLOG, FL_BLOCK_AGE, FL_GATEWAY, FL_INTERVAL, Setting } from "../src/lib/config/settings"
 import { isGatewayUrl } from "../src/lib/sync/gatewayurl"
-import { CommandLine, deviceIdOption, gatewayOption, parseCommandLine, readAdminToken, UsageError } from "./lib/args"
+import { CommandLine, commandLine, deviceIdOption, gatewayOption, readAdminToken, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { BusDevice, BusError, FieldBus, openBus } from "./lib/jacdacbus"
 import {
@@ -445,28 +445,28 @@ export async function provisionDevice(
 }
 
 export async function runProvision(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, {
-        ...BUS_OPTIONS,
-        device: { type: "string" },
-        gateway: { type: "string" },
-        "device-gateway": { type: "string" },
-        interval: { type: "string" },
-        "block-age": { type: "string" },
-        backlog: { type: "string" },
-        "wifi-ssid": { type: "string" },
-        "wifi-password-file": { type: "string" },
-        label: { type: "string" },
-        "admin-token-file": { type: "string" },
-        pending: { type: "string" },
-        force: { type: "boolean" },
-        check: { type: "boolean" },
-        timeout: { type: "string" },
-    })
-    if (cli.boolean("help")) {
-        console.log(PROVISION_HELP)
-        return 0
-    }
-    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    const cli = commandLine(
+        argv,
+        {
+            ...BUS_OPTIONS,
+            device: { type: "string" },
+            gateway: { type: "string" },
+            "device-gateway": { type: "string" },
+            interval: { type: "string" },
+            "block-age": { type: "string" },
+            backlog: { type: "string" },
+            "wifi-ssid": { type: "string" },
+            "wifi-password-file": { type: "string" },
+            label: { type: "string" },
+            "admin-token-file": { type: "string" },
+            pending: { type: "string" },
+            force: { type: "boolean" },
+            check: { type: "boolean" },
+            timeout: { type: "string" },
+        },
+        PROVISION_HELP
+    )
+    if (!cli) return 0
     const json = cli.boolean("json")
     const wanted = deviceIdOption(cli, "device")
     const out: Record<string, unknown> = { ok: true }
@@ -492,17 +492,17 @@ export async function runProvision(argv: string[]): Promise<number> {
 }
 
 export async function runRegister(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, {
-        pending: { type: "string" },
-        gateway: { type: "string" },
-        "admin-token-file": { type: "string" },
-        json: { type: "boolean" },
-    })
-    if (cli.boolean("help")) {
-        console.log(REGISTER_HELP)
-        return 0
-    }
-    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    const cli = commandLine(
+        argv,
+        {
+            pending: { type: "string" },
+            gateway: { type: "string" },
+            "admin-token-file": { type: "string" },
+            json: { type: "boolean" },
+        },
+        REGISTER_HELP
+    )
+    if (!cli) return 0
     const json = cli.boolean("json")
     const token = readAdminToken(cli.string("admin-token-file"))
     if (!token) throw new UsageError("no admin token: set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
@@ -532,11 +532,8 @@ export async function runRegister(argv: string[]): Promise<number> {
 }
 
 export async function runDevices(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, BUS_OPTIONS)
-    if (cli.boolean("help")) {
-        console.log(DEVICES_HELP)
-        return 0
-    }
+    const cli = commandLine(argv, BUS_OPTIONS, DEVICES_HELP, { positionals: "ignored" })
+    if (!cli) return 0
     const json = cli.boolean("json")
     try {
         return await withBus(cli, async bus => {

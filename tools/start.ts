@@ -16,7 +16,7 @@ import { FL_GATEWAY } from "../src/lib/config/settings"
 import { SIMULATOR_DEV_KEY_HEX } from "../src/lib/ledger/devkey"
 import { lostReadingsText, verifyChain } from "../src/lib/ledger/verify"
 import { DeviceLine } from "../src/lib/log/parse"
-import { deviceIdOption, durationOption, parseCommandLine, portOption, UsageError } from "./lib/args"
+import { commandLine, deviceIdOption, durationOption, portOption, UsageError } from "./lib/args"
 import { lockOwner, tryTake } from "./lib/buslock"
 import { ChainWatch } from "./lib/chainwatch"
 import { nobleCrypto } from "./lib/crypto"
@@ -223,21 +223,25 @@ interface StartOptions {
     verbose: boolean
 }
 
+/** The options, or undefined when --help asked for the help (printed). */
 function parseStartOptions(argv: string[]): StartOptions | undefined {
-    const cli = parseCommandLine(argv, {
-        duration: { type: "string" },
-        export: { type: "string" },
-        "key-file": { type: "string" },
-        "device-id": { type: "string" },
-        db: { type: "string" },
-        port: { type: "string" },
-        "boot-timeout": { type: "string" },
-        "bus-wait": { type: "string" },
-        verbose: { type: "boolean" },
-        continue: { type: "boolean" },
-    })
-    if (cli.boolean("help")) return undefined
-    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    const cli = commandLine(
+        argv,
+        {
+            duration: { type: "string" },
+            export: { type: "string" },
+            "key-file": { type: "string" },
+            "device-id": { type: "string" },
+            db: { type: "string" },
+            port: { type: "string" },
+            "boot-timeout": { type: "string" },
+            "bus-wait": { type: "string" },
+            verbose: { type: "boolean" },
+            continue: { type: "boolean" },
+        },
+        START_HELP
+    )
+    if (!cli) return undefined
     const durationText = cli.string("duration")
     const duration = durationText === undefined ? undefined : Number(durationText)
     if (duration !== undefined && !(duration > 0)) throw new UsageError("--duration must be a positive number of seconds")
@@ -502,10 +506,7 @@ function writeExport(o: StartOptions, gateway: RunningGateway) {
 
 export async function runStart(argv: string[]): Promise<number> {
     const options = parseStartOptions(argv)
-    if (!options) {
-        console.log(START_HELP)
-        return 0
-    }
+    if (!options) return 0
     const claim = await claimRun(options)
     if ("refusal" in claim) {
         console.error(claim.refusal)

@@ -7,7 +7,7 @@ import { fromHex, FormatError, toHex } from "../src/lib/codec/bytes"
 import { BlockTime, LINK_BYTES } from "../src/lib/codec/format"
 import { parseKeyHex } from "../src/lib/codec/hexids"
 import { lostReadingsText, verifyChain, VerifyReport } from "../src/lib/ledger/verify"
-import { parseCommandLine, UsageError } from "./lib/args"
+import { commandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { ChainExport, ExportFileError, parseExport } from "./lib/exportfile"
 
@@ -132,16 +132,18 @@ export function formatReport(file: string, report: VerifyReport, tail: TailCheck
 }
 
 export async function runVerify(argv: string[], out: (s: string) => void = console.log): Promise<number> {
-    const cli = parseCommandLine(argv, {
-        key: { type: "string" },
-        "key-file": { type: "string" },
-        head: { type: "string" },
-        json: { type: "boolean" },
-    })
-    if (cli.boolean("help")) {
-        out(VERIFY_HELP)
-        return 0
-    }
+    const cli = commandLine(
+        argv,
+        {
+            key: { type: "string" },
+            "key-file": { type: "string" },
+            head: { type: "string" },
+            json: { type: "boolean" },
+        },
+        VERIFY_HELP,
+        { positionals: "own", out }
+    )
+    if (!cli) return 0
     if (cli.positionals.length !== 1) throw new UsageError("give exactly one export FILE")
     const file = cli.positionals[0]
     const key0 = readKey(cli.string("key"), cli.string("key-file"))

@@ -7,9 +7,6 @@ import * as ds from "@devicescript/core"
 import { writeSetting } from "@devicescript/settings"
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/device/crypto"
-import { startFirmware } from "../../src/device/firmware"
-import { newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
-import { Ledger } from "../../src/lib/ledger/ledger"
 import { FAULT_MISSING, SensorKind, SHT30_KIND } from "../../src/lib/sensors/sensorkinds"
 import { verifyChain } from "../../src/lib/ledger/verify"
 import { startDriverSensors } from "../../src/sensing/drivers"
@@ -17,6 +14,7 @@ import { loadSensorConfig, startSensors } from "../../src/sensing/sensorconfig"
 import { chipRig, chipScenarios, ChipCase, sampleEvery } from "./helpers/chipscenarios"
 import { FakeConditions, FakeI2C } from "./helpers/fakei2c"
 import { FakeAht20, FakeSht30, FakeShtc3 } from "./helpers/fakesensirion"
+import { startSealing } from "./helpers/sealing"
 
 /** Indoor values that change a little with every measurement. */
 function climate(n: number): number[] {
@@ -127,35 +125,16 @@ describe("a chain through a sensor pulled out and put back", () => {
             return k
         }
         const rig = chipRig(SHTC3)
-        const blocks: SealedBlock[] = []
-        const ledger = new Ledger(
-            deviceCrypto,
-            deviceId,
-            rig.sources.map(s => s.spec),
-            newChainHead(key()),
-            { intervalMs: 200, maxBlockAgeMs: 1000 }
-        )
-        blocks.push(ledger.sealGenesis({ boot: 0, uptimeMs: ds.millis() }, "test", "simulator"))
-        const fw = startFirmware({
-            ledger,
-            boot: 0,
-            intervalMs: 200,
-            sources: rig.sources,
-            onSealed: async s => {
-                for (const b of s) blocks.push(b)
-            },
-        })
+        const run = startSealing(rig.sources, deviceId, key(), { intervalMs: 200, maxBlockAgeMs: 1000 })
         await ds.sleep(1500)
         rig.bus.unplug(SHTC3.address)
         await ds.sleep(1500)
         rig.bus.plugIn(SHTC3.address)
         await ds.sleep(1500)
-        fw.stop()
-        const last = ledger.sealOpen()
-        if (last) blocks.push(last)
+        run.fw.stop()
         const report = verifyChain(
             deviceCrypto,
-            blocks.map(b => b.bytes),
+            run.sealed().map(b => b.bytes),
             { deviceId, key0: key() }
         )
         expect(report.ok).toBe(true)

@@ -12,15 +12,14 @@
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/device/crypto"
-import { startFirmware } from "../../src/device/firmware"
-import { decodeBlock, newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
-import { Ledger } from "../../src/lib/ledger/ledger"
+import { decodeBlock, SealedBlock } from "../../src/lib/ledger/chain"
 import { MAX_BLOCK_BYTES, RECORD_DATA, RECORD_GENESIS } from "../../src/lib/codec/format"
 import { Reading } from "../../src/lib/codec/readings"
 import { verifyChain } from "../../src/lib/ledger/verify"
 import { ChannelSource, waitForSensors } from "../../src/sensing/sensors"
 import { startSimulatedSensors } from "../../src/sensing/simsensors"
 import { brokenChannel, countingChannel } from "./helpers/fakesensors"
+import { startSealing } from "./helpers/sealing"
 
 const deviceId = Buffer.from("12abdd2289421234", "hex")
 const INTERVAL_MS = 100
@@ -39,29 +38,15 @@ function testKey(): Buffer {
  * in flight when the blocks are collected.
  */
 async function runFirmware(sources: ChannelSource[], sampled: number, maxBlockAgeMs: number): Promise<SealedBlock[]> {
-    const blocks: SealedBlock[] = []
-    const ledger = new Ledger(
-        deviceCrypto,
-        deviceId,
-        sources.map(s => s.spec),
-        newChainHead(testKey()),
-        { intervalMs: INTERVAL_MS, maxBlockAgeMs }
-    )
-    blocks.push(ledger.sealGenesis({ boot: 0, uptimeMs: ds.millis() }, "test", "simulator"))
     let taken = 0
     let stopped = false
-    const fw = startFirmware({
-        ledger,
-        boot: 0,
+    const run = startSealing(sources, deviceId, testKey(), {
         intervalMs: INTERVAL_MS,
-        sources,
-        onSealed: async sealed => {
-            for (const b of sealed) blocks.push(b)
-        },
+        maxBlockAgeMs,
         afterReading: async () => {
             taken++
             if (taken === sampled) {
-                fw.stop()
+                run.fw.stop()
                 stopped = true
             }
         },
@@ -69,14 +54,12 @@ async function runFirmware(sources: ChannelSource[], sampled: number, maxBlockAg
     const deadline = ds.millis() + RUN_DEADLINE_MS
     while (!stopped) {
         if (ds.millis() > deadline) {
-            fw.stop()
+            run.fw.stop()
             throw new Error("the pipeline took " + taken + " of " + sampled + " readings in " + RUN_DEADLINE_MS + " ms")
         }
         await ds.sleep(20)
     }
-    const last = ledger.sealOpen()
-    if (last) blocks.push(last)
-    return blocks
+    return run.sealed()
 }
 
 /** Every reading of the data blocks, in chain order. */

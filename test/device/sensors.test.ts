@@ -8,9 +8,6 @@ import * as ds from "@devicescript/core"
 import { writeSetting } from "@devicescript/settings"
 import { describe, expect, test } from "@devicescript/test"
 import { deviceCrypto } from "../../src/device/crypto"
-import { startFirmware } from "../../src/device/firmware"
-import { newChainHead, SealedBlock } from "../../src/lib/ledger/chain"
-import { Ledger } from "../../src/lib/ledger/ledger"
 import { MISSING, Reading } from "../../src/lib/codec/readings"
 import {
     ChannelKind,
@@ -27,6 +24,7 @@ import { loadSensorConfig, startSensors } from "../../src/sensing/sensorconfig"
 import { SENSOR_DEVICES } from "../../src/sensing/sensordevices"
 import { ChannelSource, sampleChannels, sensorChannel, waitForSensors } from "../../src/sensing/sensors"
 import { flakyChannel, ScriptedSensorServer, serveTemperature } from "./helpers/fakesensors"
+import { startSealing } from "./helpers/sealing"
 
 const TEMPERATURE: ChannelKind = { spec: { name: "temperature", unit: "degC", exponent: -2 }, min: -40, max: 125, stuckAfter: 4 }
 const MAX_AGE_MS = 600
@@ -154,36 +152,18 @@ describe("faults in the chain", () => {
         const deviceId = Buffer.from("12abdd2289421234", "hex")
         const { server, source } = await ready(CHAIN)
         const sources = [source, flakyChannel("flaky", n => n % 4 === 0)]
-        const blocks: SealedBlock[] = []
-        const ledger = new Ledger(
-            deviceCrypto,
-            deviceId,
-            sources.map(s => s.spec),
-            newChainHead(chainKey()),
-            { intervalMs: 200, maxBlockAgeMs: 1000 }
-        )
-        blocks.push(ledger.sealGenesis({ boot: 0, uptimeMs: ds.millis() }, "test", "simulator"))
+        // The genesis block is sealed after this wait, where it came before it: its time does not matter here.
         await ds.sleep(300)
-        const fw = startFirmware({
-            ledger,
-            boot: 0,
-            intervalMs: 200,
-            sources,
-            onSealed: async s => {
-                for (const b of s) blocks.push(b)
-            },
-        })
+        const run = startSealing(sources, deviceId, chainKey(), { intervalMs: 200, maxBlockAgeMs: 1000 })
         await ds.sleep(1500)
         server.unplug()
         await ds.sleep(2000)
         server.plugIn()
         await ds.sleep(2500)
-        fw.stop()
-        const last = ledger.sealOpen()
-        if (last) blocks.push(last)
+        run.fw.stop()
         const report = verifyChain(
             deviceCrypto,
-            blocks.map(b => b.bytes),
+            run.sealed().map(b => b.bytes),
             { deviceId, key0: chainKey() }
         )
         expect(report.ok).toBe(true)

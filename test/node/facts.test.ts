@@ -156,6 +156,12 @@ describe("fixed-point values: the gateway converts with the codec's fromFixedPoi
     })
 })
 
+/** A pending file (tools/lib/provisioning.ts) with one registration, written as given. */
+function writePendingFile(file: string, deviceId: string, key0: string) {
+    const registration = { deviceId, key0, gateway: "http://gw:8787", createdAt: "2026-01-01T00:00:00Z" }
+    writeFileSync(file, JSON.stringify({ format: PENDING_FORMAT, version: 1, registrations: [registration] }))
+}
+
 describe("device ids: one rule (16 lower-case hex digits) for the command line, the gateway and the pending file", () => {
     let gw: TestGateway
     let dir: string
@@ -181,14 +187,7 @@ describe("device ids: one rule (16 lower-case hex digits) for the command line, 
         })
         expect(r.status).toBe(accepted ? 201 : 400)
         const file = join(dir, "pending.json")
-        writeFileSync(
-            file,
-            JSON.stringify({
-                format: PENDING_FORMAT,
-                version: 1,
-                registrations: [{ deviceId: id, key0: "11".repeat(32), gateway: "http://gw:8787", createdAt: "2026-01-01T00:00:00Z" }],
-            })
-        )
+        writePendingFile(file, id, "11".repeat(32))
         if (accepted) expect(readPendingFile(file).registrations).toHaveLength(1)
         else expect(() => readPendingFile(file)).toThrow(/malformed/)
     })
@@ -217,14 +216,7 @@ describe("keys as hex: either case on input, one parser, lower case out", () => 
             // The chain sealed under the key verifies: the gateway holds its bytes, not its spelling.
             expect((await post(gw, batch(chain.blocks))).status).toBe(200)
             const file = join(dir, "pending.json")
-            writeFileSync(
-                file,
-                JSON.stringify({
-                    format: PENDING_FORMAT,
-                    version: 1,
-                    registrations: [{ deviceId: ID, key0: upper, gateway: "http://gw:8787", createdAt: "2026-01-01T00:00:00Z" }],
-                })
-            )
+            writePendingFile(file, ID, upper)
             expect(readPendingFile(file).registrations[0].key0).toBe(upper)
         } finally {
             gw.close()

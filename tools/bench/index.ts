@@ -3,7 +3,7 @@
  * with --json one JSON object of all figures for scripts. Ratios are against baselines
  * measured in the same run, never against numbers from elsewhere.
  */
-import { parseCommandLine, UsageError } from "../lib/args"
+import { commandLine, UsageError } from "../lib/args"
 import { compactness } from "./compactness"
 import { deviceOverhead } from "./deviceoverhead"
 import { endurance } from "./endurance"
@@ -27,17 +27,17 @@ Options:
   -h, --help   this help`
 
 export async function main(argv: string[]): Promise<number> {
-    const cli = parseCommandLine(argv, {
-        json: { type: "boolean" },
-        quick: { type: "boolean" },
-        only: { type: "string" },
-        skip: { type: "string" },
-    })
-    if (cli.boolean("help")) {
-        console.log(BENCH_HELP)
-        return 0
-    }
-    if (cli.positionals.length > 0) throw new UsageError("unexpected argument " + cli.positionals[0])
+    const cli = commandLine(
+        argv,
+        {
+            json: { type: "boolean" },
+            quick: { type: "boolean" },
+            only: { type: "string" },
+            skip: { type: "string" },
+        },
+        BENCH_HELP
+    )
+    if (!cli) return 0
     const only = cli.string("only")
     const skip = cli.string("skip")
     for (const name of [only, skip])

@@ -77,6 +77,27 @@ export function parseCommandLine(argv: string[], options: OptionSpec): CommandLi
     }
 }
 
+/**
+ * A command's line as every fieldledger command takes it: parsed; on --help its `help` printed
+ * and undefined returned (the command exits 0); stray arguments refused, unless the command
+ * reads them itself (`positionals: "own"`) or lets them pass (`"ignored"`).
+ */
+export function commandLine(
+    argv: string[],
+    options: OptionSpec,
+    help: string,
+    how: { positionals?: "refused" | "own" | "ignored"; out?: (s: string) => void } = {}
+): CommandLine | undefined {
+    const cli = parseCommandLine(argv, options)
+    if (cli.boolean("help")) {
+        ;(how.out ?? console.log)(help)
+        return undefined
+    }
+    if ((how.positionals ?? "refused") === "refused" && cli.positionals.length > 0)
+        throw new UsageError("unexpected argument " + cli.positionals[0])
+    return cli
+}
+
 /** The admin token: from `--admin-token-file` when given, else env FL_ADMIN_TOKEN, else none. */
 export function readAdminToken(file: string | undefined): string | undefined {
     if (file === undefined) return process.env.FL_ADMIN_TOKEN || undefined

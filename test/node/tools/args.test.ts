@@ -1,7 +1,7 @@
-/** Option values the commands share (tools/lib/args.ts): durations. */
+/** Option values the commands share (tools/lib/args.ts): durations; the line every command parses. */
 import { spawnSync } from "node:child_process"
 import { describe, expect, test } from "vitest"
-import { durationOption, parseCommandLine, parseDurationMs, UsageError } from "../../../tools/lib/args"
+import { commandLine, durationOption, parseCommandLine, parseDurationMs, UsageError } from "../../../tools/lib/args"
 
 describe("parseDurationMs", () => {
     test.each([
@@ -34,6 +34,23 @@ describe("durationOption", () => {
             durationOption(parseCommandLine(["--stale-after", "soon"], { "stale-after": { type: "string" } }), "stale-after", 42)
         expect(bad).toThrow(UsageError)
         expect(bad).toThrow(/--stale-after must be a duration .*"soon"/)
+    })
+})
+
+describe("commandLine", () => {
+    const options = { json: { type: "boolean" } } as const
+
+    test("--help prints the help and gives no command line (the command exits 0)", () => {
+        const printed: string[] = []
+        expect(commandLine(["--json", "-h"], options, "Usage: x", { out: s => printed.push(s) })).toBeUndefined()
+        expect(printed).toEqual(["Usage: x"])
+    })
+
+    test("a stray argument is a usage error unless the command reads or ignores its arguments", () => {
+        expect(() => commandLine(["--json", "extra"], options, "Usage: x")).toThrow(new UsageError("unexpected argument extra"))
+        expect(commandLine(["extra", "--json"], options, "Usage: x", { positionals: "own" })?.positionals).toEqual(["extra"])
+        expect(commandLine(["extra"], options, "Usage: x", { positionals: "ignored" })?.boolean("json")).toBe(false)
+        expect(commandLine(["--json"], options, "Usage: x")?.boolean("json")).toBe(true)
     })
 })
 

@@ -306,30 +306,11 @@ describe("readings codec", () => {
             { type: RECORD_GAP, time: { boot: 2, uptimeMs: 9 }, intervalMs: 1, gap }
         )
         expect(decodeBlock(gb.block.bytes).gap).toEqual(gap)
-        expect(() =>
-            encodeContent(head, {
-                type: RECORD_GENESIS,
-                time: { boot: 0, uptimeMs: 0 },
-                intervalMs: 1,
-                genesis: { ...genesis, firmware: "x".repeat(40) },
-            })
-        ).toThrow(RangeError)
-        expect(() =>
-            encodeContent(head, {
-                type: RECORD_GENESIS,
-                time: { boot: 0, uptimeMs: 0 },
-                intervalMs: 1,
-                genesis: { ...genesis, channels: [] },
-            })
-        ).toThrow(RangeError)
-        expect(() =>
-            encodeContent(head, {
-                type: RECORD_GENESIS,
-                time: { boot: 0, uptimeMs: 0 },
-                intervalMs: 1,
-                genesis: { ...genesis, channels: [{ name: "t", unit: "u", exponent: 12 }] },
-            })
-        ).toThrow(RangeError)
+        const genesisWith = (change: Partial<typeof genesis>) => () =>
+            encodeContent(head, { type: RECORD_GENESIS, time: { boot: 0, uptimeMs: 0 }, intervalMs: 1, genesis: { ...genesis, ...change } })
+        expect(genesisWith({ firmware: "x".repeat(40) })).toThrow(RangeError)
+        expect(genesisWith({ channels: [] })).toThrow(RangeError)
+        expect(genesisWith({ channels: [{ name: "t", unit: "u", exponent: 12 }] })).toThrow(RangeError)
     })
 })
 

@@ -159,7 +159,8 @@ describe("issue 14: one answer per question (FORMAT.md)", () => {
     })
 
     test("5. a gap record that declares a drop range already declared is refused; a wider one is accepted", () => {
-        const pre = sealAll([start, data(1000, [1]), data(2000, [2]), data(3000, [3]), data(4000, [4])])
+        const fourBlocks = [start, data(1000, [1]), data(2000, [2]), data(3000, [3]), data(4000, [4])]
+        const pre = sealAll(fourBlocks)
         const lost = (to: number): GapBody => ({
             reason: 1,
             lostReadings: to,
@@ -168,25 +169,9 @@ describe("issue 14: one answer per question (FORMAT.md)", () => {
             lastLostHash: pre[to].hash,
             from: { boot: 0, uptimeMs: 1000 },
         })
-        const twice = sealAll([
-            start,
-            data(1000, [1]),
-            data(2000, [2]),
-            data(3000, [3]),
-            data(4000, [4]),
-            gapOf(lost(2), 5000),
-            gapOf(lost(2), 5000),
-        ])
+        const twice = sealAll([...fourBlocks, gapOf(lost(2), 5000), gapOf(lost(2), 5000)])
         expect(verifyBlocks(twice.map(b => b.bytes)).failure).toMatchObject({ index: 6, code: "gap" })
-        const wider = sealAll([
-            start,
-            data(1000, [1]),
-            data(2000, [2]),
-            data(3000, [3]),
-            data(4000, [4]),
-            gapOf(lost(2), 5000),
-            gapOf(lost(3), 5000),
-        ])
+        const wider = sealAll([...fourBlocks, gapOf(lost(2), 5000), gapOf(lost(3), 5000)])
         expect(verifyBlocks(wider.map(b => b.bytes)).failure).toBeUndefined()
     })
 

@@ -5,11 +5,11 @@ import { ChainStore, decodeHead, encodeHead } from "../../../../src/lib/store/ch
 import { GENESIS_KEY, HEAD_KEY } from "../../../../src/lib/flash/keys"
 import { StorageError } from "../../../../src/lib/flash/verified"
 import { Ledger } from "../../../../src/lib/ledger/ledger"
-import { openChain } from "../../../../src/lib/store/recovery"
 import { startBacklog } from "../../../../src/lib/store/backlog"
 import { verifyChain } from "../../../../src/lib/ledger/verify"
 import { nodeCrypto } from "../../../../tools/lib/crypto"
 import { MemoryStore, PowerCut } from "../../helpers/memorystore"
+import { openTestChain, startTestBacklog } from "../../helpers/openchain"
 
 const crypto = nodeCrypto
 const deviceId = Buffer.from("12abdd2289421234", "hex")
@@ -38,18 +38,14 @@ class Device {
     }
 
     async start() {
-        const opened = await openChain({
+        const opened = await openTestChain({
             store: this.store,
             crypto,
             deviceId,
             channels,
             ledger: { intervalMs: INTERVAL, maxReadingsPerBlock: 10 },
-            firmwareVersion: "fw",
-            board: "test",
             checkpointEvery: CHECKPOINT_EVERY,
-            newKey: async () => key0(),
-            uptimeMs: () => 0,
-            onSealed: async () => {},
+            key: key0,
         })
         this.ledger = opened.ledger
         this.boot = opened.boot
@@ -269,33 +265,19 @@ describe("boot with a full backlog", () => {
         const kv = new MemoryStore()
         const run = async () => {
             const store = new ChainStore(kv, crypto, deviceId, 6)
-            const opened = await openChain({
+            const opened = await openTestChain({
                 store,
                 crypto,
                 deviceId,
                 channels,
                 ledger: { intervalMs: INTERVAL, maxReadingsPerBlock: 5 },
-                firmwareVersion: "fw",
-                board: "test",
                 checkpointEvery: 2,
-                newKey: async () => key0(),
-                uptimeMs: () => 0,
-                onSealed: async () => {},
+                key: key0,
             })
-            let uptimeMs = 1000
-            const backlog = startBacklog({
-                pause: timerPause,
-                store,
-                ledger: opened.ledger,
-                maxBacklogBlocks: 4,
-                checkpointEvery: 2,
-                now: () => ({ boot: opened.boot, uptimeMs }),
-                onSealed: async () => {},
-            })
+            const { backlog, take } = startTestBacklog(store, opened, { maxBacklogBlocks: 4, checkpointEvery: 2 })
             await backlog.submit(opened.recovered)
             for (let i = 0; i < 33; i++) {
-                uptimeMs = 1000 + i * INTERVAL
-                await backlog.submit(opened.ledger.append([i, i], { boot: opened.boot, uptimeMs }))
+                await take([i, i], 1000 + i * INTERVAL)
                 await backlog.afterReading(opened.ledger.openReadings().length)
             }
             return store
@@ -468,18 +450,15 @@ describe("flash errors that are not a full store", () => {
 describe("power-loss gap record", () => {
     const boot = async (kv: MemoryStore, checkpointEvery: number) => {
         const store = new ChainStore(kv, crypto, deviceId, 22)
-        const opened = await openChain({
+        const opened = await openTestChain({
             store,
             crypto,
             deviceId,
             channels,
             ledger: { intervalMs: INTERVAL, maxReadingsPerBlock: 10 },
-            firmwareVersion: "fw",
-            board: "test",
             checkpointEvery,
-            newKey: async () => key0(),
-            uptimeMs: () => 500,
-            onSealed: async () => {},
+            key: key0,
+            uptimeMs: 500,
         })
         for (const b of opened.recovered) await store.commit(b.bytes, b.seq)
         return { store, opened }

@@ -3,19 +3,17 @@
  * and that it forgets blocks only on a correctly signed ack that names its own chain.
  * (The round against the real gateway: test/node/gateway/ and the end-to-end suite.)
  */
-import { timerPause } from "../../../../tools/lib/pause"
 import { describe, expect, test } from "vitest"
 import { backoffDelayMs } from "../../../../src/lib/sync/backoff"
 import { toHex } from "../../../../src/lib/codec/bytes"
 import { ChainStore } from "../../../../src/lib/store/chainstore"
 import { parseHttpReply } from "../../../../src/lib/sync/httpreply"
-import { openChain } from "../../../../src/lib/store/recovery"
-import { startBacklog } from "../../../../src/lib/store/backlog"
 import { loadAckKey, saveAckKey, syncRound, SyncReply } from "../../../../src/lib/sync/syncround"
 import { Ack, ackTag, decodeBatch, deriveAckKey, encodeBatch, MAX_BATCH_BYTES } from "../../../../src/lib/sync/syncwire"
 import { WallClock } from "../../../../src/lib/sync/wallclock"
 import { nodeCrypto as crypto } from "../../../../tools/lib/crypto"
 import { MemoryStore } from "../../helpers/memorystore"
+import { openTestChain, startTestBacklog } from "../../helpers/openchain"
 
 const deviceId = Buffer.from("12abdd2289421234", "hex")
 const key0 = () => Buffer.alloc(32, 0x33)
@@ -36,33 +34,17 @@ class SlowStore extends MemoryStore {
 async function deviceWithBacklog(readings: number, slow = false) {
     const kv = slow ? new SlowStore() : new MemoryStore()
     const store = new ChainStore(kv, crypto, deviceId, 30)
-    const opened = await openChain({
+    const opened = await openTestChain({
         store,
         crypto,
         deviceId,
         channels: [{ name: "t", unit: "degC", exponent: -2 }],
         ledger: { intervalMs: 1000, maxReadingsPerBlock: 5 },
-        firmwareVersion: "fw",
-        board: "test",
         checkpointEvery: 100,
-        newKey: async () => key0(),
-        uptimeMs: () => 0,
-        onSealed: async () => {},
+        key: key0,
     })
-    let uptimeMs = 1000
-    const backlog = startBacklog({
-        pause: timerPause,
-        store,
-        ledger: opened.ledger,
-        maxBacklogBlocks: 20,
-        checkpointEvery: 100,
-        now: () => ({ boot: opened.boot, uptimeMs }),
-        onSealed: async () => {},
-    })
-    for (let i = 0; i < readings; i++) {
-        uptimeMs = 1000 + i * 1000
-        await backlog.submit(opened.ledger.append([i], { boot: opened.boot, uptimeMs }))
-    }
+    const { backlog, take } = startTestBacklog(store, opened, { maxBacklogBlocks: 20, checkpointEvery: 100 })
+    for (let i = 0; i < readings; i++) await take([i], 1000 + i * 1000)
     return { kv, store, backlog, ledger: opened.ledger }
 }
 
