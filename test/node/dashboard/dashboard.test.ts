@@ -309,10 +309,13 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         await page.locator("tr.block").first().waitFor()
         // Head 520: the newest 500 blocks are 21..520.
         expect(readingRequests.some(u => u.endsWith("/readings?from=21"))).toBe(true)
-        expect(await page.locator("h2", { hasText: "Readings" }).textContent()).toBe("Readings (newest 500 blocks)")
-        expect(await page.locator("tr.block").count()).toBe(500)
-        const points = await page.evaluate(() => (window as any).fieldledger.plots[0].data[1].filter((v: unknown) => v !== null).length)
-        expect(points).toBe(500 * 60)
+        // The chain list, the plots and their title render as their requests come back, in any
+        // order on a busy machine: wait for each to reach its final state.
+        const settled = { timeout: 30000, interval: 100 }
+        await expect.poll(() => page.locator("h2", { hasText: "Readings" }).textContent(), settled).toBe("Readings (newest 500 blocks)")
+        await expect.poll(() => page.locator("tr.block").count(), settled).toBe(500)
+        const points = () => page.evaluate(() => (window as any).fieldledger.plots[0]?.data[1].filter((v: unknown) => v !== null).length)
+        await expect.poll(points, settled).toBe(500 * 60)
     })
 
     it("serves only its own files and uPlot, with a content security policy", async () => {
