@@ -11,7 +11,7 @@
  */
 import { toHex } from "../../src/lib/codec/bytes"
 import { ChainStore, StoredHead } from "../../src/lib/store/chainstore"
-import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING, GATEWAY_SETTING } from "../../src/lib/flash/keys"
+import { BRIDGE_REPLY_SETTING, BRIDGE_REQUEST_SETTING } from "../../src/lib/flash/keys"
 import { KeyValueStore, StorageError, writeVerified } from "../../src/lib/flash/verified"
 import { LedgerCrypto } from "../../src/lib/ledger/keys"
 import { readBacklogBatch } from "../../src/lib/sync/syncround"

@@ -13,25 +13,11 @@ import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { constantTimeEqual, toHex } from "../../src/lib/codec/bytes"
 import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
 import { decodeHead, StoredHead } from "../../src/lib/store/chainstore"
-import {
-    ACK_KEY_SETTING,
-    BACKLOG_SETTING,
-    BLOCK_AGE_SETTING,
-    CHECKPOINT_EVERY_SETTING,
-    GATEWAY_SETTING,
-    GENESIS_KEY,
-    HEAD_KEY,
-    INTERVAL_SETTING,
-    PROVISIONED_KEY_SETTING,
-    PROVISIONED_MARK_SETTING,
-    SYNC_PERIOD_SETTING,
-    WHEN_FULL_SETTING,
-} from "../../src/lib/flash/keys"
+import { ACK_KEY_SETTING, GENESIS_KEY, HEAD_KEY, PROVISIONED_KEY_SETTING, PROVISIONED_MARK_SETTING } from "../../src/lib/flash/keys"
 import { KeyValueStore, StorageError, writeVerified } from "../../src/lib/flash/verified"
 import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/ledger/devkey"
 import { KEY_BYTES } from "../../src/lib/codec/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
-import { USB_GATEWAY } from "../../src/lib/sync/usbwire"
 import { devicePath, gatewayBase } from "../../src/lib/sync/gatewayurl"
 import { isDeviceIdHex, isKeyHex } from "../../src/lib/codec/hexids"
 import { FL_BACKLOG, FL_BLOCK_AGE, FL_GATEWAY, FL_INTERVAL, Setting, settingProblem, SETTINGS } from "../../src/lib/config/settings"

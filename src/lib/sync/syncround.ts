@@ -82,7 +82,6 @@ export async function syncRound(o: SyncRoundOptions): Promise<SyncResult> {
     const backlog = o.store.backlogBlocks()
     const { blocks, lastSeq } = await readBacklogBatch(o.store, maxBytes)
     if (blocks.length === 0) return { outcome: "idle", sent: 0, more: false }
-    const firstSeq = lastSeq - blocks.length + 1
     const nonce = o.nonce()
     if (!nonce || nonce.length !== BATCH_NONCE_BYTES) throw new RangeError("nonce() must give " + BATCH_NONCE_BYTES + " bytes")
 
