@@ -7,6 +7,8 @@ import { dirname, join } from "node:path"
 import { commandLine, durationOption, portOption, readAdminToken, UsageError } from "./lib/args"
 import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
 import { startGateway } from "./gateway/server"
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from "./gateway/tlog/integrator"
+import { defaultLogKeyFile, loadLogKey, LogIdentity, logIdentity, LogKey, LogKeyError } from "./gateway/tlog/logkey"
 import { GatewayService, RegisterDevice } from "./gateway/service"
 import { GatewayStore } from "./gateway/store"
 import { HttpError } from "./gateway/errors"
@@ -14,6 +16,7 @@ import { DEFAULT_STALE_AFTER_MS } from "./dashboard/routes"
 import { isAddressInUse, portInUseMessage } from "./lib/ports"
 
 export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE] [--stale-after DURATION]
+                          [--log-key-file FILE] [--log-origin NAME] [--checkpoint-interval DURATION] [--print-log-key]
 
 Runs the fieldledger gateway: devices post their sealed blocks to it, it verifies every block
 (tag under its epoch key, link, seq) and stores them in SQLite; operators read the fleet,
@@ -35,6 +38,16 @@ Options:
                            when it seals a block: about hourly on hardware defaults); this long
                            alone until the period is known. Minutes (15) or a number with a
                            unit: 90s, 20m, 2h, 1d (default 15 min)
+  --log-key-file FILE      the Ed25519 key the transparency log signs its checkpoints with,
+                           64 hex digits (default $XDG_CONFIG_HOME/fieldledger/log.key, by
+                           default ~/.config/fieldledger/log.key, created once, mode 0600;
+                           keep it apart from the database, like the master key)
+  --log-origin NAME        the log's checkpoint origin and key name (default derived from the
+                           key: fieldledger.invalid/log/<16 hex digits>); never change it
+  --checkpoint-interval DURATION
+                           sign a checkpoint this often when blocks arrived (default 10s)
+  --print-log-key          print the log's verifier key (what auditors give fieldledger audit
+                           --log-key) and exit; creates the key if absent
   -h, --help               this help`
 
 /**
@@ -73,6 +86,10 @@ export async function runGateway(argv: string[]): Promise<number> {
             "admin-token-file": { type: "string" },
             "master-key-file": { type: "string" },
             "stale-after": { type: "string" },
+            "log-key-file": { type: "string" },
+            "log-origin": { type: "string" },
+            "checkpoint-interval": { type: "string" },
+            "print-log-key": { type: "boolean" },
         },
         GATEWAY_HELP
     )
@@ -81,6 +98,22 @@ export async function runGateway(argv: string[]): Promise<number> {
     const port = portOption(cli, 8787)
     const host = cli.string("host") ?? "127.0.0.1"
     const staleAfterMs = durationOption(cli, "stale-after", DEFAULT_STALE_AFTER_MS)
+
+    const checkpointIntervalMs = durationOption(cli, "checkpoint-interval", DEFAULT_CHECKPOINT_INTERVAL_MS)
+    let logKey: LogKey
+    let logId: LogIdentity
+    try {
+        logKey = loadLogKey(cli.string("log-key-file") ?? defaultLogKeyFile(), { create: true })
+        logId = logIdentity(logKey.seed, cli.string("log-origin"))
+    } catch (e) {
+        if (e instanceof LogKeyError) throw new UsageError(e.message)
+        throw e
+    }
+    if (logKey.created) console.error(`created a new log key in ${logKey.from} (mode 0600): auditors trust its public half; keep it`)
+    if (cli.boolean("print-log-key")) {
+        console.log(logId.verifierKey)
+        return 0
+    }
 
     const adminToken = readAdminToken(cli.string("admin-token-file"))
     let master
@@ -107,7 +140,16 @@ export async function runGateway(argv: string[]): Promise<number> {
 
     let gateway
     try {
-        gateway = await startGateway({ db, host, port, adminToken, masterKey: master.key, staleAfterMs })
+        gateway = await startGateway({
+            db,
+            host,
+            port,
+            adminToken,
+            masterKey: master.key,
+            staleAfterMs,
+            logKey: logId,
+            checkpointIntervalMs,
+        })
     } catch (e) {
         if (e instanceof KeyVaultError) {
             console.error("fieldledger gateway: " + e.message)
@@ -120,6 +162,7 @@ export async function runGateway(argv: string[]): Promise<number> {
         throw e
     }
     console.log(`fieldledger gateway listening on ${gateway.url} (database ${db}, master key from ${master.from})`)
+    console.log(`transparency log ${logId.origin} at ${gateway.url}/v1/log (key from ${logKey.from}; verifier key ${logId.verifierKey})`)
     if (!adminToken)
         console.log("no admin token (FL_ADMIN_TOKEN or --admin-token-file): registration and key succession over HTTP are disabled")
     await new Promise<void>(resolve => {

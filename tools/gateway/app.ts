@@ -10,6 +10,7 @@ import { registerDashboard } from "../dashboard/routes"
 import { adminRoutes } from "./adminroutes"
 import { echo, HttpError } from "./errors"
 import { GatewayService } from "./service"
+import { registerLogRoutes } from "./tlog/logroutes"
 
 export interface GatewayAppOptions {
     service: GatewayService
@@ -129,6 +130,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     app.notFound(c => c.json({ error: "not-found", message: "no route " + echo(c.req.method + " " + c.req.path) }, 404))
 
     app.get("/v1/health", c => c.json(service.health()))
+    registerLogRoutes(app, service)
     app.route("/v1", adminRoutes(service, options.adminToken))
 
     app.get("/v1/devices", c => c.json({ devices: service.fleet() }))

@@ -30,6 +30,10 @@ import { echo, HttpError } from "./errors"
 import { highestKeyNeeded, ingestBatch, IngestResult } from "./ingest"
 import { KeyVault } from "./keyvault"
 import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
+import { LogIntegrator } from "./tlog/integrator"
+import type { LogIdentity } from "./tlog/logkey"
+import { LogReader } from "./tlog/logreader"
+import { signReceipt } from "./tlog/receipt"
 
 /**
  * Ingest verifies with node:crypto (OpenSSL), not @noble/hashes: measured with `npm run bench
@@ -155,6 +159,12 @@ export interface GatewayServiceOptions {
     crypto?: LedgerCrypto
     /** Clock in unix milliseconds (tests fix it). */
     now?: () => number
+    /**
+     * The log key and origin: the gateway signs checkpoints and receipts (tlog/). Without it,
+     * blocks still get their leaves, but nothing is signed or served until a gateway with the
+     * key integrates them.
+     */
+    log?: LogIdentity
 }
 
 export class GatewayService {
@@ -166,9 +176,19 @@ export class GatewayService {
     private readonly sessions = new Map<string, DeviceSession>()
     /** Each device's epoch key grid (epochkeys.ts), kept across sessions until K_0 changes. */
     private readonly keyCaches = new Map<string, EpochKeyCache>()
+    /** The transparency log's public side (routes in tlog/logroutes.ts). */
+    readonly logReader: LogReader
+    /** Signs checkpoints; undefined without a log key. */
+    readonly logIntegrator: LogIntegrator | undefined
+    readonly logIdentity: LogIdentity | undefined
 
     constructor(options: GatewayServiceOptions) {
         this.store = options.store
+        this.logReader = new LogReader(options.store.log)
+        this.logIdentity = options.log
+        this.logIntegrator = options.log
+            ? new LogIntegrator({ store: options.store.log, signer: options.log.signer, origin: options.log.origin, now: options.now })
+            : undefined
         this.vault = new KeyVault(options.masterKey)
         this.crypto = options.crypto ?? INGEST_CRYPTO
         this.now = options.now ?? Date.now
@@ -270,6 +290,28 @@ export class GatewayService {
         return s
     }
 
+    /**
+     * Where the device's newest stored block was logged (docs/API.md, "Sync"): its leaf index,
+     * the log's size now, and with a log key the signed receipt. Outside the ack's K_ack tag: the
+     * device ignores them; the receipt carries its own signature.
+     */
+    private logPosition(idHex: string, s: DeviceSession): Record<string, unknown> {
+        const seq = s.state.expectedSeq - 1
+        const at = seq >= 0 ? this.store.log.positionNow(idHex, seq) : undefined
+        if (!at) return {}
+        const out: Record<string, unknown> = { logIndex: at.index, logSize: at.size }
+        if (this.logIdentity)
+            out.logReceipt = signReceipt(this.logIdentity.signer, {
+                origin: this.logIdentity.origin,
+                deviceId: idHex,
+                chain: at.chain,
+                seq,
+                hash: s.state.link,
+                index: at.index,
+            })
+        return out
+    }
+
     private signedAck(s: DeviceSession, nonce: Buffer): Record<string, unknown> {
         const ack: Ack = {
             ack: s.state.expectedSeq - 1,
@@ -338,7 +380,7 @@ export class GatewayService {
             throw e
         }
         s.state = result.state
-        const counts = { stored: result.store.length, duplicates: result.duplicates }
+        const counts = { stored: result.store.length, duplicates: result.duplicates, ...this.logPosition(d.id, s) }
         if (result.stop) {
             const st = result.stop
             const extra: Record<string, unknown> = { ...ackFields(), ...counts }
@@ -368,6 +410,7 @@ export class GatewayService {
             readingsLost: d.readingsLost,
             blocksLost: d.blocksLost,
             securityEvents: d.events,
+            loggedUpTo: d.headSeq >= 0 ? this.store.log.loggedUpToNow(d.id) : -1,
         }
     }
 

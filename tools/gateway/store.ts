@@ -11,6 +11,7 @@ import { dirname } from "node:path"
 import { RECORD_GAP } from "../../src/lib/codec/format"
 import type { BlockTimeRow } from "./cadence"
 import { createGapIndex, GapIndexEntry, INSERT_GAP_SQL } from "./gapindex"
+import { LOG_MIGRATION, SqliteLogStore } from "./tlog/sqlitelogstore"
 
 /**
  * Security events aggregated: an event repeated (same kind, seq and block) counts up and moves
@@ -100,6 +101,8 @@ CREATE TABLE succession_blocks (
     AGGREGATE_EVENTS,
     // The gap index (gapindex.ts), backfilled from the stored gap records.
     createGapIndex,
+    // The transparency log (tlog/sqlitelogstore.ts). Blocks stored before it have no leaves.
+    LOG_MIGRATION,
 ]
 
 export interface DeviceRecord {
@@ -265,6 +268,8 @@ export class GatewayStore {
     readonly db: Database.Database
     private readonly stmts: Record<string, Database.Statement>
     private readonly writeBatch: (w: BatchWrite) => void
+    /** The transparency log's tables in this database: each batch's blocks get their leaves in its transaction. */
+    readonly log: SqliteLogStore
 
     /** Opens (creating if needed) the database at `path` (":memory:" for tests) and migrates it. */
     constructor(path: string) {
@@ -314,6 +319,7 @@ export class GatewayStore {
             metaSet: db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`),
         }
         this.writeBatch = db.transaction((w: BatchWrite) => this.applyBatch(w))
+        this.log = new SqliteLogStore(db)
     }
 
     close() {
@@ -427,6 +433,8 @@ export class GatewayStore {
             this.stmts.advanceHead.run(head.seq, head.hash, w.blocks.length, readings, gaps, lostReadings, lostBlocks, w.deviceId)
         }
         if (w.seen) this.stmts.seen.run(w.now, w.seen.backlog ?? null, w.deviceId)
+        // Last: the log's counter row (tlog/logstore.ts: held for the least time).
+        if (w.blocks.length > 0) this.log.appendInTransaction(w.deviceId, w.blocks)
     }
 
     /**
