@@ -103,13 +103,21 @@ export class LogIntegrator {
         const store = this.o.store
         const size = await this.integrate()
         const latest = await store.latestCheckpoint()
-        if (latest && latest.size >= size) return latest
+        if (latest && latest.size > size)
+            throw new LogIntegrityError(
+                "a checkpoint of size " +
+                    latest.size +
+                    " is stored, beyond the integrated tree (" +
+                    size +
+                    "): the log's tables were altered"
+            )
         const root = await this.root(size)
         const signed = await store.checkpointAt(size)
         if (signed) {
+            // Signed before (this run, an earlier one, another gateway): the same root, never a second one.
             if (!signed.root.equals(root))
                 throw new LogIntegrityError(
-                    "the tiles give tree size " + size + " another root than the checkpoint signed for it: the log's tables were altered"
+                    "the tree of size " + size + " has another root than the checkpoint signed for it: the log's tables were altered"
                 )
             return signed
         }

@@ -120,9 +120,10 @@ export interface NoteVerifier {
 
 /** Parses a verifier key (throws NoteError naming what is wrong). */
 export function parseVerifierKey(vkey: string): NoteVerifier {
-    const parts = typeof vkey === "string" ? vkey.trim().split("+") : []
-    if (parts.length !== 3) throw new NoteError("a verifier key is NAME+KEYID+BASE64")
-    const [name, idHex, b64] = parts
+    // The name holds no "+"; the base64 may.
+    const m = typeof vkey === "string" ? /^([^+]+)\+([^+]*)\+(.*)$/.exec(vkey.trim()) : null
+    if (!m) throw new NoteError("a verifier key is NAME+KEYID+BASE64")
+    const [, name, idHex, b64] = m
     checkKeyName(name)
     if (!/^[0-9a-f]{8}$/.test(idHex)) throw new NoteError("the verifier key's ID is not 8 hex digits")
     const raw = Buffer.from(b64, "base64")
