@@ -204,6 +204,8 @@ export async function runAudit(o: AuditOptions): Promise<{ state: AuditState; re
     const marks: Record<string, DeviceMark> = { ...(o.state?.devices ?? {}) }
     let fetched = 0
     const total = cp.size - from
+    /** The new entries (views into the bundles), read only once they hash to the signed root. */
+    const fresh: Buffer[] = []
     const BATCH = 64
     for (let b = 0; b < bundles.length; b += BATCH) {
         const slice = bundles.slice(b, b + BATCH)
@@ -223,16 +225,9 @@ export async function runAudit(o: AuditOptions): Promise<{ state: AuditState; re
                     "entry bundle " + n + " holds " + entries.length + " entries, the checkpoint needs " + width
                 )
             for (let i = 0; i < entries.length; i++) {
-                const index = n * TILE_WIDTH + i
-                if (index < from) continue
-                let e: LeafEntry
-                try {
-                    e = decodeLeaf(entries[i])
-                } catch (err) {
-                    throw new AuditFailure("bad-entry", "leaf " + index + " is not a log entry: " + (err as Error).message)
-                }
+                if (n * TILE_WIDTH + i < from) continue
                 range.append(leafHash(entries[i]))
-                noteLeaf(marks, pending, e, index)
+                fresh.push(entries[i])
             }
             fetched = Math.min(total, (n + 1) * TILE_WIDTH - from)
         }
@@ -244,6 +239,15 @@ export async function runAudit(o: AuditOptions): Promise<{ state: AuditState; re
             "the entries the gateway serves do not hash to the root its checkpoint of size " + cp.size + " signs: the log was rewritten",
             [cp.note]
         )
+    for (let i = 0; i < fresh.length; i++) {
+        let e: LeafEntry
+        try {
+            e = decodeLeaf(fresh[i])
+        } catch (err) {
+            throw new AuditFailure("bad-entry", "leaf " + (from + i) + " is not a log entry: " + (err as Error).message)
+        }
+        noteLeaf(marks, pending, e, from + i)
+    }
 
     const devices: DeviceReport[] = []
     if (!o.skipExports) {
