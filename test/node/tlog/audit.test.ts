@@ -30,7 +30,11 @@ async function loggedGateway(n = 12, dataBlocks = 14): Promise<LogGateway> {
     registerTestDevice(gw, testKey(0x22), OTHER)
     const chain = buildChain(nodeCrypto, { dataBlocks }).blocks
     await post(gw, batch(chain.slice(0, n)))
-    await post(gw, batch(buildChain(nodeCrypto, { deviceId: OTHER_DEVICE_ID, key: testKey(0x22), dataBlocks: 2 }).blocks), "/v1/devices/" + OTHER + "/blocks")
+    await post(
+        gw,
+        batch(buildChain(nodeCrypto, { deviceId: OTHER_DEVICE_ID, key: testKey(0x22), dataBlocks: 2 }).blocks),
+        "/v1/devices/" + OTHER + "/blocks"
+    )
     await gw.sign()
     return gw
 }
@@ -61,10 +65,12 @@ describe("fieldledger audit, in process", () => {
         const gw = await loggedGateway(12)
         const first = await audit(gw, undefined, true)
         expect(first.report.newLeaves).toBe(16)
-        expect(first.report.devices.map(d => [d.deviceId, d.loggedUpTo, d.authenticated])).toEqual([
-            [OTHER, 3, true],
-            [ID, 11, true],
-        ].sort())
+        expect(first.report.devices.map(d => [d.deviceId, d.loggedUpTo, d.authenticated])).toEqual(
+            [
+                [OTHER, 3, true],
+                [ID, 11, true],
+            ].sort()
+        )
         const chain = buildChain(nodeCrypto, { dataBlocks: 14 }).blocks
         await post(gw, batch(chain.slice(12)))
         // Blocks the log has not signed yet are not looked at.
