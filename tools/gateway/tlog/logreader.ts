@@ -7,12 +7,12 @@
  */
 import { HttpError } from "../errors"
 import { encodeBundle } from "../../lib/tlog/leaf"
-import { consistencyProof, HASH_BYTES, inclusionProof, leafHash, PerfectHash } from "../../lib/tlog/merkle"
+import { consistencyProof, inclusionProof, leafHash, PerfectHash } from "../../lib/tlog/merkle"
 import { perfectFromTiles, storedTileWidth, TILE_WIDTH, TileKey, tileBytes, tilesNeeded, tileWidth } from "../../lib/tlog/tiles"
 import { LogStore, StoredCheckpoint, tileMapKey } from "./logstore"
 
-/** Full stored tiles kept in memory (16 KB each). */
-const FULL_TILE_CACHE = 512
+/** Stored tiles kept in memory (at most 16 KB each). */
+const TILE_CACHE = 1024
 
 export interface InclusionAnswer {
     index: number
@@ -40,13 +40,18 @@ export class LogReader {
         return c
     }
 
-    private async tiles(keys: readonly TileKey[]): Promise<Map<string, Buffer>> {
+    /**
+     * The stored tiles a computation over the tree of `size` leaves reads. A tile's first
+     * entries never change once written (a partial tile only grows), so a cached tile serves
+     * any tree it is wide enough for; a narrower one is read again.
+     */
+    private async tiles(keys: readonly TileKey[], size: number): Promise<Map<string, Buffer>> {
         const out = new Map<string, Buffer>()
         const missing: TileKey[] = []
         for (const k of keys) {
             const key = tileMapKey(k)
             const hit = this.cache.get(key)
-            if (hit) {
+            if (hit && storedTileWidth(hit) >= tileWidth(size, k.level, k.index)) {
                 // Most recently used last.
                 this.cache.delete(key)
                 this.cache.set(key, hit)
@@ -56,18 +61,17 @@ export class LogReader {
         if (missing.length > 0) {
             for (const [key, t] of await this.store.readTiles(missing)) {
                 out.set(key, t)
-                if (t.length === FULL_STORED_BYTES) {
-                    this.cache.set(key, t)
-                    if (this.cache.size > FULL_TILE_CACHE) this.cache.delete(this.cache.keys().next().value)
-                }
+                this.cache.delete(key)
+                this.cache.set(key, t)
+                if (this.cache.size > TILE_CACHE) this.cache.delete(this.cache.keys().next().value)
             }
         }
         return out
     }
 
     /** Runs a computation over complete subtrees after reading the tiles it needs. */
-    private async overTiles<T>(run: (perfect: PerfectHash) => T): Promise<T> {
-        const tiles = await this.tiles(tilesNeeded(run))
+    private async overTiles<T>(size: number, run: (perfect: PerfectHash) => T): Promise<T> {
+        const tiles = await this.tiles(tilesNeeded(run), size)
         return run(perfectFromTiles(k => tiles.get(tileMapKey(k))))
     }
 
@@ -84,7 +88,7 @@ export class LogReader {
         const n = await this.publishedSize(size, "tree size")
         if (index >= n) throw new HttpError(400, "not-in-tree", "leaf " + index + " is not in the tree of size " + n)
         const [entry] = await this.store.readEntries(index, index + 1)
-        const proof = await this.overTiles(p => inclusionProof(p, index, n))
+        const proof = await this.overTiles(n, p => inclusionProof(p, index, n))
         return { index, size: n, entry: entry.toString("base64"), leafHash: leafHash(entry).toString("base64"), proof: proof.map(b64) }
     }
 
@@ -99,7 +103,7 @@ export class LogReader {
     async consistency(from: number, to?: number): Promise<{ from: number; to: number; proof: string[] }> {
         const n = await this.publishedSize(to, "tree size")
         if (from > n) throw new HttpError(400, "bad-request", "from (" + from + ") is beyond to (" + n + ")")
-        const proof = await this.overTiles(p => consistencyProof(p, from, n))
+        const proof = await this.overTiles(n, p => consistencyProof(p, from, n))
         return { from, to: n, proof: proof.map(b64) }
     }
 
@@ -108,7 +112,7 @@ export class LogReader {
         const latest = await this.checkpoint()
         const have = tileWidth(latest.size, level, index)
         if (have < width) throw new HttpError(404, "no-tile", "the latest checkpoint has no such tile")
-        const t = (await this.tiles([{ level, index }])).get(tileMapKey({ level, index }))
+        const t = (await this.tiles([{ level, index }], latest.size)).get(tileMapKey({ level, index }))
         if (!t || storedTileWidth(t) < width) throw new HttpError(404, "no-tile", "the tile is not stored")
         return tileBytes(t, width)
     }
@@ -128,9 +132,6 @@ export class LogReader {
         return latest ? this.store.loggedUpTo(deviceId, chain, latest.size) : -1
     }
 }
-
-/** Bytes of a full stored tile (256 + 128 + ... + 2 hashes). */
-const FULL_STORED_BYTES = (2 * TILE_WIDTH - 2) * HASH_BYTES
 
 function b64(b: Buffer): string {
     return b.toString("base64")

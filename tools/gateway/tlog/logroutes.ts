@@ -70,13 +70,31 @@ export function registerLogRoutes(app: Hono, service: GatewayService) {
             const chain = count(q.chain, "chain") ?? service.store.log.chainOf(q.device)
             index = await reader.leafOf(q.device, chain, seq)
         }
-        return c.json(await reader.inclusion(index, count(q.size, "size")))
+        const answer = await reader.inclusion(index, count(q.size, "size"))
+        if (q.format === "binary")
+            return c.body(new Uint8Array(binaryProof(answer.index, answer.size, answer.proof)), 200, {
+                "content-type": "application/octet-stream",
+            })
+        return c.json(answer)
     })
 
     /** ?from=M[&to=N] (default: the latest checkpoint's size). */
     app.get("/v1/log/proof/consistency", async c => {
         const from = count(c.req.query("from"), "from")
         if (from === undefined) throw new HttpError(400, "bad-request", "from= is missing")
-        return c.json(await reader.consistency(from, count(c.req.query("to"), "to")))
+        const answer = await reader.consistency(from, count(c.req.query("to"), "to"))
+        if (c.req.query("format") === "binary")
+            return c.body(new Uint8Array(binaryProof(answer.from, answer.to, answer.proof)), 200, {
+                "content-type": "application/octet-stream",
+            })
+        return c.json(answer)
     })
+}
+
+/** ?format=binary (docs/API.md): u64 BE || u64 BE || the proof's hashes, 32 bytes each. */
+function binaryProof(a: number, b: number, proof: string[]): Buffer {
+    const head = Buffer.alloc(16)
+    head.writeBigUInt64BE(BigInt(a), 0)
+    head.writeBigUInt64BE(BigInt(b), 8)
+    return Buffer.concat([head, ...proof.map(p => Buffer.from(p, "base64"))])
 }

@@ -201,7 +201,10 @@ export async function runAudit(o: AuditOptions): Promise<{ state: AuditState; re
     const bundles: number[] = []
     for (let n = Math.floor(from / TILE_WIDTH); n * TILE_WIDTH < cp.size; n++) bundles.push(n)
     const pending = new Map<string, { deviceId: string; chain: number; leaves: PendingLeaf[] }>()
-    const marks: Record<string, DeviceMark> = { ...(o.state?.devices ?? {}) }
+    // Copies: the state passed in is not changed.
+    const marks: Record<string, DeviceMark> = {}
+    for (const [id, m] of Object.entries(o.state?.devices ?? {})) marks[id] = { ...m }
+    const markHashes = new Map<DeviceMark, Buffer>()
     let fetched = 0
     const total = cp.size - from
     /** The new entries (views into the bundles), read only once they hash to the signed root. */
@@ -246,8 +249,9 @@ export async function runAudit(o: AuditOptions): Promise<{ state: AuditState; re
         } catch (err) {
             throw new AuditFailure("bad-entry", "leaf " + (from + i) + " is not a log entry: " + (err as Error).message)
         }
-        noteLeaf(marks, pending, e, from + i)
+        noteLeaf(marks, markHashes, o.skipExports ? undefined : pending, e, from + i)
     }
+    for (const [m, h] of markHashes) m.hash = toHex(h)
 
     const devices: DeviceReport[] = []
     if (!o.skipExports) {
@@ -280,7 +284,8 @@ export async function runAudit(o: AuditOptions): Promise<{ state: AuditState; re
 /** Records a new leaf: its device chain's seqs must grow; a newer chain (a key succession) starts over. */
 function noteLeaf(
     marks: Record<string, DeviceMark>,
-    pending: Map<string, { deviceId: string; chain: number; leaves: PendingLeaf[] }>,
+    markHashes: Map<DeviceMark, Buffer>,
+    pending: Map<string, { deviceId: string; chain: number; leaves: PendingLeaf[] }> | undefined,
     e: LeafEntry,
     index: number
 ) {
@@ -316,7 +321,18 @@ function noteLeaf(
                     ": a device's seqs only grow"
             )
     }
-    marks[e.deviceId] = { chain: e.chain, seq: e.seq, hash: toHex(e.hash), index }
+    // The hash as hex only when the state is written (markHashes): this runs for every leaf.
+    if (mark) {
+        mark.chain = e.chain
+        mark.seq = e.seq
+        mark.index = index
+        markHashes.set(mark, e.hash)
+    } else {
+        const m = { chain: e.chain, seq: e.seq, hash: "", index }
+        marks[e.deviceId] = m
+        markHashes.set(m, e.hash)
+    }
+    if (!pending) return
     let p = pending.get(e.deviceId)
     if (!p || p.chain !== e.chain) pending.set(e.deviceId, (p = { deviceId: e.deviceId, chain: e.chain, leaves: [] }))
     p.leaves.push({ index, seq: e.seq, hash: e.hash })

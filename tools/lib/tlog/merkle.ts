@@ -59,6 +59,12 @@ function exactLog2(n: number): number {
 }
 
 /**
+ * What a dry run's PerfectHash returns (tiles.ts, tilesNeeded): a range over it is not hashed,
+ * so finding the tiles a proof needs costs no hashing.
+ */
+export const DRY_HASH = Buffer.alloc(HASH_BYTES)
+
+/**
  * MTH(D[lo:hi]) for a range that is either a complete aligned subtree or the right edge of a
  * tree: split at the largest power of two as RFC 9162 defines it, reading complete subtrees
  * from `perfect`. A tree of size n costs at most log2(n) reads and as many hashes.
@@ -69,7 +75,9 @@ export function rangeHash(perfect: PerfectHash, lo: number, hi: number): Buffer 
     const level = exactLog2(n)
     if (level >= 0 && lo % n === 0) return perfect(level, lo / n)
     const k = splitPoint(n)
-    return nodeHash(rangeHash(perfect, lo, lo + k), rangeHash(perfect, lo + k, hi))
+    const left = rangeHash(perfect, lo, lo + k)
+    const right = rangeHash(perfect, lo + k, hi)
+    return left === DRY_HASH || right === DRY_HASH ? DRY_HASH : nodeHash(left, right)
 }
 
 /** The root hash of the tree of `size` leaves. */

@@ -9,7 +9,7 @@
  * stored tile, and a proof at a million leaves reads about three tiles and hashes nothing but
  * the right edge.
  */
-import { HASH_BYTES, nodeHash, PerfectHash } from "./merkle"
+import { DRY_HASH, HASH_BYTES, nodeHash, PerfectHash } from "./merkle"
 
 export const TILE_HEIGHT = 8
 export const TILE_WIDTH = 256
@@ -119,11 +119,10 @@ export function perfectFromTiles(tile: (k: TileKey) => Buffer | undefined): Perf
  */
 export function tilesNeeded(run: (perfect: PerfectHash) => unknown): TileKey[] {
     const seen = new Map<string, TileKey>()
-    const zero = Buffer.alloc(HASH_BYTES)
     run((level, index) => {
         const k = locateSubtree(level, index).tile
         seen.set(tileKeyString(k), k)
-        return zero
+        return DRY_HASH
     })
     return [...seen.values()]
 }
