@@ -109,7 +109,9 @@ export async function runGateway(argv: string[]): Promise<number> {
         if (e instanceof LogKeyError) throw new UsageError(e.message)
         throw e
     }
-    if (logKey.created) console.error(`created a new log key in ${logKey.from} (mode 0600): auditors trust its public half; keep it`)
+    // With --print-log-key, stdout carries the verifier key alone.
+    const note = cli.boolean("print-log-key") ? console.error : console.log
+    if (logKey.created) note(`created a new log key in ${logKey.from} (mode 0600): auditors trust its public half; keep it`)
     if (cli.boolean("print-log-key")) {
         console.log(logId.verifierKey)
         return 0

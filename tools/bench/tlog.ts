@@ -56,13 +56,13 @@ async function buildLog(leaves: number, store: import("../gateway/tlog/sqlitelog
 
 const PROOF_CLIENT = `
 const { parentPort, workerData } = require("node:worker_threads")
-const { url, size, perClient, clients } = workerData
+const { url, size, perClient, clients, path } = workerData
 let seed = 16
 const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648)
 Promise.all(Array.from({ length: clients }, async () => {
     let bytes = 0
     for (let i = 0; i < perClient; i++) {
-        const res = await fetch(url + "/v1/log/proof/inclusion?index=" + (next() % size))
+        const res = await fetch(url + (path || "/v1/log/proof/inclusion?index=" + (next() % size)))
         const body = await res.arrayBuffer()
         if (res.status !== 200) throw new Error("proof refused: " + res.status)
         bytes += body.byteLength
@@ -71,9 +71,10 @@ Promise.all(Array.from({ length: clients }, async () => {
 })).then(b => parentPort.postMessage({ bytes: b.reduce((x, y) => x + y, 0) }), e => parentPort.postMessage({ error: String(e) }))
 `
 
-function proofClients(url: string, size: number, perClient: number, clients: number): Promise<number> {
+/** `path`: a fixed route instead of proofs (the HTTP stack's own ceiling, for comparison). */
+function proofClients(url: string, size: number, perClient: number, clients: number, path?: string): Promise<number> {
     return new Promise((resolve, reject) => {
-        const worker = new Worker(PROOF_CLIENT, { eval: true, workerData: { url, size, perClient, clients } })
+        const worker = new Worker(PROOF_CLIENT, { eval: true, workerData: { url, size, perClient, clients, path } })
         worker.once("message", (m: { bytes?: number; error?: string }) => {
             void worker.terminate()
             if (m.error) reject(new Error(m.error))
@@ -129,6 +130,9 @@ export const tlog: BenchSection = {
             start = performance.now()
             await proofClients(gateway.url, cp.size, perClient, clients)
             const proofsPerSec = (clients * perClient) / ((performance.now() - start) / 1000)
+            start = performance.now()
+            await proofClients(gateway.url, cp.size, perClient, clients, "/v1/health")
+            const healthPerSec = (clients * perClient) / ((performance.now() - start) / 1000)
             const audited = await auditInWorker(gateway.url)
             const auditSeconds = audited.seconds
             if (audited.size !== leaves) throw new Error("the audit stopped at " + audited.size)
@@ -139,7 +143,7 @@ export const tlog: BenchSection = {
                     `  ingest with the log / without (same run, ${overhead.blocks} blocks, best of 2 each): ${f(overhead.withLog)} / ${f(overhead.without)} blocks/s = ${(overhead.withLog / overhead.without).toFixed(2)}x (logAppendOverhead; goal >= 0.8)`,
                     `  a log of ${f(leaves)} leaves: appended through the LogStore in ${appendSeconds.toFixed(1)} s, integrated (tiles) and signed in ${integrateSeconds.toFixed(1)} s`,
                     `  inclusion proof at ${f(leaves)} leaves: ${proofBytes} B binary (inclusionProofBytes; goal <= 700), ${jsonBytes} B as JSON with the entry`,
-                    `  inclusion proofs served over HTTP, random leaves, 8 clients: ${f(proofsPerSec)}/s (proofsPerSec; goal >= 5,000)`,
+                    `  inclusion proofs served over HTTP, random leaves, 8 clients: ${f(proofsPerSec)}/s (proofsPerSec; goal >= 5,000); the same clients on /v1/health: ${f(healthPerSec)}/s`,
                     `  audit catching up on the whole log from nothing: ${auditSeconds.toFixed(1)} s, ${f(auditLeavesPerSec)} leaves/s (auditLeavesPerSec; goal >= 100,000; exports not read)`,
                 ],
                 figures: {

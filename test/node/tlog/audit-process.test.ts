@@ -5,7 +5,7 @@
  * the database while the gateway is down makes the next audit fail (exit 1) naming it.
  */
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import Database from "better-sqlite3"
@@ -112,6 +112,7 @@ describe("fieldledger audit against the gateway process", () => {
         const first = audit(gw.url, vkey)
         expect(first.status, first.stderr).toBe(0)
         expect(first.out).toMatchObject({ ok: true, newLeaves: 10, devices: [{ deviceId: ID, loggedUpTo: 9, authenticated: true }] })
+        copyFileSync(join(dir, "audit.json"), join(dir, "audit-10.json"))
 
         // Killed right after an ack: the blocks were durable, the restart signs them.
         await postBlocks(gw.url, chain.slice(10, 20))
@@ -124,6 +125,19 @@ describe("fieldledger audit against the gateway process", () => {
         const second = audit(gw.url, vkey)
         expect(second.status, second.stderr).toBe(0)
         expect(second.out).toMatchObject({ ok: true, previousSize: 10, newLeaves: chain.length - 10 })
+        // Another auditor's older state: the same log at size 10, which the gateway proves the larger extends.
+        const compare = (...extra: string[]) =>
+            spawnSync(
+                process.execPath,
+                [CLI, "audit", "--compare", join(dir, "audit-10.json"), join(dir, "audit.json"), "--json", ...extra],
+                {
+                    encoding: "utf8",
+                }
+            )
+        expect(JSON.parse(compare().stdout)).toEqual({ ok: true, sizes: [10, chain.length], consistent: false })
+        const joined = compare("--gateway", gw.url)
+        expect(joined.status, joined.stderr).toBe(0)
+        expect(JSON.parse(joined.stdout)).toEqual({ ok: true, sizes: [10, chain.length], consistent: true })
         await stop(gw.child, "SIGTERM")
 
         // While it is down, someone deletes a block from its database.
@@ -136,5 +150,23 @@ describe("fieldledger audit against the gateway process", () => {
         expect(third.out).toMatchObject({ ok: false, error: "deleted-block" })
         expect(third.out.message).toMatch(/lacks blocks before seq 8/)
         await stop(gw.child, "SIGTERM")
+    })
+
+    it("refuses bad usage with exit 2 and a message", () => {
+        const run = (...args: string[]) => spawnSync(process.execPath, [CLI, "audit", ...args], { encoding: "utf8" })
+        const cases: [string[], RegExp][] = [
+            [["--log-key", "x+y+z", "--state", "s"], /--gateway is required/],
+            [
+                ["--gateway", "http://127.0.0.1:9", "--state", "s", "--log-key", "a+b+c"],
+                /--log-key: the verifier key's ID is not 8 hex digits/,
+            ],
+            [["--compare", "one.json"], /--compare takes two state files/],
+            [["--gateway", "http://127.0.0.1:9", "--log-key", "fieldledger.test/proc+00000000+AQ=="], /--state is required/],
+        ]
+        for (const [args, message] of cases) {
+            const r = run(...args)
+            expect(r.status, args.join(" ")).toBe(2)
+            expect(r.stderr).toMatch(message)
+        }
     })
 })

@@ -25,7 +25,18 @@ describe("fieldledger gateway", () => {
     test("--help lists the options", () => {
         const r = spawnSync(process.execPath, [CLI, "gateway", "--help"], { encoding: "utf8" })
         expect(r.status).toBe(0)
-        for (const option of ["--db", "--port", "--host", "--admin-token-file", "--master-key-file", "--stale-after"])
+        for (const option of [
+            "--db",
+            "--port",
+            "--host",
+            "--admin-token-file",
+            "--master-key-file",
+            "--stale-after",
+            "--log-key-file",
+            "--log-origin",
+            "--checkpoint-interval",
+            "--print-log-key",
+        ])
             expect(r.stdout).toContain(option)
     })
 
@@ -37,7 +48,7 @@ describe("fieldledger gateway", () => {
             const port = (taken.address() as AddressInfo).port
             const r = spawnSync(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", String(port)], {
                 encoding: "utf8",
-                env: { ...process.env, FL_MASTER_KEY: "" },
+                env: { ...process.env, FL_MASTER_KEY: "", XDG_CONFIG_HOME: join(dir, "config") },
             })
             expect(r.status, r.stdout + r.stderr).toBe(1)
             expect(r.stderr).toBe(
