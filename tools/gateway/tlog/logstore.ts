@@ -7,7 +7,8 @@
  * the transaction's last statement, so the row lock is held for the least time and indices
  * commit in order, without holes (a rolled-back transaction rolls its increment back too). Tree
  * tiles and signed checkpoints are computed afterwards by an integrator (integrator.ts) from
- * the committed rows only: nothing is signed that a crash could take back. A checkpoint is
+ * the committed rows only: nothing is signed that a crash could take back. The integrated size
+ * is a row of its own, so the integrator never waits on, or holds, the ingest's counter row. A checkpoint is
  * stored (durably) before it is served, and a size that has a stored checkpoint is never
  * signed again: the log cannot publish two roots for one size, also after a power cut.
  */

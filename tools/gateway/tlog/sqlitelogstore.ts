@@ -12,8 +12,10 @@ import { LogStore, StoredCheckpoint, tileMapKey } from "./logstore"
  * The migration that adds the log (one entry of store.ts's MIGRATIONS). Blocks stored before it
  * are logged by it, in the order they arrived (closed chains' blocks under their chain number).
  */
-export const LOG_MIGRATION = `CREATE TABLE log_size (id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL, integrated INTEGER NOT NULL);
-INSERT INTO log_size VALUES (0, 0, 0);
+export const LOG_MIGRATION = `CREATE TABLE log_size (id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL);
+INSERT INTO log_size VALUES (0, 0);
+CREATE TABLE log_integrated (id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL);
+INSERT INTO log_integrated VALUES (0, 0);
 CREATE TABLE log_leaves (
     idx INTEGER PRIMARY KEY,
     device_id TEXT NOT NULL,
@@ -45,14 +47,14 @@ export class SqliteLogStore implements LogStore {
     constructor(readonly db: Database.Database) {
         this.s = {
             size: db.prepare(`SELECT size FROM log_size WHERE id = 0`).pluck(),
-            integrated: db.prepare(`SELECT integrated FROM log_size WHERE id = 0`).pluck(),
+            integrated: db.prepare(`SELECT size FROM log_integrated WHERE id = 0`).pluck(),
             take: db.prepare(`UPDATE log_size SET size = size + ? WHERE id = 0 RETURNING size`).pluck(),
             chainOf: db.prepare(`SELECT count(*) FROM succession_chains WHERE device_id = ?`).pluck(),
             insertLeaf: db.prepare(`INSERT INTO log_leaves (idx, device_id, chain, seq, block_hash) VALUES (?, ?, ?, ?, ?)`),
             entries: db.prepare(`SELECT idx, device_id, chain, seq, block_hash FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx`),
             tile: db.prepare(`SELECT nodes FROM log_tiles WHERE level = ? AND idx = ?`).pluck(),
             putTile: db.prepare(`INSERT OR REPLACE INTO log_tiles (level, idx, nodes) VALUES (?, ?, ?)`),
-            moveIntegrated: db.prepare(`UPDATE log_size SET integrated = ? WHERE id = 0 AND integrated = ?`),
+            moveIntegrated: db.prepare(`UPDATE log_integrated SET size = ? WHERE id = 0 AND size = ?`),
             latest: db.prepare(`SELECT * FROM log_checkpoints ORDER BY size DESC LIMIT 1`),
             checkpointAt: db.prepare(`SELECT * FROM log_checkpoints WHERE size = ?`),
             insertCheckpoint: db.prepare(`INSERT OR IGNORE INTO log_checkpoints (size, root, time, note) VALUES (?, ?, ?, ?)`),
