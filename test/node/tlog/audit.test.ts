@@ -8,8 +8,10 @@ import { afterEach, describe, expect, it } from "vitest"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { AuditFailure, AuditState, compareStates, runAudit } from "../../../tools/lib/tlog/audit"
 import { parseVerifierKey } from "../../../tools/lib/tlog/note"
-import { buildChain, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
-import { batch, ID, post, registerTestDevice, removeDir } from "../gateway/helpers"
+import { newChainHead } from "../../../src/lib/ledger/chain"
+import { Ledger } from "../../../src/lib/ledger/ledger"
+import { buildChain, CHANNELS, DEVICE_ID, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
+import { ADMIN_TOKEN, batch, ID, post, registerTestDevice, removeDir } from "../gateway/helpers"
 import { appSource, LOG, LogGateway, openLogGateway } from "./helpers"
 
 const verifier = parseVerifierKey(LOG.verifierKey)
@@ -150,6 +152,39 @@ describe("fieldledger audit, in process", () => {
         expect(split.message).toMatch(/two checkpoints of tree size 16 with different roots/)
         expect(() => compareStates(big.state, forkedBig.state)).toThrow(/two checkpoints of tree size 16 with different roots/)
         expect(compareStates(big.state, big.state).sameSize).toBe(true)
+    })
+
+    it("follows a key succession: the new chain's leaves (chain 1) are checked against the new export", async () => {
+        const gw = await loggedGateway(12)
+        const { state } = await audit(gw, undefined, true)
+        const old = buildChain(nodeCrypto, { dataBlocks: 14 }).blocks
+        const newKey = testKey(0x77)
+        const ledger = new Ledger(nodeCrypto, DEVICE_ID, CHANNELS, newChainHead(Buffer.from(newKey), old[11].hash), {
+            intervalMs: 1000,
+            maxReadingsPerBlock: 8,
+        })
+        const successor = [ledger.sealGenesis({ boot: 5, uptimeMs: 0 }, "test/2", "sim")]
+        for (let i = 0; i < 16; i++) successor.push(...ledger.append([2000 + i, 4000], { boot: 5, uptimeMs: 1000 + i * 1000 }))
+        const r = await gw.app.request("/v1/devices/" + ID + "/succession", {
+            method: "POST",
+            body: JSON.stringify({ key0: newKey.toString("hex"), genesis: successor[0].bytes.toString("hex") }),
+            headers: { "content-type": "application/json", authorization: "Bearer " + ADMIN_TOKEN },
+        })
+        expect(r.status).toBe(201)
+        const ack = await post(gw, batch(successor))
+        expect(ack.body).toMatchObject({ ack: successor.length - 1, logIndex: 16 + successor.length - 1 })
+        await gw.sign()
+        const after = await audit(gw, state)
+        expect(after.report.devices.find(d => d.deviceId === ID)).toMatchObject({
+            chain: 1,
+            loggedUpTo: successor.length - 1,
+            newLeaves: successor.length,
+        })
+        expect(after.state.devices[ID]).toMatchObject({ chain: 1, seq: successor.length - 1 })
+        // The proof route finds a block of either chain.
+        const proof = await gw.app.request("/v1/log/proof/inclusion?device=" + ID + "&seq=3&chain=0")
+        expect((await proof.json()).index).toBe(3)
+        expect((await (await gw.app.request("/v1/log/proof/inclusion?device=" + ID + "&seq=2")).json()).index).toBe(18)
     })
 
     it("a checkpoint not signed by the log key, or entries that do not hash to the signed root", async () => {
