@@ -10,6 +10,8 @@ import { decodeBundle, decodeLeaf, encodeLeaf } from "../../../tools/lib/tlog/le
 import { leafHash, verifyConsistency, verifyInclusion } from "../../../tools/lib/tlog/merkle"
 import { parseVerifierKey } from "../../../tools/lib/tlog/note"
 import { LogIntegrator, LogIntegrityError } from "../../../tools/gateway/tlog/integrator"
+import { LOG_MIGRATION } from "../../../tools/gateway/tlog/sqlitelogstore"
+import { MIGRATIONS } from "../../../tools/gateway/store"
 import { openReceipt } from "../../../tools/gateway/tlog/receipt"
 import { buildChain, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
 import { batch, get, ID, post, registerTestDevice, removeDir } from "../gateway/helpers"
@@ -139,6 +141,44 @@ describe("the gateway's log", () => {
         expect(await log.integratedSize()).toBe(chain.length)
         expect(await a.step()).toBe(chain.length)
         expect(await log.putTiles(0, 5, [])).toBe(false)
+    })
+
+    it("a database from before the log gets it by its migration: the stored blocks, closed chains included, are logged in arrival order", async () => {
+        gw = openLogGateway()
+        registerTestDevice(gw)
+        const chain = buildChain(nodeCrypto).blocks
+        await post(gw, batch(chain))
+        registerTestDevice(gw, testKey(0x22), OTHER)
+        await post(
+            gw,
+            batch(buildChain(nodeCrypto, { deviceId: OTHER_DEVICE_ID, key: testKey(0x22), dataBlocks: 1 }).blocks),
+            "/v1/devices/" + OTHER + "/blocks"
+        )
+        // One block of a closed chain, as a key succession leaves it.
+        gw.store.db.prepare("INSERT INTO succession_chains VALUES (?, 1, x'00', 0, NULL, x'00', 1, 0)").run(ID)
+        gw.store.db
+            .prepare(
+                "INSERT INTO succession_blocks SELECT device_id, 1, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, 1 FROM blocks WHERE device_id = ? AND seq = 0"
+            )
+            .run(ID)
+        const expected = gw.store.db.prepare("SELECT count(*) FROM blocks").pluck().get() as number
+        // Back to the schema before the log.
+        gw.store.db.exec(
+            "DROP TABLE log_size; DROP TABLE log_integrated; DROP TABLE log_leaves; DROP TABLE log_tiles; DROP TABLE log_checkpoints"
+        )
+        gw.store.db.pragma("user_version = " + MIGRATIONS.indexOf(LOG_MIGRATION))
+        const dir = gw.dir
+        gw.close()
+        gw = openLogGateway(dir)
+        await gw.sign()
+        expect((await checkpointNow()).size).toBe(expected + 1)
+        const bundle = decodeBundle(
+            Buffer.from(await (await gw.app.request("/v1/log/tile/entries/000.p/" + (expected + 1))).arrayBuffer())
+        ).map(decodeLeaf)
+        // The closed chain's block arrived first (received_at 1), then the current chains' blocks.
+        expect(bundle[0]).toMatchObject({ deviceId: ID, chain: 0, seq: 0 })
+        expect(bundle.filter(e => e.deviceId === ID && e.chain === 1).map(e => e.seq)).toEqual(chain.map((_, i) => i))
+        expect(bundle.filter(e => e.deviceId === OTHER).every(e => e.chain === 0)).toBe(true)
     })
 
     it("answers bad log requests with 400 or 404 and changes nothing", async () => {
