@@ -7,7 +7,7 @@
  */
 import { HttpError } from "../errors"
 import { encodeBundle } from "../../lib/tlog/leaf"
-import { consistencyProof, inclusionProof, leafHash, PerfectHash } from "../../lib/tlog/merkle"
+import { consistencyProof, EdgeMemo, inclusionProof, leafHash, PerfectHash } from "../../lib/tlog/merkle"
 import { perfectFromTiles, storedTileWidth, TILE_WIDTH, TileKey, tileBytes, tilesNeeded, tileWidth } from "../../lib/tlog/tiles"
 import { LogStore, StoredCheckpoint, tileMapKey } from "./logstore"
 
@@ -25,6 +25,8 @@ export interface InclusionAnswer {
 
 export class LogReader {
     private readonly cache = new Map<string, Buffer>()
+    /** The right edge's hashes of the tree proofs were last made against (merkle.ts, EdgeMemo). */
+    private edge: { size: number; memo: EdgeMemo } = { size: -1, memo: new Map() }
 
     constructor(private readonly store: LogStore) {}
 
@@ -70,9 +72,18 @@ export class LogReader {
     }
 
     /** Runs a computation over complete subtrees after reading the tiles it needs. */
-    private async overTiles<T>(size: number, run: (perfect: PerfectHash) => T): Promise<T> {
-        const tiles = await this.tiles(tilesNeeded(run), size)
-        return run(perfectFromTiles(k => tiles.get(tileMapKey(k))))
+    private async overTiles<T>(size: number, run: (perfect: PerfectHash, edge: EdgeMemo) => T): Promise<T> {
+        if (this.edge.size !== size || this.edge.memo.size > 4096) this.edge = { size, memo: new Map() }
+        const edge = this.edge.memo
+        // The dry run skips what the memo knows: those tiles are not read at all.
+        const tiles = await this.tiles(
+            tilesNeeded(p => run(p, edge)),
+            size
+        )
+        return run(
+            perfectFromTiles(k => tiles.get(tileMapKey(k))),
+            edge
+        )
     }
 
     /** A size the latest checkpoint covers (default: its size). */
@@ -88,7 +99,7 @@ export class LogReader {
         const n = await this.publishedSize(size, "tree size")
         if (index >= n) throw new HttpError(400, "not-in-tree", "leaf " + index + " is not in the tree of size " + n)
         const [entry] = await this.store.readEntries(index, index + 1)
-        const proof = await this.overTiles(n, p => inclusionProof(p, index, n))
+        const proof = await this.overTiles(n, (p, edge) => inclusionProof(p, index, n, edge))
         return { index, size: n, entry: entry.toString("base64"), leafHash: leafHash(entry).toString("base64"), proof: proof.map(b64) }
     }
 
@@ -103,7 +114,7 @@ export class LogReader {
     async consistency(from: number, to?: number): Promise<{ from: number; to: number; proof: string[] }> {
         const n = await this.publishedSize(to, "tree size")
         if (from > n) throw new HttpError(400, "bad-request", "from (" + from + ") is beyond to (" + n + ")")
-        const proof = await this.overTiles(n, p => consistencyProof(p, from, n))
+        const proof = await this.overTiles(n, (p, edge) => consistencyProof(p, from, n, edge))
         return { from, to: n, proof: proof.map(b64) }
     }
 

@@ -69,16 +69,28 @@ export const DRY_HASH = Buffer.alloc(HASH_BYTES)
  * tree: split at the largest power of two as RFC 9162 defines it, reading complete subtrees
  * from `perfect`. A tree of size n costs at most log2(n) reads and as many hashes.
  */
-export function rangeHash(perfect: PerfectHash, lo: number, hi: number): Buffer {
+export function rangeHash(perfect: PerfectHash, lo: number, hi: number, edge?: EdgeMemo): Buffer {
     const n = hi - lo
     if (n <= 0) throw new RangeError("empty range " + lo + ".." + hi)
     const level = exactLog2(n)
     if (level >= 0 && lo % n === 0) return perfect(level, lo / n)
+    const key = edge ? lo + "/" + hi : ""
+    const known = edge?.get(key)
+    if (known) return known
     const k = splitPoint(n)
-    const left = rangeHash(perfect, lo, lo + k)
-    const right = rangeHash(perfect, lo + k, hi)
-    return left === DRY_HASH || right === DRY_HASH ? DRY_HASH : nodeHash(left, right)
+    const left = rangeHash(perfect, lo, lo + k, edge)
+    const right = rangeHash(perfect, lo + k, hi, edge)
+    if (left === DRY_HASH || right === DRY_HASH) return DRY_HASH
+    const h = nodeHash(left, right)
+    edge?.set(key, h)
+    return h
 }
+
+/**
+ * Hashes of incomplete ranges [lo, hi) already computed: the right edge of a tree, the same for
+ * every proof against that tree, so a server keeps them per tree size (logreader.ts).
+ */
+export type EdgeMemo = Map<string, Buffer>
 
 /** The root hash of the tree of `size` leaves. */
 export function treeRoot(perfect: PerfectHash, size: number): Buffer {
@@ -86,7 +98,7 @@ export function treeRoot(perfect: PerfectHash, size: number): Buffer {
 }
 
 /** RFC 9162 2.1.3.1: the inclusion proof of leaf `index` in the tree of `size` leaves. */
-export function inclusionProof(perfect: PerfectHash, index: number, size: number): Buffer[] {
+export function inclusionProof(perfect: PerfectHash, index: number, size: number, edge?: EdgeMemo): Buffer[] {
     if (!(index >= 0 && index < size)) throw new ProofError("leaf index " + index + " is not in a tree of size " + size)
     const proof: Buffer[] = []
     let lo = 0
@@ -95,10 +107,10 @@ export function inclusionProof(perfect: PerfectHash, index: number, size: number
     while (hi - lo > 1) {
         const k = splitPoint(hi - lo)
         if (index < lo + k) {
-            proof.unshift(rangeHash(perfect, lo + k, hi))
+            proof.unshift(rangeHash(perfect, lo + k, hi, edge))
             hi = lo + k
         } else {
-            proof.unshift(rangeHash(perfect, lo, lo + k))
+            proof.unshift(rangeHash(perfect, lo, lo + k, edge))
             lo = lo + k
         }
     }
@@ -106,7 +118,7 @@ export function inclusionProof(perfect: PerfectHash, index: number, size: number
 }
 
 /** RFC 9162 2.1.4.1: the consistency proof from the tree of size `m` to the tree of size `n`. */
-export function consistencyProof(perfect: PerfectHash, m: number, n: number): Buffer[] {
+export function consistencyProof(perfect: PerfectHash, m: number, n: number, edge?: EdgeMemo): Buffer[] {
     if (!(m >= 0 && m <= n)) throw new ProofError("tree size " + m + " is not at most " + n)
     if (m === 0 || m === n) return []
     const proof: Buffer[] = []
@@ -118,15 +130,15 @@ export function consistencyProof(perfect: PerfectHash, m: number, n: number): Bu
     for (;;) {
         const size = hi - lo
         if (mm === size) {
-            if (!whole) proof.unshift(rangeHash(perfect, lo, hi))
+            if (!whole) proof.unshift(rangeHash(perfect, lo, hi, edge))
             return proof
         }
         const k = splitPoint(size)
         if (mm <= k) {
-            proof.unshift(rangeHash(perfect, lo + k, hi))
+            proof.unshift(rangeHash(perfect, lo + k, hi, edge))
             hi = lo + k
         } else {
-            proof.unshift(rangeHash(perfect, lo, lo + k))
+            proof.unshift(rangeHash(perfect, lo, lo + k, edge))
             lo = lo + k
             mm -= k
             whole = false
