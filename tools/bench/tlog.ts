@@ -6,8 +6,10 @@
  * - a log of 1,000,000 leaves (20,000 with --quick) built through the LogStore from synthetic
  *   entries (not HTTP ingest), integrated and signed; on it:
  * - inclusionProofBytes: an inclusion proof's binary answer (?format=binary) at that size;
- * - proofsPerSec: inclusion proofs for random leaves served over HTTP (loopback, 8 clients in
- *   a worker thread; the gateway's one thread does the serving);
+ * - proofsPerSec: inclusion proofs for random leaves served over HTTP (the binary answer;
+ *   loopback, 8 clients in a worker thread; the gateway's one thread does the serving), beside
+ *   the same clients on /v1/health (the HTTP stack's own ceiling on this machine) and on the
+ *   JSON answer;
  * - auditLeavesPerSec: `fieldledger audit`'s log catch-up from nothing on that log over HTTP
  *   (checkpoint, entry bundles, the roots from the entries); the exports are not read (the
  *   synthetic entries have no blocks), their check is a verify of each chain.
@@ -56,13 +58,13 @@ async function buildLog(leaves: number, store: import("../gateway/tlog/sqlitelog
 
 const PROOF_CLIENT = `
 const { parentPort, workerData } = require("node:worker_threads")
-const { url, size, perClient, clients, path } = workerData
+const { url, size, perClient, clients, path, json } = workerData
 let seed = 16
 const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648)
 Promise.all(Array.from({ length: clients }, async () => {
     let bytes = 0
     for (let i = 0; i < perClient; i++) {
-        const res = await fetch(url + (path || "/v1/log/proof/inclusion?index=" + (next() % size)))
+        const res = await fetch(url + (path || "/v1/log/proof/inclusion?" + (json ? "" : "format=binary&") + "index=" + (next() % size)))
         const body = await res.arrayBuffer()
         if (res.status !== 200) throw new Error("proof refused: " + res.status)
         bytes += body.byteLength
@@ -72,9 +74,9 @@ Promise.all(Array.from({ length: clients }, async () => {
 `
 
 /** `path`: a fixed route instead of proofs (the HTTP stack's own ceiling, for comparison). */
-function proofClients(url: string, size: number, perClient: number, clients: number, path?: string): Promise<number> {
+function proofClients(url: string, size: number, perClient: number, clients: number, path?: string, json = false): Promise<number> {
     return new Promise((resolve, reject) => {
-        const worker = new Worker(PROOF_CLIENT, { eval: true, workerData: { url, size, perClient, clients, path } })
+        const worker = new Worker(PROOF_CLIENT, { eval: true, workerData: { url, size, perClient, clients, path, json } })
         worker.once("message", (m: { bytes?: number; error?: string }) => {
             void worker.terminate()
             if (m.error) reject(new Error(m.error))
@@ -131,6 +133,9 @@ export const tlog: BenchSection = {
             await proofClients(gateway.url, cp.size, perClient, clients)
             const proofsPerSec = (clients * perClient) / ((performance.now() - start) / 1000)
             start = performance.now()
+            await proofClients(gateway.url, cp.size, perClient, clients, undefined, true)
+            const jsonPerSec = (clients * perClient) / ((performance.now() - start) / 1000)
+            start = performance.now()
             await proofClients(gateway.url, cp.size, perClient, clients, "/v1/health")
             const healthPerSec = (clients * perClient) / ((performance.now() - start) / 1000)
             const audited = await auditInWorker(gateway.url)
@@ -143,7 +148,7 @@ export const tlog: BenchSection = {
                     `  ingest with the log / without (same run, ${overhead.blocks} blocks, best of 2 each): ${f(overhead.withLog)} / ${f(overhead.without)} blocks/s = ${(overhead.withLog / overhead.without).toFixed(2)}x (logAppendOverhead; goal >= 0.8)`,
                     `  a log of ${f(leaves)} leaves: appended through the LogStore in ${appendSeconds.toFixed(1)} s, integrated (tiles) and signed in ${integrateSeconds.toFixed(1)} s`,
                     `  inclusion proof at ${f(leaves)} leaves: ${proofBytes} B binary (inclusionProofBytes; goal <= 700), ${jsonBytes} B as JSON with the entry`,
-                    `  inclusion proofs served over HTTP, random leaves, 8 clients: ${f(proofsPerSec)}/s (proofsPerSec; goal >= 5,000); the same clients on /v1/health: ${f(healthPerSec)}/s`,
+                    `  inclusion proofs served over HTTP, random leaves, 8 clients: ${f(proofsPerSec)}/s (proofsPerSec, binary; goal >= 5,000); as JSON with the entry ${f(jsonPerSec)}/s; the same clients on /v1/health: ${f(healthPerSec)}/s`,
                     `  audit catching up on the whole log from nothing: ${auditSeconds.toFixed(1)} s, ${f(auditLeavesPerSec)} leaves/s (auditLeavesPerSec; goal >= 100,000; exports not read)`,
                 ],
                 figures: {

@@ -138,6 +138,19 @@ describe("fieldledger audit against the gateway process", () => {
         const joined = compare("--gateway", gw.url)
         expect(joined.status, joined.stderr).toBe(0)
         expect(JSON.parse(joined.stdout)).toEqual({ ok: true, sizes: [10, chain.length], consistent: true })
+        // For people: one line for the log, one per device.
+        const human = spawnSync(
+            process.execPath,
+            [CLI, "audit", "--gateway", gw.url, "--log-key", vkey, "--state", join(dir, "audit.json")],
+            {
+                encoding: "utf8",
+            }
+        )
+        expect(human.status, human.stderr).toBe(0)
+        expect(human.stdout).toContain("log OK: checkpoint of " + chain.length + " leaves")
+        expect(human.stdout).toContain(
+            "device " + ID + ": logged up to seq " + (chain.length - 1) + ", 0 new, export holds them (links only: no K_0)"
+        )
         await stop(gw.child, "SIGTERM")
 
         // While it is down, someone deletes a block from its database.

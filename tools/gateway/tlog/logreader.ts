@@ -11,8 +11,8 @@ import { consistencyProof, EdgeMemo, inclusionProof, leafHash, PerfectHash } fro
 import { perfectFromTiles, storedTileWidth, TILE_WIDTH, TileKey, tileBytes, tilesNeeded, tileWidth } from "../../lib/tlog/tiles"
 import { LogStore, StoredCheckpoint, tileMapKey } from "./logstore"
 
-/** Stored tiles kept in memory (at most 16 KB each). */
-const TILE_CACHE = 1024
+/** Stored tiles kept in memory (at most 16 KB each: 32 MB; the tiles of 512K leaves, and every tile above level 0 up to 128M). */
+const TILE_CACHE = 2048
 
 export interface InclusionAnswer {
     index: number
@@ -95,11 +95,13 @@ export class LogReader {
         return size
     }
 
-    async inclusion(index: number, size?: number): Promise<InclusionAnswer> {
+    /** `withEntry` false: the proof alone (the binary answer carries no entry). */
+    async inclusion(index: number, size?: number, withEntry = true): Promise<InclusionAnswer> {
         const n = await this.publishedSize(size, "tree size")
         if (index >= n) throw new HttpError(400, "not-in-tree", "leaf " + index + " is not in the tree of size " + n)
-        const [entry] = await this.store.readEntries(index, index + 1)
         const proof = await this.overTiles(n, (p, edge) => inclusionProof(p, index, n, edge))
+        if (!withEntry) return { index, size: n, entry: "", leafHash: "", proof: proof.map(b64) }
+        const [entry] = await this.store.readEntries(index, index + 1)
         return { index, size: n, entry: entry.toString("base64"), leafHash: leafHash(entry).toString("base64"), proof: proof.map(b64) }
     }
 

@@ -70,7 +70,7 @@ export function registerLogRoutes(app: Hono, service: GatewayService) {
             const chain = count(q.chain, "chain") ?? service.store.log.chainOf(q.device)
             index = await reader.leafOf(q.device, chain, seq)
         }
-        const answer = await reader.inclusion(index, count(q.size, "size"))
+        const answer = await reader.inclusion(index, count(q.size, "size"), q.format !== "binary")
         if (q.format === "binary")
             return c.body(new Uint8Array(binaryProof(answer.index, answer.size, answer.proof)), 200, {
                 "content-type": "application/octet-stream",
