@@ -49,6 +49,7 @@ export function logStoreContract(name: string, open: () => Promise<OpenedLogStor
                 expect(await store.leafIndex("be4c000000000003", 1, 4)).toBeUndefined()
                 expect(await store.loggedUpTo("be4c000000000003", 0, firsts[2] + 2)).toBe(1)
                 expect(await store.loggedUpTo("be4c000000000003", 0, 0)).toBe(-1)
+                expect(await store.currentChain("be4c000000000003")).toBe(0)
             } finally {
                 await close()
             }

@@ -105,6 +105,10 @@ export class LogReader {
         return { index, size: n, entry: entry.toString("base64"), leafHash: leafHash(entry).toString("base64"), proof: proof.map(b64) }
     }
 
+    async currentChain(deviceId: string): Promise<number> {
+        return this.store.currentChain(deviceId)
+    }
+
     /** The leaf of a device's block (its current chain unless `chain` is given). */
     async leafOf(deviceId: string, chain: number, seq: number): Promise<number> {
         const index = await this.store.leafIndex(deviceId, chain, seq)

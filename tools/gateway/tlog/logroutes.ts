@@ -67,7 +67,7 @@ export function registerLogRoutes(app: Hono, service: GatewayService) {
                 throw new HttpError(400, "bad-request", "give index=, or device= (" + DEVICE_ID_TEXT + ") and seq=")
             const seq = count(q.seq, "seq")
             if (seq === undefined) throw new HttpError(400, "bad-request", "seq= is missing")
-            const chain = count(q.chain, "chain") ?? service.store.log.chainOf(q.device)
+            const chain = count(q.chain, "chain") ?? (await reader.currentChain(q.device))
             index = await reader.leafOf(q.device, chain, seq)
         }
         const answer = await reader.inclusion(index, count(q.size, "size"), q.format !== "binary")

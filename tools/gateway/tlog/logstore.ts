@@ -45,6 +45,8 @@ export interface LogStore {
      * stored for that size (first writer wins: the caller serves what this returns).
      */
     putCheckpoint(c: StoredCheckpoint): Promise<StoredCheckpoint>
+    /** The device's current chain number: the key successions before it (0 for a first chain). */
+    currentChain(deviceId: string): Promise<number>
     /** The leaf index of a block of the device's chain (chain: key successions before it). */
     leafIndex(deviceId: string, chain: number, seq: number): Promise<number | undefined>
     /** The highest seq of the device's chain that has a leaf below `size`, or -1. */

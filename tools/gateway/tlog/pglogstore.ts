@@ -68,6 +68,10 @@ export class PgLogStore implements LogStore {
         )
     }
 
+    async currentChain(deviceId: string): Promise<number> {
+        return (await this.pool.query(CHAIN_SQL, [deviceId])).rows[0].n
+    }
+
     async sequencedSize(): Promise<number> {
         return num((await this.pool.query(`SELECT size FROM log_size WHERE id = 0`)).rows[0].size)
     }

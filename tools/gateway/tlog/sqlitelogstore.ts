@@ -96,6 +96,10 @@ export class SqliteLogStore implements LogStore {
         return this.s.chainOf.get(deviceId) as number
     }
 
+    async currentChain(deviceId: string): Promise<number> {
+        return this.chainOf(deviceId)
+    }
+
     async sequencedSize(): Promise<number> {
         return this.s.size.get() as number
     }
