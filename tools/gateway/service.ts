@@ -264,6 +264,9 @@ export class GatewayService {
                 last: blockEndTime(head.header),
                 version: head.header.version,
             }
+            // A range declared before the restart stays declared: a record declaring it again is refused.
+            const declaredTo = this.store.declaredTo(d.id)
+            if (declaredTo !== undefined) state.declaredTo = declaredTo
         }
         const s: DeviceSession = { id, key0, ackKey: deriveAckKey(this.crypto, key0, id), state, epochKeys }
         this.sessions.set(d.id, s)

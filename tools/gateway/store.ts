@@ -10,7 +10,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
 import { RECORD_GAP } from "../../src/lib/codec/format"
 import type { BlockTimeRow } from "./cadence"
-import { createGapIndex, GapIndexEntry, INSERT_GAP_SQL } from "./gapindex"
+import { createGapIndex, DECLARED_TO_SQL, GapIndexEntry, INSERT_GAP_SQL } from "./gapindex"
 
 /**
  * Security events aggregated: an event repeated (same kind, seq and block) counts up and moves
@@ -299,6 +299,7 @@ export class GatewayStore {
             gaps: db.prepare(`SELECT g.seq, g.reason, g.first_lost_seq AS firstLostSeq, g.from_boot, g.from_uptime_ms, b.lost_readings AS lostReadings, b.lost_blocks AS lostBlocks,
                 b.boot, b.uptime_ms, b.unix_time FROM gaps g JOIN blocks b ON b.device_id = g.device_id AND b.seq = g.seq WHERE g.device_id = ? ORDER BY g.seq`),
             insertGap: db.prepare(INSERT_GAP_SQL),
+            declaredTo: db.prepare(DECLARED_TO_SQL).pluck(),
             insertBlock:
                 db.prepare(`INSERT INTO blocks (device_id, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at)
                 VALUES (@deviceId, @seq, @type, @boot, @uptimeMs, @unixTime, @readingCount, @lostReadings, @lostBlocks, @hash, @bytes, @receivedAt)`),
@@ -391,6 +392,11 @@ export class GatewayStore {
             lostBlocks: r.lostBlocks,
             time: { boot: r.boot, uptimeMs: r.uptime_ms, unixTime: r.unix_time },
         }))
+    }
+
+    /** The last seq of the widest dropped range the device's stored gap records declare (undefined: none). */
+    declaredTo(deviceId: string): number | undefined {
+        return (this.stmts.declaredTo.get(deviceId) as number | null) ?? undefined
     }
 
     /** Writes one request's blocks, events and contact time in one transaction. */

@@ -327,6 +327,57 @@ describe("declared drops", () => {
         expect(r.status).toBe(200)
     })
 
+    /**
+     * The device dropped 2..3 and sealed record A (seq 7) declaring them; its next record (seq 8)
+     * declares `second`. Blocks 0..7 go in two batches, then the gateway may restart (the store
+     * reopened, the verifier rebuilt from it), then record B comes.
+     */
+    function recordAfterDrop(second: { firstLost: number; lost: number }) {
+        const c = buildChain(nodeCrypto, { gap: false, dataBlocks: 6 })
+        const record = (firstLost: number, lost: number, uptimeMs: number) =>
+            c.ledger.sealGap(
+                {
+                    reason: 1,
+                    lostReadings: 2 * lost,
+                    lostBlocks: lost,
+                    firstLostSeq: firstLost,
+                    lastLostHash: c.blocks[firstLost + lost - 1].hash,
+                    from: decodeBlock(c.blocks[firstLost].bytes).header.time,
+                },
+                { boot: 0, uptimeMs }
+            )[0]
+        const a = record(2, 2, 500000)
+        const b = record(second.firstLost, second.lost, 501000)
+        return { sent: [c.blocks.slice(0, 2), [...c.blocks.slice(4), a]], b }
+    }
+
+    for (const restart of [false, true])
+        test(
+            "refuses a record that declares an already declared range again" + (restart ? ", also after a gateway restart" : ""),
+            async () => {
+                const { sent, b } = recordAfterDrop({ firstLost: 2, lost: 2 })
+                for (const blocks of sent) expect((await post(gw, batch(blocks))).status).toBe(200)
+                if (restart) {
+                    gw.close()
+                    gw = openGateway(gw.dir)
+                }
+                const before = snapshot(gw)
+                const r = await post(gw, batch([b]))
+                expect(r.status).toBe(422)
+                expect(r.body).toMatchObject({ error: "bad-gap", seq: b.seq, ack: b.seq - 1 })
+                expect(r.body.message).toContain("already declared")
+                expect(snapshot(gw)).toEqual(before)
+            }
+        )
+
+    test("after a restart still accepts a record that widens the declared range (2..3, then 2..4)", async () => {
+        const { sent, b } = recordAfterDrop({ firstLost: 2, lost: 3 })
+        for (const blocks of sent) await post(gw, batch(blocks))
+        gw.close()
+        gw = openGateway(gw.dir)
+        expect((await post(gw, batch([b]))).body).toMatchObject({ ack: b.seq, stored: 1 })
+    })
+
     test("refuses a record declaring held blocks with another last hash", async () => {
         const { all, gap } = droppedChain({ firstLost: 2, lost: 4, lastLostHash: Buffer.alloc(32, 7) })
         await post(gw, batch(all))
