@@ -37,6 +37,7 @@ import {
     specGenesis,
     SpecGap,
     specHash,
+    specHeader,
     specSeal,
     SpecTime,
     specVarint,
@@ -521,6 +522,8 @@ function malformedVectors(main: SealedChainV2): MalformedV2[] {
         return c
     }
     const gapSeq = steps.findIndex(s => s.kind === "gap")
+    /** Block seq's data header (its own time and interval) with `count` readings and no missing-values flag. */
+    const specHeaderOnly = (seq: number, count: number) => specHeader(1, seq, steps[seq].time, interval, count, false)
 
     add("version-3", 1, withByte(data(1), 0, 3), "byte 0 (version) is 1 or 2")
     add("unknown-type-4", 1, withByte(data(1), 1, 4), "byte 1 (type) is 0, 1 or 2 (3 is reserved for the checkpoint)")
@@ -642,22 +645,6 @@ function malformedVectors(main: SealedChainV2): MalformedV2[] {
         "the gap reason is 1, 2 or 3"
     )
     return out
-
-    /** Block seq's header (its own time and interval) with `count` readings and no flags. */
-    function specHeaderOnly(seq: number, count: number): number[] {
-        const t = steps[seq].time
-        return [
-            2,
-            1,
-            t.unixTime !== undefined ? 1 : 0,
-            ...specVarint(seq),
-            ...specVarint(t.boot),
-            ...specVarint(t.uptimeMs),
-            ...(t.unixTime !== undefined ? specVarint(t.unixTime) : []),
-            ...specVarint(interval),
-            ...specVarint(count),
-        ]
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
