@@ -274,8 +274,8 @@ export class GatewayService {
     /**
      * The cached session, rebuilt from `d` (K_head derived from K_0) when absent or when `d`,
      * as read from the store, is not where the session is: another gateway stored blocks of
-     * this device or closed its chain since. `blockAt` reads the store (inside the lock when
-     * ingesting).
+     * this device or closed its chain since. `read` reads the store (the locked transaction
+     * when ingesting).
      */
     private async session(d: DeviceRecord, read: DeviceReader): Promise<DeviceSession> {
         const epochKeys = this.keyCache(d)
