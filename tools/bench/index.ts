@@ -9,10 +9,11 @@ import { deviceOverhead } from "./deviceoverhead"
 import { endurance } from "./endurance"
 import { gateway } from "./gateway"
 import { gatewayLimits } from "./gatewaylimits"
+import { fleet } from "./fleetsection"
 import { tlog } from "./tlog"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, tlog, deviceOverhead]
+export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, fleet, tlog, deviceOverhead]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--quick] [--only NAME]
 

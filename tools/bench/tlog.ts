@@ -19,6 +19,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Worker } from "node:worker_threads"
 import { startGateway } from "../gateway/server"
+import type { SqliteStore } from "../gateway/store"
+import type { LogStore } from "../gateway/tlog/logstore"
 import { logIdentity } from "../gateway/tlog/logkey"
 import { batches, ingestOverHttp, simulateDevice } from "./gateway"
 import type { BenchSection } from "./section"
@@ -41,7 +43,7 @@ async function appendOverhead(quick: boolean) {
 }
 
 /** Synthetic entries for `leaves` leaves: 1,000 devices, seqs growing per device. */
-async function buildLog(leaves: number, store: import("../gateway/tlog/sqlitelogstore").SqliteLogStore) {
+async function buildLog(leaves: number, store: LogStore) {
     const CHUNK = 65536
     const start = performance.now()
     for (let from = 0; from < leaves; from += CHUNK) {
@@ -115,13 +117,14 @@ export const tlog: BenchSection = {
             logKey: LOG,
         })
         try {
-            const store = gateway.service.store.log
-            gateway.service.store.db.pragma("synchronous = NORMAL") // building the bench's log, not a figure
+            const sqlite = gateway.service.store as SqliteStore
+            const store = sqlite.log
+            sqlite.db.pragma("synchronous = NORMAL") // building the bench's log, not a figure
             const appendSeconds = await buildLog(leaves, store)
             let start = performance.now()
             const cp = await gateway.service.logIntegrator.checkpoint()
             const integrateSeconds = (performance.now() - start) / 1000
-            gateway.service.store.db.pragma("synchronous = FULL")
+            sqlite.db.pragma("synchronous = FULL")
             const proof = await fetch(gateway.url + "/v1/log/proof/inclusion?format=binary&index=" + (leaves - 12345))
             const proofBytes = (await proof.arrayBuffer()).byteLength
             const jsonBytes = (await (await fetch(gateway.url + "/v1/log/proof/inclusion?index=" + (leaves - 12345))).arrayBuffer())

@@ -7,12 +7,12 @@ import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { createGatewayApp } from "./app"
 import { GatewayService } from "./service"
-import { GatewayStore } from "./store"
+import { openStore } from "./openstore"
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from "./tlog/integrator"
 import type { LogIdentity } from "./tlog/logkey"
 
 export interface GatewayOptions {
-    /** SQLite file (created if absent). */
+    /** SQLite file (created if absent) or postgres:// URL (openstore.ts). */
     db: string
     host?: string
     port?: number
@@ -67,14 +67,14 @@ export interface RunningGateway {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-    const store = new GatewayStore(options.db)
+    const store = await openStore(options.db)
     let service: GatewayService
     try {
-        service = new GatewayService({ store, masterKey: options.masterKey, now: options.now, log: options.logKey })
+        service = await GatewayService.open({ store, masterKey: options.masterKey, now: options.now, log: options.logKey })
         // Integrates what an earlier run left and signs, so the checkpoint route answers at once.
         await service.logIntegrator?.checkpoint()
     } catch (e) {
-        store.close()
+        await store.close()
         throw e
     }
     const log = options.log ?? ((m: string) => console.error(m))
@@ -117,8 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             new Promise<void>(resolve => {
                 server.close(async () => {
                     await stopIntegrator?.()
-                    store.close()
-                    resolve()
+                    void store.close().then(resolve, resolve)
                 })
                 ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
             }),

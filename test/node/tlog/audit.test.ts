@@ -17,19 +17,19 @@ import { appSource, LOG, LogGateway, openLogGateway } from "./helpers"
 const verifier = parseVerifierKey(LOG.verifierKey)
 const OTHER = OTHER_DEVICE_ID.toString("hex")
 const open: LogGateway[] = []
-afterEach(() => {
+afterEach(async () => {
     for (const g of open.splice(0)) {
-        g.close()
+        await g.close()
         removeDir(g.dir)
     }
 })
 
 /** A gateway with the two test devices holding `n` and 3 blocks, signed. */
 async function loggedGateway(n = 12, dataBlocks = 14): Promise<LogGateway> {
-    const gw = openLogGateway()
+    const gw = await openLogGateway()
     open.push(gw)
-    registerTestDevice(gw)
-    registerTestDevice(gw, testKey(0x22), OTHER)
+    await registerTestDevice(gw)
+    await registerTestDevice(gw, testKey(0x22), OTHER)
     const chain = buildChain(nodeCrypto, { dataBlocks }).blocks
     await post(gw, batch(chain.slice(0, n)))
     await post(

@@ -21,8 +21,8 @@ const verifier = parseVerifierKey(LOG.verifierKey)
 const OTHER = OTHER_DEVICE_ID.toString("hex")
 
 let gw: LogGateway
-afterEach(() => {
-    gw?.close()
+afterEach(async () => {
+    await gw?.close()
     if (gw) removeDir(gw.dir)
 })
 
@@ -35,8 +35,8 @@ async function checkpointNow() {
 
 describe("the gateway's log", () => {
     it("logs each stored block once, in the batch's transaction, and the ack names where (signed receipt)", async () => {
-        gw = openLogGateway()
-        registerTestDevice(gw)
+        gw = await openLogGateway()
+        await registerTestDevice(gw)
         const chain = buildChain(nodeCrypto, { dataBlocks: 6 }).blocks
         await gw.sign()
         expect((await checkpointNow()).size).toBe(0)
@@ -50,7 +50,7 @@ describe("the gateway's log", () => {
         const again = await post(gw, batch(chain.slice(0, 3)))
         expect([again.body.duplicates, again.body.logIndex, again.body.logSize]).toEqual([3, 2, 3])
         // A second device interleaves.
-        registerTestDevice(gw, testKey(0x22), OTHER)
+        await registerTestDevice(gw, testKey(0x22), OTHER)
         const other = buildChain(nodeCrypto, { deviceId: OTHER_DEVICE_ID, key: testKey(0x22), dataBlocks: 2 }).blocks
         expect((await post(gw, batch(other), "/v1/devices/" + OTHER + "/blocks")).body.logIndex).toBe(3 + other.length - 1)
         const r2 = await post(gw, batch(chain.slice(3)))
@@ -92,8 +92,8 @@ describe("the gateway's log", () => {
     })
 
     it("keeps its checkpoints across a reopen, signs a size once, and proves each new checkpoint extends the last", async () => {
-        gw = openLogGateway()
-        registerTestDevice(gw)
+        gw = await openLogGateway()
+        await registerTestDevice(gw)
         const chain = buildChain(nodeCrypto, { dataBlocks: 40, perBlock: 2 }).blocks
         const sizes: { size: number; root: Buffer; note: string }[] = []
         for (let i = 0; i < chain.length; i += 9) {
@@ -103,8 +103,8 @@ describe("the gateway's log", () => {
             sizes.push(cp)
         }
         const dir = gw.dir
-        gw.close()
-        gw = openLogGateway(dir)
+        await gw.close()
+        gw = await openLogGateway(dir)
         await gw.sign()
         const last = sizes[sizes.length - 1]
         const cp = await checkpointNow()
@@ -126,8 +126,8 @@ describe("the gateway's log", () => {
     })
 
     it("refuses to sign a size that already has a checkpoint with another root", async () => {
-        gw = openLogGateway()
-        registerTestDevice(gw)
+        gw = await openLogGateway()
+        await registerTestDevice(gw)
         const chain = buildChain(nodeCrypto).blocks
         await post(gw, batch(chain))
         const log = gw.store.log
@@ -144,11 +144,11 @@ describe("the gateway's log", () => {
     })
 
     it("a database from before the log gets it by its migration: the stored blocks, closed chains included, are logged in arrival order", async () => {
-        gw = openLogGateway()
-        registerTestDevice(gw)
+        gw = await openLogGateway()
+        await registerTestDevice(gw)
         const chain = buildChain(nodeCrypto).blocks
         await post(gw, batch(chain))
-        registerTestDevice(gw, testKey(0x22), OTHER)
+        await registerTestDevice(gw, testKey(0x22), OTHER)
         await post(
             gw,
             batch(buildChain(nodeCrypto, { deviceId: OTHER_DEVICE_ID, key: testKey(0x22), dataBlocks: 1 }).blocks),
@@ -168,8 +168,8 @@ describe("the gateway's log", () => {
         )
         gw.store.db.pragma("user_version = " + MIGRATIONS.indexOf(LOG_MIGRATION))
         const dir = gw.dir
-        gw.close()
-        gw = openLogGateway(dir)
+        await gw.close()
+        gw = await openLogGateway(dir)
         await gw.sign()
         expect((await checkpointNow()).size).toBe(expected + 1)
         const bundle = decodeBundle(
@@ -182,7 +182,7 @@ describe("the gateway's log", () => {
     })
 
     it("answers bad log requests with 400 or 404 and changes nothing", async () => {
-        gw = openLogGateway()
+        gw = await openLogGateway()
         await gw.sign()
         for (const [path, status] of [
             ["/v1/log/tile/0/1234", 404],

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createGatewayApp } from "../../../tools/gateway/app"
 import { GatewayService } from "../../../tools/gateway/service"
-import { GatewayStore } from "../../../tools/gateway/store"
+import { SqliteStore } from "../../../tools/gateway/store"
 import { logIdentity } from "../../../tools/gateway/tlog/logkey"
 import { AuditSource } from "../../../tools/lib/tlog/audit"
 import { tilePath } from "../../../tools/lib/tlog/tiles"
@@ -18,10 +18,10 @@ export interface LogGateway extends TestGateway {
     sign(): Promise<void>
 }
 
-export function openLogGateway(dir = mkdtempSync(join(tmpdir(), "fl-tlog-")), now: () => number = () => NOW): LogGateway {
+export async function openLogGateway(dir = mkdtempSync(join(tmpdir(), "fl-tlog-")), now: () => number = () => NOW): Promise<LogGateway> {
     const dbPath = join(dir, "gateway.db")
-    const store = new GatewayStore(dbPath)
-    const service = new GatewayService({ store, masterKey: MASTER_KEY, now, log: LOG })
+    const store = new SqliteStore(dbPath)
+    const service = await GatewayService.open({ store, masterKey: MASTER_KEY, now, log: LOG })
     const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {}, now })
     return {
         dir,

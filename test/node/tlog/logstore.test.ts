@@ -2,16 +2,16 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { GatewayStore } from "../../../tools/gateway/store"
+import { SqliteStore } from "../../../tools/gateway/store"
 import { logStoreContract } from "./logstore-contract"
 
 logStoreContract("SQLite", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fl-logstore-"))
-    const gateway = new GatewayStore(join(dir, "g.db"))
+    const gateway = new SqliteStore(join(dir, "g.db"))
     return {
         store: gateway.log,
         close: async () => {
-            gateway.close()
+            await gateway.close()
             rmSync(dir, { recursive: true, force: true })
         },
     }

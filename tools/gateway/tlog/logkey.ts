@@ -29,8 +29,19 @@ export interface LogKey {
     created: boolean
 }
 
-/** Reads the log key file, or creates it (0600, directories 0700) when `create` and absent. */
-export function loadLogKey(file: string, options: { create: boolean }): LogKey {
+/**
+ * The log key: `envValue` (FL_LOG_KEY, 64 hex digits: several gateways of one fleet sign as one
+ * log, so they share it like the master key) if set, else the file, created (0600, directories
+ * 0700) when `create` and absent.
+ */
+export function loadLogKey(file: string, options: { create: boolean; envValue?: string }): LogKey {
+    if (options.envValue) {
+        try {
+            return { seed: parseKeyHex(options.envValue.trim(), "FL_LOG_KEY"), from: "FL_LOG_KEY", created: false }
+        } catch (e) {
+            throw new LogKeyError((e as Error).message)
+        }
+    }
     if (existsSync(file)) {
         try {
             return { seed: parseKeyHex(readFileSync(file, "utf8").trim(), "log key file " + file), from: file, created: false }

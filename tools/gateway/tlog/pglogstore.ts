@@ -13,7 +13,10 @@ import type { TileKey, TileWrite } from "../../lib/tlog/tiles"
 import { LogStore, StoredCheckpoint, tileMapKey } from "./logstore"
 import type { LoggedBlock } from "./sqlitelogstore"
 
-/** The log's schema on PostgreSQL (one migration of the PostgreSQL store). */
+/**
+ * The log's schema on PostgreSQL (one migration of the PostgreSQL store, pgstore.ts). Blocks a
+ * database already holds are logged by it in the order they arrived (as the SQLite migration).
+ */
 export const PG_LOG_MIGRATION = `CREATE TABLE log_size (id INTEGER PRIMARY KEY CHECK (id = 0), size BIGINT NOT NULL);
 INSERT INTO log_size VALUES (0, 0);
 CREATE TABLE log_integrated (id INTEGER PRIMARY KEY CHECK (id = 0), size BIGINT NOT NULL);
@@ -27,7 +30,13 @@ CREATE TABLE log_leaves (
 );
 CREATE UNIQUE INDEX log_leaves_by_block ON log_leaves (device_id, chain, seq);
 CREATE TABLE log_tiles (level INTEGER NOT NULL, idx BIGINT NOT NULL, nodes BYTEA NOT NULL, PRIMARY KEY (level, idx));
-CREATE TABLE log_checkpoints (size BIGINT PRIMARY KEY, root BYTEA NOT NULL, time BIGINT NOT NULL, note TEXT NOT NULL);`
+CREATE TABLE log_checkpoints (size BIGINT PRIMARY KEY, root BYTEA NOT NULL, time BIGINT NOT NULL, note TEXT NOT NULL);
+INSERT INTO log_leaves (idx, device_id, chain, seq, block_hash)
+    SELECT row_number() OVER (ORDER BY received_at, device_id, chain, seq) - 1, device_id, chain, seq, hash FROM (
+        SELECT device_id, chain - 1 AS chain, seq, hash, received_at FROM succession_blocks
+        UNION ALL
+        SELECT b.device_id, (SELECT count(*) FROM succession_chains c WHERE c.device_id = b.device_id), b.seq, b.hash, b.received_at FROM blocks b) AS stored;
+UPDATE log_size SET size = (SELECT count(*) FROM log_leaves);`
 
 /** Takes n indices and inserts the leaves in one statement; $1 n, then the columns as arrays. */
 const APPEND_SQL = `WITH taken AS (UPDATE log_size SET size = size + $1 WHERE id = 0 RETURNING size)

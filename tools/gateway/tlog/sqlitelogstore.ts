@@ -157,24 +157,6 @@ export class SqliteLogStore implements LogStore {
     async appendLeaves(entries: readonly LeafEntry[]): Promise<number> {
         return this.appendTx(entries)
     }
-
-    // Synchronous reads for today's synchronous gateway store and service (the ack and the device
-    // view); an asynchronous store uses the LogStore methods above instead.
-
-    /** Where the device's block `seq` of its current chain was logged, and the log's size now. */
-    positionNow(deviceId: string, seq: number): { chain: number; index: number; size: number } | undefined {
-        const chain = this.chainOf(deviceId)
-        const index = this.s.leafIndex.get(deviceId, chain, seq) as number | undefined
-        if (index === undefined) return undefined
-        return { chain, index, size: this.s.size.get() as number }
-    }
-
-    /** The highest seq of the device's current chain under the latest checkpoint, or -1. */
-    loggedUpToNow(deviceId: string): number {
-        const latest = this.s.latest.get() as { size: number } | undefined
-        if (!latest) return -1
-        return (this.s.loggedUpTo.get(deviceId, this.chainOf(deviceId), latest.size) as number | undefined) ?? -1
-    }
 }
 
 function checkpointFromRow(r: any): StoredCheckpoint | undefined {
