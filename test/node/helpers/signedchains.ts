@@ -52,7 +52,7 @@ export function buildSignedChain(
 ): SignedChain {
     const deviceId = o.deviceId ?? DEVICE_ID
     const key0 = o.key0 ?? testKey()
-    let seed = o.seed0 ?? TEST_SEED0
+    let seed: Buffer = o.seed0 ?? TEST_SEED0
     const publicKey0 = publicKeyOf(seed)
     let head = newChainHead(Buffer.from(key0))
     const blocks: SealedBlock[] = []
