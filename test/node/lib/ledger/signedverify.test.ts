@@ -3,16 +3,23 @@
  * pk_0 (no K_0), the unsigned tail, and what a holder of K_0 can no longer forge.
  */
 import { describe, expect, test } from "vitest"
-import { copyBytes, toHex } from "../../../../src/lib/codec/bytes"
-import { GAP_BACKLOG_FULL, RECORD_DATA, RECORD_GAP, TAG_BYTES } from "../../../../src/lib/codec/format"
+import { toHex } from "../../../../src/lib/codec/bytes"
+import { GAP_BACKLOG_FULL, RECORD_DATA, RECORD_GAP } from "../../../../src/lib/codec/format"
 import { ReadingsBuilder } from "../../../../src/lib/codec/readings"
 import { decodeBlock, encodeContent, newChainHead, sealBlock, SealedBlock } from "../../../../src/lib/ledger/chain"
-import { blockHash, blockTag, deriveEpochKey } from "../../../../src/lib/ledger/keys"
+import { deriveEpochKey } from "../../../../src/lib/ledger/keys"
 import { verifyChain } from "../../../../src/lib/ledger/verify"
 import { nodeCrypto } from "../../../../tools/lib/crypto"
 import { nextSigningSeed, publicKeyOf, verifyEd25519 } from "../../../../tools/lib/ed25519"
 import { buildChain, CHANNELS, DEVICE_ID, testKey } from "../../helpers/chains"
-import { buildSignedChain, sealSignedCheckpoint, TEST_SEED0 } from "../../helpers/signedchains"
+import {
+    alteredDataContent,
+    buildSignedChain,
+    chainHashes,
+    resealWithKey0,
+    sealSignedCheckpoint,
+    TEST_SEED0,
+} from "../../helpers/signedchains"
 
 const crypto = nodeCrypto
 const chain = buildSignedChain(crypto, { dataBlocks: 8, signEvery: 3 })
@@ -20,37 +27,9 @@ const bytes = chain.blocks.map(b => b.bytes)
 const publicly = (blocks: Buffer[], key0?: Buffer, publicKey0 = chain.publicKey0) =>
     verifyChain(crypto, blocks, { deviceId: DEVICE_ID, key0, publicKey0, verifySignature: verifyEd25519 })
 
-/**
- * What whoever holds K_0 can do: replace block `at` by `content` and re-seal every block from
- * there (new tags under each K_seq, new hashes), so that the whole chain verifies under K_0.
- */
-function resealFrom(blocks: Buffer[], at: number, content: Buffer, key0 = chain.key0): Buffer[] {
-    const out = blocks.slice(0, at)
-    let link = at === 0 ? undefined : hashes(blocks)[at - 1]
-    for (let i = at; i < blocks.length; i++) {
-        const c = i === at ? content : copyBytes(blocks[i], 0, blocks[i].length - TAG_BYTES)
-        const seq = decodeBlock(blocks[i]).header.seq
-        const sealed = Buffer.concat([c, blockTag(crypto, deriveEpochKey(crypto, key0, DEVICE_ID, seq), DEVICE_ID, c, link)])
-        out.push(sealed)
-        link = blockHash(crypto, link, sealed)
-    }
-    return out
-}
-
-function hashes(blocks: Buffer[]): Buffer[] {
-    let link = decodeBlock(blocks[0]).header.link
-    return blocks.map(b => (link = blockHash(crypto, link, b)))
-}
-
-/** Block `at` (a data block) with its first reading's first value raised by one, as unsealed content. */
-function alteredData(blocks: Buffer[], at: number): Buffer {
-    const d = decodeBlock(blocks[at])
-    expect(d.header.type).toBe(RECORD_DATA)
-    const readings = new ReadingsBuilder(CHANNELS.length, 2)
-    d.readings.forEach((r, i) => readings.add(i === 0 ? [r[0] + 1, ...r.slice(1)] : r))
-    const head = { seq: d.header.seq, link: hashes(blocks)[at - 1], key: testKey() }
-    return encodeContent(head, { type: RECORD_DATA, time: d.header.time, intervalMs: d.header.intervalMs, readings })
-}
+const resealFrom = (blocks: Buffer[], at: number, content: Buffer) => resealWithKey0(crypto, blocks, at, content, chain.key0)
+const alteredData = (blocks: Buffer[], at: number) => alteredDataContent(crypto, blocks, at)
+const hashes = (blocks: Buffer[]) => chainHashes(crypto, blocks)
 
 describe("public verification (pk_0, no K_0)", () => {
     test("the test chain: checkpoints at seqs 4 and 8 (key indices 0 and 1), then an unsigned tail of 2 data blocks", () => {
