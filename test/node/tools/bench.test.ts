@@ -28,6 +28,7 @@ describe("fieldledger bench --json", () => {
             "attackedSyncP99Ratio",
             "exportRssGrowthMB",
             "exportLoopStallMs",
+            "verifyCheckpointsPerSec",
         ])
             expect(typeof figures[name], name).toBe("number")
         expect(figures.bytesPerReading).toBeLessThanOrEqual(4)
