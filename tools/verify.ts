@@ -83,6 +83,8 @@ function readPublicKey(text: string | undefined): Buffer | undefined {
 export interface PublicKeyUse {
     from: "option" | "file" | "none"
     fingerprint?: string
+    /** --public-key was given and the file names another pk_0: its fingerprint. */
+    fileDiffers?: string
 }
 
 type Head = { seq: number; hash: Buffer }
@@ -136,6 +138,8 @@ function signedLines(signed: SignedSummary | undefined, key: PublicKeyUse): stri
               key.fingerprint +
               " from the file itself: whoever wrote the file chose it; compare the fingerprint with the one provisioning recorded, or give --public-key"
     const lines = ["pubkey    " + source]
+    if (key.fileDiffers)
+        lines.push("pubkey    the file names another pk_0 (" + key.fileDiffers + "): whoever wrote it registered or claims another key")
     if (signed.verifiedTo === undefined)
         lines.push(
             "signed    NOTHING publicly verified: " +
@@ -274,6 +278,8 @@ export function verifyExport(
     const publicKey0 = publicKey ?? (chain.publicKeys ? chain.publicKeys[0] : undefined)
     const publicKeyUse: PublicKeyUse = { from: publicKey ? "option" : publicKey0 ? "file" : "none" }
     if (publicKey0) publicKeyUse.fingerprint = publicKeyFingerprint(publicKey0)
+    if (publicKey && chain.publicKeys && !chain.publicKeys[0].equals(publicKey))
+        publicKeyUse.fileDiffers = publicKeyFingerprint(chain.publicKeys[0])
     const options = { deviceId: chain.deviceId, key0, publicKey0, verifySignature: verifyEd25519 }
     const own = chain.head
     let report = verifyChain(nobleCrypto, chain.blocks, { ...options, expectedHead: given ?? own })
