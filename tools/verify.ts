@@ -128,6 +128,8 @@ function tailLine(t: TailCheck): string {
     return "tail      UNCHECKED: nothing vouches for the end of the chain, so blocks cut from its end would not show; give --head SEQ:HASH from the gateway (GET /v1/devices/ID)"
 }
 
+const count = (n: number, one: string) => n + " " + one + (n === 1 ? "" : "s")
+
 function signedLines(signed: SignedSummary | undefined, key: PublicKeyUse): string[] {
     if (!signed || key.from === "none")
         return ["signed    signatures NOT checked: no public key (give --public-key PUB, as registered at provisioning)"]
@@ -149,7 +151,11 @@ function signedLines(signed: SignedSummary | undefined, key: PublicKeyUse): stri
         )
     else
         lines.push(
-            "signed    publicly verified up to seq " + signed.verifiedTo + " (" + signed.checkpoints + " signed checkpoints, no K_0 needed)"
+            "signed    publicly verified up to seq " +
+                signed.verifiedTo +
+                " (" +
+                count(signed.checkpoints, "signed checkpoint") +
+                ", no K_0 needed)"
         )
     if (signed.unsignedBlocks > 0)
         lines.push(
@@ -158,8 +164,8 @@ function signedLines(signed: SignedSummary | undefined, key: PublicKeyUse): stri
                 ".." +
                 signed.unsignedTo +
                 " (" +
-                signed.unsignedBlocks +
-                " blocks) after the last signed checkpoint: not publicly verified"
+                count(signed.unsignedBlocks, "block") +
+                ") after the last signed checkpoint: not publicly verified"
         )
     if (signed.broken) lines.push("keys      " + signed.broken)
     return lines
