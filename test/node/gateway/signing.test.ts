@@ -4,10 +4,13 @@
  * device view's "signed up to" and fingerprint, and the export's public keys, which verify the
  * exported chain with no K_0.
  */
+import Database from "better-sqlite3"
+import { join } from "node:path"
 import { describe, expect, test } from "vitest"
 import { RECORD_CHECKPOINT } from "../../../src/lib/codec/format"
 import { decodeBlock, encodeContent } from "../../../src/lib/ledger/chain"
 import { verifyChain } from "../../../src/lib/ledger/verify"
+import { GatewayStore, migrateDatabase, MIGRATIONS, SIGNING_KEYS_TABLE } from "../../../tools/gateway/store"
 import { succeed } from "../../../tools/gateway/succession"
 import { parseExport } from "../../../tools/lib/exportfile"
 import { nodeCrypto } from "../../../tools/lib/crypto"
@@ -163,5 +166,30 @@ describe("key succession replaces the signing key", () => {
         expect(view.signing).toMatchObject({ publicKey0: next.publicKey0.toString("hex"), signedTo: null, keyIndex: 0 })
         expect((await post(gw, batch(next.blocks))).status).toBe(200)
         expect((await get(gw, "/v1/devices/" + ID)).body.signing.signedTo).toBe(next.checkpointSeqs[next.checkpointSeqs.length - 1])
+    })
+})
+
+describe("migration", () => {
+    const gw = gatewayPerTest({ register: false })
+
+    test("a database from before signing keys gets the table; its devices have none, and a key registered later is kept", () => {
+        const path = join(gw.dir, "old.db")
+        const db = new Database(path)
+        migrateDatabase(db, MIGRATIONS.indexOf(SIGNING_KEYS_TABLE))
+        db.prepare("INSERT INTO devices (id, label, key0_sealed, registered_at) VALUES (?, 'old', x'00', 0)").run(ID)
+        db.close()
+        const store = new GatewayStore(path)
+        try {
+            expect(store.db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length)
+            expect(store.signing(ID)).toBeUndefined()
+            store.setSigningKey(ID, chain.publicKey0, 1)
+            expect(store.signing(ID)).toEqual({
+                publicKey0: chain.publicKey0,
+                registeredAt: 1,
+                state: { keyIndex: 0, publicKey: chain.publicKey0, signedSeq: -1, dropped: false },
+            })
+        } finally {
+            store.close()
+        }
     })
 })
