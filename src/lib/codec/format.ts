@@ -24,8 +24,9 @@ export const RECORD_GAP = 2
  */
 export const RECORD_NAMES = ["genesis", "data", "gap", "checkpoint"]
 /**
- * v2 only: a signed checkpoint (body in src/lib/ledger/signedcheckpoint.ts). Not the open
- * block's periodic save to flash, which is also called a checkpoint.
+ * v2 only: a signed checkpoint (docs/FORMAT.md, "Checkpoint body"; its body is encoded and
+ * decoded in src/lib/ledger/chain.ts, its signed message built in signedcheckpoint.ts). Not the
+ * open block's periodic save to flash, which is also called a checkpoint.
  */
 export const RECORD_CHECKPOINT = 3
 
