@@ -1,18 +1,19 @@
 /**
- * The largest data blocks the format allows, sealed and committed within one fiber run's
- * bytecode budget (131,071 ops; over it the VM panics with InfiniteLoop and restarts, which
- * turned a full block into a boot loop). Each case feeds readings one per fiber run, as the
- * sampler does, until the ledger seals on its own: at 255 readings, or when the next reading
- * would not fit 200 bytes. Then, with no sleep in between:
+ * The largest data blocks of format v2, sealed and committed within one fiber run's bytecode
+ * budget (131,071 ops; over it the VM panics with InfiniteLoop and restarts, which turned a full
+ * block into a boot loop). Each case feeds readings one per fiber run, as the sampler does,
+ * until the ledger seals on its own: on the device's cap of values a block, or when the next
+ * reading would not fit 200 bytes. Then, with no sleep in between:
  * - the seal and the commit up to its first flash write (decode + tag check);
  * - the checkpoint of the fullest open block (openContent) and its decode;
  * - the boot after a reset: openChain restores that checkpoint and seals it and a gap record;
  *   after one suspension (src/device/device.ts) the commits follow.
- * 1, 3 and 8 channels; delta widths 0 (constant values), 1, 2 and 4; with and without a
- * missing-value bitmap. A panic fails the file (the runner counts a crash as a failure).
- *
- * The ledger runs with the device's cap on values per block (src/device/config.ts): the table gives
- * what the format allows, the cap may seal earlier.
+ * The cases (test/device/helpers/limitcases.ts) are 1, 3 and 8 channels at fixed widths 0 to
+ * 20 and Rice-coded, with and without a missing-value bitmap: some sealed on the cap (the most
+ * values, the costliest in ops), some on their v2 size below it. Each asserts the exact count;
+ * test/node/lib/ledger/limitcases.test.ts derives the counts from docs/FORMAT.md with the
+ * independent encoder, so a v2 size limit off by one reading fails here. A panic fails the file
+ * (the runner counts a crash as a failure).
  */
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
@@ -23,53 +24,14 @@ import { HEAD_KEY, OPEN_KEY } from "../../src/lib/flash/keys"
 import { DEFAULT_MAX_VALUES_PER_BLOCK } from "../../src/lib/store/defaults"
 import { ChannelSpec, MAX_BLOCK_BYTES, MAX_READINGS_PER_BLOCK } from "../../src/lib/codec/format"
 import { Ledger } from "../../src/lib/ledger/ledger"
-import { MISSING, Reading } from "../../src/lib/codec/readings"
+import { Reading } from "../../src/lib/codec/readings"
 import { openChain } from "../../src/lib/store/recovery"
 import { settingsStore } from "../../src/device/settingsstore"
+import { LIMIT_CASES, LIMIT_INTERVAL_MS, LimitCase, limitExpected, limitReadings, limitTime } from "./helpers/limitcases"
 
 const deviceId = Buffer.from("12abdd2289421234", "hex")
-/** One reading every 10 s: a 255-reading block is 42 minutes, within the default 1-hour age. */
-const INTERVAL_MS = 10000
-const LEDGER_OPTIONS = { intervalMs: INTERVAL_MS, maxValuesPerBlock: DEFAULT_MAX_VALUES_PER_BLOCK }
-
-interface LimitCase {
-    channels: number
-    /** Delta width of every channel (0: constant values). */
-    width: number
-    /** Every 7th value (reading-major) missing: a bitmap in every block. */
-    missing: boolean
-    /** Readings in the block the ledger seals (255, or the most that fit 200 bytes). */
-    readings: number
-}
-
-// Counts from the format (header 45 B at seq 1 with these times, tag 16 B): 255 where the
-// size allows, else the largest count that fits.
-const CASES: LimitCase[] = [
-    { channels: 1, width: 0, missing: false, readings: 255 },
-    { channels: 1, width: 0, missing: true, readings: 255 },
-    { channels: 1, width: 1, missing: false, readings: 255 },
-    { channels: 1, width: 1, missing: true, readings: 255 },
-    { channels: 1, width: 2, missing: false, readings: 255 },
-    { channels: 1, width: 2, missing: true, readings: 255 },
-    { channels: 1, width: 4, missing: false, readings: 255 },
-    { channels: 1, width: 4, missing: true, readings: 248 },
-    { channels: 3, width: 0, missing: false, readings: 255 },
-    { channels: 3, width: 0, missing: true, readings: 255 },
-    { channels: 3, width: 1, missing: false, readings: 255 },
-    { channels: 3, width: 1, missing: true, readings: 188 },
-    { channels: 3, width: 2, missing: false, readings: 175 },
-    { channels: 3, width: 2, missing: true, readings: 128 },
-    { channels: 3, width: 4, missing: false, readings: 89 },
-    { channels: 3, width: 4, missing: true, readings: 80 },
-    { channels: 8, width: 0, missing: false, readings: 255 },
-    { channels: 8, width: 0, missing: true, readings: 117 },
-    { channels: 8, width: 1, missing: false, readings: 118 },
-    { channels: 8, width: 1, missing: true, readings: 63 },
-    { channels: 8, width: 2, missing: false, readings: 59 },
-    { channels: 8, width: 2, missing: true, readings: 43 },
-    { channels: 8, width: 4, missing: false, readings: 30 },
-    { channels: 8, width: 4, missing: true, readings: 27 },
-]
+const LEDGER_OPTIONS = { intervalMs: LIMIT_INTERVAL_MS, maxValuesPerBlock: DEFAULT_MAX_VALUES_PER_BLOCK }
+const CASES = LIMIT_CASES
 
 /** K_0 of one case: each case its own chain, so flash left by another case is never adopted as ours. */
 function key0(c: LimitCase): Buffer {
@@ -87,7 +49,7 @@ function specs(n: number): ChannelSpec[] {
 
 /** Readings in the block the device seals: the format's count, or fewer under the values cap. */
 function expected(c: LimitCase): number {
-    return Math.min(c.readings, Math.floor(DEFAULT_MAX_VALUES_PER_BLOCK / c.channels))
+    return limitExpected(c, DEFAULT_MAX_VALUES_PER_BLOCK)
 }
 
 /** Whether the ledger seals the block on its reading count (with the reading that fills it), not on its size. */
@@ -100,6 +62,7 @@ function label(c: LimitCase): string {
         c.channels +
         " ch, width " +
         c.width +
+        (c.rice ? " (Rice)" : "") +
         (c.missing ? ", missing values" : "") +
         ", " +
         expected(c) +
@@ -107,28 +70,6 @@ function label(c: LimitCase): string {
         c.readings +
         ")"
     )
-}
-
-/** Reading i of a case: every present value steps by 2^(width-1) down, so each delta needs exactly `width` bits. */
-function readingSource(c: LimitCase): (i: number) => Reading {
-    const present: number[] = []
-    for (let ch = 0; ch < c.channels; ch++) present.push(0)
-    const step = c.width === 0 ? 0 : 1 << (c.width - 1)
-    return (i: number) => {
-        const r: Reading = []
-        for (let ch = 0; ch < c.channels; ch++) {
-            if (c.missing && (i * c.channels + ch) % 7 === 3) r.push(MISSING)
-            else {
-                r.push(1000 * (ch + 1) - present[ch] * step)
-                present[ch]++
-            }
-        }
-        return r
-    }
-}
-
-function at(i: number) {
-    return { boot: 0, uptimeMs: 1000 + i * INTERVAL_MS }
 }
 
 /** A fresh chain in flash with its genesis block committed, and the ledger that continues it. */
@@ -150,13 +91,13 @@ function expectReadings(got: Reading[], want: Reading[]) {
 /** Appends readings one per fiber run until the ledger seals; the seal and the commit share one run. */
 async function sealFullBlock(c: LimitCase) {
     const { store, ledger } = await freshChain(c)
-    const next = readingSource(c)
+    const next = limitReadings(c)
     const taken: Reading[] = []
     let block: SealedBlock = undefined
     for (let i = 0; i <= MAX_READINGS_PER_BLOCK && !block; i++) {
         const reading = next(i)
         await ds.sleep(0)
-        const sealed = ledger.append(reading, at(i))
+        const sealed = ledger.append(reading, limitTime(i))
         if (sealed.length > 0) {
             block = sealed[0]
             await store.commit(block.bytes, block.seq)
@@ -175,7 +116,7 @@ async function sealFullBlock(c: LimitCase) {
 /** The fullest open block: checkpointed, then restored and sealed at boot, and committed. */
 async function recoverFullBlock(c: LimitCase) {
     const { store, ledger } = await freshChain(c)
-    const next = readingSource(c)
+    const next = limitReadings(c)
     // A block sealed on its count is never open with that many readings; one sealed for size is.
     const open = sealedOnCount(c) ? expected(c) - 1 : expected(c)
     const taken: Reading[] = []
@@ -183,7 +124,7 @@ async function recoverFullBlock(c: LimitCase) {
         const reading = next(i)
         taken.push(reading)
         await ds.sleep(0)
-        expect(ledger.append(reading, at(i)).length).toBe(0)
+        expect(ledger.append(reading, limitTime(i)).length).toBe(0)
     }
     await ds.sleep(0)
     const content = ledger.openContent()

@@ -4,6 +4,9 @@
  * dashboard's gap views read it instead of decoding a device's whole chain: on 100k blocks that
  * re-decode took 0.5-0.7 s each time the head of a device with gap records moved.
  *
+ * It also gives the verifier, rebuilt after a restart, the widest range of dropped blocks already
+ * declared (DECLARED_TO_SQL).
+ *
  * Its rows belong to their block (ON DELETE CASCADE): a key succession that moves a chain's
  * blocks away takes their gap rows with them. Databases from before the index are backfilled
  * by the migration, which decodes the stored gap records once.
@@ -27,6 +30,15 @@ export function gapIndexEntry(block: DecodedBlock): GapIndexEntry | undefined {
 }
 
 export const INSERT_GAP_SQL = `INSERT INTO gaps (device_id, seq, reason, first_lost_seq, from_boot, from_uptime_ms) VALUES (?, ?, ?, ?, ?, ?)`
+
+/**
+ * The last seq of the widest range of dropped blocks the device's stored gap records declare
+ * (NULL: none): the verifier's `declaredTo`, so that after a restart the gateway still refuses a
+ * record that declares a range again (docs/FORMAT.md, "Gap body": each range by exactly one
+ * record). Ranges only widen along a chain, so the widest is the one ending last.
+ */
+export const DECLARED_TO_SQL = `SELECT max(g.first_lost_seq + b.lost_blocks - 1) FROM gaps g
+    JOIN blocks b ON b.device_id = g.device_id AND b.seq = g.seq WHERE g.device_id = ? AND b.lost_blocks > 0`
 
 /** Schema migration: creates the index and fills it from the gap records already stored. */
 export function createGapIndex(db: Database.Database) {

@@ -133,7 +133,20 @@ export function sealBlock(
     content: BlockContent,
     version?: number
 ): { block: SealedBlock; next: ChainHead } {
-    const body = encodeContent(head, content, version)
+    return sealEncoded(crypto, deviceId, head, encodeContent(head, content, version), content.type)
+}
+
+/**
+ * Seals content already encoded for `head` (its seq, in its version, of record type `type`):
+ * sealBlock's second half, and how a boot seals the open block's checkpoint as flash holds it.
+ */
+export function sealEncoded(
+    crypto: LedgerCrypto,
+    deviceId: Buffer,
+    head: ChainHead,
+    body: Buffer,
+    type: number
+): { block: SealedBlock; next: ChainHead } {
     if (body.length + TAG_BYTES > MAX_BLOCK_BYTES)
         throw new RangeError("block of " + (body.length + TAG_BYTES) + " bytes exceeds " + MAX_BLOCK_BYTES)
     const tag = blockTag(crypto, head.key, deviceId, body, head.link)
@@ -146,7 +159,7 @@ export function sealBlock(
         link: hash,
         key: evolveKey(crypto, head.key, deviceId, head.seq),
     }
-    return { block: { seq: head.seq, type: content.type, bytes, hash }, next }
+    return { block: { seq: head.seq, type, bytes, hash }, next }
 }
 
 /** Parses a block strictly; throws FormatError on anything but the one canonical encoding. */

@@ -4,7 +4,7 @@
  * Pure (time comes in as arguments), so the firmware and the Node load generator share it.
  */
 import { wipe } from "../codec/bytes"
-import { BlockContent, ChainHead, encodeContent, sealBlock, SealedBlock } from "./chain"
+import { BlockContent, ChainHead, DecodedBlock, encodeContent, sealBlock, sealEncoded, SealedBlock } from "./chain"
 import {
     BlockTime,
     ChannelSpec,
@@ -142,14 +142,18 @@ export class Ledger {
         )
     }
 
-    /** Reopens the block a checkpoint saved (before any new reading). */
-    restoreOpen(readings: Reading[], time: BlockTime) {
-        if (this.open) throw new RangeError("a block is already open")
-        if (readings.length === 0) return
-        this.openBlock(time)
-        for (const r of readings) this.open.add(r)
-        this.openCount = readings.length
-        this.nextOnGrid = time.uptimeMs + readings.length * this.intervalMs
+    /**
+     * Seals the open block's checkpoint as flash holds it (its content at the head's seq,
+     * decoded strictly when it was read), without re-encoding it: re-adding up to 192 values
+     * with v2's coding choice takes more than one fiber run's op budget at boot
+     * (test/device/ledgerlimits.test.ts), and the bytes are the ones the block would have.
+     */
+    sealCheckpoint(checkpoint: DecodedBlock): SealedBlock {
+        if (this.open || checkpoint.header.seq !== this.head.seq) throw new RangeError("the checkpoint is not the next block")
+        const { block, next } = sealEncoded(this.crypto, this.deviceId, this.head, checkpoint.content, RECORD_DATA)
+        wipe(this.head.key)
+        this.head = next
+        return block
     }
 
     /** Readings in the open (not yet sealed) block, rebuilt from what the encoder keeps: see openReadingCount for the number. */

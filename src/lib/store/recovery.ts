@@ -92,9 +92,7 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
         let lostFrom: BlockTime = { boot: boot - 1, uptimeMs: 0 }
         const cp = loaded.checkpoint
         if (cp) {
-            ledger.restoreOpen(cp.readings, cp.header.time)
-            const sealed = ledger.sealOpen()
-            if (sealed) recovered.push(sealed)
+            recovered.push(ledger.sealCheckpoint(cp))
             lostFrom = slotAfter(cp.header)
         } else if (lastSealed) lostFrom = slotAfter(lastSealed)
         // Readings taken after the last checkpoint of the previous boot are gone: at most

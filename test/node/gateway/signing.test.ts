@@ -10,7 +10,7 @@ import { describe, expect, test } from "vitest"
 import { RECORD_CHECKPOINT } from "../../../src/lib/codec/format"
 import { decodeBlock, encodeContent } from "../../../src/lib/ledger/chain"
 import { verifyChain } from "../../../src/lib/ledger/verify"
-import { GatewayStore, migrateDatabase, MIGRATIONS, SIGNING_KEYS_TABLE } from "../../../tools/gateway/store"
+import { migrateDatabase, MIGRATIONS, SIGNING_KEYS_TABLE, SqliteStore } from "../../../tools/gateway/store"
 import { succeed } from "../../../tools/gateway/succession"
 import { parseExport } from "../../../tools/lib/exportfile"
 import { nodeCrypto } from "../../../tools/lib/crypto"
@@ -56,7 +56,7 @@ describe("the signing key at registration", () => {
         const r = await register({ deviceId: ID, key0: testKey().toString("hex"), publicKey })
         expect(r.status).toBe(400)
         expect(r.body.message).toContain("publicKey")
-        expect(gw.store.device(ID)).toBeUndefined()
+        expect(await gw.store.device(ID)).toBeUndefined()
     })
 
     test("a device registered without a key has signing null, and its checkpoints are stored unchecked", async () => {
@@ -71,7 +71,7 @@ describe("signed checkpoints on ingest", () => {
     const registerWithKey = () => gw.service.register({ deviceId: ID, key0: chain.key0.toString("hex"), publicKey: PUB })
 
     test("a genuine chain: stored, signed up to the last checkpoint; the state survives a restart of the session", async () => {
-        registerWithKey()
+        await registerWithKey()
         expect((await post(gw, batch(bytes.slice(0, 6)))).status).toBe(200)
         expect((await get(gw, "/v1/devices/" + ID)).body.signing).toMatchObject({ signedTo: 4, keyIndex: 1 })
         gw.service.forgetSession(ID) // as after a gateway restart: the state comes from the store
@@ -85,7 +85,7 @@ describe("signed checkpoints on ingest", () => {
         ["a forged block before a checkpoint, re-sealed under K_0", 2, "bad-signature", 4],
         ["a forged block between checkpoints, re-sealed under K_0", 6, "bad-signature", 8],
     ])("%s: the batch is refused (422), a security event, nothing stored", async (_, at, code, seq) => {
-        registerWithKey()
+        await registerWithKey()
         const forged = resealWithKey0(nodeCrypto, bytes, at, alteredDataContent(nodeCrypto, bytes, at), chain.key0)
         const before = snapshot(gw)
         const r = await post(gw, batch(forged))
@@ -99,7 +99,7 @@ describe("signed checkpoints on ingest", () => {
     })
 
     test("a checkpoint with a wrong key index is refused as bad-key-index", async () => {
-        registerWithKey()
+        await registerWithKey()
         const cp = decodeBlock(bytes[4])
         expect(cp.checkpoint.keyIndex).toBe(0)
         // The chain's checkpoint 0 put again at seq 8 (at checkpoint 1's time) by whoever holds K_0: a replay.
@@ -115,7 +115,11 @@ describe("signed checkpoints on ingest", () => {
     })
 
     test("a device registered under another public key: its first checkpoint is a bad signature", async () => {
-        gw.service.register({ deviceId: ID, key0: chain.key0.toString("hex"), publicKey: publicKeyOf(Buffer.alloc(32, 9)).toString("hex") })
+        await gw.service.register({
+            deviceId: ID,
+            key0: chain.key0.toString("hex"),
+            publicKey: publicKeyOf(Buffer.alloc(32, 9)).toString("hex"),
+        })
         expect((await post(gw, batch(bytes))).body.error).toBe("bad-signature")
     })
 })
@@ -125,7 +129,7 @@ describe("a signed checkpoint dropped on the device", () => {
 
     test("the batch is stored (its tags hold), the key chain is marked broken, and that survives the session", async () => {
         const d = droppedCheckpointChain(nodeCrypto)
-        gw.service.register({ deviceId: ID, key0: d.key0.toString("hex"), publicKey: publicKeyOf(TEST_SEED0).toString("hex") })
+        await gw.service.register({ deviceId: ID, key0: d.key0.toString("hex"), publicKey: publicKeyOf(TEST_SEED0).toString("hex") })
         expect((await post(gw, batch(d.exported.slice(0, 4)))).status).toBe(200)
         gw.service.forgetSession(ID)
         expect((await post(gw, batch(d.exported.slice(4)))).status).toBe(200)
@@ -140,7 +144,7 @@ describe("the export carries the public keys", () => {
     const gw = gatewayPerTest({ register: false })
 
     test("pk_0 then each certified key; the export verifies with them and no K_0", async () => {
-        gw.service.register({ deviceId: ID, key0: chain.key0.toString("hex"), publicKey: PUB })
+        await gw.service.register({ deviceId: ID, key0: chain.key0.toString("hex"), publicKey: PUB })
         expect((await post(gw, batch(bytes))).status).toBe(200)
         const exported = parseExport((await get(gw, "/v1/devices/" + ID + "/export")).text)
         expect(exported.publicKeys.map(k => k.toString("hex"))).toEqual([
@@ -158,7 +162,7 @@ describe("the export carries the public keys", () => {
     })
 
     test("a device without a signing key exports no publicKeys", async () => {
-        gw.service.register({ deviceId: ID, key0: chain.key0.toString("hex") })
+        await gw.service.register({ deviceId: ID, key0: chain.key0.toString("hex") })
         expect((await post(gw, batch(bytes))).status).toBe(200)
         expect(parseExport((await get(gw, "/v1/devices/" + ID + "/export")).text).publicKeys).toBeUndefined()
     })
@@ -168,12 +172,12 @@ describe("key succession replaces the signing key", () => {
     const gw = gatewayPerTest({ register: false })
 
     test("the new chain's pk_0 replaces the old one, and its state starts afresh", async () => {
-        gw.service.register({ deviceId: ID, key0: chain.key0.toString("hex"), publicKey: PUB })
+        await gw.service.register({ deviceId: ID, key0: chain.key0.toString("hex"), publicKey: PUB })
         expect((await post(gw, batch(bytes))).status).toBe(200)
         const key0 = testKey(0x22)
         const next = buildSignedChain(nodeCrypto, { key0, seed0: Buffer.alloc(32, 0x33) })
         // A successor genesis links to the old head; buildSignedChain starts from zeros, which the gateway records as a gap.
-        succeed(gw.service, ID, {
+        await succeed(gw.service, ID, {
             key0: key0.toString("hex"),
             genesis: next.blocks[0].bytes.toString("hex"),
             publicKey: next.publicKey0.toString("hex"),
@@ -188,24 +192,24 @@ describe("key succession replaces the signing key", () => {
 describe("migration", () => {
     const gw = gatewayPerTest({ register: false })
 
-    test("a database from before signing keys gets the table; its devices have none, and a key registered later is kept", () => {
+    test("a database from before signing keys gets the table; its devices have none, and a key registered later is kept", async () => {
         const path = join(gw.dir, "old.db")
         const db = new Database(path)
         migrateDatabase(db, MIGRATIONS.indexOf(SIGNING_KEYS_TABLE))
         db.prepare("INSERT INTO devices (id, label, key0_sealed, registered_at) VALUES (?, 'old', x'00', 0)").run(ID)
         db.close()
-        const store = new GatewayStore(path)
+        const store = new SqliteStore(path)
         try {
             expect(store.db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length)
-            expect(store.signing(ID)).toBeUndefined()
-            store.setSigningKey(ID, chain.publicKey0, 1)
-            expect(store.signing(ID)).toEqual({
+            expect(await store.signing(ID)).toBeUndefined()
+            await store.setSigningKey(ID, chain.publicKey0, 1)
+            expect(await store.signing(ID)).toEqual({
                 publicKey0: chain.publicKey0,
                 registeredAt: 1,
                 state: { keyIndex: 0, publicKey: chain.publicKey0, signedSeq: -1, dropped: false },
             })
         } finally {
-            store.close()
+            await store.close()
         }
     })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest"
-import { decodeBlock, newChainHead } from "../../../../src/lib/ledger/chain"
+import { decodeBlock, decodeContent, newChainHead } from "../../../../src/lib/ledger/chain"
 import { GAP_POWER_LOSS, RECORD_DATA, RECORD_GAP } from "../../../../src/lib/codec/format"
 import { Ledger } from "../../../../src/lib/ledger/ledger"
 import { MISSING } from "../../../../src/lib/codec/readings"
@@ -109,13 +109,14 @@ describe("ledger", () => {
         expect(l.openReadingCount()).toBe(0)
     })
 
-    test("restores a checkpointed open block with the same content", () => {
+    test("seals a checkpoint as the block the open block would have been, and refuses one of another seq", () => {
         const { l } = ledger()
         for (let i = 0; i < 5; i++) l.append([i, -i], { boot: 0, uptimeMs: 1000 * (i + 1) })
-        const content = l.openContent()!
-        const decoded = decodeBlock(Buffer.concat([content, Buffer.alloc(16)]))
+        const checkpoint = decodeContent(l.openContent()!)
         const { l: other } = ledger()
-        other.restoreOpen(decoded.readings!, decoded.header.time)
-        expect(other.openContent()!.equals(content)).toBe(true)
+        const sealed = l.sealOpen()!
+        expect(other.sealCheckpoint(checkpoint).bytes.equals(sealed.bytes)).toBe(true)
+        // Sealed at seq 1: the other ledger is now at seq 2, so the same checkpoint is not its next block.
+        expect(() => other.sealCheckpoint(checkpoint)).toThrow(RangeError)
     })
 })

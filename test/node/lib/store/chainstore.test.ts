@@ -1,7 +1,7 @@
 import { timerPause } from "../../../../tools/lib/pause"
 import { describe, expect, test } from "vitest"
-import { decodeBlock } from "../../../../src/lib/ledger/chain"
-import { ChainStore, decodeHead, encodeHead } from "../../../../src/lib/store/chainstore"
+import { decodeBlock, newChainHead } from "../../../../src/lib/ledger/chain"
+import { ChainStore, decodeHead, encodeHead, StoredHead } from "../../../../src/lib/store/chainstore"
 import { GENESIS_KEY, HEAD_KEY } from "../../../../src/lib/flash/keys"
 import { StorageError } from "../../../../src/lib/flash/verified"
 import { Ledger } from "../../../../src/lib/ledger/ledger"
@@ -204,6 +204,63 @@ describe("chain store", () => {
         expect(d.store.currentHead().loss).toBeUndefined()
         expect(d.store.backlogBlocks()).toBe(1)
         expect(await d.store.readBlock(0)).toBeUndefined()
+    })
+})
+
+describe("a head from firmware before v2", () => {
+    /** The head as that firmware wrote it: version 1, no baseLink and no flag for it. */
+    const v1Head = (head: StoredHead) => {
+        const bytes = encodeHead({ ...head, baseLink: undefined })
+        return Buffer.concat([Buffer.from([1]), bytes.subarray(1, bytes.length - 1)])
+    }
+
+    test("still loads; its v1 backlog is dropped with the right lastLostHash, and v2 blocks follow with baseLink", async () => {
+        const kv = new MemoryStore()
+        const store = new ChainStore(kv, crypto, deviceId, 22)
+        await store.create(newChainHead(key0()), 0)
+        const v1 = new Ledger(crypto, deviceId, channels, newChainHead(key0()), { intervalMs: INTERVAL, formatVersion: 1 })
+        const sealed = [v1.sealGenesis({ boot: 0, uptimeMs: 0 }, "fw", "test")]
+        for (let i = 0; i < 4; i++) {
+            v1.append([i, -i], { boot: 0, uptimeMs: 1000 + 2000 * i })
+            sealed.push(v1.sealOpen()!)
+        }
+        for (const b of sealed) await store.commit(b.bytes, b.seq)
+        await kv.set(HEAD_KEY, v1Head(decodeHead((await kv.get(HEAD_KEY))!)))
+
+        const reopened = new ChainStore(kv, crypto, deviceId, 22)
+        const loaded = (await reopened.load())!
+        expect(loaded.head.seq).toBe(5)
+        // A backlog of blocks 1..4: no base yet, and none needed to hash v1 blocks.
+        expect(loaded.head.baseLink).toBeUndefined()
+        expect(await reopened.blockHash(3)).toEqual(sealed[3].hash)
+        const gap = (await reopened.dropOldest(2))!
+        expect(gap).toMatchObject({ firstLostSeq: 1, lostBlocks: 2, lastLostHash: sealed[2].hash })
+        expect(reopened.currentHead().baseLink).toEqual(sealed[2].hash)
+
+        // The updated firmware seals v2 from the stored head; the head it writes is version 2.
+        const h = reopened.currentHead()
+        const v2 = new Ledger(
+            crypto,
+            deviceId,
+            channels,
+            { seq: h.seq, link: Buffer.from(h.link), key: Buffer.from(h.key) },
+            { intervalMs: INTERVAL }
+        )
+        const gapBlock = v2.sealGap(gap, { boot: 1, uptimeMs: 10 })[0]
+        v2.append([9, 9], { boot: 1, uptimeMs: 1000 })
+        const data = v2.sealOpen()!
+        for (const b of [gapBlock, data]) await reopened.commit(b.bytes, b.seq)
+        expect((await kv.get(HEAD_KEY))![0]).toBe(2)
+        await reopened.acknowledge(5)
+        expect(reopened.currentHead().baseLink).toEqual(gapBlock.hash)
+        expect(await reopened.blockHash(6)).toEqual(data.hash)
+        const exported = [sealed[0], sealed[3], sealed[4], gapBlock, data].map(b => b.bytes)
+        expect(verifyChain(crypto, exported, { deviceId, key0: key0() }).failure).toBeUndefined()
+    })
+
+    test("with an empty backlog, takes the head's link as the base", () => {
+        const head = { seq: 4, link: Buffer.alloc(32, 1), key: Buffer.alloc(32, 2), boot: 3, oldestSeq: 4 }
+        expect(decodeHead(v1Head(head))).toEqual({ ...head, baseLink: head.link })
     })
 })
 
