@@ -107,7 +107,7 @@ const CHAIN = [
 export const INVERT_SQUARINGS = 254
 
 /** Ops of one squaring (in a feSqrTimes run) and one feMul, measured with test/harness/sign-device.ts, rounded up. */
-export const SQR_OPS = 1200
+export const SQR_OPS = 1600
 export const MUL_OPS = 1700
 
 /**
