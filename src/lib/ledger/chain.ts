@@ -13,6 +13,7 @@ import {
     GenesisBody,
     LINK_BYTES,
     MAX_BLOCK_BYTES,
+    RECORD_CHECKPOINT,
     RECORD_DATA,
     RECORD_GAP,
     RECORD_GENESIS,
@@ -26,6 +27,7 @@ import {
 } from "../codec/format"
 import { blockHash, blockTag, evolveKey, LedgerCrypto } from "./keys"
 import { decodeReadings, Reading, ReadingsBuilder } from "../codec/readings"
+import { readSignedCheckpointBody, SignedCheckpoint, writeSignedCheckpointBody } from "./signedcheckpoint"
 
 /** What the device needs to seal the next block: nothing else survives between blocks. */
 export interface ChainHead {
@@ -53,6 +55,8 @@ export interface BlockContent {
     readings?: ReadingsBuilder
     genesis?: GenesisBody
     gap?: GapBody
+    /** A signed checkpoint's body; without its signature, encodeContent gives the content the signature covers. */
+    checkpoint?: SignedCheckpoint
 }
 
 export interface DecodedBlock {
@@ -62,6 +66,7 @@ export interface DecodedBlock {
     tag: Buffer
     genesis?: GenesisBody
     gap?: GapBody
+    checkpoint?: SignedCheckpoint
     readings?: Reading[]
 }
 
@@ -103,6 +108,9 @@ export function encodeContent(head: ChainHead, content: BlockContent, version?: 
         content.readings.encode(w, v)
     } else if (content.type === RECORD_GAP) {
         writeGapBody(w, content.gap)
+    } else if (content.type === RECORD_CHECKPOINT) {
+        // v2 only: a v1 type 3 does not decode, and the chain store decodes before it commits.
+        writeSignedCheckpointBody(w, content.checkpoint)
     } else throw new RangeError("unknown record type " + content.type)
     return w.finish()
 }
@@ -186,6 +194,7 @@ export function decodeContent(content: Buffer): DecodedBlock {
         // v2 keeps a genesis block's link in its body: the header carries it for every reader.
         if (header.version !== FORMAT_V1) header.link = block.genesis.link
     } else if (header.type === RECORD_GAP) block.gap = readGapBody(r)
+    else if (header.type === RECORD_CHECKPOINT) block.checkpoint = readSignedCheckpointBody(r)
     else block.readings = decodeReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0, header.version)
     if (r.remaining() !== 0) throw new FormatError("block has " + r.remaining() + " trailing bytes before the tag")
     return block

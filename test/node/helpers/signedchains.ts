@@ -1,0 +1,90 @@
+/**
+ * v2 chains with signed checkpoints, sealed with the shared codec and signed by node:crypto:
+ * the device's signing sequence (docs/FORMAT.md, "Checkpoint body") written out for tests.
+ */
+import { BlockTime, RECORD_CHECKPOINT, RECORD_DATA, RECORD_GENESIS } from "../../../src/lib/codec/format"
+import { ReadingsBuilder } from "../../../src/lib/codec/readings"
+import { ChainHead, encodeContent, newChainHead, sealBlock, SealedBlock } from "../../../src/lib/ledger/chain"
+import type { LedgerCrypto } from "../../../src/lib/ledger/keys"
+import { signedCheckpointMessage } from "../../../src/lib/ledger/signedcheckpoint"
+import { nextSigningSeed, publicKeyOf, signWithSeed } from "../../../tools/lib/ed25519"
+import { CHANNELS, DEVICE_ID, testKey } from "./chains"
+
+export const TEST_SEED0 = Buffer.alloc(32, 0x5e)
+
+/** Seals signed checkpoint `keyIndex` under `seed` (seed_keyIndex) at the head; returns the next head and seed. */
+export function sealSignedCheckpoint(
+    crypto: LedgerCrypto,
+    deviceId: Buffer,
+    head: ChainHead,
+    time: BlockTime,
+    keyIndex: number,
+    seed: Buffer
+): { block: SealedBlock; next: ChainHead; nextSeed: Buffer } {
+    const nextSeed = nextSigningSeed(seed)
+    const nextPublicKey = publicKeyOf(nextSeed)
+    const unsigned = encodeContent(head, { type: RECORD_CHECKPOINT, time, intervalMs: 1000, checkpoint: { keyIndex, nextPublicKey } })
+    const signature = signWithSeed(seed, signedCheckpointMessage(deviceId, head.link, unsigned))
+    const sealed = sealBlock(crypto, deviceId, head, {
+        type: RECORD_CHECKPOINT,
+        time,
+        intervalMs: 1000,
+        checkpoint: { keyIndex, nextPublicKey, signature },
+    })
+    return { ...sealed, nextSeed }
+}
+
+export interface SignedChain {
+    blocks: SealedBlock[]
+    key0: Buffer
+    publicKey0: Buffer
+    /** Seqs of the signed checkpoints, in order (keyIndex = position). */
+    checkpointSeqs: number[]
+}
+
+/**
+ * Genesis, then `dataBlocks` data blocks of 3 readings, a signed checkpoint after every
+ * `signEvery` data blocks; the blocks after the last checkpoint are the unsigned tail.
+ */
+export function buildSignedChain(
+    crypto: LedgerCrypto,
+    o: { dataBlocks?: number; signEvery?: number; key0?: Buffer; seed0?: Buffer; deviceId?: Buffer } = {}
+): SignedChain {
+    const deviceId = o.deviceId ?? DEVICE_ID
+    const key0 = o.key0 ?? testKey()
+    let seed = o.seed0 ?? TEST_SEED0
+    const publicKey0 = publicKeyOf(seed)
+    let head = newChainHead(Buffer.from(key0))
+    const blocks: SealedBlock[] = []
+    const checkpointSeqs: number[] = []
+    let uptimeMs = 0
+    const push = (s: { block: SealedBlock; next: ChainHead }) => {
+        blocks.push(s.block)
+        head = s.next
+    }
+    push(
+        sealBlock(crypto, deviceId, head, {
+            type: RECORD_GENESIS,
+            time: { boot: 0, uptimeMs },
+            intervalMs: 1000,
+            genesis: { deviceId, firmware: "test/1", board: "sim", channels: CHANNELS },
+        })
+    )
+    const count = o.dataBlocks ?? 7
+    const every = o.signEvery ?? 3
+    for (let b = 1; b <= count; b++) {
+        const readings = new ReadingsBuilder(CHANNELS.length, 2)
+        uptimeMs += 1000
+        const time = { boot: 0, uptimeMs }
+        for (let i = 0; i < 3; i++) readings.add([2100 + b * 3 + i, 4500 - b])
+        uptimeMs += 2000
+        push(sealBlock(crypto, deviceId, head, { type: RECORD_DATA, time, intervalMs: 1000, readings }))
+        if (b % every === 0) {
+            const s = sealSignedCheckpoint(crypto, deviceId, head, { boot: 0, uptimeMs }, checkpointSeqs.length, seed)
+            checkpointSeqs.push(s.block.seq)
+            push(s)
+            seed = s.nextSeed
+        }
+    }
+    return { blocks, key0, publicKey0, checkpointSeqs }
+}
