@@ -62,6 +62,23 @@ export const PROVISIONED_KEY_SETTING = "fl_k0"
  */
 export const PROVISIONED_MARK_SETTING = "fl_prov"
 
+/**
+ * The signing state of the signed checkpoints (docs/SIGNING.md): keyIndex (4 bytes, little
+ * endian) || seed_keyIndex (32) || pk_keyIndex (32), 68 bytes. Written by the firmware when it
+ * starts a chain (seed_0 from randomBuffer, never sent anywhere) and after each signed checkpoint
+ * is stored (the advance to keyIndex + 1, which overwrites seed_keyIndex); read by the firmware.
+ * Secret: seed_keyIndex signs checkpoints keyIndex and later (the ones before it were signed by
+ * seeds already wiped, which cannot be derived back).
+ */
+export const SIGN_STATE_KEY = "fl_sign"
+
+/**
+ * pk_0 (32 bytes), the public key of the chain's first signing key: written by the firmware
+ * with the signing state when it starts a chain, read by `fieldledger provision` (registered
+ * with the gateway; its fingerprint in `provision --check`). Not secret.
+ */
+export const SIGN_PUBLIC_KEY_0_SETTING = "fl_pk0"
+
 // ---------------------------------------------------------------- USB sync (src/lib/sync/usbwire.ts)
 
 /**
