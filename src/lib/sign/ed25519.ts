@@ -32,8 +32,8 @@ export const SIGNATURE_BYTES = 64
  * (10 - 16 ms at most in the simulator; an estimated 22 - 65 ms on an ESP32-C3, docs/SIGNING.md).
  */
 export const STEP_OPS = 30000
-/** Op cost of the largest unit of work (mulAddModL): a smaller step budget could not progress. */
-export const MIN_STEP_OPS = 25000
+/** Op cost of the largest unit of work (a doubling, edwards.ts DOUBLE_OPS): a smaller step budget could not progress. */
+export const MIN_STEP_OPS = 29000
 /**
  * Op cost of one SHA-512 step (ROUNDS_PER_STEP rounds): the first of a block, which also pads and
  * loads it, measured 12,700 with test/harness/sign-device.ts; a whole block 43,300.
@@ -41,8 +41,8 @@ export const MIN_STEP_OPS = 25000
 export const SHA512_STEP_OPS = 13000
 /** Op cost of reducing a 64-byte hash mod L (14,200 measured). */
 export const REDUCE_OPS = 15500
-/** Op cost of (r + k s) mod L (23,500 measured). */
-export const MULADD_OPS = MIN_STEP_OPS
+/** Op cost of (r + k s) mod L (23,475 measured). */
+export const MULADD_OPS = 25000
 
 function checkLength(b: Buffer, length: number, what: string) {
     if (!b || b.length !== length) throw new RangeError(what + " must be " + length + " bytes")

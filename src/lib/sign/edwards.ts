@@ -25,16 +25,17 @@ export const POINT_BYTES = 32
 /*
  * Op costs of the units of work, measured in the simulator with the op meter of
  * test/harness/sign-device.ts (rounded up); a job step runs units while the sum of their costs
- * stays within its budget. Measured: addition 13,205, doubling 13,531 (11,575 with the squaring
- * written out, tools/gen-ed25519-table.ts --fast-squaring), feMul 1,528, a squaring 1,516 in a run of 10 (was
- * 1,027 - 1,039), feToBytes 5,134 (docs/SIGNING.md).
+ * stays within its budget. Measured with the compact feMul (tools/gen-ed25519-table.ts, 4 rows a
+ * loop iteration; docs/SIGNING.md "Code size"): addition 25,676, doubling 27,877, feMul 3,362,
+ * a squaring 3,326 in a run of 10, feToBytes 5,380. (Written out in full: 13,205, 11,575, 1,528,
+ * 1,027, 5,134.)
  */
 /** One mixed addition of a table entry, including reading the entry. */
-export const MADD_OPS = 14500
+export const MADD_OPS = 27000
 /** One doubling. */
-export const DOUBLE_OPS = 14000
+export const DOUBLE_OPS = 29000
 /** Affine conversion and encoding after the inversion: 2 feMul, 2 feToBytes. */
-export const ENCODE_OPS = 15000
+export const ENCODE_OPS = 18000
 
 const GROUPS = 64 / BASE_TABLE_SPACING
 

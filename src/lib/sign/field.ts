@@ -107,8 +107,8 @@ const CHAIN = [
 export const INVERT_SQUARINGS = 254
 
 /** Ops of one squaring (in a feSqrTimes run) and one feMul, measured with test/harness/sign-device.ts, rounded up. */
-export const SQR_OPS = 1600
-export const MUL_OPS = 1700
+export const SQR_OPS = 3500
+export const MUL_OPS = 3500
 
 /**
  * A resumable inversion: `start(z)`, then `advance(budget)` until `done()`; the result is

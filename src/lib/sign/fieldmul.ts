@@ -8,29 +8,18 @@
  * (Additions and subtractions are loops fused into the point formulas, edwards.ts.)
  */
 
+/** Column sums of feMul (31 used, t[31] = 0 for the fold); scratch, never read across calls. */
+const T: number[] = []
+for (let k = 0; k < 32; k++) T.push(0)
+
 /**
  * o = a * b mod p. o may be a or b. Inputs: limbs of magnitude below 2^18 (a product, or a sum or
  * difference of up to four products); then every column stays below 2^46, exact in a double, and
  * its carry below 2^30, so `| 0` truncates it exactly. Output limbs are below 2^16 in magnitude
- * (limb 1 a little above), signed.
+ * (limb 1 a little above), signed. One loop over a's limbs with b's in locals (the product written
+ * out in full is `--fast-mul` in tools/gen-ed25519-table.ts: 1.6x fewer ops, 1.9 KB more code).
  */
 export function feMul(o: number[], a: number[], b: number[]): void {
-    const a0 = a[0]
-    const a1 = a[1]
-    const a2 = a[2]
-    const a3 = a[3]
-    const a4 = a[4]
-    const a5 = a[5]
-    const a6 = a[6]
-    const a7 = a[7]
-    const a8 = a[8]
-    const a9 = a[9]
-    const a10 = a[10]
-    const a11 = a[11]
-    const a12 = a[12]
-    const a13 = a[13]
-    const a14 = a[14]
-    const a15 = a[15]
     const b0 = b[0]
     const b1 = b[1]
     const b2 = b[2]
@@ -47,89 +36,44 @@ export function feMul(o: number[], a: number[], b: number[]): void {
     const b13 = b[13]
     const b14 = b[14]
     const b15 = b[15]
-    let c0 = a0 * b0 + 38 * (a1 * b15 + a2 * b14 + a3 * b13 + a4 * b12 + a5 * b11 + a6 * b10 + a7 * b9 + a8 * b8 + a9 * b7 + a10 * b6 + a11 * b5 + a12 * b4 + a13 * b3 + a14 * b2 + a15 * b1)
-    let c1 = a0 * b1 + a1 * b0 + 38 * (a2 * b15 + a3 * b14 + a4 * b13 + a5 * b12 + a6 * b11 + a7 * b10 + a8 * b9 + a9 * b8 + a10 * b7 + a11 * b6 + a12 * b5 + a13 * b4 + a14 * b3 + a15 * b2)
-    let c2 = a0 * b2 + a1 * b1 + a2 * b0 + 38 * (a3 * b15 + a4 * b14 + a5 * b13 + a6 * b12 + a7 * b11 + a8 * b10 + a9 * b9 + a10 * b8 + a11 * b7 + a12 * b6 + a13 * b5 + a14 * b4 + a15 * b3)
-    let c3 = a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0 + 38 * (a4 * b15 + a5 * b14 + a6 * b13 + a7 * b12 + a8 * b11 + a9 * b10 + a10 * b9 + a11 * b8 + a12 * b7 + a13 * b6 + a14 * b5 + a15 * b4)
-    let c4 = a0 * b4 + a1 * b3 + a2 * b2 + a3 * b1 + a4 * b0 + 38 * (a5 * b15 + a6 * b14 + a7 * b13 + a8 * b12 + a9 * b11 + a10 * b10 + a11 * b9 + a12 * b8 + a13 * b7 + a14 * b6 + a15 * b5)
-    let c5 = a0 * b5 + a1 * b4 + a2 * b3 + a3 * b2 + a4 * b1 + a5 * b0 + 38 * (a6 * b15 + a7 * b14 + a8 * b13 + a9 * b12 + a10 * b11 + a11 * b10 + a12 * b9 + a13 * b8 + a14 * b7 + a15 * b6)
-    let c6 = a0 * b6 + a1 * b5 + a2 * b4 + a3 * b3 + a4 * b2 + a5 * b1 + a6 * b0 + 38 * (a7 * b15 + a8 * b14 + a9 * b13 + a10 * b12 + a11 * b11 + a12 * b10 + a13 * b9 + a14 * b8 + a15 * b7)
-    let c7 = a0 * b7 + a1 * b6 + a2 * b5 + a3 * b4 + a4 * b3 + a5 * b2 + a6 * b1 + a7 * b0 + 38 * (a8 * b15 + a9 * b14 + a10 * b13 + a11 * b12 + a12 * b11 + a13 * b10 + a14 * b9 + a15 * b8)
-    let c8 = a0 * b8 + a1 * b7 + a2 * b6 + a3 * b5 + a4 * b4 + a5 * b3 + a6 * b2 + a7 * b1 + a8 * b0 + 38 * (a9 * b15 + a10 * b14 + a11 * b13 + a12 * b12 + a13 * b11 + a14 * b10 + a15 * b9)
-    let c9 = a0 * b9 + a1 * b8 + a2 * b7 + a3 * b6 + a4 * b5 + a5 * b4 + a6 * b3 + a7 * b2 + a8 * b1 + a9 * b0 + 38 * (a10 * b15 + a11 * b14 + a12 * b13 + a13 * b12 + a14 * b11 + a15 * b10)
-    let c10 = a0 * b10 + a1 * b9 + a2 * b8 + a3 * b7 + a4 * b6 + a5 * b5 + a6 * b4 + a7 * b3 + a8 * b2 + a9 * b1 + a10 * b0 + 38 * (a11 * b15 + a12 * b14 + a13 * b13 + a14 * b12 + a15 * b11)
-    let c11 = a0 * b11 + a1 * b10 + a2 * b9 + a3 * b8 + a4 * b7 + a5 * b6 + a6 * b5 + a7 * b4 + a8 * b3 + a9 * b2 + a10 * b1 + a11 * b0 + 38 * (a12 * b15 + a13 * b14 + a14 * b13 + a15 * b12)
-    let c12 = a0 * b12 + a1 * b11 + a2 * b10 + a3 * b9 + a4 * b8 + a5 * b7 + a6 * b6 + a7 * b5 + a8 * b4 + a9 * b3 + a10 * b2 + a11 * b1 + a12 * b0 + 38 * (a13 * b15 + a14 * b14 + a15 * b13)
-    let c13 = a0 * b13 + a1 * b12 + a2 * b11 + a3 * b10 + a4 * b9 + a5 * b8 + a6 * b7 + a7 * b6 + a8 * b5 + a9 * b4 + a10 * b3 + a11 * b2 + a12 * b1 + a13 * b0 + 38 * (a14 * b15 + a15 * b14)
-    let c14 = a0 * b14 + a1 * b13 + a2 * b12 + a3 * b11 + a4 * b10 + a5 * b9 + a6 * b8 + a7 * b7 + a8 * b6 + a9 * b5 + a10 * b4 + a11 * b3 + a12 * b2 + a13 * b1 + a14 * b0 + 38 * (a15 * b15)
-    let c15 = a0 * b15 + a1 * b14 + a2 * b13 + a3 * b12 + a4 * b11 + a5 * b10 + a6 * b9 + a7 * b8 + a8 * b7 + a9 * b6 + a10 * b5 + a11 * b4 + a12 * b3 + a13 * b2 + a14 * b1 + a15 * b0
-    let h = (c0 * 0.0000152587890625) | 0
-    c0 -= h * 65536
-    c1 += h
-    h = (c1 * 0.0000152587890625) | 0
-    c1 -= h * 65536
-    c2 += h
-    h = (c2 * 0.0000152587890625) | 0
-    c2 -= h * 65536
-    c3 += h
-    h = (c3 * 0.0000152587890625) | 0
-    c3 -= h * 65536
-    c4 += h
-    h = (c4 * 0.0000152587890625) | 0
-    c4 -= h * 65536
-    c5 += h
-    h = (c5 * 0.0000152587890625) | 0
-    c5 -= h * 65536
-    c6 += h
-    h = (c6 * 0.0000152587890625) | 0
-    c6 -= h * 65536
-    c7 += h
-    h = (c7 * 0.0000152587890625) | 0
-    c7 -= h * 65536
-    c8 += h
-    h = (c8 * 0.0000152587890625) | 0
-    c8 -= h * 65536
-    c9 += h
-    h = (c9 * 0.0000152587890625) | 0
-    c9 -= h * 65536
-    c10 += h
-    h = (c10 * 0.0000152587890625) | 0
-    c10 -= h * 65536
-    c11 += h
-    h = (c11 * 0.0000152587890625) | 0
-    c11 -= h * 65536
-    c12 += h
-    h = (c12 * 0.0000152587890625) | 0
-    c12 -= h * 65536
-    c13 += h
-    h = (c13 * 0.0000152587890625) | 0
-    c13 -= h * 65536
-    c14 += h
-    h = (c14 * 0.0000152587890625) | 0
-    c14 -= h * 65536
-    c15 += h
-    h = (c15 * 0.0000152587890625) | 0
-    c15 -= h * 65536
-    c0 += 38 * h
+    const t = T
+    for (let k = 0; k < 31; k++) t[k] = 0
+    for (let i = 0; i < 16; i += 4) {
+        const x0 = a[i]
+        const x1 = a[i + 1]
+        const x2 = a[i + 2]
+        const x3 = a[i + 3]
+        t[i] += x0 * b0
+        t[i + 1] += x0 * b1 + x1 * b0
+        t[i + 2] += x0 * b2 + x1 * b1 + x2 * b0
+        t[i + 3] += x0 * b3 + x1 * b2 + x2 * b1 + x3 * b0
+        t[i + 4] += x0 * b4 + x1 * b3 + x2 * b2 + x3 * b1
+        t[i + 5] += x0 * b5 + x1 * b4 + x2 * b3 + x3 * b2
+        t[i + 6] += x0 * b6 + x1 * b5 + x2 * b4 + x3 * b3
+        t[i + 7] += x0 * b7 + x1 * b6 + x2 * b5 + x3 * b4
+        t[i + 8] += x0 * b8 + x1 * b7 + x2 * b6 + x3 * b5
+        t[i + 9] += x0 * b9 + x1 * b8 + x2 * b7 + x3 * b6
+        t[i + 10] += x0 * b10 + x1 * b9 + x2 * b8 + x3 * b7
+        t[i + 11] += x0 * b11 + x1 * b10 + x2 * b9 + x3 * b8
+        t[i + 12] += x0 * b12 + x1 * b11 + x2 * b10 + x3 * b9
+        t[i + 13] += x0 * b13 + x1 * b12 + x2 * b11 + x3 * b10
+        t[i + 14] += x0 * b14 + x1 * b13 + x2 * b12 + x3 * b11
+        t[i + 15] += x0 * b15 + x1 * b14 + x2 * b13 + x3 * b12
+        t[i + 16] += x1 * b15 + x2 * b14 + x3 * b13
+        t[i + 17] += x2 * b15 + x3 * b14
+        t[i + 18] += x3 * b15
+    }
+    // columns 16..30 fold onto 0..14 times 38, as 2^256 = 38 mod p
+    let h = 0
+    for (let k = 0; k < 16; k++) {
+        const c = t[k] + 38 * t[k + 16] + h
+        h = (c * 0.0000152587890625) | 0
+        o[k] = c - h * 65536
+    }
+    const c0 = o[0] + 38 * h
     h = (c0 * 0.0000152587890625) | 0
-    c0 -= h * 65536
-    c1 += h
-    o[0] = c0
-    o[1] = c1
-    o[2] = c2
-    o[3] = c3
-    o[4] = c4
-    o[5] = c5
-    o[6] = c6
-    o[7] = c7
-    o[8] = c8
-    o[9] = c9
-    o[10] = c10
-    o[11] = c11
-    o[12] = c12
-    o[13] = c13
-    o[14] = c14
-    o[15] = c15
+    o[0] = c0 - h * 65536
+    o[1] += h
 }
 
 /**
