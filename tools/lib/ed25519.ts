@@ -3,7 +3,7 @@
  * takes as a function (src/lib stays free of Node imports), and the signing-key evolution of
  * signed checkpoints for tests and generators (docs/FORMAT.md, "Checkpoint body").
  */
-import { createHmac, createPrivateKey, createPublicKey, KeyObject, sign, verify } from "node:crypto"
+import { createHash, createHmac, createPrivateKey, createPublicKey, KeyObject, sign, verify } from "node:crypto"
 import { SIGN_EVOLVE_LABEL } from "../../src/lib/ledger/signedcheckpoint"
 
 // DER prefixes of a raw 32-byte Ed25519 key (RFC 8410): PKCS#8 private key, SPKI public key.
@@ -39,4 +39,13 @@ export function verifyEd25519(publicKey: Buffer, message: Buffer, signature: Buf
 /** seed_(i+1) = HMAC-SHA256(seed_i, "fieldledger/v2/sign-evolve"). */
 export function nextSigningSeed(seed: Buffer): Buffer {
     return createHmac("sha256", seed).update(SIGN_EVOLVE_LABEL).digest()
+}
+
+/**
+ * A public key's fingerprint, what a person compares (provision --check, the dashboard,
+ * verify): the first 8 bytes of SHA-256(publicKey) as 16 lower-case hex digits
+ * (docs/PROVISIONING.md, "Signing key").
+ */
+export function publicKeyFingerprint(publicKey: Buffer): string {
+    return createHash("sha256").update(publicKey).digest().subarray(0, 8).toString("hex")
 }

@@ -62,22 +62,35 @@ export const PROVISIONED_KEY_SETTING = "fl_k0"
  */
 export const PROVISIONED_MARK_SETTING = "fl_prov"
 
+// ---------------------------------------------------------------- signed checkpoints (docs/PROVISIONING.md, "Signing key")
+
 /**
- * The signing state of the signed checkpoints (docs/SIGNING.md): keyIndex (4 bytes, little
- * endian) || seed_keyIndex (32) || pk_keyIndex (32), 68 bytes. Written by the firmware when it
+ * The chain's signing public key for provisioning: 64 bytes, the chain's genesis block hash
+ * (SHA-256(link || genesis block), block 1's link) || pk_0. Written by the firmware when it has
+ * drawn seed_0 for a chain started under a provisioned K_0, BEFORE it deletes fl_k0, so that
+ * provisioning, which waits for fl_k0 to go, finds it then or knows the firmware does not sign;
+ * read by `fieldledger provision` (registers pk_0 with the gateway) and `--check`. The hash ties
+ * it to one chain: a stale value names another genesis. Not secret.
+ */
+export const SIGN_PUBLIC_KEY_SETTING = "fl_signpk"
+
+/**
+ * A request to seal a signed checkpoint now, for `provision --force` before it re-provisions (and
+ * a planned shutdown): any value (the host writes one byte). The firmware looks for it at boot and
+ * before each sync round, seals a signed checkpoint (after sealing the open block), and deletes
+ * the setting once the checkpoint is stored in flash; the host polls until it is gone. Not secret.
+ */
+export const SIGN_NOW_SETTING = "fl_signnow"
+
+/**
+ * The signing state of the signed checkpoints (docs/SIGNING.md): keyIndex (u32, as
+ * ByteWriter writes it) || seed_keyIndex (32) || pk_keyIndex (32), 68 bytes. Written by the firmware when it
  * starts a chain (seed_0 from randomBuffer, never sent anywhere) and after each signed checkpoint
  * is stored (the advance to keyIndex + 1, which overwrites seed_keyIndex); read by the firmware.
  * Secret: seed_keyIndex signs checkpoints keyIndex and later (the ones before it were signed by
  * seeds already wiped, which cannot be derived back).
  */
 export const SIGN_STATE_KEY = "fl_sign"
-
-/**
- * pk_0 (32 bytes), the public key of the chain's first signing key: written by the firmware
- * with the signing state when it starts a chain, read by `fieldledger provision` (registered
- * with the gateway; its fingerprint in `provision --check`). Not secret.
- */
-export const SIGN_PUBLIC_KEY_0_SETTING = "fl_pk0"
 
 // ---------------------------------------------------------------- USB sync (src/lib/sync/usbwire.ts)
 

@@ -2,10 +2,11 @@
  * v2 chains with signed checkpoints, sealed with the shared codec and signed by node:crypto:
  * the device's signing sequence (docs/FORMAT.md, "Checkpoint body") written out for tests.
  */
-import { BlockTime, RECORD_CHECKPOINT, RECORD_DATA, RECORD_GENESIS } from "../../../src/lib/codec/format"
+import { copyBytes } from "../../../src/lib/codec/bytes"
+import { BlockTime, RECORD_CHECKPOINT, RECORD_DATA, RECORD_GENESIS, TAG_BYTES } from "../../../src/lib/codec/format"
 import { ReadingsBuilder } from "../../../src/lib/codec/readings"
-import { ChainHead, encodeContent, newChainHead, sealBlock, SealedBlock } from "../../../src/lib/ledger/chain"
-import type { LedgerCrypto } from "../../../src/lib/ledger/keys"
+import { ChainHead, decodeBlock, encodeContent, newChainHead, sealBlock, SealedBlock } from "../../../src/lib/ledger/chain"
+import { blockHash, blockTag, deriveEpochKey, LedgerCrypto } from "../../../src/lib/ledger/keys"
 import { signedCheckpointMessage } from "../../../src/lib/ledger/signedcheckpoint"
 import { nextSigningSeed, publicKeyOf, signWithSeed } from "../../../tools/lib/ed25519"
 import { CHANNELS, DEVICE_ID, testKey } from "./chains"
@@ -52,7 +53,7 @@ export function buildSignedChain(
 ): SignedChain {
     const deviceId = o.deviceId ?? DEVICE_ID
     const key0 = o.key0 ?? testKey()
-    let seed = o.seed0 ?? TEST_SEED0
+    let seed: Buffer = o.seed0 ?? TEST_SEED0
     const publicKey0 = publicKeyOf(seed)
     let head = newChainHead(Buffer.from(key0))
     const blocks: SealedBlock[] = []
@@ -87,4 +88,45 @@ export function buildSignedChain(
         }
     }
     return { blocks, key0, publicKey0, checkpointSeqs }
+}
+
+/** The v2 hashes of an exported chain (block i's hash at i), from the genesis link forward. */
+export function chainHashes(crypto: LedgerCrypto, blocks: Buffer[]): Buffer[] {
+    let link = decodeBlock(blocks[0]).header.link
+    return blocks.map(b => (link = blockHash(crypto, link, b)))
+}
+
+/**
+ * What whoever holds K_0 (the gateway) can do: replace block `at` by `content` (unsealed) and
+ * re-seal every block from there, new tags under each K_seq and new hashes, so that the whole
+ * chain verifies under K_0.
+ */
+export function resealWithKey0(
+    crypto: LedgerCrypto,
+    blocks: Buffer[],
+    at: number,
+    content: Buffer,
+    key0: Buffer,
+    deviceId = DEVICE_ID
+): Buffer[] {
+    const out = blocks.slice(0, at)
+    let link = at === 0 ? undefined : chainHashes(crypto, blocks)[at - 1]
+    for (let i = at; i < blocks.length; i++) {
+        const c = i === at ? content : copyBytes(blocks[i], 0, blocks[i].length - TAG_BYTES)
+        const seq = decodeBlock(blocks[i]).header.seq
+        const sealed = Buffer.concat([c, blockTag(crypto, deriveEpochKey(crypto, key0, deviceId, seq), deviceId, c, link)])
+        out.push(sealed)
+        link = blockHash(crypto, link, sealed)
+    }
+    return out
+}
+
+/** Data block `at` with its first reading's first value raised by one, as unsealed content (same seq, time and link). */
+export function alteredDataContent(crypto: LedgerCrypto, blocks: Buffer[], at: number): Buffer {
+    const d = decodeBlock(blocks[at])
+    if (d.header.type !== RECORD_DATA) throw new RangeError("block " + at + " is not a data block")
+    const readings = new ReadingsBuilder(d.readings[0].length, 2)
+    d.readings.forEach((r, i) => readings.add(i === 0 ? [r[0] + 1, ...r.slice(1)] : r))
+    const head = { seq: d.header.seq, link: chainHashes(crypto, blocks)[at - 1], key: Buffer.alloc(32) }
+    return encodeContent(head, { type: RECORD_DATA, time: d.header.time, intervalMs: d.header.intervalMs, readings })
 }
