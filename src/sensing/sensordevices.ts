@@ -15,8 +15,8 @@ import { SensorChip } from "./chips/chip"
 import { Ltr390Chip } from "./chips/ltr390"
 import { Sht30Chip } from "./chips/sht30"
 import { Shtc3Chip } from "./chips/shtc3"
-import { SensorClient } from "./sensors"
-import { simulatedClients } from "./simsensors"
+import { ChannelSource, SensorClient } from "./sensors"
+import { startSimulatedSensors } from "./simsensors"
 
 export interface SensorDevice {
     kind: SensorKind
@@ -32,11 +32,8 @@ export interface SensorDevice {
      * the simulators may never answer.
      */
     simulatorDriver?: () => Promise<(SensorClient | undefined)[]>
-    /**
-     * For a kind with no chip: Jacdac servers inside the program, started at once (a server
-     * started after the program's first announce never binds); their clients in channel order.
-     */
-    servers?: () => SensorClient[]
+    /** For a kind with no chip (the simulated "sim"): its channel sources, read by the sampler directly. */
+    sources?: () => ChannelSource[]
 }
 
 /**
@@ -87,7 +84,7 @@ export const SENSOR_DEVICES: SensorDevice[] = [
     },
     {
         kind: SIM_KIND,
-        servers: () => simulatedClients(1),
+        sources: () => startSimulatedSensors(1),
     },
 ]
 

@@ -76,8 +76,8 @@ export const SIGN_PUBLIC_KEY_SETTING = "fl_signpk"
 
 /**
  * A request to seal a signed checkpoint now, for `provision --force` before it re-provisions (and
- * a planned shutdown): any value (the host writes one byte). The firmware looks for it at boot and
- * before each sync round, seals a signed checkpoint (after sealing the open block), and deletes
+ * a planned shutdown): any value (the host writes one byte). The firmware looks for it every 2 s
+ * (src/device/signer.ts), seals a signed checkpoint (after sealing the open block), and deletes
  * the setting once the checkpoint is stored in flash; the host polls until it is gone. Not secret.
  */
 export const SIGN_NOW_SETTING = "fl_signnow"
@@ -127,5 +127,9 @@ export const WHEN_FULL_SETTING = "FL_WHEN_FULL"
 export const SYNC_PERIOD_SETTING = "FL_SYNC_MS"
 /** Longest sync back-off, ms. */
 export const MAX_BACKOFF_SETTING = "FL_BACKOFF_MS"
+/** Blocks between signed checkpoints. */
+export const SIGN_EVERY_SETTING = "FL_SIGN_EVERY"
+/** Longest uptime between signed checkpoints, hours. */
+export const SIGN_HOURS_SETTING = "FL_SIGN_HOURS"
 /** The sensor kind (src/lib/sensors/sensorkinds.ts); read by src/sensing/sensorconfig.ts. */
 export const SENSOR_SETTING = "FL_SENSOR"
