@@ -274,10 +274,14 @@ export class Ledger {
      * What a signed checkpoint sealed next would be (docs/SIGNING.md): its seq, the link its
      * signed message covers, its time (the end of the newest sealed block, so the blocks around
      * it stay in time order however long the signing takes), and its content before the
-     * signature (`checkpoint` without one). Undefined before this boot sealed anything.
+     * signature (`checkpoint` without one). Undefined before this boot sealed anything. `at`: another
+     * time (the golden vectors'), which must then keep the time order itself.
      */
-    signedCheckpointContent(checkpoint: SignedCheckpoint): { seq: number; link: Buffer; time: BlockTime; content: Buffer } | undefined {
-        const time = this.sealedEnd
+    signedCheckpointContent(
+        checkpoint: SignedCheckpoint,
+        at?: BlockTime
+    ): { seq: number; link: Buffer; time: BlockTime; content: Buffer } | undefined {
+        const time = at || this.sealedEnd
         if (!time) return undefined
         const content = encodeContent(this.head, { type: RECORD_CHECKPOINT, time, intervalMs: this.intervalMs, checkpoint }, this.version)
         return { seq: this.head.seq, link: this.head.link, time, content }
