@@ -13,13 +13,15 @@ import { readFileSync, statSync } from "node:fs"
 import { cleanLine } from "../lib/devicelog"
 import { runDevs } from "../lib/devs"
 import type { BenchSection } from "./section"
+import { measureSigningOnDevice } from "./signing"
 
 const PROGRAM = "test/harness/overhead-device.ts"
 const BOARDS = ["xiao_esp32c3", "esp32s3_devkitm", "pico_w", "pico"]
 
 export const deviceOverhead: BenchSection = {
     name: "device",
-    description: "device work per reading in the simulator (ledger vs read-only baseline) and bytecode size per board",
+    description:
+        "device work per reading in the simulator (ledger vs read-only baseline), signing a checkpoint (VM ms, the sampler's lateness), and bytecode size per board",
     async run() {
         return await measure()
     },
@@ -75,6 +77,8 @@ async function measure() {
     }
     for (const board of BOARDS) figures[`bytecodeBytes_${board}`] = sizes[board]
     for (const board of BOARDS) figures[`functionCodeBytes_${board}`] = functionCode[board]
+    const signing = await measureSigningOnDevice()
+    Object.assign(figures, signing.figures)
     const lines2 = [
         `method: ${base.rounds} rounds in one simulator VM; ${readings} readings a phase, as fast as the VM runs them (one ds.sleep(0) per reading in every phase);`,
         `        time from ds.millis() across the phase (it advances across awaits); blocks of 60 readings as on hardware`,
@@ -87,6 +91,7 @@ async function measure() {
         `| board | bytecode (.devs) bytes | function code: offset of its end (the VM refuses >= 65,536) |`,
         `| --- | ---: | ---: |`,
         ...BOARDS.map(b => `| fl_${b} | ${sizes[b]} | ${functionCode[b]} |`),
+        ...signing.lines,
     ]
     return { lines: lines2, figures }
 }

@@ -2,10 +2,11 @@
  * Signed checkpoints (docs/SIGNING.md): what one costs the device, and what the default cadence
  * costs the chain in bytes.
  *
- * - signMsPerCheckpoint: VM ms to derive the next key pair and sign one checkpoint-sized message
- *   in the simulator, yielding between steps as the firmware does (test/harness/signing-device.ts;
- *   the mean of its checkpoints). The VM clock advances across yields, so it grows with the host's load.
- * - samplerJitterMsWhileSigning: worst lateness of the firmware's 1 s sampler while signing.
+ * - signMsPerCheckpoint (in the device section, which runs the simulator: measureSigningOnDevice):
+ *   VM ms to derive the next key pair and sign one checkpoint-sized message in the simulator,
+ *   yielding between steps as the firmware does (test/harness/signing-device.ts; the mean of its
+ *   checkpoints). The VM clock advances across yields, so it grows with the host's load.
+ * - samplerJitterMsWhileSigning (device section): worst lateness of the firmware's 1 s sampler while signing.
  * - opsPerCheckpoint: the units one checkpoint runs, each at its op cost measured with the op
  *   meter (test/harness/sign-device.ts; the unit table in docs/SIGNING.md).
  * - bytesPerReadingSigned: the Seattle hourly normals sealed as the compactness section seals
@@ -93,36 +94,43 @@ export function sealSeattleSigned(
     return { bytes: signed.bytes, unsignedBytes: run(false).bytes, readings: rows.length, checkpoints: signed.checkpoints }
 }
 
+/** The simulator's figures: signMsPerCheckpoint, samplerJitterMsWhileSigning (for the device section). */
+export async function measureSigningOnDevice(): Promise<{ figures: Record<string, number>; lines: string[] }> {
+    const run = await runDevs(["run", PROGRAM, "--test", "--test-self-exit", "-T", "300000"], { timeoutMs: 300000 })
+    const lines = run.output.split("\n").map(cleanLine)
+    const ms = lines.map(l => /fl:bench sign ms=(\d+) steps=(\d+)/.exec(l)).filter(m => m) as RegExpExecArray[]
+    const jitter = lines.map(l => /fl:bench jitter idle=(\d+) signing=(\d+)/.exec(l)).find(m => m)
+    if (run.code !== 0 || ms.length === 0 || !jitter) throw new Error("signing harness failed:\n" + run.output.slice(-2000))
+    const perCheckpoint = ms.reduce((n, m) => n + Number(m[1]), 0) / ms.length
+    return {
+        figures: { signMsPerCheckpoint: perCheckpoint, samplerJitterMsWhileSigning: Number(jitter[2]) },
+        lines: [
+            `signed checkpoints, ${ms.length} (next key pair + a signature over a checkpoint's 123-byte message), a yield between steps:`,
+            `  VM ms per checkpoint: mean ${perCheckpoint.toFixed(0)} (${ms.map(m => m[1]).join(", ")}); ${ms[0][2]} steps each; goal <= 1,500`,
+            `  1 s sampler: worst lateness ${jitter[2]} ms while signing (${jitter[1]} ms idle); goal <= 50`,
+        ],
+    }
+}
+
 export const signing: BenchSection = {
     name: "signing",
     description:
-        "signed checkpoints: VM ms and ops per checkpoint, the 1 s sampler's lateness while signing, bytes per reading at the default cadence",
+        "signed checkpoints: ops per checkpoint, bytes per reading at the default cadence (VM ms and the sampler's lateness: device section)",
     async run() {
         const every = FL_SIGN_EVERY.hardware as number
         const hours = FL_SIGN_HOURS.hardware as number
         const seattle = sealSeattleSigned(every, hours)
-        const run = await runDevs(["run", PROGRAM, "--test", "--test-self-exit", "-T", "300000"], { timeoutMs: 300000 })
-        const lines = run.output.split("\n").map(cleanLine)
-        const ms = lines.map(l => /fl:bench sign ms=(\d+) steps=(\d+)/.exec(l)).filter(m => m) as RegExpExecArray[]
-        const jitter = lines.map(l => /fl:bench jitter idle=(\d+) signing=(\d+)/.exec(l)).find(m => m)
-        if (run.code !== 0 || ms.length === 0 || !jitter) throw new Error("signing harness failed:\n" + run.output.slice(-2000))
-        const perCheckpoint = ms.reduce((n, m) => n + Number(m[1]), 0) / ms.length
         const ops = UNITS.reduce((n, [, cost, count]) => n + cost * count, 0)
         const perReading = seattle.unsignedBytes / seattle.readings
         const perReadingSigned = seattle.bytes / seattle.readings
         const figures = {
-            signMsPerCheckpoint: perCheckpoint,
             opsPerCheckpoint: ops,
-            samplerJitterMsWhileSigning: Number(jitter[2]),
             bytesPerReadingSigned: perReadingSigned,
         }
         return {
             figures,
             lines: [
-                `simulator, ${ms.length} checkpoints (next key pair + a signature over a checkpoint's ${123}-byte message), a yield between steps:`,
-                `  VM ms per checkpoint: mean ${perCheckpoint.toFixed(0)} (${ms.map(m => m[1]).join(", ")}); ${ms[0][2]} steps each; goal <= 1,500`,
-                `  1 s sampler: worst lateness ${jitter[2]} ms while signing (${jitter[1]} ms idle); goal <= 50`,
-                `  ops per checkpoint (metered units): ${(ops / 1e6).toFixed(2)} M: ${UNITS.map(([n, c, k]) => `${k} x ${n} ${c}`).join(", ")}`,
+                `ops per checkpoint (metered units): ${(ops / 1e6).toFixed(2)} M: ${UNITS.map(([n, c, k]) => `${k} x ${n} ${c}`).join(", ")}`,
                 `Seattle hourly normals, ${seattle.readings} readings, a signed checkpoint every ${every} blocks or ${hours} h (${seattle.checkpoints} checkpoints):`,
                 `  ${perReadingSigned.toFixed(3)} B/reading signed vs ${perReading.toFixed(3)} unsigned: ${(perReadingSigned / perReading).toFixed(3)}x (goal <= 1.10x)`,
             ],

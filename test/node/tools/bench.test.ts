@@ -28,9 +28,13 @@ describe("fieldledger bench --json", () => {
             "attackedSyncP99Ratio",
             "exportRssGrowthMB",
             "exportLoopStallMs",
+            "opsPerCheckpoint",
+            "bytesPerReadingSigned",
         ])
             expect(typeof figures[name], name).toBe("number")
         expect(figures.bytesPerReading).toBeLessThanOrEqual(4)
         expect(figures.offlineReadings8KB).toBeGreaterThanOrEqual(2000)
+        // Signed checkpoints at the default cadence: at most 10 % more bytes (issue 15's goal).
+        expect(figures.bytesPerReadingSigned / figures.bytesPerReading).toBeLessThanOrEqual(1.1)
     })
 })
