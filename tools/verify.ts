@@ -83,6 +83,8 @@ function readPublicKey(text: string | undefined): Buffer | undefined {
 export interface PublicKeyUse {
     from: "option" | "file" | "none"
     fingerprint?: string
+    /** --public-key was given and the file names another pk_0: its fingerprint. */
+    fileDiffers?: string
 }
 
 type Head = { seq: number; hash: Buffer }
@@ -126,6 +128,8 @@ function tailLine(t: TailCheck): string {
     return "tail      UNCHECKED: nothing vouches for the end of the chain, so blocks cut from its end would not show; give --head SEQ:HASH from the gateway (GET /v1/devices/ID)"
 }
 
+const count = (n: number, one: string) => n + " " + one + (n === 1 ? "" : "s")
+
 function signedLines(signed: SignedSummary | undefined, key: PublicKeyUse): string[] {
     if (!signed || key.from === "none")
         return ["signed    signatures NOT checked: no public key (give --public-key PUB, as registered at provisioning)"]
@@ -136,6 +140,8 @@ function signedLines(signed: SignedSummary | undefined, key: PublicKeyUse): stri
               key.fingerprint +
               " from the file itself: whoever wrote the file chose it; compare the fingerprint with the one provisioning recorded, or give --public-key"
     const lines = ["pubkey    " + source]
+    if (key.fileDiffers)
+        lines.push("pubkey    the file names another pk_0 (" + key.fileDiffers + "): whoever wrote it registered or claims another key")
     if (signed.verifiedTo === undefined)
         lines.push(
             "signed    NOTHING publicly verified: " +
@@ -145,7 +151,11 @@ function signedLines(signed: SignedSummary | undefined, key: PublicKeyUse): stri
         )
     else
         lines.push(
-            "signed    publicly verified up to seq " + signed.verifiedTo + " (" + signed.checkpoints + " signed checkpoints, no K_0 needed)"
+            "signed    publicly verified up to seq " +
+                signed.verifiedTo +
+                " (" +
+                count(signed.checkpoints, "signed checkpoint") +
+                ", no K_0 needed)"
         )
     if (signed.unsignedBlocks > 0)
         lines.push(
@@ -154,8 +164,8 @@ function signedLines(signed: SignedSummary | undefined, key: PublicKeyUse): stri
                 ".." +
                 signed.unsignedTo +
                 " (" +
-                signed.unsignedBlocks +
-                " blocks) after the last signed checkpoint: not publicly verified"
+                count(signed.unsignedBlocks, "block") +
+                ") after the last signed checkpoint: not publicly verified"
         )
     if (signed.broken) lines.push("keys      " + signed.broken)
     return lines
@@ -274,6 +284,8 @@ export function verifyExport(
     const publicKey0 = publicKey ?? (chain.publicKeys ? chain.publicKeys[0] : undefined)
     const publicKeyUse: PublicKeyUse = { from: publicKey ? "option" : publicKey0 ? "file" : "none" }
     if (publicKey0) publicKeyUse.fingerprint = publicKeyFingerprint(publicKey0)
+    if (publicKey && chain.publicKeys && !chain.publicKeys[0].equals(publicKey))
+        publicKeyUse.fileDiffers = publicKeyFingerprint(chain.publicKeys[0])
     const options = { deviceId: chain.deviceId, key0, publicKey0, verifySignature: verifyEd25519 }
     const own = chain.head
     let report = verifyChain(nobleCrypto, chain.blocks, { ...options, expectedHead: given ?? own })

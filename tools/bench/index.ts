@@ -4,6 +4,7 @@
  * measured in the same run, never against numbers from elsewhere.
  */
 import { commandLine, UsageError } from "../lib/args"
+import { checkpoints } from "./checkpoints"
 import { compactness } from "./compactness"
 import { deviceOverhead } from "./deviceoverhead"
 import { endurance } from "./endurance"
@@ -12,7 +13,7 @@ import { gatewayLimits } from "./gatewaylimits"
 import { signing } from "./signing"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, deviceOverhead, signing]
+export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, deviceOverhead, checkpoints, signing]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--quick] [--only NAME]
 

@@ -22,6 +22,8 @@ import {
 } from "../../src/lib/sync/syncwire"
 import { blockEndTime, initialVerifierState, VerifierState } from "../../src/lib/ledger/verify"
 import { nodeCrypto } from "../lib/crypto"
+import { publicKeyFingerprint, verifyEd25519 } from "../lib/ed25519"
+import type { SigningState } from "../../src/lib/ledger/signedverify"
 import { exportPieces } from "../lib/exportfile"
 import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
@@ -52,6 +54,27 @@ export interface RegisterDevice {
     /** K_0 as 64 hex digits, either case. */
     key0: string
     label?: string
+    /** The chain's signing public key pk_0 as 64 hex digits (the device drew it; docs/PROVISIONING.md, "Signing key"). */
+    publicKey?: string
+}
+
+/** A public key given as 64 hex digits (absent: undefined); HttpError 400 otherwise. */
+export function parsePublicKeyField(value: unknown): Buffer | undefined {
+    if (value === undefined) return undefined
+    if (!isKeyHex(value)) throw new HttpError(400, "bad-request", '"publicKey" must be the Ed25519 public key as 64 hex digits')
+    return Buffer.from(value as string, "hex")
+}
+
+/** A signing key and what public verification established, as the API shows it (docs/API.md). */
+export function signingView(publicKey0: Buffer, state: SigningState): Record<string, unknown> {
+    return {
+        fingerprint: publicKeyFingerprint(publicKey0),
+        publicKey0: toHex(publicKey0),
+        signedTo: state.signedSeq >= 0 ? state.signedSeq : null,
+        keyIndex: state.keyIndex,
+        currentKeyFingerprint: state.publicKey ? publicKeyFingerprint(state.publicKey) : null,
+        broken: state.broken ?? null,
+    }
 }
 
 /** What the gateway keeps in memory per device: K_0's derivatives and the verifier's state. */
@@ -61,6 +84,8 @@ interface DeviceSession {
     ackKey: Buffer
     state: VerifierState
     epochKeys: EpochKeyCache
+    /** The signed-checkpoint state after the stored head; undefined: no signing key registered. */
+    signing?: SigningState
 }
 
 export interface IngestReply {
@@ -185,10 +210,12 @@ export class GatewayService {
         // A lone surrogate half is not text: it has no UTF-8 form, so it would be stored, and read back, as U+FFFD.
         if (input.label !== undefined && (typeof input.label !== "string" || input.label.length > 200 || LONE_SURROGATE.test(input.label)))
             throw new HttpError(400, "bad-request", '"label" must be well-formed text of at most 200 characters')
+        const publicKey0 = parsePublicKeyField(input.publicKey)
         const id = Buffer.from(input.deviceId, "hex")
         const sealed = this.vault.seal(parseKeyHex(input.key0, "key0"), id)
         if (!this.store.insertDevice(input.deviceId, input.label ?? null, sealed, this.now()))
             throw new HttpError(409, "already-registered", "device " + input.deviceId + " is already registered")
+        if (publicKey0) this.store.setSigningKey(input.deviceId, publicKey0, this.now())
         return this.store.device(input.deviceId)
     }
 
@@ -266,6 +293,8 @@ export class GatewayService {
             }
         }
         const s: DeviceSession = { id, key0, ackKey: deriveAckKey(this.crypto, key0, id), state, epochKeys }
+        const signing = this.store.signing(d.id)
+        if (signing) s.signing = signing.state
         this.sessions.set(d.id, s)
         return s
     }
@@ -310,6 +339,8 @@ export class GatewayService {
                     state: s.state,
                     stored: seq => this.store.blockAt(d.id, seq) as { bytes: Buffer; hash: Buffer } | undefined,
                     epochKey: seq => s.epochKeys.keyAt(seq),
+                    signing: s.signing,
+                    verifySignature: verifyEd25519,
                 },
                 blocks
             )
@@ -331,6 +362,7 @@ export class GatewayService {
                                       : backlogAfterAck(Number(backlog), batchSeqs(blocks), result.state.expectedSeq - 1),
                           }
                         : undefined,
+                signing: result.store.length > 0 ? result.signing : undefined,
             })
         } catch (e) {
             // The store is the source of truth: rebuild the session from it next time.
@@ -338,6 +370,7 @@ export class GatewayService {
             throw e
         }
         s.state = result.state
+        s.signing = result.signing
         const counts = { stored: result.store.length, duplicates: result.duplicates }
         if (result.stop) {
             const st = result.stop
@@ -368,7 +401,26 @@ export class GatewayService {
             readingsLost: d.readingsLost,
             blocksLost: d.blocksLost,
             securityEvents: d.events,
+            signing: this.signingOf(d.id),
         }
+    }
+
+    /** The device's signing key and how far its chain is publicly verified; null: no key registered. */
+    private signingOf(id: string): Record<string, unknown> | null {
+        const r = this.store.signing(id)
+        return r ? signingView(r.publicKey0, r.state) : null
+    }
+
+    /**
+     * The export's public keys: pk_0, then each key a verified signed checkpoint certified (the
+     * stored checkpoints up to the seq publicly verified). Undefined: no key registered.
+     */
+    private publicKeys(id: string): Buffer[] | undefined {
+        const r = this.store.signing(id)
+        if (!r) return undefined
+        const keys = [r.publicKey0]
+        for (const bytes of this.store.checkpointBlocks(id, r.state.signedSeq)) keys.push(decodeBlock(bytes).checkpoint.nextPublicKey)
+        return keys
     }
 
     fleet(): Record<string, unknown>[] {
@@ -389,7 +441,11 @@ export class GatewayService {
      */
     exportStream(idHex: string): Iterator<string> {
         const d = this.device(idHex)
-        const pieces = exportPieces(Buffer.from(d.id, "hex"), d.headSeq >= 0 ? { seq: d.headSeq, hash: d.headHash } : undefined)
+        const pieces = exportPieces(
+            Buffer.from(d.id, "hex"),
+            d.headSeq >= 0 ? { seq: d.headSeq, hash: d.headHash } : undefined,
+            this.publicKeys(d.id)
+        )
         const pages = this.pages(d.id, { toSeq: d.headSeq, withBytes: true, pageBlocks: EXPORT_PAGE_BLOCKS })
         return (function* () {
             yield pieces.open

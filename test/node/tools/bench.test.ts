@@ -30,6 +30,7 @@ describe("fieldledger bench --json", () => {
             "exportLoopStallMs",
             "opsPerCheckpoint",
             "bytesPerReadingSigned",
+            "verifyCheckpointsPerSec",
         ])
             expect(typeof figures[name], name).toBe("number")
         expect(figures.bytesPerReading).toBeLessThanOrEqual(4)

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { afterAll, describe, expect, test } from "vitest"
 import { formatExport } from "../../../tools/lib/exportfile"
 import { nodeCrypto } from "../../../tools/lib/crypto"
-import { publicKeyFingerprint } from "../../../tools/lib/ed25519"
+import { publicKeyFingerprint, publicKeyOf } from "../../../tools/lib/ed25519"
 import { buildChain, DEVICE_ID } from "../helpers/chains"
 import { alteredDataContent, buildSignedChain, resealWithKey0 } from "../helpers/signedchains"
 
@@ -68,6 +68,14 @@ describe("fieldledger verify --public-key", () => {
         expect(r.code).toBe(0)
         expect(r.out).toContain("from the file itself: whoever wrote the file chose it")
         expect(r.out).toContain("publicly verified up to seq 8")
+    })
+
+    test("a file naming another pk_0 than --public-key is pointed out", () => {
+        const other = publicKeyOf(Buffer.alloc(32, 4))
+        const path = file("other-key.json", formatExport({ deviceId: DEVICE_ID, blocks, publicKeys: [other] }))
+        const r = run(path, "--public-key", PUB)
+        expect(r.code).toBe(0)
+        expect(r.out).toContain("the file names another pk_0 (" + publicKeyFingerprint(other) + ")")
     })
 
     test("a v1 chain is reported honestly: nothing publicly verified", () => {

@@ -66,6 +66,15 @@ describe("golden signed checkpoints, with node:crypto alone", () => {
         }
     })
 
+    test("docs/FORMAT.md's example is golden signed checkpoint 0, byte for byte", () => {
+        const format = readFileSync("docs/FORMAT.md", "utf8")
+        const b = doc.chain[2]
+        expect(b.checkpoint.keyIndex).toBe(0)
+        expect(h(b.block).length).toBe(128)
+        for (const text of [b.block, b.link, b.checkpoint.nextSeed, doc.publicKey0, doc.publicKey0Fingerprint])
+            expect(format).toContain(text)
+    })
+
     test("the fingerprint is the first 8 bytes of SHA-256(pk_0)", () => {
         expect(publicKeyFingerprint(h(doc.publicKey0))).toBe(doc.publicKey0Fingerprint)
     })
