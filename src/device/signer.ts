@@ -20,7 +20,7 @@ import { GENESIS_KEY, SIGN_NOW_SETTING, SIGN_PUBLIC_KEY_SETTING } from "../lib/f
 import { deleteVerified, writeVerified } from "../lib/flash/verified"
 import { decodeBlock, SealedBlock } from "../lib/ledger/chain"
 import { blockHash } from "../lib/ledger/keys"
-import { signKeyLine } from "../lib/log/lines"
+import { errorLine, signKeyLine } from "../lib/log/lines"
 import { Ledger } from "../lib/ledger/ledger"
 import { signedCheckpointMessage, SignedCheckpoint } from "../lib/ledger/signedcheckpoint"
 import { publicKeyOf, signWith } from "../lib/sign/ed25519"
@@ -140,7 +140,13 @@ export async function openSigner(o: SignerOptions) {
                 while (true) {
                     await ds.sleep(2000)
                     if (!sealed && !asked && (await kv.get(SIGN_NOW_SETTING))) asked = true
-                    if (!sealed && (asked || wanted || (blocks > 0 && ds.millis() - since >= o.everyMs))) await signOnce()
+                    try {
+                        if (!sealed && (asked || wanted || (blocks > 0 && ds.millis() - since >= o.everyMs))) await signOnce()
+                    } catch (e) {
+                        // A flash error: a checkpoint not stored was never released; one stored
+                        // without its advance is finished at the next boot (no other is signed till then).
+                        console.log(errorLine("signer: " + e))
+                    }
                 }
             }, 0)
         },
