@@ -3,17 +3,19 @@
  * "Signed checkpoint", not "checkpoint": that word already names the open block's periodic
  * save to flash.
  *
- * Body: keyIndex varint || nextPublicKey (32 bytes) || signature (64 bytes). The signature is
- * Ed25519 (RFC 8032) by key keyIndex over
+ * Body: keyIndex varint || nextPublicKey (32 bytes) || signature (64 bytes), written by
+ * encodeContent and read by decodeContent in chain.ts (`BlockContent.checkpoint`,
+ * `DecodedBlock.checkpoint`): inline there rather than in functions of their own, because the
+ * firmware pays 16 bytes of its 64 KB function budget per function, and its chain store decodes
+ * every block it commits. encodeContent without `signature` gives the content the signature
+ * covers. The signature is Ed25519 (RFC 8032) by key keyIndex over
  *   M = "fieldledger/v2/checkpoint" || deviceId || link || content-before-signature,
  * the content being the header and the body up to the signature. The record is then tagged
- * and hashed like any v2 block (chain.ts).
+ * and hashed like any v2 block.
  *
- * The device imports the writer, the reader (its chain store decodes what it commits) and the
- * message builder: this module stays that small. Verification lives in verify.ts, which the
- * device never imports.
+ * The device imports the message builder and the labels: this module stays that small.
+ * Verification lives in signedverify.ts, which the device never imports.
  */
-import { ByteReader, ByteWriter } from "../codec/bytes"
 import { DEVICE_ID_BYTES, LINK_BYTES } from "../codec/format"
 
 /** Domain label of the signed message M (ASCII, no terminator). */
@@ -34,39 +36,15 @@ export interface SignedCheckpoint {
 }
 
 /**
- * Writes the body; without `signature`, only the part before it (what M covers after the
- * header), so the content to sign and the sealed content come from the same writer. No length
- * checks here (device code is scarce): the chain store decodes every block strictly before it
- * commits it, and a key or signature of the wrong length does not decode.
- */
-export function writeSignedCheckpointBody(w: ByteWriter, c: SignedCheckpoint) {
-    w.varint(c.keyIndex).bytes(c.nextPublicKey)
-    if (c.signature) w.bytes(c.signature)
-}
-
-/**
- * Reads the body (the caller checks that the tag follows it, as for every record). The key
- * index is any varint here: the verifier requires it to be the count of signed checkpoints
- * before it.
- */
-export function readSignedCheckpointBody(r: ByteReader): SignedCheckpoint {
-    return {
-        keyIndex: r.varint("key index"),
-        nextPublicKey: r.bytes(PUBLIC_KEY_BYTES, "next public key"),
-        signature: r.bytes(SIGNATURE_BYTES, "signature"),
-    }
-}
-
-const CHECKPOINT_LABEL_BYTES = Buffer.from(CHECKPOINT_LABEL)
-
-/**
  * M = "fieldledger/v2/checkpoint" || deviceId || link || unsigned, `unsigned` being the record's
  * content before the signature and `link` the hash of the block before it (the same link its
- * tag input holds).
+ * tag input holds). No length checks (device code): the device id and link come from the
+ * chain's own state, and a verifier's from blocks it decoded.
  */
 export function signedCheckpointMessage(deviceId: Buffer, link: Buffer, unsigned: Buffer): Buffer {
-    if (deviceId.length !== DEVICE_ID_BYTES || link.length !== LINK_BYTES) throw new RangeError("device id or link of the wrong length")
-    const label = CHECKPOINT_LABEL_BYTES
+    // Encoded here, not once at load: a module-level buffer would cost every firmware image its
+    // initialisation, and M is built once per signed checkpoint.
+    const label = Buffer.from(CHECKPOINT_LABEL)
     const m = Buffer.alloc(label.length + DEVICE_ID_BYTES + LINK_BYTES + unsigned.length)
     m.set(label, 0)
     m.set(deviceId, label.length)

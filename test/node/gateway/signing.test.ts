@@ -16,7 +16,7 @@ import { parseExport } from "../../../tools/lib/exportfile"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { publicKeyFingerprint, publicKeyOf, verifyEd25519 } from "../../../tools/lib/ed25519"
 import { DEVICE_ID, testKey } from "../helpers/chains"
-import { alteredDataContent, buildSignedChain, resealWithKey0 } from "../helpers/signedchains"
+import { alteredDataContent, buildSignedChain, droppedCheckpointChain, resealWithKey0, TEST_SEED0 } from "../helpers/signedchains"
 import { ADMIN_TOKEN, batch, gatewayPerTest, get, ID, post, snapshot } from "./helpers"
 
 const chain = buildSignedChain(nodeCrypto, { dataBlocks: 8, signEvery: 3 })
@@ -117,6 +117,22 @@ describe("signed checkpoints on ingest", () => {
     test("a device registered under another public key: its first checkpoint is a bad signature", async () => {
         gw.service.register({ deviceId: ID, key0: chain.key0.toString("hex"), publicKey: publicKeyOf(Buffer.alloc(32, 9)).toString("hex") })
         expect((await post(gw, batch(bytes))).body.error).toBe("bad-signature")
+    })
+})
+
+describe("a signed checkpoint dropped on the device", () => {
+    const gw = gatewayPerTest({ register: false })
+
+    test("the batch is stored (its tags hold), the key chain is marked broken, and that survives the session", async () => {
+        const d = droppedCheckpointChain(nodeCrypto)
+        gw.service.register({ deviceId: ID, key0: d.key0.toString("hex"), publicKey: publicKeyOf(TEST_SEED0).toString("hex") })
+        expect((await post(gw, batch(d.exported.slice(0, 4)))).status).toBe(200)
+        gw.service.forgetSession(ID)
+        expect((await post(gw, batch(d.exported.slice(4)))).status).toBe(200)
+        const signing = (await get(gw, "/v1/devices/" + ID)).body.signing
+        expect(signing).toMatchObject({ signedTo: 2, keyIndex: 3, currentKeyFingerprint: null })
+        expect(signing.broken).toMatch(/signed checkpoint 1 was among blocks dropped/)
+        expect((await get(gw, "/v1/devices/" + ID + "/events")).body.events).toEqual([])
     })
 })
 

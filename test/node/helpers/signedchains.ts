@@ -3,7 +3,15 @@
  * the device's signing sequence (docs/FORMAT.md, "Checkpoint body") written out for tests.
  */
 import { copyBytes } from "../../../src/lib/codec/bytes"
-import { BlockTime, RECORD_CHECKPOINT, RECORD_DATA, RECORD_GENESIS, TAG_BYTES } from "../../../src/lib/codec/format"
+import {
+    BlockTime,
+    GAP_BACKLOG_FULL,
+    RECORD_CHECKPOINT,
+    RECORD_DATA,
+    RECORD_GAP,
+    RECORD_GENESIS,
+    TAG_BYTES,
+} from "../../../src/lib/codec/format"
 import { ReadingsBuilder } from "../../../src/lib/codec/readings"
 import { ChainHead, decodeBlock, encodeContent, newChainHead, sealBlock, SealedBlock } from "../../../src/lib/ledger/chain"
 import { blockHash, blockTag, deriveEpochKey, LedgerCrypto } from "../../../src/lib/ledger/keys"
@@ -129,4 +137,61 @@ export function alteredDataContent(crypto: LedgerCrypto, blocks: Buffer[], at: n
     d.readings.forEach((r, i) => readings.add(i === 0 ? [r[0] + 1, ...r.slice(1)] : r))
     const head = { seq: d.header.seq, link: chainHashes(crypto, blocks)[at - 1], key: Buffer.alloc(32) }
     return encodeContent(head, { type: RECORD_DATA, time: d.header.time, intervalMs: d.header.intervalMs, readings })
+}
+
+/**
+ * A chain whose device dropped blocks 4..5 from a full backlog, signed checkpoint 1 (seq 4) among
+ * them, and declared them in gap record 6: genesis 0, data 1, checkpoint 0 (seq 2), data 3,
+ * [checkpoint 1 (seq 4), data 5 dropped], gap 6, checkpoint 2 (seq 7). `sealed` holds every block
+ * sealed, the dropped ones too; `exported` the blocks a gateway or an export holds.
+ */
+export function droppedCheckpointChain(crypto: LedgerCrypto): { sealed: SealedBlock[]; exported: Buffer[]; key0: Buffer } {
+    const key0 = testKey()
+    let head = newChainHead(Buffer.from(key0))
+    const sealed: SealedBlock[] = []
+    const push = (s: { block: SealedBlock; next: typeof head }) => {
+        sealed.push(s.block)
+        head = s.next
+    }
+    const data = (uptimeMs: number) => {
+        const readings = new ReadingsBuilder(CHANNELS.length, 2)
+        readings.add([2100, 4500])
+        push(sealBlock(crypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 0, uptimeMs }, intervalMs: 1000, readings }))
+    }
+    push(
+        sealBlock(crypto, DEVICE_ID, head, {
+            type: 0,
+            time: { boot: 0, uptimeMs: 0 },
+            intervalMs: 1000,
+            genesis: { deviceId: DEVICE_ID, firmware: "test/1", board: "sim", channels: CHANNELS },
+        })
+    )
+    data(1000) // 1
+    let seed: Buffer = TEST_SEED0
+    let cp = sealSignedCheckpoint(crypto, DEVICE_ID, head, { boot: 0, uptimeMs: 1500 }, 0, seed) // 2
+    push(cp)
+    seed = cp.nextSeed
+    data(2000) // 3
+    cp = sealSignedCheckpoint(crypto, DEVICE_ID, head, { boot: 0, uptimeMs: 2500 }, 1, seed) // 4: dropped
+    push(cp)
+    seed = cp.nextSeed
+    data(3000) // 5: dropped
+    push(
+        sealBlock(crypto, DEVICE_ID, head, {
+            type: RECORD_GAP,
+            time: { boot: 0, uptimeMs: 3500 },
+            intervalMs: 1000,
+            gap: {
+                reason: GAP_BACKLOG_FULL,
+                lostReadings: 1,
+                lostBlocks: 2,
+                firstLostSeq: 4,
+                lastLostHash: sealed[5].hash,
+                from: { boot: 0, uptimeMs: 2500 },
+            },
+        })
+    ) // 6
+    cp = sealSignedCheckpoint(crypto, DEVICE_ID, head, { boot: 0, uptimeMs: 4000 }, 2, seed) // 7
+    push(cp)
+    return { sealed, exported: sealed.filter(b => b.seq !== 4 && b.seq !== 5).map(b => b.bytes), key0 }
 }

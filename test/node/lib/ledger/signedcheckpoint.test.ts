@@ -1,15 +1,9 @@
 /** The signed checkpoint record (v2 type 3): its body, its message M, and the decoder's rules. */
 import { describe, expect, test } from "vitest"
-import { ByteReader, ByteWriter, copyBytes } from "../../../../src/lib/codec/bytes"
+import { copyBytes } from "../../../../src/lib/codec/bytes"
 import { FLAG_MISSING_VALUES, FLAG_UNIX_TIME, RECORD_CHECKPOINT, RECORD_NAMES, TAG_BYTES } from "../../../../src/lib/codec/format"
 import { decodeBlock, decodeBlockSummary, encodeContent, newChainHead } from "../../../../src/lib/ledger/chain"
-import {
-    CHECKPOINT_LABEL,
-    readSignedCheckpointBody,
-    SIGN_EVOLVE_LABEL,
-    signedCheckpointMessage,
-    writeSignedCheckpointBody,
-} from "../../../../src/lib/ledger/signedcheckpoint"
+import { CHECKPOINT_LABEL, SIGN_EVOLVE_LABEL, signedCheckpointMessage } from "../../../../src/lib/ledger/signedcheckpoint"
 import { blockTag } from "../../../../src/lib/ledger/keys"
 import { nodeCrypto } from "../../../../tools/lib/crypto"
 import { publicKeyOf, verifyEd25519 } from "../../../../tools/lib/ed25519"
@@ -20,22 +14,42 @@ const PK = Buffer.alloc(32, 0xab)
 const SIG = Buffer.alloc(64, 0xcd)
 
 describe("signed checkpoint body", () => {
-    test("round-trips keyIndex, next public key and signature", () => {
-        const w = new ByteWriter()
-        writeSignedCheckpointBody(w, { keyIndex: 300, nextPublicKey: PK, signature: SIG })
-        const bytes = w.finish()
-        expect(bytes.length).toBe(2 + 32 + 64)
-        expect(bytes.subarray(0, 2).toString("hex")).toBe("ac02")
-        const back = readSignedCheckpointBody(new ByteReader(bytes, "body"))
+    const head = { seq: 9, link: Buffer.alloc(32, 0x42), key: testKey() }
+    const time = { boot: 0, uptimeMs: 5 }
+    const body = (content: Buffer) => content.subarray(content.length - (2 + 32 + 64))
+
+    test("encodeContent writes keyIndex (varint), the next public key and the signature; decodeBlock reads them back", () => {
+        const content = encodeContent(head, {
+            type: RECORD_CHECKPOINT,
+            time,
+            intervalMs: 1000,
+            checkpoint: { keyIndex: 300, nextPublicKey: PK, signature: SIG },
+        })
+        expect(body(content).toString("hex")).toBe("ac02" + PK.toString("hex") + SIG.toString("hex"))
+        const back = decodeBlock(Buffer.concat([content, Buffer.alloc(16)])).checkpoint
         expect(back.keyIndex).toBe(300)
         expect(back.nextPublicKey.equals(PK)).toBe(true)
         expect(back.signature.equals(SIG)).toBe(true)
     })
 
-    test("without a signature the writer stops where the signature would start", () => {
-        const w = new ByteWriter()
-        writeSignedCheckpointBody(w, { keyIndex: 0, nextPublicKey: PK })
-        expect(w.finish().length).toBe(1 + 32)
+    test("without a signature encodeContent stops where the signature would start", () => {
+        const signed = encodeContent(head, {
+            type: RECORD_CHECKPOINT,
+            time,
+            intervalMs: 1000,
+            checkpoint: { keyIndex: 0, nextPublicKey: PK, signature: SIG },
+        })
+        const unsigned = encodeContent(head, {
+            type: RECORD_CHECKPOINT,
+            time,
+            intervalMs: 1000,
+            checkpoint: { keyIndex: 0, nextPublicKey: PK },
+        })
+        expect(unsigned.equals(signed.subarray(0, signed.length - 64))).toBe(true)
+    })
+
+    test("a content of no known type and no checkpoint is refused", () => {
+        expect(() => encodeContent(head, { type: 7, time, intervalMs: 1000 })).toThrow()
     })
 
     test("a body with a key or signature of the wrong length does not decode as a block", () => {
@@ -104,7 +118,7 @@ describe("signed checkpoint record", () => {
             { type: RECORD_CHECKPOINT, time, intervalMs: 1000, checkpoint: { keyIndex: 0, nextPublicKey: PK, signature: SIG } },
             1
         )
-        expect(() => decodeBlock(Buffer.concat([v1, Buffer.alloc(16)]))).toThrow(/unknown record type 3 in format v1/)
+        expect(() => decodeBlock(Buffer.concat([v1, Buffer.alloc(16)]))).toThrow(/unknown record type 3/)
     })
 
     // Each mutation keeps the block's length plausible; the decoder must refuse it.

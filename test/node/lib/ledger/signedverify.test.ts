@@ -4,18 +4,17 @@
  */
 import { describe, expect, test } from "vitest"
 import { toHex } from "../../../../src/lib/codec/bytes"
-import { GAP_BACKLOG_FULL, RECORD_DATA, RECORD_GAP } from "../../../../src/lib/codec/format"
-import { ReadingsBuilder } from "../../../../src/lib/codec/readings"
-import { decodeBlock, encodeContent, newChainHead, sealBlock, SealedBlock } from "../../../../src/lib/ledger/chain"
+import { decodeBlock, encodeContent } from "../../../../src/lib/ledger/chain"
 import { deriveEpochKey } from "../../../../src/lib/ledger/keys"
 import { verifyChain } from "../../../../src/lib/ledger/verify"
 import { nodeCrypto } from "../../../../tools/lib/crypto"
 import { nextSigningSeed, publicKeyOf, verifyEd25519 } from "../../../../tools/lib/ed25519"
-import { buildChain, CHANNELS, DEVICE_ID, testKey } from "../../helpers/chains"
+import { buildChain, DEVICE_ID, testKey } from "../../helpers/chains"
 import {
     alteredDataContent,
     buildSignedChain,
     chainHashes,
+    droppedCheckpointChain,
     resealWithKey0,
     sealSignedCheckpoint,
     TEST_SEED0,
@@ -117,13 +116,9 @@ describe("what a holder of K_0 can no longer forge", () => {
     })
 
     test("a checkpoint signed under a key other than the certified one fails as 'signature'", () => {
-        let head = newChainHead(chain.key0)
-        const blocks: SealedBlock[] = []
-        const genesisAndData = chain.blocks.slice(0, 4)
-        blocks.push(...genesisAndData)
-        head = { seq: 4, link: genesisAndData[3].hash, key: deriveEpochKey(crypto, chain.key0, DEVICE_ID, 4) }
+        const head = { seq: 4, link: chain.blocks[3].hash, key: deriveEpochKey(crypto, chain.key0, DEVICE_ID, 4) }
         const wrong = sealSignedCheckpoint(crypto, DEVICE_ID, head, { boot: 0, uptimeMs: 20000 }, 0, Buffer.alloc(32, 7))
-        const report = publicly([...blocks.map(b => b.bytes), wrong.block.bytes], chain.key0)
+        const report = publicly([...bytes.slice(0, 4), wrong.block.bytes], chain.key0)
         expect(report.failure).toMatchObject({ index: 4, code: "signature" })
     })
 
@@ -151,54 +146,7 @@ describe("what a holder of K_0 can no longer forge", () => {
 
 describe("a signed checkpoint dropped on the device", () => {
     test("breaks the certified keys: verified up to the checkpoint before the drop, the reason reported, the chain still valid under K_0", () => {
-        const key0 = testKey()
-        let head = newChainHead(Buffer.from(key0))
-        const sealed: SealedBlock[] = []
-        const push = (s: { block: SealedBlock; next: typeof head }) => {
-            sealed.push(s.block)
-            head = s.next
-        }
-        const data = (uptimeMs: number) => {
-            const readings = new ReadingsBuilder(CHANNELS.length, 2)
-            readings.add([2100, 4500])
-            push(sealBlock(crypto, DEVICE_ID, head, { type: RECORD_DATA, time: { boot: 0, uptimeMs }, intervalMs: 1000, readings }))
-        }
-        push(
-            sealBlock(crypto, DEVICE_ID, head, {
-                type: 0,
-                time: { boot: 0, uptimeMs: 0 },
-                intervalMs: 1000,
-                genesis: { deviceId: DEVICE_ID, firmware: "test/1", board: "sim", channels: CHANNELS },
-            })
-        )
-        data(1000) // 1
-        let seed: Buffer = TEST_SEED0
-        let cp = sealSignedCheckpoint(crypto, DEVICE_ID, head, { boot: 0, uptimeMs: 1500 }, 0, seed) // 2
-        push(cp)
-        seed = cp.nextSeed
-        data(2000) // 3
-        cp = sealSignedCheckpoint(crypto, DEVICE_ID, head, { boot: 0, uptimeMs: 2500 }, 1, seed) // 4: dropped
-        push(cp)
-        seed = cp.nextSeed
-        data(3000) // 5: dropped
-        push(
-            sealBlock(crypto, DEVICE_ID, head, {
-                type: RECORD_GAP,
-                time: { boot: 0, uptimeMs: 3500 },
-                intervalMs: 1000,
-                gap: {
-                    reason: GAP_BACKLOG_FULL,
-                    lostReadings: 1,
-                    lostBlocks: 2,
-                    firstLostSeq: 4,
-                    lastLostHash: sealed[5].hash,
-                    from: { boot: 0, uptimeMs: 2500 },
-                },
-            })
-        ) // 6
-        cp = sealSignedCheckpoint(crypto, DEVICE_ID, head, { boot: 0, uptimeMs: 4000 }, 2, seed) // 7
-        push(cp)
-        const exported = sealed.filter(b => b.seq !== 4 && b.seq !== 5).map(b => b.bytes)
+        const { exported, key0 } = droppedCheckpointChain(crypto)
         for (const k of [undefined, key0]) {
             const report = publicly(exported, k, publicKeyOf(TEST_SEED0))
             expect(report.failure).toBeUndefined()
