@@ -18,7 +18,7 @@
 import { BaseMultiplier } from "./edwards"
 import { Spend } from "./field"
 import { mulAddModL, reduceModL } from "./scalar"
-import { Sha512Job } from "./sha512"
+import { sha512Metered } from "./sha512"
 
 /** Bytes of a seed (the RFC 8032 private key). */
 export const SEED_BYTES = 32
@@ -101,19 +101,6 @@ function meter(pause: Pause, stepOps?: number): Spend {
     }
 }
 
-/** SHA-512 of `message` in metered steps; a copy of the digest (the job's own is wiped). */
-async function hashed(spend: Spend, message: Buffer): Promise<Buffer> {
-    const job = new Sha512Job(message)
-    let done = false
-    while (!done) {
-        await spend(SHA512_STEP_OPS)
-        done = job.step()
-    }
-    const digest = copyOf(job.digest(), 0, 64)
-    job.wipe()
-    return digest
-}
-
 /** encode(a * B) in metered steps; the multiplier's registers wiped. */
 async function multiplied(spend: Spend, a: Buffer): Promise<Buffer> {
     const mul = new BaseMultiplier()
@@ -129,7 +116,7 @@ async function multiplied(spend: Spend, a: Buffer): Promise<Buffer> {
 export async function publicKeyOf(seed: Buffer, pause: Pause, stepOps?: number): Promise<Buffer> {
     checkLength(seed, SEED_BYTES, "seed")
     const spend = meter(pause, stepOps)
-    const digest = await hashed(spend, seed)
+    const digest = await sha512Metered(seed, spend, SHA512_STEP_OPS)
     const s = clampedScalar(digest)
     wipeBytes(digest)
     const key = await multiplied(spend, s)
@@ -147,18 +134,18 @@ export async function signWith(seed: Buffer, publicKey: Buffer, message: Buffer,
     checkLength(seed, SEED_BYTES, "seed")
     checkLength(publicKey, PUBLIC_KEY_BYTES, "public key")
     const spend = meter(pause, stepOps)
-    const digest = await hashed(spend, seed)
+    const digest = await sha512Metered(seed, spend, SHA512_STEP_OPS)
     const s = clampedScalar(digest)
     // prefix || M holds the secret prefix: wiped once hashed
     const prefixed = join3(copyOf(digest, 32, 32), message, Buffer.alloc(0))
     wipeBytes(digest)
-    const rHash = await hashed(spend, prefixed)
+    const rHash = await sha512Metered(prefixed, spend, SHA512_STEP_OPS)
     wipeBytes(prefixed)
     await spend(REDUCE_OPS)
     const r = reduceModL(rHash, 0, 64)
     wipeBytes(rHash)
     const R = await multiplied(spend, r)
-    const kHash = await hashed(spend, join3(R, publicKey, message))
+    const kHash = await sha512Metered(join3(R, publicKey, message), spend, SHA512_STEP_OPS)
     await spend(REDUCE_OPS)
     const k = reduceModL(kHash, 0, 64)
     await spend(MULADD_OPS)
