@@ -527,7 +527,7 @@ function malformedVectors(main: SealedChainV2): MalformedV2[] {
 
     add("version-3", 1, withByte(data(1), 0, 3), "byte 0 (version) is 1 or 2")
     add("unknown-type-4", 1, withByte(data(1), 1, 4), "byte 1 (type) is 0, 1 or 2 (3 is reserved for the checkpoint)")
-    add("encrypted-flag-reserved", 1, data(1, { extraFlags: 0x04 }), "flag bit 2 (encrypted readings) is reserved in v2 and rejected")
+    add("encrypted-flag-on-genesis", 0, genesis({ extraFlags: 0x04 }), "flag bit 2 (encrypted readings) is allowed on a v2 data block only")
     add("unknown-flag-bit-3", 1, data(1, { extraFlags: 0x08 }), "flag bits 3..7 are zero")
     add(
         "non-canonical-varint",

@@ -131,6 +131,11 @@ const CHECKS = [
         side: "node",
         argv: [TSX, "tools/gen-checkpoint-vectors.ts", "--check"],
     },
+    {
+        name: "encrypted-block golden vectors up to date (gen-encrypted-vectors --check)",
+        side: "node",
+        argv: [TSX, "tools/gen-encrypted-vectors.ts", "--check"],
+    },
     // One style everywhere (.prettierrc, printWidth 140): `npm run format` fixes what this finds.
     {
         name: "format check (prettier --check .)",

@@ -1237,10 +1237,10 @@ export const GOLDEN_V2: GoldenV2Vectors = {
             rule: "byte 1 (type) is 0, 1 or 2 (3 is reserved for the checkpoint)"
         },
         {
-            name: "encrypted-flag-reserved",
-            seq: 1,
-            hex: "0201040101e807e8070403cc2103d04604a89e0140999e9af082833339e1ee09e9d04286579150c992",
-            rule: "flag bit 2 (encrypted readings) is reserved in v2 and rejected"
+            name: "encrypted-flag-on-genesis",
+            seq: 0,
+            hex: "0200040001fa01e80700000000000000000000000000000000000000000000000000000000000000000012abdd2289421234116669656c646c65646765722f302e322e300973696d756c61746f72030b74656d70657261747572650464656743fe0868756d696469747903255248fe08707265737375726503685061ff8173a5fbc8d2a858b83da308daedf6ef",
+            rule: "flag bit 2 (encrypted readings) is allowed on a v2 data block only"
         },
         {
             name: "unknown-flag-bit-3",

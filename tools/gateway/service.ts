@@ -138,14 +138,17 @@ function readingRows(b: BlockRecord, channels: ChannelSpec[]): ReadingRow[] {
     if (b.readingCount === 0) return []
     const block = decodeBlock(b.bytes)
     const h = block.header
-    return block.readings.map((r: Reading, i: number) => {
+    // End-to-end encrypted readings: the gateway has no data key, so times without values.
+    const readings: (Reading | undefined)[] = block.readings ?? new Array(h.readingCount).fill(undefined)
+    return readings.map((r: Reading | undefined, i: number) => {
         const offset = i * h.intervalMs
         const row: ReadingRow = {
             seq: h.seq,
             boot: h.time.boot,
             uptimeMs: h.time.uptimeMs + offset,
-            values: r.map((x, c) => (x === null ? null : fromFixedPoint(x, channels[c].exponent))),
+            values: r ? r.map((x, c) => (x === null ? null : fromFixedPoint(x, channels[c].exponent))) : [],
         }
+        if (!r) row.encrypted = true
         if (h.time.unixTime !== undefined) row.unixTime = h.time.unixTime + offset / 1000
         return row
     })
@@ -174,6 +177,8 @@ export interface ReadingRow {
     uptimeMs: number
     unixTime?: number
     values: (number | null)[]
+    /** The block's readings are end-to-end encrypted: `values` is empty (docs/API.md). */
+    encrypted?: true
 }
 
 /** A gap record as the API shows it (docs/API.md, "Gap records"). */

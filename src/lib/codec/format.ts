@@ -33,9 +33,9 @@ export const RECORD_CHECKPOINT = 3
 /** Header flags (byte 2); every other bit must be zero. */
 export const FLAG_UNIX_TIME = 1
 export const FLAG_MISSING_VALUES = 2
-/** Reserved (v2) for encrypted readings; a decoder of this version rejects it. */
-export const FLAG_ENCRYPTED_RESERVED = 4
-const KNOWN_FLAGS = FLAG_UNIX_TIME | FLAG_MISSING_VALUES
+/** v2 data blocks only: the readings part is encrypted (docs/FORMAT.md, "Encrypted readings"). */
+export const FLAG_ENCRYPTED = 4
+const KNOWN_FLAGS = FLAG_UNIX_TIME | FLAG_MISSING_VALUES | FLAG_ENCRYPTED
 
 export const DEVICE_ID_BYTES = 8
 export const KEY_BYTES = 32
@@ -155,8 +155,8 @@ export function readHeader(r: ByteReader): BlockHeader {
     // Types are numbered from 0 without holes: one comparison (device code is scarce).
     if (type > (v2 ? RECORD_CHECKPOINT : RECORD_GAP)) throw new FormatError("unknown record type " + type)
     const flags = r.u8("flags")
-    if (v2 && (flags & FLAG_ENCRYPTED_RESERVED) !== 0)
-        throw new FormatError("flag bit 2 (encrypted readings) is reserved and not yet defined")
+    if ((flags & FLAG_ENCRYPTED) !== 0 && (!v2 || type !== RECORD_DATA))
+        throw new FormatError("encrypted-readings flag on a record without readings or in v1")
     if ((flags & ~KNOWN_FLAGS) !== 0) throw new FormatError("unknown flag bits " + flags)
     const seq = r.varint("seq")
     if (seq > MAX_SEQ) throw new FormatError("seq out of range")

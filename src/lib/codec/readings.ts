@@ -403,6 +403,24 @@ export function decodeReadings(r: ByteReader, count: number, hasMissing: boolean
     return decodeDeltas(r, count, channels, present, bitmapAt, version === FORMAT_V1)
 }
 
+/**
+ * What an encrypted data body shows in clear: its channel count and missing-value bitmap
+ * (checked as decodeReadings checks them). Reads to the end of `r`: the rest is the encrypted
+ * readings part, which only the data key's holder can check.
+ */
+export function readSealedReadings(r: ByteReader, count: number, hasMissing: boolean): { channelCount: number; missingValues: number } {
+    const channels = r.u8("channel count")
+    if (channels < 1 || channels > MAX_CHANNELS)
+        throw new FormatError("data block channel count " + channels + " outside 1.." + MAX_CHANNELS)
+    const present: number[] = []
+    for (let c = 0; c < channels; c++) present.push(count)
+    if (hasMissing) readMissingBitmap(r, count, channels, present)
+    let missingValues = count * channels
+    for (const p of present) missingValues -= p
+    r.offset = r.data.length
+    return { channelCount: channels, missingValues }
+}
+
 /** Reads the missing-value bitmap, counting each channel's present values; returns where it starts. */
 function readMissingBitmap(r: ByteReader, count: number, channels: number, present: number[]): number {
     const data = r.data

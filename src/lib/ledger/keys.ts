@@ -9,10 +9,15 @@
 import { copyBytes } from "../codec/bytes"
 import { DEVICE_ID_BYTES, FORMAT_V1, KEY_BYTES, LINK_BYTES, MAX_SEQ, TAG_BYTES } from "../codec/format"
 
-/** The two primitives the ledger needs; native on the device, @noble/hashes or node:crypto on Node. */
+/** The primitives the ledger needs; native on the device, @noble/hashes or node:crypto on Node. */
 export interface LedgerCrypto {
     sha256(data: Buffer): Buffer
     hmacSha256(key: Buffer, data: Buffer): Buffer
+    /**
+     * AES-256-CCM with tag length 0 (= AES-256-CTR from CCM's counter block A_1), for encrypted
+     * readings (datakey.ts, AesCcm0). Only a device or tool that seals or reads them needs it.
+     */
+    aesCcm0?(key: Buffer, nonce: Buffer, data: Buffer): Buffer
 }
 
 /**
@@ -34,22 +39,29 @@ function checkKeyAndDevice(key: Buffer, deviceId: Buffer) {
     if (!deviceId || deviceId.length !== DEVICE_ID_BYTES) throw new RangeError("deviceId must be " + DEVICE_ID_BYTES + " bytes")
 }
 
-/** K_(seq+1) from K_seq. */
-export function evolveKey(crypto: LedgerCrypto, key: Buffer, deviceId: Buffer, seq: number): Buffer {
-    checkKeyAndDevice(key, deviceId)
+/**
+ * label || device id || u32le(seq), put in place: once per block on the device, where a
+ * ByteWriter would cost a call (and so an allocation) per field. The key evolutions' input
+ * (K and the data key D) and the data block nonce.
+ */
+export function seqInput(label: Buffer, deviceId: Buffer, seq: number): Buffer {
     if (!(seq >= 0 && seq <= MAX_SEQ && Math.floor(seq) === seq))
         throw new RangeError("seq must be an integer in 0.." + MAX_SEQ + ", got " + seq)
-    // label || device id || u32le(seq), put in place: once per block on the device, where a
-    // ByteWriter would cost a call (and so an allocation) per field.
-    const input = Buffer.alloc(EVOLVE_LABEL_BYTES.length + DEVICE_ID_BYTES + 4)
-    input.set(EVOLVE_LABEL_BYTES, 0)
-    input.set(deviceId, EVOLVE_LABEL_BYTES.length)
+    const input = Buffer.alloc(label.length + DEVICE_ID_BYTES + 4)
+    input.set(label, 0)
+    input.set(deviceId, label.length)
     for (let at = input.length - 4; at < input.length; at++) {
         const high = Math.floor(seq / 256)
         input[at] = seq - high * 256
         seq = high
     }
-    return crypto.hmacSha256(key, input)
+    return input
+}
+
+/** K_(seq+1) from K_seq. */
+export function evolveKey(crypto: LedgerCrypto, key: Buffer, deviceId: Buffer, seq: number): Buffer {
+    checkKeyAndDevice(key, deviceId)
+    return crypto.hmacSha256(key, seqInput(EVOLVE_LABEL_BYTES, deviceId, seq))
 }
 
 /** K_seq from K_0 by `seq` evolutions (the gateway and verifier side; the device never goes back). */

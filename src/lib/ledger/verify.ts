@@ -64,6 +64,8 @@ export interface ChainSummary {
     dataBlocks: number
     readings: number
     missingValues: number
+    /** Data blocks whose readings are encrypted (counted, values unread); absent when none. */
+    encryptedBlocks?: number
     firmware?: string
     board?: string
     channels?: ChannelSpec[]
@@ -330,8 +332,10 @@ export class ChainVerifier {
         let declaredTo = s.declaredTo
         if (h.type === RECORD_GENESIS) channelCount = block.genesis.channels.length
         else if (h.type === RECORD_DATA) {
-            if (block.readings[0].length !== channelCount)
-                return fail("channels", "data block has " + block.readings[0].length + " channels, genesis declares " + channelCount)
+            // An encrypted block's channel count is in clear (FORMAT.md, "Encrypted readings").
+            const blockChannels = block.sealed ? block.sealed.channelCount : block.readings[0].length
+            if (blockChannels !== channelCount)
+                return fail("channels", "data block has " + blockChannels + " channels, genesis declares " + channelCount)
         } else if (h.type === RECORD_GAP) {
             const g = block.gap
             if (g.lostBlocks > 0) {
@@ -435,8 +439,11 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
             if (!isAllZero(h.link)) summary.previousChainHead = toHex(h.link)
         } else if (h.type === RECORD_DATA) {
             summary.dataBlocks++
-            summary.readings += block.readings.length
-            for (const r of block.readings) for (const v of r) if (v === null) summary.missingValues++
+            summary.readings += h.readingCount
+            if (block.sealed) {
+                summary.encryptedBlocks = (summary.encryptedBlocks ?? 0) + 1
+                summary.missingValues += block.sealed.missingValues
+            } else for (const r of block.readings) for (const v of r) if (v === null) summary.missingValues++
         } else if (h.type === RECORD_GAP) {
             const g = block.gap
             summary.gaps.push({

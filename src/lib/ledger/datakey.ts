@@ -1,0 +1,117 @@
+/**
+ * End-to-end encryption of a data block's readings part (docs/FORMAT.md, "Encrypted readings").
+ *
+ * Block n's readings part (every body byte after the missing-value bitmap) is encrypted with
+ * AES-256 in CTR mode under the data key D_n, which evolves one way per block like K_n:
+ * D_(n+1) = HMAC-SHA256(D_n, "fieldledger/v2/data-evolve" || device id || u32le(n)). The
+ * device forgets D_n once block n is sealed, so a captured device cannot decrypt what it sealed
+ * before. The counter blocks are those of AES-256-CCM with a 13-byte nonce and tag length 0
+ * (the device's native cipher): 0x01 || nonce || u16be(i), i from 1, nonce = 0x02 || device id
+ * || u32le(n). No byte is added to the block: the nonce is the block's own position.
+ *
+ * The AES primitive is a parameter (native CCM on the device, node:crypto or WebCrypto AES-CTR
+ * on a host), so this module stays pure.
+ */
+import { ByteReader, FormatError } from "../codec/bytes"
+import { DEVICE_ID_BYTES, FLAG_ENCRYPTED, FLAG_MISSING_VALUES, KEY_BYTES, RECORD_DATA, readHeader } from "../codec/format"
+import { decodeReadings, Reading } from "../codec/readings"
+import { DecodedBlock } from "./chain"
+import { LedgerCrypto, seqInput } from "./keys"
+
+export const DATA_EVOLVE_LABEL = "fieldledger/v2/data-evolve"
+const DATA_EVOLVE_LABEL_BYTES = Buffer.from(DATA_EVOLVE_LABEL)
+/** The nonce's first byte: the format version that defines it. */
+const NONCE_PREFIX = Buffer.from([2])
+export const NONCE_BYTES = 13
+
+/**
+ * AES-256 with tag length 0 in CCM's counter layout: returns `data` XOR the key stream of the
+ * counter blocks 0x01 || nonce || u16be(i), i = 1, 2, ... (encrypting and decrypting are one
+ * operation). On the device `encrypt({ algo: "aes-256-ccm", tagLength: 0 })`; on Node
+ * `aes-256-ctr` with the initial counter block ctrInitialBlock(nonce).
+ */
+export type AesCcm0 = (key: Buffer, nonce: Buffer, data: Buffer) => Buffer
+
+/** D_(seq+1) from D_seq. */
+export function evolveDataKey(crypto: LedgerCrypto, key: Buffer, deviceId: Buffer, seq: number): Buffer {
+    if (!key || key.length !== KEY_BYTES) throw new RangeError("data key must be " + KEY_BYTES + " bytes")
+    return crypto.hmacSha256(key, seqInput(DATA_EVOLVE_LABEL_BYTES, deviceId, seq))
+}
+
+/** D_seq from D_0 (the owner's side; the device never goes back). */
+export function deriveDataKey(crypto: LedgerCrypto, key0: Buffer, deviceId: Buffer, seq: number): Buffer {
+    let key = key0
+    for (let n = 0; n < seq; n++) key = evolveDataKey(crypto, key, deviceId, n)
+    return key
+}
+
+/** The 13-byte nonce of block `seq`: 0x02 || device id || u32le(seq). */
+export function dataNonce(deviceId: Buffer, seq: number): Buffer {
+    if (!deviceId || deviceId.length !== DEVICE_ID_BYTES) throw new RangeError("deviceId must be " + DEVICE_ID_BYTES + " bytes")
+    return seqInput(NONCE_PREFIX, deviceId, seq)
+}
+
+/** The first CTR counter block for a CCM nonce: 0x01 (CCM flags, L = 2) || nonce || 00 01. */
+export function ctrInitialBlock(nonce: Buffer): Buffer {
+    const iv = Buffer.alloc(16)
+    iv[0] = 1
+    iv.set(nonce, 1)
+    iv[15] = 1
+    return iv
+}
+
+/**
+ * Where the readings part of an encrypted data block starts in `content` (every byte before
+ * the tag): after the header, the channel count and the missing-value bitmap. Throws
+ * FormatError when `content` is not an encrypted data block.
+ */
+export function readingsPartAt(content: Buffer): number {
+    const r = new ByteReader(content, "block")
+    const h = readHeader(r)
+    if (h.type !== RECORD_DATA || (h.flags & FLAG_ENCRYPTED) === 0) throw new FormatError("not an encrypted data block")
+    const channels = r.u8("channel count")
+    let at = r.offset
+    if (h.flags & FLAG_MISSING_VALUES) at += (h.readingCount * channels + 7) >> 3
+    if (at > content.length) throw new FormatError("missing-value bitmap truncated")
+    return at
+}
+
+/**
+ * `content` with its bytes from `at` on encrypted (or decrypted) under D_seq: one AES call.
+ * Returns a new buffer; `content` is not changed.
+ */
+export function cryptFrom(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, seq: number, content: Buffer, at: number): Buffer {
+    const out = Buffer.alloc(content.length)
+    out.set(content, 0)
+    if (at < content.length) out.set(aes(dataKey, dataNonce(deviceId, seq), content.slice(at)), at)
+    return out
+}
+
+/**
+ * Encrypts the content of a plaintext v2 data block for block `seq`: sets flag bit 2 and
+ * encrypts its readings part under D_seq. The tag is then computed over the result
+ * (encrypt-then-MAC).
+ */
+export function encryptContent(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, seq: number, content: Buffer): Buffer {
+    const flagged = Buffer.alloc(content.length)
+    flagged.set(content, 0)
+    flagged[2] |= FLAG_ENCRYPTED
+    return cryptFrom(aes, dataKey, deviceId, seq, flagged, readingsPartAt(flagged))
+}
+
+/**
+ * The readings of an encrypted data block, decrypted under D_seq and decoded strictly (a wrong
+ * key almost always fails as FormatError; the tag, checked over the ciphertext, is what proves
+ * the block authentic).
+ */
+export function decryptReadings(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, block: DecodedBlock): Reading[] {
+    if (!block.sealed) throw new FormatError("not an encrypted data block")
+    const h = block.header
+    const content = block.content
+    const plain = cryptFrom(aes, dataKey, deviceId, h.seq, content, readingsPartAt(content))
+    const r = new ByteReader(plain, "block")
+    r.offset = block.sealed.bodyAt
+    const readings = decodeReadings(r, h.readingCount, (h.flags & FLAG_MISSING_VALUES) !== 0, h.version)
+    if (r.remaining() !== 0) throw new FormatError("decrypted readings have " + r.remaining() + " trailing bytes")
+    return readings
+}
