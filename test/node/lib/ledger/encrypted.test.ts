@@ -4,6 +4,7 @@
  * src/lib, and the format's rules for flag bit 2.
  */
 import { createCipheriv, webcrypto } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { describe, expect, test } from "vitest"
 import { FormatError } from "../../../../src/lib/codec/bytes"
 import { decodeBlock } from "../../../../src/lib/ledger/chain"
@@ -19,7 +20,19 @@ import { evolveKey } from "../../../../src/lib/ledger/keys"
 import { verifyChain } from "../../../../src/lib/ledger/verify"
 import { nodeAesCcm0 } from "../../../../tools/lib/aes"
 import { nobleCrypto } from "../../../../tools/lib/crypto"
-import golden from "../../../vectors/golden-encrypted.json"
+
+interface Vector {
+    seq: number
+    dataKey: string
+    nonce?: string
+    plainContent: string
+    readingsAt?: number
+    block: string
+    readings?: (number | null)[][]
+}
+const golden: { deviceId: string; key0: string; dataKey0: string; chain: Vector[] } = JSON.parse(
+    readFileSync("test/vectors/golden-encrypted.json", "utf8")
+)
 
 const deviceId = Buffer.from(golden.deviceId, "hex")
 const key0 = Buffer.from(golden.key0, "hex")
