@@ -391,34 +391,22 @@ export class ReadingsBuilder {
 /**
  * Decodes a data body of `count` readings and `hasMissing` from the header flags, in format
  * `version` (v2 unless 1). Strict: the canonical encoding is the only one accepted (minimal
- * widths, v2's cheapest coding, zero padding, no empty bitmap).
+ * widths, v2's cheapest coding, zero padding, no empty bitmap). `sealed` (an encrypted data
+ * block): checks the channel count and the bitmap, which are in clear, skips the rest (only the
+ * data key's holder can read it) and returns undefined.
  */
-export function decodeReadings(r: ByteReader, count: number, hasMissing: boolean, version?: number): Reading[] {
+export function decodeReadings(r: ByteReader, count: number, hasMissing: boolean, version?: number, sealed?: boolean): Reading[] {
     const channels = r.u8("channel count")
     if (channels < 1 || channels > MAX_CHANNELS)
         throw new FormatError("data block channel count " + channels + " outside 1.." + MAX_CHANNELS)
     const present: number[] = []
     for (let c = 0; c < channels; c++) present.push(count)
     const bitmapAt = hasMissing ? readMissingBitmap(r, count, channels, present) : -1
+    if (sealed) {
+        r.offset = r.data.length
+        return undefined
+    }
     return decodeDeltas(r, count, channels, present, bitmapAt, version === FORMAT_V1)
-}
-
-/**
- * What an encrypted data body shows in clear: its channel count and missing-value bitmap
- * (checked as decodeReadings checks them). Reads to the end of `r`: the rest is the encrypted
- * readings part, which only the data key's holder can check.
- */
-export function readSealedReadings(r: ByteReader, count: number, hasMissing: boolean): { channelCount: number; missingValues: number } {
-    const channels = r.u8("channel count")
-    if (channels < 1 || channels > MAX_CHANNELS)
-        throw new FormatError("data block channel count " + channels + " outside 1.." + MAX_CHANNELS)
-    const present: number[] = []
-    for (let c = 0; c < channels; c++) present.push(count)
-    if (hasMissing) readMissingBitmap(r, count, channels, present)
-    let missingValues = count * channels
-    for (const p of present) missingValues -= p
-    r.offset = r.data.length
-    return { channelCount: channels, missingValues }
 }
 
 /** Reads the missing-value bitmap, counting each channel's present values; returns where it starts. */

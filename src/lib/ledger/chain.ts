@@ -27,7 +27,7 @@ import {
     writeHeader,
 } from "../codec/format"
 import { blockHash, blockTag, evolveKey, LedgerCrypto } from "./keys"
-import { decodeReadings, readSealedReadings, Reading, ReadingsBuilder } from "../codec/readings"
+import { decodeReadings, Reading, ReadingsBuilder } from "../codec/readings"
 import { PUBLIC_KEY_BYTES, SignedCheckpoint, SIGNATURE_BYTES } from "./signedcheckpoint"
 
 /** What the device needs to seal the next block: nothing else survives between blocks. */
@@ -70,11 +70,10 @@ export interface DecodedBlock {
     checkpoint?: SignedCheckpoint
     readings?: Reading[]
     /**
-     * An encrypted data block (flag bit 2): no readings without the data key, but its channel
-     * count and missing values are in clear. `bodyAt` is where its body (the channel count)
-     * starts in `content` (decryptReadings in datakey.ts).
+     * An encrypted data block (flag bit 2; `readings` undefined): where its body starts in
+     * `content`, the channel count and missing-value bitmap being in clear (datakey.ts reads them).
      */
-    sealed?: { channelCount: number; missingValues: number; bodyAt: number }
+    sealedAt?: number
 }
 
 /** Zero link of a first chain's genesis block. */
@@ -229,11 +228,12 @@ export function decodeContent(content: Buffer): DecodedBlock {
             nextPublicKey: r.bytes(PUBLIC_KEY_BYTES, "signed checkpoint"),
             signature: r.bytes(SIGNATURE_BYTES, "signed checkpoint"),
         }
-    else if (header.flags & FLAG_ENCRYPTED) {
-        const bodyAt = r.offset
-        const clear = readSealedReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0)
-        block.sealed = { channelCount: clear.channelCount, missingValues: clear.missingValues, bodyAt }
-    } else block.readings = decodeReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0, header.version)
+    else {
+        const at = r.offset
+        const sealed = (header.flags & FLAG_ENCRYPTED) !== 0
+        block.readings = decodeReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0, header.version, sealed)
+        if (sealed) block.sealedAt = at
+    }
     if (r.remaining() !== 0) throw new FormatError("block has " + r.remaining() + " trailing bytes before the tag")
     return block
 }

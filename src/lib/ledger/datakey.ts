@@ -13,9 +13,8 @@
  * on a host), so this module stays pure.
  */
 import { ByteReader, FormatError } from "../codec/bytes"
-import { DEVICE_ID_BYTES, FLAG_ENCRYPTED, FLAG_MISSING_VALUES, KEY_BYTES, RECORD_DATA, readHeader } from "../codec/format"
+import { BlockHeader, DEVICE_ID_BYTES, FLAG_ENCRYPTED, FLAG_MISSING_VALUES, KEY_BYTES, RECORD_DATA, readHeader } from "../codec/format"
 import { decodeReadings, Reading } from "../codec/readings"
-import { DecodedBlock } from "./chain"
 import { LedgerCrypto, seqInput } from "./keys"
 
 export const DATA_EVOLVE_LABEL = "fieldledger/v2/data-evolve"
@@ -99,18 +98,36 @@ export function encryptContent(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, 
     return cryptFrom(aes, dataKey, deviceId, seq, flagged, readingsPartAt(flagged))
 }
 
+/** What decryptReadings needs of a decoded block (chain.ts DecodedBlock; no import, which would be a cycle). */
+export interface SealedBlockView {
+    header: BlockHeader
+    content: Buffer
+    sealedAt?: number
+}
+
+/** An encrypted data block's channel count and missing values, which stay in clear (for counts without the key). */
+export function sealedClearPart(block: SealedBlockView): { channelCount: number; missingValues: number } {
+    const content = block.content
+    const channelCount = content[block.sealedAt]
+    let missingValues = 0
+    if (block.header.flags & FLAG_MISSING_VALUES)
+        for (let k = 0; k < block.header.readingCount * channelCount; k++)
+            if (content[block.sealedAt + 1 + (k >> 3)] & (128 >> (k & 7))) missingValues++
+    return { channelCount, missingValues }
+}
+
 /**
  * The readings of an encrypted data block, decrypted under D_seq and decoded strictly (a wrong
  * key almost always fails as FormatError; the tag, checked over the ciphertext, is what proves
  * the block authentic).
  */
-export function decryptReadings(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, block: DecodedBlock): Reading[] {
-    if (!block.sealed) throw new FormatError("not an encrypted data block")
+export function decryptReadings(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, block: SealedBlockView): Reading[] {
+    if (block.sealedAt === undefined) throw new FormatError("not an encrypted data block")
     const h = block.header
     const content = block.content
     const plain = cryptFrom(aes, dataKey, deviceId, h.seq, content, readingsPartAt(content))
     const r = new ByteReader(plain, "block")
-    r.offset = block.sealed.bodyAt
+    r.offset = block.sealedAt
     const readings = decodeReadings(r, h.readingCount, (h.flags & FLAG_MISSING_VALUES) !== 0, h.version)
     if (r.remaining() !== 0) throw new FormatError("decrypted readings have " + r.remaining() + " trailing bytes")
     return readings

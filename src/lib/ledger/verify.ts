@@ -22,6 +22,7 @@ import {
 } from "../codec/format"
 import { decodeBlock, DecodedBlock } from "./chain"
 import { blockHash, blockTag, evolveKey, LedgerCrypto } from "./keys"
+import { sealedClearPart } from "./datakey"
 import { checkSigned, initialSigningState, SignatureCheck, SigningState } from "./signedverify"
 
 export interface VerifyOptions {
@@ -333,7 +334,7 @@ export class ChainVerifier {
         if (h.type === RECORD_GENESIS) channelCount = block.genesis.channels.length
         else if (h.type === RECORD_DATA) {
             // An encrypted block's channel count is in clear (FORMAT.md, "Encrypted readings").
-            const blockChannels = block.sealed ? block.sealed.channelCount : block.readings[0].length
+            const blockChannels = block.readings ? block.readings[0].length : sealedClearPart(block).channelCount
             if (blockChannels !== channelCount)
                 return fail("channels", "data block has " + blockChannels + " channels, genesis declares " + channelCount)
         } else if (h.type === RECORD_GAP) {
@@ -440,9 +441,9 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
         } else if (h.type === RECORD_DATA) {
             summary.dataBlocks++
             summary.readings += h.readingCount
-            if (block.sealed) {
+            if (!block.readings) {
                 summary.encryptedBlocks = (summary.encryptedBlocks ?? 0) + 1
-                summary.missingValues += block.sealed.missingValues
+                summary.missingValues += sealedClearPart(block).missingValues
             } else for (const r of block.readings) for (const v of r) if (v === null) summary.missingValues++
         } else if (h.type === RECORD_GAP) {
             const g = block.gap
