@@ -10,9 +10,10 @@ import { lostReadingsText, SignedSummary, verifyChain, VerifyReport } from "../s
 import { commandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { publicKeyFingerprint, verifyEd25519 } from "./lib/ed25519"
+import { decryptChain, DecryptError, rowsCsv } from "./lib/decryptchain"
 import { ChainExport, ExportFileError, parseExport } from "./lib/exportfile"
 
-export const VERIFY_HELP = `Usage: fieldledger verify FILE [--key HEX | --key-file PATH] [--public-key PUB] [--head SEQ:HASH] [--json]
+export const VERIFY_HELP = `Usage: fieldledger verify FILE [--key HEX | --key-file PATH] [--public-key PUB] [--head SEQ:HASH] [--data-key PATH] [--json]
 
 Verifies a fieldledger export file (docs/FORMAT.md, "Export file") offline: every block's
 format, its seq, its link to the block before, (with the device's K_0) its tag under its own
@@ -32,6 +33,10 @@ Options:
                    without it, a chain cut short at the end cannot be told from a complete one.
                    A head the file names itself is checked too, but vouches for nothing: the
                    report says what the end of the chain was checked against, if anything
+  --data-key PATH  the data owner's key file (D_0, 64 hex digits, from provision --encrypt):
+                   decrypts the encrypted readings and prints every reading of the chain
+                   as CSV after the report (with --json: a "readings" array). Without it,
+                   encrypted blocks are checked and counted, their values not read
   --json           print the report as JSON
   -h, --help       this help
 
@@ -228,6 +233,7 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
             "key-file": { type: "string" },
             "public-key": { type: "string" },
             head: { type: "string" },
+            "data-key": { type: "string" },
             json: { type: "boolean" },
         },
         VERIFY_HELP,
@@ -260,13 +266,45 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
         )
         return 1
     }
+    const dataKeyFile = cli.string("data-key")
+    const dataKey0 = dataKeyFile !== undefined ? readKey(undefined, dataKeyFile) : undefined
     const { report, tail, publicKeyUse } = verifyExport(chain, key0, expectedHead, publicKey)
-    out(
-        cli.boolean("json")
-            ? JSON.stringify({ file, ...report, tail, publicKey: publicKeyUse }, null, 2)
-            : formatReport(file, report, tail, publicKeyUse)
-    )
-    return report.ok ? 0 : 1
+    const json = cli.boolean("json")
+    // The readings are decrypted only from a chain that verified: the tags over the ciphertext
+    // are what vouches for them.
+    let decrypted: ReturnType<typeof decryptChain> | undefined
+    let decryptError: string | undefined
+    if (dataKey0 && report.ok) {
+        try {
+            decrypted = decryptChain(chain.blocks, chain.deviceId, dataKey0)
+        } catch (e) {
+            if (!(e instanceof DecryptError)) throw e
+            decryptError = e.message
+        }
+    }
+    if (json) {
+        const doc: Record<string, unknown> = { file, ...report, tail, publicKey: publicKeyUse }
+        if (decrypted) doc.readings = decrypted.rows
+        if (decryptError) doc.decryptError = decryptError
+        out(JSON.stringify(doc, null, 2))
+    } else {
+        const lines = [formatReport(file, report, tail, publicKeyUse)]
+        const encrypted = report.summary.encryptedBlocks ?? 0
+        if (decryptError) lines.push("DATA KEY  " + decryptError)
+        else if (decrypted)
+            lines.push(
+                "decrypted " + count(decrypted.decryptedBlocks, "encrypted block") + "; readings:",
+                rowsCsv(decrypted.channels, decrypted.rows)
+            )
+        else if (encrypted > 0)
+            lines.push(
+                "values    " +
+                    count(encrypted, "data block") +
+                    " with encrypted readings: counts and times only; give --data-key PATH to read them"
+            )
+        out(lines.join("\n"))
+    }
+    return report.ok && !decryptError ? 0 : 1
 }
 
 /**
