@@ -154,7 +154,7 @@ function crossCheck(chain: EncryptedVector[]) {
     for (const v of chain) {
         const block = decodeBlock(Buffer.from(v.block, "hex"))
         if (!v.readings) continue
-        if (block.sealedAt === undefined || block.readings) throw new Error("seq " + v.seq + ": src/lib does not see an encrypted block")
+        if (block.bodyAt === undefined || block.readings) throw new Error("seq " + v.seq + ": src/lib does not see an encrypted block")
         const got = decryptReadings(nodeAesCcm0, Buffer.from(v.dataKey, "hex"), DEVICE_ID, block)
         if (JSON.stringify(got) !== JSON.stringify(v.readings)) throw new Error("seq " + v.seq + ": src/lib decrypts other readings")
     }

@@ -84,7 +84,7 @@ const DEV_KEY = Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex")
 
 function describeBlock(block: DecodedBlock): string {
     if (block.readings) return `${block.readings.length} readings`
-    if (block.sealedAt !== undefined) return `${block.header.readingCount} encrypted readings`
+    if (block.bodyAt !== undefined) return `${block.header.readingCount} encrypted readings`
     if (block.gap) return `gap record (${lostReadingsText(GAP_REASONS[block.gap.reason], block.gap.lostReadings)})`
     return block.header.link.some(b => b !== 0)
         ? `genesis (successor of head ${block.header.link.toString("hex").slice(0, 16)})`

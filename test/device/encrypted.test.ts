@@ -26,19 +26,30 @@ describe("encrypted readings on the device", () => {
         }
     })
 
-    test("re-seals every golden encrypted block byte for byte (native CCM, tag length 0)", () => {
+    test("re-seals every golden block byte for byte through sealEncoded with D_seq in the head (native CCM, tag length 0)", () => {
         const deviceId = Buffer.from(goldenEncryptedDeviceId, "hex")
-        let sealed = 0
+        let dataKey = Buffer.from(goldenEncryptedDataKey0, "hex")
+        let encrypted = 0
         for (const v of goldenEncryptedChain) {
-            if (v.nonce === undefined || v.nonce === null) continue
-            expect(hex(dataNonce(deviceId, v.seq))).toBe(v.nonce)
-            const content = encryptContent(aes, Buffer.from(v.dataKey, "hex"), deviceId, v.seq, Buffer.from(v.plainContent, "hex"))
-            const head = { seq: v.seq, link: Buffer.from(v.link, "hex"), key: Buffer.from(v.epochKey, "hex") }
-            const { block } = sealEncoded(deviceCrypto, deviceId, head, content, 1)
+            const encrypt = v.nonce !== undefined && v.nonce !== null
+            if (encrypt) {
+                expect(hex(dataNonce(deviceId, v.seq))).toBe(v.nonce)
+                encrypted++
+            }
+            // The firmware's sealing path: the plaintext content, the head's K_seq and D_seq.
+            const head = { seq: v.seq, link: Buffer.from(v.link, "hex"), key: Buffer.from(v.epochKey, "hex"), dataKey }
+            const { block, next } = sealEncoded(deviceCrypto, deviceId, head, Buffer.from(v.plainContent, "hex"), encrypt ? 1 : 0)
             expect(hex(block.bytes)).toBe(v.block)
             expect(hex(block.hash)).toBe(v.hash)
-            sealed++
+            dataKey = next.dataKey
         }
-        expect(sealed).toBe(4)
+        expect(encrypted).toBe(4)
+    })
+
+    test("encryptContent alone gives the golden ciphertext", () => {
+        const deviceId = Buffer.from(goldenEncryptedDeviceId, "hex")
+        const v = goldenEncryptedChain[goldenEncryptedChain.length - 1]
+        const content = encryptContent(aes, Buffer.from(v.dataKey, "hex"), deviceId, v.seq, Buffer.from(v.plainContent, "hex"))
+        expect(hex(content)).toBe(v.block.slice(0, v.block.length - 32))
     })
 })

@@ -36,6 +36,7 @@ export const FLAG_MISSING_VALUES = 2
 /** v2 data blocks only: the readings part is encrypted (docs/FORMAT.md, "Encrypted readings"). */
 export const FLAG_ENCRYPTED = 4
 const KNOWN_FLAGS = FLAG_UNIX_TIME | FLAG_MISSING_VALUES | FLAG_ENCRYPTED
+const KNOWN_FLAGS_V1 = FLAG_UNIX_TIME | FLAG_MISSING_VALUES
 
 export const DEVICE_ID_BYTES = 8
 export const KEY_BYTES = 32
@@ -155,9 +156,8 @@ export function readHeader(r: ByteReader): BlockHeader {
     // Types are numbered from 0 without holes: one comparison (device code is scarce).
     if (type > (v2 ? RECORD_CHECKPOINT : RECORD_GAP)) throw new FormatError("unknown record type " + type)
     const flags = r.u8("flags")
-    if ((flags & FLAG_ENCRYPTED) !== 0 && (!v2 || type !== RECORD_DATA))
-        throw new FormatError("encrypted-readings flag on a record without readings or in v1")
-    if ((flags & ~KNOWN_FLAGS) !== 0) throw new FormatError("unknown flag bits " + flags)
+    // Flag bit 2 (encrypted readings) exists in v2 only; on a record without readings it is refused below.
+    if ((flags & ~(v2 ? KNOWN_FLAGS : KNOWN_FLAGS_V1)) !== 0) throw new FormatError("unknown flag bits " + flags)
     const seq = r.varint("seq")
     if (seq > MAX_SEQ) throw new FormatError("seq out of range")
     if (type === RECORD_GENESIS && seq !== 0) throw new FormatError("a genesis block must have seq 0")
@@ -180,8 +180,8 @@ export function readHeader(r: ByteReader): BlockHeader {
         if (uptimeMs + span > MAX_VARINT || (time.unixTime !== undefined && time.unixTime + Math.ceil(span / 1000) > MAX_VARINT))
             throw new FormatError("the last reading's time is beyond 2^53 - 1")
     }
-    if (type !== RECORD_DATA && (flags & FLAG_MISSING_VALUES) !== 0)
-        throw new FormatError("missing-values flag on a record without readings")
+    if (type !== RECORD_DATA && (flags & (FLAG_MISSING_VALUES | FLAG_ENCRYPTED)) !== 0)
+        throw new FormatError("missing-values or encrypted-readings flag on a record without readings")
     return { version, type, flags, seq, link, time, intervalMs, readingCount }
 }
 

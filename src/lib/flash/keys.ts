@@ -14,9 +14,11 @@
 // ---------------------------------------------------------------- the chain (src/lib/store)
 
 /**
- * The head (next seq, link, epoch key K_seq, boot, oldest seq, pending loss; at most 112 bytes).
+ * The head (next seq, link, epoch key K_seq, boot, oldest seq, pending loss, base link, and on
+ * an encrypted chain the data key D_seq; at most 144 bytes).
  * Written by the firmware's ChainStore after every block, at boot, on acknowledgement or drop;
- * read by the firmware at boot and by provisioning and the bridge over USB. Secret: K_seq.
+ * read by the firmware at boot and by provisioning and the bridge over USB. Secret: K_seq
+ * and D_seq (the readings of blocks from seq on; those before are sealed under wiped keys).
  */
 export const HEAD_KEY = "fl_head"
 
@@ -54,6 +56,15 @@ export const ACK_KEY_SETTING = "fl_ackkey"
  * Secret: the whole new chain (it exists for about a second).
  */
 export const PROVISIONED_KEY_SETTING = "fl_k0"
+
+/**
+ * A provisioned data key D_0 (32 bytes) waiting for the firmware: written by `fieldledger
+ * provision --encrypt` BEFORE fl_k0 (and deleted by a provision without it), read by the
+ * firmware when it starts the chain under fl_k0 (D_0 goes into the head, and evolves there one
+ * way per block, see HEAD_KEY), then deleted before fl_k0. Secret: every reading of the new
+ * chain (it exists for about a second).
+ */
+export const PROVISIONED_DATA_KEY_SETTING = "fl_d0"
 
 /**
  * `{"v":1,"t":<unix seconds>}` as JSON (under 40 bytes): written by `fieldledger provision`

@@ -26,7 +26,8 @@ import {
     writeGenesisBody,
     writeHeader,
 } from "../codec/format"
-import { blockHash, blockTag, evolveKey, LedgerCrypto } from "./keys"
+import { blockHash, blockTag, evolveKey, LedgerCrypto, seqInput } from "./keys"
+import { DATA_EVOLVE_LABEL_BYTES, encryptContent } from "./datakey"
 import { decodeReadings, Reading, ReadingsBuilder } from "../codec/readings"
 import { PUBLIC_KEY_BYTES, SignedCheckpoint, SIGNATURE_BYTES } from "./signedcheckpoint"
 
@@ -38,6 +39,8 @@ export interface ChainHead {
     link: Buffer
     /** K_seq: the key of the next block's epoch. */
     key: Buffer
+    /** D_seq, on a chain provisioned with encryption: the next data block's readings are encrypted under it. */
+    dataKey?: Buffer
 }
 
 export interface SealedBlock {
@@ -70,10 +73,11 @@ export interface DecodedBlock {
     checkpoint?: SignedCheckpoint
     readings?: Reading[]
     /**
-     * An encrypted data block (flag bit 2; `readings` undefined): where its body starts in
-     * `content`, the channel count and missing-value bitmap being in clear (datakey.ts reads them).
+     * A data block: where its body (the channel count) starts in `content`. An encrypted one
+     * (flag bit 2) has no `readings`: its channel count and missing-value bitmap are in clear
+     * (datakey.ts reads them, and decrypts the rest with the data key).
      */
-    sealedAt?: number
+    bodyAt?: number
 }
 
 /** Zero link of a first chain's genesis block. */
@@ -153,8 +157,14 @@ export function sealEncoded(
     body: Buffer,
     type: number
 ): { block: SealedBlock; next: ChainHead } {
-    if (body.length + TAG_BYTES > MAX_BLOCK_BYTES)
-        throw new RangeError("block of " + (body.length + TAG_BYTES) + " bytes exceeds " + MAX_BLOCK_BYTES)
+    // (The message names no length: a constant string costs less device code than a built one.)
+    if (body.length + TAG_BYTES > MAX_BLOCK_BYTES) throw new RangeError("block over 200 bytes")
+    // Encrypt (in place: `body` is the caller's to give away), then MAC: the tag and the hash
+    // cover the ciphertext. Every record type moves the data key on by one seq. D_seq is
+    // overwritten in flash by the store's next head; RAM copies are dropped, not wiped (as the
+    // store's K_seq), which saves device code.
+    const dataKey = head.dataKey
+    if (dataKey && type === RECORD_DATA) body = encryptContent(crypto.aesCcm0, dataKey, deviceId, head.seq, body)
     const tag = blockTag(crypto, head.key, deviceId, body, head.link)
     const bytes = Buffer.alloc(body.length + TAG_BYTES)
     bytes.set(body, 0)
@@ -165,6 +175,7 @@ export function sealEncoded(
         link: hash,
         key: evolveKey(crypto, head.key, deviceId, head.seq),
     }
+    if (dataKey) next.dataKey = crypto.hmacSha256(dataKey, seqInput(DATA_EVOLVE_LABEL_BYTES, deviceId, head.seq))
     return { block: { seq: head.seq, type, bytes, hash }, next }
 }
 
@@ -229,10 +240,14 @@ export function decodeContent(content: Buffer): DecodedBlock {
             signature: r.bytes(SIGNATURE_BYTES, "signed checkpoint"),
         }
     else {
-        const at = r.offset
-        const sealed = (header.flags & FLAG_ENCRYPTED) !== 0
-        block.readings = decodeReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0, header.version, sealed)
-        if (sealed) block.sealedAt = at
+        block.bodyAt = r.offset
+        block.readings = decodeReadings(
+            r,
+            header.readingCount,
+            (header.flags & FLAG_MISSING_VALUES) !== 0,
+            header.version,
+            (header.flags & FLAG_ENCRYPTED) !== 0
+        )
     }
     if (r.remaining() !== 0) throw new FormatError("block has " + r.remaining() + " trailing bytes before the tag")
     return block

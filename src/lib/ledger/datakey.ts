@@ -18,9 +18,10 @@ import { decodeReadings, Reading } from "../codec/readings"
 import { LedgerCrypto, seqInput } from "./keys"
 
 export const DATA_EVOLVE_LABEL = "fieldledger/v2/data-evolve"
-const DATA_EVOLVE_LABEL_BYTES = Buffer.from(DATA_EVOLVE_LABEL)
+/** Its bytes. The device's two evolutions (chain.ts sealEncoded, ChainStore) write evolveDataKey out: a call costs device code. */
+export const DATA_EVOLVE_LABEL_BYTES = Buffer.from(DATA_EVOLVE_LABEL)
 /** The nonce's first byte: the format version that defines it. */
-const NONCE_PREFIX = Buffer.from([2])
+const NONCE_PREFIX = Buffer.from("\u0002")
 export const NONCE_BYTES = 13
 
 /**
@@ -31,9 +32,11 @@ export const NONCE_BYTES = 13
  */
 export type AesCcm0 = (key: Buffer, nonce: Buffer, data: Buffer) => Buffer
 
-/** D_(seq+1) from D_seq. */
+/**
+ * D_(seq+1) from D_seq. No size checks here (they cost device code): D_0 is checked where it
+ * enters (provisioning, the firmware's fl_d0, the owner's key file), and HMAC keeps 32 bytes.
+ */
 export function evolveDataKey(crypto: LedgerCrypto, key: Buffer, deviceId: Buffer, seq: number): Buffer {
-    if (!key || key.length !== KEY_BYTES) throw new RangeError("data key must be " + KEY_BYTES + " bytes")
     return crypto.hmacSha256(key, seqInput(DATA_EVOLVE_LABEL_BYTES, deviceId, seq))
 }
 
@@ -46,7 +49,6 @@ export function deriveDataKey(crypto: LedgerCrypto, key0: Buffer, deviceId: Buff
 
 /** The 13-byte nonce of block `seq`: 0x02 || device id || u32le(seq). */
 export function dataNonce(deviceId: Buffer, seq: number): Buffer {
-    if (!deviceId || deviceId.length !== DEVICE_ID_BYTES) throw new RangeError("deviceId must be " + DEVICE_ID_BYTES + " bytes")
     return seqInput(NONCE_PREFIX, deviceId, seq)
 }
 
@@ -60,19 +62,16 @@ export function ctrInitialBlock(nonce: Buffer): Buffer {
 }
 
 /**
- * Where the readings part of an encrypted data block starts in `content` (every byte before
- * the tag): after the header, the channel count and the missing-value bitmap. Throws
- * FormatError when `content` is not an encrypted data block.
+ * Where the readings part of a data block starts in `content` (every byte before the tag):
+ * after the header, the channel count and the missing-value bitmap. Only for a data block that
+ * decoded (the host's decryptReadings) or that the device's own encoder wrote: it checks
+ * nothing the decoder checks, to stay small on the device.
  */
 export function readingsPartAt(content: Buffer): number {
     const r = new ByteReader(content, "block")
     const h = readHeader(r)
-    if (h.type !== RECORD_DATA || (h.flags & FLAG_ENCRYPTED) === 0) throw new FormatError("not an encrypted data block")
-    const channels = r.u8("channel count")
-    let at = r.offset
-    if (h.flags & FLAG_MISSING_VALUES) at += (h.readingCount * channels + 7) >> 3
-    if (at > content.length) throw new FormatError("missing-value bitmap truncated")
-    return at
+    const at = r.offset + 1
+    return h.flags & FLAG_MISSING_VALUES ? at + ((h.readingCount * content[at - 1] + 7) >> 3) : at
 }
 
 /**
@@ -82,37 +81,42 @@ export function readingsPartAt(content: Buffer): number {
 export function cryptFrom(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, seq: number, content: Buffer, at: number): Buffer {
     const out = Buffer.alloc(content.length)
     out.set(content, 0)
-    if (at < content.length) out.set(aes(dataKey, dataNonce(deviceId, seq), content.slice(at)), at)
+    out.set(aes(dataKey, dataNonce(deviceId, seq), content.slice(at)), at)
     return out
 }
 
 /**
- * Encrypts the content of a plaintext v2 data block for block `seq`: sets flag bit 2 and
- * encrypts its readings part under D_seq. The tag is then computed over the result
+ * Encrypts the content of a plaintext v2 data block for block `seq` IN PLACE (and returns it):
+ * sets flag bit 2 and encrypts its readings part under D_seq. The tag is then computed over the result
  * (encrypt-then-MAC).
  */
 export function encryptContent(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, seq: number, content: Buffer): Buffer {
-    const flagged = Buffer.alloc(content.length)
-    flagged.set(content, 0)
-    flagged[2] |= FLAG_ENCRYPTED
-    return cryptFrom(aes, dataKey, deviceId, seq, flagged, readingsPartAt(flagged))
+    // In place, with readingsPartAt and dataNonce written out: this is the device's sealing
+    // path, where each call and copy costs function code.
+    content[2] |= FLAG_ENCRYPTED
+    const r = new ByteReader(content, "block")
+    const h = readHeader(r)
+    let at = r.offset + 1
+    if (h.flags & FLAG_MISSING_VALUES) at += (h.readingCount * content[at - 1] + 7) >> 3
+    content.set(aes(dataKey, seqInput(NONCE_PREFIX, deviceId, seq), content.slice(at)), at)
+    return content
 }
 
 /** What decryptReadings needs of a decoded block (chain.ts DecodedBlock; no import, which would be a cycle). */
 export interface SealedBlockView {
     header: BlockHeader
     content: Buffer
-    sealedAt?: number
+    bodyAt?: number
 }
 
 /** An encrypted data block's channel count and missing values, which stay in clear (for counts without the key). */
 export function sealedClearPart(block: SealedBlockView): { channelCount: number; missingValues: number } {
     const content = block.content
-    const channelCount = content[block.sealedAt]
+    const channelCount = content[block.bodyAt]
     let missingValues = 0
     if (block.header.flags & FLAG_MISSING_VALUES)
         for (let k = 0; k < block.header.readingCount * channelCount; k++)
-            if (content[block.sealedAt + 1 + (k >> 3)] & (128 >> (k & 7))) missingValues++
+            if (content[block.bodyAt + 1 + (k >> 3)] & (128 >> (k & 7))) missingValues++
     return { channelCount, missingValues }
 }
 
@@ -122,12 +126,12 @@ export function sealedClearPart(block: SealedBlockView): { channelCount: number;
  * the block authentic).
  */
 export function decryptReadings(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, block: SealedBlockView): Reading[] {
-    if (block.sealedAt === undefined) throw new FormatError("not an encrypted data block")
+    if (!(block.header.flags & FLAG_ENCRYPTED) || block.bodyAt === undefined) throw new FormatError("not an encrypted data block")
     const h = block.header
     const content = block.content
     const plain = cryptFrom(aes, dataKey, deviceId, h.seq, content, readingsPartAt(content))
     const r = new ByteReader(plain, "block")
-    r.offset = block.sealedAt
+    r.offset = block.bodyAt
     const readings = decodeReadings(r, h.readingCount, (h.flags & FLAG_MISSING_VALUES) !== 0, h.version)
     if (r.remaining() !== 0) throw new FormatError("decrypted readings have " + r.remaining() + " trailing bytes")
     return readings

@@ -7,7 +7,7 @@
  * and HMAC cannot be run backwards, so every block sealed before the capture stays unforgeable.
  */
 import { copyBytes } from "../codec/bytes"
-import { DEVICE_ID_BYTES, FORMAT_V1, KEY_BYTES, LINK_BYTES, MAX_SEQ, TAG_BYTES } from "../codec/format"
+import { DEVICE_ID_BYTES, FORMAT_V1, KEY_BYTES, LINK_BYTES, TAG_BYTES } from "../codec/format"
 
 /** The primitives the ledger needs; native on the device, @noble/hashes or node:crypto on Node. */
 export interface LedgerCrypto {
@@ -45,8 +45,9 @@ function checkKeyAndDevice(key: Buffer, deviceId: Buffer) {
  * (K and the data key D) and the data block nonce.
  */
 export function seqInput(label: Buffer, deviceId: Buffer, seq: number): Buffer {
-    if (!(seq >= 0 && seq <= MAX_SEQ && Math.floor(seq) === seq))
-        throw new RangeError("seq must be an integer in 0.." + MAX_SEQ + ", got " + seq)
+    // seq >>> 0 is seq exactly for the integers 0..2^32 - 1 (NaN, negatives, fractions and
+    // larger values all change); one test and a constant message cost the least device code.
+    if (seq >>> 0 !== seq) throw new RangeError("seq must be an integer in 0..2^32 - 1")
     const input = Buffer.alloc(label.length + DEVICE_ID_BYTES + 4)
     input.set(label, 0)
     input.set(deviceId, label.length)

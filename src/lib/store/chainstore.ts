@@ -20,6 +20,7 @@
  * record still finds one record that covers the jump.
  */
 import { ByteReader, ByteWriter, constantTimeEqual, copyBytes, FormatError, mod } from "../codec/bytes"
+import { DATA_EVOLVE_LABEL_BYTES } from "../ledger/datakey"
 import { BlockSummary, ChainHead, decodeBlock, decodeBlockSummary, decodeContent, DecodedBlock } from "../ledger/chain"
 import { DEFAULT_BACKLOG_BLOCKS, slotsForBacklog } from "./defaults"
 import {
@@ -33,8 +34,8 @@ import {
     RECORD_DATA,
     TAG_BYTES,
 } from "../codec/format"
-import { blockHash, blockTag, evolveKey, LedgerCrypto } from "../ledger/keys"
-import { BLOCK_KEY_PREFIX, GENESIS_KEY, HEAD_KEY, OPEN_KEY } from "../flash/keys"
+import { blockHash, blockTag, evolveKey, LedgerCrypto, seqInput } from "../ledger/keys"
+import { BLOCK_KEY_PREFIX, GENESIS_KEY, HEAD_KEY, OPEN_KEY, PROVISIONED_DATA_KEY_SETTING } from "../flash/keys"
 import { KeyValueStore, StorageError, writeVerified } from "../flash/verified"
 import { warningLine } from "../log/lines"
 
@@ -82,6 +83,11 @@ export interface StoredHead {
      * written by firmware before v2), whose hash needs no link.
      */
     baseLink?: Buffer
+    /**
+     * D_seq, the data key of the next block, on a chain provisioned with encryption (stored
+     * after everything else; absent: readings in clear). Moved on with the seq by writeHead.
+     */
+    dataKey?: Buffer
 }
 
 /** The first block a drop would take: after the pending loss, never the genesis block. */
@@ -98,8 +104,10 @@ export function encodeHead(h: StoredHead): Buffer {
         if (!lossFits(h)) throw new RangeError("pending loss " + h.loss.fromSeq + ".." + h.loss.toSeq + " does not fit the backlog")
         w.u8(1).varint(h.loss.fromSeq).varint(h.loss.toSeq).varint(h.loss.readings).varint(h.loss.from.boot).varint(h.loss.from.uptimeMs)
     }
-    if (!h.baseLink) return w.u8(0).finish()
-    return w.u8(1).bytes(h.baseLink).finish()
+    if (!h.baseLink) w.u8(0)
+    else w.u8(1).bytes(h.baseLink)
+    if (h.dataKey) w.bytes(h.dataKey)
+    return w.finish()
 }
 
 export function decodeHead(value: Buffer): StoredHead {
@@ -130,6 +138,7 @@ export function decodeHead(value: Buffer): StoredHead {
         const hasBase = r.u8("base link flag")
         if (hasBase === 1) head.baseLink = r.bytes(LINK_BYTES, "base link")
         else if (hasBase !== 0) throw new FormatError("stored head: bad base link flag")
+        if (r.remaining() === KEY_BYTES) head.dataKey = r.bytes(KEY_BYTES, "data key")
     }
     if (r.remaining() !== 0 || head.oldestSeq > head.seq) throw new FormatError("stored head is inconsistent")
     return head
@@ -234,6 +243,14 @@ export class ChainStore {
     }
 
     private async writeHead(head: StoredHead) {
+        // The data key follows the seq: the same D for the same seq, D_(seq+1) for a commit or a
+        // roll-forward (the only writes that move the seq, by one). create() sets it for a new
+        // chain. (The store's keys, K and D, are overwritten in flash, not wiped in RAM: the
+        // Ledger wipes its own copies.)
+        const d = this.head && this.head.dataKey
+        if (d)
+            head.dataKey =
+                head.seq === this.head.seq ? d : this.crypto.hmacSha256(d, seqInput(DATA_EVOLVE_LABEL_BYTES, this.deviceId, this.head.seq))
         await writeVerified(this.kv, HEAD_KEY, encodeHead(head))
         // A commit keeps the count up to date itself; anything else that moves the backlog
         // (acknowledgement, drop, roll-forward) has it recounted when next asked.
@@ -319,8 +336,14 @@ export class ChainStore {
 
     /** Starts a chain in empty flash: the head before its genesis block. */
     async create(head: ChainHead, boot: number) {
+        // A new chain is encrypted when `provision --encrypt` left D_0 in fl_d0 (read here, where
+        // the head is made, and deleted with fl_k0 by forgetProvisionedKey); nothing carries over
+        // from an old head.
+        this.head = undefined
+        const d0 = await this.kv.get(PROVISIONED_DATA_KEY_SETTING)
         // Copies: the ledger wipes its key buffers as it evolves them.
         await this.writeHead({
+            dataKey: d0 && d0.length === KEY_BYTES ? d0 : undefined,
             seq: head.seq,
             link: copyBytes(head.link, 0, LINK_BYTES),
             key: copyBytes(head.key, 0, KEY_BYTES),

@@ -14,7 +14,7 @@ import { decodeBlock } from "../ledger/chain"
 import { decodeHead } from "./chainstore"
 import { KEY_BYTES } from "../codec/format"
 import { blockTag, LedgerCrypto } from "../ledger/keys"
-import { GENESIS_KEY, HEAD_KEY, PROVISIONED_KEY_SETTING } from "../flash/keys"
+import { GENESIS_KEY, HEAD_KEY, PROVISIONED_DATA_KEY_SETTING, PROVISIONED_KEY_SETTING } from "../flash/keys"
 import { deleteVerified, KeyValueStore } from "../flash/verified"
 import { warningLine } from "../log/lines"
 
@@ -56,7 +56,11 @@ export async function readProvisionedKey(kv: KeyValueStore, crypto: LedgerCrypto
     return { key0, adopted: await chainStartedUnder(kv, crypto, deviceId, key0) }
 }
 
-/** Deletes the provisioned K_0 from flash and checks the delete took (a StorageError if not). */
+/**
+ * Deletes the provisioned D_0 (fl_d0, which ChainStore.create put in the new chain's head),
+ * then K_0, from flash and checks the deletes took (a StorageError if not).
+ */
 export async function forgetProvisionedKey(kv: KeyValueStore) {
+    await deleteVerified(kv, PROVISIONED_DATA_KEY_SETTING)
     await deleteVerified(kv, PROVISIONED_KEY_SETTING)
 }

@@ -74,7 +74,12 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
         o.crypto,
         o.deviceId,
         o.channels,
-        { seq: h.seq, link: copyBytes(h.link, 0, LINK_BYTES), key: copyBytes(h.key, 0, KEY_BYTES) },
+        {
+            seq: h.seq,
+            link: copyBytes(h.link, 0, LINK_BYTES),
+            key: copyBytes(h.key, 0, KEY_BYTES),
+            dataKey: h.dataKey,
+        },
         o.ledger
     )
     // A reset between the genesis head and the genesis block leaves seq 0: seal it (again).
