@@ -4,7 +4,7 @@
  * tools/lib/provisioning.ts. Exit 0 done, 1 failed (the message says why and what to do),
  * 2 usage. With --json stdout is one JSON object, also on failure.
  */
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { FL_BACKLOG, FL_BLOCK_AGE, FL_GATEWAY, FL_INTERVAL, Setting } from "../src/lib/config/settings"
 import { isGatewayUrl } from "../src/lib/sync/gatewayurl"
 import { CommandLine, commandLine, deviceIdOption, gatewayOption, readAdminToken, UsageError } from "./lib/args"
@@ -29,6 +29,7 @@ import {
     uploadPending,
     validateConfig,
     writeConfig,
+    writeDataKeyFile,
 } from "./lib/provisioning"
 import { publicKeyFingerprint } from "./lib/ed25519"
 import { requestSignedCheckpoint } from "./lib/signingkey"
@@ -64,6 +65,12 @@ Options:
   --admin-token-file FILE  the gateway's admin token (else env FL_ADMIN_TOKEN)
   --pending FILE           where an offline registration goes (default ${DEFAULT_PENDING_FILE})
   --force                  re-provision a provisioned device (key succession)
+  --encrypt                end-to-end encryption of the readings: a new random data key D_0
+                           goes to the device and to --data-key-file, never to the gateway
+                           (which then stores and verifies ciphertext). Read the readings
+                           with 'fieldledger verify EXPORT --data-key PATH'
+  --data-key-file PATH     where --encrypt writes D_0 (64 hex digits, mode 0600; refused if
+                           the file exists). Lose it and the readings are lost with it
   --check                  only show the device's state and what the gateway knows of it
   --timeout S              how long to wait for the device to seal its genesis (default 30)
   --json                   one JSON object on stdout
@@ -268,6 +275,8 @@ export interface ProvisionPlan {
     force: boolean
     timeoutS: number
     pendingFile: string
+    /** --encrypt: where the data owner's key file (D_0) goes. */
+    dataKeyFile?: string
 }
 
 type Say = (line: string) => void
@@ -297,6 +306,14 @@ function provisionPlan(cli: CommandLine): ProvisionPlan {
         timeoutS: wholeNumber(cli.string("timeout"), "--timeout") ?? 30,
         pendingFile: cli.string("pending") ?? DEFAULT_PENDING_FILE,
     }
+    const dataKeyFile = cli.string("data-key-file")
+    if (cli.boolean("encrypt")) {
+        if (!dataKeyFile)
+            throw new UsageError("--encrypt needs --data-key-file PATH: where the data owner's key goes (it is never printed)")
+        if (existsSync(dataKeyFile))
+            throw new UsageError("--data-key-file " + dataKeyFile + " exists: it may hold another chain's data key")
+        plan.dataKeyFile = dataKeyFile
+    } else if (dataKeyFile) throw new UsageError("--data-key-file goes with --encrypt")
     const ssid = cli.string("wifi-ssid")
     if (ssid !== undefined) {
         const file = cli.string("wifi-password-file")
@@ -461,12 +478,19 @@ export async function provisionDevice(
     const succession = before.provisioned
     if (succession && before.signingKey && before.signingKey.forThisChain) await signBeforeSuccession(device, plan, out, say)
     const key0 = newKey0()
+    // D_0: to the owner's key file first, then to the device; never to the gateway.
+    const dataKey0 = plan.dataKeyFile ? newKey0() : undefined
+    if (dataKey0) {
+        writeDataKeyFile(plan.dataKeyFile!, dataKey0)
+        say("wrote the data key to " + plan.dataKeyFile + " (mode 0600): only its holder can read this chain's readings")
+    }
     try {
         const proof = await startChainOnDevice({
             settings: device.settings,
             crypto: nobleCrypto,
             deviceId: device.id,
             key0,
+            dataKey0,
             restartProgram: () => device.restartProgram(),
             timeoutMs: plan.timeoutS * 1000,
         })
@@ -478,6 +502,9 @@ export async function provisionDevice(
                 (/^0+$/.test(proof.link) ? "" : " (successor of head " + proof.link.slice(0, 16) + ")") +
                 "; the key is deleted from the device"
         )
+        out.encrypted = !!proof.encrypted
+        out.dataKeyFile = plan.dataKeyFile ?? null
+        if (proof.encrypted) say("the device encrypts every data block's readings; the gateway will hold ciphertext")
         out.publicKey = proof.publicKey ?? null
         say(
             proof.publicKey
@@ -497,6 +524,7 @@ export async function provisionDevice(
         await deliverRegistration(plan, registration, out, say)
     } finally {
         key0.fill(0)
+        if (dataKey0) dataKey0.fill(0)
     }
     out.after = await readDeviceState(device.settings, nobleCrypto, device.id)
 }
@@ -518,6 +546,8 @@ export async function runProvision(argv: string[]): Promise<number> {
             "admin-token-file": { type: "string" },
             pending: { type: "string" },
             force: { type: "boolean" },
+            encrypt: { type: "boolean" },
+            "data-key-file": { type: "string" },
             check: { type: "boolean" },
             timeout: { type: "string" },
         },

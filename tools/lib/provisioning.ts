@@ -13,8 +13,15 @@ import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { constantTimeEqual, toHex } from "../../src/lib/codec/bytes"
 import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
 import { decodeHead, StoredHead } from "../../src/lib/store/chainstore"
-import { ACK_KEY_SETTING, GENESIS_KEY, HEAD_KEY, PROVISIONED_KEY_SETTING, PROVISIONED_MARK_SETTING } from "../../src/lib/flash/keys"
-import { KeyValueStore, StorageError, writeVerified } from "../../src/lib/flash/verified"
+import {
+    ACK_KEY_SETTING,
+    GENESIS_KEY,
+    HEAD_KEY,
+    PROVISIONED_DATA_KEY_SETTING,
+    PROVISIONED_KEY_SETTING,
+    PROVISIONED_MARK_SETTING,
+} from "../../src/lib/flash/keys"
+import { deleteVerified, KeyValueStore, StorageError, writeVerified } from "../../src/lib/flash/verified"
 import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/ledger/devkey"
 import { KEY_BYTES } from "../../src/lib/codec/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
@@ -214,6 +221,23 @@ export function newKey0(): Buffer {
     return randomBytes(KEY_BYTES)
 }
 
+/**
+ * Writes the data owner's key file: D_0 as 64 hex digits and a newline, mode 0600, refusing to
+ * overwrite a file (it may hold another chain's key). Written before D_0 goes to the device, so
+ * that no chain is ever encrypted under a key nobody kept.
+ */
+export function writeDataKeyFile(path: string, dataKey0: Buffer) {
+    try {
+        writeFileSync(path, dataKey0.toString("hex") + "\n", { mode: 0o600, flag: "wx" })
+    } catch (e) {
+        throw new ProvisionError(
+            "data-key-file",
+            "cannot write the data key file " + path + ": " + (e as Error).message,
+            (e as NodeJS.ErrnoException).code === "EEXIST" ? "give a new path: the file may hold another chain's data key" : undefined
+        )
+    }
+}
+
 export interface ChainProof {
     /** The genesis block the device sealed under K_0, hex. */
     genesis: string
@@ -221,6 +245,8 @@ export interface ChainProof {
     link: string
     /** The chain's signing key pk_0 (hex), when the firmware published one for this genesis. */
     publicKey?: string
+    /** The new chain's head holds a data key: its readings are encrypted. */
+    encrypted?: boolean
 }
 
 /**
@@ -233,6 +259,12 @@ export async function startChainOnDevice(options: {
     crypto: LedgerCrypto
     deviceId: string
     key0: Buffer
+    /**
+     * D_0 for `--encrypt`: written (fl_d0) before K_0, so that the firmware finds it when it
+     * starts the chain under K_0; without it a stale fl_d0 is deleted first. The proof then
+     * also checks the new head holds a data key (a firmware without encryption ignores fl_d0).
+     */
+    dataKey0?: Buffer
     restartProgram(): Promise<void>
     timeoutMs?: number
     pollMs?: number
@@ -240,6 +272,8 @@ export async function startChainOnDevice(options: {
 }): Promise<ChainProof> {
     const { settings, key0 } = options
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>(r => setTimeout(r, ms)))
+    if (options.dataKey0) await writeOrExplain(settings, PROVISIONED_DATA_KEY_SETTING, options.dataKey0, "the data key")
+    else if (await settings.get(PROVISIONED_DATA_KEY_SETTING)) await deleteVerified(settings, PROVISIONED_DATA_KEY_SETTING)
     await writeOrExplain(settings, PROVISIONED_KEY_SETTING, key0, "the new key")
     await options.restartProgram()
     const deadline = Date.now() + (options.timeoutMs ?? 30000)
@@ -251,6 +285,18 @@ export async function startChainOnDevice(options: {
         const genesis = await readGenesis(settings)
         if (!pending && genesisUnder(options.crypto, key0, id, genesis)) {
             const proof: ChainProof = { genesis: toHex(Buffer.concat([genesis.content, genesis.tag])), link: toHex(genesis.header.link) }
+            if (options.dataKey0) {
+                const rawHead = await settings.get(HEAD_KEY)
+                const head = rawHead ? decodeHead(rawHead) : undefined
+                if (!head || !head.dataKey)
+                    throw new ProvisionError(
+                        "no-encryption",
+                        "the device started its chain without the data key: its firmware does not encrypt readings",
+                        "flash a firmware with encrypted readings (fieldledger 0.2 or later) and provision again, or provision without --encrypt"
+                    )
+                head.dataKey.fill(0)
+                proof.encrypted = true
+            }
             // A signing firmware publishes pk_0 before it deletes fl_k0: it is there now or never.
             const signingKey = await readSigningKey(settings, options.crypto, genesis)
             if (signingKey && signingKey.forThisChain) proof.publicKey = signingKey.publicKey
