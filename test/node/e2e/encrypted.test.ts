@@ -1,0 +1,223 @@
+/**
+ * End-to-end encryption of the readings: the firmware's wiring in the simulator, provisioned as
+ * `fieldledger provision --encrypt` leaves flash (test/harness/encrypted-sync-device.ts: fl_d0 then
+ * fl_k0, two deterministic channels), syncs to a real gateway, which verifies and stores every
+ * block without the data key. Then:
+ *
+ * - the gateway's database files (SQLite main file, WAL and shared memory, read as bytes) hold
+ *   none of the encodings a plaintext reading of the test would take: the constant channel's
+ *   stored integer 12345678 (123456.78 m at exponent -2) as the zigzag varint a data block writes
+ *   for a channel's first value (so every plaintext block of this chain would contain it), as
+ *   32-bit little- and big-endian integers, and as decimal text (JSON or CSV); the same search
+ *   finds the varint in the decrypted blocks, so it is a search that can fail;
+ * - the gateway's readings view shows counts and times but no values;
+ * - `fieldledger verify --data-key` on the gateway's export shows exactly the values fed: the
+ *   constant on every present reading, the counter 0, 1, 2, ... without a hole.
+ *
+ * Run under `flock /tmp/fl-e2e.lock` (it uses port 18797 and the simulator).
+ */
+import { ChildProcess, spawn, spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { createInterface } from "node:readline"
+import { afterAll, beforeAll, describe, expect, test } from "vitest"
+import { ByteWriter, zigzag } from "../../../src/lib/codec/bytes"
+import { RECORD_DATA } from "../../../src/lib/codec/format"
+import { decodeBlock } from "../../../src/lib/ledger/chain"
+import { cryptFrom, decryptReadings, deriveDataKey, readingsPartAt } from "../../../src/lib/ledger/datakey"
+import { parseLine } from "../../../src/lib/log/parse"
+import { nodeAesCcm0 } from "../../../tools/lib/aes"
+import { nobleCrypto } from "../../../tools/lib/crypto"
+import { cleanLine } from "../../../tools/lib/devicelog"
+import { devsCliPath } from "../../../tools/lib/devs"
+import { FaultProxy } from "../helpers/faultproxy"
+
+const PROXY_PORT = 18797
+const DEVICE_ID = "12abdd2289421234"
+/** The keys test/harness/encrypted-sync-device.ts writes to flash. */
+const KEY0 = "3a7d2c9e1b4f6a8d0c2e5b7f9a1d3c6e8b0f2a4d6c8e1b3f5a7d9c2e4b6f8a01"
+const DATA_KEY0 = "5c0f3e2a9b71d4e8a6c2f0b19d3e7a4c5b8e1f2d0a9c7b6e3f4a1d2c8b7e6f50"
+/** The constant channel: 123456.78 m, stored as 12345678 at exponent -2. */
+const CONSTANT = 123456.78
+const CONSTANT_STORED = 12345678
+const ADMIN_TOKEN = randomBytes(16).toString("hex")
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
+
+async function freePort(): Promise<number> {
+    const server = createServer()
+    await new Promise<void>(r => server.listen(0, "127.0.0.1", () => r()))
+    const port = (server.address() as { port: number }).port
+    await new Promise<void>(r => server.close(() => r()))
+    return port
+}
+
+function u32(value: number, littleEndian: boolean): Buffer {
+    const b = Buffer.alloc(4)
+    if (littleEndian) b.writeUInt32LE(value)
+    else b.writeUInt32BE(value)
+    return b
+}
+
+/** What a plaintext reading of the constant channel would put in a file. */
+const PLAINTEXT_PATTERNS: [string, Buffer][] = [
+    ["zigzag varint (a data block's first value)", new ByteWriter(8).varint(zigzag(CONSTANT_STORED)).finish()],
+    ["int32 little-endian", u32(CONSTANT_STORED, true)],
+    ["int32 big-endian", u32(CONSTANT_STORED, false)],
+    ["decimal text", Buffer.from(String(CONSTANT))],
+    ["decimal text of the stored integer", Buffer.from(String(CONSTANT_STORED))],
+]
+
+describe("encrypted readings: simulator firmware -> gateway (ciphertext only) -> verify --data-key", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fieldledger-encrypted-"))
+    const dbPath = join(dir, "gateway.db")
+    const proxy = new FaultProxy(PROXY_PORT, 0)
+    let gateway: ChildProcess
+    let gatewayPort = 0
+    const lines: string[] = []
+    let exportFile = ""
+    let exported: { blocks: string[] }
+    let dbBytes: Buffer[] = []
+
+    beforeAll(async () => {
+        const keyFile = join(dir, "master.key")
+        writeFileSync(keyFile, randomBytes(32).toString("hex"), { mode: 0o600 })
+        gatewayPort = await freePort()
+        gateway = spawn(
+            process.execPath,
+            ["bin/fieldledger.mjs", "gateway", "--db", dbPath, "--port", String(gatewayPort), "--master-key-file", keyFile],
+            { env: { ...process.env, FL_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ["ignore", "pipe", "pipe"] }
+        )
+        let output = ""
+        await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error("gateway did not start within 30 s: " + output)), 30000)
+            const onData = (d: Buffer) => {
+                output += d
+                if (output.includes("listening on")) {
+                    clearTimeout(timer)
+                    resolve()
+                }
+            }
+            gateway.stdout!.on("data", onData)
+            gateway.stderr!.on("data", onData)
+        })
+        proxy.upstreamPort = gatewayPort
+        await proxy.open()
+
+        const device = spawn(process.execPath, [devsCliPath(), "run", "test/harness/encrypted-sync-device.ts", "--test", "-T", "120000"], {
+            stdio: ["ignore", "pipe", "pipe"],
+        })
+        const onLine = (raw: string) => lines.push(cleanLine(raw))
+        createInterface({ input: device.stdout! }).on("line", onLine)
+        createInterface({ input: device.stderr! }).on("line", onLine)
+        const exited = new Promise<void>(resolve => device.on("exit", () => resolve()))
+
+        // Registered as provisioning does it: K_0 and pk_0, never the data key.
+        let publicKey0 = ""
+        const deadline = Date.now() + 60000
+        while (!publicKey0 && Date.now() < deadline) {
+            for (const l of lines) {
+                const p = parseLine(l)
+                if (p && p.kind === "signkey" && p.keyIndex === 0) publicKey0 = p.publicKey
+            }
+            await sleep(100)
+        }
+        if (!publicKey0) throw new Error("the device printed no fl:signkey index=0 within 60 s:\n" + lines.slice(-20).join("\n"))
+        const registered = await fetch(`http://127.0.0.1:${gatewayPort}/v1/devices`, {
+            method: "POST",
+            headers: { authorization: "Bearer " + ADMIN_TOKEN, "content-type": "application/json" },
+            body: JSON.stringify({ deviceId: DEVICE_ID, key0: KEY0, label: "encrypted e2e", publicKey: publicKey0 }),
+        })
+        expect(registered.status).toBe(201)
+        await exited
+        const res = await fetch(`http://127.0.0.1:${gatewayPort}/v1/devices/${DEVICE_ID}/export`, {
+            headers: { authorization: "Bearer " + ADMIN_TOKEN },
+        })
+        expect(res.status).toBe(200)
+        const text = await res.text()
+        exported = JSON.parse(text)
+        exportFile = join(dir, "chain.json")
+        writeFileSync(exportFile, text)
+        // Every file SQLite keeps for the database, while the gateway still runs (the WAL holds
+        // the newest pages until a checkpoint).
+        dbBytes = [dbPath, dbPath + "-wal", dbPath + "-shm"].filter(existsSync).map(p => readFileSync(p))
+    }, 180000)
+
+    afterAll(async () => {
+        await proxy.close()
+        gateway?.kill("SIGKILL")
+        rmSync(dir, { recursive: true, force: true })
+    })
+
+    test("the device drained its backlog of encrypted data blocks to the gateway", () => {
+        expect(
+            lines.some(l => l === "fl:harness done backlog=0"),
+            lines.slice(-20).join("\n")
+        ).toBe(true)
+        const data = exported.blocks.map(b => decodeBlock(Buffer.from(b, "hex"))).filter(b => b.header.type === RECORD_DATA)
+        expect(data.length).toBeGreaterThanOrEqual(4)
+        for (const b of data) expect(b.readings, "seq " + b.header.seq + " is not encrypted").toBeUndefined()
+    })
+
+    test("the gateway's database files hold none of the plaintext encodings (and the search finds them in plaintext)", () => {
+        expect(dbBytes.length).toBeGreaterThanOrEqual(1)
+        for (const [what, pattern] of PLAINTEXT_PATTERNS)
+            for (const bytes of dbBytes) expect(bytes.indexOf(pattern), what + " found in the database").toBe(-1)
+        // Control: the decrypted content of a block does contain the varint, so the search would see plaintext.
+        const deviceId = Buffer.from(DEVICE_ID, "hex")
+        const block = exported.blocks.map(b => decodeBlock(Buffer.from(b, "hex"))).find(b => b.header.type === RECORD_DATA)!
+        const dataKey = deriveDataKey(nobleCrypto, Buffer.from(DATA_KEY0, "hex"), deviceId, block.header.seq)
+        const readings = decryptReadings(nodeAesCcm0, dataKey, deviceId, block)
+        expect(readings.some(r => r[0] === CONSTANT_STORED)).toBe(true)
+        const plain = cryptFrom(nodeAesCcm0, dataKey, deviceId, block.header.seq, block.content, readingsPartAt(block.content))
+        expect(plain.indexOf(PLAINTEXT_PATTERNS[0][1])).toBeGreaterThanOrEqual(0)
+        expect(block.content.indexOf(PLAINTEXT_PATTERNS[0][1])).toBe(-1)
+    })
+
+    test("the gateway's readings view shows times and no values", async () => {
+        const res = await fetch(`http://127.0.0.1:${gatewayPort}/v1/devices/${DEVICE_ID}/readings`, {
+            headers: { authorization: "Bearer " + ADMIN_TOKEN },
+        })
+        expect(res.status).toBe(200)
+        const doc = await res.json()
+        expect(doc.readings.length).toBeGreaterThan(0)
+        for (const r of doc.readings) {
+            expect(r.encrypted).toBe(true)
+            expect(r.values).toEqual([])
+            expect(typeof r.uptimeMs).toBe("number")
+        }
+    })
+
+    test("verify without the data key: valid, values encrypted", () => {
+        const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "verify", exportFile, "--key", KEY0], { encoding: "utf8" })
+        expect(r.status, r.stdout + r.stderr).toBe(0)
+        expect(r.stdout).toContain("with encrypted readings")
+        expect(r.stdout).not.toContain(String(CONSTANT))
+    })
+
+    test("verify --data-key shows exactly the values fed to the simulated sensors", () => {
+        const dataKeyFile = join(dir, "data.key")
+        writeFileSync(dataKeyFile, DATA_KEY0 + "\n", { mode: 0o600 })
+        const r = spawnSync(
+            process.execPath,
+            ["bin/fieldledger.mjs", "verify", exportFile, "--key", KEY0, "--data-key", dataKeyFile, "--json"],
+            {
+                encoding: "utf8",
+            }
+        )
+        expect(r.status, r.stdout + r.stderr).toBe(0)
+        const doc = JSON.parse(r.stdout)
+        const rows: { values: (number | null)[] }[] = doc.readings
+        expect(rows.length).toBeGreaterThanOrEqual(20)
+        const counts: number[] = []
+        for (const row of rows) {
+            if (row.values[0] !== null) expect(row.values[0]).toBe(CONSTANT)
+            if (row.values[1] !== null) counts.push(row.values[1])
+        }
+        // The counter is read once per present reading: 0, 1, 2, ... in order, nothing altered.
+        expect(counts.length).toBeGreaterThanOrEqual(20)
+        expect(counts).toEqual(counts.map((_, i) => i))
+    })
+})
