@@ -15,6 +15,8 @@ import { RECORD_CHECKPOINT } from "../../src/lib/codec/format"
 import { signedCheckpointMessage } from "../../src/lib/ledger/signedcheckpoint"
 import { blockHash } from "../../src/lib/ledger/keys"
 import { runDevs } from "../../tools/lib/devs"
+import { decryptReadings, deriveDataKey } from "../../src/lib/ledger/datakey"
+import { nodeAesCcm0 } from "../../tools/lib/aes"
 
 describe("firmware chain verified on Node", () => {
     test("the Node verifier accepts every block the simulated firmware sealed", async () => {
@@ -45,6 +47,41 @@ describe("firmware chain verified on Node", () => {
         for (const b of blocks) expect(b.bytes[0]).toBe(2)
         for (const b of blocks.slice(1)) {
             for (const reading of decodeBlock(b.bytes).readings!) {
+                expect(reading[0]).toBeGreaterThan(-1000)
+                expect(reading[3]).toBeNull()
+            }
+        }
+        expect(run.code).toBe(0)
+    })
+})
+
+describe("encrypted chain sealed in the simulator, decrypted and verified on Node", () => {
+    test("the Node verifier accepts every encrypted block, and node:crypto AES-256-CTR decrypts each under D_seq", async () => {
+        const run = await runDevs(["run", "test/device/encryptedcheck.test.ts", "--test", "--test-self-exit", "-T", "30000"], {
+            timeoutMs: 90000,
+        })
+        const lines = run.output.split("\n").map(cleanLine)
+        const footer = lines.find(l => l.startsWith("fl:hostcheck"))
+        expect(footer, run.output.slice(-2000)).toBeDefined()
+        const deviceId = Buffer.from(/device=([0-9a-f]{16})/.exec(footer!)![1], "hex")
+        const blocks = blocksFromLog(run.output)
+        expect(blocks.length).toBe(Number(/blocks=(\d+)/.exec(footer!)![1]))
+        expect(blocks.length).toBeGreaterThanOrEqual(3)
+        const report = verifyChain(
+            nobleCrypto,
+            blocks.map(b => b.bytes),
+            { deviceId, key0: Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex") }
+        )
+        expect(report.failure).toBeUndefined()
+        expect(report.summary.encryptedBlocks).toBe(blocks.length - 1)
+        // The broken channel's values are missing, and that stays visible without the key.
+        expect(report.summary.missingValues).toBe(report.summary.readings)
+        const dataKey0 = Buffer.from("d1a7a0c0ffee00112233445566778899aabbccddeeff00112233445566778899", "hex")
+        for (const b of blocks.slice(1)) {
+            const block = decodeBlock(b.bytes)
+            expect(block.readings).toBeUndefined()
+            const d = deriveDataKey(nobleCrypto, dataKey0, deviceId, block.header.seq)
+            for (const reading of decryptReadings(nodeAesCcm0, d, deviceId, block)) {
                 expect(reading[0]).toBeGreaterThan(-1000)
                 expect(reading[3]).toBeNull()
             }
