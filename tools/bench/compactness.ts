@@ -11,6 +11,7 @@ import { ChannelSpec, headerSize, TAG_BYTES } from "../../src/lib/codec/format"
 import { Ledger } from "../../src/lib/ledger/ledger"
 import { verifyChain } from "../../src/lib/ledger/verify"
 import { nobleCrypto } from "../lib/crypto"
+import { decryptChain } from "../lib/decryptchain"
 import type { BenchSection } from "./section"
 import {
     loadSeattle,
@@ -24,10 +25,19 @@ import {
 
 const DEVICE_ID = Buffer.from("12abdd2289421234", "hex")
 const KEY0 = Buffer.alloc(32, 0x42)
+const DATA_KEY0 = Buffer.alloc(32, 0xd0)
 
-function sealSeattle(rows: SeattleRow[], channels: ChannelSpec[] = SEATTLE_CHANNELS, intervalMs = SEATTLE_INTERVAL_MS): Buffer[] {
+function sealSeattle(
+    rows: SeattleRow[],
+    channels: ChannelSpec[] = SEATTLE_CHANNELS,
+    intervalMs = SEATTLE_INTERVAL_MS,
+    dataKey0?: Buffer
+): Buffer[] {
     // Seal on size only (no time limit): the figure is the codec's, not the sealing policy's.
-    const ledger = new Ledger(nobleCrypto, DEVICE_ID, channels, newChainHead(Buffer.from(KEY0)), { intervalMs, maxBlockAgeMs: 2 ** 53 - 1 })
+    const head = newChainHead(Buffer.from(KEY0))
+    // With a data key the readings are encrypted (provision --encrypt).
+    if (dataKey0) head.dataKey = Buffer.from(dataKey0)
+    const ledger = new Ledger(nobleCrypto, DEVICE_ID, channels, head, { intervalMs, maxBlockAgeMs: 2 ** 53 - 1 })
     const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0, unixTime: rows[0].unixTime }, "fieldledger/bench", "bench").bytes]
     rows.forEach((row, i) => {
         for (const b of ledger.append(row.values, {
@@ -94,6 +104,18 @@ export const compactness: BenchSection = {
             header += hs
             payload += b.content.length - hs
         }
+        // The same readings encrypted end to end, and how fast the owner's verify --data-key
+        // decrypts them (tools/lib/decryptchain.ts, one core: best of several passes).
+        const encrypted = sealSeattle(rows, SEATTLE_CHANNELS, SEATTLE_INTERVAL_MS, DATA_KEY0)
+        const encryptedTotal = encrypted.reduce((n, b) => n + b.length, 0)
+        let bestMs = Infinity
+        for (let pass = 0; pass < 15; pass++) {
+            const t0 = performance.now()
+            const out = decryptChain(encrypted, DEVICE_ID, DATA_KEY0)
+            bestMs = Math.min(bestMs, performance.now() - t0)
+            if (out.rows.length !== rows.length || Math.round(out.rows[7].values[1]! * 10) !== rows[7].values[1])
+                throw new Error("the encrypted benchmark chain does not decrypt to its readings")
+        }
         const daily = loadSeattleDaily()
         const dailyBlocks = sealSeattle(daily.rows, SEATTLE_DAILY_CHANNELS, SEATTLE_DAILY_INTERVAL_MS)
         const dailyTotal = dailyBlocks.reduce((n, b) => n + b.length, 0)
@@ -106,6 +128,8 @@ export const compactness: BenchSection = {
         const perReading = (bytes: number) => bytes / rows.length
         const figures = {
             bytesPerReading: perReading(total),
+            bytesPerReadingEncrypted: perReading(encryptedTotal),
+            decryptReadingsPerSec: Math.round(rows.length / (bestMs / 1000)),
             bytesPerReadingRaw: perReading(raw),
             bytesPerReadingJsonLines: perReading(json),
             bytesPerReadingCoseMac0: perReading(cose),
@@ -125,6 +149,8 @@ export const compactness: BenchSection = {
             lines: [
                 `${rows.length} readings, 3 channels (0.1 hPa, 0.1 degC, 0.1 m/s), hourly`,
                 row("fieldledger chain (all blocks)", total),
+                row("fieldledger chain, encrypted", encryptedTotal),
+                `  verify --data-key decrypts ${Math.round(rows.length / (bestMs / 1000)).toLocaleString("en-US")} readings/s (one core)`,
                 row("raw fixed point, 3 x int16", raw),
                 row("JSON lines", json),
                 row("CBOR + COSE_Mac0 per reading", cose),
