@@ -2,7 +2,8 @@
  * The device program of the device-overhead benchmark (tools/bench/deviceoverhead.ts). In one
  * VM, in alternating rounds over the same simulated sensors: a baseline phase that only reads
  * them N times, a ledger phase that reads them N times and appends each reading to a ledger
- * (encode, append, seal with hash link and HMAC whenever a block is full), and a seal phase
+ * (encode, append, seal with hash link and HMAC whenever a block is full), the same with the
+ * readings encrypted (a data key in the head: provision --encrypt), and a seal phase
  * that seals M one-reading blocks. Every loop yields once per reading (`ds.sleep(0)`), the same
  * in each phase. The VM has no wall clock, so the host times the phases from the
  * `fl:bench` lines. Run as a test (`devs run --test --test-self-exit`): no sockets.
@@ -31,10 +32,13 @@ for (const s of sources) s.health = new ChannelHealth({ spec: s.spec, stuckAfter
 const deviceId = Buffer.from("12abdd2289421234", "hex")
 const specs = sources.map(s => s.spec)
 
-function newLedger(): Ledger {
+/** `encrypted`: a data key in the head, as after provision --encrypt (one AES call and one more HMAC per block). */
+function newLedger(encrypted = false): Ledger {
     const key = Buffer.alloc(32)
     for (let i = 0; i < 32; i++) key[i] = i
-    const ledger = new Ledger(deviceCrypto, deviceId, specs, newChainHead(key), { intervalMs: 1000, maxBlockAgeMs: BLOCK_AGE_MS })
+    const head = newChainHead(key)
+    if (encrypted) head.dataKey = hex`d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0`
+    const ledger = new Ledger(deviceCrypto, deviceId, specs, head, { intervalMs: 1000, maxBlockAgeMs: BLOCK_AGE_MS })
     ledger.sealGenesis({ boot: 0, uptimeMs: 0 }, "bench", "simulator")
     return ledger
 }
@@ -46,8 +50,8 @@ async function baseline() {
     }
 }
 
-async function withLedger(): Promise<number> {
-    const ledger = newLedger()
+async function withLedger(encrypted = false): Promise<number> {
+    const ledger = newLedger(encrypted)
     let sealed = 0
     for (let i = 0; i < READINGS; i++) {
         const time = { boot: 0, uptimeMs: i * 1000 }
@@ -82,6 +86,10 @@ describe("device overhead", () => {
             console.log("fl:bench start ledger")
             const blocks = await withLedger()
             console.log("fl:bench end ledger ms=" + (ds.millis() - t0) + " blocks=" + blocks)
+            t0 = ds.millis()
+            console.log("fl:bench start ledgerenc")
+            const encryptedBlocks = await withLedger(true)
+            console.log("fl:bench end ledgerenc ms=" + (ds.millis() - t0) + " blocks=" + encryptedBlocks)
             t0 = ds.millis()
             console.log("fl:bench start seal")
             await seals()
