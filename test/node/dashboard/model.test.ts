@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest"
 // @ts-expect-error: model.js is a plain ES module for the browser, without type declarations.
 import { cadenceText, deviceState, gapText, isUpperBound, lostText, staleThresholdMs } from "../../../tools/dashboard/public/model.js"
 // @ts-expect-error: as above.
-import { signingText } from "../../../tools/dashboard/public/model.js"
+import { buildSeries, signingText } from "../../../tools/dashboard/public/model.js"
 
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0)
 const MINUTE = 60000
@@ -92,5 +92,16 @@ describe("signingText", () => {
             "signed up to seq 41 (key a18112b0b7b4225f); later checkpoints unverifiable"
         )
         expect(signingText({ signing: null })).toBe("no signing key registered")
+    })
+})
+
+describe("buildSeries with end-to-end encrypted readings", () => {
+    test("rows without values (the gateway has no data key) keep their times and plot as no value, with no fault marks", () => {
+        const rows = [0, 1, 2].map(i => ({ seq: 1, boot: 1, uptimeMs: 1000 * i, values: [], encrypted: true }))
+        const series = buildSeries(rows, [], 2)
+        expect(series.data[0]).toHaveLength(3)
+        expect(series.data[1]).toEqual([null, null, null])
+        expect(series.data[2]).toEqual([null, null, null])
+        expect(series.faults).toEqual([])
     })
 })

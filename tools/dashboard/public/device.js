@@ -228,7 +228,12 @@ export function createDeviceView(main, id) {
                 plots.push(plot)
             })
         }
-        plotsTitle.textContent = "Readings" + (blockRange().from ? " (newest " + BLOCK_LIST_LIMIT + " blocks)" : "")
+        // End-to-end encrypted readings (provision --encrypt): the gateway has times, no values.
+        const encrypted = readings.readings.filter(r => r.encrypted).length
+        plotsTitle.textContent =
+            "Readings" +
+            (blockRange().from ? " (newest " + BLOCK_LIST_LIMIT + " blocks)" : "") +
+            (encrypted ? " · " + plural(encrypted, "reading") + " encrypted end to end: times only, values need the owner's data key" : "")
         plots.forEach((plot, c) => {
             plot.flSeries = series
             const faults = series.faults.filter(f => f.channel === c).length
