@@ -97,7 +97,7 @@ describe("signingText", () => {
 
 describe("buildSeries with end-to-end encrypted readings", () => {
     test("rows without values (the gateway has no data key) keep their times and plot as no value, with no fault marks", () => {
-        const rows = [0, 1, 2].map(i => ({ seq: 1, boot: 1, uptimeMs: 1000 * i, values: [], encrypted: true }))
+        const rows = [0, 1, 2].map(i => ({ seq: 1, boot: 1, uptimeMs: 1000 * i, values: [] as (number | null)[], encrypted: true }))
         const series = buildSeries(rows, [], 2)
         expect(series.data[0]).toHaveLength(3)
         expect(series.data[1]).toEqual([null, null, null])
