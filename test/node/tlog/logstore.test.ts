@@ -1,10 +1,14 @@
-/** The LogStore contract (logstore-contract.ts) on the SQLite store, in the gateway's database; its entries built in SQL. */
+/** The LogStore contract (logstore-contract.ts) on the SQLite store, in the gateway's database; its entries built in SQL; the reader's tile cache. */
 import { describe, expect, it } from "vitest"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { SqliteStore } from "../../../tools/gateway/store"
+import { LogIntegrator } from "../../../tools/gateway/tlog/integrator"
+import { LogReader } from "../../../tools/gateway/tlog/logreader"
 import { decodeLeaf, encodeLeaf, LeafEntry } from "../../../tools/lib/tlog/leaf"
+import { leafHash, verifyInclusion } from "../../../tools/lib/tlog/merkle"
+import { LOG } from "./helpers"
 import { logStoreContract } from "./logstore-contract"
 
 logStoreContract("SQLite", async () => {
@@ -45,6 +49,36 @@ describe("SQLite readEntries", () => {
             await expect(log.readEntries(2, 3)).rejects.toThrow(/device id 0000000000000ABC/)
             gateway.db.prepare("UPDATE log_leaves SET device_id = '000000000000zzzz' WHERE idx = 2").run()
             await expect(log.readEntries(2, 3)).rejects.toThrow(/device id 000000000000zzzz/)
+        } finally {
+            await gateway.close()
+            rmSync(dir, { recursive: true, force: true })
+        }
+    })
+})
+
+describe("LogReader's tile cache", () => {
+    it("serves proofs that verify when the cache holds about one tile and evicts on every proof", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "fl-logstore-"))
+        const gateway = new SqliteStore(join(dir, "g.db"))
+        try {
+            const store = gateway.log
+            await store.appendLeaves(
+                Array.from({ length: 1500 }, (_, i) => ({
+                    deviceId: "be4c" + String(i % 7).padStart(12, "0"),
+                    chain: 0,
+                    seq: Math.floor(i / 7),
+                    hash: Buffer.alloc(32, i & 255),
+                }))
+            )
+            const cp = await new LogIntegrator({ store, signer: LOG.signer, origin: LOG.origin }).checkpoint()
+            const entries = await store.readEntries(0, cp.size)
+            const reader = new LogReader(store, 20_000)
+            // Leaves of different level-0 tiles in turn: each proof needs a tile the last one pushed out.
+            for (const i of [0, 1499, 256, 1280, 5, 700, 1024, 255, 1499, 0]) {
+                const p = await reader.inclusionProof(i)
+                expect(p.b).toBe(1500)
+                expect(verifyInclusion(i, cp.size, leafHash(entries[i]), p.proof, cp.root), "leaf " + i).toBe(true)
+            }
         } finally {
             await gateway.close()
             rmSync(dir, { recursive: true, force: true })

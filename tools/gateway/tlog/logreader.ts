@@ -15,9 +15,9 @@ import { LogStore, StoredCheckpoint, tileMapKey } from "./logstore"
 /**
  * Bytes of stored tiles kept in memory, least recently used out first. A full stored tile is
  * 16,320 bytes (its 256 hashes and their inner nodes), so 64 MiB holds every tile of a log of
- * 1,000,000 leaves (3,907 at level 0, 16 above) and, beyond that, the level-0 tiles of the
- * 1,000,000 leaves last asked about and every tile above level 0 up to 250M leaves. A tile
- * read from the database costs about ten times what the rest of a proof does.
+ * 1,000,000 leaves (3,907 at level 0, 16 above); beyond that, the tiles asked for last (a tile
+ * above level 0 serves the proofs of 65,536 leaves or more, so those stay). Reading a tile from
+ * the database was most of what a proof cost.
  */
 export const TILE_CACHE_BYTES = 64 * 1024 * 1024
 
