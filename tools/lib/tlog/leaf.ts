@@ -34,7 +34,7 @@ export function encodeLeaf(e: LeafEntry, into?: Buffer, offset = 0): Buffer {
     return b
 }
 
-/** Strict: throws RangeError on anything but a version-1 entry. */
+/** Strict: throws RangeError on anything but a version-1 entry. The hash is a view of `b` (the auditor decodes every leaf). */
 export function decodeLeaf(b: Buffer): LeafEntry {
     if (b.length !== LEAF_BYTES || b[0] !== LEAF_VERSION)
         throw new RangeError("not a version " + LEAF_VERSION + " log entry of " + LEAF_BYTES + " bytes")
@@ -42,7 +42,7 @@ export function decodeLeaf(b: Buffer): LeafEntry {
         deviceId: b.toString("hex", 1, 9),
         chain: b.readUInt16BE(9),
         seq: b.readUInt32BE(11),
-        hash: Buffer.from(b.subarray(15, 15 + HASH_BYTES)),
+        hash: b.subarray(15, 15 + HASH_BYTES),
     }
 }
 
