@@ -8,7 +8,7 @@ import { commandLine, durationOption, portOption, readAdminToken, UsageError } f
 import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
 import { startGateway } from "./gateway/server"
 import { GatewayService, RegisterDevice } from "./gateway/service"
-import { GatewayStore } from "./gateway/store"
+import { describeStore, openStore } from "./gateway/openstore"
 import { HttpError } from "./gateway/errors"
 import { DEFAULT_STALE_AFTER_MS } from "./dashboard/routes"
 import { isAddressInUse, portInUseMessage } from "./lib/ports"
@@ -54,12 +54,12 @@ export function masterKeyBesideDatabase(db: string): string {
  * Registers a device in the database at `db` without HTTP (for `npm start` and tests). The
  * master key must be the gateway's. Throws HttpError 409 when already registered, 400 on bad input.
  */
-export function registerDevice(options: { db: string; masterKey: Buffer }, device: RegisterDevice) {
-    const store = new GatewayStore(options.db)
+export async function registerDevice(options: { db: string; masterKey: Buffer }, device: RegisterDevice) {
+    const store = await openStore(options.db)
     try {
-        return new GatewayService({ store, masterKey: options.masterKey }).register(device)
+        return await (await GatewayService.open({ store, masterKey: options.masterKey })).register(device)
     } finally {
-        store.close()
+        await store.close()
     }
 }
 

@@ -22,6 +22,7 @@ import { batchBytes, encodeBatch, MAX_BATCH_BYTES } from "../../src/lib/sync/syn
 import { initialVerifierState } from "../../src/lib/ledger/verify"
 import { ingestBatch, StoredBlockRef } from "../gateway/ingest"
 import { startGateway } from "../gateway/server"
+import type { SqliteStore } from "../gateway/store"
 import { nobleCrypto, nodeCrypto } from "../lib/crypto"
 import type { BenchSection } from "./section"
 
@@ -121,9 +122,9 @@ function verifyAll(crypto: LedgerCrypto, devices: SimDevice[], split: Buffer[][]
 async function ingestOverHttp(devices: SimDevice[], split: Buffer[][][], synchronous: "FULL" | "NORMAL") {
     const dir = mkdtempSync(join(tmpdir(), "fl-bench-gateway-"))
     const gateway = await startGateway({ db: join(dir, "bench.db"), port: 0, masterKey: Buffer.alloc(32, 0x77), log: () => {} })
-    gateway.service.store.db.pragma("synchronous = " + synchronous)
+    ;(gateway.service.store as SqliteStore).db.pragma("synchronous = " + synchronous)
     try {
-        for (const d of devices) gateway.service.register({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") })
+        for (const d of devices) await gateway.service.register({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") })
         // Each client takes devices round-robin and posts each device's batches in order.
         type Post = { url: string; body: Uint8Array<ArrayBuffer> }
         const queues: Post[][] = Array.from({ length: CLIENTS }, (): Post[] => [])
