@@ -3,7 +3,7 @@
  * postgresql:// URL opens PostgreSQL (pgstore.ts), anything else is a SQLite file path
  * (store.ts). Nothing else in the gateway knows which one it got.
  */
-import { GatewayStore, SqliteStore, StoreError } from "./store"
+import { GatewayStore, SqliteStore } from "./store"
 
 /** True when `location` names a PostgreSQL database rather than a SQLite file. */
 export function isPostgresUrl(location: string): boolean {
@@ -12,7 +12,10 @@ export function isPostgresUrl(location: string): boolean {
 
 /** Opens (creating and migrating as needed) the store at `location`. */
 export async function openStore(location: string): Promise<GatewayStore> {
-    if (isPostgresUrl(location)) throw new StoreError("PostgreSQL is not supported yet")
+    if (isPostgresUrl(location)) {
+        const { PgStore } = await import("./pgstore")
+        return PgStore.open(location)
+    }
     return new SqliteStore(location)
 }
 

@@ -527,8 +527,10 @@ export class SqliteStore implements GatewayStore {
     }
 
     private transaction(deviceId: string): DeviceTransaction {
+        const r = this.stmts.device.get(deviceId)
+        const locked = r ? deviceFromRow(r) : undefined
         return {
-            device: () => this.device(deviceId),
+            device: async () => locked,
             blocksAt: seqs => this.blocksAt(deviceId, seqs),
             blockAt: seq => this.blockAt(deviceId, seq),
             commitBatch: async w => {
