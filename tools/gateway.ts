@@ -178,10 +178,12 @@ export async function runCopy(argv: string[]): Promise<number> {
         target = await PgStore.open(to)
         console.log(`copying ${from} into ${describeStore(to)}`)
         let shown = ""
-        const report = await copyStore(source, target, p => {
-            const line = `device ${p.deviceIndex + 1}/${p.devices} ${p.device}: ${p.blocks}/${p.sourceBlocks} blocks`
-            if (line !== shown) console.log("  " + line)
-            shown = line
+        const report = await copyStore(source, target, {
+            onProgress: p => {
+                const line = `device ${p.deviceIndex + 1}/${p.devices} ${p.device}: ${p.blocks}/${p.sourceBlocks} blocks`
+                if (line !== shown) console.log("  " + line)
+                shown = line
+            },
         })
         console.log(
             `copied ${report.devices} devices (${report.blocksCopied} blocks written by this run, ${report.events} security events, ${report.successionChains} closed chains)`

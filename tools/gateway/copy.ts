@@ -71,8 +71,10 @@ const BLOCK_TYPES = ["bigint", "int", "bigint", "bigint", "bigint", "int", "bigi
 export async function copyStore(
     source: SqliteStore,
     target: PgStore,
-    onProgress: (p: CopyProgress) => void = () => {}
+    options: { onProgress?: (p: CopyProgress) => void; pageBlocks?: number } = {}
 ): Promise<CopyReport> {
+    const onProgress = options.onProgress ?? (() => {})
+    const pageBlocks = options.pageBlocks ?? COPY_PAGE_BLOCKS
     const db = source.db
     const pool = target.pool
     await copyMeta(db, pool)
@@ -88,7 +90,7 @@ export async function copyStore(
         for (;;) {
             const page = db
                 .prepare(`SELECT ${BLOCK_FIELDS.join(", ")} FROM blocks WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?`)
-                .all(d.id, after, COPY_PAGE_BLOCKS) as any[]
+                .all(d.id, after, pageBlocks) as any[]
             if (page.length === 0) break
             blocksCopied += await copyBlockPage(db, pool, d.id, page)
             after = page[page.length - 1].seq
