@@ -13,9 +13,9 @@ export const fleet: BenchSection = {
         if (!postgresInstalled()) return { lines: ["  skipped: PostgreSQL 15 is not installed"], figures: {} }
         const cluster = await startPgCluster()
         try {
-            const devices = quick ? 6 : 16
-            const blocksPerDevice = quick ? 60 : 200
-            const kills = quick ? 4 : 10
+            const devices = quick ? 4 : 16
+            const blocksPerDevice = quick ? 40 : 200
+            const kills = quick ? 3 : 10
             const r = await runFleetFaultRun({
                 dbUrl: await cluster.createDatabase("bench_fleet"),
                 gateways: 3,

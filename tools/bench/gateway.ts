@@ -262,10 +262,10 @@ export const gateway: BenchSection = {
     },
 }
 
-/** PostgreSQL through 1 and 2 gateways on a cluster of its own (quick: the first 16 devices); undefined when not installed. */
+/** PostgreSQL through 1 and 2 gateways on a cluster of its own (quick: the first 8 devices); undefined when not installed. */
 async function ingestPgRuns(devices: SimDevice[], split: Buffer[][][], quick: boolean) {
     if (!postgresInstalled()) return undefined
-    const n = quick ? Math.min(16, devices.length) : devices.length
+    const n = quick ? Math.min(8, devices.length) : devices.length
     const cluster = await startPgCluster()
     try {
         const blocks = split.slice(0, n).reduce((sum, batches) => sum + batches.reduce((m, b) => m + b.length, 0), 0)
