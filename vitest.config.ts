@@ -16,7 +16,16 @@ export default defineConfig({
     test: {
         testTimeout: 60000,
         projects: [
-            { extends: true, test: { name: "node", include: ["test/node/**/*.test.ts"], exclude: BUS_SUITES } },
+            {
+                extends: true,
+                // PostgreSQL for the suites that need it: one cluster per run, started on first use.
+                test: {
+                    name: "node",
+                    include: ["test/node/**/*.test.ts"],
+                    exclude: BUS_SUITES,
+                    globalSetup: ["test/node/helpers/pgsetup.ts"],
+                },
+            },
             { extends: true, test: { name: "bus", include: BUS_SUITES, fileParallelism: false } },
         ],
     },

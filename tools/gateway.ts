@@ -1,6 +1,8 @@
 /**
- * `fieldledger gateway`: serves the gateway's HTTP API (docs/API.md) on a SQLite store. A thin
- * command over tools/gateway/server.ts; `registerDevice` registers without HTTP.
+ * `fieldledger gateway`: serves the gateway's HTTP API (docs/API.md) on a SQLite store or, for
+ * a fleet of gateways, on PostgreSQL (docs/DEPLOY.md). A thin command over
+ * tools/gateway/server.ts; `registerDevice` registers without HTTP; `fieldledger gateway copy`
+ * moves a SQLite database into PostgreSQL (tools/gateway/copy.ts).
  */
 import { homedir } from "node:os"
 import { dirname, join } from "node:path"
@@ -8,19 +10,25 @@ import { commandLine, durationOption, portOption, readAdminToken, UsageError } f
 import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
 import { startGateway } from "./gateway/server"
 import { GatewayService, RegisterDevice } from "./gateway/service"
-import { GatewayStore } from "./gateway/store"
+import { existsSync } from "node:fs"
+import { copyStore } from "./gateway/copy"
+import { describeStore, isPostgresUrl, openStore } from "./gateway/openstore"
+import { PgStore } from "./gateway/pgstore"
+import { SqliteStore, StoreError } from "./gateway/store"
 import { HttpError } from "./gateway/errors"
 import { DEFAULT_STALE_AFTER_MS } from "./dashboard/routes"
 import { isAddressInUse, portInUseMessage } from "./lib/ports"
 
-export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE] [--stale-after DURATION]
+export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH|URL] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE] [--stale-after DURATION]
 
 Runs the fieldledger gateway: devices post their sealed blocks to it, it verifies every block
-(tag under its epoch key, link, seq) and stores them in SQLite; operators read the fleet,
-readings and exports over HTTP (docs/API.md).
+(tag under its epoch key, link, seq) and stores them in SQLite or PostgreSQL; operators read
+the fleet, readings and exports over HTTP (docs/API.md). Several gateways may share one
+PostgreSQL database (docs/DEPLOY.md).
 
 Options:
-  --db PATH                SQLite database (default data/gateway.db; created if absent)
+  --db PATH|URL            SQLite database file (default data/gateway.db; created if absent),
+                           or postgres://USER@HOST:PORT/DB for PostgreSQL (else env FL_DB_URL)
   --port N                 TCP port (default 8787; 0 picks a free one)
   --host ADDR              address to listen on (default 127.0.0.1)
   --admin-token-file FILE  file holding the admin token (else env FL_ADMIN_TOKEN; without
@@ -35,7 +43,23 @@ Options:
                            when it seals a block: about hourly on hardware defaults); this long
                            alone until the period is known. Minutes (15) or a number with a
                            unit: 90s, 20m, 2h, 1d (default 15 min)
-  -h, --help               this help`
+  -h, --help               this help
+
+Also: fieldledger gateway copy --from data/gateway.db --to postgres://...   (--help)`
+
+export const COPY_HELP = `Usage: fieldledger gateway copy --from PATH --to URL
+
+Copies a gateway's SQLite database into PostgreSQL, to move a site to a fleet of gateways
+(docs/DEPLOY.md): every device, its key (still sealed under the master key: start the fleet
+with the same master key), block, gap record, security event and closed chain. Stop the
+SQLite gateway first. Resumable and idempotent: run it again after an interruption, or to
+check a finished copy (it writes nothing new). It ends by comparing both databases device by
+device and exits 1 if anything differs.
+
+Options:
+  --from PATH   the SQLite database (must exist)
+  --to URL      postgres://USER@HOST:PORT/DB (created tables are migrated as the gateway does)
+  -h, --help    this help`
 
 /**
  * Where the master key lives when none is given: in the user's configuration directory, apart
@@ -54,16 +78,17 @@ export function masterKeyBesideDatabase(db: string): string {
  * Registers a device in the database at `db` without HTTP (for `npm start` and tests). The
  * master key must be the gateway's. Throws HttpError 409 when already registered, 400 on bad input.
  */
-export function registerDevice(options: { db: string; masterKey: Buffer }, device: RegisterDevice) {
-    const store = new GatewayStore(options.db)
+export async function registerDevice(options: { db: string; masterKey: Buffer }, device: RegisterDevice) {
+    const store = await openStore(options.db)
     try {
-        return new GatewayService({ store, masterKey: options.masterKey }).register(device)
+        return await (await GatewayService.open({ store, masterKey: options.masterKey })).register(device)
     } finally {
-        store.close()
+        await store.close()
     }
 }
 
 export async function runGateway(argv: string[]): Promise<number> {
+    if (argv[0] === "copy") return runCopy(argv.slice(1))
     const cli = commandLine(
         argv,
         {
@@ -77,7 +102,7 @@ export async function runGateway(argv: string[]): Promise<number> {
         GATEWAY_HELP
     )
     if (!cli) return 0
-    const db = cli.string("db") ?? "data/gateway.db"
+    const db = cli.string("db") ?? (process.env.FL_DB_URL || "data/gateway.db")
     const port = portOption(cli, 8787)
     const host = cli.string("host") ?? "127.0.0.1"
     const staleAfterMs = durationOption(cli, "stale-after", DEFAULT_STALE_AFTER_MS)
@@ -89,7 +114,7 @@ export async function runGateway(argv: string[]): Promise<number> {
             envValue: process.env.FL_MASTER_KEY || undefined,
             file: cli.string("master-key-file"),
             defaultFile: defaultMasterKeyFile(),
-            legacyFile: masterKeyBesideDatabase(db),
+            legacyFile: isPostgresUrl(db) ? undefined : masterKeyBesideDatabase(db),
         })
     } catch (e) {
         if (e instanceof KeyVaultError) throw new UsageError(e.message)
@@ -117,9 +142,13 @@ export async function runGateway(argv: string[]): Promise<number> {
             console.error(portInUseMessage("gateway", port))
             return 1
         }
+        if (e instanceof StoreError || isDatabaseUnreachable(e)) {
+            console.error(`fieldledger gateway: database ${describeStore(db)}: ${(e as Error).message || "unreachable"}`)
+            return 1
+        }
         throw e
     }
-    console.log(`fieldledger gateway listening on ${gateway.url} (database ${db}, master key from ${master.from})`)
+    console.log(`fieldledger gateway listening on ${gateway.url} (database ${describeStore(db)}, master key from ${master.from})`)
     if (!adminToken)
         console.log("no admin token (FL_ADMIN_TOKEN or --admin-token-file): registration and key succession over HTTP are disabled")
     await new Promise<void>(resolve => {
@@ -132,3 +161,54 @@ export async function runGateway(argv: string[]): Promise<number> {
 }
 
 export { HttpError }
+
+/** `fieldledger gateway copy`: SQLite to PostgreSQL, with progress, then a verification. */
+export async function runCopy(argv: string[]): Promise<number> {
+    const cli = commandLine(argv, { from: { type: "string" }, to: { type: "string" } }, COPY_HELP)
+    if (!cli) return 0
+    const from = cli.string("from")
+    const to = cli.string("to")
+    if (!from || !to) throw new UsageError("copy needs --from PATH and --to URL")
+    if (!isPostgresUrl(to)) throw new UsageError("--to must be a postgres:// URL")
+    if (isPostgresUrl(from) || !existsSync(from)) throw new UsageError("--from must be an existing SQLite database file")
+    let source: SqliteStore | undefined
+    let target: PgStore | undefined
+    try {
+        source = new SqliteStore(from)
+        target = await PgStore.open(to)
+        console.log(`copying ${from} into ${describeStore(to)}`)
+        let shown = ""
+        const report = await copyStore(source, target, {
+            onProgress: p => {
+                const line = `device ${p.deviceIndex + 1}/${p.devices} ${p.device}: ${p.blocks}/${p.sourceBlocks} blocks`
+                if (line !== shown) console.log("  " + line)
+                shown = line
+            },
+        })
+        console.log(
+            `copied ${report.devices} devices (${report.blocksCopied} blocks written by this run, ${report.events} security events, ${report.successionChains} closed chains)`
+        )
+        if (report.differences.length > 0) {
+            console.error("fieldledger gateway copy: the target differs from the source:\n  " + report.differences.join("\n  "))
+            return 1
+        }
+        console.log("verified: every device, block, gap record, event and closed chain in the target matches the source")
+        return 0
+    } catch (e) {
+        if (e instanceof StoreError || isDatabaseUnreachable(e)) {
+            console.error("fieldledger gateway copy: " + (e as Error).message)
+            return 1
+        }
+        throw e
+    } finally {
+        source?.db.close()
+        await target?.close()
+    }
+}
+
+/** A PostgreSQL server that cannot be reached or refuses us: a message, not a stack trace. */
+function isDatabaseUnreachable(e: unknown): boolean {
+    const code = (e as { code?: string })?.code ?? ""
+    // Socket errors, and PostgreSQL's classes 08 (connection) and 28 (authorization), 3D000 (no such database).
+    return ["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ETIMEDOUT"].includes(code) || /^(08|28)/.test(code) || code === "3D000"
+}

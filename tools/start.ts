@@ -168,8 +168,8 @@ async function continueProvisioned(o: BringUp, device: BusDevice, configuredGate
         await device.restartProgram()
         say(`device ${deviceId}: now syncing to ${gateway.url} (program restarted)`)
     }
-    if (!gateway.service.store.device(deviceId)) {
-        gateway.service.register({ deviceId, key0: key0.toString("hex"), label: "simulated device" })
+    if (!(await gateway.service.store.device(deviceId))) {
+        await gateway.service.register({ deviceId, key0: key0.toString("hex"), label: "simulated device" })
         say(`gateway: registered device ${deviceId} under its key from ${o.keyFile}`)
     }
     say(`device ${deviceId} is provisioned: its chain continues under the key in ${o.keyFile}`)
@@ -200,12 +200,12 @@ async function provisionAfresh(o: BringUp, device: BusDevice) {
     await markProvisioned(device.settings, Math.floor(Date.now() / 1000))
     const successor = /^0+$/.test(proof.link) ? "" : ` (successor of head ${proof.link.slice(0, 16)})`
     say(`  the device sealed a new genesis block under the new key${successor} and deleted the key; marked provisioned`)
-    if (gateway.service.store.device(deviceId)) {
+    if (await gateway.service.store.device(deviceId)) {
         // A database kept with --continue holds the device's earlier chain: key succession.
-        const r = succeed(gateway.service, deviceId, { key0: key0.toString("hex"), genesis: proof.genesis })
+        const r = await succeed(gateway.service, deviceId, { key0: key0.toString("hex"), genesis: proof.genesis })
         say(`  gateway: chain ${r.closedChain} closed (head seq ${r.closedHead.seq}); the new chain succeeds it`)
     } else {
-        gateway.service.register({ deviceId, key0: key0.toString("hex"), label: "simulated device" })
+        await gateway.service.register({ deviceId, key0: key0.toString("hex"), label: "simulated device" })
         say(`  gateway: registered device ${deviceId} with the new key (kept in ${o.keyFile}, mode 0600)`)
     }
 }
@@ -342,11 +342,11 @@ class DeviceView {
     }
 
     /** With --continue, the chain the gateway already holds: checked once, shown no more. */
-    loadStoredChain() {
+    async loadStoredChain() {
         const { deviceId } = this.o
-        if (!this.o.resume || !this.gateway.service.store.device(deviceId)) return
+        if (!this.o.resume || !(await this.gateway.service.store.device(deviceId))) return
         this.registered = true
-        const exported = JSON.parse(this.gateway.service.exportChain(deviceId)) as { blocks: string[] }
+        const exported = JSON.parse(await this.gateway.service.exportChain(deviceId)) as { blocks: string[] }
         for (const hex of exported.blocks) this.watch.add(Buffer.from(hex, "hex"))
         if (exported.blocks.length > 0)
             console.log(`continuing device ${deviceId}'s chain: the gateway holds ${exported.blocks.length} blocks`)
@@ -355,7 +355,7 @@ class DeviceView {
     /** One raw line of the simulator's output. */
     onLine(raw: string, line: DeviceLine | undefined) {
         const clean = cleanLine(raw)
-        if (line?.kind === "sync") this.onSync(line)
+        if (line?.kind === "sync") void this.onSync(line)
         const alarming = line?.kind === "warning" || line?.kind === "error" || line?.kind === "fault"
         if ((this.o.verbose && line?.kind !== "block") || (!this.o.verbose && alarming)) console.log("  [firmware] " + clean)
         const block = this.parser.push(raw)
@@ -375,9 +375,9 @@ class DeviceView {
         }
     }
 
-    private onSync(line: Extract<DeviceLine, { kind: "sync" }>) {
+    private async onSync(line: Extract<DeviceLine, { kind: "sync" }>) {
         if (!this.registered) return
-        const d = this.gateway.service.store.device(this.o.deviceId)
+        const d = await this.gateway.service.store.device(this.o.deviceId)
         const held = d && d.headSeq >= 0 ? `gateway holds seq 0..${d.headSeq}, ${d.readings} readings stored` : "gateway holds nothing yet"
         if (line.outcome === "synced") console.log(`  synced   ${line.sent} block(s); ${held}; device backlog ${line.backlog}`)
         else console.log(`  sync ${line.outcome}: ${line.error ?? ""} (${line.sent} block(s) not taken; the device retries with backoff)`)
@@ -488,14 +488,14 @@ async function runSimulatedDevice(o: StartOptions, gateway: RunningGateway, view
 }
 
 /** The gateway's export of the chain, for `fieldledger verify`. */
-function writeExport(o: StartOptions, gateway: RunningGateway) {
-    const d = gateway.service.store.device(o.deviceId)
+async function writeExport(o: StartOptions, gateway: RunningGateway) {
+    const d = await gateway.service.store.device(o.deviceId)
     if (!d || d.headSeq < 0) {
         console.log("the gateway stored nothing from the device in this run")
         return
     }
     mkdirSync(dirname(o.exportFile), { recursive: true })
-    writeFileSync(o.exportFile, gateway.service.exportChain(o.deviceId))
+    writeFileSync(o.exportFile, await gateway.service.exportChain(o.deviceId))
     console.log(
         `the gateway verified and stored ${d.blockCount} blocks (${d.readings} readings, ${d.gapRecords} gap records, ${d.events} security events)`
     )
@@ -518,9 +518,9 @@ export async function runStart(argv: string[]): Promise<number> {
         if (!gateway) return 1
         const view = new DeviceView(options, gateway)
         try {
-            view.loadStoredChain()
+            await view.loadStoredChain()
             await runSimulatedDevice(options, gateway, view)
-            writeExport(options, gateway)
+            await writeExport(options, gateway)
         } finally {
             view.key0?.fill(0)
             await gateway.close()

@@ -109,10 +109,10 @@ describe("record-type names: one list next to the record constants", () => {
     })
 
     test("the gateway's block list names every stored block by it", async () => {
-        const gw = openGateway()
+        const gw = await openGateway()
         try {
             const chain = buildChain(nodeCrypto, { dataBlocks: 2, perBlock: 3, gap: true })
-            registerTestDevice(gw)
+            await registerTestDevice(gw)
             expect((await post(gw, batch(chain.blocks))).status).toBe(200)
             const { body } = await get(gw, syncPath(ID))
             expect(body.blocks.map((b: { type: string }) => b.type)).toEqual(
@@ -120,7 +120,7 @@ describe("record-type names: one list next to the record constants", () => {
             )
             expect(body.blocks.map((b: { type: string }) => b.type)).toContain("gap")
         } finally {
-            gw.close()
+            await gw.close()
             removeDir(gw.dir)
         }
     })
@@ -141,16 +141,16 @@ describe("fixed-point values: the gateway converts with the codec's fromFixedPoi
             sealed.push(reading)
             blocks.push(...ledger.append(reading, { boot: 0, uptimeMs: 1000 * (i + 1) }))
         }
-        const gw = openGateway()
+        const gw = await openGateway()
         try {
-            registerTestDevice(gw)
+            await registerTestDevice(gw)
             expect((await post(gw, batch(blocks))).status).toBe(200)
             const { body } = await get(gw, "/v1/devices/" + ID + "/readings")
             expect(body.readings.map((r: { values: number[] }) => r.values)).toEqual(
                 sealed.map(r => r.map((x, c) => fromFixedPoint(x, channels[c].exponent)))
             )
         } finally {
-            gw.close()
+            await gw.close()
             removeDir(gw.dir)
         }
     })
@@ -165,12 +165,12 @@ function writePendingFile(file: string, deviceId: string, key0: string) {
 describe("device ids: one rule (16 lower-case hex digits) for the command line, the gateway and the pending file", () => {
     let gw: TestGateway
     let dir: string
-    beforeEach(() => {
-        gw = openGateway()
+    beforeEach(async () => {
+        gw = await openGateway()
         dir = mkdtempSync(join(tmpdir(), "fl-facts-"))
     })
-    afterEach(() => {
-        gw.close()
+    afterEach(async () => {
+        await gw.close()
         removeDir(gw.dir)
         rmSync(dir, { recursive: true, force: true })
     })
@@ -208,18 +208,18 @@ describe("keys as hex: either case on input, one parser, lower case out", () => 
 
     test("the gateway's master key, its registration and the pending file take an upper-case key as the same key", async () => {
         expect(parseMasterKey(upper + "\n", "master key").equals(key)).toBe(true)
-        const gw = openGateway()
+        const gw = await openGateway()
         const dir = mkdtempSync(join(tmpdir(), "fl-facts-"))
         try {
             const chain = buildChain(nodeCrypto, { key, dataBlocks: 1, perBlock: 2 })
-            gw.service.register({ deviceId: ID, key0: upper })
+            await gw.service.register({ deviceId: ID, key0: upper })
             // The chain sealed under the key verifies: the gateway holds its bytes, not its spelling.
             expect((await post(gw, batch(chain.blocks))).status).toBe(200)
             const file = join(dir, "pending.json")
             writePendingFile(file, ID, upper)
             expect(readPendingFile(file).registrations[0].key0).toBe(upper)
         } finally {
-            gw.close()
+            await gw.close()
             removeDir(gw.dir)
             rmSync(dir, { recursive: true, force: true })
         }
@@ -249,12 +249,12 @@ describe("the sync path: one builder for the firmware, the bridge and the gatewa
     })
 
     test("the bridge posts to syncUrl, and the gateway's route answers there", async () => {
-        const gw = openGateway()
+        const gw = await openGateway()
         try {
             const d = new FakeDevice()
             const store: ChainStore = (await d.boot(1)).store
             await d.kv.set("FL_GATEWAY", settingValue("usb"))
-            gw.service.register({ deviceId: FAKE_ID, key0: "77".repeat(32) })
+            await gw.service.register({ deviceId: FAKE_ID, key0: "77".repeat(32) })
             const urls: string[] = []
             const fetchVia = (async (url: string, init: RequestInit) => {
                 urls.push(url)
@@ -278,7 +278,7 @@ describe("the sync path: one builder for the firmware, the bridge and the gatewa
             expect((await device).outcome).toBe("synced")
             expect(urls).toEqual([syncUrl("http://gw.test:8787/", FAKE_ID, round.backlog!)])
         } finally {
-            gw.close()
+            await gw.close()
             removeDir(gw.dir)
         }
     })

@@ -6,7 +6,11 @@
  *   (OpenSSL, the speed-of-light reference measured in the same run);
  * - ingest: batches posted over HTTP on loopback by several concurrent clients into a
  *   gateway on a fresh SQLite file (one transaction per request), with synchronous=FULL (what
- *   the gateway runs) and NORMAL (its earlier setting) in the same run.
+ *   the gateway runs) and NORMAL (its earlier setting) in the same run;
+ * - the same ingest into PostgreSQL (a private cluster started for the run, synchronous_commit
+ *   on) through 1 and 2 gateway processes, the batches spread over them request by request as
+ *   a load balancer without affinity would (so each device's head keeps moving under the other
+ *   gateway, the fleet's worst case). Database, gateways and clients share the machine.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -22,8 +26,11 @@ import { batchBytes, encodeBatch, MAX_BATCH_BYTES } from "../../src/lib/sync/syn
 import { initialVerifierState } from "../../src/lib/ledger/verify"
 import { ingestBatch, StoredBlockRef } from "../gateway/ingest"
 import { startGateway } from "../gateway/server"
+import type { SqliteStore } from "../gateway/store"
 import { nobleCrypto, nodeCrypto } from "../lib/crypto"
 import type { BenchSection } from "./section"
+import { FLEET_ADMIN_TOKEN, freePort, GatewayProcess } from "./fleet"
+import { PgCluster, postgresInstalled, startPgCluster } from "../lib/pgcluster"
 
 const DEVICES = 64
 const READINGS_PER_DEVICE = 40000
@@ -121,9 +128,9 @@ function verifyAll(crypto: LedgerCrypto, devices: SimDevice[], split: Buffer[][]
 async function ingestOverHttp(devices: SimDevice[], split: Buffer[][][], synchronous: "FULL" | "NORMAL") {
     const dir = mkdtempSync(join(tmpdir(), "fl-bench-gateway-"))
     const gateway = await startGateway({ db: join(dir, "bench.db"), port: 0, masterKey: Buffer.alloc(32, 0x77), log: () => {} })
-    gateway.service.store.db.pragma("synchronous = " + synchronous)
+    ;(gateway.service.store as SqliteStore).db.pragma("synchronous = " + synchronous)
     try {
-        for (const d of devices) gateway.service.register({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") })
+        for (const d of devices) await gateway.service.register({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") })
         // Each client takes devices round-robin and posts each device's batches in order.
         type Post = { url: string; body: Uint8Array<ArrayBuffer> }
         const queues: Post[][] = Array.from({ length: CLIENTS }, (): Post[] => [])
@@ -143,6 +150,43 @@ async function ingestOverHttp(devices: SimDevice[], split: Buffer[][][], synchro
     } finally {
         await gateway.close()
         rmSync(dir, { recursive: true, force: true })
+    }
+}
+
+/**
+ * The same posting into PostgreSQL through `count` gateway processes: each device's batches in
+ * order, batch i of device n to gateway (n + i) mod count.
+ */
+async function ingestIntoPg(cluster: PgCluster, devices: SimDevice[], split: Buffer[][][], count: number) {
+    const dbUrl = await cluster.createDatabase("bench_ingest_" + count)
+    const gateways: GatewayProcess[] = []
+    for (let i = 0; i < count; i++) gateways.push(new GatewayProcess(dbUrl, await freePort()))
+    try {
+        await gateways[0].start()
+        await Promise.all(gateways.slice(1).map(g => g.start()))
+        for (const d of devices) {
+            const res = await fetch(gateways[0].url + "/v1/devices", {
+                method: "POST",
+                headers: { authorization: "Bearer " + FLEET_ADMIN_TOKEN, "content-type": "application/json" },
+                body: JSON.stringify({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") }),
+            })
+            if (res.status !== 201) throw new Error("bench registration refused: " + (await res.text()))
+        }
+        type Post = { url: string; body: Uint8Array<ArrayBuffer> }
+        const queues: Post[][] = Array.from({ length: CLIENTS }, (): Post[] => [])
+        devices.forEach((d, n) => {
+            split[n].forEach((blocks, i) =>
+                queues[n % CLIENTS].push({
+                    url: gateways[(n + i) % count].url + syncPath(d.id.toString("hex")),
+                    body: new Uint8Array(encodeBatch(Buffer.alloc(8, n), blocks)),
+                })
+            )
+        })
+        const start = performance.now()
+        const requests = await runClients(queues)
+        return { seconds: (performance.now() - start) / 1000, requests }
+    } finally {
+        await Promise.all(gateways.map(g => g.kill("SIGTERM")))
     }
 }
 
@@ -173,8 +217,8 @@ function runClients(queues: { url: string; body: Uint8Array<ArrayBuffer> }[][]):
 
 export const gateway: BenchSection = {
     name: "gateway",
-    description: "gateway verification per core (noble vs node:crypto) and HTTP ingest into SQLite",
-    async run() {
+    description: "gateway verification per core (noble vs node:crypto) and HTTP ingest into SQLite and PostgreSQL",
+    async run({ quick }) {
         const devices = Array.from({ length: DEVICES }, (_, n) => simulateDevice(n))
         const split = devices.map(d => batches(d.blocks))
         const blocks = devices.reduce((n, d) => n + d.blocks.length, 0)
@@ -189,6 +233,13 @@ export const gateway: BenchSection = {
         const ingestBlocksNormal = blocks / normal.seconds
         const ingestReadings = readings / http.seconds
         const f = (x: number) => Math.round(x).toLocaleString("en-US")
+        const pg = await ingestPgRuns(devices, split, quick)
+        const pgLines = pg
+            ? [
+                  `  ingest over HTTP into PostgreSQL      ${f(pg.one).padStart(12)} blocks/s    (1 gateway process; ${(pg.one / ingestBlocks).toFixed(2)}x SQLite; ${pg.blocks} blocks of ${pg.devices} devices; synchronous_commit=on)`,
+                  `    through 2 gateway processes         ${f(pg.two).padStart(12)} blocks/s    (${(pg.two / ingestBlocks).toFixed(2)}x SQLite, goal >= 0.6; ${(pg.two / pg.one).toFixed(2)}x one gateway; database, gateways and clients on one 2-core machine)`,
+              ]
+            : ["  ingest into PostgreSQL: skipped (PostgreSQL 15 is not installed)"]
         return {
             lines: [
                 `  ${DEVICES} devices x ${READINGS_PER_DEVICE} readings (3 channels): ${blocks} blocks, ${(readings / blocks).toFixed(1)} readings per block`,
@@ -197,6 +248,7 @@ export const gateway: BenchSection = {
                 `  ingest over HTTP into SQLite          ${f(ingestBlocks).padStart(12)} blocks/s    (goal >= 10,000; ${http.requests} requests, ${CLIENTS} clients; synchronous=FULL)`,
                 `    the same with synchronous=NORMAL    ${f(ingestBlocksNormal).padStart(12)} blocks/s    (FULL costs ${((1 - ingestBlocks / ingestBlocksNormal) * 100).toFixed(0)}%; NORMAL can lose acked batches on power loss)`,
                 `                                        ${f(ingestReadings).padStart(12)} readings/s  (${(ingestReadings / node).toFixed(2)}x node:crypto verification alone)`,
+                ...pgLines,
             ],
             figures: {
                 verifyReadingsPerSec: Math.round(noble),
@@ -204,7 +256,23 @@ export const gateway: BenchSection = {
                 ingestBlocksPerSec: Math.round(ingestBlocks),
                 ingestBlocksPerSecSyncNormal: Math.round(ingestBlocksNormal),
                 ingestReadingsPerSec: Math.round(ingestReadings),
+                ...(pg ? { ingestBlocksPerSecPg1: Math.round(pg.one), ingestBlocksPerSecPg2: Math.round(pg.two) } : {}),
             },
         }
     },
+}
+
+/** PostgreSQL through 1 and 2 gateways on a cluster of its own (quick: the first 8 devices); undefined when not installed. */
+async function ingestPgRuns(devices: SimDevice[], split: Buffer[][][], quick: boolean) {
+    if (!postgresInstalled()) return undefined
+    const n = quick ? Math.min(8, devices.length) : devices.length
+    const cluster = await startPgCluster()
+    try {
+        const blocks = split.slice(0, n).reduce((sum, batches) => sum + batches.reduce((m, b) => m + b.length, 0), 0)
+        const one = await ingestIntoPg(cluster, devices.slice(0, n), split.slice(0, n), 1)
+        const two = await ingestIntoPg(cluster, devices.slice(0, n), split.slice(0, n), 2)
+        return { one: blocks / one.seconds, two: blocks / two.seconds, blocks, devices: n }
+    } finally {
+        cluster.stop()
+    }
 }

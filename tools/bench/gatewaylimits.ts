@@ -35,7 +35,7 @@ async function withGateway<T>(run: (g: RunningGateway) => Promise<T>): Promise<T
     const dir = mkdtempSync(join(tmpdir(), "fl-bench-limits-"))
     const gateway = await startGateway({ db: join(dir, "bench.db"), port: 0, masterKey: Buffer.alloc(32, 0x77), log: () => {} })
     try {
-        gateway.service.register({ deviceId: ID.toString("hex"), key0: KEY0.toString("hex") })
+        await gateway.service.register({ deviceId: ID.toString("hex"), key0: KEY0.toString("hex") })
         return await run(gateway)
     } finally {
         await gateway.close()
@@ -214,7 +214,7 @@ async function attackedSync(requests: number) {
  * 1,024 blocks sealed by the shared Ledger, their bytes repeated under the later seqs (the
  * export does not verify, so only the sizes matter; the file does not verify past block 1,023).
  */
-function storeLongChain(gateway: RunningGateway, count: number) {
+async function storeLongChain(gateway: RunningGateway, count: number) {
     const sealed = sealChain(1023)
     const summaries = sealed.map(b => summarizeBlock(decodeBlock(b), b, nodeCrypto.sha256(b)))
     for (let from = 0; from < count; from += 50000) {
@@ -222,14 +222,14 @@ function storeLongChain(gateway: RunningGateway, count: number) {
             ...summaries[(from + i) % summaries.length],
             seq: from + i,
         }))
-        gateway.service.store.commitBatch({ deviceId: ID.toString("hex"), now: Date.now(), blocks: rows, events: [] })
+        await gateway.service.store.commitBatch({ deviceId: ID.toString("hex"), now: Date.now(), blocks: rows, events: [] })
     }
 }
 
 async function exportLong(count: number) {
     return withGateway(async gateway => {
         const built = performance.now()
-        storeLongChain(gateway, count)
+        await storeLongChain(gateway, count)
         const buildSeconds = (performance.now() - built) / 1000
         // Collect the chain building's garbage first, so it cannot mask growth during the export.
         collectGarbage()

@@ -9,9 +9,10 @@ import { deviceOverhead } from "./deviceoverhead"
 import { endurance } from "./endurance"
 import { gateway } from "./gateway"
 import { gatewayLimits } from "./gatewaylimits"
+import { fleet } from "./fleetsection"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, deviceOverhead]
+export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, fleet, deviceOverhead]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--quick] [--only NAME]
 

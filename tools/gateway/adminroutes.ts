@@ -19,8 +19,8 @@ export function adminRoutes(service: GatewayService, adminToken: string | undefi
         .get("/admin/check", auth, c => c.json({ ok: true }))
         .post("/devices", auth, async c => {
             const input = await readJsonObject(c, '{"deviceId": "<16 hex>", "key0": "<64 hex>", "label"?: "..."}')
-            const device = service.register(input as unknown as RegisterDevice)
-            return c.json(service.deviceView(device), 201)
+            const device = await service.register(input as unknown as RegisterDevice)
+            return c.json(await service.deviceView(device), 201)
         })
         .route("/devices", successionRoutes(service, auth))
 }

@@ -81,19 +81,19 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, limi
  * A 200 whose body is pulled from `chunks` one piece at a time as the client reads it: a slow
  * reader holds one piece, not the whole answer, and each piece is one slice of the event loop.
  */
-function streamed(chunks: Iterator<string>, headers: Record<string, string>): Response {
+function streamed(chunks: AsyncIterator<string>, headers: Record<string, string>): Response {
     const encoder = new TextEncoder()
     const body = new ReadableStream<Uint8Array>({
         async pull(controller) {
             // A turn of the event loop between pieces: on loopback a socket can take a piece
             // at once, and without this the whole answer would be written in one turn.
             await new Promise(resolve => setImmediate(resolve))
-            const piece = chunks.next()
+            const piece = await chunks.next()
             if (piece.done) controller.close()
             else controller.enqueue(encoder.encode(piece.value))
         },
         cancel() {
-            chunks.return?.(undefined)
+            void chunks.return?.(undefined)
         },
     })
     return new Response(body, { status: 200, headers })
@@ -128,51 +128,51 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     })
     app.notFound(c => c.json({ error: "not-found", message: "no route " + echo(c.req.method + " " + c.req.path) }, 404))
 
-    app.get("/v1/health", c => c.json(service.health()))
+    app.get("/v1/health", async c => c.json(await service.health()))
     app.route("/v1", adminRoutes(service, options.adminToken))
 
-    app.get("/v1/devices", c => c.json({ devices: service.fleet() }))
-    app.get("/v1/devices/:id", c => c.json(service.deviceDetail(c.req.param("id"))))
+    app.get("/v1/devices", async c => c.json({ devices: await service.fleet() }))
+    app.get("/v1/devices/:id", async c => c.json(await service.deviceDetail(c.req.param("id"))))
 
     app.post(syncPath(":id"), async c => {
         requireBatchType(c.req.header("content-type"))
         const { body, oversize } = await readLimited(c.req.raw, MAX_BATCH_BYTES)
         if (oversize) c.header("connection", "close")
         else await service.prepareIngest(c.req.param("id"), body)
-        const reply = service.ingest(c.req.param("id"), body, { oversize, backlog: c.req.query("backlog") })
+        const reply = await service.ingest(c.req.param("id"), body, { oversize, backlog: c.req.query("backlog") })
         return c.json(reply.body, reply.status)
     })
 
-    app.get("/v1/devices/:id/export", c => {
+    app.get("/v1/devices/:id/export", async c => {
         const id = c.req.param("id")
-        const chunks = service.exportStream(id)
+        const chunks = await service.exportStream(id)
         return streamed(chunks, {
             "content-type": "application/json; charset=utf-8",
             "content-disposition": `attachment; filename="${id}.json"`,
         })
     })
 
-    app.get("/v1/devices/:id/blocks", c => {
+    app.get("/v1/devices/:id/blocks", async c => {
         const range = {
             fromSeq: seqParam(c.req.query("from"), "from"),
             toSeq: seqParam(c.req.query("to"), "to"),
             limit: seqParam(c.req.query("limit"), "limit"),
         }
-        return streamed(service.blockListStream(c.req.param("id"), range), { "content-type": "application/json" })
+        return streamed(await service.blockListStream(c.req.param("id"), range), { "content-type": "application/json" })
     })
 
-    app.get("/v1/devices/:id/readings", c => {
+    app.get("/v1/devices/:id/readings", async c => {
         const format = c.req.query("format") ?? "json"
         const range = { fromSeq: seqParam(c.req.query("from"), "from"), toSeq: seqParam(c.req.query("to"), "to") }
         if (format !== "json" && format !== "csv") throw new HttpError(400, "bad-request", "format must be json or csv")
-        const { chunks, next } = service.readingsStream(c.req.param("id"), range, format)
+        const { chunks, next } = await service.readingsStream(c.req.param("id"), range, format)
         const headers: Record<string, string> = { "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/json" }
         if (next !== undefined) headers["x-next-from"] = String(next)
         return streamed(chunks, headers)
     })
 
-    app.get("/v1/devices/:id/events", c => c.json({ deviceId: c.req.param("id"), events: service.events(c.req.param("id")) }))
-    app.get("/v1/devices/:id/gaps", c => c.json({ deviceId: c.req.param("id"), gaps: service.gaps(c.req.param("id")) }))
+    app.get("/v1/devices/:id/events", async c => c.json({ deviceId: c.req.param("id"), events: await service.events(c.req.param("id")) }))
+    app.get("/v1/devices/:id/gaps", async c => c.json({ deviceId: c.req.param("id"), gaps: await service.gaps(c.req.param("id")) }))
     registerDashboard(app, { staleAfterMs: options.staleAfterMs, heartbeatMs: options.heartbeatMs, now: options.now })
 
     return app

@@ -127,6 +127,56 @@ export function highestKeyNeeded(expectedSeq: number, blocks: Buffer[], storedSa
     return highest
 }
 
+/**
+ * The seqs below `expectedSeq` whose stored blocks `ingestBatch` (and `highestKeyNeeded`) may
+ * look up for these blocks: a re-sent or forked block's own seq and the one before it (its
+ * link), and the last seq a gap record declares dropped. Blocks at or past `expectedSeq` are
+ * looked up in the batch itself. The caller reads these before the (synchronous) ingest.
+ */
+export function storedSeqsNeeded(expectedSeq: number, blocks: Buffer[]): number[] {
+    const seqs = new Set<number>()
+    const below = (seq: number) => {
+        if (seq >= 0 && seq < expectedSeq) seqs.add(seq)
+    }
+    for (const bytes of blocks) {
+        let header
+        try {
+            header = readHeader(new ByteReader(bytes, "block"))
+        } catch (e) {
+            if (e instanceof FormatError) break
+            throw e
+        }
+        below(header.seq)
+        below(header.seq - 1)
+        if (header.type === RECORD_GAP) {
+            try {
+                const gap = decodeBlock(bytes).gap
+                if (gap && gap.lostBlocks > 0) below(gap.firstLostSeq + gap.lostBlocks - 1)
+            } catch (e) {
+                if (!(e instanceof FormatError)) throw e
+            }
+        }
+    }
+    return [...seqs]
+}
+
+/**
+ * A lookup over blocks read ahead (storedSeqsNeeded): a seq below the head that was not read
+ * ahead is a mistake in that list, and fails loudly rather than passing for "not stored".
+ */
+export function preparedLookup(
+    expectedSeq: number,
+    needed: readonly number[],
+    found: Map<number, StoredBlockRef>
+): (seq: number) => StoredBlockRef | undefined {
+    const asked = new Set(needed)
+    return seq => {
+        const b = found.get(seq)
+        if (b || seq >= expectedSeq || asked.has(seq)) return b
+        throw new Error("ingest looked up stored block " + seq + ", which was not read ahead")
+    }
+}
+
 export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult {
     const pending = new Map<number, StoredBlockRef>()
     const lookup = (seq: number) => pending.get(seq) ?? ctx.stored(seq)

@@ -7,10 +7,10 @@ import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { createGatewayApp } from "./app"
 import { GatewayService } from "./service"
-import { GatewayStore } from "./store"
+import { openStore } from "./openstore"
 
 export interface GatewayOptions {
-    /** SQLite file (created if absent). */
+    /** SQLite file (created if absent) or postgres:// URL (openstore.ts). */
     db: string
     host?: string
     port?: number
@@ -61,12 +61,12 @@ export interface RunningGateway {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-    const store = new GatewayStore(options.db)
+    const store = await openStore(options.db)
     let service: GatewayService
     try {
-        service = new GatewayService({ store, masterKey: options.masterKey, now: options.now })
+        service = await GatewayService.open({ store, masterKey: options.masterKey, now: options.now })
     } catch (e) {
-        store.close()
+        await store.close()
         throw e
     }
     const app = createGatewayApp({
@@ -104,8 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         close: () =>
             new Promise<void>(resolve => {
                 server.close(() => {
-                    store.close()
-                    resolve()
+                    void store.close().then(resolve, resolve)
                 })
                 ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
             }),

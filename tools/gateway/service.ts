@@ -27,7 +27,7 @@ import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
 import { backlogAfterAck, batchSeqs } from "./backlogleft"
 import { echo, HttpError } from "./errors"
-import { highestKeyNeeded, ingestBatch, IngestResult } from "./ingest"
+import { highestKeyNeeded, ingestBatch, IngestResult, preparedLookup, storedSeqsNeeded } from "./ingest"
 import { KeyVault } from "./keyvault"
 import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
 
@@ -54,9 +54,15 @@ export interface RegisterDevice {
     label?: string
 }
 
-/** What the gateway keeps in memory per device: K_0's derivatives and the verifier's state. */
+/**
+ * What the gateway keeps in memory per device: K_0's derivatives and the verifier's state after
+ * the head it last saw. Another gateway on the same database may have moved the head since (or
+ * replaced K_0): `ingest` compares with the locked device row and rebuilds when it did.
+ */
 interface DeviceSession {
     id: Buffer
+    /** K_0 as the store held it sealed when the session was built. */
+    key0Sealed: Buffer
     key0: Buffer
     ackKey: Buffer
     state: VerifierState
@@ -117,10 +123,15 @@ function readingRows(b: BlockRecord, channels: ChannelSpec[]): ReadingRow[] {
 }
 
 /** `prefix`, the pages' items as a JSON array's elements, then `]`, `"next": N` if given, and `}`. */
-function* jsonArrayStream<T>(prefix: string, pages: Iterable<T[]>, view: (item: T) => unknown, next?: number): Generator<string> {
+async function* jsonArrayStream<T>(
+    prefix: string,
+    pages: AsyncIterable<T[]>,
+    view: (item: T) => unknown,
+    next?: number
+): AsyncGenerator<string> {
     yield prefix
     let first = true
-    for (const page of pages) {
+    for await (const page of pages) {
         if (page.length === 0) continue
         yield (first ? "" : ",") + page.map(item => JSON.stringify(view(item))).join(",")
         first = false
@@ -165,21 +176,32 @@ export class GatewayService {
     private readonly now: () => number
     private readonly sessions = new Map<string, DeviceSession>()
     /** Each device's epoch key grid (epochkeys.ts), kept across sessions until K_0 changes. */
-    private readonly keyCaches = new Map<string, EpochKeyCache>()
+    private readonly keyCaches = new Map<string, { key0Sealed: Buffer; cache: EpochKeyCache }>()
 
     constructor(options: GatewayServiceOptions) {
         this.store = options.store
         this.vault = new KeyVault(options.masterKey)
         this.crypto = options.crypto ?? INGEST_CRYPTO
         this.now = options.now ?? Date.now
-        // The first master key used with a database is the only one that opens it.
-        const check = this.store.metaGet(MASTER_CHECK)
-        if (check) this.vault.open(check, MASTER_CHECK_AD)
-        else this.store.metaSet(MASTER_CHECK, this.vault.seal(Buffer.alloc(0), MASTER_CHECK_AD))
+    }
+
+    /** A service over `store`, once the master key is known to open it (KeyVaultError if not). */
+    static async open(options: GatewayServiceOptions): Promise<GatewayService> {
+        const service = new GatewayService(options)
+        await service.checkMasterKey()
+        return service
+    }
+
+    /** The first master key used with a database is the only one that opens it (whichever gateway came first). */
+    private async checkMasterKey() {
+        const check =
+            (await this.store.metaGet(MASTER_CHECK)) ??
+            (await this.store.metaInit(MASTER_CHECK, this.vault.seal(Buffer.alloc(0), MASTER_CHECK_AD)))
+        this.vault.open(check, MASTER_CHECK_AD)
     }
 
     /** Registers a device; HttpError 400 on a bad id or key, 409 if already registered. */
-    register(input: RegisterDevice): DeviceRecord {
+    async register(input: RegisterDevice): Promise<DeviceRecord> {
         if (!isDeviceIdHex(input?.deviceId)) throw new HttpError(400, "bad-request", '"deviceId" must be ' + DEVICE_ID_TEXT)
         if (!isKeyHex(input.key0)) throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_TEXT)
         // A lone surrogate half is not text: it has no UTF-8 form, so it would be stored, and read back, as U+FFFD.
@@ -187,9 +209,9 @@ export class GatewayService {
             throw new HttpError(400, "bad-request", '"label" must be well-formed text of at most 200 characters')
         const id = Buffer.from(input.deviceId, "hex")
         const sealed = this.vault.seal(parseKeyHex(input.key0, "key0"), id)
-        if (!this.store.insertDevice(input.deviceId, input.label ?? null, sealed, this.now()))
+        if (!(await this.store.insertDevice(input.deviceId, input.label ?? null, sealed, this.now())))
             throw new HttpError(409, "already-registered", "device " + input.deviceId + " is already registered")
-        return this.store.device(input.deviceId)
+        return (await this.store.device(input.deviceId))!
     }
 
     /** K_0 sealed under the master key, as the store keeps it (for a key succession). */
@@ -204,13 +226,16 @@ export class GatewayService {
     }
 
     private keyCache(d: DeviceRecord): EpochKeyCache {
-        let cache = this.keyCaches.get(d.id)
-        if (!cache) {
+        let cached = this.keyCaches.get(d.id)
+        // A K_0 other than the one the grid grew from: a key succession (here or on another gateway).
+        if (cached && !cached.key0Sealed.equals(d.key0Sealed)) this.forgetSession(d.id)
+        cached = this.keyCaches.get(d.id)
+        if (!cached) {
             const id = Buffer.from(d.id, "hex")
-            cache = new EpochKeyCache(this.crypto, id, this.vault.open(d.key0Sealed, id))
-            this.keyCaches.set(d.id, cache)
+            cached = { key0Sealed: d.key0Sealed, cache: new EpochKeyCache(this.crypto, id, this.vault.open(d.key0Sealed, id)) }
+            this.keyCaches.set(d.id, cached)
         }
-        return cache
+        return cached.cache
     }
 
     /**
@@ -220,7 +245,7 @@ export class GatewayService {
      * the body gets wrong is left for `ingest` to report.
      */
     async prepareIngest(idHex: string, body: Buffer): Promise<void> {
-        const d = isDeviceIdHex(idHex) ? this.store.device(idHex) : undefined
+        const d = isDeviceIdHex(idHex) ? await this.store.device(idHex) : undefined
         if (!d) return
         const cache = this.keyCache(d)
         // A session to build: K_head from K_0. Once built, the session holds it, so a device
@@ -234,28 +259,34 @@ export class GatewayService {
             throw e
         }
         const expected = this.sessions.get(d.id)?.state.expectedSeq ?? d.headSeq + 1
-        const highest = highestKeyNeeded(expected, blocks, (seq, bytes) => !!this.store.blockAt(d.id, seq)?.bytes.equals(bytes))
+        const stored = await this.store.blocksAt(d.id, storedSeqsNeeded(expected, blocks))
+        const highest = highestKeyNeeded(expected, blocks, (seq, bytes) => !!stored.get(seq)?.bytes.equals(bytes))
         if (highest >= 0) await cache.reach(highest)
     }
 
     /** The registered device; HttpError 404 otherwise. */
-    device(idHex: string): DeviceRecord {
-        const d = isDeviceIdHex(idHex) ? this.store.device(idHex) : undefined
+    async device(idHex: string): Promise<DeviceRecord> {
+        const d = isDeviceIdHex(idHex) ? await this.store.device(idHex) : undefined
         if (!d) throw new HttpError(404, "unknown-device", "no device " + echo(idHex) + " is registered")
         return d
     }
 
-    /** The cached session, rebuilt from the store (K_head derived from K_0) when absent. */
-    private session(d: DeviceRecord): DeviceSession {
+    /**
+     * The cached session, rebuilt from `d` (K_head derived from K_0) when absent or when `d`,
+     * as read from the store, is not where the session is: another gateway stored blocks of
+     * this device or closed its chain since. `blockAt` reads the store (inside the lock when
+     * ingesting).
+     */
+    private async session(d: DeviceRecord, blockAt: (seq: number) => Promise<BlockRecord | undefined>): Promise<DeviceSession> {
+        const epochKeys = this.keyCache(d)
         const cached = this.sessions.get(d.id)
-        if (cached) return cached
+        if (cached && atHead(cached, d)) return cached
         const id = Buffer.from(d.id, "hex")
         const key0 = this.vault.open(d.key0Sealed, id)
-        const epochKeys = this.keyCache(d)
         let state = initialVerifierState(key0)
         if (d.headSeq >= 0) {
-            const head = decodeBlock(this.store.blockAt(d.id, d.headSeq).bytes)
-            const genesis = decodeBlock(this.store.blockAt(d.id, 0).bytes)
+            const head = decodeBlock((await blockAt(d.headSeq))!.bytes)
+            const genesis = decodeBlock((await blockAt(0))!.bytes)
             state = {
                 expectedSeq: d.headSeq + 1,
                 link: d.headHash,
@@ -265,10 +296,10 @@ export class GatewayService {
                 version: head.header.version,
             }
             // A range declared before the restart stays declared: a record declaring it again is refused.
-            const declaredTo = this.store.declaredTo(d.id)
+            const declaredTo = await this.store.declaredTo(d.id)
             if (declaredTo !== undefined) state.declaredTo = declaredTo
         }
-        const s: DeviceSession = { id, key0, ackKey: deriveAckKey(this.crypto, key0, id), state, epochKeys }
+        const s: DeviceSession = { id, key0Sealed: d.key0Sealed, key0, ackKey: deriveAckKey(this.crypto, key0, id), state, epochKeys }
         this.sessions.set(d.id, s)
         return s
     }
@@ -288,9 +319,10 @@ export class GatewayService {
      * batch's nonce when the body starts with a batch header (a body that does not has no nonce
      * to sign). Errors are thrown as HttpError with the ack in `extra`.
      */
-    ingest(idHex: string, body: Buffer, options: { oversize?: boolean; backlog?: string } = {}): IngestReply {
-        const d = this.device(idHex)
-        const s = this.session(d)
+    async ingest(idHex: string, body: Buffer, options: { oversize?: boolean; backlog?: string } = {}): Promise<IngestReply> {
+        const d = await this.device(idHex)
+        // The session as this gateway last saw the device: the early refusals below sign its ack.
+        let s = await this.session(d, seq => this.store.blockAt(d.id, seq))
         const nonce = body.length >= BATCH_HEADER_BYTES && body[0] === BATCH_VERSION ? body.subarray(1, 1 + BATCH_NONCE_BYTES) : undefined
         const ackFields = () => (nonce ? this.signedAck(s, nonce) : {})
         if (options.oversize) throw new HttpError(413, "too-large", "a batch is at most " + MAX_BATCH_BYTES + " bytes", ackFields())
@@ -306,34 +338,44 @@ export class GatewayService {
         }
         let result: IngestResult
         try {
-            result = ingestBatch(
-                {
-                    crypto: this.crypto,
-                    deviceId: s.id,
-                    state: s.state,
-                    stored: seq => this.store.blockAt(d.id, seq) as { bytes: Buffer; hash: Buffer } | undefined,
-                    epochKey: seq => s.epochKeys.keyAt(seq),
-                },
-                blocks
-            )
-            this.store.commitBatch({
-                deviceId: d.id,
-                now: this.now(),
-                blocks: result.store,
-                events: result.events,
-                // Seen only when something new arrived: a batch of re-deliveries is acked (the
-                // device may have missed the first ack) but anyone who captured a batch can
-                // replay it, so it must not make a silent device look alive. The backlog kept
-                // is what the device holds once it has taken this reply's ack.
-                seen:
-                    result.store.length > 0
-                        ? {
-                              backlog:
-                                  backlog === undefined
-                                      ? undefined
-                                      : backlogAfterAck(Number(backlog), batchSeqs(blocks), result.state.expectedSeq - 1),
-                          }
-                        : undefined,
+            // The device is locked in the database from here to the commit: no other request,
+            // in this gateway or another, stores blocks of it meanwhile.
+            result = await this.store.withDevice(d.id, async tx => {
+                const locked = await tx.device()
+                if (!locked) throw new HttpError(404, "unknown-device", "no device " + echo(idHex) + " is registered")
+                s = await this.session(locked, seq => tx.blockAt(seq))
+                const needed = storedSeqsNeeded(s.state.expectedSeq, blocks)
+                const stored = preparedLookup(s.state.expectedSeq, needed, await tx.blocksAt(needed))
+                const r = ingestBatch(
+                    {
+                        crypto: this.crypto,
+                        deviceId: s.id,
+                        state: s.state,
+                        stored,
+                        epochKey: seq => s.epochKeys.keyAt(seq),
+                    },
+                    blocks
+                )
+                await tx.commitBatch({
+                    deviceId: d.id,
+                    now: this.now(),
+                    blocks: r.store,
+                    events: r.events,
+                    // Seen only when something new arrived: a batch of re-deliveries is acked (the
+                    // device may have missed the first ack) but anyone who captured a batch can
+                    // replay it, so it must not make a silent device look alive. The backlog kept
+                    // is what the device holds once it has taken this reply's ack.
+                    seen:
+                        r.store.length > 0
+                            ? {
+                                  backlog:
+                                      backlog === undefined
+                                          ? undefined
+                                          : backlogAfterAck(Number(backlog), batchSeqs(blocks), r.state.expectedSeq - 1),
+                              }
+                            : undefined,
+                })
+                return r
             })
         } catch (e) {
             // The store is the source of truth: rebuild the session from it next time.
@@ -356,13 +398,13 @@ export class GatewayService {
      * One device's summary, as the fleet list and the device route show it. `blockPeriodMs`
      * costs one query of the newest few blocks (cadence.ts); none before two blocks are stored.
      */
-    deviceView(d: DeviceRecord): Record<string, unknown> {
+    async deviceView(d: DeviceRecord): Promise<Record<string, unknown>> {
         return {
             deviceId: d.id,
             label: d.label,
             registeredAt: iso(d.registeredAt),
             lastSeen: iso(d.lastSeen),
-            blockPeriodMs: d.blockCount >= 2 ? blockPeriodMs(this.store.recentBlockTimes(d.id, BLOCK_PERIOD_WINDOW)) : null,
+            blockPeriodMs: d.blockCount >= 2 ? blockPeriodMs(await this.store.recentBlockTimes(d.id, BLOCK_PERIOD_WINDOW)) : null,
             head: d.headSeq >= 0 ? { seq: d.headSeq, hash: toHex(d.headHash) } : null,
             blocks: d.blockCount,
             readings: d.readings,
@@ -374,14 +416,16 @@ export class GatewayService {
         }
     }
 
-    fleet(): Record<string, unknown>[] {
-        return this.store.devices().map(d => this.deviceView(d))
+    async fleet(): Promise<Record<string, unknown>[]> {
+        const views: Record<string, unknown>[] = []
+        for (const d of await this.store.devices()) views.push(await this.deviceView(d))
+        return views
     }
 
-    deviceDetail(idHex: string): Record<string, unknown> {
-        const d = this.device(idHex)
-        const view = this.deviceView(d)
-        const g = d.headSeq >= 0 ? decodeBlock(this.store.blockAt(d.id, 0).bytes).genesis : undefined
+    async deviceDetail(idHex: string): Promise<Record<string, unknown>> {
+        const d = await this.device(idHex)
+        const view = await this.deviceView(d)
+        const g = d.headSeq >= 0 ? decodeBlock((await this.store.blockAt(d.id, 0))!.bytes).genesis : undefined
         return { ...view, firmware: g?.firmware ?? null, board: g?.board ?? null, channels: g?.channels ?? null }
     }
 
@@ -390,38 +434,38 @@ export class GatewayService {
      * pieces read a page of blocks at a time (see `pages`): the whole chain is never in memory.
      * The blocks are those up to the head as it was when the export began.
      */
-    exportStream(idHex: string): Iterator<string> {
-        const d = this.device(idHex)
+    async exportStream(idHex: string): Promise<AsyncIterator<string>> {
+        const d = await this.device(idHex)
         const pieces = exportPieces(Buffer.from(d.id, "hex"), d.headSeq >= 0 ? { seq: d.headSeq, hash: d.headHash } : undefined)
         const pages = this.pages(d.id, { toSeq: d.headSeq, withBytes: true, pageBlocks: EXPORT_PAGE_BLOCKS })
-        return (function* () {
+        return (async function* () {
             yield pieces.open
             let count = 0
-            for (const page of pages) yield page.map(b => pieces.block(b.bytes, count++)).join("")
+            for await (const page of pages) yield page.map(b => pieces.block(b.bytes!, count++)).join("")
             yield pieces.close(count)
         })()
     }
 
     /** The export file as one string (for `npm start` and tests; the route streams it). */
-    exportChain(idHex: string): string {
+    async exportChain(idHex: string): Promise<string> {
         const parts: string[] = []
-        for (let it = this.exportStream(idHex), r = it.next(); !r.done; r = it.next()) parts.push(r.value)
+        for (let it = await this.exportStream(idHex), r = await it.next(); !r.done; r = await it.next()) parts.push(r.value)
         return parts.join("")
     }
 
     /**
      * Blocks in seq order within [fromSeq, toSeq], a page of the store at a time: each page is
-     * one query, so no SQLite statement stays open between pages while other requests run.
+     * one query, so no statement or transaction stays open between pages while other requests run.
      */
-    private *pages(
+    private async *pages(
         deviceId: string,
         range: { fromSeq?: number; toSeq?: number; limit?: number; withBytes?: boolean; pageBlocks: number }
-    ): Generator<BlockRecord[]> {
+    ): AsyncGenerator<BlockRecord[]> {
         let from = range.fromSeq ?? 0
         let left = range.limit ?? Infinity
         const to = range.toSeq ?? Number.MAX_SAFE_INTEGER
         while (left > 0 && from <= to) {
-            const page = this.store.blocks(deviceId, {
+            const page = await this.store.blocks(deviceId, {
                 fromSeq: from,
                 toSeq: to,
                 limit: Math.min(range.pageBlocks, left),
@@ -438,23 +482,23 @@ export class GatewayService {
      * Where one request over [fromSeq, toSeq] stops: the range is cut after MAX_BLOCKS_PER_REQUEST
      * blocks, and `next` is the seq to ask from for the rest (undefined: nothing left).
      */
-    private capRange(
+    private async capRange(
         deviceId: string,
         range: { fromSeq?: number; toSeq?: number; limit?: number }
-    ): { fromSeq: number; toSeq: number; limit: number; next?: number } {
+    ): Promise<{ fromSeq: number; toSeq: number; limit: number; next?: number }> {
         if (range.limit !== undefined && range.limit > MAX_BLOCKS_PER_REQUEST)
             throw new HttpError(400, "bad-request", "limit must be at most " + MAX_BLOCKS_PER_REQUEST + " (page with from=)")
         const fromSeq = range.fromSeq ?? 0
         const toSeq = range.toSeq ?? Number.MAX_SAFE_INTEGER
         const limit = range.limit ?? MAX_BLOCKS_PER_REQUEST
-        const next = range.limit === undefined ? this.store.seqAfter(deviceId, fromSeq, toSeq, limit) : undefined
+        const next = range.limit === undefined ? await this.store.seqAfter(deviceId, fromSeq, toSeq, limit) : undefined
         return { fromSeq, toSeq: next === undefined ? toSeq : next - 1, limit, next }
     }
 
     /** The block list as JSON text pieces: {"deviceId", "blocks": [...], "next"?}. */
-    blockListStream(idHex: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): Iterator<string> {
-        const d = this.device(idHex)
-        const capped = this.capRange(d.id, range)
+    async blockListStream(idHex: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): Promise<AsyncIterator<string>> {
+        const d = await this.device(idHex)
+        const capped = await this.capRange(d.id, range)
         const pages = this.pages(d.id, { ...capped, pageBlocks: LIST_PAGE_BLOCKS })
         return jsonArrayStream('{"deviceId":' + JSON.stringify(d.id) + ',"blocks":[', pages, blockView, capped.next)
     }
@@ -464,17 +508,17 @@ export class GatewayService {
      * text pieces {"deviceId", "channels", "readings": [...], "next"?} or CSV lines; `next` (for
      * CSV, given by the route in a header) when the range was cut at MAX_BLOCKS_PER_REQUEST.
      */
-    readingsStream(
+    async readingsStream(
         idHex: string,
         range: { fromSeq?: number; toSeq?: number },
         format: "json" | "csv"
-    ): { chunks: Iterator<string>; next?: number } {
-        const d = this.device(idHex)
-        const channels = d.headSeq >= 0 ? decodeBlock(this.store.blockAt(d.id, 0).bytes).genesis.channels : []
-        const capped = d.headSeq >= 0 ? this.capRange(d.id, range) : { fromSeq: 0, toSeq: -1, limit: 0, next: undefined as number }
+    ): Promise<{ chunks: AsyncIterator<string>; next?: number }> {
+        const d = await this.device(idHex)
+        const channels = d.headSeq >= 0 ? decodeBlock((await this.store.blockAt(d.id, 0))!.bytes).genesis.channels : []
+        const capped = d.headSeq >= 0 ? await this.capRange(d.id, range) : { fromSeq: 0, toSeq: -1, limit: 0, next: undefined as number }
         const pages = this.pages(d.id, { ...capped, withBytes: true, pageBlocks: READINGS_PAGE_BLOCKS })
-        const rowPages = (function* () {
-            for (const page of pages) yield page.flatMap(b => readingRows(b, channels))
+        const rowPages = (async function* () {
+            for await (const page of pages) yield page.flatMap(b => readingRows(b, channels))
         })()
         if (format === "json")
             return {
@@ -488,9 +532,9 @@ export class GatewayService {
             }
         const quote = (s: string) => (/[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s)
         const header = ["seq", "boot", "uptimeMs", "unixTime", ...channels.map(c => quote(c.name + " (" + c.unit + ")"))].join(",") + "\n"
-        const chunks = (function* () {
+        const chunks = (async function* () {
             yield header
-            for (const rows of rowPages)
+            for await (const rows of rowPages)
                 yield rows
                     .map(
                         r =>
@@ -503,9 +547,9 @@ export class GatewayService {
     }
 
     /** Security events, oldest first; one repeated is one entry with its count and first and last time. */
-    events(idHex: string): Record<string, unknown>[] {
-        const d = this.device(idHex)
-        return this.store.events(d.id).map(e => ({
+    async events(idHex: string): Promise<Record<string, unknown>[]> {
+        const d = await this.device(idHex)
+        return (await this.store.events(d.id)).map(e => ({
             id: e.id,
             kind: e.kind,
             seq: e.seq,
@@ -518,9 +562,9 @@ export class GatewayService {
     }
 
     /** The device's gap records with their reasons, from the gap index (nothing decoded). */
-    gaps(idHex: string): GapView[] {
-        const d = this.device(idHex)
-        return this.store.gaps(d.id).map(g => {
+    async gaps(idHex: string): Promise<GapView[]> {
+        const d = await this.device(idHex)
+        return (await this.store.gaps(d.id)).map(g => {
             const time: BlockTime = { boot: g.time.boot, uptimeMs: g.time.uptimeMs }
             if (g.time.unixTime !== null) time.unixTime = g.time.unixTime
             return {
@@ -535,7 +579,13 @@ export class GatewayService {
         })
     }
 
-    health(): Record<string, unknown> {
-        return { ok: true, devices: this.store.deviceCount() }
+    async health(): Promise<Record<string, unknown>> {
+        return { ok: true, devices: await this.store.deviceCount() }
     }
+}
+
+/** The session stands where the stored device does: same K_0, same head. */
+function atHead(s: DeviceSession, d: DeviceRecord): boolean {
+    if (!s.key0Sealed.equals(d.key0Sealed) || s.state.expectedSeq !== d.headSeq + 1) return false
+    return d.headSeq < 0 || (!!s.state.link && !!d.headHash && s.state.link.equals(d.headHash))
 }

@@ -1,8 +1,10 @@
 /**
- * The gateway's store: SQLite through better-sqlite3 in WAL mode. It holds devices (K_0 sealed
- * by the key vault), the blocks they synced (the bytes, plus summary columns so listings need no
- * decoding) and security events. Schema changes are numbered migrations (PRAGMA user_version).
- * A batch of blocks is written in one transaction: all of it or none.
+ * The gateway's store: the interface every part of the gateway uses (GatewayStore), and its
+ * embedded implementation, SQLite through better-sqlite3 in WAL mode (SqliteStore; PostgreSQL is
+ * pgstore.ts, and openStore in openstore.ts picks one). It holds devices (K_0 sealed by the key
+ * vault), the blocks they synced (the bytes, plus summary columns so listings need no decoding)
+ * and security events. Schema changes are numbered migrations (PRAGMA user_version). A batch of
+ * blocks is written in one transaction, inside which the device is locked: all of it or none.
  */
 import Database from "better-sqlite3"
 import { createHash } from "node:crypto"
@@ -201,6 +203,97 @@ export interface BatchWrite {
     seen?: { backlog?: number }
 }
 
+/** A stored block's bytes and hash: what ingest compares a re-sent block with. */
+export interface StoredBlock {
+    bytes: Buffer
+    hash: Buffer
+}
+
+/**
+ * The work done with one device locked (GatewayStore.withDevice), in one transaction: reads see
+ * what other gateways committed before the lock was taken, and nobody else writes the device's
+ * rows until this transaction ends. It commits when the work resolves and rolls back if it throws.
+ */
+export interface DeviceTransaction {
+    /** The device's row as of the lock (undefined: not registered). */
+    device(): Promise<DeviceRecord | undefined>
+    /** The stored blocks at these seqs (absent seqs are not in the map). */
+    blocksAt(seqs: readonly number[]): Promise<Map<number, StoredBlock>>
+    /** The block at seq with its bytes. */
+    blockAt(seq: number): Promise<BlockRecord | undefined>
+    /** Writes one request's blocks, events and contact time. */
+    commitBatch(w: BatchWrite): Promise<void>
+    /** Closes the device's chain for a key succession (see GatewayStore.closeChain). */
+    closeChain(c: ChainClosing): Promise<number>
+}
+
+/**
+ * What the gateway needs of a store. Every method is asynchronous (PostgreSQL answers over a
+ * socket); the SQLite implementation answers at once. Writes that must see the device's current
+ * head (a batch, a key succession) run in `withDevice`, which serializes them per device in the
+ * database itself, so several gateway processes on one database keep every guarantee.
+ */
+export interface GatewayStore {
+    /** "sqlite" or "postgres": for messages only, nothing may branch on it. */
+    readonly kind: string
+    close(): Promise<void>
+    metaGet(key: string): Promise<Buffer | undefined>
+    /** Stores `value` under `key` unless one is there; returns the value stored (first writer wins). */
+    metaInit(key: string, value: Buffer): Promise<Buffer>
+    /** Adds a device; false when the id is already registered. */
+    insertDevice(id: string, label: string | null, key0Sealed: Buffer, now: number): Promise<boolean>
+    device(id: string): Promise<DeviceRecord | undefined>
+    devices(): Promise<DeviceRecord[]>
+    hashAt(deviceId: string, seq: number): Promise<Buffer | undefined>
+    blockAt(deviceId: string, seq: number): Promise<BlockRecord | undefined>
+    /** The stored blocks at these seqs, read without a lock. */
+    blocksAt(deviceId: string, seqs: readonly number[]): Promise<Map<number, StoredBlock>>
+    /** Blocks in seq order within [fromSeq, toSeq], at most `limit`; bytes only when asked. */
+    blocks(deviceId: string, options?: BlockRange): Promise<BlockRecord[]>
+    /** The seq of the block `count` blocks into [fromSeq, toSeq] (undefined: fewer are stored). */
+    seqAfter(deviceId: string, fromSeq: number, toSeq: number, count: number): Promise<number | undefined>
+    /** The device times of the newest `limit` blocks, newest first (a walk back along the key). */
+    recentBlockTimes(deviceId: string, limit: number): Promise<BlockTimeRow[]>
+    events(deviceId: string): Promise<EventRecord[]>
+    /** The device's gap records in seq order, from the gap index (nothing is decoded). */
+    gaps(deviceId: string): Promise<GapRow[]>
+    /** The last seq of the widest dropped range the device's stored gap records declare (undefined: none). */
+    declaredTo(deviceId: string): Promise<number | undefined>
+    /** Runs `work` with the device locked, in one transaction (see DeviceTransaction). */
+    withDevice<T>(deviceId: string, work: (tx: DeviceTransaction) => Promise<T>): Promise<T>
+    /** commitBatch in its own locked transaction. */
+    commitBatch(w: BatchWrite): Promise<void>
+    /**
+     * Closes the device's chain for a key succession: the chain's blocks move to
+     * succession_blocks under the next chain number, a succession_chains row names the closed
+     * head, the device starts afresh under its new K_0, and the events are recorded. Returns
+     * the number of the chain closed (1 for a device's first chain).
+     */
+    closeChain(c: ChainClosing): Promise<number>
+    /** Registered devices: what /v1/health reports, without counting every block. */
+    deviceCount(): Promise<number>
+    /** Row counts of the main tables (for tests and tools). */
+    counts(): Promise<Record<string, number>>
+}
+
+export interface BlockRange {
+    fromSeq?: number
+    toSeq?: number
+    limit?: number
+    withBytes?: boolean
+}
+
+/**
+ * Where a transparency log (issue 16) takes its leaf indices: in the batch's transaction, after
+ * the blocks are written and the head moved, as the last statement before the commit (one
+ * counter row, `UPDATE log SET size = size + n RETURNING size`: every ingest waits on that row
+ * lock, so it is held for the least time). Both stores call it at that point; it does nothing yet.
+ */
+export interface LogSequencing {
+    /** `blocks` were just written for `deviceId`; assign their leaves (same transaction). */
+    appendLeaves?(deviceId: string, blocks: readonly NewBlock[]): Promise<void>
+}
+
 export class StoreError extends Error {
     constructor(message: string) {
         super(message)
@@ -208,7 +301,7 @@ export class StoreError extends Error {
     }
 }
 
-function deviceFromRow(r: any): DeviceRecord {
+export function deviceFromRow(r: any): DeviceRecord {
     return {
         id: r.id,
         label: r.label,
@@ -227,7 +320,7 @@ function deviceFromRow(r: any): DeviceRecord {
     }
 }
 
-function blockFromRow(r: any): BlockRecord {
+export function blockFromRow(r: any): BlockRecord {
     const b: BlockRecord = {
         seq: r.seq,
         type: r.type,
@@ -261,13 +354,23 @@ export function migrateDatabase(db: Database.Database, target = MIGRATIONS.lengt
     }
 }
 
-export class GatewayStore {
+/**
+ * The embedded store: one SQLite file. Writes go one at a time through `serial` (one
+ * connection, one transaction at a time); `withDevice` takes SQLite's write lock (BEGIN
+ * IMMEDIATE), which also serializes gateway processes sharing the file.
+ */
+export class SqliteStore implements GatewayStore {
+    readonly kind = "sqlite"
     readonly db: Database.Database
     private readonly stmts: Record<string, Database.Statement>
-    private readonly writeBatch: (w: BatchWrite) => void
+    /** The write queue: the tail of the last write or transaction. */
+    private queue: Promise<unknown> = Promise.resolve()
 
     /** Opens (creating if needed) the database at `path` (":memory:" for tests) and migrates it. */
-    constructor(path: string) {
+    constructor(
+        path: string,
+        private readonly log: LogSequencing = {}
+    ) {
         if (path !== ":memory:") createPrivately(path)
         this.db = new Database(path)
         this.db.pragma("journal_mode = WAL")
@@ -312,96 +415,143 @@ export class GatewayStore {
                 gap_records = gap_records + ?, readings_lost = readings_lost + ?, blocks_lost = blocks_lost + ? WHERE id = ?`),
             seen: db.prepare(`UPDATE devices SET last_seen = ?, reported_backlog = coalesce(?, reported_backlog) WHERE id = ?`),
             metaGet: db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck(),
-            metaSet: db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`),
+            metaInit: db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)`),
         }
-        this.writeBatch = db.transaction((w: BatchWrite) => this.applyBatch(w))
     }
 
-    close() {
+    async close() {
+        await this.queue
         this.db.close()
     }
 
-    metaGet(key: string): Buffer | undefined {
+    /** Runs `write` after every write queued before it (one transaction at a time on the connection). */
+    private serial<T>(write: () => Promise<T> | T): Promise<T> {
+        const run = this.queue.then(write)
+        this.queue = run.catch(() => {})
+        return run
+    }
+
+    async metaGet(key: string): Promise<Buffer | undefined> {
         return this.stmts.metaGet.get(key) as Buffer | undefined
     }
 
-    metaSet(key: string, value: Buffer) {
-        this.stmts.metaSet.run(key, value)
+    metaInit(key: string, value: Buffer): Promise<Buffer> {
+        return this.serial(() => {
+            this.stmts.metaInit.run(key, value)
+            return this.stmts.metaGet.get(key) as Buffer
+        })
     }
 
-    /** Adds a device; false when the id is already registered. */
-    insertDevice(id: string, label: string | null, key0Sealed: Buffer, now: number): boolean {
-        try {
-            this.stmts.insertDevice.run(id, label, key0Sealed, now)
-            return true
-        } catch (e) {
-            if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") return false
-            throw e
-        }
+    insertDevice(id: string, label: string | null, key0Sealed: Buffer, now: number): Promise<boolean> {
+        return this.serial(() => {
+            try {
+                this.stmts.insertDevice.run(id, label, key0Sealed, now)
+                return true
+            } catch (e) {
+                if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") return false
+                throw e
+            }
+        })
     }
 
-    device(id: string): DeviceRecord | undefined {
+    async device(id: string): Promise<DeviceRecord | undefined> {
         const r = this.stmts.device.get(id)
         return r ? deviceFromRow(r) : undefined
     }
 
-    devices(): DeviceRecord[] {
+    async devices(): Promise<DeviceRecord[]> {
         return this.stmts.devices.all().map(deviceFromRow)
     }
 
-    hashAt(deviceId: string, seq: number): Buffer | undefined {
+    async hashAt(deviceId: string, seq: number): Promise<Buffer | undefined> {
         return (this.stmts.hashAt.get(deviceId, seq) as Buffer) ?? undefined
     }
 
-    blockAt(deviceId: string, seq: number): BlockRecord | undefined {
+    async blockAt(deviceId: string, seq: number): Promise<BlockRecord | undefined> {
         const r = this.stmts.blockAt.get(deviceId, seq)
         return r ? blockFromRow(r) : undefined
     }
 
-    /** Blocks in seq order within [fromSeq, toSeq], at most `limit`; bytes only when asked. */
-    blocks(deviceId: string, options: { fromSeq?: number; toSeq?: number; limit?: number; withBytes?: boolean } = {}): BlockRecord[] {
+    async blocksAt(deviceId: string, seqs: readonly number[]): Promise<Map<number, StoredBlock>> {
+        const found = new Map<number, StoredBlock>()
+        for (const seq of new Set(seqs)) {
+            const r = this.stmts.blockAt.get(deviceId, seq) as { bytes: Buffer; hash: Buffer } | undefined
+            if (r) found.set(seq, { bytes: r.bytes, hash: r.hash })
+        }
+        return found
+    }
+
+    async blocks(deviceId: string, options: BlockRange = {}): Promise<BlockRecord[]> {
         const stmt = options.withBytes ? this.stmts.blocksWithBytes : this.stmts.blocks
         return stmt.all(deviceId, options.fromSeq ?? 0, options.toSeq ?? Number.MAX_SAFE_INTEGER, options.limit ?? -1).map(blockFromRow)
     }
 
-    /** The seq of the block `count` blocks into [fromSeq, toSeq] (undefined: fewer are stored). */
-    seqAfter(deviceId: string, fromSeq: number, toSeq: number, count: number): number | undefined {
+    async seqAfter(deviceId: string, fromSeq: number, toSeq: number, count: number): Promise<number | undefined> {
         return (this.stmts.seqAfter.get(deviceId, fromSeq, toSeq, count) as number) ?? undefined
     }
 
-    /**
-     * The device times of the newest `limit` blocks, newest first: a walk back along the primary
-     * key (device_id, seq), so its cost does not grow with the chain.
-     */
-    recentBlockTimes(deviceId: string, limit: number): BlockTimeRow[] {
+    async recentBlockTimes(deviceId: string, limit: number): Promise<BlockTimeRow[]> {
         return this.stmts.recentTimes.all(deviceId, limit) as BlockTimeRow[]
     }
 
-    events(deviceId: string): EventRecord[] {
+    async events(deviceId: string): Promise<EventRecord[]> {
         return this.stmts.events.all(deviceId) as EventRecord[]
     }
 
-    /** The device's gap records in seq order, from the gap index (nothing is decoded). */
-    gaps(deviceId: string): GapRow[] {
-        return this.stmts.gaps.all(deviceId).map((r: any) => ({
-            seq: r.seq,
-            reason: r.reason,
-            firstLostSeq: r.firstLostSeq,
-            from: { boot: r.from_boot, uptimeMs: r.from_uptime_ms },
-            lostReadings: r.lostReadings,
-            lostBlocks: r.lostBlocks,
-            time: { boot: r.boot, uptimeMs: r.uptime_ms, unixTime: r.unix_time },
-        }))
+    async gaps(deviceId: string): Promise<GapRow[]> {
+        return this.stmts.gaps.all(deviceId).map(gapFromRow)
     }
 
     /** The last seq of the widest dropped range the device's stored gap records declare (undefined: none). */
-    declaredTo(deviceId: string): number | undefined {
+    async declaredTo(deviceId: string): Promise<number | undefined> {
         return (this.stmts.declaredTo.get(deviceId) as number | null) ?? undefined
     }
 
-    /** Writes one request's blocks, events and contact time in one transaction. */
-    commitBatch(w: BatchWrite) {
-        this.writeBatch(w)
+    /**
+     * BEGIN IMMEDIATE takes SQLite's write lock at once (waiting up to the busy timeout for
+     * another process's), so the device row read next is the committed one and stays so.
+     */
+    withDevice<T>(deviceId: string, work: (tx: DeviceTransaction) => Promise<T>): Promise<T> {
+        return this.serial(async () => {
+            this.db.exec("BEGIN IMMEDIATE")
+            let result: T
+            try {
+                result = await work(this.transaction(deviceId))
+            } catch (e) {
+                if (this.db.inTransaction) this.db.exec("ROLLBACK")
+                throw e
+            }
+            this.db.exec("COMMIT")
+            return result
+        })
+    }
+
+    commitBatch(w: BatchWrite): Promise<void> {
+        return this.withDevice(w.deviceId, tx => tx.commitBatch(w))
+    }
+
+    closeChain(c: ChainClosing): Promise<number> {
+        return this.withDevice(c.previous.id, tx => tx.closeChain(c))
+    }
+
+    private transaction(deviceId: string): DeviceTransaction {
+        const r = this.stmts.device.get(deviceId)
+        const locked = r ? deviceFromRow(r) : undefined
+        return {
+            device: async () => locked,
+            blocksAt: seqs => this.blocksAt(deviceId, seqs),
+            blockAt: seq => this.blockAt(deviceId, seq),
+            commitBatch: async w => {
+                if (w.deviceId !== deviceId) throw new StoreError("a batch of device " + w.deviceId + " in a transaction of " + deviceId)
+                this.applyBatch(w)
+                if (w.blocks.length > 0) await this.log.appendLeaves?.(deviceId, w.blocks)
+            },
+            closeChain: async c => {
+                if (c.previous.id !== deviceId)
+                    throw new StoreError("a succession of " + c.previous.id + " in a transaction of " + deviceId)
+                return this.applyCloseChain(c)
+            },
+        }
     }
 
     private recordEvents(deviceId: string, now: number, events: NewEvent[]) {
@@ -414,71 +564,89 @@ export class GatewayStore {
     private applyBatch(w: BatchWrite) {
         this.recordEvents(w.deviceId, w.now, w.events)
         if (w.blocks.length > 0) {
-            let readings = 0
-            let gaps = 0
-            let lostReadings = 0
-            let lostBlocks = 0
             for (const b of w.blocks) {
                 const { gap, ...row } = b
                 this.stmts.insertBlock.run({ ...row, deviceId: w.deviceId, receivedAt: w.now })
                 if (gap) this.stmts.insertGap.run(w.deviceId, b.seq, gap.reason, gap.firstLostSeq, gap.from.boot, gap.from.uptimeMs)
-                readings += b.readingCount
-                if (b.type === RECORD_GAP) {
-                    gaps++
-                    lostReadings += b.lostReadings
-                    lostBlocks += b.lostBlocks
-                }
             }
-            const head = w.blocks[w.blocks.length - 1]
-            this.stmts.advanceHead.run(head.seq, head.hash, w.blocks.length, readings, gaps, lostReadings, lostBlocks, w.deviceId)
+            const t = batchTotals(w.blocks)
+            this.stmts.advanceHead.run(
+                t.head.seq,
+                t.head.hash,
+                w.blocks.length,
+                t.readings,
+                t.gaps,
+                t.lostReadings,
+                t.lostBlocks,
+                w.deviceId
+            )
         }
         if (w.seen) this.stmts.seen.run(w.now, w.seen.backlog ?? null, w.deviceId)
     }
 
-    /**
-     * Closes the device's chain for a key succession: the chain's blocks move to
-     * succession_blocks under the next chain number, a succession_chains row names the closed
-     * head, the device starts afresh under its new K_0, and the events are recorded. Returns
-     * the number of the chain closed (1 for a device's first chain).
-     */
-    closeChain(c: ChainClosing): number {
+    private applyCloseChain(c: ChainClosing): number {
         const db = this.db
         const d = c.previous
-        return db.transaction(() => {
-            const chain =
-                ((db.prepare(`SELECT max(chain) FROM succession_chains WHERE device_id = ?`).pluck().get(d.id) as number | null) ?? 0) + 1
-            db.prepare(`INSERT INTO succession_chains VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
-                d.id,
-                chain,
-                d.key0Sealed,
-                d.headSeq,
-                d.headHash,
-                c.successorLink,
-                c.linkMatches ? 1 : 0,
-                c.now
-            )
-            db.prepare(
-                `INSERT INTO succession_blocks SELECT device_id, ?, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at FROM blocks WHERE device_id = ?`
-            ).run(chain, d.id)
-            // Takes the chain's gap index rows with it (ON DELETE CASCADE).
-            db.prepare(`DELETE FROM blocks WHERE device_id = ?`).run(d.id)
-            db.prepare(
-                `UPDATE devices SET key0_sealed = ?, head_seq = -1, head_hash = NULL, block_count = 0, readings = 0, gap_records = 0, readings_lost = 0, blocks_lost = 0, reported_backlog = NULL WHERE id = ?`
-            ).run(c.key0Sealed, d.id)
-            this.recordEvents(d.id, c.now, c.events(chain))
-            return chain
-        })()
+        const chain =
+            ((db.prepare(`SELECT max(chain) FROM succession_chains WHERE device_id = ?`).pluck().get(d.id) as number | null) ?? 0) + 1
+        db.prepare(`INSERT INTO succession_chains VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+            d.id,
+            chain,
+            d.key0Sealed,
+            d.headSeq,
+            d.headHash,
+            c.successorLink,
+            c.linkMatches ? 1 : 0,
+            c.now
+        )
+        db.prepare(
+            `INSERT INTO succession_blocks SELECT device_id, ?, seq, type, boot, uptime_ms, unix_time, reading_count, lost_readings, lost_blocks, hash, bytes, received_at FROM blocks WHERE device_id = ?`
+        ).run(chain, d.id)
+        // Takes the chain's gap index rows with it (ON DELETE CASCADE).
+        db.prepare(`DELETE FROM blocks WHERE device_id = ?`).run(d.id)
+        db.prepare(
+            `UPDATE devices SET key0_sealed = ?, head_seq = -1, head_hash = NULL, block_count = 0, readings = 0, gap_records = 0, readings_lost = 0, blocks_lost = 0, reported_backlog = NULL WHERE id = ?`
+        ).run(c.key0Sealed, d.id)
+        this.recordEvents(d.id, c.now, c.events(chain))
+        return chain
     }
 
-    /** Row counts of every table (for tests and the health route). */
-    /** Registered devices: what /v1/health reports, without counting every block (a full scan of a large table). */
-    deviceCount(): number {
+    async deviceCount(): Promise<number> {
         return this.db.prepare("SELECT count(*) FROM devices").pluck().get() as number
     }
 
-    counts(): Record<string, number> {
+    async counts(): Promise<Record<string, number>> {
         const count = (t: string) => this.db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number
         return { devices: count("devices"), blocks: count("blocks"), events: count("events") }
+    }
+}
+
+/** What a batch adds to its device's row: the new head and the totals the listings show. */
+export function batchTotals(blocks: readonly NewBlock[]) {
+    let readings = 0
+    let gaps = 0
+    let lostReadings = 0
+    let lostBlocks = 0
+    for (const b of blocks) {
+        readings += b.readingCount
+        if (b.type === RECORD_GAP) {
+            gaps++
+            lostReadings += b.lostReadings
+            lostBlocks += b.lostBlocks
+        }
+    }
+    return { head: blocks[blocks.length - 1], readings, gaps, lostReadings, lostBlocks }
+}
+
+export function gapFromRow(r: any): GapRow {
+    return {
+        seq: r.seq,
+        reason: r.reason,
+        firstLostSeq: r.firstLostSeq,
+        from: { boot: r.from_boot, uptimeMs: r.from_uptime_ms },
+        lostReadings: r.lostReadings,
+        lostBlocks: r.lostBlocks,
+        time: { boot: r.boot, uptimeMs: r.uptime_ms, unixTime: r.unix_time },
     }
 }
 
@@ -494,6 +662,6 @@ function createPrivately(path: string) {
 }
 
 /** Events keep the offending block; the same block is recorded once per kind and seq. */
-function hashForEvent(block: Buffer): Buffer {
+export function hashForEvent(block: Buffer): Buffer {
     return createHash("sha256").update(block).digest()
 }

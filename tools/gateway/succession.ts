@@ -11,8 +11,8 @@
  * got: the succession is accepted (the device already runs the new chain) and a security
  * event `succession-gap` records it, so the loss is never silent.
  *
- * Kept apart from the gateway's own modules: its tables are migration 2 in store.ts (which also
- * holds its SQL, GatewayStore.closeChain), its route a group app.ts mounts behind the admin
+ * Kept apart from the gateway's own modules: its tables are migration 2 in store.ts (the stores
+ * hold its SQL, closeChain), its route a group app.ts mounts behind the admin
  * check, its crypto the service's.
  */
 import { Hono, MiddlewareHandler } from "hono"
@@ -36,17 +36,17 @@ export interface SuccessionResult {
 }
 
 /** Closes the device's chain and installs the new K_0; HttpError on bad input. */
-export function succeed(
+export async function succeed(
     service: GatewayService,
     idHex: string,
     input: { key0?: unknown; genesis?: unknown },
     now = Date.now()
-): SuccessionResult {
-    const d = service.device(idHex)
+): Promise<SuccessionResult> {
+    const known = await service.device(idHex)
     if (!isKeyHex(input.key0)) throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_TEXT)
     if (typeof input.genesis !== "string" || !/^([0-9a-fA-F]{2}){19,200}$/.test(input.genesis))
         throw new HttpError(400, "bad-request", '"genesis" must be the new genesis block in hex')
-    const id = Buffer.from(d.id, "hex")
+    const id = Buffer.from(known.id, "hex")
     const key0 = parseKeyHex(input.key0, "key0")
     let genesis
     try {
@@ -56,46 +56,51 @@ export function succeed(
         throw e
     }
     if (genesis.header.type !== RECORD_GENESIS || !genesis.genesis || !genesis.genesis.deviceId.equals(id))
-        throw new HttpError(422, "not-a-genesis", "the block is not a genesis block of device " + d.id)
+        throw new HttpError(422, "not-a-genesis", "the block is not a genesis block of device " + known.id)
     if (!constantTimeEqual(blockTag(service.crypto, key0, id, genesis.content, genesis.header.link), genesis.tag))
         throw new HttpError(422, "bad-tag", "the genesis block is not tagged under the given key0")
     const link = genesis.header.link
-    const linkMatches = d.headSeq >= 0 ? !!d.headHash && constantTimeEqual(link, d.headHash) : isAllZero(link)
-
     const sealed = service.sealDeviceKey(id, key0)
     key0.fill(0)
-    const closedChain = service.store.closeChain({
-        previous: d,
-        key0Sealed: sealed,
-        successorLink: link,
-        linkMatches,
-        now,
-        events: chain => {
-            const events: NewEvent[] = [
-                {
-                    kind: "key-succession",
-                    seq: d.headSeq,
-                    message: "chain " + chain + " closed at seq " + d.headSeq + "; a new K_0 and chain succeed it",
-                    block: null,
-                },
-            ]
-            if (!linkMatches)
-                events.push({
-                    kind: "succession-gap",
-                    seq: d.headSeq,
-                    message:
-                        "the successor genesis links to " +
-                        toHex(link).slice(0, 16) +
-                        ", not to the last acknowledged head: blocks after seq " +
-                        d.headSeq +
-                        " never reached the gateway",
-                    block: null,
-                })
-            return events
-        },
+
+    // The head is compared and the chain closed with the device locked: another gateway
+    // storing a block of it meanwhile would make the comparison stale.
+    return service.store.withDevice(known.id, async tx => {
+        const d = (await tx.device())!
+        const linkMatches = d.headSeq >= 0 ? !!d.headHash && constantTimeEqual(link, d.headHash) : isAllZero(link)
+        const closedChain = await tx.closeChain({
+            previous: d,
+            key0Sealed: sealed,
+            successorLink: link,
+            linkMatches,
+            now,
+            events: chain => {
+                const events: NewEvent[] = [
+                    {
+                        kind: "key-succession",
+                        seq: d.headSeq,
+                        message: "chain " + chain + " closed at seq " + d.headSeq + "; a new K_0 and chain succeed it",
+                        block: null,
+                    },
+                ]
+                if (!linkMatches)
+                    events.push({
+                        kind: "succession-gap",
+                        seq: d.headSeq,
+                        message:
+                            "the successor genesis links to " +
+                            toHex(link).slice(0, 16) +
+                            ", not to the last acknowledged head: blocks after seq " +
+                            d.headSeq +
+                            " never reached the gateway",
+                        block: null,
+                    })
+                return events
+            },
+        })
+        service.forgetSession(d.id)
+        return { deviceId: d.id, closedChain, closedHead: { seq: d.headSeq, hash: d.headHash ? toHex(d.headHash) : null }, linkMatches }
     })
-    service.forgetSession(d.id)
-    return { deviceId: d.id, closedChain, closedHead: { seq: d.headSeq, hash: d.headHash ? toHex(d.headHash) : null }, linkMatches }
 }
 
 /**
@@ -105,6 +110,6 @@ export function succeed(
 export function successionRoutes(service: GatewayService, auth: MiddlewareHandler): Hono {
     return new Hono().post("/:id/succession", auth, async c => {
         const input = await readJsonObject(c, '{"key0": "<64 hex>", "genesis": "<hex>"}')
-        return c.json(succeed(service, c.req.param("id"), input), 201)
+        return c.json(await succeed(service, c.req.param("id"), input), 201)
     })
 }

@@ -10,7 +10,7 @@ import { LedgerCrypto } from "../../../src/lib/ledger/keys"
 import { bearerToken } from "../../../tools/gateway/adminauth"
 import { createGatewayApp } from "../../../tools/gateway/app"
 import { GatewayService } from "../../../tools/gateway/service"
-import { GatewayStore } from "../../../tools/gateway/store"
+import { SqliteStore } from "../../../tools/gateway/store"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, CHANNELS, DEVICE_ID, testKey } from "../helpers/chains"
 import { ADMIN_TOKEN, batch, get, ID, MASTER_KEY, NOW, openGateway, post, registerTestDevice, removeDir, TestGateway } from "./helpers"
@@ -29,12 +29,12 @@ function successorGenesis(link = chain.blocks[chain.blocks.length - 1].hash, key
 
 let gw: TestGateway
 beforeEach(async () => {
-    gw = openGateway()
-    registerTestDevice(gw)
+    gw = await openGateway()
+    await registerTestDevice(gw)
     expect((await post(gw, batch(chain.blocks))).status).toBe(200)
 })
-afterEach(() => {
-    gw.close()
+afterEach(async () => {
+    await gw.close()
     removeDir(gw.dir)
 })
 
@@ -55,7 +55,7 @@ describe("admin routes", () => {
         expect(r.status).toBe(401)
         expect(r.headers.get("www-authenticate")).toMatch(/^Bearer /)
         expect(await r.json()).toEqual({ error: "unauthorized", message: expect.any(String) })
-        expect(gw.service.fleet()[0]).toMatchObject({ head: { seq: chain.blocks.length - 1 } })
+        expect((await gw.service.fleet())[0]).toMatchObject({ head: { seq: chain.blocks.length - 1 } })
     })
 
     test("succession with the token closes the chain; the successor genesis is then ingested as seq 0", async () => {
@@ -107,7 +107,7 @@ describe("admin routes", () => {
             })
             expect(r.status).toBe(401)
         }
-        expect(gw.store.counts().devices).toBe(1)
+        expect((await gw.store.counts()).devices).toBe(1)
     })
 
     test("the scheme's name is case-insensitive; the token is not", () => {
@@ -129,9 +129,9 @@ describe("succession crypto", () => {
                 return nodeCrypto.hmacSha256(key, data)
             },
         }
-        gw.close()
-        const store = new GatewayStore(gw.dbPath)
-        const service = new GatewayService({ store, masterKey: MASTER_KEY, crypto: counting, now: () => NOW })
+        await gw.close()
+        const store = new SqliteStore(gw.dbPath)
+        const service = await GatewayService.open({ store, masterKey: MASTER_KEY, crypto: counting, now: () => NOW })
         const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {} })
         gw = { ...gw, store, service, app, close: () => store.close() }
         hmacs = 0

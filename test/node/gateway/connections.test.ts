@@ -32,7 +32,7 @@ beforeAll(async () => {
             checkIntervalMs: 100,
         },
     })
-    gateway.service.register({ deviceId: ID, key0: testKey().toString("hex") })
+    await gateway.service.register({ deviceId: ID, key0: testKey().toString("hex") })
     port = Number(new URL(gateway.url).port)
 })
 afterAll(async () => {

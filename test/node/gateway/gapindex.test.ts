@@ -10,7 +10,7 @@ import { decodeBlock, newChainHead } from "../../../src/lib/ledger/chain"
 import { Ledger } from "../../../src/lib/ledger/ledger"
 import { createGapIndex } from "../../../tools/gateway/gapindex"
 import { summarizeBlock } from "../../../tools/gateway/ingest"
-import { AGGREGATE_EVENTS, GatewayStore, migrateDatabase, MIGRATIONS } from "../../../tools/gateway/store"
+import { AGGREGATE_EVENTS, migrateDatabase, SqliteStore, MIGRATIONS } from "../../../tools/gateway/store"
 import { succeed } from "../../../tools/gateway/succession"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, CHANNELS, DEVICE_ID, testKey } from "../helpers/chains"
@@ -84,7 +84,7 @@ describe("gap records", () => {
             { intervalMs: 1000 }
         )
         const genesis = ledger.sealGenesis({ boot: 2, uptimeMs: 0 }, "test/2", "sim")
-        succeed(gw.service, ID, { key0: key.toString("hex"), genesis: genesis.bytes.toString("hex") }, NOW)
+        await succeed(gw.service, ID, { key0: key.toString("hex"), genesis: genesis.bytes.toString("hex") }, NOW)
         expect((await get(gw, "/v1/devices/" + ID + "/gaps")).body.gaps).toEqual([])
         expect(gw.store.db.prepare("SELECT count(*) FROM gaps").pluck().get()).toBe(0)
     })
@@ -123,13 +123,13 @@ describe("migrations", () => {
         ).run(ID, NOW - 5000)
         db.close()
 
-        const store = new GatewayStore(path)
+        const store = new SqliteStore(path)
         try {
             expect(store.db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length)
-            expect(store.gaps(ID)).toMatchObject([{ seq: dropped.gap.seq, reason: 1, firstLostSeq: 2, lostBlocks: 2 }])
-            expect(store.events(ID)).toMatchObject([{ kind: "fork", count: 1, time: NOW - 5000, lastTime: NOW - 5000 }])
+            expect(await store.gaps(ID)).toMatchObject([{ seq: dropped.gap.seq, reason: 1, firstLostSeq: 2, lostBlocks: 2 }])
+            expect(await store.events(ID)).toMatchObject([{ kind: "fork", count: 1, time: NOW - 5000, lastTime: NOW - 5000 }])
         } finally {
-            store.close()
+            await store.close()
         }
     })
 })

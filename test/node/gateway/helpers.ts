@@ -7,7 +7,7 @@ import { decodeBlock, SealedBlock } from "../../../src/lib/ledger/chain"
 import { encodeBatch } from "../../../src/lib/sync/syncwire"
 import { createGatewayApp } from "../../../tools/gateway/app"
 import { GatewayService } from "../../../tools/gateway/service"
-import { GatewayStore } from "../../../tools/gateway/store"
+import { SqliteStore } from "../../../tools/gateway/store"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, DEVICE_ID, testKey } from "../helpers/chains"
 
@@ -20,21 +20,21 @@ export const ID = DEVICE_ID.toString("hex")
 export interface TestGateway {
     dir: string
     dbPath: string
-    store: GatewayStore
+    store: SqliteStore
     service: GatewayService
     app: ReturnType<typeof createGatewayApp>
-    close(): void
+    close(): Promise<void>
 }
 
 /** `now` is the service's and the dashboard's clock (fixed at NOW unless a test moves it). */
-export function openGateway(
+export async function openGateway(
     dir = mkdtempSync(join(tmpdir(), "fl-gateway-")),
     masterKey = MASTER_KEY,
     now: () => number = () => NOW
-): TestGateway {
+): Promise<TestGateway> {
     const dbPath = join(dir, "gateway.db")
-    const store = new GatewayStore(dbPath)
-    const service = new GatewayService({ store, masterKey, now })
+    const store = new SqliteStore(dbPath)
+    const service = await GatewayService.open({ store, masterKey, now })
     const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {}, now })
     return { dir, dbPath, store, service, app, close: () => store.close() }
 }
@@ -114,12 +114,12 @@ export function droppedChain(options: { dataBlocks?: number; firstLost: number; 
  */
 export function gatewayPerTest(options: { now?: () => number; register?: boolean } = {}): TestGateway {
     let current: TestGateway | undefined
-    beforeEach(() => {
-        current = openGateway(undefined, undefined, options.now)
-        if (options.register !== false) registerTestDevice(current)
+    beforeEach(async () => {
+        current = await openGateway(undefined, undefined, options.now)
+        if (options.register !== false) await registerTestDevice(current)
     })
-    afterEach(() => {
-        current?.close()
+    afterEach(async () => {
+        await current?.close()
         if (current) removeDir(current.dir)
         current = undefined
     })

@@ -32,12 +32,12 @@ const ackKey = deriveAckKey(nobleCrypto, testKey(), DEVICE_ID)
 const signed = (reply: unknown, nonce = NONCE) => readSignedAck(nobleCrypto, ackKey, DEVICE_ID, nonce, reply)
 
 let gw: TestGateway
-beforeEach(() => {
-    gw = openGateway()
-    registerTestDevice(gw)
+beforeEach(async () => {
+    gw = await openGateway()
+    await registerTestDevice(gw)
 })
-afterEach(() => {
-    gw.close()
+afterEach(async () => {
+    await gw.close()
     removeDir(gw.dir)
 })
 
@@ -50,7 +50,7 @@ describe("ingest", () => {
         expect(signed(r.body)).toMatchObject({ ack: blocks.length - 1 })
         expect(signed(r.body, Buffer.alloc(8))).toBeUndefined()
         expect(r.bytes).toBeLessThan(300)
-        expect(gw.store.counts().blocks).toBe(blocks.length)
+        expect((await gw.store.counts()).blocks).toBe(blocks.length)
     })
 
     test("takes a chain over several batches", async () => {
@@ -96,8 +96,8 @@ describe("ingest", () => {
 
     test("continues a device's chain after a restart (verifier state rebuilt from K_0 and the store)", async () => {
         await post(gw, batch(blocks.slice(0, 3)))
-        gw.close()
-        gw = openGateway(gw.dir)
+        await gw.close()
+        gw = await openGateway(gw.dir)
         const r = await post(gw, batch(blocks.slice(3)))
         expect(r.body).toMatchObject({ ack: blocks.length - 1, stored: blocks.length - 3 })
     })
@@ -196,7 +196,7 @@ describe("refused batches", () => {
         expect(r.status).toBe(400)
         expect(r.body.error).toBe("bad-request")
         expect(signed(r.body)).toMatchObject({ ack: -1 })
-        expect(gw.store.counts().blocks).toBe(0)
+        expect((await gw.store.counts()).blocks).toBe(0)
     })
 
     test("a fork and a bad tag are recorded as security events", async () => {
@@ -215,13 +215,13 @@ describe("refused batches", () => {
 
     test("keeps a device's newest security events only, however many rejected blocks are posted", async () => {
         for (let i = 0; i < MAX_FLOOD_EVENTS_PER_DEVICE + 5; i++)
-            gw.store.commitBatch({
+            await gw.store.commitBatch({
                 deviceId: ID,
                 now: NOW,
                 blocks: [],
                 events: [{ kind: "bad-tag", seq: i, message: "m", block: Buffer.from([i & 255, i >> 8]) }],
             })
-        const events = gw.store.events(ID)
+        const events = await gw.store.events(ID)
         expect(events.length).toBe(MAX_FLOOD_EVENTS_PER_DEVICE)
         expect(events[0].seq).toBe(5)
         expect(events[events.length - 1].seq).toBe(MAX_FLOOD_EVENTS_PER_DEVICE + 4)
@@ -232,7 +232,7 @@ describe("refused batches", () => {
         expect(r.status).toBe(422)
         expect(r.body).toMatchObject({ error: "bad-tag", seq: 3, stored: 3, ack: 2, head: blocks[2].hash.toString("hex") })
         expect(signed(r.body)).toMatchObject({ ack: 2 })
-        expect(gw.store.counts().blocks).toBe(3)
+        expect((await gw.store.counts()).blocks).toBe(3)
         const resend = await post(gw, batch(blocks.slice(3)))
         expect(resend.body).toMatchObject({ ack: blocks.length - 1, stored: blocks.length - 3 })
     })
@@ -358,8 +358,8 @@ describe("declared drops", () => {
                 const { sent, b } = recordAfterDrop({ firstLost: 2, lost: 2 })
                 for (const blocks of sent) expect((await post(gw, batch(blocks))).status).toBe(200)
                 if (restart) {
-                    gw.close()
-                    gw = openGateway(gw.dir)
+                    await gw.close()
+                    gw = await openGateway(gw.dir)
                 }
                 const before = snapshot(gw)
                 const r = await post(gw, batch([b]))
@@ -373,8 +373,8 @@ describe("declared drops", () => {
     test("after a restart still accepts a record that widens the declared range (2..3, then 2..4)", async () => {
         const { sent, b } = recordAfterDrop({ firstLost: 2, lost: 3 })
         for (const blocks of sent) await post(gw, batch(blocks))
-        gw.close()
-        gw = openGateway(gw.dir)
+        await gw.close()
+        gw = await openGateway(gw.dir)
         expect((await post(gw, batch([b]))).body).toMatchObject({ ack: b.seq, stored: 1 })
     })
 

@@ -11,7 +11,7 @@ import { createGatewayApp } from "../../../tools/gateway/app"
 const KEY_GRID_INTERVAL = 256
 import { MAX_JUMP_PER_BATCH } from "../../../tools/gateway/ingest"
 import { GatewayService } from "../../../tools/gateway/service"
-import { GatewayStore } from "../../../tools/gateway/store"
+import { SqliteStore } from "../../../tools/gateway/store"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, testKey } from "../helpers/chains"
 import { ADMIN_TOKEN, batch, ID, MASTER_KEY, NOW, post, TestGateway } from "./helpers"
@@ -72,11 +72,11 @@ async function largestSlice<T>(work: () => Promise<T>): Promise<{ result: T; sli
 let gw: TestGateway
 beforeEach(async () => {
     const dir = ":memory:"
-    const store = new GatewayStore(dir)
-    const service = new GatewayService({ store, masterKey: MASTER_KEY, crypto: counting, now: () => NOW })
+    const store = new SqliteStore(dir)
+    const service = await GatewayService.open({ store, masterKey: MASTER_KEY, crypto: counting, now: () => NOW })
     const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {} })
     gw = { dir, dbPath: dir, store, service, app, close: () => store.close() }
-    service.register({ deviceId: ID, key0: testKey().toString("hex") })
+    await service.register({ deviceId: ID, key0: testKey().toString("hex") })
     let ack
     for (let i = 0; i < chain.blocks.length; i += 200) ack = (await post(gw, batch(chain.blocks.slice(i, i + 200)))).body.ack
     expect(ack).toBe(HEAD)

@@ -15,13 +15,13 @@ const HOUR = 60 * MINUTE
 
 let clock = NOW
 let gw: TestGateway
-beforeEach(() => {
+beforeEach(async () => {
     clock = NOW
-    gw = openGateway(undefined, undefined, () => clock)
-    registerTestDevice(gw)
+    gw = await openGateway(undefined, undefined, () => clock)
+    await registerTestDevice(gw)
 })
-afterEach(() => {
-    gw.close()
+afterEach(async () => {
+    await gw.close()
     removeDir(gw.dir)
 })
 

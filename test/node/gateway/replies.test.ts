@@ -88,7 +88,7 @@ describe("labels", () => {
         const r = await admin("/v1/devices", { deviceId: "00000000000000aa", key0: testKey().toString("hex"), label })
         expect(r.status).toBe(400)
         expect((await r.json()).error).toBe("bad-request")
-        expect(gw.store.counts().devices).toBe(1)
+        expect((await gw.store.counts()).devices).toBe(1)
     })
 
     test("well-formed text outside the BMP is stored and read back as given", async () => {
@@ -115,7 +115,7 @@ describe("sync requests", () => {
         const r = await send(type)
         expect(r.status).toBe(415)
         expect((await r.json()).error).toBe("unsupported-media-type")
-        expect(gw.store.counts().blocks).toBe(0)
+        expect((await gw.store.counts()).blocks).toBe(0)
     })
 
     test("application/octet-stream in any case, with parameters, is a batch", async () => {
@@ -128,7 +128,7 @@ describe("sync requests", () => {
         const r = await post(gw, body)
         expect(r.status).toBe(400)
         expect(r.body).toMatchObject({ error: "malformed-batch", ack: -1 })
-        expect(gw.store.counts().blocks).toBe(0)
+        expect((await gw.store.counts()).blocks).toBe(0)
     })
 
     test("a length byte of 200 frames a block: a bad one is a malformed block (422) after the valid prefix", async () => {

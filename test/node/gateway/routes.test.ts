@@ -11,11 +11,11 @@ import { ADMIN_TOKEN, batch, get, ID, MASTER_KEY, openGateway, post, registerTes
 const chain = buildChain(nodeCrypto, { dataBlocks: 3, perBlock: 4 })
 
 let gw: TestGateway
-beforeEach(() => {
-    gw = openGateway()
+beforeEach(async () => {
+    gw = await openGateway()
 })
-afterEach(() => {
-    gw.close()
+afterEach(async () => {
+    await gw.close()
     removeDir(gw.dir)
 })
 
@@ -26,7 +26,7 @@ const register = (body: unknown, token: string | null = ADMIN_TOKEN) =>
         headers: { "content-type": "application/json", ...(token === null ? {} : { authorization: "Bearer " + token }) },
     })
 
-describe("register", () => {
+describe("register", async () => {
     const device = { deviceId: ID, key0: testKey().toString("hex"), label: "greenhouse 1" }
 
     test("201 with the device, then 409 for the same id", async () => {
@@ -46,7 +46,7 @@ describe("register", () => {
         const r = await register(device, token)
         expect(r.status).toBe(401)
         expect(await r.json()).toEqual({ error: "unauthorized", message: expect.any(String) })
-        expect(gw.store.counts().devices).toBe(0)
+        expect((await gw.store.counts()).devices).toBe(0)
     })
 
     test.each([
@@ -62,17 +62,17 @@ describe("register", () => {
         expect((await r.json()).error).toBe("bad-request")
     })
 
-    test("registerDevice registers without HTTP, under the gateway's master key", () => {
-        gw.close()
-        registerDevice({ db: gw.dbPath, masterKey: MASTER_KEY }, { deviceId: ID, key0: testKey().toString("hex") })
-        expect(() =>
+    test("registerDevice registers without HTTP, under the gateway's master key", async () => {
+        await gw.close()
+        await registerDevice({ db: gw.dbPath, masterKey: MASTER_KEY }, { deviceId: ID, key0: testKey().toString("hex") })
+        await expect(
             registerDevice(
                 { db: gw.dbPath, masterKey: Buffer.alloc(32, 1) },
                 { deviceId: "0000000000000001", key0: testKey().toString("hex") }
             )
-        ).toThrow(KeyVaultError)
-        gw = openGateway(gw.dir)
-        expect(gw.service.fleet().map(d => d.deviceId)).toEqual([ID])
+        ).rejects.toThrow(KeyVaultError)
+        gw = await openGateway(gw.dir)
+        expect((await gw.service.fleet()).map(d => d.deviceId)).toEqual([ID])
     })
 
     test("keys at rest are sealed: K_0 appears nowhere in the database files", async () => {
@@ -91,14 +91,14 @@ describe("register", () => {
         }
     })
 
-    test("a different master key cannot open the database", () => {
-        expect(() => new GatewayService({ store: gw.store, masterKey: Buffer.alloc(32, 9) })).toThrow(KeyVaultError)
+    test("a different master key cannot open the database", async () => {
+        await expect(GatewayService.open({ store: gw.store, masterKey: Buffer.alloc(32, 9) })).rejects.toThrow(KeyVaultError)
     })
 })
 
 describe("read routes", () => {
     beforeEach(async () => {
-        registerTestDevice(gw)
+        await registerTestDevice(gw)
         // The device held 3 blocks more than it sent: they remain after the ack.
         await post(gw, batch(chain.blocks), "/v1/devices/" + ID + "/blocks?backlog=" + (chain.blocks.length + 3))
     })

@@ -16,12 +16,12 @@ const chain = buildChain(nodeCrypto, { dataBlocks: 3000, perBlock: 2, gap: false
 
 let gw: TestGateway
 beforeEach(async () => {
-    gw = openGateway()
-    registerTestDevice(gw)
+    gw = await openGateway()
+    await registerTestDevice(gw)
     for (let i = 0; i < chain.blocks.length; i += 150) expect((await post(gw, batch(chain.blocks.slice(i, i + 150)))).status).toBe(200)
 })
-afterEach(() => {
-    gw.close()
+afterEach(async () => {
+    await gw.close()
     removeDir(gw.dir)
 })
 
@@ -29,8 +29,8 @@ afterEach(() => {
 function countRows(): { rows: number } {
     const seen = { rows: 0 }
     const blocks = gw.store.blocks.bind(gw.store)
-    gw.store.blocks = (...args) => {
-        const page = blocks(...args)
+    gw.store.blocks = async (...args) => {
+        const page = await blocks(...args)
         seen.rows += page.length
         return page
     }
@@ -98,7 +98,7 @@ describe("streamed answers", () => {
             hash: Buffer.alloc(32),
             bytes: Buffer.alloc(1),
         }))
-        gw.store.commitBatch({ deviceId: ID, now: 0, blocks: filler, events: [] })
+        await gw.store.commitBatch({ deviceId: ID, now: 0, blocks: filler, events: [] })
         const first = (await get(gw, "/v1/devices/" + ID + "/blocks")).body
         expect(first.blocks.length).toBe(MAX_BLOCKS_PER_REQUEST)
         expect(first.next).toBe(MAX_BLOCKS_PER_REQUEST)

@@ -256,7 +256,7 @@ describe("gateway registration", () => {
         await d.boot(1)
         // The gateway takes the first chain (what the device's sync would post).
         const blocks = d.sealed
-        gw.service.ingest(
+        await gw.service.ingest(
             FAKE_ID,
             Buffer.concat([Buffer.from([1]), Buffer.alloc(8), ...blocks.flatMap(b => [Buffer.from([b.bytes.length]), b.bytes])])
         )
@@ -271,13 +271,13 @@ describe("gateway registration", () => {
         )
         expect(outcome).toBe("succeeded")
         const fresh = d.sealed.slice(before)
-        const reply = gw.service.ingest(
+        const reply = await gw.service.ingest(
             FAKE_ID,
             Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from([fresh[0].bytes.length]), fresh[0].bytes])
         )
         expect(reply.status).toBe(200)
         expect((await gatewayView({ url: gw.url }, FAKE_ID)).ackedSeq).toBe(0)
-        const events = gw.service.events(FAKE_ID).map(e => e.kind)
+        const events = (await gw.service.events(FAKE_ID)).map(e => e.kind)
         expect(events).toContain("key-succession")
     })
 

@@ -25,6 +25,10 @@ describe("fieldledger bench --json", () => {
             "ingestBlocksPerSec",
             "ingestBlocksPerSecSyncNormal",
             "ingestReadingsPerSec",
+            "ingestBlocksPerSecPg1",
+            "ingestBlocksPerSecPg2",
+            "pgFaultRunLost",
+            "pgFaultRunDuplicated",
             "attackedSyncP99Ratio",
             "exportRssGrowthMB",
             "exportLoopStallMs",
@@ -32,5 +36,7 @@ describe("fieldledger bench --json", () => {
             expect(typeof figures[name], name).toBe("number")
         expect(figures.bytesPerReading).toBeLessThanOrEqual(4)
         expect(figures.offlineReadings8KB).toBeGreaterThanOrEqual(2000)
+        expect(figures.pgFaultRunLost).toBe(0)
+        expect(figures.pgFaultRunDuplicated).toBe(0)
     })
 })
