@@ -28,6 +28,7 @@ import { DEFAULT_BUS_WAIT_MS, Simulator } from "./lib/simulator"
 import { loadMasterKey } from "./gateway/keyvault"
 import { RunningGateway, startGateway } from "./gateway/server"
 import { succeed } from "./gateway/succession"
+import { createReadToken } from "./gateway/tokencli"
 import { masterKeyBesideDatabase } from "./gateway"
 import { pickDevice } from "./provision"
 
@@ -307,9 +308,21 @@ async function openGateway(o: StartOptions): Promise<RunningGateway | undefined>
         console.error(portInUseMessage("start", o.port))
         return undefined
     }
-    console.log(`gateway: ${gateway.url} (database ${o.db}); API in docs/API.md`)
-    console.log(`dashboard: ${gateway.url}/ (open it in a browser: the fleet, the device's plots and chain, live)`)
+    // Reads need a token (docs/API.md, "Access"): this run makes one, and the link signs the
+    // browser in with it (the token then leaves the address bar; the cookie keeps it).
+    const { token } = await createReadToken(gateway.service.store, { label: "fieldledger start" })
+    console.log(
+        `gateway: ${gateway.url} (database ${o.db}); API in docs/API.md, with the read token of the link below as Authorization: Bearer`
+    )
+    console.log(
+        `dashboard: ${dashboardLink(gateway.url, token)} (open it in a browser: it signs in, then the fleet, the device's plots and chain, live)`
+    )
     return gateway
+}
+
+/** The link that signs a browser in to the dashboard with `token` (tools/gateway/signin.ts). */
+export function dashboardLink(url: string, token: string): string {
+    return url + "/signin?token=" + encodeURIComponent(token)
 }
 
 /**

@@ -36,6 +36,8 @@ import {
 } from "./store"
 import type { BlockTimeRow } from "./cadence"
 import { DECLARED_TO_SQL } from "./gapindex"
+import type { ReadTokenStore } from "./tokens"
+import { PG_READ_TOKENS, pgReadTokens } from "./tokenstore"
 
 /** Each entry moves the schema from version i to i + 1 (as MIGRATIONS in store.ts). */
 export const PG_MIGRATIONS: readonly string[] = [
@@ -121,6 +123,8 @@ export const PG_MIGRATIONS: readonly string[] = [
         PRIMARY KEY (device_id, seq),
         FOREIGN KEY (device_id, seq) REFERENCES blocks (device_id, seq) ON DELETE CASCADE
      );`,
+    // Read tokens (tokens.ts, tokenstore.ts).
+    PG_READ_TOKENS,
 ]
 
 /** The advisory lock key under which a gateway migrates (any constant no other lock uses). */
@@ -184,11 +188,14 @@ export function pgPool(url: string, max = POOL_SIZE): pg.Pool {
 
 export class PgStore implements GatewayStore {
     readonly kind = "postgres"
+    readonly tokens: ReadTokenStore
 
     private constructor(
         readonly pool: pg.Pool,
         private readonly log: LogSequencing
-    ) {}
+    ) {
+        this.tokens = pgReadTokens(pool)
+    }
 
     /** Connects to `url` and migrates the database. */
     static async open(url: string, log: LogSequencing = {}): Promise<PgStore> {

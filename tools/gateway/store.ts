@@ -13,6 +13,8 @@ import { dirname } from "node:path"
 import { RECORD_GAP } from "../../src/lib/codec/format"
 import type { BlockTimeRow } from "./cadence"
 import { createGapIndex, DECLARED_TO_SQL, GapIndexEntry, INSERT_GAP_SQL } from "./gapindex"
+import type { ReadTokenStore } from "./tokens"
+import { SQLITE_READ_TOKENS, sqliteReadTokens } from "./tokenstore"
 
 /**
  * Security events aggregated: an event repeated (same kind, seq and block) counts up and moves
@@ -102,6 +104,8 @@ CREATE TABLE succession_blocks (
     AGGREGATE_EVENTS,
     // The gap index (gapindex.ts), backfilled from the stored gap records.
     createGapIndex,
+    // Read tokens (tokens.ts, tokenstore.ts).
+    SQLITE_READ_TOKENS,
 ]
 
 export interface DeviceRecord {
@@ -236,6 +240,8 @@ export interface DeviceTransaction {
 export interface GatewayStore {
     /** "sqlite" or "postgres": for messages only, nothing may branch on it. */
     readonly kind: string
+    /** The read tokens (tokens.ts): in the database, so every gateway on it takes them. */
+    readonly tokens: ReadTokenStore
     close(): Promise<void>
     metaGet(key: string): Promise<Buffer | undefined>
     /** Stores `value` under `key` unless one is there; returns the value stored (first writer wins). */
@@ -362,6 +368,7 @@ export function migrateDatabase(db: Database.Database, target = MIGRATIONS.lengt
 export class SqliteStore implements GatewayStore {
     readonly kind = "sqlite"
     readonly db: Database.Database
+    readonly tokens: ReadTokenStore
     private readonly stmts: Record<string, Database.Statement>
     /** The write queue: the tail of the last write or transaction. */
     private queue: Promise<unknown> = Promise.resolve()
@@ -417,6 +424,7 @@ export class SqliteStore implements GatewayStore {
             metaGet: db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck(),
             metaInit: db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)`),
         }
+        this.tokens = sqliteReadTokens(db, write => this.serial(write))
     }
 
     async close() {
