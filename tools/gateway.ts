@@ -162,12 +162,13 @@ export async function runGateway(argv: string[]): Promise<number> {
         }
         throw e
     }
-    console.log(`fieldledger gateway listening on ${gateway.url} (database ${describeStore(db)}, master key from ${master.from})`)
+    // Before the "listening" line, which tools wait for: whoever has read that has read this.
     if (publicRead) console.log(PUBLIC_READ_WARNING)
     else
         console.log(
             "reads need a read token (fieldledger gateway token create --read) or the admin token; the dashboard asks for one at /signin"
         )
+    console.log(`fieldledger gateway listening on ${gateway.url} (database ${describeStore(db)}, master key from ${master.from})`)
     if (!adminToken)
         console.log("no admin token (FL_ADMIN_TOKEN or --admin-token-file): registration and key succession over HTTP are disabled")
     await new Promise<void>(resolve => {
