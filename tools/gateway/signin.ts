@@ -81,10 +81,16 @@ function overHttps(c: Context): boolean {
     return (c.req.header("x-forwarded-proto") ?? "").split(",")[0].trim().toLowerCase() === "https"
 }
 
-/** A post from a page of another origin (a browser says so in Origin): refused. */
+/**
+ * A post from a page of another origin: refused. Browsers say where a request comes from in
+ * Sec-Fetch-Site; without it, in Origin (which is "null" on a same-origin form post from a page
+ * with Referrer-Policy: no-referrer, as the dashboard's, so "null" alone decides nothing).
+ */
 function crossOrigin(c: Context): boolean {
+    const site = c.req.header("sec-fetch-site")
+    if (site !== undefined) return site !== "same-origin" && site !== "none"
     const origin = c.req.header("origin")
-    if (origin === undefined) return false
+    if (origin === undefined || origin === "null") return false
     const host = c.req.header("host")
     try {
         return new URL(origin).host !== (host ?? new URL(c.req.url).host)

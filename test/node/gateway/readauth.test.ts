@@ -234,9 +234,13 @@ describe("signing in to the dashboard", () => {
             expect(cookieOf(res)).toBe("")
             expect(await res.text()).toContain("not a valid read token")
         }
-        const cross = await form({ token }, { origin: "https://evil.example", host: "localhost" })
-        expect(cross.status).toBe(403)
-        expect(cookieOf(cross)).toBe("")
+        for (const headers of [{ origin: "https://evil.example", host: "localhost" }, { "sec-fetch-site": "cross-site" }]) {
+            const cross = await form({ token }, headers)
+            expect(cross.status).toBe(403)
+            expect(cookieOf(cross)).toBe("")
+        }
+        // A same-origin post from a no-referrer page says Origin: null; Sec-Fetch-Site tells.
+        expect((await form({ token }, { origin: "null", "sec-fetch-site": "same-origin" })).status).toBe(303)
         for (const next of ["//evil.example/", "https://evil.example/", "/\\evil.example", "/signin?token=x"])
             expect((await form({ token, next })).headers.get("location"), next).toBe("/")
     })
