@@ -44,6 +44,8 @@ The device samples once a second, seals a block at least every 30 s and syncs to
 every 2 s. Every block of the provisioned chain is verified twice as it goes: on this side as
 the device shows it, and by the gateway on ingest. Ctrl-C stops everything; the gateway's
 export of the chain is then written to FILE, for 'fieldledger verify FILE --key-file KEY'.
+Reading the gateway needs a read token: the run creates one and prints a dashboard link
+(/signin?token=...) that signs the browser in with it.
 
 The device boots first under the public simulator development key (docs/FORMAT.md) and seals
 a genesis block under it; provisioning starts a successor chain, its genesis linked to that
