@@ -292,10 +292,8 @@ export class PgStore implements GatewayStore {
         return r.rows.map(gapFromRow)
     }
 
-    async declaredTo(deviceId: string): Promise<number | undefined> {
-        const r = await this.pool.query(DECLARED_TO_SQL.replace("?", "$1"), [deviceId])
-        const v = r.rows[0]?.max
-        return v === null || v === undefined ? undefined : Number(v)
+    declaredTo(deviceId: string): Promise<number | undefined> {
+        return readDeclaredTo(this.pool, deviceId)
     }
 
     /**
@@ -337,6 +335,7 @@ export class PgStore implements GatewayStore {
             device: async () => locked,
             blocksAt: seqs => readBlocksAt(client, deviceId, seqs),
             blockAt: seq => readBlock(client, deviceId, seq),
+            declaredTo: () => readDeclaredTo(client, deviceId),
             commitBatch: async w => {
                 if (w.deviceId !== deviceId) throw new StoreError("a batch of device " + w.deviceId + " in a transaction of " + deviceId)
                 await this.applyBatch(client, w)
@@ -449,6 +448,13 @@ async function readDevice(q: Queryable, id: string, lock: boolean): Promise<Devi
 async function readBlock(q: Queryable, deviceId: string, seq: number): Promise<BlockRecord | undefined> {
     const r = await q.query("SELECT * FROM blocks WHERE device_id = $1 AND seq = $2", [deviceId, seq])
     return r.rows[0] ? blockFromRow(r.rows[0]) : undefined
+}
+
+/** DECLARED_TO_SQL (gapindex.ts) in PostgreSQL's placeholders. */
+async function readDeclaredTo(q: Queryable, deviceId: string): Promise<number | undefined> {
+    const r = await q.query(DECLARED_TO_SQL.replace("?", "$1"), [deviceId])
+    const v = Object.values(r.rows[0] ?? {})[0]
+    return v === null || v === undefined ? undefined : Number(v)
 }
 
 async function readBlocksAt(q: Queryable, deviceId: string, seqs: readonly number[]): Promise<Map<number, StoredBlock>> {

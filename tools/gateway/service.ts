@@ -29,7 +29,7 @@ import { backlogAfterAck, batchSeqs } from "./backlogleft"
 import { echo, HttpError } from "./errors"
 import { highestKeyNeeded, ingestBatch, IngestResult, preparedLookup, storedSeqsNeeded } from "./ingest"
 import { KeyVault } from "./keyvault"
-import { BlockRecord, DeviceRecord, GatewayStore } from "./store"
+import { BlockRecord, DeviceRecord, DeviceTransaction, GatewayStore } from "./store"
 
 /**
  * Ingest verifies with node:crypto (OpenSSL), not @noble/hashes: measured with `npm run bench
@@ -274,10 +274,10 @@ export class GatewayService {
     /**
      * The cached session, rebuilt from `d` (K_head derived from K_0) when absent or when `d`,
      * as read from the store, is not where the session is: another gateway stored blocks of
-     * this device or closed its chain since. `blockAt` reads the store (inside the lock when
-     * ingesting).
+     * this device or closed its chain since. `read` reads the store (the locked transaction
+     * when ingesting).
      */
-    private async session(d: DeviceRecord, blockAt: (seq: number) => Promise<BlockRecord | undefined>): Promise<DeviceSession> {
+    private async session(d: DeviceRecord, read: DeviceReader): Promise<DeviceSession> {
         const epochKeys = this.keyCache(d)
         const cached = this.sessions.get(d.id)
         if (cached && atHead(cached, d)) return cached
@@ -285,8 +285,8 @@ export class GatewayService {
         const key0 = this.vault.open(d.key0Sealed, id)
         let state = initialVerifierState(key0)
         if (d.headSeq >= 0) {
-            const head = decodeBlock((await blockAt(d.headSeq))!.bytes)
-            const genesis = decodeBlock((await blockAt(0))!.bytes)
+            const head = decodeBlock((await read.blockAt(d.headSeq))!.bytes)
+            const genesis = decodeBlock((await read.blockAt(0))!.bytes)
             state = {
                 expectedSeq: d.headSeq + 1,
                 link: d.headHash,
@@ -296,7 +296,7 @@ export class GatewayService {
                 version: head.header.version,
             }
             // A range declared before the restart stays declared: a record declaring it again is refused.
-            const declaredTo = await this.store.declaredTo(d.id)
+            const declaredTo = await read.declaredTo()
             if (declaredTo !== undefined) state.declaredTo = declaredTo
         }
         const s: DeviceSession = { id, key0Sealed: d.key0Sealed, key0, ackKey: deriveAckKey(this.crypto, key0, id), state, epochKeys }
@@ -322,7 +322,7 @@ export class GatewayService {
     async ingest(idHex: string, body: Buffer, options: { oversize?: boolean; backlog?: string } = {}): Promise<IngestReply> {
         const d = await this.device(idHex)
         // The session as this gateway last saw the device: the early refusals below sign its ack.
-        let s = await this.session(d, seq => this.store.blockAt(d.id, seq))
+        let s = await this.session(d, { blockAt: seq => this.store.blockAt(d.id, seq), declaredTo: () => this.store.declaredTo(d.id) })
         const nonce = body.length >= BATCH_HEADER_BYTES && body[0] === BATCH_VERSION ? body.subarray(1, 1 + BATCH_NONCE_BYTES) : undefined
         const ackFields = () => (nonce ? this.signedAck(s, nonce) : {})
         if (options.oversize) throw new HttpError(413, "too-large", "a batch is at most " + MAX_BATCH_BYTES + " bytes", ackFields())
@@ -343,7 +343,7 @@ export class GatewayService {
             result = await this.store.withDevice(d.id, async tx => {
                 const locked = await tx.device()
                 if (!locked) throw new HttpError(404, "unknown-device", "no device " + echo(idHex) + " is registered")
-                s = await this.session(locked, seq => tx.blockAt(seq))
+                s = await this.session(locked, tx)
                 const needed = storedSeqsNeeded(s.state.expectedSeq, blocks)
                 const stored = preparedLookup(s.state.expectedSeq, needed, await tx.blocksAt(needed))
                 const r = ingestBatch(
@@ -583,6 +583,9 @@ export class GatewayService {
         return { ok: true, devices: await this.store.deviceCount() }
     }
 }
+
+/** What rebuilding a session reads of the device (the store, or the locked transaction). */
+type DeviceReader = Pick<DeviceTransaction, "blockAt" | "declaredTo">
 
 /** The session stands where the stored device does: same K_0, same head. */
 function atHead(s: DeviceSession, d: DeviceRecord): boolean {

@@ -225,6 +225,8 @@ export interface DeviceTransaction {
     blocksAt(seqs: readonly number[]): Promise<Map<number, StoredBlock>>
     /** The block at seq with its bytes. */
     blockAt(seq: number): Promise<BlockRecord | undefined>
+    /** GatewayStore.declaredTo for this device. */
+    declaredTo(): Promise<number | undefined>
     /** Writes one request's blocks, events and contact time. */
     commitBatch(w: BatchWrite): Promise<void>
     /** Closes the device's chain for a key succession (see GatewayStore.closeChain). */
@@ -510,7 +512,6 @@ export class SqliteStore implements GatewayStore {
         return this.stmts.gaps.all(deviceId).map(gapFromRow)
     }
 
-    /** The last seq of the widest dropped range the device's stored gap records declare (undefined: none). */
     async declaredTo(deviceId: string): Promise<number | undefined> {
         return (this.stmts.declaredTo.get(deviceId) as number | null) ?? undefined
     }
@@ -549,6 +550,7 @@ export class SqliteStore implements GatewayStore {
             device: async () => locked,
             blocksAt: seqs => this.blocksAt(deviceId, seqs),
             blockAt: seq => this.blockAt(deviceId, seq),
+            declaredTo: () => this.declaredTo(deviceId),
             commitBatch: async w => {
                 if (w.deviceId !== deviceId) throw new StoreError("a batch of device " + w.deviceId + " in a transaction of " + deviceId)
                 this.applyBatch(w)

@@ -136,10 +136,13 @@ describe.each([
     })
 
     test("the gap index holds each stored gap record with its reason and range", async () => {
+        expect(await store.declaredTo(ID)).toBeUndefined()
         const dropped = droppedChain({ firstLost: 2, lost: 2 })
         const kept = [...dropped.all.slice(0, 2), ...dropped.all.slice(4), dropped.gap]
         await store.commitBatch({ deviceId: ID, now: NOW, blocks: rows(kept), events: [] })
         expect(await store.gaps(ID)).toMatchObject([{ seq: dropped.gap.seq, reason: 1, firstLostSeq: 2, lostBlocks: 2 }])
+        expect(await store.declaredTo(ID)).toBe(3)
+        expect(await store.withDevice(ID, tx => tx.declaredTo())).toBe(3)
         const d = (await store.device(ID))!
         expect(d).toMatchObject({ gapRecords: 1, blocksLost: 2 })
     })
