@@ -3,13 +3,13 @@
  * gateway's database, beside a running gateway or without one (every gateway on the database
  * takes a token at once, and stops taking a revoked one at once: nothing is cached).
  */
-import { chmodSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, writeFileSync } from "node:fs"
 import { commandLine, UsageError } from "../lib/args"
-import { describeStore, openStore } from "./openstore"
+import { describeStore, isPostgresUrl, openStore } from "./openstore"
 import type { GatewayStore } from "./store"
 import { isReadTokenId, newReadToken, parseDeviceList, ReadTokenRecord, TokenInputError } from "./tokens"
 
-const DB_OPTION = `  --db PATH|URL     the gateway's database (default data/gateway.db, else env FL_DB_URL)`
+const DB_OPTION = `  --db PATH|URL     the gateway's database (default data/gateway.db, else env FL_DB_URL); it must exist`
 
 export const TOKEN_HELP = `Usage: fieldledger gateway token create --read [--devices ID,ID] [--label L] [--token-file FILE] [--db PATH|URL]
        fieldledger gateway token list [--db PATH|URL] [--json]
@@ -59,6 +59,9 @@ function dbOf(db: string | undefined): string {
 }
 
 async function withStore<T>(db: string, work: (store: GatewayStore) => Promise<T>): Promise<T> {
+    // A token in a database no gateway uses would be a token nobody takes: a mistyped path is refused, not created.
+    if (!isPostgresUrl(db) && !existsSync(db))
+        throw new UsageError("no gateway database at " + db + ": give the gateway's --db (or start the gateway once to create it)")
     const store = await openStore(db)
     try {
         return await work(store)

@@ -113,6 +113,8 @@ describe("fieldledger gateway token", () => {
     test("create prints the token once, list shows no token, revoke ends it; --token-file writes it 0600", async () => {
         dir = mkdtempSync(join(tmpdir(), "fl-tokencli-"))
         const db = join(dir, "g.db")
+        await expect(run(["create", "--read", "--db", db])).rejects.toThrow(/no gateway database at/)
+        await new SqliteStore(db).close()
         const created = await run(["create", "--read", "--devices", ID, "--label", "kiosk", "--db", db])
         expect(created.code).toBe(0)
         const token = created.out.trim()
@@ -141,6 +143,7 @@ describe("fieldledger gateway token", () => {
     test("refuses a token without --read, bad device ids, a bad id to revoke; --help on each", async () => {
         dir = mkdtempSync(join(tmpdir(), "fl-tokencli-"))
         const db = join(dir, "g.db")
+        await new SqliteStore(db).close()
         await expect(run(["create", "--db", db])).rejects.toThrow(UsageError)
         await expect(run(["create", "--read", "--devices", "12ab", "--db", db])).rejects.toThrow(/not a device id/)
         await expect(run(["revoke", "nope", "--db", db])).rejects.toThrow(/12 lower-case hex/)
