@@ -138,6 +138,7 @@ function reportRound(
                 " -> gateway " +
                 round.status +
                 (round.ack !== undefined ? ", ack " + round.ack : "") +
+                (round.log ? ", logged at leaf " + round.log.index + " (log size " + round.log.size + ")" : "") +
                 (round.error ? " (" + round.error + ")" : "")
         )
     else plan.say("round " + round.nonce!.slice(0, 8) + ": " + round.error)

@@ -9,6 +9,7 @@ const HELP = `Usage: fieldledger COMMAND [options]
 Commands:
   start     run the main job: simulated device(s) sealing blocks, verified live
   verify    verify an export file offline (fieldledger verify --help)
+  audit     audit a gateway's transparency log (fieldledger audit --help)
   bench     run the benchmarks (fieldledger bench --help)
   gateway   serve the HTTP API devices sync to (fieldledger gateway --help)
   powercut  kill the simulated device at random instants and check the chain it leaves
@@ -23,6 +24,7 @@ type Command = (argv: string[]) => Promise<number>
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
     verify: async () => (await import("./verify")).runVerify,
+    audit: async () => (await import("./audit")).runAuditCommand,
     bench: async () => (await import("./bench/index")).main,
     start: async () => (await import("./start")).runStart,
     powercut: async () => (await import("./powercut")).runPowercut,

@@ -9,6 +9,8 @@ import { dirname, join } from "node:path"
 import { commandLine, durationOption, portOption, readAdminToken, UsageError } from "./lib/args"
 import { loadMasterKey, KeyVaultError } from "./gateway/keyvault"
 import { startGateway } from "./gateway/server"
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from "./gateway/tlog/integrator"
+import { defaultLogKeyFile, loadLogKey, LogIdentity, logIdentity, LogKey, LogKeyError } from "./gateway/tlog/logkey"
 import { GatewayService, RegisterDevice } from "./gateway/service"
 import { existsSync } from "node:fs"
 import { copyStore } from "./gateway/copy"
@@ -24,7 +26,8 @@ import { isAddressInUse, portInUseMessage } from "./lib/ports"
 export const PUBLIC_READ_WARNING =
     "WARNING: reads are public (--public-read): anyone who can reach this gateway reads every device's readings, blocks, exports, events and the dashboard, without a token"
 
-export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH|URL] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE] [--stale-after DURATION] [--public-read]
+export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH|URL] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE] [--stale-after DURATION]
+                          [--log-key-file FILE] [--log-origin NAME] [--checkpoint-interval DURATION] [--print-log-key] [--public-read]
 
 Runs the fieldledger gateway: devices post their sealed blocks to it, it verifies every block
 (tag under its epoch key, link, seq) and stores them in SQLite or PostgreSQL; operators read
@@ -49,6 +52,17 @@ Options:
                            when it seals a block: about hourly on hardware defaults); this long
                            alone until the period is known. Minutes (15) or a number with a
                            unit: 90s, 20m, 2h, 1d (default 15 min)
+  --log-key-file FILE      the Ed25519 key the transparency log signs its checkpoints with,
+                           64 hex digits (else env FL_LOG_KEY: the gateways of one fleet
+                           share it; else $XDG_CONFIG_HOME/fieldledger/log.key, by
+                           default ~/.config/fieldledger/log.key, created once, mode 0600;
+                           keep it apart from the database, like the master key)
+  --log-origin NAME        the log's checkpoint origin and key name (default derived from the
+                           key: fieldledger.invalid/log/<16 hex digits>); never change it
+  --checkpoint-interval DURATION
+                           sign a checkpoint this often when blocks arrived (default 10s)
+  --print-log-key          print the log's verifier key (what auditors give fieldledger audit
+                           --log-key) and exit; creates the key if absent
   --public-read            anyone may read, without a token (a demo, or data that is public
                            anyway); the gateway prints a warning saying so. By default every
                            read needs a read token or the admin token
@@ -111,6 +125,10 @@ export async function runGateway(argv: string[]): Promise<number> {
             "master-key-file": { type: "string" },
             "stale-after": { type: "string" },
             "public-read": { type: "boolean" },
+            "log-key-file": { type: "string" },
+            "log-origin": { type: "string" },
+            "checkpoint-interval": { type: "string" },
+            "print-log-key": { type: "boolean" },
         },
         GATEWAY_HELP
     )
@@ -120,6 +138,26 @@ export async function runGateway(argv: string[]): Promise<number> {
     const host = cli.string("host") ?? "127.0.0.1"
     const staleAfterMs = durationOption(cli, "stale-after", DEFAULT_STALE_AFTER_MS)
     const publicRead = cli.boolean("public-read")
+
+    const checkpointIntervalMs = durationOption(cli, "checkpoint-interval", DEFAULT_CHECKPOINT_INTERVAL_MS)
+    let logKey: LogKey
+    let logId: LogIdentity
+    try {
+        logKey = cli.string("log-key-file")
+            ? loadLogKey(cli.string("log-key-file"), { create: true })
+            : loadLogKey(defaultLogKeyFile(), { create: true, envValue: process.env.FL_LOG_KEY || undefined })
+        logId = logIdentity(logKey.seed, cli.string("log-origin"))
+    } catch (e) {
+        if (e instanceof LogKeyError) throw new UsageError(e.message)
+        throw e
+    }
+    // With --print-log-key, stdout carries the verifier key alone.
+    const note = cli.boolean("print-log-key") ? console.error : console.log
+    if (logKey.created) note(`created a new log key in ${logKey.from} (mode 0600): auditors trust its public half; keep it`)
+    if (cli.boolean("print-log-key")) {
+        console.log(logId.verifierKey)
+        return 0
+    }
 
     const adminToken = readAdminToken(cli.string("admin-token-file"))
     let master
@@ -146,7 +184,17 @@ export async function runGateway(argv: string[]): Promise<number> {
 
     let gateway
     try {
-        gateway = await startGateway({ db, host, port, adminToken, masterKey: master.key, staleAfterMs, publicRead })
+        gateway = await startGateway({
+            db,
+            host,
+            port,
+            adminToken,
+            masterKey: master.key,
+            staleAfterMs,
+            logKey: logId,
+            checkpointIntervalMs,
+            publicRead,
+        })
     } catch (e) {
         if (e instanceof KeyVaultError) {
             console.error("fieldledger gateway: " + e.message)
@@ -169,6 +217,7 @@ export async function runGateway(argv: string[]): Promise<number> {
             "reads need a read token (fieldledger gateway token create --read) or the admin token; the dashboard asks for one at /signin"
         )
     console.log(`fieldledger gateway listening on ${gateway.url} (database ${describeStore(db)}, master key from ${master.from})`)
+    console.log(`transparency log ${logId.origin} at ${gateway.url}/v1/log (key from ${logKey.from}; verifier key ${logId.verifierKey})`)
     if (!adminToken)
         console.log("no admin token (FL_ADMIN_TOKEN or --admin-token-file): registration and key succession over HTTP are disabled")
     await new Promise<void>(resolve => {

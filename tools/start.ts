@@ -8,7 +8,7 @@
  * checks offline with the key file.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { dirname } from "node:path"
+import { dirname, join } from "node:path"
 import { DecodedBlock } from "../src/lib/ledger/chain"
 import { GAP_REASONS } from "../src/lib/codec/format"
 import { isKeyHex, parseKeyHex } from "../src/lib/codec/hexids"
@@ -30,6 +30,7 @@ import { RunningGateway, startGateway } from "./gateway/server"
 import { succeed } from "./gateway/succession"
 import { createReadToken } from "./gateway/tokencli"
 import { masterKeyBesideDatabase } from "./gateway"
+import { loadLogKey, logIdentity } from "./gateway/tlog/logkey"
 import { pickDevice } from "./provision"
 
 export const START_HELP = `Usage: fieldledger start [--duration SECONDS] [--export FILE] [--key-file FILE] [--continue] [--db PATH] [--port N] [--device-id HEX] [--boot-timeout DURATION] [--bus-wait DURATION] [--verbose]
@@ -303,7 +304,9 @@ async function openGateway(o: StartOptions): Promise<RunningGateway | undefined>
     const master = loadMasterKey({ envValue: process.env.FL_MASTER_KEY || undefined, defaultFile: masterKeyBesideDatabase(o.db) })
     let gateway: RunningGateway
     try {
-        gateway = await startGateway({ db: o.db, port: o.port, masterKey: master.key })
+        // The demo's log key lives beside its database too (a real gateway keeps it apart).
+        const logKey = loadLogKey(join(dirname(o.db), "gateway-log.key"), { create: true })
+        gateway = await startGateway({ db: o.db, port: o.port, masterKey: master.key, logKey: logIdentity(logKey.seed) })
     } catch (e) {
         // Taken between the look and the listen.
         if (!isAddressInUse(e)) throw e

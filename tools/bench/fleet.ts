@@ -36,6 +36,7 @@ const START_LIMIT_MS = 60_000
 
 export const FLEET_ADMIN_TOKEN = "fleet-admin-token"
 export const FLEET_MASTER_KEY = Buffer.alloc(32, 0x6d)
+export const FLEET_LOG_KEY = Buffer.alloc(32, 0x6c)
 
 /** A seeded generator (mulberry32): a run can be repeated from its seed. */
 export function seededRandom(seed: number): () => number {
@@ -82,10 +83,21 @@ export class GatewayProcess {
 
     /** Starts it; resolves once it listens (rejects with its output if it exits first). */
     start(): Promise<void> {
-        const child = spawn(process.execPath, [CLI, "gateway", "--db", this.dbUrl, "--port", String(this.port)], {
-            env: { ...process.env, FL_MASTER_KEY: FLEET_MASTER_KEY.toString("hex"), FL_ADMIN_TOKEN: FLEET_ADMIN_TOKEN, FL_DB_URL: "" },
-            stdio: ["ignore", "pipe", "pipe"],
-        })
+        const child = spawn(
+            process.execPath,
+            [CLI, "gateway", "--db", this.dbUrl, "--port", String(this.port), "--log-origin", "fieldledger.test/fleet"],
+            {
+                env: {
+                    ...process.env,
+                    FL_MASTER_KEY: FLEET_MASTER_KEY.toString("hex"),
+                    // One log for the fleet: every gateway signs its checkpoints with the same key.
+                    FL_LOG_KEY: FLEET_LOG_KEY.toString("hex"),
+                    FL_ADMIN_TOKEN: FLEET_ADMIN_TOKEN,
+                    FL_DB_URL: "",
+                },
+                stdio: ["ignore", "pipe", "pipe"],
+            }
+        )
         this.child = child
         alive.add(child)
         child.once("exit", () => alive.delete(child))

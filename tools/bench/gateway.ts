@@ -29,6 +29,7 @@ import { startGateway } from "../gateway/server"
 import type { SqliteStore } from "../gateway/store"
 import { nobleCrypto, nodeCrypto } from "../lib/crypto"
 import type { BenchSection } from "./section"
+import type { LogIdentity } from "../gateway/tlog/logkey"
 import { FLEET_ADMIN_TOKEN, freePort, GatewayProcess } from "./fleet"
 import { PgCluster, postgresInstalled, startPgCluster } from "../lib/pgcluster"
 
@@ -41,7 +42,7 @@ const CHANNELS: ChannelSpec[] = [
     { name: "pressure", unit: "hPa", exponent: -1 },
 ]
 
-interface SimDevice {
+export interface SimDevice {
     id: Buffer
     key0: Buffer
     blocks: Buffer[]
@@ -56,7 +57,7 @@ function deviceId(n: number): Buffer {
 }
 
 /** One device's chain: genesis, then readings from smooth random walks, sealed on size. */
-function simulateDevice(n: number): SimDevice {
+export function simulateDevice(n: number, readingsPerDevice = READINGS_PER_DEVICE): SimDevice {
     const id = deviceId(n)
     const key0 = Buffer.alloc(32, n + 1)
     const ledger = new Ledger(nodeCrypto, id, CHANNELS, newChainHead(Buffer.from(key0)), { intervalMs: 1000, maxBlockAgeMs: 2 ** 31 })
@@ -66,7 +67,7 @@ function simulateDevice(n: number): SimDevice {
         new RandomWalk(n * 3 + 2, 5000, 6, 2000, 9000),
         new RandomWalk(n * 3 + 3, 10130, 2, 9800, 10400),
     ]
-    for (let i = 0; i < READINGS_PER_DEVICE; i++)
+    for (let i = 0; i < readingsPerDevice; i++)
         for (const b of ledger.append(
             walks.map(w => Math.round(w.next())),
             { boot: 1, uptimeMs: 1000 + i * 1000 }
@@ -74,11 +75,11 @@ function simulateDevice(n: number): SimDevice {
             blocks.push(b.bytes)
     const last = ledger.sealOpen()
     if (last) blocks.push(last.bytes)
-    return { id, key0, blocks, readings: READINGS_PER_DEVICE }
+    return { id, key0, blocks, readings: readingsPerDevice }
 }
 
 /** Splits a chain into batches of at most MAX_BATCH_BYTES. */
-function batches(blocks: Buffer[]): Buffer[][] {
+export function batches(blocks: Buffer[]): Buffer[][] {
     const out: Buffer[][] = []
     let current: Buffer[] = []
     for (const b of blocks) {
@@ -125,10 +126,25 @@ function verifyAll(crypto: LedgerCrypto, devices: SimDevice[], split: Buffer[][]
  * `synchronous`: the store's SQLite setting for this run. The gateway commits with FULL (an ack
  * names only blocks on disk); NORMAL, its earlier setting, is measured beside it for the cost.
  */
-async function ingestOverHttp(devices: SimDevice[], split: Buffer[][][], synchronous: "FULL" | "NORMAL") {
+export async function ingestOverHttp(
+    devices: SimDevice[],
+    split: Buffer[][][],
+    synchronous: "FULL" | "NORMAL",
+    log: { key?: LogIdentity; checkpointIntervalMs?: number; off?: boolean } = {}
+) {
     const dir = mkdtempSync(join(tmpdir(), "fl-bench-gateway-"))
-    const gateway = await startGateway({ db: join(dir, "bench.db"), port: 0, masterKey: Buffer.alloc(32, 0x77), log: () => {} })
-    ;(gateway.service.store as SqliteStore).db.pragma("synchronous = " + synchronous)
+    const gateway = await startGateway({
+        db: join(dir, "bench.db"),
+        port: 0,
+        masterKey: Buffer.alloc(32, 0x77),
+        log: () => {},
+        logKey: log.key,
+        checkpointIntervalMs: log.checkpointIntervalMs,
+    })
+    const store = gateway.service.store as SqliteStore
+    store.db.pragma("synchronous = " + synchronous)
+    // The baseline of the log's cost (tlog bench): the batch transaction appends no leaves.
+    if (log.off) store.log.appendInTransaction = () => 0
     try {
         for (const d of devices) await gateway.service.register({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") })
         // Each client takes devices round-robin and posts each device's batches in order.

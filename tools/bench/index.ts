@@ -10,9 +10,10 @@ import { endurance } from "./endurance"
 import { gateway } from "./gateway"
 import { gatewayLimits } from "./gatewaylimits"
 import { fleet } from "./fleetsection"
+import { tlog } from "./tlog"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, fleet, deviceOverhead]
+export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, fleet, tlog, deviceOverhead]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--quick] [--only NAME]
 

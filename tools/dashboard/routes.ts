@@ -127,7 +127,7 @@ function gapReader(app: Hono): GapsOf {
     }
 }
 
-type FleetPayload = { now: number; staleAfterMs: number; devices: any[] }
+type FleetPayload = { now: number; staleAfterMs: number; devices: any[]; log: any }
 
 /** GET /v1/devices, each device with a gap record also with its losses by reason. */
 function fleetReader(app: Hono, gapsOf: GapsOf, o: { staleAfterMs: number; now: () => number }): () => Promise<FleetPayload> {
@@ -137,7 +137,9 @@ function fleetReader(app: Hono, gapsOf: GapsOf, o: { staleAfterMs: number; now: 
             if (!(d.gapRecords > 0) || !isDeviceIdHex(d.deviceId)) continue
             d.gapReasons = lossesByReason(await gapsOf(d.deviceId, d.head))
         }
-        return { now: o.now(), staleAfterMs: o.staleAfterMs, devices }
+        // The transparency log's latest checkpoint (GET /v1/log): shown above the fleet.
+        const log = (await readJson(app, "/v1/log")).checkpoint
+        return { now: o.now(), staleAfterMs: o.staleAfterMs, devices, log }
     }
 }
 
@@ -175,10 +177,10 @@ function fleetPoller(fleet: () => Promise<FleetPayload>, o: { pollMs: number; he
         polling = true
         try {
             const payload = await fleet()
-            // `now` changes every time; only the devices decide whether anything happened. A
+            // `now` changes every time; only the devices and the log decide whether anything happened. A
             // device turns stale with nothing happening, though, so pages also get the fleet
             // (with its `now`) at least every heartbeatMs.
-            const signature = JSON.stringify(payload.devices)
+            const signature = JSON.stringify([payload.devices, payload.log])
             const sinceSent = latest ? payload.now - latest.sentAt : Infinity
             // A clock set back (sinceSent < 0) is news too.
             if (latest && latest.signature === signature && sinceSent >= 0 && sinceSent < o.heartbeatMs) return

@@ -12,6 +12,7 @@ import { echo, HttpError } from "./errors"
 import { readAccess, readerOf, seesAll, visible } from "./readauth"
 import { GatewayService } from "./service"
 import { registerSignIn, signInPage } from "./signin"
+import { registerLogRoutes } from "./tlog/logroutes"
 
 export interface GatewayAppOptions {
     service: GatewayService
@@ -149,6 +150,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
         // Public; how many devices there are only to a reader of them all.
         return c.json(seesAll(readerOf(c)) ? health : { ok: health.ok })
     })
+    registerLogRoutes(app, service)
     app.route("/v1", adminRoutes(service, options.adminToken))
 
     app.get("/v1/devices", async c => c.json({ devices: visible(readerOf(c), await service.fleet()) }))

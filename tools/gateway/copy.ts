@@ -104,6 +104,7 @@ export async function copyStore(
             ...DEVICE_FIELDS.map(f => d[f]),
         ])
     }
+    await copyLog(db, pool, pageBlocks)
     // Later events of the fleet get ids after the copied ones.
     await pool.query("SELECT setval(pg_get_serial_sequence('events', 'id'), greatest((SELECT max(id) FROM events), 1))")
     const differences = await verifyCopy(source, target)
@@ -230,6 +231,67 @@ function digest(rows: Iterable<any>, fields: string[], into = createHash("sha256
     return into
 }
 
+/**
+ * The transparency log, verbatim (tlog/): its leaves keep their indices, its tiles and signed
+ * checkpoints come along, and the counter rows take the source's sizes. Logged again from the
+ * blocks, the leaves would get other indices, and auditors would rightly see another log.
+ */
+async function copyLog(db: SqliteStore["db"], pool: pg.Pool, pageLeaves: number) {
+    for (let after = -1; ;) {
+        const page = db
+            .prepare("SELECT idx, device_id, chain, seq, block_hash FROM log_leaves WHERE idx > ? ORDER BY idx LIMIT ?")
+            .all(after, pageLeaves) as any[]
+        if (page.length === 0) break
+        await pool.query(
+            `INSERT INTO log_leaves (idx, device_id, chain, seq, block_hash)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::bytea[]) ON CONFLICT (idx) DO NOTHING`,
+            [page.map(r => r.idx), page.map(r => r.device_id), page.map(r => r.chain), page.map(r => r.seq), page.map(r => r.block_hash)]
+        )
+        after = page[page.length - 1].idx
+    }
+    for (const t of db.prepare("SELECT level, idx, nodes FROM log_tiles").iterate() as Iterable<any>)
+        await pool.query(
+            "INSERT INTO log_tiles (level, idx, nodes) VALUES ($1, $2, $3) ON CONFLICT (level, idx) DO UPDATE SET nodes = excluded.nodes",
+            [t.level, t.idx, t.nodes]
+        )
+    for (const c of db.prepare("SELECT size, root, time, note FROM log_checkpoints").iterate() as Iterable<any>)
+        await pool.query("INSERT INTO log_checkpoints (size, root, time, note) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING", [
+            c.size,
+            c.root,
+            c.time,
+            c.note,
+        ])
+    await pool.query("UPDATE log_size SET size = $1 WHERE id = 0", [db.prepare("SELECT size FROM log_size").pluck().get()])
+    await pool.query("UPDATE log_integrated SET size = $1 WHERE id = 0", [db.prepare("SELECT size FROM log_integrated").pluck().get()])
+}
+
+/** The log's leaves and checkpoints must be the same in both (their tiles follow from the leaves). */
+async function verifyLog(db: SqliteStore["db"], pool: pg.Pool): Promise<string[]> {
+    const leafFields = ["idx", "device_id", "chain", "seq", "block_hash"]
+    const from = createHash("sha256")
+    const to = createHash("sha256")
+    for (let after = -1; ;) {
+        const page = db.prepare("SELECT * FROM log_leaves WHERE idx > ? ORDER BY idx LIMIT ?").all(after, COPY_PAGE_BLOCKS) as any[]
+        if (page.length === 0) break
+        digest(page, leafFields, from)
+        after = page[page.length - 1].idx
+    }
+    for (let after = -1; ;) {
+        const page = (await pool.query("SELECT * FROM log_leaves WHERE idx > $1 ORDER BY idx LIMIT $2", [after, COPY_PAGE_BLOCKS])).rows
+        if (page.length === 0) break
+        digest(page, leafFields, to)
+        after = Number(page[page.length - 1].idx)
+    }
+    const out: string[] = []
+    if (from.digest("hex") !== to.digest("hex")) out.push("the transparency log's leaves differ")
+    const cpFields = ["size", "root", "time", "note"]
+    const sourceCps = db.prepare("SELECT * FROM log_checkpoints ORDER BY size").all()
+    const targetCps = (await pool.query("SELECT * FROM log_checkpoints ORDER BY size")).rows
+    if (digest(sourceCps, cpFields).digest("hex") !== digest(targetCps, cpFields).digest("hex"))
+        out.push("the transparency log's checkpoints differ")
+    return out
+}
+
 /** Compares both databases device by device; returns each difference found, in words. */
 export async function verifyCopy(source: SqliteStore, target: PgStore): Promise<string[]> {
     const db = source.db
@@ -297,5 +359,6 @@ export async function verifyCopy(source: SqliteStore, target: PgStore): Promise<
         )
             differences.push(`device ${d.id}: the closed chains (key successions) differ`)
     }
+    differences.push(...(await verifyLog(db, pool)))
     return differences
 }

@@ -6,7 +6,7 @@
  */
 export class HttpError extends Error {
     constructor(
-        readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 500,
+        readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 500 | 503,
         readonly code: string,
         message: string,
         readonly extra: Record<string, unknown> = {},

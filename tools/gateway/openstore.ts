@@ -3,7 +3,7 @@
  * postgresql:// URL opens PostgreSQL (pgstore.ts), anything else is a SQLite file path
  * (store.ts). Nothing else in the gateway knows which one it got.
  */
-import { GatewayStore, LogSequencing, SqliteStore } from "./store"
+import { GatewayStore, SqliteStore } from "./store"
 
 /** True when `location` names a PostgreSQL database rather than a SQLite file. */
 export function isPostgresUrl(location: string): boolean {
@@ -11,15 +11,15 @@ export function isPostgresUrl(location: string): boolean {
 }
 
 /**
- * Opens (creating and migrating as needed) the store at `location`. `log` is called inside each
- * batch's transaction once its blocks are written (LogSequencing in store.ts).
+ * Opens (creating and migrating as needed) the store at `location`, with its transparency log in
+ * the same database (GatewayStore.log).
  */
-export async function openStore(location: string, log: LogSequencing = {}): Promise<GatewayStore> {
+export async function openStore(location: string): Promise<GatewayStore> {
     if (isPostgresUrl(location)) {
         const { PgStore } = await import("./pgstore")
-        return PgStore.open(location, log)
+        return PgStore.open(location)
     }
-    return new SqliteStore(location, log)
+    return new SqliteStore(location)
 }
 
 /** `location` as a message may show it: a URL without its password. */

@@ -29,13 +29,13 @@ import {
     gapFromRow,
     GatewayStore,
     hashForEvent,
-    LogSequencing,
     NewEvent,
     StoredBlock,
     StoreError,
 } from "./store"
 import type { BlockTimeRow } from "./cadence"
 import { DECLARED_TO_SQL } from "./gapindex"
+import { PG_LOG_MIGRATION, PgLogStore } from "./tlog/pglogstore"
 import type { ReadTokenStore } from "./tokens"
 import { PG_READ_TOKENS, pgReadTokens } from "./tokenstore"
 
@@ -123,6 +123,8 @@ export const PG_MIGRATIONS: readonly string[] = [
         PRIMARY KEY (device_id, seq),
         FOREIGN KEY (device_id, seq) REFERENCES blocks (device_id, seq) ON DELETE CASCADE
      );`,
+    // The transparency log (tlog/pglogstore.ts); blocks already stored are logged in arrival order.
+    PG_LOG_MIGRATION,
     // Read tokens (tokens.ts, tokenstore.ts).
     PG_READ_TOKENS,
 ]
@@ -190,15 +192,16 @@ export class PgStore implements GatewayStore {
     readonly kind = "postgres"
     readonly tokens: ReadTokenStore
 
-    private constructor(
-        readonly pool: pg.Pool,
-        private readonly log: LogSequencing
-    ) {
+    /** The transparency log's tables in this database: each batch's blocks get their leaves in its transaction. */
+    readonly log: PgLogStore
+
+    private constructor(readonly pool: pg.Pool) {
+        this.log = new PgLogStore(pool)
         this.tokens = pgReadTokens(pool)
     }
 
     /** Connects to `url` and migrates the database. */
-    static async open(url: string, log: LogSequencing = {}): Promise<PgStore> {
+    static async open(url: string): Promise<PgStore> {
         const pool = pgPool(url)
         try {
             await migratePg(pool)
@@ -206,7 +209,7 @@ export class PgStore implements GatewayStore {
             await pool.end()
             throw e
         }
-        return new PgStore(pool, log)
+        return new PgStore(pool)
     }
 
     close(): Promise<void> {
@@ -391,8 +394,9 @@ export class PgStore implements GatewayStore {
                 w.seen.backlog ?? null,
                 w.deviceId,
             ])
-        // Last before the commit (LogSequencing says why): the transparency log's leaves.
-        if (w.blocks.length > 0) await this.log.appendLeaves?.(w.deviceId, w.blocks)
+        // Last before the commit: the transparency log's leaves, from its counter row, whose lock
+        // every ingest waits on until this transaction commits (tlog/logstore.ts).
+        if (w.blocks.length > 0) await PgLogStore.appendInTransaction(client, w.deviceId, w.blocks)
     }
 
     private async applyCloseChain(client: pg.PoolClient, c: ChainClosing): Promise<number> {

@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net"
 import { createGatewayApp } from "./app"
 import { GatewayService } from "./service"
 import { openStore } from "./openstore"
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from "./tlog/integrator"
+import type { LogIdentity } from "./tlog/logkey"
 
 export interface GatewayOptions {
     /** SQLite file (created if absent) or postgres:// URL (openstore.ts). */
@@ -29,6 +31,10 @@ export interface GatewayOptions {
     now?: () => number
     /** Connection limits (default SERVER_LIMITS). */
     limits?: Partial<ServerLimits>
+    /** The log key and origin; without them the log signs nothing (tlog/logkey.ts). */
+    logKey?: LogIdentity
+    /** How often a checkpoint is signed when leaves arrived (default 10 s). */
+    checkpointIntervalMs?: number
 }
 
 /**
@@ -66,11 +72,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const store = await openStore(options.db)
     let service: GatewayService
     try {
-        service = await GatewayService.open({ store, masterKey: options.masterKey, now: options.now })
+        service = await GatewayService.open({ store, masterKey: options.masterKey, now: options.now, log: options.logKey })
+        // Integrates what an earlier run left and signs, so the checkpoint route answers at once.
+        await service.logIntegrator?.checkpoint()
     } catch (e) {
         await store.close()
         throw e
     }
+    const log = options.log ?? ((m: string) => console.error(m))
+    const stopIntegrator = service.logIntegrator?.start(options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS, e =>
+        log("gateway: the log's integrator failed: " + (e instanceof Error ? e.message : String(e)))
+    )
     const app = createGatewayApp({
         service,
         adminToken: options.adminToken,
@@ -106,7 +118,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         service,
         close: () =>
             new Promise<void>(resolve => {
-                server.close(() => {
+                server.close(async () => {
+                    await stopIntegrator?.()
                     void store.close().then(resolve, resolve)
                 })
                 ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()

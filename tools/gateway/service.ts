@@ -30,6 +30,10 @@ import { echo, HttpError } from "./errors"
 import { highestKeyNeeded, ingestBatch, IngestResult, preparedLookup, storedSeqsNeeded } from "./ingest"
 import { KeyVault } from "./keyvault"
 import { BlockRecord, DeviceRecord, DeviceTransaction, GatewayStore } from "./store"
+import { LogIntegrator } from "./tlog/integrator"
+import type { LogIdentity } from "./tlog/logkey"
+import { LogReader } from "./tlog/logreader"
+import { signReceipt } from "./tlog/receipt"
 
 /**
  * Ingest verifies with node:crypto (OpenSSL), not @noble/hashes: measured with `npm run bench
@@ -166,6 +170,12 @@ export interface GatewayServiceOptions {
     crypto?: LedgerCrypto
     /** Clock in unix milliseconds (tests fix it). */
     now?: () => number
+    /**
+     * The log key and origin: the gateway signs checkpoints and receipts (tlog/). Without it,
+     * blocks still get their leaves, but nothing is signed or served until a gateway with the
+     * key integrates them.
+     */
+    log?: LogIdentity
 }
 
 export class GatewayService {
@@ -177,9 +187,19 @@ export class GatewayService {
     private readonly sessions = new Map<string, DeviceSession>()
     /** Each device's epoch key grid (epochkeys.ts), kept across sessions until K_0 changes. */
     private readonly keyCaches = new Map<string, { key0Sealed: Buffer; cache: EpochKeyCache }>()
+    /** The transparency log's public side (routes in tlog/logroutes.ts). */
+    readonly logReader: LogReader
+    /** Signs checkpoints; undefined without a log key. */
+    readonly logIntegrator: LogIntegrator | undefined
+    readonly logIdentity: LogIdentity | undefined
 
     constructor(options: GatewayServiceOptions) {
         this.store = options.store
+        this.logReader = new LogReader(options.store.log)
+        this.logIdentity = options.log
+        this.logIntegrator = options.log
+            ? new LogIntegrator({ store: options.store.log, signer: options.log.signer, origin: options.log.origin, now: options.now })
+            : undefined
         this.vault = new KeyVault(options.masterKey)
         this.crypto = options.crypto ?? INGEST_CRYPTO
         this.now = options.now ?? Date.now
@@ -304,6 +324,31 @@ export class GatewayService {
         return s
     }
 
+    /**
+     * Where the device's newest stored block was logged (docs/API.md, "Sync"): its leaf index,
+     * the log's size now, and with a log key the signed receipt. Outside the ack's K_ack tag: the
+     * device ignores them; the receipt carries its own signature.
+     */
+    private async logPosition(idHex: string, s: DeviceSession): Promise<Record<string, unknown>> {
+        const seq = s.state.expectedSeq - 1
+        if (seq < 0) return {}
+        const log = this.store.log
+        const chain = await log.currentChain(idHex)
+        const index = await log.leafIndex(idHex, chain, seq)
+        if (index === undefined) return {}
+        const out: Record<string, unknown> = { logIndex: index, logSize: await log.sequencedSize() }
+        if (this.logIdentity)
+            out.logReceipt = signReceipt(this.logIdentity.signer, {
+                origin: this.logIdentity.origin,
+                deviceId: idHex,
+                chain,
+                seq,
+                hash: s.state.link,
+                index,
+            })
+        return out
+    }
+
     private signedAck(s: DeviceSession, nonce: Buffer): Record<string, unknown> {
         const ack: Ack = {
             ack: s.state.expectedSeq - 1,
@@ -383,7 +428,7 @@ export class GatewayService {
             throw e
         }
         s.state = result.state
-        const counts = { stored: result.store.length, duplicates: result.duplicates }
+        const counts = { stored: result.store.length, duplicates: result.duplicates, ...(await this.logPosition(d.id, s)) }
         if (result.stop) {
             const st = result.stop
             const extra: Record<string, unknown> = { ...ackFields(), ...counts }
@@ -413,6 +458,7 @@ export class GatewayService {
             readingsLost: d.readingsLost,
             blocksLost: d.blocksLost,
             securityEvents: d.events,
+            loggedUpTo: d.headSeq >= 0 ? await this.logReader.loggedUpTo(d.id, await this.store.log.currentChain(d.id)) : -1,
         }
     }
 

@@ -13,6 +13,8 @@ import { dirname } from "node:path"
 import { RECORD_GAP } from "../../src/lib/codec/format"
 import type { BlockTimeRow } from "./cadence"
 import { createGapIndex, DECLARED_TO_SQL, GapIndexEntry, INSERT_GAP_SQL } from "./gapindex"
+import type { LogStore } from "./tlog/logstore"
+import { LOG_MIGRATION, SqliteLogStore } from "./tlog/sqlitelogstore"
 import type { ReadTokenStore } from "./tokens"
 import { SQLITE_READ_TOKENS, sqliteReadTokens } from "./tokenstore"
 
@@ -104,6 +106,8 @@ CREATE TABLE succession_blocks (
     AGGREGATE_EVENTS,
     // The gap index (gapindex.ts), backfilled from the stored gap records.
     createGapIndex,
+    // The transparency log (tlog/sqlitelogstore.ts). Blocks stored before it have no leaves.
+    LOG_MIGRATION,
     // Read tokens (tokens.ts, tokenstore.ts).
     SQLITE_READ_TOKENS,
 ]
@@ -240,6 +244,11 @@ export interface DeviceTransaction {
  * database itself, so several gateway processes on one database keep every guarantee.
  */
 export interface GatewayStore {
+    /**
+     * The transparency log in the same database (tools/gateway/tlog/logstore.ts): a batch's
+     * blocks get their leaves in the batch's transaction, as its last statement.
+     */
+    readonly log: LogStore
     /** "sqlite" or "postgres": for messages only, nothing may branch on it. */
     readonly kind: string
     /** The read tokens (tokens.ts): in the database, so every gateway on it takes them. */
@@ -289,17 +298,6 @@ export interface BlockRange {
     toSeq?: number
     limit?: number
     withBytes?: boolean
-}
-
-/**
- * Where a transparency log (issue 16) takes its leaf indices: in the batch's transaction, after
- * the blocks are written and the head moved, as the last statement before the commit (one
- * counter row, `UPDATE log SET size = size + n RETURNING size`: every ingest waits on that row
- * lock, so it is held for the least time). Both stores call it at that point; it does nothing yet.
- */
-export interface LogSequencing {
-    /** `blocks` were just written for `deviceId`; assign their leaves (same transaction). */
-    appendLeaves?(deviceId: string, blocks: readonly NewBlock[]): Promise<void>
 }
 
 export class StoreError extends Error {
@@ -374,12 +372,11 @@ export class SqliteStore implements GatewayStore {
     private readonly stmts: Record<string, Database.Statement>
     /** The write queue: the tail of the last write or transaction. */
     private queue: Promise<unknown> = Promise.resolve()
+    /** The transparency log's tables in this database: each batch's blocks get their leaves in its transaction. */
+    readonly log: SqliteLogStore
 
     /** Opens (creating if needed) the database at `path` (":memory:" for tests) and migrates it. */
-    constructor(
-        path: string,
-        private readonly log: LogSequencing = {}
-    ) {
+    constructor(path: string) {
         if (path !== ":memory:") createPrivately(path)
         this.db = new Database(path)
         this.db.pragma("journal_mode = WAL")
@@ -426,6 +423,7 @@ export class SqliteStore implements GatewayStore {
             metaGet: db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck(),
             metaInit: db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)`),
         }
+        this.log = new SqliteLogStore(db)
         this.tokens = sqliteReadTokens(db, write => this.serial(write))
     }
 
@@ -553,8 +551,8 @@ export class SqliteStore implements GatewayStore {
             declaredTo: () => this.declaredTo(deviceId),
             commitBatch: async w => {
                 if (w.deviceId !== deviceId) throw new StoreError("a batch of device " + w.deviceId + " in a transaction of " + deviceId)
+                // applyBatch appends the blocks' leaves last (the log's counter row).
                 this.applyBatch(w)
-                if (w.blocks.length > 0) await this.log.appendLeaves?.(deviceId, w.blocks)
             },
             closeChain: async c => {
                 if (c.previous.id !== deviceId)
@@ -592,6 +590,8 @@ export class SqliteStore implements GatewayStore {
             )
         }
         if (w.seen) this.stmts.seen.run(w.now, w.seen.backlog ?? null, w.deviceId)
+        // Last: the log's counter row (tlog/logstore.ts: held for the least time).
+        if (w.blocks.length > 0) this.log.appendInTransaction(w.deviceId, w.blocks)
     }
 
     private applyCloseChain(c: ChainClosing): number {

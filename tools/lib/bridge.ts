@@ -53,6 +53,8 @@ export interface BridgeRound {
     status?: number
     /** The gateway's ack (not checked here: the device checks it). */
     ack?: number
+    /** Where the gateway logged the acked block (docs/API.md, "Sync"): leaf index, the log's size, the signed receipt. */
+    log?: { index: number; size: number; receipt?: string }
     error?: string
 }
 
@@ -174,14 +176,24 @@ export async function bridgeRound(o: BridgeOptions, served: Set<string>): Promis
             error: "the gateway at " + o.gatewayUrl + " is unreachable; the blocks stay on the device",
         }
     }
-    const doc = answer.doc as { ack?: unknown; error?: unknown } | undefined
+    const doc = answer.doc as { ack?: unknown; error?: unknown; logIndex?: unknown; logSize?: unknown; logReceipt?: unknown } | undefined
     await writeReply(o.settings, request.nonce, trimGatewayReply(answer.status, doc))
+    // The log position stays with the bridge (the device ignores it): it is reported, and the receipt kept by whoever runs the bridge.
+    const log =
+        doc && Number.isSafeInteger(doc.logIndex) && Number.isSafeInteger(doc.logSize)
+            ? {
+                  index: doc.logIndex as number,
+                  size: doc.logSize as number,
+                  receipt: typeof doc.logReceipt === "string" ? doc.logReceipt : undefined,
+              }
+            : undefined
     return {
         ...base,
         ...range,
         outcome: "forwarded",
         status: answer.status,
         ack: doc && typeof doc.ack === "number" ? doc.ack : undefined,
+        log,
         error: doc && typeof doc.error === "string" ? doc.error : answer.status >= 300 ? "status " + answer.status : undefined,
     }
 }

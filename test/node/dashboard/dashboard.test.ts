@@ -20,6 +20,7 @@ import { RunningGateway, startGateway } from "../../../tools/gateway/server"
 import { createReadToken } from "../../../tools/gateway/tokencli"
 import { READ_COOKIE } from "../../../tools/gateway/readauth"
 import { dashboardLink } from "../../../tools/start"
+import { logIdentity } from "../../../tools/gateway/tlog/logkey"
 import { buildChain, CHANNELS, DEVICE_ID, hourlyChain, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
 
 const CHROMIUM = "/usr/bin/chromium"
@@ -103,6 +104,7 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
             log: () => {},
             now: () => Date.now() + clockOffset,
             heartbeatMs: 500,
+            logKey: logIdentity(Buffer.alloc(32, 9), "fieldledger.test/dashboard"),
         })
         await register(gw, DEVICE_ID, testKey(), HOSTILE_LABEL)
         await register(gw, OTHER_DEVICE_ID, testKey(0x33), "Greenhouse")
@@ -185,7 +187,20 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         expect(byId.get(toHex(HOURLY_SILENT)).state).toBe("stale")
         expect(byId.get(toHex(HOURLY_RECENT)).text).toContain("40 min ago")
         expect(byId.get(toHex(HOURLY_RECENT)).text).toContain("expected a sync every ~60 min")
-        expect(await page.locator(".summary").textContent()).toContain("stale when not seen for 15 min + twice its block period")
+        expect(await page.locator(".summary").first().textContent()).toContain("stale when not seen for 15 min + twice its block period")
+        // The transparency log: its checkpoint, signed once the test's blocks were in, and each device's logged seq.
+        const logged = (await gw.service.logIntegrator.checkpoint()).size
+        await page
+            .waitForFunction(
+                n => document.getElementById("log-checkpoint")?.textContent.includes("signed checkpoint of " + n + " blocks"),
+                logged,
+                { timeout: 10000 }
+            )
+            .catch(e => {
+                throw new Error("the fleet view did not show the log's checkpoint of " + logged + " blocks within 10 s: " + e.message)
+            })
+        expect(await page.locator(`tr[data-device="${toHex(OTHER_DEVICE_ID)}"] td.logged`).textContent()).toMatch(/^logged up to seq \d+$/)
+        expect(await page.locator(`tr[data-device="${NEVER_SEEN}"] td.logged`).textContent()).toBe("–")
         await page.screenshot({ path: join(SCREENSHOTS, "dashboard-fleet.png"), fullPage: true })
         expect(errors).toEqual([])
     })

@@ -46,7 +46,18 @@ class GatewayProcess {
     async start() {
         const child = spawn(
             process.execPath,
-            ["bin/fieldledger.mjs", "gateway", "--db", this.db, "--port", String(this.port), "--master-key-file", this.keyFile],
+            [
+                "bin/fieldledger.mjs",
+                "gateway",
+                "--db",
+                this.db,
+                "--port",
+                String(this.port),
+                "--master-key-file",
+                this.keyFile,
+                "--log-key-file",
+                this.keyFile + ".log",
+            ],
             {
                 env: { ...process.env, FL_ADMIN_TOKEN: ADMIN_TOKEN },
                 stdio: ["ignore", "pipe", "pipe"],

@@ -170,13 +170,19 @@ describe("the gateway command on PostgreSQL", () => {
         const url = await testPgDatabase("cli")
         const unreachable = spawnSync(process.execPath, [CLI, "gateway", "--db", "postgres://postgres@127.0.0.1:1/none", "--port", "0"], {
             encoding: "utf8",
-            env: { ...process.env, FL_MASTER_KEY: MASTER_KEY.toString("hex") },
+            env: { ...process.env, FL_MASTER_KEY: MASTER_KEY.toString("hex"), FL_LOG_KEY: "ab".repeat(32) },
         })
         expect(unreachable.status, unreachable.stdout + unreachable.stderr).toBe(1)
         expect(unreachable.stderr).toMatch(/^fieldledger gateway: database postgres:\/\/postgres@127\.0\.0\.1:1\/none: .+\n$/)
         // FL_DB_URL names the database when --db is absent.
         const child = spawn(process.execPath, [CLI, "gateway", "--port", "0"], {
-            env: { ...process.env, FL_DB_URL: url, FL_MASTER_KEY: MASTER_KEY.toString("hex"), FL_ADMIN_TOKEN: "t" },
+            env: {
+                ...process.env,
+                FL_DB_URL: url,
+                FL_MASTER_KEY: MASTER_KEY.toString("hex"),
+                FL_LOG_KEY: "ab".repeat(32),
+                FL_ADMIN_TOKEN: "t",
+            },
         })
         const store = await PgStore.open(url)
         try {

@@ -7,6 +7,7 @@
  */
 import { describe, expect, test } from "vitest"
 import { runFleetFaultRun } from "../../../tools/bench/fleet"
+import { PgStore } from "../../../tools/gateway/pgstore"
 import { testPgDatabase } from "../helpers/pg"
 
 describe("a fleet of gateways on one PostgreSQL database", () => {
@@ -25,5 +26,22 @@ describe("a fleet of gateways on one PostgreSQL database", () => {
         expect(r.fork.eventRows, context).toBe(1)
         expect(r.fork.eventCount, context).toBe(2)
         expect(r.gatewayErrors, context).not.toContain("unexpected error")
+        // The transparency log across the kills: every stored block has one leaf, the indices no hole.
+        const store = await PgStore.open(dbUrl)
+        try {
+            const q = async (sql: string) => Number((await store.pool.query(sql)).rows[0].n)
+            const blocks = await q("SELECT count(*) AS n FROM blocks")
+            expect(await q("SELECT count(*) AS n FROM log_leaves"), context).toBe(blocks)
+            expect(await q("SELECT coalesce(max(idx), -1) + 1 AS n FROM log_leaves"), context).toBe(blocks)
+            expect(await q("SELECT size AS n FROM log_size"), context).toBe(blocks)
+            expect(
+                await q(
+                    "SELECT count(*) AS n FROM blocks b LEFT JOIN log_leaves l ON l.device_id = b.device_id AND l.seq = b.seq AND l.block_hash = b.hash WHERE l.idx IS NULL"
+                ),
+                context
+            ).toBe(0)
+        } finally {
+            await store.close()
+        }
     }, 240_000)
 })

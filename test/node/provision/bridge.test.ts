@@ -70,6 +70,8 @@ describe("fieldledger bridge", () => {
         const round = await bridgeOnce(options)
         const result = await device
         expect(round).toMatchObject({ outcome: "forwarded", status: 200, sent: 5, firstSeq: 0, lastSeq: 4, backlog: 5, ack: 4 })
+        // The bridge reports where the gateway logged the acked block (the device ignores it).
+        expect(round.log).toMatchObject({ index: 4, size: 5 })
         expect(result.outcome).toBe("synced")
         expect(result.ack!.ack).toBe(4)
         expect(store.backlogBlocks()).toBe(0)

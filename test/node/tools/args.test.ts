@@ -101,7 +101,7 @@ describe("the fieldledger command on a usage error", () => {
         })
     })
 
-    test.each(["start", "verify", "bench", "gateway", "powercut", "provision", "register", "devices", "bridge"])(
+    test.each(["start", "verify", "audit", "bench", "gateway", "powercut", "provision", "register", "devices", "bridge"])(
         "%s has --help",
         command => {
             const r = run(command, "--help")

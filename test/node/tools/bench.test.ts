@@ -32,6 +32,10 @@ describe("fieldledger bench --json", () => {
             "attackedSyncP99Ratio",
             "exportRssGrowthMB",
             "exportLoopStallMs",
+            "logAppendOverhead",
+            "inclusionProofBytes",
+            "proofsPerSec",
+            "auditLeavesPerSec",
         ])
             expect(typeof figures[name], name).toBe("number")
         expect(figures.bytesPerReading).toBeLessThanOrEqual(4)

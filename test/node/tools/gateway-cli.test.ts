@@ -35,6 +35,10 @@ describe("fieldledger gateway", () => {
             "--stale-after",
             "--public-read",
             "token create --read",
+            "--log-key-file",
+            "--log-origin",
+            "--checkpoint-interval",
+            "--print-log-key",
         ])
             expect(r.stdout).toContain(option)
     })
@@ -47,7 +51,7 @@ describe("fieldledger gateway", () => {
             const port = (taken.address() as AddressInfo).port
             const r = spawnSync(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", String(port)], {
                 encoding: "utf8",
-                env: { ...process.env, FL_MASTER_KEY: "" },
+                env: { ...process.env, FL_MASTER_KEY: "", XDG_CONFIG_HOME: join(dir, "config") },
             })
             expect(r.status, r.stdout + r.stderr).toBe(1)
             expect(r.stderr).toBe(

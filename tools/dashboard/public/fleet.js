@@ -22,6 +22,24 @@ export function renderFleet(main, payload) {
         )
     )
     const rows = devices.map((d, i) => fleetRow(d, states[i], now))
+    const log = payload.log
+    const logLine = h(
+        "div",
+        { class: "summary log", id: "log-checkpoint" },
+        log
+            ? h(
+                  "span",
+                  { class: "muted", title: "root " + log.root },
+                  "Transparency log: signed checkpoint of " +
+                      plural(log.size, "block") +
+                      ", " +
+                      duration(Math.max(0, now - Date.parse(log.time))) +
+                      " ago (root " +
+                      log.root.slice(0, 12) +
+                      "…)"
+              )
+            : h("span", { class: "muted" }, "Transparency log: no signed checkpoint yet")
+    )
     const table = h(
         "table",
         { class: "fleet" },
@@ -31,14 +49,23 @@ export function renderFleet(main, payload) {
             h(
                 "tr",
                 null,
-                ["State", "Device", "Last seen", "Head seq", "Readings", "Backlog", "Verification", "Gap records", "Security events"].map(
-                    t => h("th", null, t)
-                )
+                [
+                    "State",
+                    "Device",
+                    "Last seen",
+                    "Head seq",
+                    "Logged",
+                    "Readings",
+                    "Backlog",
+                    "Verification",
+                    "Gap records",
+                    "Security events",
+                ].map(t => h("th", null, t))
             )
         ),
-        h("tbody", null, rows.length ? rows : h("tr", null, h("td", { colspan: 9, class: "muted" }, "No device registered yet.")))
+        h("tbody", null, rows.length ? rows : h("tr", null, h("td", { colspan: 10, class: "muted" }, "No device registered yet.")))
     )
-    replace(main, h("h1", null, "Fleet"), summary, h("div", { class: "scroll" }, table))
+    replace(main, h("h1", null, "Fleet"), summary, logLine, h("div", { class: "scroll" }, table))
 }
 
 function fleetRow(d, st, now) {
@@ -72,6 +99,11 @@ function fleetRow(d, st, now) {
         h("td", null, h("a", { href }, d.label || d.deviceId), d.label ? h("div", { class: "id" }, d.deviceId) : null),
         h("td", { title: d.lastSeen || "" }, seen, cadenceText(d) ? h("div", { class: "why" }, cadenceText(d)) : null),
         h("td", { class: "num" }, d.head ? d.head.seq : "–"),
+        h(
+            "td",
+            { class: "num logged", title: "the highest seq of this device in the latest signed checkpoint of the transparency log" },
+            d.loggedUpTo >= 0 ? "logged up to seq " + d.loggedUpTo : "–"
+        ),
         h("td", { class: "num" }, d.readings),
         h("td", { class: "num backlog", title: "blocks left in the device's flash after its last sync" }, d.reportedBacklog ?? "–"),
         h("td", null, verificationText(d)),
