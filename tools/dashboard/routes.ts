@@ -234,7 +234,9 @@ function serveFleetStream(app: Hono, poller: FleetPoller, o: { heartbeatMs: numb
             let sending = Promise.resolve()
             const send = async (payload: FleetPayload) => {
                 const mine = forReader(reader, payload)
-                const signature = JSON.stringify(mine.devices)
+                // Everything but the clock decides whether this is news (the devices, and whatever else the payload carries).
+                const { now: _now, ...content } = mine
+                const signature = JSON.stringify(content)
                 const since = last ? mine.now - last.sentAt : Infinity
                 if (last && last.signature === signature && since >= 0 && since < o.heartbeatMs) return
                 if (reader && o.tokens && !(await stillValid(o.tokens, reader))) {

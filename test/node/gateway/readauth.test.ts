@@ -173,6 +173,18 @@ describe("a token limited to some devices", () => {
         expect(fleet.devices.map((d: any) => d.deviceId)).toEqual([ID])
         const dash = await (await gw.app.request("/dashboard/api/fleet", { headers: cookie(limited) })).json()
         expect(dash.devices.map((d: any) => d.deviceId)).toEqual([ID])
+        // The live stream too.
+        const stream = await gw.app.request("/dashboard/api/stream", { headers: cookie(limited) })
+        const reader = stream.body!.getReader()
+        let text = ""
+        while (!/event: fleet\ndata: .*\n/.test(text)) {
+            const { done, value } = await reader.read()
+            if (done) throw new Error("the stream ended before its first fleet message: " + text)
+            text += new TextDecoder().decode(value)
+        }
+        await reader.cancel()
+        const first = JSON.parse(/event: fleet\ndata: (.*)\n/.exec(text)![1])
+        expect(first.devices.map((d: any) => d.deviceId)).toEqual([ID])
         const all = await (await gw.app.request("/v1/devices", { headers: bearer(token) })).json()
         expect(all.devices.map((d: any) => d.deviceId).sort()).toEqual([OTHER, ID].sort())
     })
