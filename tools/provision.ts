@@ -30,6 +30,8 @@ import {
     validateConfig,
     writeConfig,
 } from "./lib/provisioning"
+import { publicKeyFingerprint } from "./lib/ed25519"
+import { requestSignedCheckpoint } from "./lib/signingkey"
 
 /** "FL_X, min..max" for the help: the limits the firmware enforces (src/lib/config/settings.ts). */
 const limits = (s: Setting) => s.key + ", " + s.min + ".." + s.max
@@ -182,15 +184,40 @@ function stateLines(s: DeviceState): string[] {
         )
         if (c.developmentKey) lines.push("  sealed under the public simulator development key: authenticates nothing")
         if (c.previousChainHead) lines.push("  successor of the chain with head " + c.previousChainHead.slice(0, 16))
+        const k = s.signingKey
+        lines.push(
+            !k
+                ? "  signing key: none published (a firmware without signed checkpoints): the chain is verifiable with K_0 only"
+                : k.forThisChain
+                  ? "  signing key: fingerprint " + k.fingerprint + " (pk_0 of this chain)"
+                  : "  signing key: fingerprint " + k.fingerprint + " names another chain's genesis (stale)"
+        )
     }
     const cfg = Object.entries(s.config).map(([k, v]) => k + "=" + JSON.stringify(v))
     lines.push("  configuration: " + (cfg.length ? cfg.join(" ") : "defaults"))
     return lines
 }
 
-function gatewayLines(url: string, v: GatewayView | { error: string }): string[] {
+function gatewayLines(url: string, v: GatewayView | { error: string }, device?: DeviceState): string[] {
     if ("error" in v) return ["gateway " + url + ": " + v.error]
     if (!v.known) return ["gateway " + url + ": does not know this device"]
+    const signing = !v.signing
+        ? ["gateway " + url + ": no signing key registered: nothing of this chain can be verified without K_0"]
+        : [
+              "gateway " +
+                  url +
+                  ": signing key fingerprint " +
+                  v.signing.fingerprint +
+                  ", " +
+                  (v.signing.signedTo === null ? "nothing signed yet" : "signed up to seq " + v.signing.signedTo),
+          ]
+    const mine = device?.signingKey
+    if (v.signing && mine && mine.forThisChain && mine.fingerprint !== v.signing.fingerprint)
+        signing.push(
+            "warning: the gateway holds another signing key than the device's (" +
+                mine.fingerprint +
+                "): it will refuse its signed checkpoints"
+        )
     return [
         "gateway " +
             url +
@@ -198,6 +225,7 @@ function gatewayLines(url: string, v: GatewayView | { error: string }): string[]
             v.ackedSeq +
             (v.lastSeen ? ", last seen " + v.lastSeen : ", never synced") +
             (v.reportedBacklog !== null && v.reportedBacklog !== undefined ? ", device reported backlog " + v.reportedBacklog : ""),
+        ...signing,
     ]
 }
 
@@ -301,7 +329,7 @@ async function checkDevice(cli: CommandLine, wanted: string | undefined, out: Re
                 view = { error: e.message }
             }
             out.gateway = { url, ...view }
-            gatewayLines(url, view).forEach(say)
+            gatewayLines(url, view, state).forEach(say)
         }
         return 0
     })
@@ -399,6 +427,25 @@ async function deliverRegistration(plan: ProvisionPlan, registration: Registrati
     )
 }
 
+/**
+ * Before a key succession, the old chain's blocks are signed: the device seals a signed
+ * checkpoint on request (fl_signnow), so that everything it sealed up to now stays publicly
+ * verifiable after its signing key for this chain is gone. A device that does not answer in
+ * time is provisioned anyway; the report says its tail stays unsigned.
+ */
+async function signBeforeSuccession(device: ProvisionableDevice, plan: ProvisionPlan, out: Record<string, unknown>, say: Say) {
+    say("asking the device to sign its chain before the key succession ...")
+    const signed = await requestSignedCheckpoint(device.settings, { timeoutMs: plan.timeoutS * 1000 })
+    out.signedBeforeSuccession = signed
+    say(
+        signed
+            ? "the device sealed a signed checkpoint: the old chain is signed up to its head"
+            : "warning: the device did not seal a signed checkpoint within " +
+                  plan.timeoutS +
+                  " s: the old chain's blocks after its last signed checkpoint stay unsigned"
+    )
+}
+
 /** What provisioning needs of a device on the bus (a test's fake has the same). */
 export type ProvisionableDevice = Pick<BusDevice, "id" | "settings" | "restartProgram" | "addWifiNetwork">
 
@@ -417,6 +464,7 @@ export async function provisionDevice(
     refuseIfUnfit(device, before, plan, say)
     await configureDevice(device, plan, out, say)
     const succession = before.provisioned
+    if (succession && before.signingKey && before.signingKey.forThisChain) await signBeforeSuccession(device, plan, out, say)
     const key0 = newKey0()
     try {
         const proof = await startChainOnDevice({
@@ -435,13 +483,22 @@ export async function provisionDevice(
                 (/^0+$/.test(proof.link) ? "" : " (successor of head " + proof.link.slice(0, 16) + ")") +
                 "; the key is deleted from the device"
         )
+        out.publicKey = proof.publicKey ?? null
+        say(
+            proof.publicKey
+                ? "the device drew its signing key: fingerprint " +
+                      publicKeyFingerprint(Buffer.from(proof.publicKey, "hex")) +
+                      " (pk_0, registered with the gateway)"
+                : "the device published no signing key (a firmware without signed checkpoints): its chain is verifiable with K_0 only"
+        )
         await markProvisioned(device.settings, Math.floor(Date.now() / 1000))
-        const registration = {
+        const registration: Registration = {
             deviceId: device.id,
             key0: key0.toString("hex"),
             label: plan.label,
             successorGenesis: succession ? proof.genesis : undefined,
         }
+        if (proof.publicKey) registration.publicKey = proof.publicKey
         await deliverRegistration(plan, registration, out, say)
     } finally {
         key0.fill(0)

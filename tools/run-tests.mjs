@@ -126,6 +126,11 @@ const CHECKS = [
         argv: [TSX, "tools/gen-vectors.ts", "--check"],
     },
     { name: "Ed25519 tables up to date (gen-ed25519-table --check)", side: "node", argv: [TSX, "tools/gen-ed25519-table.ts", "--check"] },
+    {
+        name: "signed checkpoint golden vectors up to date (gen-checkpoint-vectors --check)",
+        side: "node",
+        argv: [TSX, "tools/gen-checkpoint-vectors.ts", "--check"],
+    },
     // One style everywhere (.prettierrc, printWidth 140): `npm run format` fixes what this finds.
     {
         name: "format check (prettier --check .)",

@@ -23,7 +23,8 @@ import { nobleCrypto } from "./lib/crypto"
 import { BlockLogParser, cleanLine, parseDeviceLine } from "./lib/devicelog"
 import { BusDevice, BusError, FieldBus, openBus } from "./lib/jacdacbus"
 import { isAddressInUse, portInUseMessage, portIsFree } from "./lib/ports"
-import { markProvisioned, newKey0, ProvisionError, readDeviceState, startChainOnDevice, writeConfig } from "./lib/provisioning"
+import { DeviceState, markProvisioned, newKey0, ProvisionError, readDeviceState, startChainOnDevice, writeConfig } from "./lib/provisioning"
+import { publicKeyFingerprint } from "./lib/ed25519"
 import { DEFAULT_BUS_WAIT_MS, Simulator } from "./lib/simulator"
 import { loadMasterKey } from "./gateway/keyvault"
 import { RunningGateway, startGateway } from "./gateway/server"
@@ -149,7 +150,7 @@ async function bringUpDevice(o: BringUp): Promise<void> {
     try {
         const device = await findDevice(bus, o.deviceId)
         const state = await readDeviceState(device.settings, nobleCrypto, o.deviceId)
-        if (o.resume && state.provisioned) await continueProvisioned(o, device, state.config[FL_GATEWAY.key])
+        if (o.resume && state.provisioned) await continueProvisioned(o, device, state.config[FL_GATEWAY.key], state)
         else await provisionAfresh(o, device)
     } finally {
         await bus.close()
@@ -157,7 +158,7 @@ async function bringUpDevice(o: BringUp): Promise<void> {
 }
 
 /** --continue on a provisioned device: its K_0 from the key file; the gateway and the device pointed at each other. */
-async function continueProvisioned(o: BringUp, device: BusDevice, configuredGateway: unknown) {
+async function continueProvisioned(o: BringUp, device: BusDevice, configuredGateway: unknown, state: DeviceState) {
     const { gateway, deviceId, say } = o
     const key0 = readKeyFile(o.keyFile)
     if (!key0)
@@ -173,8 +174,9 @@ async function continueProvisioned(o: BringUp, device: BusDevice, configuredGate
         say(`device ${deviceId}: now syncing to ${gateway.url} (program restarted)`)
     }
     if (!(await gateway.service.store.device(deviceId))) {
-        await gateway.service.register({ deviceId, key0: key0.toString("hex"), label: "simulated device" })
-        say(`gateway: registered device ${deviceId} under its key from ${o.keyFile}`)
+        const publicKey = state.signingKey && state.signingKey.forThisChain ? state.signingKey.publicKey : undefined
+        await gateway.service.register({ deviceId, key0: key0.toString("hex"), label: "simulated device", publicKey })
+        say(`gateway: registered device ${deviceId} under its key from ${o.keyFile}` + signingNote(publicKey))
     }
     say(`device ${deviceId} is provisioned: its chain continues under the key in ${o.keyFile}`)
 }
@@ -206,12 +208,26 @@ async function provisionAfresh(o: BringUp, device: BusDevice) {
     say(`  the device sealed a new genesis block under the new key${successor} and deleted the key; marked provisioned`)
     if (await gateway.service.store.device(deviceId)) {
         // A database kept with --continue holds the device's earlier chain: key succession.
-        const r = await succeed(gateway.service, deviceId, { key0: key0.toString("hex"), genesis: proof.genesis })
-        say(`  gateway: chain ${r.closedChain} closed (head seq ${r.closedHead.seq}); the new chain succeeds it`)
+        const r = await succeed(gateway.service, deviceId, {
+            key0: key0.toString("hex"),
+            genesis: proof.genesis,
+            publicKey: proof.publicKey,
+        })
+        say(
+            `  gateway: chain ${r.closedChain} closed (head seq ${r.closedHead.seq}); the new chain succeeds it` +
+                signingNote(proof.publicKey)
+        )
     } else {
-        await gateway.service.register({ deviceId, key0: key0.toString("hex"), label: "simulated device" })
-        say(`  gateway: registered device ${deviceId} with the new key (kept in ${o.keyFile}, mode 0600)`)
+        await gateway.service.register({ deviceId, key0: key0.toString("hex"), label: "simulated device", publicKey: proof.publicKey })
+        say(`  gateway: registered device ${deviceId} with the new key (kept in ${o.keyFile}, mode 0600)` + signingNote(proof.publicKey))
     }
+}
+
+/** What the registration says of the device's signing key (docs/PROVISIONING.md, "Signing key"). */
+function signingNote(publicKey: string | undefined): string {
+    return publicKey
+        ? `; its signing key pk_0 (fingerprint ${publicKeyFingerprint(Buffer.from(publicKey, "hex"))}) too`
+        : "; the device published no signing key"
 }
 
 interface StartOptions {
@@ -520,6 +536,11 @@ async function writeExport(o: StartOptions, gateway: RunningGateway) {
     console.log(
         `wrote its export to ${o.exportFile}; check it offline with: npx fieldledger verify ${o.exportFile} --key-file ${o.keyFile}`
     )
+    const signing = await gateway.service.store.signing(o.deviceId)
+    if (signing)
+        console.log(
+            `or without K_0, up to its last signed checkpoint: npx fieldledger verify ${o.exportFile} --public-key ${signing.publicKey0.toString("hex")}`
+        )
 }
 
 export async function runStart(argv: string[]): Promise<number> {

@@ -6,21 +6,28 @@ import { readFileSync } from "node:fs"
 import { fromHex, FormatError, toHex } from "../src/lib/codec/bytes"
 import { BlockTime, LINK_BYTES } from "../src/lib/codec/format"
 import { parseKeyHex } from "../src/lib/codec/hexids"
-import { lostReadingsText, verifyChain, VerifyReport } from "../src/lib/ledger/verify"
+import { lostReadingsText, SignedSummary, verifyChain, VerifyReport } from "../src/lib/ledger/verify"
 import { commandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
+import { publicKeyFingerprint, verifyEd25519 } from "./lib/ed25519"
 import { ChainExport, ExportFileError, parseExport } from "./lib/exportfile"
 
-export const VERIFY_HELP = `Usage: fieldledger verify FILE [--key HEX | --key-file PATH] [--head SEQ:HASH] [--json]
+export const VERIFY_HELP = `Usage: fieldledger verify FILE [--key HEX | --key-file PATH] [--public-key PUB] [--head SEQ:HASH] [--json]
 
 Verifies a fieldledger export file (docs/FORMAT.md, "Export file") offline: every block's
-format, its seq, its link to the block before, and (with the device's K_0) its tag under
-its own epoch key. Prints a summary of the chain, or the first failure with its block.
+format, its seq, its link to the block before, (with the device's K_0) its tag under its own
+epoch key, and (with its public key) its signed checkpoints. Prints a summary of the chain,
+or the first failure with its block.
 
 Options:
   --key HEX        the device's initial key K_0 (64 hex digits). Visible to other users
                    of this machine in the process list: prefer --key-file.
   --key-file PATH  a file holding K_0 as 64 hex digits
+  --public-key PUB the device's signing public key pk_0 (64 hex digits, or a file holding
+                   them), as registered at provisioning: checks the signed checkpoints
+                   without K_0 and reports up to which seq the chain is publicly verified,
+                   and the unsigned tail after it. Without it the file's own "publicKeys"
+                   are used, and the report says that they vouch for nothing
   --head SEQ:HASH  a head known from a trusted source (the gateway's ack, an audit record):
                    without it, a chain cut short at the end cannot be told from a complete one.
                    A head the file names itself is checked too, but vouches for nothing: the
@@ -28,7 +35,9 @@ Options:
   --json           print the report as JSON
   -h, --help       this help
 
-Without a key only format, seq and links are checked: nothing is authenticated.
+Without a key only format, seq and links are checked: nothing is authenticated. With only
+a public key, the blocks up to the last signed checkpoint are authenticated (by the device's
+signature, which neither the gateway nor K_0 can forge); the tail after it is not.
 
 Exit status: 0 valid, 1 invalid, 2 usage or I/O error. Invalid is a chain that fails or a
 readable file that is not a valid export (not JSON, odd or non-hex block strings, a block
@@ -50,6 +59,32 @@ function readKey(keyHex: string | undefined, keyFile: string | undefined): Buffe
     } catch (e) {
         throw new UsageError((e as FormatError).message)
     }
+}
+
+/** --public-key: 64 hex digits, or else the path of a file holding them. */
+function readPublicKey(text: string | undefined): Buffer | undefined {
+    if (text === undefined) return undefined
+    let hex = text.trim()
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+        try {
+            hex = readFileSync(text, "utf8").trim()
+        } catch (e) {
+            throw new UsageError("--public-key is neither 64 hex digits nor a readable file: " + (e as Error).message)
+        }
+    }
+    try {
+        return parseKeyHex(hex, "the public key")
+    } catch (e) {
+        throw new UsageError((e as FormatError).message)
+    }
+}
+
+/** Where the public key came from: the command line, the export file (vouches for nothing), or nowhere. */
+export interface PublicKeyUse {
+    from: "option" | "file" | "none"
+    fingerprint?: string
+    /** --public-key was given and the file names another pk_0: its fingerprint. */
+    fileDiffers?: string
 }
 
 type Head = { seq: number; hash: Buffer }
@@ -93,7 +128,55 @@ function tailLine(t: TailCheck): string {
     return "tail      UNCHECKED: nothing vouches for the end of the chain, so blocks cut from its end would not show; give --head SEQ:HASH from the gateway (GET /v1/devices/ID)"
 }
 
-export function formatReport(file: string, report: VerifyReport, tail: TailCheck = { against: "nothing" }): string {
+const count = (n: number, one: string) => n + " " + one + (n === 1 ? "" : "s")
+
+function signedLines(signed: SignedSummary | undefined, key: PublicKeyUse): string[] {
+    if (!signed || key.from === "none")
+        return ["signed    signatures NOT checked: no public key (give --public-key PUB, as registered at provisioning)"]
+    const source =
+        key.from === "option"
+            ? "pk_0 " + key.fingerprint + " from --public-key"
+            : "pk_0 " +
+              key.fingerprint +
+              " from the file itself: whoever wrote the file chose it; compare the fingerprint with the one provisioning recorded, or give --public-key"
+    const lines = ["pubkey    " + source]
+    if (key.fileDiffers)
+        lines.push("pubkey    the file names another pk_0 (" + key.fileDiffers + "): whoever wrote it registered or claims another key")
+    if (signed.verifiedTo === undefined)
+        lines.push(
+            "signed    NOTHING publicly verified: " +
+                (signed.checkpointsSeen === 0
+                    ? "the chain has no signed checkpoint (a v1 chain, or sealed before signing)"
+                    : "no signed checkpoint verified")
+        )
+    else
+        lines.push(
+            "signed    publicly verified up to seq " +
+                signed.verifiedTo +
+                " (" +
+                count(signed.checkpoints, "signed checkpoint") +
+                ", no K_0 needed)"
+        )
+    if (signed.unsignedBlocks > 0)
+        lines.push(
+            "unsigned  seq " +
+                signed.unsignedFrom +
+                ".." +
+                signed.unsignedTo +
+                " (" +
+                count(signed.unsignedBlocks, "block") +
+                ") after the last signed checkpoint: not publicly verified"
+        )
+    if (signed.broken) lines.push("keys      " + signed.broken)
+    return lines
+}
+
+export function formatReport(
+    file: string,
+    report: VerifyReport,
+    tail: TailCheck = { against: "nothing" },
+    key: PublicKeyUse = { from: "none" }
+): string {
     const s = report.summary
     const lines = ["fieldledger verify: " + file]
     const channels = (s.channels || []).map(c => c.name + " " + c.unit + " x1e" + c.exponent).join(", ")
@@ -109,11 +192,17 @@ export function formatReport(file: string, report: VerifyReport, tail: TailCheck
     if (s.previousChainHead) lines.push("succeeds  chain with head " + s.previousChainHead)
     if (s.head) lines.push("head      seq " + s.head.seq + " " + s.head.hash)
     if (report.ok) lines.push(tailLine(tail))
+    lines.push(...signedLines(s.signed, key))
+    const publiclyTo = s.signed && s.signed.verifiedTo !== undefined ? s.signed.verifiedTo : undefined
     if (report.ok) {
         lines.push(
             s.authenticated
                 ? "VALID: every block authenticated under its own epoch key; seq and links continuous"
-                : "STRUCTURE VALID: format, seq and links check out, but no key was given: NOT authenticated"
+                : publiclyTo !== undefined
+                  ? "PUBLICLY VALID up to seq " +
+                    publiclyTo +
+                    ": signed by the device; format, seq and links check out; later blocks NOT authenticated (no K_0)"
+                  : "STRUCTURE VALID: format, seq and links check out, but no key was given: NOT authenticated"
         )
     } else {
         const f = report.failure!
@@ -137,6 +226,7 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
         {
             key: { type: "string" },
             "key-file": { type: "string" },
+            "public-key": { type: "string" },
             head: { type: "string" },
             json: { type: "boolean" },
         },
@@ -147,6 +237,7 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
     if (cli.positionals.length !== 1) throw new UsageError("give exactly one export FILE")
     const file = cli.positionals[0]
     const key0 = readKey(cli.string("key"), cli.string("key-file"))
+    const publicKey = readPublicKey(cli.string("public-key"))
     const expectedHead = parseHead(cli.string("head"))
     let text: string
     try {
@@ -169,8 +260,12 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
         )
         return 1
     }
-    const { report, tail } = verifyExport(chain, key0, expectedHead)
-    out(cli.boolean("json") ? JSON.stringify({ file, ...report, tail }, null, 2) : formatReport(file, report, tail))
+    const { report, tail, publicKeyUse } = verifyExport(chain, key0, expectedHead, publicKey)
+    out(
+        cli.boolean("json")
+            ? JSON.stringify({ file, ...report, tail, publicKey: publicKeyUse }, null, 2)
+            : formatReport(file, report, tail, publicKeyUse)
+    )
     return report.ok ? 0 : 1
 }
 
@@ -183,9 +278,15 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
 export function verifyExport(
     chain: ChainExport,
     key0: Buffer | undefined,
-    given: Head | undefined
-): { report: VerifyReport; tail: TailCheck } {
-    const options = { deviceId: chain.deviceId, key0 }
+    given: Head | undefined,
+    publicKey?: Buffer
+): { report: VerifyReport; tail: TailCheck; publicKeyUse: PublicKeyUse } {
+    const publicKey0 = publicKey ?? (chain.publicKeys ? chain.publicKeys[0] : undefined)
+    const publicKeyUse: PublicKeyUse = { from: publicKey ? "option" : publicKey0 ? "file" : "none" }
+    if (publicKey0) publicKeyUse.fingerprint = publicKeyFingerprint(publicKey0)
+    if (publicKey && chain.publicKeys && !chain.publicKeys[0].equals(publicKey))
+        publicKeyUse.fileDiffers = publicKeyFingerprint(chain.publicKeys[0])
+    const options = { deviceId: chain.deviceId, key0, publicKey0, verifySignature: verifyEd25519 }
     const own = chain.head
     let report = verifyChain(nobleCrypto, chain.blocks, { ...options, expectedHead: given ?? own })
     const differs = given && own && !(given.seq === own.seq && given.hash.equals(own.hash))
@@ -193,5 +294,5 @@ export function verifyExport(
     const vouch = given ?? own
     const tail: TailCheck = { against: given ? "option" : own ? "file" : "nothing" }
     if (vouch) tail.head = { seq: vouch.seq, hash: toHex(vouch.hash) }
-    return { report, tail }
+    return { report, tail, publicKeyUse }
 }

@@ -9,7 +9,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, test } from "vitest"
-import { ChannelSpec, MAX_VERSION_BYTES, RECORD_DATA, RECORD_GAP, RECORD_GENESIS, RECORD_NAMES } from "../../src/lib/codec/format"
+import {
+    ChannelSpec,
+    MAX_VERSION_BYTES,
+    RECORD_CHECKPOINT,
+    RECORD_DATA,
+    RECORD_GAP,
+    RECORD_GENESIS,
+    RECORD_NAMES,
+} from "../../src/lib/codec/format"
 import { fromFixedPoint } from "../../src/lib/codec/fixedpoint"
 import { isDeviceIdHex, parseKeyHex } from "../../src/lib/codec/hexids"
 import { FIRMWARE_NAME, FIRMWARE_VERSION } from "../../src/lib/config/firmware"
@@ -104,8 +112,13 @@ describe("the FL_* settings: one table for the firmware's reading and the tools'
 
 describe("record-type names: one list next to the record constants", () => {
     test("each record type's number names it", () => {
-        expect([RECORD_NAMES[RECORD_GENESIS], RECORD_NAMES[RECORD_DATA], RECORD_NAMES[RECORD_GAP]]).toEqual(["genesis", "data", "gap"])
-        expect(RECORD_NAMES).toHaveLength(3)
+        expect([
+            RECORD_NAMES[RECORD_GENESIS],
+            RECORD_NAMES[RECORD_DATA],
+            RECORD_NAMES[RECORD_GAP],
+            RECORD_NAMES[RECORD_CHECKPOINT],
+        ]).toEqual(["genesis", "data", "gap", "checkpoint"])
+        expect(RECORD_NAMES).toHaveLength(4)
     })
 
     test("the gateway's block list names every stored block by it", async () => {

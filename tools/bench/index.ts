@@ -4,6 +4,7 @@
  * measured in the same run, never against numbers from elsewhere.
  */
 import { commandLine, UsageError } from "../lib/args"
+import { checkpoints } from "./checkpoints"
 import { compactness } from "./compactness"
 import { deviceOverhead } from "./deviceoverhead"
 import { endurance } from "./endurance"
@@ -13,7 +14,7 @@ import { fleet } from "./fleetsection"
 import { tlog } from "./tlog"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, fleet, tlog, deviceOverhead]
+export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, fleet, tlog, deviceOverhead, checkpoints]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--quick] [--only NAME]
 

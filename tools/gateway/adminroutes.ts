@@ -4,7 +4,7 @@
  *
  *   GET  /v1/admin/check                a cheap look at the token: `fieldledger provision` asks
  *                                       before it touches a device
- *   POST /v1/devices                    register a device
+ *   POST /v1/devices                    register a device (and its signing key pk_0)
  *   POST /v1/devices/:id/succession     key succession (succession.ts)
  */
 import { Hono } from "hono"
@@ -18,7 +18,7 @@ export function adminRoutes(service: GatewayService, adminToken: string | undefi
     return new Hono()
         .get("/admin/check", auth, c => c.json({ ok: true }))
         .post("/devices", auth, async c => {
-            const input = await readJsonObject(c, '{"deviceId": "<16 hex>", "key0": "<64 hex>", "label"?: "..."}')
+            const input = await readJsonObject(c, '{"deviceId": "<16 hex>", "key0": "<64 hex>", "label"?: "...", "publicKey"?: "<64 hex>"}')
             const device = await service.register(input as unknown as RegisterDevice)
             return c.json(await service.deviceView(device), 201)
         })

@@ -98,6 +98,7 @@ export async function copyStore(
             onProgress({ device: d.id, deviceIndex: index, devices: devices.length, blocks: have, sourceBlocks })
         }
         await copyEvents(db, pool, d.id)
+        await copySigningKey(db, pool, d.id)
         // Last: the head and totals, now that the blocks they describe are all there.
         await pool.query(`UPDATE devices SET ${DEVICE_FIELDS.map((f, i) => f + " = $" + (i + 2)).join(", ")} WHERE id = $1`, [
             d.id,
@@ -206,6 +207,19 @@ async function copySuccessions(db: SqliteStore["db"], pool: pg.Pool, id: string)
             after = page[page.length - 1].seq
         }
     }
+}
+
+/** The device's signing key and the public verifier's state (signed checkpoints), as the source has them. */
+async function copySigningKey(db: SqliteStore["db"], pool: pg.Pool, id: string) {
+    const k = db.prepare("SELECT * FROM signing_keys WHERE device_id = ?").get(id) as any
+    if (!k) return
+    await pool.query(
+        `INSERT INTO signing_keys (device_id, public_key0, registered_at, key_index, public_key, signed_seq, dropped, broken)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (device_id) DO UPDATE SET public_key0 = excluded.public_key0,
+            registered_at = excluded.registered_at, key_index = excluded.key_index, public_key = excluded.public_key,
+            signed_seq = excluded.signed_seq, dropped = excluded.dropped, broken = excluded.broken`,
+        [id, k.public_key0, k.registered_at, k.key_index, k.public_key, k.signed_seq, k.dropped, k.broken]
+    )
 }
 
 /** Events keep their ids (so a second run finds them); a repeat counted since is updated. */
@@ -358,6 +372,11 @@ export async function verifyCopy(source: SqliteStore, target: PgStore): Promise<
             sourceClosed !== targetClosed
         )
             differences.push(`device ${d.id}: the closed chains (key successions) differ`)
+        const signingFields = ["public_key0", "registered_at", "key_index", "public_key", "signed_seq", "dropped", "broken"]
+        const sourceSigning = db.prepare("SELECT * FROM signing_keys WHERE device_id = ?").all(d.id)
+        const targetSigning = (await pool.query("SELECT * FROM signing_keys WHERE device_id = $1", [d.id])).rows
+        if (digest(sourceSigning, signingFields).digest("hex") !== digest(targetSigning, signingFields).digest("hex"))
+            differences.push(`device ${d.id}: the signing key differs`)
     }
     differences.push(...(await verifyLog(db, pool)))
     return differences

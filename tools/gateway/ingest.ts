@@ -12,12 +12,17 @@
  * - otherwise the shared ChainVerifier decides: tag under K_seq, link, seq continuity (a jump
  *   only with a gap record later in the same batch declaring it), time, channels, gap records.
  *   A jump without a record -> 409 with the expected seq, so the device resends from there.
+ * - for a device with a registered signing key, each signed checkpoint along the certified
+ *   keys (signedverify.ts): a bad signature or a wrong key index refuses the whole batch
+ *   (422, a security event, nothing stored): only a holder of K_0 can make a block whose tag
+ *   verifies, so a checkpoint that does not is a forgery by one, or a broken device.
  */
 import { ByteReader, constantTimeEqual, FormatError } from "../../src/lib/codec/bytes"
 import { decodeBlock, DecodedBlock } from "../../src/lib/ledger/chain"
 import { FORMAT_V1, readHeader, RECORD_GAP } from "../../src/lib/codec/format"
 import { blockTag, LedgerCrypto } from "../../src/lib/ledger/keys"
 import { ChainHistory, ChainVerifier, copyVerifierState, coversJump, VerifierState } from "../../src/lib/ledger/verify"
+import { checkSigned, SignatureCheck, SigningState } from "../../src/lib/ledger/signedverify"
 import { gapIndexEntry } from "./gapindex"
 import type { NewBlock, NewEvent } from "./store"
 
@@ -44,6 +49,10 @@ export interface IngestContext {
      * cheap once `highestKeyNeeded`'s seq was prepared (service.ts), which the caller ensures.
      */
     epochKey(seq: number): Buffer
+    /** The signed-checkpoint state after the stored head, for a device with a registered signing key (not modified). */
+    signing?: SigningState
+    /** Ed25519 verification (node:crypto); needed with `signing`. */
+    verifySignature?: SignatureCheck
 }
 
 /** Why the batch stopped, with the HTTP status the gateway answers. */
@@ -64,6 +73,8 @@ export interface IngestResult {
     events: NewEvent[]
     /** The state after the stored blocks. */
     state: VerifierState
+    /** The signed-checkpoint state after the stored blocks (with IngestContext.signing). */
+    signing?: SigningState
     stop?: IngestStop
 }
 
@@ -186,17 +197,19 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
     }
     const verifier = new ChainVerifier(ctx.crypto, ctx.deviceId, copyVerifierState(ctx.state), history, seq => ctx.epochKey(seq))
     const result: IngestResult = { store: [], duplicates: 0, events: [], state: verifier.state() }
+    if (ctx.signing) result.signing = ctx.signing
     // A seq jump is accepted on the strength of a gap record later in the batch, which is
     // verified only when the loop reaches it: until then the blocks from the jump on are
     // provisional. If the batch stops before the record verifies, they are not stored (else
     // a forged record could make the gateway ack, and the device forget, blocks nobody holds).
-    let confirmed = { count: 0, state: result.state }
+    let confirmed = { count: 0, state: result.state, signing: result.signing }
     let openJump: { expected: number; found: number } = undefined
     let jumped = false
     const stop = (s: IngestStop, event?: { kind: string; block: Buffer }) => {
         if (openJump) {
             result.store.length = confirmed.count
             result.state = confirmed.state
+            result.signing = confirmed.signing
         }
         result.stop = s
         if (event) result.events.push({ kind: event.kind, seq: s.seq ?? null, message: s.message, block: event.block })
@@ -305,13 +318,40 @@ export function ingestBatch(ctx: IngestContext, blocks: Buffer[]): IngestResult 
             }
             return stop(s, f.event ? { kind: f.event, block: bytes } : undefined)
         }
+        if (result.signing) {
+            const signed = checkSigned(
+                ctx.verifySignature,
+                ctx.deviceId,
+                result.signing,
+                block,
+                check.link,
+                check.skippedFrom !== undefined
+            )
+            if (!signed.ok) {
+                // The whole batch is refused: nothing of it is stored.
+                result.store.length = 0
+                result.state = ctx.state
+                result.signing = ctx.signing
+                const bad = signed.code === "signature"
+                result.stop = {
+                    index: i,
+                    seq,
+                    status: 422,
+                    code: bad ? "bad-signature" : "bad-key-index",
+                    message: "block " + seq + ": " + signed.reason + "; the batch is refused",
+                }
+                result.events.push({ kind: bad ? "bad-signature" : "bad-key-index", seq, message: result.stop.message, block: bytes })
+                return result
+            }
+            result.signing = signed.state
+        }
         if (check.skippedFrom !== undefined) jumped = true
         pending.set(seq, { bytes, hash: check.hash })
         result.store.push(summarizeBlock(block, bytes, check.hash))
         result.state = verifier.state()
         if (check.skippedFrom !== undefined && !openJump) openJump = { expected: check.skippedFrom, found: seq }
         if (openJump && coversJump(check.block.gap, openJump.expected, openJump.found)) openJump = undefined
-        if (!openJump) confirmed = { count: result.store.length, state: result.state }
+        if (!openJump) confirmed = { count: result.store.length, state: result.state, signing: result.signing }
     }
     return result
 }

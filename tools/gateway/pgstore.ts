@@ -30,12 +30,15 @@ import {
     GatewayStore,
     hashForEvent,
     NewEvent,
+    SigningRecord,
+    signingFromRow,
     StoredBlock,
     StoreError,
 } from "./store"
 import type { BlockTimeRow } from "./cadence"
 import { DECLARED_TO_SQL } from "./gapindex"
 import { PG_LOG_MIGRATION, PgLogStore } from "./tlog/pglogstore"
+import { RECORD_CHECKPOINT } from "../../src/lib/codec/format"
 import type { ReadTokenStore } from "./tokens"
 import { PG_READ_TOKENS, pgReadTokens } from "./tokenstore"
 
@@ -125,6 +128,17 @@ export const PG_MIGRATIONS: readonly string[] = [
      );`,
     // The transparency log (tlog/pglogstore.ts); blocks already stored are logged in arrival order.
     PG_LOG_MIGRATION,
+    // Signed checkpoints: as SIGNING_KEYS_TABLE in store.ts.
+    `CREATE TABLE signing_keys (
+        device_id TEXT PRIMARY KEY REFERENCES devices(id),
+        public_key0 BYTEA NOT NULL,
+        registered_at BIGINT NOT NULL,
+        key_index BIGINT NOT NULL DEFAULT 0,
+        public_key BYTEA,
+        signed_seq BIGINT NOT NULL DEFAULT -1,
+        dropped INTEGER NOT NULL DEFAULT 0,
+        broken TEXT
+     );`,
     // Read tokens (tokens.ts, tokenstore.ts).
     PG_READ_TOKENS,
 ]
@@ -299,6 +313,23 @@ export class PgStore implements GatewayStore {
         return readDeclaredTo(this.pool, deviceId)
     }
 
+    signing(deviceId: string): Promise<SigningRecord | undefined> {
+        return readSigning(this.pool, deviceId)
+    }
+
+    setSigningKey(deviceId: string, publicKey0: Buffer, now: number): Promise<void> {
+        return writeSigningKey(this.pool, deviceId, publicKey0, now)
+    }
+
+    async checkpointBlocks(deviceId: string, toSeq: number): Promise<Buffer[]> {
+        const r = await this.pool.query("SELECT bytes FROM blocks WHERE device_id = $1 AND type = $2 AND seq <= $3 ORDER BY seq", [
+            deviceId,
+            RECORD_CHECKPOINT,
+            toSeq,
+        ])
+        return r.rows.map(row => row.bytes)
+    }
+
     /**
      * One transaction on one connection: the device's row is locked first (FOR UPDATE), which
      * also makes it wait for any other gateway's transaction on the device to end. A device
@@ -339,6 +370,7 @@ export class PgStore implements GatewayStore {
             blocksAt: seqs => readBlocksAt(client, deviceId, seqs),
             blockAt: seq => readBlock(client, deviceId, seq),
             declaredTo: () => readDeclaredTo(client, deviceId),
+            signing: () => readSigning(client, deviceId),
             commitBatch: async w => {
                 if (w.deviceId !== deviceId) throw new StoreError("a batch of device " + w.deviceId + " in a transaction of " + deviceId)
                 await this.applyBatch(client, w)
@@ -394,6 +426,13 @@ export class PgStore implements GatewayStore {
                 w.seen.backlog ?? null,
                 w.deviceId,
             ])
+        if (w.signing) {
+            const g = w.signing
+            await client.query(
+                "UPDATE signing_keys SET key_index = $1, public_key = $2, signed_seq = $3, dropped = $4, broken = $5 WHERE device_id = $6",
+                [g.keyIndex, g.publicKey ?? null, g.signedSeq, g.dropped ? 1 : 0, g.broken ?? null, w.deviceId]
+            )
+        }
         // Last before the commit: the transparency log's leaves, from its counter row, whose lock
         // every ingest waits on until this transaction commits (tlog/logstore.ts).
         if (w.blocks.length > 0) await PgLogStore.appendInTransaction(client, w.deviceId, w.blocks)
@@ -427,6 +466,9 @@ export class PgStore implements GatewayStore {
                 readings_lost = 0, blocks_lost = 0, reported_backlog = NULL WHERE id = $2`,
             [c.key0Sealed, d.id]
         )
+        // The old chain's signing key ends with it; the new chain's (if any) starts afresh.
+        await client.query("DELETE FROM signing_keys WHERE device_id = $1", [d.id])
+        if (c.publicKey0) await writeSigningKey(client, d.id, c.publicKey0, c.now)
         await recordEvents(client, d.id, c.now, c.events(chain))
         return chain
     }
@@ -455,6 +497,20 @@ async function readBlock(q: Queryable, deviceId: string, seq: number): Promise<B
 }
 
 /** DECLARED_TO_SQL (gapindex.ts) in PostgreSQL's placeholders. */
+async function readSigning(q: Queryable, deviceId: string): Promise<SigningRecord | undefined> {
+    const r = await q.query("SELECT * FROM signing_keys WHERE device_id = $1", [deviceId])
+    return r.rows.length ? signingFromRow(r.rows[0]) : undefined
+}
+
+async function writeSigningKey(q: Queryable, deviceId: string, publicKey0: Buffer, now: number): Promise<void> {
+    await q.query(
+        `INSERT INTO signing_keys (device_id, public_key0, registered_at, public_key) VALUES ($1, $2, $3, $2)
+         ON CONFLICT (device_id) DO UPDATE SET public_key0 = $2, registered_at = $3, key_index = 0, public_key = $2, signed_seq = -1,
+            dropped = 0, broken = NULL`,
+        [deviceId, publicKey0, now]
+    )
+}
+
 async function readDeclaredTo(q: Queryable, deviceId: string): Promise<number | undefined> {
     const r = await q.query(DECLARED_TO_SQL.replace("?", "$1"), [deviceId])
     const v = Object.values(r.rows[0] ?? {})[0]

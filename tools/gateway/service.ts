@@ -22,6 +22,8 @@ import {
 } from "../../src/lib/sync/syncwire"
 import { blockEndTime, initialVerifierState, VerifierState } from "../../src/lib/ledger/verify"
 import { nodeCrypto } from "../lib/crypto"
+import { publicKeyFingerprint, verifyEd25519 } from "../lib/ed25519"
+import type { SigningState } from "../../src/lib/ledger/signedverify"
 import { exportPieces } from "../lib/exportfile"
 import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
@@ -56,6 +58,27 @@ export interface RegisterDevice {
     /** K_0 as 64 hex digits, either case. */
     key0: string
     label?: string
+    /** The chain's signing public key pk_0 as 64 hex digits (the device drew it; docs/PROVISIONING.md, "Signing key"). */
+    publicKey?: string
+}
+
+/** A public key given as 64 hex digits (absent: undefined); HttpError 400 otherwise. */
+export function parsePublicKeyField(value: unknown): Buffer | undefined {
+    if (value === undefined) return undefined
+    if (!isKeyHex(value)) throw new HttpError(400, "bad-request", '"publicKey" must be the Ed25519 public key as 64 hex digits')
+    return Buffer.from(value as string, "hex")
+}
+
+/** A signing key and what public verification established, as the API shows it (docs/API.md). */
+export function signingView(publicKey0: Buffer, state: SigningState): Record<string, unknown> {
+    return {
+        fingerprint: publicKeyFingerprint(publicKey0),
+        publicKey0: toHex(publicKey0),
+        signedTo: state.signedSeq >= 0 ? state.signedSeq : null,
+        keyIndex: state.keyIndex,
+        currentKeyFingerprint: state.publicKey ? publicKeyFingerprint(state.publicKey) : null,
+        broken: state.broken ?? null,
+    }
 }
 
 /**
@@ -71,6 +94,8 @@ interface DeviceSession {
     ackKey: Buffer
     state: VerifierState
     epochKeys: EpochKeyCache
+    /** The signed-checkpoint state after the stored head; undefined: no signing key registered. */
+    signing?: SigningState
 }
 
 export interface IngestReply {
@@ -227,10 +252,12 @@ export class GatewayService {
         // A lone surrogate half is not text: it has no UTF-8 form, so it would be stored, and read back, as U+FFFD.
         if (input.label !== undefined && (typeof input.label !== "string" || input.label.length > 200 || LONE_SURROGATE.test(input.label)))
             throw new HttpError(400, "bad-request", '"label" must be well-formed text of at most 200 characters')
+        const publicKey0 = parsePublicKeyField(input.publicKey)
         const id = Buffer.from(input.deviceId, "hex")
         const sealed = this.vault.seal(parseKeyHex(input.key0, "key0"), id)
         if (!(await this.store.insertDevice(input.deviceId, input.label ?? null, sealed, this.now())))
             throw new HttpError(409, "already-registered", "device " + input.deviceId + " is already registered")
+        if (publicKey0) await this.store.setSigningKey(input.deviceId, publicKey0, this.now())
         return (await this.store.device(input.deviceId))!
     }
 
@@ -320,6 +347,8 @@ export class GatewayService {
             if (declaredTo !== undefined) state.declaredTo = declaredTo
         }
         const s: DeviceSession = { id, key0Sealed: d.key0Sealed, key0, ackKey: deriveAckKey(this.crypto, key0, id), state, epochKeys }
+        const signing = await read.signing()
+        if (signing) s.signing = signing.state
         this.sessions.set(d.id, s)
         return s
     }
@@ -367,7 +396,11 @@ export class GatewayService {
     async ingest(idHex: string, body: Buffer, options: { oversize?: boolean; backlog?: string } = {}): Promise<IngestReply> {
         const d = await this.device(idHex)
         // The session as this gateway last saw the device: the early refusals below sign its ack.
-        let s = await this.session(d, { blockAt: seq => this.store.blockAt(d.id, seq), declaredTo: () => this.store.declaredTo(d.id) })
+        let s = await this.session(d, {
+            blockAt: seq => this.store.blockAt(d.id, seq),
+            declaredTo: () => this.store.declaredTo(d.id),
+            signing: () => this.store.signing(d.id),
+        })
         const nonce = body.length >= BATCH_HEADER_BYTES && body[0] === BATCH_VERSION ? body.subarray(1, 1 + BATCH_NONCE_BYTES) : undefined
         const ackFields = () => (nonce ? this.signedAck(s, nonce) : {})
         if (options.oversize) throw new HttpError(413, "too-large", "a batch is at most " + MAX_BATCH_BYTES + " bytes", ackFields())
@@ -398,6 +431,8 @@ export class GatewayService {
                         state: s.state,
                         stored,
                         epochKey: seq => s.epochKeys.keyAt(seq),
+                        signing: s.signing,
+                        verifySignature: verifyEd25519,
                     },
                     blocks
                 )
@@ -419,6 +454,7 @@ export class GatewayService {
                                           : backlogAfterAck(Number(backlog), batchSeqs(blocks), r.state.expectedSeq - 1),
                               }
                             : undefined,
+                    signing: r.store.length > 0 ? r.signing : undefined,
                 })
                 return r
             })
@@ -428,6 +464,7 @@ export class GatewayService {
             throw e
         }
         s.state = result.state
+        s.signing = result.signing
         const counts = { stored: result.store.length, duplicates: result.duplicates, ...(await this.logPosition(d.id, s)) }
         if (result.stop) {
             const st = result.stop
@@ -459,7 +496,26 @@ export class GatewayService {
             blocksLost: d.blocksLost,
             securityEvents: d.events,
             loggedUpTo: d.headSeq >= 0 ? await this.logReader.loggedUpTo(d.id, await this.store.log.currentChain(d.id)) : -1,
+            signing: await this.signingOf(d.id),
         }
+    }
+
+    /** The device's signing key and how far its chain is publicly verified; null: no key registered. */
+    private async signingOf(id: string): Promise<Record<string, unknown> | null> {
+        const r = await this.store.signing(id)
+        return r ? signingView(r.publicKey0, r.state) : null
+    }
+
+    /**
+     * The export's public keys: pk_0, then each key a verified signed checkpoint certified (the
+     * stored checkpoints up to the seq publicly verified). Undefined: no key registered.
+     */
+    private async publicKeys(id: string): Promise<Buffer[] | undefined> {
+        const r = await this.store.signing(id)
+        if (!r) return undefined
+        const keys = [r.publicKey0]
+        for (const bytes of await this.store.checkpointBlocks(id, r.state.signedSeq)) keys.push(decodeBlock(bytes).checkpoint.nextPublicKey)
+        return keys
     }
 
     async fleet(): Promise<Record<string, unknown>[]> {
@@ -482,7 +538,11 @@ export class GatewayService {
      */
     async exportStream(idHex: string): Promise<AsyncIterator<string>> {
         const d = await this.device(idHex)
-        const pieces = exportPieces(Buffer.from(d.id, "hex"), d.headSeq >= 0 ? { seq: d.headSeq, hash: d.headHash } : undefined)
+        const pieces = exportPieces(
+            Buffer.from(d.id, "hex"),
+            d.headSeq >= 0 ? { seq: d.headSeq, hash: d.headHash } : undefined,
+            await this.publicKeys(d.id)
+        )
         const pages = this.pages(d.id, { toSeq: d.headSeq, withBytes: true, pageBlocks: EXPORT_PAGE_BLOCKS })
         return (async function* () {
             yield pieces.open
@@ -631,7 +691,7 @@ export class GatewayService {
 }
 
 /** What rebuilding a session reads of the device (the store, or the locked transaction). */
-type DeviceReader = Pick<DeviceTransaction, "blockAt" | "declaredTo">
+type DeviceReader = Pick<DeviceTransaction, "blockAt" | "declaredTo" | "signing">
 
 /** The session stands where the stored device does: same K_0, same head. */
 function atHead(s: DeviceSession, d: DeviceRecord): boolean {

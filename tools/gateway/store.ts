@@ -10,7 +10,8 @@ import Database from "better-sqlite3"
 import { createHash } from "node:crypto"
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs"
 import { dirname } from "node:path"
-import { RECORD_GAP } from "../../src/lib/codec/format"
+import { RECORD_CHECKPOINT, RECORD_GAP } from "../../src/lib/codec/format"
+import type { SigningState } from "../../src/lib/ledger/signedverify"
 import type { BlockTimeRow } from "./cadence"
 import { createGapIndex, DECLARED_TO_SQL, GapIndexEntry, INSERT_GAP_SQL } from "./gapindex"
 import type { LogStore } from "./tlog/logstore"
@@ -26,6 +27,23 @@ export const AGGREGATE_EVENTS = `ALTER TABLE events ADD COLUMN last_time INTEGER
      ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
      UPDATE events SET last_time = time;
      CREATE INDEX events_by_kind ON events (device_id, kind, last_time);`
+
+/**
+ * Signed checkpoints (src/lib/ledger/signedverify.ts): the signing public key pk_0 registered
+ * at provisioning for the device's current chain, and the public verifier's state after the
+ * stored head (the key index due next, the key it verifies under, the seq publicly verified
+ * up to). One row per device with a registered key; a key succession replaces it.
+ */
+export const SIGNING_KEYS_TABLE = `CREATE TABLE signing_keys (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id),
+    public_key0 BLOB NOT NULL,
+    registered_at INTEGER NOT NULL,
+    key_index INTEGER NOT NULL DEFAULT 0,
+    public_key BLOB,
+    signed_seq INTEGER NOT NULL DEFAULT -1,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    broken TEXT
+);`
 
 /**
  * Each entry moves the schema from version i to i + 1: SQL, or a function for a step SQL alone
@@ -108,6 +126,7 @@ CREATE TABLE succession_blocks (
     createGapIndex,
     // The transparency log (tlog/sqlitelogstore.ts). Blocks stored before it have no leaves.
     LOG_MIGRATION,
+    SIGNING_KEYS_TABLE,
     // Read tokens (tokens.ts, tokenstore.ts).
     SQLITE_READ_TOKENS,
 ]
@@ -192,6 +211,8 @@ export interface ChainClosing {
     key0Sealed: Buffer
     /** The successor genesis block's link. */
     successorLink: Buffer
+    /** The new chain's signing key pk_0, if the device has one: replaces the old chain's. */
+    publicKey0?: Buffer
     linkMatches: boolean
     now: number
     /** Built from the number of the chain closed. */
@@ -209,6 +230,15 @@ export interface BatchWrite {
      * backlog move). A batch of re-deliveries only is acked but leaves both as they were.
      */
     seen?: { backlog?: number }
+    /** The signed-checkpoint state after the batch, for a device with a registered signing key. */
+    signing?: SigningState
+}
+
+/** A device's signing key and the public verifier's state (signing_keys). */
+export interface SigningRecord {
+    publicKey0: Buffer
+    registeredAt: number
+    state: SigningState
 }
 
 /** A stored block's bytes and hash: what ingest compares a re-sent block with. */
@@ -231,6 +261,8 @@ export interface DeviceTransaction {
     blockAt(seq: number): Promise<BlockRecord | undefined>
     /** GatewayStore.declaredTo for this device. */
     declaredTo(): Promise<number | undefined>
+    /** GatewayStore.signing for this device. */
+    signing(): Promise<SigningRecord | undefined>
     /** Writes one request's blocks, events and contact time. */
     commitBatch(w: BatchWrite): Promise<void>
     /** Closes the device's chain for a key succession (see GatewayStore.closeChain). */
@@ -276,6 +308,12 @@ export interface GatewayStore {
     gaps(deviceId: string): Promise<GapRow[]>
     /** The last seq of the widest dropped range the device's stored gap records declare (undefined: none). */
     declaredTo(deviceId: string): Promise<number | undefined>
+    /** The device's signing key and the public verifier's state after its head; undefined: no key registered. */
+    signing(deviceId: string): Promise<SigningRecord | undefined>
+    /** Registers pk_0 for the device's current chain (replacing any), the verifier state at its start. */
+    setSigningKey(deviceId: string, publicKey0: Buffer, now: number): Promise<void>
+    /** The stored signed checkpoint blocks up to `toSeq`, in seq order (their certified keys, for the export). */
+    checkpointBlocks(deviceId: string, toSeq: number): Promise<Buffer[]>
     /** Runs `work` with the device locked, in one transaction (see DeviceTransaction). */
     withDevice<T>(deviceId: string, work: (tx: DeviceTransaction) => Promise<T>): Promise<T>
     /** commitBatch in its own locked transaction. */
@@ -324,6 +362,14 @@ export function deviceFromRow(r: any): DeviceRecord {
         blocksLost: r.blocks_lost,
         events: r.events,
     }
+}
+
+/** A signing_keys row (both stores). */
+export function signingFromRow(r: any): SigningRecord {
+    const state: SigningState = { keyIndex: r.key_index, signedSeq: r.signed_seq, dropped: r.dropped === 1 }
+    if (r.public_key) state.publicKey = r.public_key
+    if (r.broken !== null && r.broken !== undefined) state.broken = r.broken
+    return { publicKey0: r.public_key0, registeredAt: r.registered_at, state }
 }
 
 export function blockFromRow(r: any): BlockRecord {
@@ -420,6 +466,17 @@ export class SqliteStore implements GatewayStore {
             advanceHead: db.prepare(`UPDATE devices SET head_seq = ?, head_hash = ?, block_count = block_count + ?, readings = readings + ?,
                 gap_records = gap_records + ?, readings_lost = readings_lost + ?, blocks_lost = blocks_lost + ? WHERE id = ?`),
             seen: db.prepare(`UPDATE devices SET last_seen = ?, reported_backlog = coalesce(?, reported_backlog) WHERE id = ?`),
+            signing: db.prepare(`SELECT * FROM signing_keys WHERE device_id = ?`),
+            setSigningKey: db.prepare(
+                `INSERT OR REPLACE INTO signing_keys (device_id, public_key0, registered_at, public_key) VALUES (?, ?, ?, ?)`
+            ),
+            dropSigningKey: db.prepare(`DELETE FROM signing_keys WHERE device_id = ?`),
+            updateSigning: db.prepare(
+                `UPDATE signing_keys SET key_index = ?, public_key = ?, signed_seq = ?, dropped = ?, broken = ? WHERE device_id = ?`
+            ),
+            checkpoints: db
+                .prepare(`SELECT bytes FROM blocks WHERE device_id = ? AND type = ${RECORD_CHECKPOINT} AND seq <= ? ORDER BY seq`)
+                .pluck(),
             metaGet: db.prepare(`SELECT value FROM meta WHERE key = ?`).pluck(),
             metaInit: db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)`),
         }
@@ -549,6 +606,7 @@ export class SqliteStore implements GatewayStore {
             blocksAt: seqs => this.blocksAt(deviceId, seqs),
             blockAt: seq => this.blockAt(deviceId, seq),
             declaredTo: () => this.declaredTo(deviceId),
+            signing: () => this.signing(deviceId),
             commitBatch: async w => {
                 if (w.deviceId !== deviceId) throw new StoreError("a batch of device " + w.deviceId + " in a transaction of " + deviceId)
                 // applyBatch appends the blocks' leaves last (the log's counter row).
@@ -590,8 +648,30 @@ export class SqliteStore implements GatewayStore {
             )
         }
         if (w.seen) this.stmts.seen.run(w.now, w.seen.backlog ?? null, w.deviceId)
+        if (w.signing) {
+            const g = w.signing
+            this.stmts.updateSigning.run(g.keyIndex, g.publicKey ?? null, g.signedSeq, g.dropped ? 1 : 0, g.broken ?? null, w.deviceId)
+        }
         // Last: the log's counter row (tlog/logstore.ts: held for the least time).
         if (w.blocks.length > 0) this.log.appendInTransaction(w.deviceId, w.blocks)
+    }
+
+    // ------------------------------------------------------------ signed checkpoints
+
+    /** The device's signing key and verifier state; undefined: no key registered. */
+    async signing(deviceId: string): Promise<SigningRecord | undefined> {
+        const r = this.stmts.signing.get(deviceId)
+        return r ? signingFromRow(r) : undefined
+    }
+
+    /** Registers pk_0 for the device's current chain (replacing any), the verifier state at its start. */
+    async setSigningKey(deviceId: string, publicKey0: Buffer, now: number): Promise<void> {
+        this.stmts.setSigningKey.run(deviceId, publicKey0, now, publicKey0)
+    }
+
+    /** The stored signed checkpoint blocks up to `toSeq`, in seq order (their certified keys, for the export). */
+    async checkpointBlocks(deviceId: string, toSeq: number): Promise<Buffer[]> {
+        return this.stmts.checkpoints.all(deviceId, toSeq) as Buffer[]
     }
 
     private applyCloseChain(c: ChainClosing): number {
@@ -617,6 +697,9 @@ export class SqliteStore implements GatewayStore {
         db.prepare(
             `UPDATE devices SET key0_sealed = ?, head_seq = -1, head_hash = NULL, block_count = 0, readings = 0, gap_records = 0, readings_lost = 0, blocks_lost = 0, reported_backlog = NULL WHERE id = ?`
         ).run(c.key0Sealed, d.id)
+        // The old chain's signing key ends with it; the new chain's (if any) starts afresh.
+        this.stmts.dropSigningKey.run(d.id)
+        if (c.publicKey0) this.stmts.setSigningKey.run(d.id, c.publicKey0, c.now, c.publicKey0)
         this.recordEvents(d.id, c.now, c.events(chain))
         return chain
     }

@@ -1,6 +1,8 @@
 /**
  * Key succession at the gateway: `POST /v1/devices/:id/succession` (admin) with
- * `{"key0": "<64 hex>", "genesis": "<hex>"}`, sent by `fieldledger provision --force`.
+ * `{"key0": "<64 hex>", "genesis": "<hex>", "publicKey"?: "<64 hex>"}`, sent by
+ * `fieldledger provision --force` (publicKey: the new chain's signing key pk_0, which replaces
+ * the old chain's).
  *
  * The device was re-provisioned: it holds a new K_0 and sealed a new genesis block whose link is
  * its old chain's head. The gateway closes the old chain at its last acknowledged head (its
@@ -23,7 +25,7 @@ import { blockTag } from "../../src/lib/ledger/keys"
 import { HttpError } from "./errors"
 import { isKeyHex, KEY_TEXT, parseKeyHex } from "../../src/lib/codec/hexids"
 import { readJsonObject } from "./jsonbody"
-import { GatewayService } from "./service"
+import { GatewayService, parsePublicKeyField } from "./service"
 import type { NewEvent } from "./store"
 
 export interface SuccessionResult {
@@ -39,13 +41,14 @@ export interface SuccessionResult {
 export async function succeed(
     service: GatewayService,
     idHex: string,
-    input: { key0?: unknown; genesis?: unknown },
+    input: { key0?: unknown; genesis?: unknown; publicKey?: unknown },
     now = Date.now()
 ): Promise<SuccessionResult> {
     const known = await service.device(idHex)
     if (!isKeyHex(input.key0)) throw new HttpError(400, "bad-request", '"key0" must be ' + KEY_TEXT)
     if (typeof input.genesis !== "string" || !/^([0-9a-fA-F]{2}){19,200}$/.test(input.genesis))
         throw new HttpError(400, "bad-request", '"genesis" must be the new genesis block in hex')
+    const publicKey0 = parsePublicKeyField(input.publicKey)
     const id = Buffer.from(known.id, "hex")
     const key0 = parseKeyHex(input.key0, "key0")
     let genesis
@@ -72,6 +75,7 @@ export async function succeed(
             previous: d,
             key0Sealed: sealed,
             successorLink: link,
+            publicKey0,
             linkMatches,
             now,
             events: chain => {
@@ -109,7 +113,7 @@ export async function succeed(
  */
 export function successionRoutes(service: GatewayService, auth: MiddlewareHandler): Hono {
     return new Hono().post("/:id/succession", auth, async c => {
-        const input = await readJsonObject(c, '{"key0": "<64 hex>", "genesis": "<hex>"}')
+        const input = await readJsonObject(c, '{"key0": "<64 hex>", "genesis": "<hex>", "publicKey"?: "<64 hex>"}')
         return c.json(await succeed(service, c.req.param("id"), input), 201)
     })
 }

@@ -5,6 +5,7 @@
  */
 import { DEVICE_ID_BYTES, LINK_BYTES, MAX_BLOCK_BYTES } from "../../src/lib/codec/format"
 import { fromHex, toHex } from "../../src/lib/codec/bytes"
+import { PUBLIC_KEY_BYTES } from "../../src/lib/ledger/signedcheckpoint"
 
 export const EXPORT_FORMAT = "fieldledger-export"
 export const EXPORT_VERSION = 1
@@ -14,6 +15,12 @@ export interface ChainExport {
     blocks: Buffer[]
     /** Whoever wrote the file chose it: `verify` checks the chain against it, but trusts a head only from elsewhere. */
     head?: { seq: number; hash: Buffer }
+    /**
+     * The device's signing public keys by key index: [0] pk_0 as registered at provisioning,
+     * then each key a verified signed checkpoint certified. Whoever wrote the file chose them:
+     * `verify` uses [0] only when no --public-key is given, and says so.
+     */
+    publicKeys?: Buffer[]
 }
 
 export class ExportFileError extends Error {
@@ -63,6 +70,11 @@ export function parseExport(text: string): ChainExport {
             throw new ExportFileError('"head" must be {"seq": N, "hash": "<hex>"}')
         result.head = { seq: doc.head.seq as number, hash: hexField(doc.head.hash, "head.hash", LINK_BYTES) }
     }
+    if (doc.publicKeys !== undefined) {
+        if (!Array.isArray(doc.publicKeys) || doc.publicKeys.length === 0)
+            throw new ExportFileError('"publicKeys" must be a non-empty array of 64-hex-digit keys')
+        result.publicKeys = doc.publicKeys.map((k, i) => hexField(k, "publicKeys[" + i + "]", PUBLIC_KEY_BYTES))
+    }
     return result
 }
 
@@ -74,6 +86,7 @@ export function formatExport(chain: ChainExport): string {
         blocks: chain.blocks.map(toHex),
     }
     if (chain.head) doc.head = { seq: chain.head.seq, hash: toHex(chain.head.hash) }
+    if (chain.publicKeys) doc.publicKeys = chain.publicKeys.map(toHex)
     return JSON.stringify(doc, null, 1) + "\n"
 }
 
@@ -82,7 +95,7 @@ export function formatExport(chain: ChainExport): string {
  * `block(hex, index)` per block in seq order, then `close(count)`. Joined, the pieces are
  * byte for byte what formatExport writes for the same chain (a test holds them to it).
  */
-export function exportPieces(deviceId: Buffer, head?: { seq: number; hash: Buffer }) {
+export function exportPieces(deviceId: Buffer, head?: { seq: number; hash: Buffer }, publicKeys?: Buffer[]) {
     const q = (s: string) => JSON.stringify(s)
     return {
         open:
@@ -107,6 +120,7 @@ export function exportPieces(deviceId: Buffer, head?: { seq: number; hash: Buffe
             (head
                 ? ",\n " + q("head") + ": {\n  " + q("seq") + ": " + head.seq + ",\n  " + q("hash") + ": " + q(toHex(head.hash)) + "\n }"
                 : "") +
+            (publicKeys ? ",\n " + q("publicKeys") + ": [" + publicKeys.map(k => "\n  " + q(toHex(k))).join(",") + "\n ]" : "") +
             "\n}\n",
     }
 }

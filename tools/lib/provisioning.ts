@@ -22,6 +22,7 @@ import { devicePath, gatewayBase } from "../../src/lib/sync/gatewayurl"
 import { isDeviceIdHex, isKeyHex } from "../../src/lib/codec/hexids"
 import { FL_BACKLOG, FL_BLOCK_AGE, FL_GATEWAY, FL_INTERVAL, Setting, settingProblem, SETTINGS } from "../../src/lib/config/settings"
 import { FIRMWARE_NAME } from "../../src/lib/config/firmware"
+import { DeviceSigningKey, readSigningKey } from "./signingkey"
 
 /** What provisioning needs of a device: its settings, as raw bytes (the firmware's own key-value view). */
 export type DeviceSettings = KeyValueStore
@@ -110,6 +111,8 @@ export interface DeviceState {
     }
     hasAckKey: boolean
     config: Record<string, unknown>
+    /** The signing key the firmware published (fl_signpk); absent: none (a firmware that does not sign). */
+    signingKey?: DeviceSigningKey
 }
 
 /** Blocks in the head's backlog (without the pending loss), as ChainStore.backlogBlocks counts. */
@@ -167,6 +170,8 @@ export async function readDeviceState(settings: DeviceSettings, crypto: LedgerCr
         }
         if (head.loss) state.chain.lost = { fromSeq: head.loss.fromSeq, toSeq: head.loss.toSeq }
         if (genesis && genesis.header.link.some(b => b !== 0)) state.chain.previousChainHead = toHex(genesis.header.link)
+        const signingKey = genesis ? await readSigningKey(settings, crypto, genesis) : undefined
+        if (signingKey) state.signingKey = signingKey
         head.key.fill(0)
     }
     for (const { key } of SETTINGS) {
@@ -214,6 +219,8 @@ export interface ChainProof {
     genesis: string
     /** Its link: the previous chain's head for a successor, zeros otherwise. */
     link: string
+    /** The chain's signing key pk_0 (hex), when the firmware published one for this genesis. */
+    publicKey?: string
 }
 
 /**
@@ -242,8 +249,13 @@ export async function startChainOnDevice(options: {
         const pending = await settings.get(PROVISIONED_KEY_SETTING)
         if (pending) pending.fill(0)
         const genesis = await readGenesis(settings)
-        if (!pending && genesisUnder(options.crypto, key0, id, genesis))
-            return { genesis: toHex(Buffer.concat([genesis.content, genesis.tag])), link: toHex(genesis.header.link) }
+        if (!pending && genesisUnder(options.crypto, key0, id, genesis)) {
+            const proof: ChainProof = { genesis: toHex(Buffer.concat([genesis.content, genesis.tag])), link: toHex(genesis.header.link) }
+            // A signing firmware publishes pk_0 before it deletes fl_k0: it is there now or never.
+            const signingKey = await readSigningKey(settings, options.crypto, genesis)
+            if (signingKey && signingKey.forThisChain) proof.publicKey = signingKey.publicKey
+            return proof
+        }
         if (Date.now() > deadline)
             throw new ProvisionError(
                 "device-timeout",
@@ -275,6 +287,8 @@ export interface Registration {
     label?: string
     /** Key succession: the new chain's genesis block (hex), linking to the previous head. */
     successorGenesis?: string
+    /** The chain's signing public key pk_0 (64 hex digits), if the device has one. Not secret. */
+    publicKey?: string
 }
 
 export type FetchLike = (
@@ -346,13 +360,12 @@ export async function registerWithGateway(target: GatewayTarget, r: Registration
     if (!target.adminToken)
         throw new ProvisionError("no-token", "no admin token for the gateway", "set FL_ADMIN_TOKEN or pass --admin-token-file FILE")
     if (r.successorGenesis) {
-        const { status, doc } = await call(target, "POST", devicePath(r.deviceId) + "/succession", {
-            key0: r.key0,
-            genesis: r.successorGenesis,
-        })
+        const succession: Record<string, string> = { key0: r.key0, genesis: r.successorGenesis }
+        if (r.publicKey) succession.publicKey = r.publicKey
+        const { status, doc } = await call(target, "POST", devicePath(r.deviceId) + "/succession", succession)
         if (status === 200 || status === 201) return "succeeded"
         if (status === 404 && doc?.error === "unknown-device")
-            return registerWithGateway(target, { deviceId: r.deviceId, key0: r.key0, label: r.label })
+            return registerWithGateway(target, { deviceId: r.deviceId, key0: r.key0, label: r.label, publicKey: r.publicKey })
         throw new ProvisionError(
             "gateway-refused",
             "the gateway refused the key succession (" + status + (doc?.error ? " " + doc.error : "") + "): " + (doc?.message ?? "")
@@ -360,6 +373,7 @@ export async function registerWithGateway(target: GatewayTarget, r: Registration
     }
     const body: Record<string, string> = { deviceId: r.deviceId, key0: r.key0 }
     if (r.label) body.label = r.label
+    if (r.publicKey) body.publicKey = r.publicKey
     const { status, doc } = await call(target, "POST", "/v1/devices", body)
     if (status === 201) return "registered"
     if (status === 409) return "already-registered"
@@ -398,6 +412,8 @@ export interface GatewayView {
     headHash?: string
     lastSeen?: string | null
     reportedBacklog?: number | null
+    /** The signing key the gateway holds and how far the chain is signed; null: none registered. */
+    signing?: { fingerprint: string; signedTo: number | null } | null
 }
 
 /** What the gateway knows of a device (GET /v1/devices/:id; a read token or the admin token). */
@@ -411,6 +427,7 @@ export async function gatewayView(target: GatewayTarget, deviceId: string): Prom
         headHash: doc.head ? doc.head.hash : undefined,
         lastSeen: doc.lastSeen,
         reportedBacklog: doc.reportedBacklog,
+        signing: doc.signing ? { fingerprint: doc.signing.fingerprint, signedTo: doc.signing.signedTo } : null,
     }
 }
 
@@ -436,7 +453,12 @@ export function readPendingFile(path: string): PendingFile {
     if (!doc || doc.format !== PENDING_FORMAT || doc.version !== 1 || !Array.isArray(doc.registrations))
         throw new ProvisionError("bad-pending-file", path + " is not a fieldledger pending-registrations file")
     for (const r of doc.registrations)
-        if (!isDeviceIdHex(r?.deviceId) || !isKeyHex(r.key0) || typeof r.gateway !== "string")
+        if (
+            !isDeviceIdHex(r?.deviceId) ||
+            !isKeyHex(r.key0) ||
+            typeof r.gateway !== "string" ||
+            (r.publicKey !== undefined && !isKeyHex(r.publicKey))
+        )
             throw new ProvisionError("bad-pending-file", path + " holds a malformed registration")
     return doc as PendingFile
 }

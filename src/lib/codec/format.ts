@@ -22,9 +22,13 @@ export const RECORD_GAP = 2
  * Each record type's name, indexed by its number: what the firmware's `fl:block` lines, the
  * tools and the gateway's JSON call it.
  */
-export const RECORD_NAMES = ["genesis", "data", "gap"]
-/** Reserved (v2) for the signed checkpoint record; a decoder of this version rejects it. */
-export const RECORD_CHECKPOINT_RESERVED = 3
+export const RECORD_NAMES = ["genesis", "data", "gap", "checkpoint"]
+/**
+ * v2 only: a signed checkpoint (docs/FORMAT.md, "Checkpoint body"; its body is encoded and
+ * decoded in src/lib/ledger/chain.ts, its signed message built in signedcheckpoint.ts). Not the
+ * open block's periodic save to flash, which is also called a checkpoint.
+ */
+export const RECORD_CHECKPOINT = 3
 
 /** Header flags (byte 2); every other bit must be zero. */
 export const FLAG_UNIX_TIME = 1
@@ -148,8 +152,8 @@ export function readHeader(r: ByteReader): BlockHeader {
     if (version !== FORMAT_V1 && version !== FORMAT_V2) throw new FormatError("unsupported format version " + version)
     const v2 = version === FORMAT_V2
     const type = r.u8("type")
-    if (v2 && type === RECORD_CHECKPOINT_RESERVED) throw new FormatError("record type 3 (checkpoint) is reserved and not yet defined")
-    if (type !== RECORD_GENESIS && type !== RECORD_DATA && type !== RECORD_GAP) throw new FormatError("unknown record type " + type)
+    // Types are numbered from 0 without holes: one comparison (device code is scarce).
+    if (type > (v2 ? RECORD_CHECKPOINT : RECORD_GAP)) throw new FormatError("unknown record type " + type)
     const flags = r.u8("flags")
     if (v2 && (flags & FLAG_ENCRYPTED_RESERVED) !== 0)
         throw new FormatError("flag bit 2 (encrypted readings) is reserved and not yet defined")

@@ -62,6 +62,26 @@ export const PROVISIONED_KEY_SETTING = "fl_k0"
  */
 export const PROVISIONED_MARK_SETTING = "fl_prov"
 
+// ---------------------------------------------------------------- signed checkpoints (docs/PROVISIONING.md, "Signing key")
+
+/**
+ * The chain's signing public key for provisioning: 64 bytes, the chain's genesis block hash
+ * (SHA-256(link || genesis block), block 1's link) || pk_0. Written by the firmware when it has
+ * drawn seed_0 for a chain started under a provisioned K_0, BEFORE it deletes fl_k0, so that
+ * provisioning, which waits for fl_k0 to go, finds it then or knows the firmware does not sign;
+ * read by `fieldledger provision` (registers pk_0 with the gateway) and `--check`. The hash ties
+ * it to one chain: a stale value names another genesis. Not secret.
+ */
+export const SIGN_PUBLIC_KEY_SETTING = "fl_signpk"
+
+/**
+ * A request to seal a signed checkpoint now, for `provision --force` before it re-provisions (and
+ * a planned shutdown): any value (the host writes one byte). The firmware looks for it at boot and
+ * before each sync round, seals a signed checkpoint (after sealing the open block), and deletes
+ * the setting once the checkpoint is stored in flash; the host polls until it is gone. Not secret.
+ */
+export const SIGN_NOW_SETTING = "fl_signnow"
+
 // ---------------------------------------------------------------- USB sync (src/lib/sync/usbwire.ts)
 
 /**

@@ -13,6 +13,7 @@ import {
     GenesisBody,
     LINK_BYTES,
     MAX_BLOCK_BYTES,
+    RECORD_CHECKPOINT,
     RECORD_DATA,
     RECORD_GAP,
     RECORD_GENESIS,
@@ -26,6 +27,7 @@ import {
 } from "../codec/format"
 import { blockHash, blockTag, evolveKey, LedgerCrypto } from "./keys"
 import { decodeReadings, Reading, ReadingsBuilder } from "../codec/readings"
+import { PUBLIC_KEY_BYTES, SignedCheckpoint, SIGNATURE_BYTES } from "./signedcheckpoint"
 
 /** What the device needs to seal the next block: nothing else survives between blocks. */
 export interface ChainHead {
@@ -53,6 +55,8 @@ export interface BlockContent {
     readings?: ReadingsBuilder
     genesis?: GenesisBody
     gap?: GapBody
+    /** A signed checkpoint's body; without its signature, encodeContent gives the content the signature covers. */
+    checkpoint?: SignedCheckpoint
 }
 
 export interface DecodedBlock {
@@ -62,6 +66,7 @@ export interface DecodedBlock {
     tag: Buffer
     genesis?: GenesisBody
     gap?: GapBody
+    checkpoint?: SignedCheckpoint
     readings?: Reading[]
 }
 
@@ -103,7 +108,17 @@ export function encodeContent(head: ChainHead, content: BlockContent, version?: 
         content.readings.encode(w, v)
     } else if (content.type === RECORD_GAP) {
         writeGapBody(w, content.gap)
-    } else throw new RangeError("unknown record type " + content.type)
+    } else {
+        // RECORD_CHECKPOINT (no other type has content to write; another has no `checkpoint` and
+        // fails here). The signed checkpoint body (docs/FORMAT.md, "Checkpoint body";
+        // signedcheckpoint.ts), written here, not in a function of its own, and without checks:
+        // device function code is scarce, and the chain store decodes every block strictly before
+        // it commits it (a v1 type 3, a key or signature of the wrong length do not decode).
+        // Without a signature: the content the signature covers.
+        const c = content.checkpoint
+        w.varint(c.keyIndex).bytes(c.nextPublicKey)
+        if (c.signature) w.bytes(c.signature)
+    }
     return w.finish()
 }
 
@@ -199,6 +214,14 @@ export function decodeContent(content: Buffer): DecodedBlock {
         // v2 keeps a genesis block's link in its body: the header carries it for every reader.
         if (header.version !== FORMAT_V1) header.link = block.genesis.link
     } else if (header.type === RECORD_GAP) block.gap = readGapBody(r)
+    else if (header.type === RECORD_CHECKPOINT)
+        // The signed checkpoint body, read here for the reason it is written in encodeContent.
+        // The key index is any varint: the verifier requires it to be the count before it.
+        block.checkpoint = {
+            keyIndex: r.varint("signed checkpoint"),
+            nextPublicKey: r.bytes(PUBLIC_KEY_BYTES, "signed checkpoint"),
+            signature: r.bytes(SIGNATURE_BYTES, "signed checkpoint"),
+        }
     else block.readings = decodeReadings(r, header.readingCount, (header.flags & FLAG_MISSING_VALUES) !== 0, header.version)
     if (r.remaining() !== 0) throw new FormatError("block has " + r.remaining() + " trailing bytes before the tag")
     return block

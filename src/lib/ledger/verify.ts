@@ -15,12 +15,14 @@ import {
     GapBody,
     GAP_POWER_LOSS,
     GAP_REASONS,
+    RECORD_CHECKPOINT,
     RECORD_DATA,
     RECORD_GAP,
     RECORD_GENESIS,
 } from "../codec/format"
 import { decodeBlock, DecodedBlock } from "./chain"
 import { blockHash, blockTag, evolveKey, LedgerCrypto } from "./keys"
+import { checkSigned, initialSigningState, SignatureCheck, SigningState } from "./signedverify"
 
 export interface VerifyOptions {
     deviceId: Buffer
@@ -28,6 +30,14 @@ export interface VerifyOptions {
     key0?: Buffer
     /** A head known from elsewhere (the gateway's ack, an audit record): catches tail truncation. */
     expectedHead?: { seq: number; hash: Buffer }
+    /**
+     * pk_0, the public key registered at provisioning: with `verifySignature`, the signed
+     * checkpoints are checked along the certified keys and the report says up to which seq the
+     * chain is publicly verified (summary.signed). Needs no K_0.
+     */
+    publicKey0?: Buffer
+    /** Ed25519 verification (node:crypto on the host), injected so that this module stays pure. */
+    verifySignature?: SignatureCheck
 }
 
 /**
@@ -63,6 +73,26 @@ export interface ChainSummary {
     last?: BlockTime
     gaps: GapSummary[]
     head?: { seq: number; hash: string }
+    /** Present when the chain was checked against a public key (VerifyOptions.publicKey0). */
+    signed?: SignedSummary
+}
+
+/** What public verification established (docs/FORMAT.md, "Verifying signed checkpoints"). */
+export interface SignedSummary {
+    /** Seq of the last signed checkpoint that verified: blocks up to it are publicly verified. Absent: none. */
+    verifiedTo?: number
+    /** Signed checkpoints verified. */
+    checkpoints: number
+    /** Signed checkpoints in the chain (verified or not). */
+    checkpointsSeen: number
+    /** The unsigned tail: blocks after verifiedTo (all blocks when none verified), as a seq range and a count. */
+    unsignedFrom?: number
+    unsignedTo?: number
+    unsignedBlocks: number
+    /** Why checking stopped before the end although no signature failed (a certifying checkpoint was dropped). */
+    broken?: string
+    /** The public key the next signed checkpoint must verify under (hex), while the key chain holds. */
+    nextPublicKey?: string
 }
 
 export interface VerifyFailure {
@@ -150,6 +180,8 @@ export interface BlockCheck {
     /** Seqs skipped over as declared dropped before this block, when it jumped. */
     skippedFrom?: number
     skippedTo?: number
+    /** The link the block was checked and hashed with (the hash of the block before, after a jump a gap record's lastLostHash). */
+    link?: Buffer
 }
 
 function timeBefore(a: BlockTime, b: BlockTime): boolean {
@@ -345,7 +377,7 @@ export class ChainVerifier {
         s.last = blockEndTime(h)
         s.version = h.version
         if (declaredTo !== undefined) s.declaredTo = declaredTo
-        const result: BlockCheck = { ok: true, block, hash }
+        const result: BlockCheck = { ok: true, block, hash, link }
         if (skippedFrom >= 0) {
             result.skippedFrom = skippedFrom
             result.skippedTo = h.seq - 1
@@ -373,6 +405,8 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
 
     const history = new MemoryHistory()
     const verifier = new ChainVerifier(crypto, options.deviceId, initialVerifierState(options.key0), history)
+    const signing = options.publicKey0 && options.verifySignature ? new SignedTally(options.publicKey0) : undefined
+    if (signing) summary.signed = signing.summary
     /** The seq of each block of the list, by index. */
     const seqs: number[] = []
     for (let i = 0; i < blocks.length; i++) {
@@ -380,6 +414,18 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
         if (!check.ok) return fail(i, check.block ? check.block.header.seq : undefined, check.code, check.reason)
         const block = check.block
         const h = block.header
+        if (signing) {
+            const signed = checkSigned(
+                options.verifySignature,
+                options.deviceId,
+                signing.state,
+                block,
+                check.link,
+                check.skippedFrom !== undefined
+            )
+            signing.add(h.seq, h.type === RECORD_CHECKPOINT, signed.ok ? signed.state : undefined)
+            if (!signed.ok) return fail(i, h.seq, signed.code, signed.reason)
+        }
         seqs.push(h.seq)
         if (h.type === RECORD_GENESIS) {
             const g = block.genesis
@@ -430,4 +476,37 @@ export function verifyChain(crypto: LedgerCrypto, blocks: Buffer[], options: Ver
         }
     }
     return { ok: true, summary }
+}
+
+/** The signed summary of verifyChain, kept up to date block by block (so a failure still reports what was verified before it). */
+class SignedTally {
+    state: SigningState
+    readonly summary: SignedSummary = { checkpoints: 0, checkpointsSeen: 0, unsignedBlocks: 0 }
+
+    constructor(publicKey0: Buffer) {
+        this.state = initialSigningState(publicKey0)
+        this.summary.nextPublicKey = toHex(publicKey0)
+    }
+
+    /** One accepted block; `next` is the signing state after it, undefined when its check failed. */
+    add(seq: number, isCheckpoint: boolean, next: SigningState | undefined) {
+        const s = this.summary
+        if (isCheckpoint) s.checkpointsSeen++
+        if (!next) return
+        if (next.signedSeq !== this.state.signedSeq) {
+            s.checkpoints++
+            s.verifiedTo = next.signedSeq
+            s.unsignedBlocks = 0
+            delete s.unsignedFrom
+            delete s.unsignedTo
+        } else {
+            if (s.unsignedBlocks === 0) s.unsignedFrom = seq
+            s.unsignedTo = seq
+            s.unsignedBlocks++
+        }
+        if (next.broken !== undefined) s.broken = next.broken
+        if (next.publicKey) s.nextPublicKey = toHex(next.publicKey)
+        else delete s.nextPublicKey
+        this.state = next
+    }
 }

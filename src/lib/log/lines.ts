@@ -9,7 +9,7 @@
 export const LINE_PREFIX = "fl:"
 
 /** Record type names as `fl:block` lines show them, by type byte (docs/FORMAT.md). */
-export const BLOCK_TYPE_NAMES = ["genesis", "data", "gap"]
+export const BLOCK_TYPE_NAMES = ["genesis", "data", "gap", "checkpoint"]
 
 /** One part of a sealed block: `fl:block seq=S type=T bytes=B part=i/n hex=H` (the runtime cuts long lines). */
 export function blockLine(seq: number, type: string, bytes: number, part: number, parts: number, hex: string): string {
@@ -50,6 +50,15 @@ export function syncOffLine(why: string): string {
 /** The chain is open: `fl:boot N new chain, backlog B blocks` or `fl:boot N chain continues at seq S, backlog B blocks`. */
 export function bootLine(boot: number, created: boolean, seq: number, backlog: number): string {
     return "fl:boot " + boot + (created ? " new chain" : " chain continues at seq " + seq) + ", backlog " + backlog + " blocks"
+}
+
+/**
+ * The device's current signing key: `fl:signkey index=I pk=HEX`, I the key index (0: pk_0, the
+ * key provisioning registers) and HEX its 32-byte Ed25519 public key in lower-case hex. Printed
+ * when a chain's key is drawn and after each signed checkpoint advances it.
+ */
+export function signKeyLine(keyIndex: number, publicKeyHex: string): string {
+    return "fl:signkey index=" + keyIndex + " pk=" + publicKeyHex
 }
 
 export const PROVISIONED_LINE = "fl:provisioned chain started under the provisioned key, which is now deleted"

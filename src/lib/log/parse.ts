@@ -14,6 +14,7 @@ import {
     faultLine,
     PROVISIONED_LINE,
     sensorLine,
+    signKeyLine,
     statusLine,
     syncLine,
     syncOffLine,
@@ -41,6 +42,7 @@ export type DeviceLine =
     | { kind: "sync-off"; why: string }
     | { kind: "boot"; boot: number; created: boolean; seq?: number; backlog: number }
     | { kind: "provisioned" }
+    | { kind: "signkey"; keyIndex: number; publicKey: string }
     | { kind: "fault"; channel: string; fault: string; state: string; detail: string }
     | { kind: "tick"; boot: number; n: number }
     | { kind: TextKind; text: string }
@@ -87,6 +89,7 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => DeviceLine][] = [
         },
     ],
     [/^fl:provisioned /, () => ({ kind: "provisioned" })],
+    [/^fl:signkey index=(\d+) pk=([0-9a-f]{64})$/, m => ({ kind: "signkey", keyIndex: +m[1], publicKey: m[2] })],
     [
         /^fl:fault channel=(\S+) kind=(\S+) state=(\S+) detail=(.*)$/,
         m => ({ kind: "fault", channel: m[1], fault: m[2], state: m[3], detail: m[4] }),
@@ -122,6 +125,8 @@ export function formatLine(line: DeviceLine): string {
             return bootLine(line.boot, line.created, line.seq ?? 0, line.backlog)
         case "provisioned":
             return PROVISIONED_LINE
+        case "signkey":
+            return signKeyLine(line.keyIndex, line.publicKey)
         case "fault":
             return faultLine(line.channel, line.fault, line.state, line.detail)
         case "tick":

@@ -22,6 +22,8 @@ import { READ_COOKIE } from "../../../tools/gateway/readauth"
 import { dashboardLink } from "../../../tools/start"
 import { logIdentity } from "../../../tools/gateway/tlog/logkey"
 import { buildChain, CHANNELS, DEVICE_ID, hourlyChain, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
+import { buildSignedChain } from "../helpers/signedchains"
+import { publicKeyFingerprint } from "../../../tools/lib/ed25519"
 
 const CHROMIUM = "/usr/bin/chromium"
 const ADMIN = "test-admin-token"
@@ -320,6 +322,27 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         await page.goto(gw.url + "/devices/" + toHex(HOURLY_SILENT))
         await page.waitForFunction(() => document.querySelector("#device-state")?.textContent === "stale")
         expect(await page.locator("p.why").textContent()).toBe("no sync for 3 h; expected a sync every ~60 min")
+    })
+
+    it("shows how far a device's chain is signed, with its key's fingerprint", async () => {
+        const id = Buffer.from("00000000000000d1", "hex")
+        const signed = buildSignedChain(nodeCrypto, { deviceId: id, key0: testKey(0x55) })
+        const res = await fetch(gw.url + "/v1/devices", {
+            method: "POST",
+            headers: { authorization: "Bearer " + ADMIN, "content-type": "application/json" },
+            body: JSON.stringify({ deviceId: toHex(id), key0: toHex(testKey(0x55)), label: "Signed", publicKey: toHex(signed.publicKey0) }),
+        })
+        expect(res.status).toBe(201)
+        expect((await post(gw, id, signed.blocks, 0)).status).toBe(200)
+        await page.goto(gw.url + "/devices/" + toHex(id))
+        await page.locator(".fact").filter({ hasText: "Signed" }).waitFor()
+        const facts = await page.locator(".fact").allTextContents()
+        const last = signed.checkpointSeqs[signed.checkpointSeqs.length - 1]
+        expect(facts).toContain("Signedsigned up to seq " + last + " (key " + publicKeyFingerprint(signed.publicKey0) + ")")
+        // A device without a registered key says so.
+        await page.goto(gw.url + "/devices/" + toHex(OTHER_DEVICE_ID))
+        await page.locator(".fact").filter({ hasText: "Signed" }).waitFor()
+        expect(await page.locator(".fact").allTextContents()).toContain("Signedno signing key registered")
     })
 
     it("plots and lists only the newest 500 blocks of a long chain", async () => {

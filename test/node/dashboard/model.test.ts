@@ -2,6 +2,8 @@
 import { describe, expect, test } from "vitest"
 // @ts-expect-error: model.js is a plain ES module for the browser, without type declarations.
 import { cadenceText, deviceState, gapText, isUpperBound, lostText, staleThresholdMs } from "../../../tools/dashboard/public/model.js"
+// @ts-expect-error: as above.
+import { signingText } from "../../../tools/dashboard/public/model.js"
 
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0)
 const MINUTE = 60000
@@ -78,5 +80,17 @@ describe("gap wording", () => {
         // A sum over records with a power-loss one among them is an upper bound too.
         expect(lostText(13, isUpperBound([{ reason: "backlog-full" }, { reason: "power-loss" }]))).toBe("up to 13 readings lost")
         expect(lostText(3, isUpperBound([{ reason: "backlog-full" }, undefined]))).toBe("3 readings lost")
+    })
+})
+
+describe("signingText", () => {
+    const signing = (signedTo: number | null, broken: string | null = null) => ({ fingerprint: "a18112b0b7b4225f", signedTo, broken })
+    test("says how far the chain is signed, with the key's fingerprint", () => {
+        expect(signingText({ signing: signing(41) })).toBe("signed up to seq 41 (key a18112b0b7b4225f)")
+        expect(signingText({ signing: signing(null) })).toBe("nothing signed yet (key a18112b0b7b4225f)")
+        expect(signingText({ signing: signing(41, "dropped") })).toBe(
+            "signed up to seq 41 (key a18112b0b7b4225f); later checkpoints unverifiable"
+        )
+        expect(signingText({ signing: null })).toBe("no signing key registered")
     })
 })

@@ -38,7 +38,8 @@ describe("gateway copy: SQLite to PostgreSQL", () => {
         // current chain, another with a plain chain and a rejected block.
         gw = await openGateway()
         await gw.service.register({ deviceId: ID, key0: testKey().toString("hex"), label: "site device" })
-        await gw.service.register({ deviceId: OTHER, key0: testKey(0x22).toString("hex") })
+        // With a signing key (no signed checkpoint in its chain: the key and the verifier state are copied).
+        await gw.service.register({ deviceId: OTHER, key0: testKey(0x22).toString("hex"), publicKey: "5e".repeat(32) })
         const first = buildChain(nodeCrypto, { dataBlocks: 3 })
         expect((await post(gw, batch(first.blocks))).status).toBe(200)
         const key = testKey(0x77)
@@ -131,9 +132,11 @@ describe("gateway copy: SQLite to PostgreSQL", () => {
             await target.pool.query("UPDATE blocks SET bytes = bytes || '\\x00'::bytea WHERE device_id = $1 AND seq = 7", [OTHER])
             await target.pool.query("UPDATE events SET count = count + 1 WHERE device_id = $1", [OTHER])
             await target.pool.query("UPDATE devices SET readings = readings + 1 WHERE id = $1", [ID])
+            await target.pool.query("UPDATE signing_keys SET signed_seq = 5 WHERE device_id = $1", [OTHER])
             expect(await verifyCopy(gw.store, target)).toEqual([
                 `device ${OTHER}: the blocks differ`,
                 `device ${OTHER}: the security events differ (1 in the source, 1 in the target)`,
+                `device ${OTHER}: the signing key differs`,
                 `device ${ID}: readings differs`,
             ])
         } finally {

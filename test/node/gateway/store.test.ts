@@ -13,6 +13,7 @@ import { PgStore, PG_MIGRATIONS } from "../../../tools/gateway/pgstore"
 import { GatewayStore, MAX_FLOOD_EVENTS_PER_DEVICE, NewBlock, SqliteStore } from "../../../tools/gateway/store"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain } from "../helpers/chains"
+import { buildSignedChain } from "../helpers/signedchains"
 import { testPgDatabase } from "../helpers/pg"
 import { droppedChain, removeDir } from "./helpers"
 
@@ -186,6 +187,48 @@ describe.each([
         expect(await store.gaps(ID)).toEqual([])
         expect(await close(SEALED)).toBe(2)
         expect((await store.events(ID)).map(e => e.message)).toEqual(["chain 1", "chain 2"])
+    })
+
+    test("signing keys: registered, moved by a batch in its transaction, read under the lock, replaced by a succession", async () => {
+        const pk0 = Buffer.alloc(32, 0x01)
+        const pk1 = Buffer.alloc(32, 0x02)
+        expect(await store.signing(ID)).toBeUndefined()
+        await store.setSigningKey(ID, pk0, NOW)
+        expect(await store.signing(ID)).toEqual({
+            publicKey0: pk0,
+            registeredAt: NOW,
+            state: { keyIndex: 0, publicKey: pk0, signedSeq: -1, dropped: false },
+        })
+        const signed = buildSignedChain(nodeCrypto, { dataBlocks: 3, signEvery: 3 })
+        const after = { keyIndex: 1, publicKey: pk1, signedSeq: 4, dropped: false }
+        await store.commitBatch({ deviceId: ID, now: NOW, blocks: rows(signed.blocks), events: [], signing: after })
+        expect((await store.signing(ID))!.state).toEqual(after)
+        expect(await store.withDevice(ID, tx => tx.signing())).toMatchObject({ state: after })
+        expect((await store.checkpointBlocks(ID, 4)).map(b => b.toString("hex"))).toEqual([signed.blocks[4].bytes.toString("hex")])
+        expect(await store.checkpointBlocks(ID, 3)).toEqual([])
+        const broken = { keyIndex: 3, signedSeq: 4, dropped: true, broken: "why" }
+        await store.commitBatch({ deviceId: ID, now: NOW, blocks: [], events: [], signing: broken })
+        expect((await store.signing(ID))!.state).toEqual(broken)
+        const close = (publicKey0?: Buffer) =>
+            store.withDevice(ID, async tx =>
+                tx.closeChain({
+                    previous: (await tx.device())!,
+                    key0Sealed: SEALED,
+                    successorLink: Buffer.alloc(32, 1),
+                    publicKey0,
+                    linkMatches: false,
+                    now: NOW + 1,
+                    events: () => [],
+                })
+            )
+        await close(pk1)
+        expect(await store.signing(ID)).toEqual({
+            publicKey0: pk1,
+            registeredAt: NOW + 1,
+            state: { keyIndex: 0, publicKey: pk1, signedSeq: -1, dropped: false },
+        })
+        await close(undefined)
+        expect(await store.signing(ID)).toBeUndefined()
     })
 
     test("the first value stored under a meta key stays", async () => {

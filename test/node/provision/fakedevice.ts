@@ -15,6 +15,8 @@ import { FIRMWARE_VERSION } from "../../../src/lib/config/firmware"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import type { DeviceSettings } from "../../../tools/lib/provisioning"
 import { MemoryStore } from "../helpers/memorystore"
+import { SIGN_NOW_SETTING, SIGN_PUBLIC_KEY_SETTING } from "../../../src/lib/flash/keys"
+import { publicKeyOf } from "../../../tools/lib/ed25519"
 
 const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
 
@@ -32,10 +34,25 @@ export class FakeDevice {
     uptime = 0
     /** The device's random key when unprovisioned (hardware: nobody knows it). */
     randomKey = () => Buffer.alloc(32, 0x77)
+    /**
+     * A firmware that signs: it publishes pk_0 of each provisioned chain (fl_signpk, before it
+     * deletes fl_k0) and answers a request to sign now (fl_signnow) by deleting it (the sealing
+     * itself is the firmware's, not this fake's). `signNowAnswers` counts the requests answered.
+     */
+    signs = false
+    signingSeed = Buffer.alloc(32, 0x5e)
+    signNowAnswers = 0
 
     settings: DeviceSettings = {
         get: k => this.kv.get(k),
-        set: (k, v) => this.kv.set(k, Buffer.from(v)),
+        set: async (k, v) => {
+            await this.kv.set(k, Buffer.from(v))
+            if (k === SIGN_NOW_SETTING && this.signs)
+                setTimeout(() => {
+                    this.signNowAnswers++
+                    void this.kv.delete(SIGN_NOW_SETTING)
+                }, 5)
+        },
         delete: k => this.kv.delete(k),
     }
 
@@ -44,6 +61,7 @@ export class FakeDevice {
         const store = new ChainStore(this.kv, nodeCrypto, this.id)
         const provisioned = await readProvisionedKey(this.kv, nodeCrypto, this.id)
         if (provisioned && provisioned.adopted) await saveAckKey(this.kv, deriveAckKey(nodeCrypto, provisioned.key0, this.id))
+        let genesis: SealedBlock | undefined
         const chain = await openChain({
             store,
             crypto: nodeCrypto,
@@ -62,8 +80,11 @@ export class FakeDevice {
             uptimeMs: () => this.uptime,
             onSealed: async b => {
                 this.sealed.push(b)
+                if (b.seq === 0) genesis = b
             },
         })
+        if (provisioned && genesis && this.signs)
+            await this.kv.set(SIGN_PUBLIC_KEY_SETTING, Buffer.concat([genesis.hash, publicKeyOf(this.signingSeed)]))
         if (provisioned) await forgetProvisionedKey(this.kv)
         for (const b of chain.recovered) {
             await store.commit(b.bytes, b.seq)

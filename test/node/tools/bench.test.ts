@@ -36,6 +36,7 @@ describe("fieldledger bench --json", () => {
             "inclusionProofBytes",
             "proofsPerSec",
             "auditLeavesPerSec",
+            "verifyCheckpointsPerSec",
         ])
             expect(typeof figures[name], name).toBe("number")
         expect(figures.bytesPerReading).toBeLessThanOrEqual(4)

@@ -15,6 +15,7 @@ import {
     isUpperBound,
     lostText,
     plural,
+    signingText,
     staleThresholdMs,
     verificationText,
 } from "./model.js"
@@ -122,6 +123,11 @@ export function createDeviceView(main, id) {
                 device.reportedBacklog === null || device.reportedBacklog === undefined ? "–" : plural(device.reportedBacklog, "block")
             ),
             fact("Verification", verificationText(device), device.securityEvents > 0 ? "bad" : "good"),
+            fact(
+                "Signed",
+                signingText(device),
+                device.signing && device.signing.signedTo !== null && !device.signing.broken ? "good" : "warn"
+            ),
             fact("Readings lost", (isUpperBound(lastGaps) ? "up to " : "") + device.readingsLost, device.readingsLost > 0 ? "warn" : ""),
             h("p", { class: "why " + st.state }, st.why)
         )

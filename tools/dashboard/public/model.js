@@ -64,6 +64,18 @@ export function verificationText(device) {
     return device.securityEvents > 0 ? base + ", " + plural(device.securityEvents, "rejected block") : base
 }
 
+/**
+ * How far the chain is signed by the device (its signed checkpoints, verified on ingest under
+ * the key registered at provisioning), and that key's fingerprint (first 8 bytes of its SHA-256).
+ */
+export function signingText(device) {
+    const s = device.signing
+    if (!s) return "no signing key registered"
+    const key = "key " + s.fingerprint
+    if (s.signedTo === null || s.signedTo === undefined) return "nothing signed yet (" + key + ")"
+    return "signed up to seq " + s.signedTo + " (" + key + ")" + (s.broken ? "; later checkpoints unverifiable" : "")
+}
+
 export function blockTimeText(t) {
     if (!t) return "–"
     const rel = "boot " + t.boot + " +" + formatSeconds(t.uptimeMs / 1000)
@@ -82,7 +94,7 @@ export function isoSeconds(unix) {
 
 /** Signature of what a device's page depends on: a change means new data to fetch. */
 export function deviceSignature(d) {
-    return JSON.stringify([d.head, d.blocks, d.readings, d.securityEvents, d.gapRecords, d.reportedBacklog])
+    return JSON.stringify([d.head, d.blocks, d.readings, d.securityEvents, d.gapRecords, d.reportedBacklog, d.signing])
 }
 
 /**

@@ -43,6 +43,7 @@ const LINES: [string, DeviceLine][] = [
     ["fl:boot 1 new chain, backlog 1 blocks", { kind: "boot", boot: 1, created: true, backlog: 1 }],
     ["fl:boot 3 chain continues at seq 17, backlog 4 blocks", { kind: "boot", boot: 3, created: false, seq: 17, backlog: 4 }],
     ["fl:provisioned chain started under the provisioned key, which is now deleted", { kind: "provisioned" }],
+    ["fl:signkey index=2 pk=" + "ab".repeat(32), { kind: "signkey", keyIndex: 2, publicKey: "ab".repeat(32) }],
     [
         "fl:fault channel=temperature kind=missing state=end detail=3 readings missing",
         { kind: "fault", channel: "temperature", fault: "missing", state: "end", detail: "3 readings missing" },
@@ -88,6 +89,7 @@ describe("console lines", () => {
             "fault",
             "provisioned",
             "sensor",
+            "signkey",
             "status",
             "sync",
             "sync-off",
