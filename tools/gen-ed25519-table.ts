@@ -9,7 +9,7 @@
  *   16 limbs of 16 bits, written out in full (no loops over limbs, no calls: on the device a
  *   loop over arrays costs about 4.6x more, see docs/SIGNING.md).
  *
- *     npx tsx tools/gen-ed25519-table.ts [--spacing 4]          write both files
+ *     npx tsx tools/gen-ed25519-table.ts [--spacing 4] [--fast-mul] [--fast-squaring]   write both files
  *     npx tsx tools/gen-ed25519-table.ts --check [--spacing 4]  exit 1 if either differs
  *
  * The point arithmetic here uses BigInt (Node only) and is independent of the bytecode code;
@@ -26,6 +26,21 @@ const spacingArg = args.indexOf("--spacing")
 /** Digit positions per table group: 2 is ref10's layout (24 KB, 4 doublings), 4 halves the table for 8 more doublings. */
 const SPACING = spacingArg >= 0 ? Number(args[spacingArg + 1]) : 4
 if (![1, 2, 4, 8].includes(SPACING)) throw new Error("--spacing must be 1, 2, 4 or 8")
+/**
+ * Squaring written out with the cross products counted once (1,027 ops a squaring, 1,704 bytes of
+ * function code) instead of feMul(o, x, x) in a loop (about 1,600 ops, 60 bytes): the firmware's
+ * 64 KB function budget pays for the default (docs/SIGNING.md, "Code size").
+ */
+const FAST_SQUARING = args.includes("--fast-squaring")
+/**
+ * feMul written out in full (1,528 ops, 2,384 bytes of function code) instead of one loop over
+ * a's limbs with b's limbs in locals (about 2,400 ops and 500 bytes): the same budget.
+ */
+const FAST_MUL = args.includes("--fast-mul")
+const mulRowsArg = args.indexOf("--mul-rows")
+/** Rows of a's limbs per iteration of the compact feMul: more rows, fewer column updates, more code. */
+const MUL_ROWS = mulRowsArg >= 0 ? Number(args[mulRowsArg + 1]) : 4
+if (![1, 2, 4, 8].includes(MUL_ROWS)) throw new Error("--mul-rows must be 1, 2, 4 or 8")
 
 // ---- Ed25519 in BigInt (RFC 8032 §5.1) ----
 const p = 2n ** 255n - 19n
@@ -124,7 +139,52 @@ function carryAndStore(lines: string[]) {
     for (let k = 0; k < N; k++) lines.push(`    o[${k}] = c${k}`)
 }
 
+/** feMul as one loop over a's limbs (b's in locals), columns in a scratch array, then the carries in a loop. */
+function compactMulSource(): string {
+    const l: string[] = []
+    l.push(
+        "/** Column sums of feMul (31 used, t[31] = 0 for the fold); scratch, never read across calls. */",
+        "const T: number[] = []",
+        "for (let k = 0; k < 32; k++) T.push(0)",
+        "",
+        "/**",
+        " * o = a * b mod p. o may be a or b. Inputs: limbs of magnitude below 2^18 (a product, or a sum or",
+        " * difference of up to four products); then every column stays below 2^46, exact in a double, and",
+        " * its carry below 2^30, so `| 0` truncates it exactly. Output limbs are below 2^16 in magnitude",
+        " * (limb 1 a little above), signed. One loop over a's limbs with b's in locals (the product written",
+        " * out in full is `--fast-mul` in tools/gen-ed25519-table.ts: 1.6x fewer ops, 1.9 KB more code).",
+        " */",
+        "export function feMul(o: number[], a: number[], b: number[]): void {"
+    )
+    for (let i = 0; i < N; i++) l.push(`    const b${i} = b[${i}]`)
+    l.push("    const t = T", "    for (let k = 0; k < 31; k++) t[k] = 0", `    for (let i = 0; i < 16; i += ${MUL_ROWS}) {`)
+    for (let r = 0; r < MUL_ROWS; r++) l.push(`        const x${r} = a[i${r ? " + " + r : ""}]`)
+    // rows i..i+ROWS-1 of the schoolbook product: column i + c gets x_r * b_(c - r)
+    for (let c = 0; c < N + MUL_ROWS - 1; c++) {
+        const terms: string[] = []
+        for (let r = 0; r < MUL_ROWS; r++) if (c - r >= 0 && c - r < N) terms.push(`x${r} * b${c - r}`)
+        l.push(`        t[i${c ? " + " + c : ""}] += ${terms.join(" + ")}`)
+    }
+    l.push(
+        "    }",
+        "    // columns 16..30 fold onto 0..14 times 38, as 2^256 = 38 mod p",
+        "    let h = 0",
+        "    for (let k = 0; k < 16; k++) {",
+        "        const c = t[k] + 38 * t[k + 16] + h",
+        `        h = (c * ${INV}) | 0`,
+        "        o[k] = c - h * 65536",
+        "    }",
+        "    const c0 = o[0] + 38 * h",
+        `    h = (c0 * ${INV}) | 0`,
+        "    o[0] = c0 - h * 65536",
+        "    o[1] += h",
+        "}"
+    )
+    return l.join("\n")
+}
+
 function mulSource(): string {
+    if (!FAST_MUL) return compactMulSource()
     const l: string[] = []
     l.push(
         "/**",
@@ -151,6 +211,18 @@ function mulSource(): string {
 }
 
 function sqrSource(): string {
+    if (!FAST_SQUARING)
+        return [
+            "/**",
+            " * o = a^(2^times) mod p: `times` squarings as feMul(o, x, x) (the squaring written out, 1.6x fewer",
+            " * ops but 1.7 KB more function code, is `--fast-squaring` in tools/gen-ed25519-table.ts). o may",
+            " * be a. times >= 1.",
+            " */",
+            "export function feSqrTimes(o: number[], a: number[], times: number): void {",
+            "    feMul(o, a, a)",
+            "    for (let round = 1; round < times; round++) feMul(o, o, o)",
+            "}",
+        ].join("\n")
     const l: string[] = []
     l.push(
         "/**",

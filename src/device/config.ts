@@ -14,6 +14,8 @@ import {
     FL_CKPT_EVERY,
     FL_GATEWAY,
     FL_INTERVAL,
+    FL_SIGN_EVERY,
+    FL_SIGN_HOURS,
     FL_SYNC_MS,
     FL_WHEN_FULL,
     Setting,
@@ -36,6 +38,9 @@ export interface FirmwareConfig {
     /** Time between sync rounds while the gateway answers; failures back off up to maxBackoffMs. */
     syncPeriodMs: number
     maxBackoffMs: number
+    /** Signed checkpoints: every this many blocks, and at least every signHours of uptime. */
+    signEvery: number
+    signHours: number
 }
 
 /** A setting's value, or its default when it is absent or the table refuses it (said on the console). */
@@ -69,5 +74,7 @@ export async function loadConfig(): Promise<FirmwareConfig> {
         gatewayUrl: await readSetting(FL_GATEWAY, sim),
         syncPeriodMs: await readSetting(FL_SYNC_MS, sim),
         maxBackoffMs: await readSetting(FL_BACKOFF_MS, sim),
+        signEvery: await readSetting(FL_SIGN_EVERY, sim),
+        signHours: await readSetting(FL_SIGN_HOURS, sim),
     }
 }

@@ -14,6 +14,9 @@ import { ChainStore } from "../lib/store/chainstore"
 import { slotsForBacklog } from "../lib/store/defaults"
 import { openChain } from "../lib/store/recovery"
 import { forgetProvisionedKey, readProvisionedKey } from "../lib/store/provisioned"
+import { SIGN_STATE_KEY } from "../lib/flash/keys"
+import { deleteVerified } from "../lib/flash/verified"
+import { openSigner } from "./signer"
 import { ChannelSource } from "../sensing/sensors"
 import { settingsStore } from "./settingsstore"
 import { loadAckKey, saveAckKey } from "../lib/sync/syncround"
@@ -82,6 +85,8 @@ export async function runDevice(options: DeviceOptions) {
     // A K_0 left by `fieldledger provision` (setting fl_k0) starts a new chain under it.
     const provisioned = await readProvisionedKey(settingsStore, deviceCrypto, deviceId)
     if (provisioned && provisioned.adopted) await saveAckKey(settingsStore, deriveAckKey(deviceCrypto, provisioned.key0, deviceId))
+    // A new chain gets a new signing seed: the old chain's state goes before its genesis is sealed.
+    else if (provisioned) await deleteVerified(settingsStore, SIGN_STATE_KEY)
     const chain = await openChain({
         store,
         crypto: deviceCrypto,
@@ -100,6 +105,16 @@ export async function runDevice(options: DeviceOptions) {
         },
         uptimeMs: () => ds.millis(),
         onSealed: async b => printSealedBlock(b),
+    })
+    // Before fl_k0 goes: provisioning reads fl_signpk once it is gone.
+    const signer = await openSigner({
+        store,
+        ledger: chain.ledger,
+        deviceId,
+        created: chain.created,
+        everyBlocks: config.signEvery,
+        everyMs: config.signHours * 3600000,
+        submit: async b => await sink.submit(b),
     })
     if (provisioned) {
         await forgetProvisionedKey(settingsStore)
@@ -122,6 +137,7 @@ export async function runDevice(options: DeviceOptions) {
         now: () => chain.ledger.latestReadingTime() || { boot: chain.boot, uptimeMs: ds.millis() },
         onSealed: async b => {
             printSealedBlock(b)
+            await signer.onStored(b)
             await printStatus(store, sink.pending(), chain.boot)
         },
         pause: async () => await ds.sleep(1),
@@ -133,6 +149,7 @@ export async function runDevice(options: DeviceOptions) {
     await sink.submit(chain.recovered)
     const clock = new WallClock()
     await startDeviceSync(config, store, deviceId, clock, sink.acknowledge)
+    signer.start()
     const firmware = startFirmware({
         unixTimeAt: uptimeMs => clock.unixSecondsAt(uptimeMs),
         ledger: chain.ledger,

@@ -4,7 +4,7 @@
  * On a board: fieldledger's own chip driver (src/sensing/chips/) on the I2C bus, read by the sampler
  * itself, so an unplugged or failing sensor is a fault marker and never a restart.
  *
- * A kind with no part (the simulated "sim"): its servers inside the program.
+ * A kind with no part (the simulated "sim"): its channel sources (src/sensing/simsensors.ts).
  *
  * In the simulator (which has no I2C): the `@devicescript/drivers` driver, which there skips
  * I2C and requests simulated sensors by role name for the VS Code / devtools simulators to bind; under
@@ -21,7 +21,7 @@ import { chipChannels } from "./chips/chipchannels"
 import { FAULT_MISSING, SensorKind } from "../lib/sensors/sensorkinds"
 import { ChannelSource, SensorClient, sensorChannel, SensorFault } from "./sensors"
 import { sensorDevice } from "./sensordevices"
-import { clientChannels, SAMPLE_MAX_AGE_MS } from "./simsensors"
+import { SAMPLE_MAX_AGE_MS } from "./simsensors"
 import { faultLine, sensorLine } from "../lib/log/lines"
 
 /**
@@ -31,7 +31,7 @@ import { faultLine, sensorLine } from "../lib/log/lines"
 export function startDriverSensors(kind: SensorKind, bus?: I2C): ChannelSource[] {
     const device = sensorDevice(kind)
     if (device.chip && (bus || !ds.isSimulator())) return chipChannels(kind, device.chip(bus || i2c, kind.i2cAddress))
-    if (device.servers) return clientChannels(kind, device.servers())
+    if (device.sources) return device.sources()
     let clients: (SensorClient | undefined)[] | undefined
     setTimeout(async () => {
         try {

@@ -6,7 +6,7 @@
  *
  * Every driver is in every program whatever the board: FL_SENSOR picks the kind at run time.
  */
-import { startAHT20, startBME680, startLTR390, startSHT30, startSHTC3 } from "@devicescript/drivers"
+import * as ds from "@devicescript/core"
 import { I2C } from "@devicescript/i2c"
 import { AHT20_KIND, BME680_KIND, LTR390_KIND, SensorKind, SHT30_KIND, SHTC3_KIND, SIM_KIND } from "../lib/sensors/sensorkinds"
 import { Aht20Chip } from "./chips/aht20"
@@ -15,8 +15,8 @@ import { SensorChip } from "./chips/chip"
 import { Ltr390Chip } from "./chips/ltr390"
 import { Sht30Chip } from "./chips/sht30"
 import { Shtc3Chip } from "./chips/shtc3"
-import { SensorClient } from "./sensors"
-import { simulatedClients } from "./simsensors"
+import { ChannelSource, SensorClient } from "./sensors"
+import { startSimulatedSensors } from "./simsensors"
 
 export interface SensorDevice {
     kind: SensorKind
@@ -26,62 +26,65 @@ export interface SensorDevice {
      */
     chip?: (bus: I2C, address: number) => SensorChip
     /**
-     * For a kind with a chip, where there is no I2C (the simulator): its `@devicescript/drivers`
-     * driver, which there asks the simulators for sensors by role. The clients in the order of
-     * the kind's channels, undefined for a channel the simulators have no sensor for. Started
-     * in the background: the simulators may never answer.
+     * For a kind with a chip, where there is no I2C (the simulator): clients of simulated
+     * sensors, requested by role name. The clients in the order of the kind's channels,
+     * undefined for a channel the simulators have no sensor for. Started in the background:
+     * the simulators may never answer.
      */
     simulatorDriver?: () => Promise<(SensorClient | undefined)[]>
-    /**
-     * For a kind with no chip: Jacdac servers inside the program, started at once (a server
-     * started after the program's first announce never binds); their clients in channel order.
-     */
-    servers?: () => SensorClient[]
+    /** For a kind with no chip (the simulated "sim"): its channel sources, read by the sampler directly. */
+    sources?: () => ChannelSource[]
 }
 
-/** The clients of a temperature-and-humidity driver (SHTC3, SHT30, AHT20), in their kinds' channel order. */
-async function temperatureHumidity(start: () => Promise<{ temperature: SensorClient; humidity: SensorClient }>): Promise<SensorClient[]> {
-    const s = await start()
-    return [s.temperature, s.humidity]
+/**
+ * Simulated sensors by role name, exactly as `@devicescript/drivers`' start functions ask for
+ * them in the simulator (`startSimulatorServer`: the service's name, "_0", then the part's min,
+ * max and errorValue), so VS Code's DeviceScript simulators bind to them as before. Naming them
+ * here instead of calling those drivers keeps the upstream drivers' I2C code (about 8 KB of
+ * function code, never run in the simulator) out of the program (docs/DEVICESCRIPT.md, the
+ * 64 KB function budget).
+ */
+function temperatureHumidity(temperature: string, humidity: string): SensorClient[] {
+    return [
+        new ds.Temperature(ds.Temperature.spec.name + "_0?" + temperature),
+        new ds.Humidity(ds.Humidity.spec.name + "_0?min=0&max=100&" + humidity),
+    ]
 }
 
 export const SENSOR_DEVICES: SensorDevice[] = [
     {
         kind: SHTC3_KIND,
         chip: (bus, address) => new Shtc3Chip(bus, address),
-        simulatorDriver: async () => await temperatureHumidity(startSHTC3),
+        simulatorDriver: async () => temperatureHumidity("min=-40&max=125&errorValue=0.8", "errorValue=3.5"),
     },
     {
         kind: SHT30_KIND,
         chip: (bus, address) => new Sht30Chip(bus, address),
-        simulatorDriver: async () => await temperatureHumidity(startSHT30),
+        simulatorDriver: async () => temperatureHumidity("min=-40&max=125&errorValue=0.6", "errorValue=4"),
     },
     {
         kind: AHT20_KIND,
         chip: (bus, address) => new Aht20Chip(bus, address),
-        simulatorDriver: async () => await temperatureHumidity(startAHT20),
+        simulatorDriver: async () => temperatureHumidity("min=-40&max=85&errorValue=1.5", "errorValue=4"),
     },
     {
         kind: BME680_KIND,
         chip: (bus, address) => new Bme680Chip(bus, address),
         simulatorDriver: async () => {
-            const s = await startBME680()
-            // Its fourth client is an air-quality index, not the gas resistance in Ohm the
-            // channel declares: the simulators have no gas sensor.
-            return [s.temperature, s.humidity, s.pressure, undefined]
+            const [temperature, humidity] = temperatureHumidity("min=-40&max=85&errorValue=1", "errorValue=3")
+            // The simulators have no gas sensor (the upstream driver's fourth simulated sensor is
+            // an air-quality index, not the resistance in Ohm the channel declares).
+            return [temperature, humidity, new ds.AirPressure(ds.AirPressure.spec.name + "_0?min=300&max=1100&errorValue=0.12"), undefined]
         },
     },
     {
         kind: LTR390_KIND,
         chip: (bus, address) => new Ltr390Chip(bus, address),
-        simulatorDriver: async () => {
-            const s = await startLTR390()
-            return [s.uvIndex, s.illuminance]
-        },
+        simulatorDriver: async () => [new ds.UvIndex(ds.UvIndex.spec.name + "_0"), new ds.Illuminance(ds.Illuminance.spec.name + "_0")],
     },
     {
         kind: SIM_KIND,
-        servers: () => simulatedClients(1),
+        sources: () => startSimulatedSensors(1),
     },
 ]
 

@@ -49,7 +49,7 @@ export async function sampleChannels(sources: ChannelSource[]): Promise<Reading>
     return reading
 }
 
-/** A Jacdac sensor client: the drivers' and the simulated servers' clients all have this shape. */
+/** A Jacdac sensor client: the simulated chip sensors' clients (src/sensing/sensordevices.ts) have this shape. */
 export interface SensorClient {
     readonly isBound: boolean
     readonly reading: ds.Register<number>

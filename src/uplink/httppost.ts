@@ -5,7 +5,7 @@
  * (the device buffers all of it).
  */
 import * as ds from "@devicescript/core"
-import { connect, URL } from "@devicescript/net"
+import { connect } from "@devicescript/net"
 import { joinBytes } from "../lib/codec/bytes"
 import { HttpReply, parseHttpReply } from "../lib/sync/httpreply"
 
@@ -13,18 +13,30 @@ import { HttpReply, parseHttpReply } from "../lib/sync/httpreply"
 const MAX_REPLY_BYTES = 2048
 
 export async function httpPost(url: string, body: Buffer, contentType: string, timeoutMs: number): Promise<HttpReply> {
-    const u = new URL(url)
-    if (u.protocol !== "http:" && u.protocol !== "https:") throw new TypeError("gateway URL must be http(s): " + url)
-    const tls = u.protocol === "https:"
-    const port = u.port ? parseInt(u.port) : tls ? 443 : 80
+    // The URL is syncUrl()'s: a gateway URL that passed isGatewayUrl (src/lib/sync/gatewayurl.ts),
+    // then a path and a query. Split here rather than with @devicescript/net's URL class (about
+    // 1 KB of function code, docs/DEVICESCRIPT.md): scheme, optional user:pass@ (dropped, as URL
+    // did), host[:port], then the path with its query.
+    const tls = url.startsWith("https://")
+    if (!tls && !url.startsWith("http://")) throw new TypeError("gateway URL must be http(s): " + url)
+    let rest = url.slice(tls ? 8 : 7)
+    let slash = rest.indexOf("/")
+    const at = rest.indexOf("@")
+    if (at >= 0 && (slash < 0 || at < slash)) {
+        rest = rest.slice(at + 1)
+        slash = rest.indexOf("/")
+    }
+    const host = slash < 0 ? rest : rest.slice(0, slash)
+    const colon = host.indexOf(":")
+    const port = colon >= 0 ? parseInt(host.slice(colon + 1)) : tls ? 443 : 80
     const deadline = ds.millis() + timeoutMs
-    const socket = await connect({ host: u.hostname, port, proto: tls ? "tls" : "tcp", timeout: timeoutMs })
+    const socket = await connect({ host: colon >= 0 ? host.slice(0, colon) : host, port, proto: tls ? "tls" : "tcp", timeout: timeoutMs })
     try {
         const head =
             "POST " +
-            u.path() +
+            (slash < 0 ? "/" : rest.slice(slash)) +
             " HTTP/1.1\r\nhost: " +
-            u.host() +
+            host +
             "\r\ncontent-type: " +
             contentType +
             "\r\ncontent-length: " +

@@ -79,7 +79,7 @@ const FROZEN_COLD = fakeTemperature("fakeCold", n => -60)
 // 23.45 for 12 samples, then changing values.
 const STUCK = fakeTemperature("fakeStuck", n => (n < 12 ? 23.45 : 24 + n / 100))
 const CHAIN = fakeTemperature("fakeChain", n => 20 + (n % 50) / 10)
-// The "sim" kind's servers, started through its device record as the firmware does.
+// The "sim" kind's sources, started through its device record as the firmware does.
 const SIMULATED = startSensors({ board: SIMULATOR_BOARD, kind: SIM_KIND })
 
 /** Waits until the fake's channel has its first sample. */
@@ -189,10 +189,10 @@ describe("sensor configuration", () => {
                 if (d.kind.id === kind.id) {
                     records++
                     expect(d.kind).toBe(kind)
-                    // A part: its chip driver and, in the simulator, its upstream driver; no part: servers.
+                    // A part: its chip driver and, in the simulator, simulated sensors by role; no part: its sources.
                     expect(d.chip !== undefined).toBe(kind.i2cAddress !== undefined)
                     expect(d.simulatorDriver !== undefined).toBe(d.chip !== undefined)
-                    expect(d.servers !== undefined).toBe(d.chip === undefined)
+                    expect(d.sources !== undefined).toBe(d.chip === undefined)
                 }
             if (records !== 1) throw new Error("sensor kind " + kind.id + " has " + records + " device records")
         }

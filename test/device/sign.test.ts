@@ -1,11 +1,11 @@
 /**
  * The bytecode Ed25519 signer (src/lib/sign) on the device: RFC 8032 §7.1's public keys and
- * signatures byte for byte, each derived by the step-wise jobs with a yield after every step (a
- * fiber that ran a whole signature without one would die of InfiniteLoop), and SHA-512 of "abc".
+ * signatures byte for byte, each derived in bounded steps with a yield between them (a fiber
+ * that ran a whole signature without one would die of InfiniteLoop), and SHA-512 of "abc".
  */
 import * as ds from "@devicescript/core"
 import { describe, expect, test } from "@devicescript/test"
-import { PublicKeyJob, SignJob } from "../../src/lib/sign/ed25519"
+import { publicKeyOf, signWith } from "../../src/lib/sign/ed25519"
 import { Sha512Job } from "../../src/lib/sign/sha512"
 import { RFC8032_VECTORS } from "../node/lib/sign/vectors"
 
@@ -40,14 +40,10 @@ describe("ed25519 in bytecode", () => {
         test("RFC 8032 " + vector.name, async () => {
             const seed = Buffer.from(vector.secretKey, "hex")
             const message = Buffer.from(vector.message, "hex")
-            const keyJob = new PublicKeyJob(seed)
-            await ds.sleep(0)
-            while (!keyJob.step()) await ds.sleep(0)
-            expect(toHex(keyJob.publicKey())).toBe(vector.publicKey)
-            const signJob = new SignJob(seed, keyJob.publicKey(), message)
-            await ds.sleep(0)
-            while (!signJob.step()) await ds.sleep(0)
-            expect(toHex(signJob.signature())).toBe(vector.signature)
+            const pause = async () => await ds.sleep(0)
+            const publicKey = await publicKeyOf(seed, pause)
+            expect(toHex(publicKey)).toBe(vector.publicKey)
+            expect(toHex(await signWith(seed, publicKey, message, pause))).toBe(vector.signature)
         })
     })
 })

@@ -15,20 +15,18 @@ import { ChainHead, encodeContent, newChainHead, sealBlock } from "../../src/lib
 import { SIMULATOR_DEV_KEY_HEX } from "../../src/lib/ledger/devkey"
 import { SIGN_EVOLVE_LABEL, signedCheckpointMessage } from "../../src/lib/ledger/signedcheckpoint"
 import { signKeyLine } from "../../src/lib/log/lines"
-import { PublicKeyJob, SignJob } from "../../src/lib/sign/ed25519"
+import { publicKeyOf as publicKeyOfSeed, signWith as signWithSeed } from "../../src/lib/sign/ed25519"
 
 const INTERVAL_MS = 1000
 
+const pause = async () => await ds.sleep(0)
+
 async function publicKeyOf(seed: Buffer): Promise<Buffer> {
-    const job = new PublicKeyJob(seed)
-    while (!job.step()) await ds.sleep(0)
-    return job.publicKey()
+    return await publicKeyOfSeed(seed, pause)
 }
 
 async function signWith(seed: Buffer, publicKey: Buffer, message: Buffer): Promise<Buffer> {
-    const job = new SignJob(seed, publicKey, message)
-    while (!job.step()) await ds.sleep(0)
-    return job.signature()
+    return await signWithSeed(seed, publicKey, message, pause)
 }
 
 describe("signed checkpoints for the host verifier", () => {

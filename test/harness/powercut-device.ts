@@ -24,6 +24,10 @@ await runDevice({
         gatewayUrl: "",
         syncPeriodMs: 1000,
         maxBackoffMs: 1000,
+        // A signed checkpoint every 2 blocks (a block at least every 2 s): kills land in signing,
+        // between the checkpoint's commit and the signing state's advance, and everywhere else.
+        signEvery: 2,
+        signHours: 1,
     },
     sources: [counter],
     afterReading: async (boot, openReadings) => {

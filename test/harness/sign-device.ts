@@ -11,22 +11,22 @@
  * CHECKPOINTS = 0 and 20 under `/usr/bin/time`; the difference / 20 is the simulator's CPU time
  * per checkpoint, which unlike VM ms does not grow when other processes load the machine).
  *
- * MODE "jobStep": the exact ops of a whole checkpoint, metered step by step: JOB's steps run with
- * a budget of JOB_STEP_OPS (about 25 steps in all, each leaving room for the meter), and step
- * STEP_INDEX is metered; "fl:stepdone true" marks a job's last step. Sum over all the steps.
+ * MODE "jobStep": the exact ops of a whole checkpoint, metered step by step: JOB ("key":
+ * publicKeyOf, "sign": signWith) runs with steps of JOB_STEP_OPS (about 25 steps in all, each
+ * leaving room for the meter), and step STEP_INDEX is metered (in the pause after it);
+ * "fl:stepdone true" marks a job's last step. Sum over all the steps.
  *
  * MODE "<unit>" (op meter, as test/harness/opcost-device.ts): does REPEAT units of work in one
  * fiber run, then counts the iterations of a calibration loop left before the op budget runs out
  * (InfiniteLoop, on purpose; the last "fl:meter" line counts). With n0 the count of MODE "none",
  * ops(unit) = (n0 - n) * (131071 / n0) / REPEAT. Units: none, sha512Step, madd, sqr10 (once), double, sqr, mul,
- * mulLoop, encode, reduce, muladd, keyStep, signStep (the 3rd step of a PublicKeyJob / 6th of a
- * SignJob: all-addition steps). docs/SIGNING.md has the loop that runs them all.
+ * mulLoop, encode, reduce, muladd. docs/SIGNING.md has the loop that runs them all.
  */
 import * as ds from "@devicescript/core"
 import { describe, test } from "@devicescript/test"
 import { BASE_TABLE_BYTES, BASE_TABLE_SPACING } from "../../src/lib/sign/basetable"
-import { PublicKeyJob, SignJob, STEP_OPS } from "../../src/lib/sign/ed25519"
-import { BaseMultiplier, MADD_OPS } from "../../src/lib/sign/edwards"
+import { publicKeyOf, signWith, STEP_OPS } from "../../src/lib/sign/ed25519"
+import { BaseMultiplier } from "../../src/lib/sign/edwards"
 import { Fe, feFromBytes, feNew, feToBytes } from "../../src/lib/sign/field"
 import { feMul, feSqrTimes } from "../../src/lib/sign/fieldmul"
 import { mulAddModL, reduceModL } from "../../src/lib/sign/scalar"
@@ -81,42 +81,42 @@ function unitOperands() {
     return { a, b, o: feNew(), block: filled(111, 9), hash: filled(64, 1) }
 }
 
-/** Runs `job` to its end, a yield after each step, counting its steps into `tally` and keeping the longest step (VM ms). */
-async function stepToEnd(job: { step(): boolean }, tally: { steps: number; longest: number }) {
-    let done = false
-    while (!done) {
-        const s0 = ds.millis()
-        done = job.step()
-        await ds.sleep(0)
-        const dt = ds.millis() - s0
-        if (dt > tally.longest) tally.longest = dt
+/**
+ * A pause (a yield) that counts the steps into `tally` and keeps the longest step in VM ms, a
+ * step and the yield before it (the VM clock moves only across a suspension).
+ */
+function timedPause(tally: { steps: number; longest: number; at: number }) {
+    return async () => {
+        const now = ds.millis()
+        if (tally.at >= 0 && now - tally.at > tally.longest) tally.longest = now - tally.at
         tally.steps++
+        tally.at = now
+        await ds.sleep(0)
     }
 }
 
 async function timeCheckpoints() {
     const message = filled(100, 3)
     let seed = seedOf(0)
-    const first = new PublicKeyJob(seed)
-    while (!first.step()) await ds.sleep(0)
-    let publicKey = first.publicKey()
+    const yieldOnly = async () => await ds.sleep(0)
+    let publicKey = await publicKeyOf(seed, yieldOnly)
     let total = 0
     let fastest = 1e9
-    const tally = { steps: 0, longest: 0 }
+    const tally = { steps: 0, longest: 0, at: -1 }
+    const pause = timedPause(tally)
     for (let c = 0; c < CHECKPOINTS; c++) {
         await ds.sleep(0)
         const nextSeed = seedOf(c + 1)
         const t0 = ds.millis()
-        const keyJob = new PublicKeyJob(nextSeed)
-        await stepToEnd(keyJob, tally)
-        const signJob = new SignJob(seed, publicKey, message)
-        await stepToEnd(signJob, tally)
+        tally.at = -1
+        const nextKey = await publicKeyOf(nextSeed, pause)
+        const signature = await signWith(seed, publicKey, message, pause)
         const ms = ds.millis() - t0
         total += ms
         if (ms < fastest) fastest = ms
-        console.log("fl:sig " + signJob.signature().toString("hex"))
+        console.log("fl:sig " + signature.toString("hex"))
         seed = nextSeed
-        publicKey = keyJob.publicKey()
+        publicKey = nextKey
     }
     console.log("fl:sign table=" + BASE_TABLE_BYTES + " spacing=" + BASE_TABLE_SPACING + " stepOps=" + STEP_OPS)
     if (CHECKPOINTS === 0) return
@@ -144,7 +144,6 @@ async function phase(name: string, work: () => void) {
 async function timeUnits() {
     const { a, b, o, block, hash } = unitOperands()
     const m = new BaseMultiplier()
-    m.start(seedOf(3))
     await phase("none", () => {})
     await phase("feMul x10", () => {
         for (let i = 0; i < 10; i++) feMul(o, a, b)
@@ -168,32 +167,34 @@ async function timeUnits() {
     await phase("mulAddModL", () => {
         mulAddModL(seedOf(4), seedOf(5), seedOf(6))
     })
-    await phase("multiplier step (budget " + STEP_OPS + ")", () => {
-        if (m.done()) m.start(seedOf(3))
-        m.advance(STEP_OPS)
+    await phase("table addition", () => {
+        m.addDigit(3, 5)
     })
 }
 
 async function meterJobStep() {
-    const seed = seedOf(7)
-    const job =
-        JOB === "key"
-            ? new PublicKeyJob(seed, JOB_STEP_OPS)
-            : new SignJob(
-                  seedOf(0),
-                  Buffer.from("4d1b9f2bb7b9f1c3a1a6a0ec5b0e7c5f1e1d0a2c8a0b1f8f5a6c8f6a2b1c0d9e", "hex"),
-                  filled(100, 3),
-                  JOB_STEP_OPS
-              )
-    await ds.sleep(0)
-    for (let i = 0; i < STEP_INDEX; i++) {
-        job.step()
+    let pauses = 0
+    // The first pause comes before any work; pause STEP_INDEX + 2 follows step STEP_INDEX.
+    const pause = async () => {
+        pauses++
+        if (pauses === STEP_INDEX + 2) {
+            console.log("fl:stepdone false")
+            meterOpsLeft()
+        }
+        if (pauses === STEP_INDEX + 1) console.log("fl:opcost jobStep " + JOB + " " + STEP_INDEX)
         await ds.sleep(0)
     }
-    console.log("fl:opcost jobStep " + JOB + " " + STEP_INDEX)
-    await ds.sleep(0)
-    const finished = job.step()
-    console.log("fl:stepdone " + finished)
+    if (JOB === "key") await publicKeyOf(seedOf(7), pause, JOB_STEP_OPS)
+    else
+        await signWith(
+            seedOf(0),
+            Buffer.from("4d1b9f2bb7b9f1c3a1a6a0ec5b0e7c5f1e1d0a2c8a0b1f8f5a6c8f6a2b1c0d9e", "hex"),
+            filled(100, 3),
+            pause,
+            JOB_STEP_OPS
+        )
+    // The job ended in step STEP_INDEX: meter it now (same fiber run as its last units).
+    console.log("fl:stepdone true")
     meterOpsLeft()
 }
 
@@ -203,28 +204,14 @@ async function meter() {
     for (let i = 0; i < REPEAT; i++) shaJobs.push(new Sha512Job(block))
     await ds.sleep(0)
     const m = new BaseMultiplier()
-    m.start(seedOf(3))
     const out = Buffer.alloc(32)
     await ds.sleep(0)
-    // prepare a key job and a sign job up to their all-addition steps
-    const keyJob = new PublicKeyJob(seedOf(7))
-    const signJob = new SignJob(seedOf(0), seedOf(9), filled(100, 3))
-    await ds.sleep(0)
-    for (let i = 0; i < 2 && MODE === "keyStep"; i++) {
-        keyJob.step()
-        await ds.sleep(0)
-    }
-    for (let i = 0; i < 5 && MODE === "signStep"; i++) {
-        signJob.step()
-        await ds.sleep(0)
-    }
     console.log("fl:opcost " + MODE + " repeat=" + REPEAT)
     await ds.sleep(0)
     for (let r = 0; r < REPEAT; r++) {
         if (MODE === "sha512Step")
             shaJobs[r].step() // the first 20 rounds of a block, with its loading
-        else if (MODE === "madd")
-            m.advance(MADD_OPS) // one addition per call
+        else if (MODE === "madd") m.addDigit(r, 5)
         else if (MODE === "double") m.double()
         else if (MODE === "sqr") feSqrTimes(o, a, 1)
         else if (MODE === "sqr10" && r === 0) feSqrTimes(o, a, 10)
@@ -233,8 +220,6 @@ async function meter() {
         else if (MODE === "encode") feToBytes(out, 0, a)
         else if (MODE === "reduce") reduceModL(hash, 0, 64)
         else if (MODE === "muladd") mulAddModL(seedOf(4), seedOf(5), seedOf(6))
-        else if (MODE === "keyStep" && r === 0) keyJob.step()
-        else if (MODE === "signStep" && r === 0) signJob.step()
     }
     meterOpsLeft()
 }

@@ -237,10 +237,16 @@ export async function runFleetFaultRun(options: FleetRunOptions): Promise<FleetR
 
         let acked = 0
         const ackedOf = devices.map(() => -1)
+        // Kills at random shares of the traffic, each a random moment after its share is reached.
+        const marks = Array.from({ length: options.kills ?? 4 }, () => 0.1 + random() * 0.75).sort((a, b) => a - b)
+        // The traffic waits for a kill that is due, a little past its mark, so that every kill
+        // happens during the traffic however slowly a loaded machine runs the killer or the restarts.
+        const killOverdue = () => kills < marks.length && acked >= (marks[kills] + 0.05) * total
         const device = async (n: number) => {
             const d = devices[n]
             const ackKey = deriveAckKey(nodeCrypto, d.key0, d.id)
             while (ackedOf[n] < d.blocks.length - 1) {
+                while (killOverdue()) await new Promise(resolve => setTimeout(resolve, 5))
                 // Mostly from the first unacknowledged block; sometimes again from a little
                 // earlier (a device whose ack was lost resends what it still holds).
                 const from = Math.max(0, ackedOf[n] + 1 - (random() < 0.2 ? 1 + Math.floor(random() * 3) : 0))
@@ -274,8 +280,6 @@ export async function runFleetFaultRun(options: FleetRunOptions): Promise<FleetR
                 await new Promise(resolve => setTimeout(resolve, random() * 15))
             }
         }
-        // Kills at random shares of the traffic, each a random moment after its share is reached.
-        const marks = Array.from({ length: options.kills ?? 4 }, () => 0.1 + random() * 0.75).sort((a, b) => a - b)
         let done = false
         const down = new Set<GatewayProcess>()
         const restarts: Promise<void>[] = []

@@ -12,9 +12,10 @@ import { gateway } from "./gateway"
 import { gatewayLimits } from "./gatewaylimits"
 import { fleet } from "./fleetsection"
 import { tlog } from "./tlog"
+import { signing } from "./signing"
 import type { BenchSection } from "./section"
 
-export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, fleet, tlog, deviceOverhead, checkpoints]
+export const SECTIONS: BenchSection[] = [compactness, endurance, gateway, gatewayLimits, fleet, tlog, deviceOverhead, checkpoints, signing]
 
 export const BENCH_HELP = `Usage: fieldledger bench [--json] [--quick] [--only NAME]
 

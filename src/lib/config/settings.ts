@@ -19,6 +19,8 @@ import {
     INTERVAL_SETTING,
     MAX_BACKOFF_SETTING,
     SENSOR_SETTING,
+    SIGN_EVERY_SETTING,
+    SIGN_HOURS_SETTING,
     SYNC_PERIOD_SETTING,
     WHEN_FULL_SETTING,
 } from "../flash/keys"
@@ -116,6 +118,19 @@ export const FL_BACKOFF_MS: Setting = {
     min: 1000,
     max: DAY_MS,
 }
+/**
+ * Blocks between signed checkpoints (docs/SIGNING.md, "Cadence"). A checkpoint record is 130 -
+ * 140 bytes; on the Seattle hourly normals (118 readings, about 200 bytes, a block) one every 8
+ * blocks keeps the chain within 10 % of its unsigned size (bench bytesPerReadingSigned). The
+ * simulator signs every 4 blocks (about 2 minutes) so that its runs show them.
+ */
+export const FL_SIGN_EVERY: Setting = { key: SIGN_EVERY_SETTING, type: "number", hardware: 8, simulator: 4, min: 1, max: 100000 }
+/**
+ * Longest device uptime (hours) between signed checkpoints, for a device that seals few blocks:
+ * at most this long a tail stays unsigned (it is still tagged). 840 h (5 weeks) keeps an hourly
+ * sampler within the 10 % too (138 B / 840 readings).
+ */
+export const FL_SIGN_HOURS: Setting = { key: SIGN_HOURS_SETTING, type: "number", hardware: 840, simulator: 1, min: 1, max: 8760 }
 /** The sensor part (an id of src/lib/sensors/sensorkinds.ts), or empty: the board's default. */
 export const FL_SENSOR: Setting = { key: SENSOR_SETTING, type: "string", hardware: "", simulator: "", check: sensorProblem }
 
@@ -129,6 +144,8 @@ export const SETTINGS: Setting[] = [
     FL_GATEWAY,
     FL_SYNC_MS,
     FL_BACKOFF_MS,
+    FL_SIGN_EVERY,
+    FL_SIGN_HOURS,
     FL_SENSOR,
 ]
 

@@ -76,11 +76,21 @@ export const SIGN_PUBLIC_KEY_SETTING = "fl_signpk"
 
 /**
  * A request to seal a signed checkpoint now, for `provision --force` before it re-provisions (and
- * a planned shutdown): any value (the host writes one byte). The firmware looks for it at boot and
- * before each sync round, seals a signed checkpoint (after sealing the open block), and deletes
+ * a planned shutdown): any value (the host writes one byte). The firmware looks for it every 2 s
+ * (src/device/signer.ts), seals a signed checkpoint (after sealing the open block), and deletes
  * the setting once the checkpoint is stored in flash; the host polls until it is gone. Not secret.
  */
 export const SIGN_NOW_SETTING = "fl_signnow"
+
+/**
+ * The signing state of the signed checkpoints (docs/SIGNING.md): keyIndex (u32, as
+ * ByteWriter writes it) || seed_keyIndex (32) || pk_keyIndex (32), 68 bytes. Written by the firmware when it
+ * starts a chain (seed_0 from randomBuffer, never sent anywhere) and after each signed checkpoint
+ * is stored (the advance to keyIndex + 1, which overwrites seed_keyIndex); read by the firmware.
+ * Secret: seed_keyIndex signs checkpoints keyIndex and later (the ones before it were signed by
+ * seeds already wiped, which cannot be derived back).
+ */
+export const SIGN_STATE_KEY = "fl_sign"
 
 // ---------------------------------------------------------------- USB sync (src/lib/sync/usbwire.ts)
 
@@ -117,5 +127,9 @@ export const WHEN_FULL_SETTING = "FL_WHEN_FULL"
 export const SYNC_PERIOD_SETTING = "FL_SYNC_MS"
 /** Longest sync back-off, ms. */
 export const MAX_BACKOFF_SETTING = "FL_BACKOFF_MS"
+/** Blocks between signed checkpoints. */
+export const SIGN_EVERY_SETTING = "FL_SIGN_EVERY"
+/** Longest uptime between signed checkpoints, hours. */
+export const SIGN_HOURS_SETTING = "FL_SIGN_HOURS"
 /** The sensor kind (src/lib/sensors/sensorkinds.ts); read by src/sensing/sensorconfig.ts. */
 export const SENSOR_SETTING = "FL_SENSOR"

@@ -16,6 +16,7 @@ import {
     LINK_BYTES,
     MAX_BLOCK_BYTES,
     MAX_READINGS_PER_BLOCK,
+    RECORD_CHECKPOINT,
     RECORD_DATA,
     RECORD_GAP,
     RECORD_GENESIS,
@@ -23,6 +24,8 @@ import {
 } from "../codec/format"
 import { LedgerCrypto } from "./keys"
 import { checkReading, Reading, ReadingsBuilder } from "../codec/readings"
+import { SignedCheckpoint } from "./signedcheckpoint"
+import { varintLength } from "../codec/bytes"
 
 export interface LedgerOptions {
     /** Nominal time between readings; reading i of a block was taken at first + i * intervalMs. */
@@ -79,6 +82,8 @@ export class Ledger {
     private openCount = 0
     private nextOnGrid = 0
     private latest: BlockTime = undefined
+    /** When the newest sealed block ends (its last reading; a record's own time): a signed checkpoint's time. */
+    private sealedEnd: BlockTime = undefined
     private readonly channelCount: number
     private readonly intervalMs: number
     private readonly maxBlockBytes: number
@@ -183,6 +188,8 @@ export class Ledger {
         const { block, next } = sealBlock(this.crypto, this.deviceId, this.head, content, this.version)
         wipe(this.head.key)
         this.head = next
+        // sealOpen runs before `latest` moves on to a reading of the next block.
+        this.sealedEnd = content.type === RECORD_DATA ? this.latest : content.time
         return block
     }
 
@@ -265,6 +272,34 @@ export class Ledger {
         this.open = undefined
         this.openTime = undefined
         return this.seal(content)
+    }
+
+    /**
+     * What a signed checkpoint sealed next would be (docs/SIGNING.md): its seq, the link its
+     * signed message covers, its time (the end of the newest sealed block, so the blocks around
+     * it stay in time order however long the signing takes), and its content before the
+     * signature (`checkpoint` without one). Undefined before this boot sealed anything. `at`: another
+     * time (the golden vectors'), which must then keep the time order itself.
+     */
+    signedCheckpointContent(
+        checkpoint: SignedCheckpoint,
+        at?: BlockTime
+    ): { seq: number; link: Buffer; time: BlockTime; content: Buffer } | undefined {
+        const time = at || this.sealedEnd
+        if (!time) return undefined
+        const content = encodeContent(this.head, { type: RECORD_CHECKPOINT, time, intervalMs: this.intervalMs, checkpoint }, this.version)
+        return { seq: this.head.seq, link: this.head.link, time, content }
+    }
+
+    /**
+     * Seals the signed checkpoint that signedCheckpointContent described as block `seq`, now
+     * signed. Undefined, and nothing sealed, when a block was sealed since (the signature then
+     * covers another chain: it is dropped, never stored) or when the open block's header would
+     * grow by a byte under the next seq (it was sized for this one).
+     */
+    sealSignedCheckpoint(checkpoint: SignedCheckpoint, time: BlockTime, seq: number): SealedBlock | undefined {
+        if (seq !== this.head.seq || (this.open && varintLength(seq + 1) !== varintLength(seq))) return undefined
+        return this.seal({ type: RECORD_CHECKPOINT, time, intervalMs: this.intervalMs, checkpoint })
     }
 
     /** Seals an authenticated statement of lost data (after sealing any open block). */

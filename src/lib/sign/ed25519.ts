@@ -1,24 +1,24 @@
 /**
  * Ed25519 (RFC 8032 §5.1, "pure" Ed25519, no context) in plain bytecode, for a device with no
  * asymmetric crypto: public-key derivation from a 32-byte seed (§5.1.5) and signing (§5.1.6), as
- * step-wise jobs, so a DeviceScript fiber can yield between steps (a fiber dies after 131,071 ops
- * without a yield). Pure: no `@devicescript` import; the caller yields:
+ * async functions that suspend between bounded steps, so a DeviceScript fiber yields in time (it
+ * dies after 131,071 ops without one). Pure: no `@devicescript` import; the caller says how to
+ * suspend:
  *
- *     const job = new SignJob(seed, publicKey, message)
- *     while (!job.step()) await ds.sleep(0)
- *     const signature = job.signature()
+ *     const signature = await signWith(seed, publicKey, message, async () => await ds.sleep(0))
  *
- * Each `step()` runs units of work (20 SHA-512 rounds, a point addition, a few squarings...) whose
- * measured op costs sum to at most STEP_OPS (or the budget given to the constructor).
+ * Between two suspensions run units of work (20 SHA-512 rounds, a point addition, a run of
+ * squarings...) whose measured op costs sum to at most STEP_OPS (or the `stepOps` given).
  * Verification is not implemented (the device only signs; the Node tools verify with node:crypto).
  *
- * Secrets: the jobs overwrite their copies of the expanded secret, the nonce and the intermediate
- * points when they finish; the caller owns (and wipes) the seed. The code is not constant time in
- * the strict sense (table reads are indexed by secret digits; see docs/SIGNING.md).
+ * Secrets: the functions overwrite their copies of the expanded secret, the nonce and the
+ * intermediate points when they finish; the caller owns (and wipes) the seed. The code is not
+ * constant time in the strict sense (table reads are indexed by secret digits; see docs/SIGNING.md).
  */
 import { BaseMultiplier } from "./edwards"
+import { Spend } from "./field"
 import { mulAddModL, reduceModL } from "./scalar"
-import { Sha512Job } from "./sha512"
+import { sha512Metered } from "./sha512"
 
 /** Bytes of a seed (the RFC 8032 private key). */
 export const SEED_BYTES = 32
@@ -32,8 +32,8 @@ export const SIGNATURE_BYTES = 64
  * (10 - 16 ms at most in the simulator; an estimated 22 - 65 ms on an ESP32-C3, docs/SIGNING.md).
  */
 export const STEP_OPS = 30000
-/** Op cost of the largest unit of work (mulAddModL): a smaller step budget could not progress. */
-export const MIN_STEP_OPS = 25000
+/** Op cost of the largest unit of work (a doubling, edwards.ts DOUBLE_OPS): a smaller step budget could not progress. */
+export const MIN_STEP_OPS = 29000
 /**
  * Op cost of one SHA-512 step (ROUNDS_PER_STEP rounds): the first of a block, which also pads and
  * loads it, measured 12,700 with test/harness/sign-device.ts; a whole block 43,300.
@@ -41,8 +41,8 @@ export const MIN_STEP_OPS = 25000
 export const SHA512_STEP_OPS = 13000
 /** Op cost of reducing a 64-byte hash mod L (14,200 measured). */
 export const REDUCE_OPS = 15500
-/** Op cost of (r + k s) mod L (23,500 measured). */
-export const MULADD_OPS = MIN_STEP_OPS
+/** Op cost of (r + k s) mod L (23,475 measured). */
+export const MULADD_OPS = 25000
 
 function checkLength(b: Buffer, length: number, what: string) {
     if (!b || b.length !== length) throw new RangeError(what + " must be " + length + " bytes")
@@ -83,167 +83,87 @@ function clampedScalar(digest: Buffer): Buffer {
 }
 
 /**
- * Derives the public key of a 32-byte seed (RFC 8032 §5.1.5): s = pruned first half of
- * SHA-512(seed), A = encode(s * B). 52 steps at the default budget; 1.34 M ops in all (metered).
+ * Suspends the caller between two bounded steps (on the device `() => ds.sleep(0)`, which starts
+ * the fiber's op budget anew); on Node a no-op.
  */
-export class PublicKeyJob {
-    private hash: Sha512Job
-    private multiplier = new BaseMultiplier()
-    private stepOps: number
-    private stage = 0 // 0 hashing the seed, 1 multiplying, 2 done
-    private key: Buffer = null
+export type Pause = () => Promise<void>
 
-    /** `stepOps`: op budget of one step (default STEP_OPS, at least MIN_STEP_OPS). */
-    constructor(seed: Buffer, stepOps?: number) {
-        checkLength(seed, SEED_BYTES, "seed")
-        this.stepOps = checkStepOps(stepOps)
-        this.hash = new Sha512Job(seed)
-    }
-
-    /** Does one bounded step (at most stepOps ops); true once publicKey() is ready. */
-    step(): boolean {
-        let budget = this.stepOps
-        while (this.stage < 2) {
-            if (this.stage === 0) {
-                if (budget < SHA512_STEP_OPS) return false
-                budget -= SHA512_STEP_OPS
-                if (this.hash.step()) {
-                    const s = clampedScalar(this.hash.digest())
-                    this.hash.wipe()
-                    this.multiplier.start(s)
-                    wipeBytes(s)
-                    this.stage = 1
-                }
-            } else {
-                budget = this.multiplier.advance(budget)
-                if (!this.multiplier.done()) return false
-                this.key = this.multiplier.encoded()
-                this.multiplier.wipe()
-                this.stage = 2
-            }
+/** A Spend over steps of `stepOps` (default STEP_OPS, at least MIN_STEP_OPS), `pause` between them. */
+function meter(pause: Pause, stepOps?: number): Spend {
+    const step = checkStepOps(stepOps)
+    let left = 0
+    return async (ops: number) => {
+        if (left < ops) {
+            await pause()
+            left = step
         }
-        return true
+        left -= ops
     }
+}
 
-    /** The 32-byte public key once step() has returned true, else null. */
-    publicKey(): Buffer {
-        return this.key
-    }
+/** encode(a * B) in metered steps; the multiplier's registers wiped. */
+async function multiplied(spend: Spend, a: Buffer): Promise<Buffer> {
+    const mul = new BaseMultiplier()
+    const point = await mul.multiply(a, spend)
+    mul.wipe()
+    return point
 }
 
 /**
- * Signs `message` with the key pair (seed, publicKey) (RFC 8032 §5.1.6). `publicKey` must be the
- * one derived from `seed` (keep them together): signing one message under two different public
- * keys with the same seed reveals the secret scalar. `message` must not change until the job is
- * done (it is read, not copied). 62 steps for a 100-byte message at the default budget; 1.57 M ops
- * in all (metered).
+ * The public key of a 32-byte seed (RFC 8032 §5.1.5): s = pruned first half of SHA-512(seed),
+ * A = encode(s * B). `pause` between steps of `stepOps` (default STEP_OPS).
  */
-export class SignJob {
-    private publicKey: Buffer
-    private message: Buffer
-    private hash: Sha512Job
-    private multiplier = new BaseMultiplier()
-    private secretScalar: Buffer = null // s of §5.1.6 step 1
-    private nonce: Buffer = null // r of §5.1.6 step 2
-    private prefixed: Buffer = null // prefix || M: secret prefix, wiped once hashed
-    private encodedR: Buffer = null
-    private challenge: Buffer = null // k of §5.1.6 step 4
-    private result: Buffer = null
-    private stepOps: number
-    // 0 hash the seed; 1 hash prefix || M; 2 r = H mod L; 3 R = r B; 4 hash R || A || M; 5 k = H mod L; 6 S; 7 done
-    private stage = 0
-
-    /** `stepOps`: op budget of one step (default STEP_OPS, at least MIN_STEP_OPS). */
-    constructor(seed: Buffer, publicKey: Buffer, message: Buffer, stepOps?: number) {
-        checkLength(seed, SEED_BYTES, "seed")
-        checkLength(publicKey, PUBLIC_KEY_BYTES, "public key")
-        this.stepOps = checkStepOps(stepOps)
-        this.publicKey = publicKey
-        this.message = message
-        this.hash = new Sha512Job(seed)
-    }
-
-    /** Does one bounded step (at most stepOps ops); true once signature() is ready. */
-    step(): boolean {
-        let budget = this.stepOps
-        while (this.stage < 7) {
-            const stage = this.stage
-            if (stage === 0 || stage === 1 || stage === 4) {
-                if (budget < SHA512_STEP_OPS) return false
-                budget -= SHA512_STEP_OPS
-                if (this.hash.step()) this.hashed()
-            } else if (stage === 2) {
-                if (budget < REDUCE_OPS) return false
-                budget -= REDUCE_OPS
-                const digest = this.hash.digest()
-                this.nonce = reduceModL(digest, 0, 64)
-                this.hash.wipe()
-                wipeBytes(this.prefixed)
-                this.multiplier.start(this.nonce)
-                this.stage = 3
-            } else if (stage === 3) {
-                budget = this.multiplier.advance(budget)
-                if (!this.multiplier.done()) return false
-                this.encodedR = this.multiplier.encoded()
-                this.multiplier.wipe()
-                this.hash = new Sha512Job(join3(this.encodedR, this.publicKey, this.message))
-                this.stage = 4
-            } else if (stage === 5) {
-                if (budget < REDUCE_OPS) return false
-                budget -= REDUCE_OPS
-                this.challenge = reduceModL(this.hash.digest(), 0, 64)
-                this.stage = 6
-            } else {
-                if (budget < MULADD_OPS) return false
-                budget -= MULADD_OPS
-                const S = mulAddModL(this.nonce, this.challenge, this.secretScalar)
-                wipeBytes(this.nonce)
-                wipeBytes(this.secretScalar)
-                const signature = Buffer.alloc(SIGNATURE_BYTES)
-                signature.set(this.encodedR, 0)
-                signature.set(S, 32)
-                this.result = signature
-                this.stage = 7
-            }
-        }
-        return true
-    }
-
-    /** A hash finished: take its digest on to the next stage. */
-    private hashed() {
-        const digest = this.hash.digest()
-        if (this.stage === 0) {
-            this.secretScalar = clampedScalar(digest)
-            const prefix = copyOf(digest, 32, 32)
-            this.hash.wipe()
-            // the buffer prefix || M holds the secret prefix: the job below reads it, then it is wiped
-            this.prefixed = join3(prefix, this.message, Buffer.alloc(0))
-            wipeBytes(prefix)
-            this.hash = new Sha512Job(this.prefixed)
-            this.stage = 1
-        } else if (this.stage === 1) {
-            this.stage = 2 // the reduction runs as its own unit
-        } else {
-            this.stage = 5
-        }
-    }
-
-    /** The 64-byte signature R || S once step() has returned true, else null. */
-    signature(): Buffer {
-        return this.result
-    }
+export async function publicKeyOf(seed: Buffer, pause: Pause, stepOps?: number): Promise<Buffer> {
+    checkLength(seed, SEED_BYTES, "seed")
+    const spend = meter(pause, stepOps)
+    const digest = await sha512Metered(seed, spend, SHA512_STEP_OPS)
+    const s = clampedScalar(digest)
+    wipeBytes(digest)
+    const key = await multiplied(spend, s)
+    wipeBytes(s)
+    return key
 }
 
-/** The public key of `seed` in one go (Node, tests). On the device use PublicKeyJob and yield between steps. */
-export function publicKeyFromSeed(seed: Buffer): Buffer {
-    const job = new PublicKeyJob(seed)
-    while (!job.step()) {}
-    return job.publicKey()
+/**
+ * The signature R || S (64 bytes) of `message` under (seed, publicKey) (RFC 8032 §5.1.6). `publicKey`
+ * must be the one derived from `seed` (keep them together): signing one message under two
+ * different public keys with the same seed reveals the secret scalar. `message` must not change
+ * until it resolves (it is read, not copied). `pause` between steps as for publicKeyOf.
+ */
+export async function signWith(seed: Buffer, publicKey: Buffer, message: Buffer, pause: Pause, stepOps?: number): Promise<Buffer> {
+    checkLength(seed, SEED_BYTES, "seed")
+    checkLength(publicKey, PUBLIC_KEY_BYTES, "public key")
+    const spend = meter(pause, stepOps)
+    const digest = await sha512Metered(seed, spend, SHA512_STEP_OPS)
+    const s = clampedScalar(digest)
+    // prefix || M holds the secret prefix: wiped once hashed
+    const prefixed = join3(copyOf(digest, 32, 32), message, Buffer.alloc(0))
+    wipeBytes(digest)
+    const rHash = await sha512Metered(prefixed, spend, SHA512_STEP_OPS)
+    wipeBytes(prefixed)
+    await spend(REDUCE_OPS)
+    const r = reduceModL(rHash, 0, 64)
+    wipeBytes(rHash)
+    const R = await multiplied(spend, r)
+    const kHash = await sha512Metered(join3(R, publicKey, message), spend, SHA512_STEP_OPS)
+    await spend(REDUCE_OPS)
+    const k = reduceModL(kHash, 0, 64)
+    await spend(MULADD_OPS)
+    const S = mulAddModL(r, k, s)
+    wipeBytes(r)
+    wipeBytes(s)
+    return join3(R, S, Buffer.alloc(0))
 }
 
-/** The signature of `message` in one go (Node, tests). On the device use SignJob and yield between steps. */
-export function sign(seed: Buffer, publicKey: Buffer, message: Buffer): Buffer {
-    const job = new SignJob(seed, publicKey, message)
-    while (!job.step()) {}
-    return job.signature()
+/** No suspension: Node, where nothing limits a run. */
+const NO_PAUSE: Pause = async () => {}
+
+/** The public key of `seed` (Node, tests). */
+export async function publicKeyFromSeed(seed: Buffer): Promise<Buffer> {
+    return await publicKeyOf(seed, NO_PAUSE)
+}
+
+/** The signature of `message` (Node, tests). */
+export async function sign(seed: Buffer, publicKey: Buffer, message: Buffer): Promise<Buffer> {
+    return await signWith(seed, publicKey, message, NO_PAUSE)
 }

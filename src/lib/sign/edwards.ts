@@ -16,7 +16,7 @@
  * op count does not depend on the scalar.
  */
 import { BASE_TABLE, BASE_TABLE_SPACING } from "./basetable"
-import { feIsOdd, feNew, feSetSmall, feToBytes, Inverter, LIMBS } from "./field"
+import { feInvert, feIsOdd, feNew, feSetSmall, feToBytes, LIMBS, Spend } from "./field"
 import { feMul, feSqrTimes } from "./fieldmul"
 
 /** Bytes of an encoded point. */
@@ -25,15 +25,17 @@ export const POINT_BYTES = 32
 /*
  * Op costs of the units of work, measured in the simulator with the op meter of
  * test/harness/sign-device.ts (rounded up); a job step runs units while the sum of their costs
- * stays within its budget. Measured: addition 13,205, doubling 11,575, feMul 1,528, a squaring
- * 1,027 - 1,039, feToBytes 5,134 (docs/SIGNING.md).
+ * stays within its budget. Measured with the compact feMul (tools/gen-ed25519-table.ts, 4 rows a
+ * loop iteration; docs/SIGNING.md "Code size"): addition 25,676, doubling 27,877, feMul 3,362,
+ * a squaring 3,326 in a run of 10, feToBytes 5,380. (Written out in full: 13,205, 11,575, 1,528,
+ * 1,027, 5,134.)
  */
 /** One mixed addition of a table entry, including reading the entry. */
-export const MADD_OPS = 14500
+export const MADD_OPS = 27000
 /** One doubling. */
-export const DOUBLE_OPS = 12000
+export const DOUBLE_OPS = 29000
 /** Affine conversion and encoding after the inversion: 2 feMul, 2 feToBytes. */
-export const ENCODE_OPS = 15000
+export const ENCODE_OPS = 18000
 
 const GROUPS = 64 / BASE_TABLE_SPACING
 
@@ -53,8 +55,9 @@ function recode(scalar: Buffer, digits: number[]) {
 }
 
 /**
- * a * B for a secret scalar a, encoded, in bounded units of work. `start(a)`, then `advance(budget)`
- * until `done()`, then `encoded()`. Reusable; `wipe()` clears every secret-dependent register.
+ * a * B for a secret scalar a, encoded (`multiply`), each unit of work (a table addition, a
+ * doubling, a run of the inversion, the encoding) after `await spend(its op cost)`. Reusable;
+ * `wipe()` clears every secret-dependent register.
  */
 export class BaseMultiplier {
     private X = feNew()
@@ -74,81 +77,39 @@ export class BaseMultiplier {
     private yMinusX = feNew()
     private xy2d = feNew()
     private digits: number[] = []
-    private inverter = new Inverter()
-    private pass = 0 // q: digit position within a group, from BASE_TABLE_SPACING - 1 down to 0
-    private group = 0 // next group to add in this pass
-    private doubled = 0 // doublings done after this pass
-    private stage = 0 // 0 additions and doublings, 1 inversion, 2 encoding, 3 done
-    private out: Buffer = null
 
     constructor() {
         for (let i = 0; i < 64; i++) this.digits.push(0)
     }
 
-    /** Starts a * B for the 32-byte little-endian scalar a < 2^255 (a clamped secret, or r mod L). */
-    start(scalar: Buffer) {
+    /** encode(a * B) (RFC 8032 §5.1.2) for the 32-byte little-endian scalar a < 2^255 (a clamped secret, or r mod L). */
+    async multiply(scalar: Buffer, spend: Spend): Promise<Buffer> {
         recode(scalar, this.digits)
         feSetSmall(this.X, 0)
         feSetSmall(this.Y, 1)
         feSetSmall(this.Z, 1)
         feSetSmall(this.T, 0)
-        this.pass = BASE_TABLE_SPACING - 1
-        this.group = 0
-        this.doubled = 0
-        this.stage = 0
-        this.out = null
-    }
-
-    done(): boolean {
-        return this.stage === 3
-    }
-
-    /** The 32-byte encoding of a * B (RFC 8032 §5.1.2) once done(). */
-    encoded(): Buffer {
-        return this.out
-    }
-
-    /** Runs units of work whose op costs sum to at most `budget`; returns the budget left. */
-    advance(budget: number): number {
-        while (this.stage < 3) {
-            if (this.stage === 0) {
-                if (this.group < GROUPS) {
-                    if (budget < MADD_OPS) return budget
-                    this.addDigit(this.group, this.digits[this.group * BASE_TABLE_SPACING + this.pass])
-                    this.group++
-                    budget -= MADD_OPS
-                } else if (this.pass > 0 && this.doubled < 4) {
-                    if (budget < DOUBLE_OPS) return budget
-                    this.double()
-                    this.doubled++
-                    budget -= DOUBLE_OPS
-                } else if (this.pass > 0) {
-                    this.pass--
-                    this.group = 0
-                    this.doubled = 0
-                } else {
-                    this.inverter.start(this.Z)
-                    this.stage = 1
-                }
-            } else if (this.stage === 1) {
-                const left = this.inverter.advance(budget)
-                if (left === budget) return budget
-                budget = left
-                if (this.inverter.done()) this.stage = 2
-            } else {
-                if (budget < ENCODE_OPS) return budget
-                budget -= ENCODE_OPS
-                const zInverse = this.inverter.result()
-                feMul(this.a, this.X, zInverse)
-                feMul(this.b, this.Y, zInverse)
-                const out = Buffer.alloc(POINT_BYTES)
-                feToBytes(out, 0, this.b)
-                if (feIsOdd(this.a)) out[31] |= 0x80
-                this.out = out
-                this.stage = 3
+        // q: digit position within a group; 4 doublings between passes
+        for (let q = BASE_TABLE_SPACING - 1; q >= 0; q--) {
+            for (let group = 0; group < GROUPS; group++) {
+                await spend(MADD_OPS)
+                this.addDigit(group, this.digits[group * BASE_TABLE_SPACING + q])
             }
+            if (q > 0)
+                for (let i = 0; i < 4; i++) {
+                    await spend(DOUBLE_OPS)
+                    this.double()
+                }
         }
-        return budget
+        const zInverse = this.c
+        await feInvert(zInverse, this.Z, spend)
+        await spend(ENCODE_OPS)
+        feMul(this.a, this.X, zInverse)
+        feMul(this.b, this.Y, zInverse)
+        const out = Buffer.alloc(POINT_BYTES)
+        feToBytes(out, 0, this.b)
+        if (feIsOdd(this.a)) out[31] |= 0x80
+        return out
     }
 
     /** Overwrites the accumulator, scratch and digits: they reveal the secret scalar. */
@@ -159,14 +120,14 @@ export class BaseMultiplier {
         feSetSmall(this.yMinusX, 0)
         feSetSmall(this.xy2d, 0)
         for (let i = 0; i < 64; i++) this.digits[i] = 0
-        this.inverter.wipe()
     }
 
     /**
      * (X, Y, Z, T) += digit * (table entry of `group`); digit in [-8, 8]. 7 multiplications; the
-     * additions are loops here rather than calls (a call costs ~30 us in the simulator).
+     * additions are loops here rather than calls (a call costs ~30 us in the simulator). Public
+     * for the op meter (test/harness/sign-device.ts).
      */
-    private addDigit(group: number, digit: number) {
+    addDigit(group: number, digit: number) {
         const negative = digit < 0
         const size = negative ? -digit : digit
         const yp = this.yPlusX
@@ -267,14 +228,4 @@ export class BaseMultiplier {
         feMul(T, e, h)
         feMul(Z, f, g)
     }
-}
-
-/** a * B encoded, in one go (Node tests; on the device use BaseMultiplier and yield between steps). */
-export function baseMultiply(scalar: Buffer): Buffer {
-    const m = new BaseMultiplier()
-    m.start(scalar)
-    while (!m.done()) m.advance(1e9)
-    const out = m.encoded()
-    m.wipe()
-    return out
 }

@@ -107,78 +107,41 @@ const CHAIN = [
 export const INVERT_SQUARINGS = 254
 
 /** Ops of one squaring (in a feSqrTimes run) and one feMul, measured with test/harness/sign-device.ts, rounded up. */
-export const SQR_OPS = 1200
-export const MUL_OPS = 1700
+export const SQR_OPS = 3500
+export const MUL_OPS = 3500
 
 /**
- * A resumable inversion: `start(z)`, then `advance(budget)` until `done()`; the result is
- * `result()`. `advance` stops before the squaring or multiplication that would overrun the op
- * budget, so the caller can bound a step.
+ * Takes `ops` (the measured op cost of the unit of work that follows) from the caller's step
+ * budget, first suspending the caller (a fiber yield on the device) when they do not fit:
+ * the signer's units each run after `await spend(ops)` (ed25519.ts makes one per job).
  */
-export class Inverter {
-    private regs: Fe[] = []
-    private pc = 0 // index of the current instruction (4 numbers each)
-    private squared = 0 // squarings done of the current instruction
+export type Spend = (ops: number) => Promise<void>
 
-    constructor() {
-        for (let i = 0; i < 9; i++) this.regs.push(feNew())
-    }
+/** Squarings of one unit of the inversion: 8 x SQR_OPS stays well inside a step. */
+const SQUARINGS_PER_UNIT = 8
 
-    start(z: Fe) {
-        feCopy(this.regs[0], z)
-        this.pc = 0
-        this.squared = 0
-    }
-
-    /** Squares and multiplies while the op budget allows; returns the budget left. */
-    advance(budget: number): number {
-        const r = this.regs
-        while (this.pc < CHAIN.length) {
-            const dst = r[CHAIN[this.pc]]
-            const n = CHAIN[this.pc + 2]
-            if (this.squared < n) {
-                let times = Math.floor(budget / SQR_OPS)
-                if (times === 0) return budget
-                if (times > n - this.squared) times = n - this.squared
-                budget -= times * SQR_OPS
-                feSqrTimes(dst, this.squared === 0 ? r[CHAIN[this.pc + 1]] : dst, times)
-                this.squared += times
-            } else {
-                const m = CHAIN[this.pc + 3]
-                if (m >= 0) {
-                    if (budget < MUL_OPS) return budget
-                    budget -= MUL_OPS
-                    feMul(dst, n === 0 ? r[CHAIN[this.pc + 1]] : dst, r[m])
-                }
-                this.pc += 4
-                this.squared = 0
-            }
+/** o = 1 / z (z^(p-2); 0 for z = 0), each run of squarings and each multiplication a metered unit. o may be z. */
+export async function feInvert(o: Fe, z: Fe, spend: Spend) {
+    const r: Fe[] = []
+    for (let i = 0; i < 9; i++) r.push(feNew())
+    feCopy(r[0], z)
+    for (let pc = 0; pc < CHAIN.length; pc += 4) {
+        const dst = r[CHAIN[pc]]
+        let src = r[CHAIN[pc + 1]]
+        const n = CHAIN[pc + 2]
+        for (let done = 0; done < n;) {
+            const times = Math.min(SQUARINGS_PER_UNIT, n - done)
+            await spend(times * SQR_OPS)
+            feSqrTimes(dst, src, times)
+            src = dst
+            done += times
         }
-        return budget
+        if (CHAIN[pc + 3] >= 0) {
+            await spend(MUL_OPS)
+            feMul(dst, src, r[CHAIN[pc + 3]])
+        }
     }
-
-    /** True once z^-1 is in result(). */
-    done(): boolean {
-        return this.pc >= CHAIN.length
-    }
-
-    /** Overwrites every register (powers of z). */
-    wipe() {
-        for (let i = 0; i < this.regs.length; i++) feSetSmall(this.regs[i], 0)
-        this.pc = 0
-        this.squared = 0
-    }
-
-    /** z^-1 once done() (z^(p-2); 0 for z = 0). */
-    result(): Fe {
-        return this.regs[8]
-    }
-}
-
-/** o = 1 / z in one go (Node tests, or where 270 multiplications fit the caller's op budget). */
-export function feInvert(o: Fe, z: Fe) {
-    const inv = new Inverter()
-    inv.start(z)
-    inv.advance(1e9)
-    feCopy(o, inv.result())
+    feCopy(o, r[8])
+    // The powers of z: wiped, z being a secret-dependent coordinate.
+    for (let i = 0; i < 9; i++) feSetSmall(r[i], 0)
 }

@@ -91,7 +91,7 @@ export class Sha512Job {
     step(): boolean {
         if (this.result !== null) return true
         if (this.round === 0) {
-            this.fillBlock(this.nextBlock)
+            fillBlock(this.block, this.message, this.nextBlock, this.blockCount)
             loadBlock(this.schedule, this.block)
             for (let i = 0; i < 16; i++) this.work[i] = this.state[i]
         }
@@ -103,15 +103,7 @@ export class Sha512Job {
         this.round = 0
         this.nextBlock++
         if (this.nextBlock === this.blockCount) {
-            const out = Buffer.alloc(SHA512_DIGEST_BYTES)
-            for (let i = 0; i < 16; i++) {
-                const w = this.state[i]
-                out[4 * i] = (w >>> 24) & 255
-                out[4 * i + 1] = (w >>> 16) & 255
-                out[4 * i + 2] = (w >>> 8) & 255
-                out[4 * i + 3] = w & 255
-            }
-            this.result = out
+            this.result = digestOf(this.state)
             return true
         }
         return false
@@ -130,31 +122,78 @@ export class Sha512Job {
         for (let i = 0; i < SHA512_BLOCK_BYTES; i++) this.block[i] = 0
         if (this.result !== null) for (let i = 0; i < SHA512_DIGEST_BYTES; i++) this.result[i] = 0
     }
+}
 
-    /** Block `index` of the padded message (FIPS 180-4 §5.1.2) into `this.block`. */
-    private fillBlock(index: number) {
-        const msg = this.message
-        const length = msg.length
-        const block = this.block
-        const start = index * 128
-        for (let i = 0; i < 128; i++) {
-            const pos = start + i
-            block[i] = pos < length ? msg[pos] : pos === length ? 0x80 : 0
-        }
-        if (index === this.blockCount - 1) {
-            // bit length, big-endian in the last 16 bytes; lengths here stay far below 2^53 bits
-            const bitsHigh = Math.floor(length / 536870912) // length * 8 / 2^32
-            const bitsLow = (length - bitsHigh * 536870912) * 8
-            block[120] = (bitsHigh >>> 24) & 255
-            block[121] = (bitsHigh >>> 16) & 255
-            block[122] = (bitsHigh >>> 8) & 255
-            block[123] = bitsHigh & 255
-            block[124] = (bitsLow >>> 24) & 255
-            block[125] = (bitsLow >>> 16) & 255
-            block[126] = (bitsLow >>> 8) & 255
-            block[127] = bitsLow & 255
-        }
+/** Block `index` of the padded message (FIPS 180-4 §5.1.2), of `blockCount` in all, into `block`. */
+function fillBlock(block: Buffer, msg: Buffer, index: number, blockCount: number) {
+    const length = msg.length
+    const start = index * 128
+    for (let i = 0; i < 128; i++) {
+        const pos = start + i
+        block[i] = pos < length ? msg[pos] : pos === length ? 0x80 : 0
     }
+    if (index === blockCount - 1) {
+        const bitsHigh = Math.floor(length / 536870912) // length * 8 / 2^32
+        const bitsLow = (length - bitsHigh * 536870912) * 8
+        block[120] = (bitsHigh >>> 24) & 255
+        block[121] = (bitsHigh >>> 16) & 255
+        block[122] = (bitsHigh >>> 8) & 255
+        block[123] = bitsHigh & 255
+        block[124] = (bitsLow >>> 24) & 255
+        block[125] = (bitsLow >>> 16) & 255
+        block[126] = (bitsLow >>> 8) & 255
+        block[127] = bitsLow & 255
+    }
+}
+
+/** The digest bytes of the chaining state (16 int32: hi, lo). */
+function digestOf(state: number[]): Buffer {
+    const out = Buffer.alloc(SHA512_DIGEST_BYTES)
+    for (let i = 0; i < 16; i++) {
+        const w = state[i]
+        out[4 * i] = (w >>> 24) & 255
+        out[4 * i + 1] = (w >>> 16) & 255
+        out[4 * i + 2] = (w >>> 8) & 255
+        out[4 * i + 3] = w & 255
+    }
+    return out
+}
+
+/** n zeros. */
+function zeros(n: number): number[] {
+    const a: number[] = []
+    for (let i = 0; i < n; i++) a.push(0)
+    return a
+}
+
+/**
+ * SHA-512 of `message` as the firmware runs it: each ROUNDS_PER_STEP rounds of a block after
+ * `await spend(stepOps)` (their measured op cost; the caller's budget decides when to yield).
+ * One function rather than Sha512Job's state machine (the op meter's unit, test/harness): less
+ * function code in the 64 KB budget. The working state is wiped before it returns.
+ */
+export async function sha512Metered(message: Buffer, spend: (ops: number) => Promise<void>, stepOps: number): Promise<Buffer> {
+    if (roundConstants === null) roundConstants = wordsOf(ROUND_CONSTANTS)
+    const state = wordsOf(INITIAL_HASH)
+    const schedule = zeros(32)
+    const work = zeros(16)
+    const block = Buffer.alloc(SHA512_BLOCK_BYTES)
+    const blockCount = Math.floor((message.length + 17 + 127) / 128)
+    for (let n = 0; n < blockCount; n++) {
+        fillBlock(block, message, n, blockCount)
+        loadBlock(schedule, block)
+        for (let i = 0; i < 16; i++) work[i] = state[i]
+        for (let round = 0; round < 80; round += ROUNDS_PER_STEP) {
+            await spend(stepOps)
+            compressRounds(work, schedule, round, round + ROUNDS_PER_STEP)
+        }
+        addWords(state, work)
+    }
+    const digest = digestOf(state)
+    for (let i = 0; i < 32; i++) schedule[i] = 0
+    for (let i = 0; i < 16; i++) state[i] = work[i] = 0
+    for (let i = 0; i < SHA512_BLOCK_BYTES; i++) block[i] = 0
+    return digest
 }
 
 /** The block's 16 big-endian 64-bit words into the schedule ring `w` (32 int32: hi, lo). */

@@ -36,6 +36,8 @@ describe("fieldledger bench --json", () => {
             "inclusionProofBytes",
             "proofsPerSec",
             "auditLeavesPerSec",
+            "opsPerCheckpoint",
+            "bytesPerReadingSigned",
             "verifyCheckpointsPerSec",
         ])
             expect(typeof figures[name], name).toBe("number")
@@ -43,5 +45,7 @@ describe("fieldledger bench --json", () => {
         expect(figures.offlineReadings8KB).toBeGreaterThanOrEqual(2000)
         expect(figures.pgFaultRunLost).toBe(0)
         expect(figures.pgFaultRunDuplicated).toBe(0)
+        // Signed checkpoints at the default cadence: at most 10 % more bytes (issue 15's goal).
+        expect(figures.bytesPerReadingSigned / figures.bytesPerReading).toBeLessThanOrEqual(1.1)
     })
 })

@@ -1,14 +1,14 @@
 /**
  * The bytecode Ed25519 signer (src/lib/sign) against RFC 8032 §7.1 byte for byte, and against
  * node:crypto on random seeds and messages: the same public keys, and signatures node:crypto
- * verifies (Ed25519 is deterministic, so they are also the same bytes). Plus the step-wise jobs
- * against the one-shot wrappers, and the pieces (field, scalar) against BigInt arithmetic.
+ * verifies (Ed25519 is deterministic, so they are also the same bytes). Plus the bounded steps
+ * (a pause between them) against the wrappers, and the pieces (field, scalar) against BigInt arithmetic.
  */
 import "./hexshim"
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from "node:crypto"
 import { describe, expect, test } from "vitest"
 import { BASE_TABLE, BASE_TABLE_BYTES } from "../../../../src/lib/sign/basetable"
-import { MIN_STEP_OPS, PublicKeyJob, publicKeyFromSeed, sign, SignJob, STEP_OPS } from "../../../../src/lib/sign/ed25519"
+import { MIN_STEP_OPS, publicKeyFromSeed, publicKeyOf, sign, signWith, STEP_OPS } from "../../../../src/lib/sign/ed25519"
 import { feFromBytes, feInvert, feNew, feToBytes } from "../../../../src/lib/sign/field"
 import { feMul, feSqrTimes } from "../../../../src/lib/sign/fieldmul"
 import { mulAddModL, reduceModL } from "../../../../src/lib/sign/scalar"
@@ -41,12 +41,12 @@ function nodeSignature(seed: Buffer, message: Buffer): Buffer {
 }
 
 describe("RFC 8032 §7.1 test vectors", () => {
-    test.each(RFC8032_VECTORS)("$name", v => {
+    test.each(RFC8032_VECTORS)("$name", async v => {
         const seed = Buffer.from(v.secretKey, "hex")
         const message = Buffer.from(v.message, "hex")
-        const publicKey = publicKeyFromSeed(seed)
+        const publicKey = await publicKeyFromSeed(seed)
         expect(publicKey.toString("hex")).toBe(v.publicKey)
-        expect(sign(seed, publicKey, message).toString("hex")).toBe(v.signature)
+        expect((await sign(seed, publicKey, message)).toString("hex")).toBe(v.signature)
         // the transcription, independently: node:crypto agrees with the vector
         expect(nodePublicKey(seed).toString("hex")).toBe(v.publicKey)
         expect(nodeVerifies(publicKey, message, Buffer.from(v.signature, "hex"))).toBe(true)
@@ -60,71 +60,80 @@ describe("RFC 8032 §7.1 test vectors", () => {
 })
 
 describe("against node:crypto", () => {
-    test("220 random seeds and messages: same public key, signature verifies and matches", () => {
+    test("220 random seeds and messages: same public key, signature verifies and matches", async () => {
         for (let i = 0; i < 220; i++) {
             const seed = randomBytes(32)
             const message = randomBytes(i < 20 ? i : (i * 37) % 400)
-            const publicKey = publicKeyFromSeed(seed)
+            const publicKey = await publicKeyFromSeed(seed)
             expect(publicKey.equals(nodePublicKey(seed)), "seed " + seed.toString("hex")).toBe(true)
-            const signature = sign(seed, publicKey, message)
+            const signature = await sign(seed, publicKey, message)
             expect(nodeVerifies(publicKey, message, signature), "seed " + seed.toString("hex")).toBe(true)
             expect(signature.equals(nodeSignature(seed, message))).toBe(true)
         }
     })
 
-    test("edge seeds: all zero, all 0xff", () => {
+    test("edge seeds: all zero, all 0xff", async () => {
         for (const seed of [Buffer.alloc(32), Buffer.alloc(32, 0xff)]) {
-            const publicKey = publicKeyFromSeed(seed)
+            const publicKey = await publicKeyFromSeed(seed)
             expect(publicKey.equals(nodePublicKey(seed))).toBe(true)
             const m = Buffer.alloc(100, 7)
-            expect(nodeVerifies(publicKey, m, sign(seed, publicKey, m))).toBe(true)
+            expect(nodeVerifies(publicKey, m, await sign(seed, publicKey, m))).toBe(true)
         }
     })
 })
 
-describe("step-wise jobs", () => {
-    test("give the same bytes as the one-shot wrappers, in bounded steps", () => {
+describe("bounded steps", () => {
+    /** A pause that counts the steps. */
+    function counter() {
+        const c = {
+            steps: 0,
+            pause: async (): Promise<void> => {
+                c.steps++
+            },
+        }
+        return c
+    }
+
+    test("give the same bytes as the wrappers, a pause between steps", async () => {
         const seed = createHash("sha256").update("job").digest()
         const message = Buffer.alloc(100, 0x5a)
-        const keyJob = new PublicKeyJob(seed)
-        let keySteps = 1
-        while (!keyJob.step()) keySteps++
-        expect(keyJob.publicKey().equals(publicKeyFromSeed(seed))).toBe(true)
-        const signJob = new SignJob(seed, keyJob.publicKey(), message)
-        let signSteps = 1
-        while (!signJob.step()) signSteps++
-        expect(signJob.signature().equals(sign(seed, keyJob.publicKey(), message))).toBe(true)
-        expect(keyJob.step()).toBe(true)
-        expect(signJob.step()).toBe(true)
-        expect(keySteps).toBeGreaterThan(5)
-        expect(signSteps).toBeGreaterThan(keySteps)
-        console.log(`steps: key ${keySteps}, sign ${signSteps} (budget ${STEP_OPS} ops each)`)
+        const key = counter()
+        const publicKey = await publicKeyOf(seed, key.pause)
+        expect(publicKey.equals(await publicKeyFromSeed(seed))).toBe(true)
+        const signing = counter()
+        const signature = await signWith(seed, publicKey, message, signing.pause)
+        expect(signature.equals(await sign(seed, publicKey, message))).toBe(true)
+        expect(key.steps).toBeGreaterThan(5)
+        expect(signing.steps).toBeGreaterThan(key.steps)
+        console.log(`steps: key ${key.steps}, sign ${signing.steps} (budget ${STEP_OPS} ops each)`)
     })
 
-    test("a custom step budget gives the same bytes; one below the largest unit is refused", () => {
+    test("a custom step budget gives the same bytes and fewer steps; one below the largest unit is refused", async () => {
         const seed = Buffer.alloc(32, 9)
         const message = Buffer.from("checkpoint")
-        const job = new PublicKeyJob(seed, 100000)
-        let steps = 1
-        while (!job.step()) steps++
-        expect(job.publicKey().equals(publicKeyFromSeed(seed))).toBe(true)
-        const signJob = new SignJob(seed, job.publicKey(), message, MIN_STEP_OPS)
-        while (!signJob.step()) {}
-        expect(signJob.signature().equals(sign(seed, job.publicKey(), message))).toBe(true)
-        expect(() => new PublicKeyJob(seed, MIN_STEP_OPS - 1)).toThrow()
-        expect(() => new SignJob(seed, job.publicKey(), message, 1000)).toThrow()
+        const big = counter()
+        const publicKey = await publicKeyOf(seed, big.pause, 100000)
+        expect(publicKey.equals(await publicKeyFromSeed(seed))).toBe(true)
+        const usual = counter()
+        await publicKeyOf(seed, usual.pause)
+        expect(big.steps).toBeLessThan(usual.steps)
+        expect((await signWith(seed, publicKey, message, async () => {}, MIN_STEP_OPS)).equals(await sign(seed, publicKey, message))).toBe(
+            true
+        )
+        await expect(publicKeyOf(seed, async () => {}, MIN_STEP_OPS - 1)).rejects.toThrow()
+        await expect(signWith(seed, publicKey, message, async () => {}, 1000)).rejects.toThrow()
     })
 
-    test("reject wrong lengths", () => {
-        expect(() => new PublicKeyJob(Buffer.alloc(31))).toThrow()
-        expect(() => new SignJob(Buffer.alloc(32), Buffer.alloc(33), Buffer.alloc(0))).toThrow()
+    test("reject wrong lengths", async () => {
+        await expect(publicKeyOf(Buffer.alloc(31), async () => {})).rejects.toThrow()
+        await expect(signWith(Buffer.alloc(32), Buffer.alloc(33), Buffer.alloc(0), async () => {})).rejects.toThrow()
     })
 })
 
 describe("pieces against BigInt", () => {
     const rand = (n: number) => randomBytes(n)
 
-    test("field multiply, square, invert and encode", () => {
+    test("field multiply, square, invert and encode", async () => {
         const a = feNew(),
             b = feNew(),
             o = feNew()
@@ -147,7 +156,7 @@ describe("pieces against BigInt", () => {
             feToBytes(out, 0, o)
             expect(toBig(out)).toBe(xv ** 8n % P)
             if (i % 30 === 0 && xv % P !== 0n) {
-                feInvert(o, a)
+                await feInvert(o, a, async () => {})
                 feMul(o, o, a)
                 feToBytes(out, 0, o)
                 expect(toBig(out)).toBe(1n)

@@ -6,7 +6,7 @@
 import "./hexshim"
 import { createHash } from "node:crypto"
 import { describe, expect, test } from "vitest"
-import { ROUNDS_PER_STEP, sha512, Sha512Job } from "../../../../src/lib/sign/sha512"
+import { ROUNDS_PER_STEP, sha512, Sha512Job, sha512Metered } from "../../../../src/lib/sign/sha512"
 
 function pattern(length: number, seed: number): Buffer {
     return Buffer.from(Array.from({ length }, (_, i) => (i * 131 + seed * 17 + (i >> 3)) & 255))
@@ -44,5 +44,22 @@ describe("sha512", () => {
         expect(steps).toBe((3 * 80) / ROUNDS_PER_STEP) // 250 + 17 bytes of padding need three 128-byte blocks
         expect(job.digest().equals(sha512(m))).toBe(true)
         expect(job.step()).toBe(true)
+    })
+
+    test("the firmware's metered form gives the same digests, a spend before every ROUNDS_PER_STEP rounds", async () => {
+        for (let n = 0; n <= 300; n += 7) {
+            const m = Buffer.alloc(n, n & 255)
+            let spends = 0
+            const digest = await sha512Metered(
+                m,
+                async ops => {
+                    expect(ops).toBe(13000)
+                    spends++
+                },
+                13000
+            )
+            expect(digest.toString("hex"), "length " + n).toBe(createHash("sha512").update(m).digest("hex"))
+            expect(spends).toBe((80 / ROUNDS_PER_STEP) * Math.floor((n + 17 + 127) / 128))
+        }
     })
 })

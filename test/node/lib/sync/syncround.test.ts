@@ -223,6 +223,12 @@ describe("HTTP reply parsing", () => {
             parseHttpReply(raw('HTTP/1.1 409 Conflict\r\ncontent-type: application/json\r\ncontent-length: 9\r\n\r\n{"a":1}\r\n'))
         ).toEqual({ status: 409, body: '{"a":1}\r\n' })
         expect(parseHttpReply(raw("HTTP/1.0 200 OK\r\n\r\nto the close"))).toEqual({ status: 200, body: "to the close" })
+        // Header names in any case, values with spaces and tabs around them (HTTP's optional whitespace).
+        expect(parseHttpReply(raw("HTTP/1.1 200 OK\r\nContent-Length:\t 2 \r\nTransfer-Encoding:  Identity\r\n\r\nokEXTRA"))).toEqual({
+            status: 200,
+            body: "ok",
+        })
+        expect(() => parseHttpReply(raw("HTTP/1.1 200 OK\r\n TRANSFER-ENCODING : chunked\r\n\r\n2\r\nok"))).toThrow()
     })
     test.each([
         ["no end of headers", "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n"],
