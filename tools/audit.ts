@@ -40,6 +40,9 @@ Options:
   --json             print one JSON object (the report, or the failure) on stdout
   -h, --help         this help
 
+The log's routes are public; the exports are not: give a read token in env FL_READ_TOKEN
+('fieldledger gateway token create --read' on the gateway; docs/API.md, "Access").
+
 Progress goes to stderr. Exit status: 0 the log checks, 1 the log fails a check (the message
 names it: rewritten log, split view, deleted block, truncated tail, rewritten block, ...),
 2 usage, I/O or network error.`
@@ -52,12 +55,12 @@ const IDLE_TIMEOUT_MS = 60_000
  * than hashing its 256 entries does, and a catch-up asks for one bundle per 256 leaves.
  * Idle connections do not keep the process alive.
  */
-function httpGetter(base: string): (path: string) => Promise<{ status: number; body: Buffer }> {
+function httpGetter(base: string, headers: Record<string, string>): (path: string) => Promise<{ status: number; body: Buffer }> {
     const lib = new URL(base).protocol === "https:" ? https : http
     const agent = new lib.Agent({ keepAlive: true, maxSockets: 16 })
     return path =>
         new Promise((resolve, reject) => {
-            const req = lib.get(base + path, { agent }, res => {
+            const req = lib.get(base + path, { agent, headers }, res => {
                 const chunks: Buffer[] = []
                 res.on("data", (chunk: Buffer) => chunks.push(chunk))
                 res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
@@ -71,10 +74,10 @@ function httpGetter(base: string): (path: string) => Promise<{ status: number; b
         })
 }
 
-/** An audit source over HTTP: the tlog-tiles routes and the exports. */
-export function httpSource(gateway: string): AuditSource {
+/** An audit source over HTTP: the tlog-tiles routes (public) and the exports (with the read token, if given). */
+export function httpSource(gateway: string, readToken: string | undefined = process.env.FL_READ_TOKEN || undefined): AuditSource {
     const base = gateway.replace(/\/+$/, "")
-    const request = httpGetter(base)
+    const request = httpGetter(base, readToken ? { authorization: "Bearer " + readToken } : {})
     const get = async (path: string, allow404 = false): Promise<Buffer | undefined> => {
         let res: { status: number; body: Buffer }
         try {

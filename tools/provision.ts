@@ -65,6 +65,7 @@ Options:
   --pending FILE           where an offline registration goes (default ${DEFAULT_PENDING_FILE})
   --force                  re-provision a provisioned device (key succession)
   --check                  only show the device's state and what the gateway knows of it
+                           (which needs a read token in env FL_READ_TOKEN, or the admin token)
   --timeout S              how long to wait for the device to seal its genesis (default 30)
   --json                   one JSON object on stdout
   --verbose                jacdac-ts's debug lines
@@ -318,7 +319,11 @@ async function checkDevice(cli: CommandLine, wanted: string | undefined, out: Re
         if (url) {
             let view: GatewayView | { error: string }
             try {
-                view = await gatewayView({ url }, device.id)
+                const readToken = process.env.FL_READ_TOKEN || undefined
+                view = await gatewayView(
+                    { url, adminToken: readToken ? undefined : readAdminToken(cli.string("admin-token-file")), readToken },
+                    device.id
+                )
             } catch (e) {
                 if (!(e instanceof ProvisionError)) throw e
                 view = { error: e.message }
