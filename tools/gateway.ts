@@ -18,16 +18,22 @@ import { describeStore, isPostgresUrl, openStore } from "./gateway/openstore"
 import { PgStore } from "./gateway/pgstore"
 import { SqliteStore, StoreError } from "./gateway/store"
 import { HttpError } from "./gateway/errors"
+import { runToken } from "./gateway/tokencli"
 import { DEFAULT_STALE_AFTER_MS } from "./dashboard/routes"
 import { isAddressInUse, portInUseMessage } from "./lib/ports"
 
+/** The line a gateway started with --public-read prints: nobody should run one by accident. */
+export const PUBLIC_READ_WARNING =
+    "WARNING: reads are public (--public-read): anyone who can reach this gateway reads every device's readings, blocks, exports, events and the dashboard, without a token"
+
 export const GATEWAY_HELP = `Usage: fieldledger gateway [--db PATH|URL] [--port N] [--host ADDR] [--admin-token-file FILE] [--master-key-file FILE] [--stale-after DURATION]
-                          [--log-key-file FILE] [--log-origin NAME] [--checkpoint-interval DURATION] [--print-log-key]
+                          [--log-key-file FILE] [--log-origin NAME] [--checkpoint-interval DURATION] [--print-log-key] [--public-read]
 
 Runs the fieldledger gateway: devices post their sealed blocks to it, it verifies every block
 (tag under its epoch key, link, seq) and stores them in SQLite or PostgreSQL; operators read
-the fleet, readings and exports over HTTP (docs/API.md). Several gateways may share one
-PostgreSQL database (docs/DEPLOY.md).
+the fleet, readings and exports over HTTP (docs/API.md) with a read token, and the dashboard
+at / after signing in with one. Several gateways may share one PostgreSQL database
+(docs/DEPLOY.md).
 
 Options:
   --db PATH|URL            SQLite database file (default data/gateway.db; created if absent),
@@ -57,9 +63,14 @@ Options:
                            sign a checkpoint this often when blocks arrived (default 10s)
   --print-log-key          print the log's verifier key (what auditors give fieldledger audit
                            --log-key) and exit; creates the key if absent
+  --public-read            anyone may read, without a token (a demo, or data that is public
+                           anyway); the gateway prints a warning saying so. By default every
+                           read needs a read token or the admin token
   -h, --help               this help
 
-Also: fieldledger gateway copy --from data/gateway.db --to postgres://...   (--help)`
+Also: fieldledger gateway token create --read [--devices ID,ID] [--label L]   (read tokens; --help)
+      fieldledger gateway token list | token revoke ID
+      fieldledger gateway copy --from data/gateway.db --to postgres://...   (--help)`
 
 export const COPY_HELP = `Usage: fieldledger gateway copy --from PATH --to URL
 
@@ -103,6 +114,7 @@ export async function registerDevice(options: { db: string; masterKey: Buffer },
 
 export async function runGateway(argv: string[]): Promise<number> {
     if (argv[0] === "copy") return runCopy(argv.slice(1))
+    if (argv[0] === "token") return runToken(argv.slice(1))
     const cli = commandLine(
         argv,
         {
@@ -112,6 +124,7 @@ export async function runGateway(argv: string[]): Promise<number> {
             "admin-token-file": { type: "string" },
             "master-key-file": { type: "string" },
             "stale-after": { type: "string" },
+            "public-read": { type: "boolean" },
             "log-key-file": { type: "string" },
             "log-origin": { type: "string" },
             "checkpoint-interval": { type: "string" },
@@ -124,6 +137,7 @@ export async function runGateway(argv: string[]): Promise<number> {
     const port = portOption(cli, 8787)
     const host = cli.string("host") ?? "127.0.0.1"
     const staleAfterMs = durationOption(cli, "stale-after", DEFAULT_STALE_AFTER_MS)
+    const publicRead = cli.boolean("public-read")
 
     const checkpointIntervalMs = durationOption(cli, "checkpoint-interval", DEFAULT_CHECKPOINT_INTERVAL_MS)
     let logKey: LogKey
@@ -179,6 +193,7 @@ export async function runGateway(argv: string[]): Promise<number> {
             staleAfterMs,
             logKey: logId,
             checkpointIntervalMs,
+            publicRead,
         })
     } catch (e) {
         if (e instanceof KeyVaultError) {
@@ -195,6 +210,12 @@ export async function runGateway(argv: string[]): Promise<number> {
         }
         throw e
     }
+    // Before the "listening" line, which tools wait for: whoever has read that has read this.
+    if (publicRead) console.log(PUBLIC_READ_WARNING)
+    else
+        console.log(
+            "reads need a read token (fieldledger gateway token create --read) or the admin token; the dashboard asks for one at /signin"
+        )
     console.log(`fieldledger gateway listening on ${gateway.url} (database ${describeStore(db)}, master key from ${master.from})`)
     console.log(`transparency log ${logId.origin} at ${gateway.url}/v1/log (key from ${logKey.from}; verifier key ${logId.verifierKey})`)
     if (!adminToken)

@@ -72,6 +72,7 @@ Options:
   --data-key-file PATH     where --encrypt writes D_0 (64 hex digits, mode 0600; refused if
                            the file exists). Lose it and the readings are lost with it
   --check                  only show the device's state and what the gateway knows of it
+                           (which needs a read token in env FL_READ_TOKEN, or the admin token)
   --timeout S              how long to wait for the device to seal its genesis (default 30)
   --json                   one JSON object on stdout
   --verbose                jacdac-ts's debug lines
@@ -335,7 +336,11 @@ async function checkDevice(cli: CommandLine, wanted: string | undefined, out: Re
         if (url) {
             let view: GatewayView | { error: string }
             try {
-                view = await gatewayView({ url }, device.id)
+                const readToken = process.env.FL_READ_TOKEN || undefined
+                view = await gatewayView(
+                    { url, adminToken: readToken ? undefined : readAdminToken(cli.string("admin-token-file")), readToken },
+                    device.id
+                )
             } catch (e) {
                 if (!(e instanceof ProvisionError)) throw e
                 view = { error: e.message }

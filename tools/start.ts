@@ -29,6 +29,7 @@ import { DEFAULT_BUS_WAIT_MS, Simulator } from "./lib/simulator"
 import { loadMasterKey } from "./gateway/keyvault"
 import { RunningGateway, startGateway } from "./gateway/server"
 import { succeed } from "./gateway/succession"
+import { createReadToken } from "./gateway/tokencli"
 import { masterKeyBesideDatabase } from "./gateway"
 import { loadLogKey, logIdentity } from "./gateway/tlog/logkey"
 import { pickDevice } from "./provision"
@@ -45,6 +46,8 @@ The device samples once a second, seals a block at least every 30 s and syncs to
 every 2 s. Every block of the provisioned chain is verified twice as it goes: on this side as
 the device shows it, and by the gateway on ingest. Ctrl-C stops everything; the gateway's
 export of the chain is then written to FILE, for 'fieldledger verify FILE --key-file KEY'.
+Reading the gateway needs a read token: the run creates one and prints a dashboard link
+(/signin?token=...) that signs the browser in with it.
 
 The device boots first under the public simulator development key (docs/FORMAT.md) and seals
 a genesis block under it; provisioning starts a successor chain, its genesis linked to that
@@ -327,9 +330,21 @@ async function openGateway(o: StartOptions): Promise<RunningGateway | undefined>
         console.error(portInUseMessage("start", o.port))
         return undefined
     }
-    console.log(`gateway: ${gateway.url} (database ${o.db}); API in docs/API.md`)
-    console.log(`dashboard: ${gateway.url}/ (open it in a browser: the fleet, the device's plots and chain, live)`)
+    // Reads need a token (docs/API.md, "Access"): this run makes one, and the link signs the
+    // browser in with it (the token then leaves the address bar; the cookie keeps it).
+    const { token } = await createReadToken(gateway.service.store, { label: "fieldledger start" })
+    console.log(
+        `gateway: ${gateway.url} (database ${o.db}); API in docs/API.md, with the read token of the link below as Authorization: Bearer`
+    )
+    console.log(
+        `dashboard: ${dashboardLink(gateway.url, token)} (open it in a browser: it signs in, then the fleet, the device's plots and chain, live)`
+    )
     return gateway
+}
+
+/** The link that signs a browser in to the dashboard with `token` (tools/gateway/signin.ts). */
+export function dashboardLink(url: string, token: string): string {
+    return url + "/signin?token=" + encodeURIComponent(token)
 }
 
 /**

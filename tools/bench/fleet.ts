@@ -326,7 +326,13 @@ export async function runFleetFaultRun(options: FleetRunOptions): Promise<FleetR
                 duplicated += Math.max(0, Number(row.block_count) - d.blocks.length)
                 if (Number(row.readings) !== d.readings)
                     unexpected.push(`device ${id}: ${row.readings} readings counted, ${d.readings} sent`)
-                const exported = parseExport(await (await fetch(pick(gateways).url + "/v1/devices/" + id + "/export")).text())
+                const exported = parseExport(
+                    await (
+                        await fetch(pick(gateways).url + "/v1/devices/" + id + "/export", {
+                            headers: { authorization: "Bearer " + FLEET_ADMIN_TOKEN },
+                        })
+                    ).text()
+                )
                 const head = d.blocks[d.blocks.length - 1]
                 const report = verifyChain(nodeCrypto, exported.blocks, {
                     deviceId: d.id,

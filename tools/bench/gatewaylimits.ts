@@ -21,6 +21,7 @@ import { encodeBatch } from "../../src/lib/sync/syncwire"
 import { MAX_JUMP_PER_BATCH, summarizeBlock } from "../gateway/ingest"
 import { decodeBlock } from "../../src/lib/ledger/chain"
 import { RunningGateway, startGateway } from "../gateway/server"
+import { createReadToken } from "../gateway/tokencli"
 import { nodeCrypto } from "../lib/crypto"
 import type { BenchSection } from "./section"
 
@@ -107,21 +108,22 @@ const attacker = (async () => {
 
 /** Worker: downloads the export (discarding it) while timing health requests one after another. */
 const EXPORT_CLIENT = `
-const { exportUrl, healthUrl } = JSON.parse(require("node:fs").readFileSync(0, "utf8"))
+const { exportUrl, healthUrl, token } = JSON.parse(require("node:fs").readFileSync(0, "utf8"))
+const auth = { headers: { authorization: "Bearer " + token } }
 let done = false
 let longest = 0
 let probes = 0
 const probe = (async () => {
-    await (await fetch(healthUrl)).arrayBuffer() // the connection, set up before the export
+    await (await fetch(healthUrl, auth)).arrayBuffer() // the connection, set up before the export
     while (!done) {
         const start = performance.now()
-        await (await fetch(healthUrl)).arrayBuffer()
+        await (await fetch(healthUrl, auth)).arrayBuffer()
         longest = Math.max(longest, performance.now() - start)
         probes++
     }
 })()
 ;(async () => {
-    const res = await fetch(exportUrl)
+    const res = await fetch(exportUrl, auth)
     const reader = res.body.getReader()
     let bytes = 0
     for (;;) {
@@ -240,10 +242,11 @@ async function exportLong(count: number) {
         // (Enabled once the client process is spawned: spawning blocks this thread itself.)
         const delay = monitorEventLoopDelay({ resolution: 5 })
         const id = ID.toString("hex")
+        const { token } = await createReadToken(gateway.service.store, { label: "bench" })
         const start = performance.now()
         const r = await runClient<{ bytes: number; longest: number; probes: number }>(
             EXPORT_CLIENT,
-            { exportUrl: gateway.url + "/v1/devices/" + id + "/export", healthUrl: gateway.url + "/v1/devices/" + id },
+            { exportUrl: gateway.url + "/v1/devices/" + id + "/export", healthUrl: gateway.url + "/v1/devices/" + id, token },
             () => delay.enable()
         )
         const seconds = (performance.now() - start) / 1000

@@ -6,10 +6,12 @@
  * - a log of 1,000,000 leaves (20,000 with --quick) built through the LogStore from synthetic
  *   entries (not HTTP ingest), integrated and signed; on it:
  * - inclusionProofBytes: an inclusion proof's binary answer (?format=binary) at that size;
- * - proofsPerSec: inclusion proofs for random leaves served over HTTP (the binary answer;
- *   loopback, 8 clients in a worker thread; the gateway's one thread does the serving), beside
- *   the same clients on /v1/health (the HTTP stack's own ceiling on this machine) and on the
- *   JSON answer;
+ * - proofsPerSec: inclusion proofs for random leaves served over HTTP (the binary answer), as
+ *   a load generator in a process of its own gets them (httpload.mjs: 16 kept-alive loopback
+ *   connections, one request in flight on each; the gateway's one thread does the serving),
+ *   with the gateway's CPU time per proof (its process runs nothing else meanwhile), which says
+ *   what one core would serve whatever else the machine runs; beside it the same load on the
+ *   JSON answer and on /v1/health (the HTTP stack's own cost);
  * - auditLeavesPerSec: `fieldledger audit`'s log catch-up from nothing on that log over HTTP
  *   (checkpoint, entry bundles, the roots from the entries); the exports are not read (the
  *   synthetic entries have no blocks), their check is a verify of each chain.
@@ -17,6 +19,8 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
 import { startGateway } from "../gateway/server"
 import type { SqliteStore } from "../gateway/store"
@@ -58,34 +62,31 @@ async function buildLog(leaves: number, store: LogStore) {
     return (performance.now() - start) / 1000
 }
 
-const PROOF_CLIENT = `
-const { parentPort, workerData } = require("node:worker_threads")
-const { url, size, perClient, clients, path, json } = workerData
-let seed = 16
-const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648)
-Promise.all(Array.from({ length: clients }, async () => {
-    let bytes = 0
-    for (let i = 0; i < perClient; i++) {
-        const res = await fetch(url + (path || "/v1/log/proof/inclusion?" + (json ? "" : "format=binary&") + "index=" + (next() % size)))
-        const body = await res.arrayBuffer()
-        if (res.status !== 200) throw new Error("proof refused: " + res.status)
-        bytes += body.byteLength
-    }
-    return bytes
-})).then(b => parentPort.postMessage({ bytes: b.reduce((x, y) => x + y, 0) }), e => parentPort.postMessage({ error: String(e) }))
-`
+/** Keep-alive connections of the load generator, one request in flight on each. */
+const LOAD_CONNECTIONS = 16
 
-/** `path`: a fixed route instead of proofs (the HTTP stack's own ceiling, for comparison). */
-function proofClients(url: string, size: number, perClient: number, clients: number, path?: string, json = false): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const worker = new Worker(PROOF_CLIENT, { eval: true, workerData: { url, size, perClient, clients, path, json } })
-        worker.once("message", (m: { bytes?: number; error?: string }) => {
-            void worker.terminate()
-            if (m.error) reject(new Error(m.error))
-            else resolve(m.bytes)
-        })
-        worker.once("error", reject)
-    })
+/**
+ * `requests` GETs of `path` from httpload.mjs, in a process of its own; "{i}" in the path is a
+ * random leaf below `randomBelow`. The rate is the client's (requests over the seconds from its
+ * connecting to the last answer); the server's CPU is this process's over the run (the gateway
+ * is all this process runs meanwhile): its time per request gives what one core would serve.
+ */
+async function load(url: string, path: string, requests: number, randomBelow = 1): Promise<{ perSec: number; cpuPerRequestUs: number }> {
+    const port = Number(new URL(url).port)
+    const cpu = process.cpuUsage()
+    const child = spawn(process.execPath, [
+        fileURLToPath(new URL("./httpload.mjs", import.meta.url)),
+        JSON.stringify({ port, connections: LOAD_CONNECTIONS, requests, path, randomBelow }),
+    ])
+    let out = ""
+    let err = ""
+    child.stdout.on("data", d => (out += d))
+    child.stderr.on("data", d => (err += d))
+    const code = await new Promise<number>(resolve => child.once("close", resolve))
+    const used = process.cpuUsage(cpu)
+    if (code !== 0) throw new Error("the load generator failed: " + err.trim())
+    const r = JSON.parse(out) as { requests: number; seconds: number }
+    return { perSec: r.requests / r.seconds, cpuPerRequestUs: (used.user + used.system) / r.requests }
 }
 
 /** runAudit from nothing in a worker thread (auditworker.mjs); its own timing, after its modules loaded. */
@@ -129,18 +130,12 @@ export const tlog: BenchSection = {
             const proofBytes = (await proof.arrayBuffer()).byteLength
             const jsonBytes = (await (await fetch(gateway.url + "/v1/log/proof/inclusion?index=" + (leaves - 12345))).arrayBuffer())
                 .byteLength
-            const clients = 8
-            const perClient = quick ? 250 : 2500
-            await proofClients(gateway.url, cp.size, 50, clients) // warm-up
-            start = performance.now()
-            await proofClients(gateway.url, cp.size, perClient, clients)
-            const proofsPerSec = (clients * perClient) / ((performance.now() - start) / 1000)
-            start = performance.now()
-            await proofClients(gateway.url, cp.size, perClient, clients, undefined, true)
-            const jsonPerSec = (clients * perClient) / ((performance.now() - start) / 1000)
-            start = performance.now()
-            await proofClients(gateway.url, cp.size, perClient, clients, "/v1/health")
-            const healthPerSec = (clients * perClient) / ((performance.now() - start) / 1000)
+            const requests = quick ? 4000 : 40000
+            const proofPath = "/v1/log/proof/inclusion?format=binary&index={i}"
+            await load(gateway.url, proofPath, 400, cp.size) // warm-up: the code paths (the tile cache stays mostly cold)
+            const proofs = await load(gateway.url, proofPath, requests, cp.size)
+            const json = await load(gateway.url, "/v1/log/proof/inclusion?index={i}", requests, cp.size)
+            const health = await load(gateway.url, "/v1/health", requests)
             const audited = await auditInWorker(gateway.url)
             const auditSeconds = audited.seconds
             if (audited.size !== leaves) throw new Error("the audit stopped at " + audited.size)
@@ -151,13 +146,13 @@ export const tlog: BenchSection = {
                     `  ingest with the log / without (same run, ${overhead.blocks} blocks, best of 2 each): ${f(overhead.withLog)} / ${f(overhead.without)} blocks/s = ${(overhead.withLog / overhead.without).toFixed(2)}x (logAppendOverhead; goal >= 0.8)`,
                     `  a log of ${f(leaves)} leaves: appended through the LogStore in ${appendSeconds.toFixed(1)} s, integrated (tiles) and signed in ${integrateSeconds.toFixed(1)} s`,
                     `  inclusion proof at ${f(leaves)} leaves: ${proofBytes} B binary (inclusionProofBytes; goal <= 700), ${jsonBytes} B as JSON with the entry`,
-                    `  inclusion proofs served over HTTP, random leaves, 8 clients: ${f(proofsPerSec)}/s (proofsPerSec, binary; goal >= 5,000); as JSON with the entry ${f(jsonPerSec)}/s; the same clients on /v1/health: ${f(healthPerSec)}/s`,
+                    `  inclusion proofs served over HTTP, random leaves, ${LOAD_CONNECTIONS} keep-alive connections: ${f(proofs.perSec)}/s (proofsPerSec, binary; goal >= 5,000), the gateway's CPU ${proofs.cpuPerRequestUs.toFixed(0)} us a proof (${f(1e6 / proofs.cpuPerRequestUs)}/s a core); as JSON with the entry ${f(json.perSec)}/s (${json.cpuPerRequestUs.toFixed(0)} us); /v1/health ${f(health.perSec)}/s (${health.cpuPerRequestUs.toFixed(0)} us)`,
                     `  audit catching up on the whole log from nothing: ${auditSeconds.toFixed(1)} s, ${f(auditLeavesPerSec)} leaves/s (auditLeavesPerSec; goal >= 100,000; exports not read)`,
                 ],
                 figures: {
                     logAppendOverhead: Math.round((overhead.withLog / overhead.without) * 100) / 100,
                     inclusionProofBytes: proofBytes,
-                    proofsPerSec: Math.round(proofsPerSec),
+                    proofsPerSec: Math.round(proofs.perSec),
                     auditLeavesPerSec: Math.round(auditLeavesPerSec),
                 },
             }

@@ -21,7 +21,9 @@ import { createRequire } from "node:module"
 import { extname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { DEVICE_ID_TEXT, isDeviceIdHex } from "../../src/lib/codec/hexids"
+import { INTERNAL_READ_ENV, Reader, readerOf, stillValid, visible } from "../gateway/readauth"
 import type { GapView } from "../gateway/service"
+import type { ReadTokenStore } from "../gateway/tokens"
 
 /** The base staleness threshold: `fieldledger gateway --stale-after` changes it. */
 export const DEFAULT_STALE_AFTER_MS = 15 * 60 * 1000
@@ -39,6 +41,8 @@ export interface DashboardOptions {
     pollMs?: number
     /** Clock in unix milliseconds (tests fix it). */
     now?: () => number
+    /** The read tokens: a stream asks again on each message whether its token still stands. */
+    tokens?: ReadTokenStore
 }
 
 /** A gap record as GET /v1/devices/:id/gaps gives it. */
@@ -55,7 +59,7 @@ const TYPES: Record<string, string> = {
  */
 const SECURITY_HEADERS = {
     "content-security-policy":
-        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     "cache-control": "no-cache",
@@ -72,7 +76,8 @@ function loadAssets(dir: string, names?: string[]): Map<string, { body: string; 
 }
 
 async function readJson(app: Hono, path: string): Promise<any> {
-    const res = await app.request(path)
+    // The gateway's own request (readauth.ts): it reads everything; what goes out is filtered per reader.
+    const res = await app.request(path, undefined, INTERNAL_READ_ENV)
     if (!res.ok) throw new Error("GET " + path + " answered " + res.status)
     return res.json()
 }
@@ -82,8 +87,9 @@ export function registerDashboard(app: Hono, options: DashboardOptions = {}): vo
     servePage(app)
     const gapsOf = gapReader(app)
     const fleet = fleetReader(app, gapsOf, { staleAfterMs: options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS, now: options.now ?? Date.now })
-    app.get("/dashboard/api/fleet", async c => c.json(await fleet()))
-    serveFleetStream(app, fleetPoller(fleet, { pollMs: options.pollMs ?? 1000, heartbeatMs: options.heartbeatMs ?? 30000 }))
+    const heartbeatMs = options.heartbeatMs ?? 30000
+    app.get("/dashboard/api/fleet", async c => c.json(forReader(readerOf(c), await fleet())))
+    serveFleetStream(app, fleetPoller(fleet, { pollMs: options.pollMs ?? 1000, heartbeatMs }), { heartbeatMs, tokens: options.tokens })
     serveGaps(app, gapsOf)
 }
 
@@ -135,6 +141,11 @@ function fleetReader(app: Hono, gapsOf: GapsOf, o: { staleAfterMs: number; now: 
         const log = (await readJson(app, "/v1/log")).checkpoint
         return { now: o.now(), staleAfterMs: o.staleAfterMs, devices, log }
     }
+}
+
+/** The fleet as one reader may see it (a token limited to some devices sees those only). */
+function forReader(reader: Reader | undefined, payload: FleetPayload): FleetPayload {
+    return { ...payload, devices: visible(reader, payload.devices) }
 }
 
 function lossesByReason(gaps: GapRecord[]): { reason: string; records: number; lostReadings: number }[] {
@@ -202,22 +213,47 @@ function fleetPoller(fleet: () => Promise<FleetPayload>, o: { pollMs: number; he
     }
 }
 
-/** GET /dashboard/api/stream: the fleet as server-sent events, one "fleet" message per change. */
-function serveFleetStream(app: Hono, poller: FleetPoller) {
-    app.get("/dashboard/api/stream", c =>
-        streamSSE(c, async stream => {
+/**
+ * GET /dashboard/api/stream: the fleet as server-sent events, one "fleet" message per change of
+ * what this reader sees (a change to another device is no news to a limited token), or after
+ * heartbeatMs. Before each message the reader's token is checked again: once it is revoked the
+ * stream sends "signed-out" and ends.
+ */
+function serveFleetStream(app: Hono, poller: FleetPoller, o: { heartbeatMs: number; tokens?: ReadTokenStore }) {
+    app.get("/dashboard/api/stream", c => {
+        const reader = readerOf(c)
+        return streamSSE(c, async stream => {
             let id = 0
+            let last: { signature: string; sentAt: number } | undefined
+            let end = () => {}
             const closed = new Promise<void>(resolve => {
+                end = resolve
                 stream.onAbort(resolve)
                 if (stream.aborted) resolve()
             })
+            let sending = Promise.resolve()
+            const send = async (payload: FleetPayload) => {
+                const mine = forReader(reader, payload)
+                // Everything but the clock decides whether this is news (the devices, and whatever else the payload carries).
+                const { now: _now, ...content } = mine
+                const signature = JSON.stringify(content)
+                const since = last ? mine.now - last.sentAt : Infinity
+                if (last && last.signature === signature && since >= 0 && since < o.heartbeatMs) return
+                if (reader && o.tokens && !(await stillValid(o.tokens, reader))) {
+                    await stream.writeSSE({ event: "signed-out", data: "{}", id: String(++id) }).catch(() => {})
+                    end()
+                    return
+                }
+                last = { signature, sentAt: mine.now }
+                await stream.writeSSE({ event: "fleet", data: JSON.stringify(mine), id: String(++id) }).catch(() => {})
+            }
             const unsubscribe = await poller.subscribe(payload => {
-                stream.writeSSE({ event: "fleet", data: JSON.stringify(payload), id: String(++id) }).catch(() => {})
+                sending = sending.then(() => send(payload)).catch(() => {})
             })
             await closed
             unsubscribe()
         })
-    )
+    })
 }
 
 /** GET /dashboard/api/devices/:id/gaps: the device's gap records (the device view's table and plot bands). */
@@ -225,7 +261,7 @@ function serveGaps(app: Hono, gapsOf: GapsOf) {
     app.get("/dashboard/api/devices/:id/gaps", async c => {
         const id = c.req.param("id")
         if (!isDeviceIdHex(id)) return c.json({ error: "bad-request", message: "a device id is " + DEVICE_ID_TEXT }, 400)
-        const device = await app.request("/v1/devices/" + id)
+        const device = await app.request("/v1/devices/" + id, undefined, INTERNAL_READ_ENV)
         if (!device.ok) return c.json(await device.json(), device.status as 404)
         return c.json({ deviceId: id, gaps: await gapsOf(id, (await device.json()).head) })
     })

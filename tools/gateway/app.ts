@@ -9,13 +9,17 @@ import { MAX_BATCH_BYTES } from "../../src/lib/sync/syncwire"
 import { registerDashboard } from "../dashboard/routes"
 import { adminRoutes } from "./adminroutes"
 import { echo, HttpError } from "./errors"
+import { readAccess, readerOf, seesAll, visible } from "./readauth"
 import { GatewayService } from "./service"
+import { registerSignIn, signInPage } from "./signin"
 import { registerLogRoutes } from "./tlog/logroutes"
 
 export interface GatewayAppOptions {
     service: GatewayService
-    /** Bearer token for admin routes; undefined: admin routes answer 401 (none configured). */
+    /** Bearer token for admin routes; undefined: admin routes answer 401 (none configured). It also reads (readauth.ts). */
     adminToken?: string
+    /** Reads open to anyone, without a read token (`fieldledger gateway --public-read`; readauth.ts). */
+    publicRead?: boolean
     /** Where unexpected errors are logged (default console.error). */
     log?: (message: string) => void
     /** The dashboard's base staleness threshold (DashboardOptions.staleAfterMs; default 15 min). */
@@ -129,11 +133,27 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     })
     app.notFound(c => c.json({ error: "not-found", message: "no route " + echo(c.req.method + " " + c.req.path) }, 404))
 
-    app.get("/v1/health", async c => c.json(await service.health()))
+    // Reading needs a credential unless readauth.ts says otherwise: first, before every route.
+    app.use(
+        "*",
+        readAccess({
+            tokens: service.store.tokens,
+            adminToken: options.adminToken,
+            publicRead: options.publicRead,
+            signInPage: c => signInPage({ next: c.req.path, status: 401 }),
+        })
+    )
+    registerSignIn(app, service.store.tokens)
+
+    app.get("/v1/health", async c => {
+        const health = await service.health()
+        // Public; how many devices there are only to a reader of them all.
+        return c.json(seesAll(readerOf(c)) ? health : { ok: health.ok })
+    })
     registerLogRoutes(app, service)
     app.route("/v1", adminRoutes(service, options.adminToken))
 
-    app.get("/v1/devices", async c => c.json({ devices: await service.fleet() }))
+    app.get("/v1/devices", async c => c.json({ devices: visible(readerOf(c), await service.fleet()) }))
     app.get("/v1/devices/:id", async c => c.json(await service.deviceDetail(c.req.param("id"))))
 
     app.post(syncPath(":id"), async c => {
@@ -175,7 +195,12 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
 
     app.get("/v1/devices/:id/events", async c => c.json({ deviceId: c.req.param("id"), events: await service.events(c.req.param("id")) }))
     app.get("/v1/devices/:id/gaps", async c => c.json({ deviceId: c.req.param("id"), gaps: await service.gaps(c.req.param("id")) }))
-    registerDashboard(app, { staleAfterMs: options.staleAfterMs, heartbeatMs: options.heartbeatMs, now: options.now })
+    registerDashboard(app, {
+        staleAfterMs: options.staleAfterMs,
+        heartbeatMs: options.heartbeatMs,
+        now: options.now,
+        tokens: service.store.tokens,
+    })
 
     return app
 }

@@ -39,6 +39,8 @@ import type { BlockTimeRow } from "./cadence"
 import { DECLARED_TO_SQL } from "./gapindex"
 import { PG_LOG_MIGRATION, PgLogStore } from "./tlog/pglogstore"
 import { RECORD_CHECKPOINT } from "../../src/lib/codec/format"
+import type { ReadTokenStore } from "./tokens"
+import { PG_READ_TOKENS, pgReadTokens } from "./tokenstore"
 
 /** Each entry moves the schema from version i to i + 1 (as MIGRATIONS in store.ts). */
 export const PG_MIGRATIONS: readonly string[] = [
@@ -137,6 +139,8 @@ export const PG_MIGRATIONS: readonly string[] = [
         dropped INTEGER NOT NULL DEFAULT 0,
         broken TEXT
      );`,
+    // Read tokens (tokens.ts, tokenstore.ts).
+    PG_READ_TOKENS,
 ]
 
 /** The advisory lock key under which a gateway migrates (any constant no other lock uses). */
@@ -200,12 +204,14 @@ export function pgPool(url: string, max = POOL_SIZE): pg.Pool {
 
 export class PgStore implements GatewayStore {
     readonly kind = "postgres"
+    readonly tokens: ReadTokenStore
 
     /** The transparency log's tables in this database: each batch's blocks get their leaves in its transaction. */
     readonly log: PgLogStore
 
     private constructor(readonly pool: pg.Pool) {
         this.log = new PgLogStore(pool)
+        this.tokens = pgReadTokens(pool)
     }
 
     /** Connects to `url` and migrates the database. */

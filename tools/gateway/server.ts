@@ -18,6 +18,8 @@ export interface GatewayOptions {
     port?: number
     /** Admin bearer token; without one the admin routes answer 401. */
     adminToken?: string
+    /** Reads open to anyone, no read token needed (readauth.ts). */
+    publicRead?: boolean
     /** 32-byte master key sealing the device keys at rest. */
     masterKey: Buffer
     log?: (message: string) => void
@@ -84,6 +86,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const app = createGatewayApp({
         service,
         adminToken: options.adminToken,
+        publicRead: options.publicRead,
         log: options.log,
         staleAfterMs: options.staleAfterMs,
         heartbeatMs: options.heartbeatMs,

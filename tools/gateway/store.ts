@@ -16,6 +16,8 @@ import type { BlockTimeRow } from "./cadence"
 import { createGapIndex, DECLARED_TO_SQL, GapIndexEntry, INSERT_GAP_SQL } from "./gapindex"
 import type { LogStore } from "./tlog/logstore"
 import { LOG_MIGRATION, SqliteLogStore } from "./tlog/sqlitelogstore"
+import type { ReadTokenStore } from "./tokens"
+import { SQLITE_READ_TOKENS, sqliteReadTokens } from "./tokenstore"
 
 /**
  * Security events aggregated: an event repeated (same kind, seq and block) counts up and moves
@@ -125,6 +127,8 @@ CREATE TABLE succession_blocks (
     // The transparency log (tlog/sqlitelogstore.ts). Blocks stored before it have no leaves.
     LOG_MIGRATION,
     SIGNING_KEYS_TABLE,
+    // Read tokens (tokens.ts, tokenstore.ts).
+    SQLITE_READ_TOKENS,
 ]
 
 export interface DeviceRecord {
@@ -279,6 +283,8 @@ export interface GatewayStore {
     readonly log: LogStore
     /** "sqlite" or "postgres": for messages only, nothing may branch on it. */
     readonly kind: string
+    /** The read tokens (tokens.ts): in the database, so every gateway on it takes them. */
+    readonly tokens: ReadTokenStore
     close(): Promise<void>
     metaGet(key: string): Promise<Buffer | undefined>
     /** Stores `value` under `key` unless one is there; returns the value stored (first writer wins). */
@@ -408,6 +414,7 @@ export function migrateDatabase(db: Database.Database, target = MIGRATIONS.lengt
 export class SqliteStore implements GatewayStore {
     readonly kind = "sqlite"
     readonly db: Database.Database
+    readonly tokens: ReadTokenStore
     private readonly stmts: Record<string, Database.Statement>
     /** The write queue: the tail of the last write or transaction. */
     private queue: Promise<unknown> = Promise.resolve()
@@ -474,6 +481,7 @@ export class SqliteStore implements GatewayStore {
             metaInit: db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)`),
         }
         this.log = new SqliteLogStore(db)
+        this.tokens = sqliteReadTokens(db, write => this.serial(write))
     }
 
     async close() {

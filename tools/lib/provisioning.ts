@@ -345,6 +345,8 @@ export type FetchLike = (
 export interface GatewayTarget {
     url: string
     adminToken?: string
+    /** A read token (reads only; docs/API.md, "Access"): used when no admin token is given. */
+    readToken?: string
     fetch?: FetchLike
     timeoutMs?: number
 }
@@ -354,7 +356,8 @@ export type RegisterOutcome = "registered" | "already-registered" | "succeeded"
 async function call(target: GatewayTarget, method: string, path: string, body?: unknown): Promise<{ status: number; doc: any }> {
     const f = target.fetch ?? (globalThis.fetch as unknown as FetchLike)
     const headers: Record<string, string> = { accept: "application/json" }
-    if (target.adminToken) headers.authorization = "Bearer " + target.adminToken
+    const token = target.adminToken ?? target.readToken
+    if (token) headers.authorization = "Bearer " + token
     if (body !== undefined) headers["content-type"] = "application/json"
     let res
     try {
@@ -379,6 +382,12 @@ async function call(target: GatewayTarget, method: string, path: string, body?: 
     } catch {
         doc = undefined
     }
+    if (res.status === 401 && !target.adminToken)
+        throw new ProvisionError(
+            "no-token",
+            "the gateway needs a token to answer " + method + " " + path + (target.readToken ? ": it refused the read token" : ""),
+            "set FL_READ_TOKEN to a read token ('fieldledger gateway token create --read' on the gateway) or FL_ADMIN_TOKEN to the admin token"
+        )
     if (res.status === 401)
         throw new ProvisionError(
             "bad-token",
@@ -453,7 +462,7 @@ export interface GatewayView {
     signing?: { fingerprint: string; signedTo: number | null } | null
 }
 
-/** What the gateway knows of a device (GET /v1/devices/:id; no token needed). */
+/** What the gateway knows of a device (GET /v1/devices/:id; a read token or the admin token). */
 export async function gatewayView(target: GatewayTarget, deviceId: string): Promise<GatewayView> {
     const { status, doc } = await call(target, "GET", devicePath(deviceId))
     if (status === 404) return { known: false }

@@ -17,6 +17,9 @@ import { Ledger } from "../../../src/lib/ledger/ledger"
 import { encodeBatch } from "../../../src/lib/sync/syncwire"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { RunningGateway, startGateway } from "../../../tools/gateway/server"
+import { createReadToken } from "../../../tools/gateway/tokencli"
+import { READ_COOKIE } from "../../../tools/gateway/readauth"
+import { dashboardLink } from "../../../tools/start"
 import { logIdentity } from "../../../tools/gateway/tlog/logkey"
 import { buildChain, CHANNELS, DEVICE_ID, hourlyChain, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
 import { buildSignedChain } from "../helpers/signedchains"
@@ -88,6 +91,10 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     const healthy = timedChain(OTHER_DEVICE_ID, testKey(0x33), 24)
     /** The gateway's clock: the real one unless a device's sync is set in the past. */
     let clockOffset = 0
+    /** The read token the browser signs in with (reads need one: docs/API.md, "Access"). */
+    let token: string
+    /** A read of the API from this process, with the token. */
+    const read = (path: string) => fetch(gw.url + path, { headers: { authorization: "Bearer " + token } })
 
     beforeAll(async () => {
         dir = mkdtempSync(join(tmpdir(), "fieldledger-dashboard-"))
@@ -140,6 +147,11 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         })
         page = context.pages()[0] ?? (await context.newPage())
         mkdirSync(SCREENSHOTS, { recursive: true })
+        // Signed in as `fieldledger start` does it: its link sets the cookie and drops the token from the address.
+        token = (await createReadToken(gw.service.store, { label: "dashboard test" })).token
+        const landed = await page.goto(dashboardLink(gw.url, token))
+        expect(landed?.status()).toBe(200)
+        expect(page.url()).toBe(gw.url + "/")
     })
 
     afterAll(async () => {
@@ -261,7 +273,7 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         expect(await page.locator(`tr.block[data-seq="${head.seq}"]`).textContent()).toContain(toHex(head.hash).slice(0, 16))
         expect(await page.locator('tr.block[data-seq="1"] .status').textContent()).toContain("fork")
         const href = await page.locator("#export-link").getAttribute("href")
-        const exported = await (await fetch(gw.url + href)).json()
+        const exported = await (await read(href!)).json()
         expect(exported.blocks.length).toBe(alarm.blocks.length)
     })
 
@@ -357,16 +369,67 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     })
 
     it("serves only its own files and uPlot, with a content security policy", async () => {
-        const res = await fetch(gw.url + "/dashboard/app.js")
+        const res = await read("/dashboard/app.js")
         expect(res.headers.get("content-security-policy")).toContain("script-src 'self'")
-        expect((await fetch(gw.url + "/dashboard/vendor/uPlot.esm.js")).status).toBe(200)
+        expect((await read("/dashboard/vendor/uPlot.esm.js")).status).toBe(200)
         for (const path of [
             "/dashboard/..%2Froutes.ts",
             "/dashboard/vendor/uPlot.cjs.js",
             "/dashboard/index.html",
             "/devices/zz/../../package.json",
         ])
-            expect((await fetch(gw.url + path)).status, path).toBe(404)
-        expect((await fetch(gw.url + "/dashboard/api/devices/nothex/gaps")).status).toBe(400)
+            expect((await read(path)).status, path).toBe(404)
+        expect((await read("/dashboard/api/devices/nothex/gaps")).status).toBe(400)
+    })
+
+    it("keeps the token in a cookie scripts cannot read: HttpOnly, SameSite=Strict, Path=/, not Secure over http", async () => {
+        const cookies = (await context.cookies(gw.url)).filter(c => c.name === READ_COOKIE)
+        expect(cookies).toHaveLength(1)
+        expect(cookies[0]).toMatchObject({ value: token, httpOnly: true, sameSite: "Strict", path: "/", secure: false })
+        await page.goto(gw.url + "/")
+        expect(await page.evaluate(() => document.cookie)).not.toContain(READ_COOKIE)
+        await expect.poll(() => page.locator("#who").textContent(), { timeout: 20000 }).toBe("read token dashboard test")
+    })
+
+    it("signs out: the cookie is gone, the dashboard asks for a token again and its API answers 401", async () => {
+        await page.goto(gw.url + "/devices/" + toHex(OTHER_DEVICE_ID))
+        await page.locator("#signout button").click()
+        await page.waitForURL(gw.url + "/signin")
+        expect((await context.cookies(gw.url)).filter(c => c.name === READ_COOKIE)).toEqual([])
+        const again = await page.goto(gw.url + "/")
+        expect(again?.status()).toBe(401)
+        expect(await page.locator("form[action='/signin'] input[name=token]").count()).toBe(1)
+        expect(await page.locator("tr.device").count()).toBe(0)
+        // The browser's own requests (its cookie jar, now without the token) are refused.
+        expect((await context.request.get(gw.url + "/dashboard/api/fleet")).status()).toBe(401)
+    })
+
+    it("signs in through the form and comes back to the page it asked for, with the fleet", async () => {
+        const asked = await page.goto(gw.url + "/devices/" + toHex(OTHER_DEVICE_ID))
+        expect(asked?.status()).toBe(401)
+        await page.locator("input[name=token]").fill("flr_" + "A".repeat(43))
+        await page.locator("button[type=submit]").click()
+        await page.locator("[role=alert]").waitFor()
+        expect(await page.locator("[role=alert]").textContent()).toContain("not a valid read token")
+        await page.locator("input[name=token]").fill(token)
+        await page.locator("button[type=submit]").click()
+        await page.waitForURL(gw.url + "/devices/" + toHex(OTHER_DEVICE_ID))
+        await page.goto(gw.url + "/")
+        const fleet = (await (await read("/v1/devices")).json()).devices.length
+        await page
+            .locator("tr.device")
+            .nth(fleet - 1)
+            .waitFor()
+        expect(await page.locator("tr.device").count()).toBe(fleet)
+        expect((await context.request.get(gw.url + "/dashboard/api/fleet")).status()).toBe(200)
+    })
+
+    it("goes back to the sign-in form when its token is revoked while the page is open", async () => {
+        const { token: short, id } = await createReadToken(gw.service.store, { label: "short-lived" })
+        await page.goto(gw.url + "/signin?token=" + short)
+        await page.locator("tr.device").first().waitFor()
+        await gw.service.store.tokens.revoke(id, Date.now())
+        // The stream asks again before each message (a heartbeat every 500 ms here) and ends; the page signs in again.
+        await page.waitForURL(/\/signin\?next=/, { timeout: 20000 })
     })
 })

@@ -207,12 +207,16 @@ describe("device to gateway sync through network faults", () => {
         expect(sealedSeqs).toEqual(sealedSeqs.map((_, i) => i))
         const sealedReadings = [...run.sealed.values()].reduce((n, b) => n + (decodeBlock(b).readings?.length ?? 0), 0)
 
-        const detail = await (await fetch(gateway.url("/v1/devices/" + DEVICE_ID))).json()
+        const detail = await (
+            await fetch(gateway.url("/v1/devices/" + DEVICE_ID), { headers: { authorization: "Bearer " + ADMIN_TOKEN } })
+        ).json()
         expect(detail.head.seq).toBe(sealedSeqs.length - 1)
         expect(detail.blocks).toBe(sealedSeqs.length)
         expect(detail.readings).toBe(sealedReadings)
 
-        const exportText = await (await fetch(gateway.url("/v1/devices/" + DEVICE_ID + "/export"))).text()
+        const exportText = await (
+            await fetch(gateway.url("/v1/devices/" + DEVICE_ID + "/export"), { headers: { authorization: "Bearer " + ADMIN_TOKEN } })
+        ).text()
         const exported = JSON.parse(exportText).blocks as string[]
         expect(exported).toEqual(sealedSeqs.map(s => run.sealed.get(s)!.toString("hex")))
         const file = join(dir, "export.json")

@@ -13,7 +13,20 @@ import { GatewayService } from "../../../tools/gateway/service"
 import { SqliteStore } from "../../../tools/gateway/store"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, CHANNELS, DEVICE_ID, testKey } from "../helpers/chains"
-import { ADMIN_TOKEN, batch, get, ID, MASTER_KEY, NOW, openGateway, post, registerTestDevice, removeDir, TestGateway } from "./helpers"
+import {
+    ADMIN_TOKEN,
+    batch,
+    get,
+    ID,
+    MASTER_KEY,
+    NOW,
+    openGateway,
+    post,
+    readHeaders,
+    registerTestDevice,
+    removeDir,
+    TestGateway,
+} from "./helpers"
 
 const chain = buildChain(nodeCrypto, { dataBlocks: 2 })
 const NEW_KEY = testKey(0x77)
@@ -78,8 +91,13 @@ describe("admin routes", () => {
         expect((await succession(body, null, "00000000000000ff")).status).toBe(401)
     })
 
+    test("GET /v1/health stays open, without the device count", async () => {
+        const r = await gw.app.request("/v1/health")
+        expect(r.status).toBe(200)
+        expect(await r.json()).toEqual({ ok: true })
+    })
+
     test.each([
-        "/v1/health",
         "/v1/devices",
         "/v1/devices/" + ID,
         "/v1/devices/" + ID + "/blocks",
@@ -89,8 +107,10 @@ describe("admin routes", () => {
         "/v1/devices/" + ID + "/gaps",
         "/dashboard/api/fleet",
         "/",
-    ])("GET %s stays open: no token needed", async path => {
-        expect((await gw.app.request(path)).status).toBe(200)
+    ])("GET %s needs a read credential: 401 without, 200 with a read token or the admin token", async path => {
+        expect((await gw.app.request(path)).status).toBe(401)
+        expect((await gw.app.request(path, { headers: readHeaders(gw) })).status).toBe(200)
+        expect((await gw.app.request(path, { headers: { authorization: "Bearer " + ADMIN_TOKEN } })).status).toBe(200)
     })
 
     test("a device's sync needs no token", async () => {

@@ -9,6 +9,7 @@ import { createGatewayApp } from "../../../tools/gateway/app"
 import { GatewayService } from "../../../tools/gateway/service"
 import { SqliteStore } from "../../../tools/gateway/store"
 import { nodeCrypto } from "../../../tools/lib/crypto"
+import { createReadToken } from "../../../tools/gateway/tokencli"
 import { buildChain, DEVICE_ID, testKey } from "../helpers/chains"
 
 export const ADMIN_TOKEN = "test-admin-token"
@@ -23,7 +24,14 @@ export interface TestGateway {
     store: SqliteStore
     service: GatewayService
     app: ReturnType<typeof createGatewayApp>
+    /** A read token of every device, created with the gateway: get() sends it. */
+    readToken: string
     close(): Promise<void>
+}
+
+/** The headers of a read with the gateway's read token (docs/API.md, "Access"). */
+export function readHeaders(gw: { readToken: string }, headers: Record<string, string> = {}): Record<string, string> {
+    return { authorization: "Bearer " + gw.readToken, ...headers }
 }
 
 /** `now` is the service's and the dashboard's clock (fixed at NOW unless a test moves it). */
@@ -36,7 +44,8 @@ export async function openGateway(
     const store = new SqliteStore(dbPath)
     const service = await GatewayService.open({ store, masterKey, now })
     const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {}, now })
-    return { dir, dbPath, store, service, app, close: () => store.close() }
+    const { token: readToken } = await createReadToken(store, { label: "test" })
+    return { dir, dbPath, store, service, app, readToken, close: () => store.close() }
 }
 
 export function removeDir(dir: string) {
@@ -64,8 +73,9 @@ export async function post(gw: TestGateway, body: Buffer, path = "/v1/devices/" 
     return { status: res.status, body: JSON.parse(text), bytes: text.length }
 }
 
+/** A read with the gateway's read token. */
 export async function get(gw: TestGateway, path: string) {
-    const res = await gw.app.request(path)
+    const res = await gw.app.request(path, { headers: readHeaders(gw) })
     const text = await res.text()
     return {
         status: res.status,

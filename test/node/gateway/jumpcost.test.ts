@@ -15,6 +15,7 @@ import { SqliteStore } from "../../../tools/gateway/store"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, testKey } from "../helpers/chains"
 import { ADMIN_TOKEN, batch, ID, MASTER_KEY, NOW, post, TestGateway } from "./helpers"
+import { createReadToken } from "../../../tools/gateway/tokencli"
 
 let hmacCalls = 0
 const counting: LedgerCrypto = {
@@ -75,7 +76,7 @@ beforeEach(async () => {
     const store = new SqliteStore(dir)
     const service = await GatewayService.open({ store, masterKey: MASTER_KEY, crypto: counting, now: () => NOW })
     const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {} })
-    gw = { dir, dbPath: dir, store, service, app, close: () => store.close() }
+    gw = { dir, dbPath: dir, store, service, app, readToken: (await createReadToken(store, {})).token, close: () => store.close() }
     await service.register({ deviceId: ID, key0: testKey().toString("hex") })
     let ack
     for (let i = 0; i < chain.blocks.length; i += 200) ack = (await post(gw, batch(chain.blocks.slice(i, i + 200)))).body.ack

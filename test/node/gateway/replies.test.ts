@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest"
 import { echo, MAX_ECHO_CHARS } from "../../../tools/gateway/errors"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, testKey } from "../helpers/chains"
-import { ADMIN_TOKEN, batch, gatewayPerTest, ID, NONCE, post } from "./helpers"
+import { ADMIN_TOKEN, batch, gatewayPerTest, ID, NONCE, post, readHeaders } from "./helpers"
 
 const chain = buildChain(nodeCrypto, { dataBlocks: 2 })
 const LONG = "a".repeat(10240)
@@ -31,12 +31,12 @@ describe("replies quote at most MAX_ECHO_CHARS of what was sent", () => {
     })
 
     const routes: [string, () => Response | Promise<Response>][] = [
-        ["GET /v1/devices/<10 KB id>", () => gw.app.request("/v1/devices/" + LONG)],
-        ["GET .../blocks", () => gw.app.request("/v1/devices/" + LONG + "/blocks")],
-        ["GET .../readings", () => gw.app.request("/v1/devices/" + LONG + "/readings")],
-        ["GET .../export", () => gw.app.request("/v1/devices/" + LONG + "/export")],
-        ["GET .../events", () => gw.app.request("/v1/devices/" + LONG + "/events")],
-        ["GET .../gaps", () => gw.app.request("/v1/devices/" + LONG + "/gaps")],
+        ["GET /v1/devices/<10 KB id>", () => gw.app.request("/v1/devices/" + LONG, { headers: readHeaders(gw) })],
+        ["GET .../blocks", () => gw.app.request("/v1/devices/" + LONG + "/blocks", { headers: readHeaders(gw) })],
+        ["GET .../readings", () => gw.app.request("/v1/devices/" + LONG + "/readings", { headers: readHeaders(gw) })],
+        ["GET .../export", () => gw.app.request("/v1/devices/" + LONG + "/export", { headers: readHeaders(gw) })],
+        ["GET .../events", () => gw.app.request("/v1/devices/" + LONG + "/events", { headers: readHeaders(gw) })],
+        ["GET .../gaps", () => gw.app.request("/v1/devices/" + LONG + "/gaps", { headers: readHeaders(gw) })],
         [
             "POST .../blocks",
             () =>
@@ -54,8 +54,11 @@ describe("replies quote at most MAX_ECHO_CHARS of what was sent", () => {
                     genesis: chain.blocks[0].bytes.toString("hex"),
                 }),
         ],
-        ["an unknown route", () => gw.app.request("/v2/" + LONG)],
-        ["GET /dashboard/api/devices/<10 KB id>/gaps", () => gw.app.request("/dashboard/api/devices/" + LONG + "/gaps")],
+        ["an unknown route", () => gw.app.request("/v2/" + LONG, { headers: readHeaders(gw) })],
+        [
+            "GET /dashboard/api/devices/<10 KB id>/gaps",
+            () => gw.app.request("/dashboard/api/devices/" + LONG + "/gaps", { headers: readHeaders(gw) }),
+        ],
         ["POST /v1/devices with a 10 KB id", () => admin("/v1/devices", { deviceId: LONG, key0: testKey().toString("hex") })],
         [
             "POST /v1/devices with a 10 KB label",
@@ -68,7 +71,7 @@ describe("replies quote at most MAX_ECHO_CHARS of what was sent", () => {
                     r => new Response(JSON.stringify(r.body), { status: r.status })
                 ),
         ],
-        ["a 10 KB seq", () => gw.app.request("/v1/devices/" + ID + "/blocks?from=" + "9".repeat(10240))],
+        ["a 10 KB seq", () => gw.app.request("/v1/devices/" + ID + "/blocks?from=" + "9".repeat(10240), { headers: readHeaders(gw) })],
     ]
     test.each(routes)("%s: a reply under 1 KB", async (_, request) => {
         const r = await request()
@@ -94,7 +97,7 @@ describe("labels", () => {
     test("well-formed text outside the BMP is stored and read back as given", async () => {
         const label = "serre 🌱 n°2"
         expect((await admin("/v1/devices", { deviceId: "00000000000000aa", key0: testKey().toString("hex"), label })).status).toBe(201)
-        expect((await (await gw.app.request("/v1/devices/00000000000000aa")).json()).label).toBe(label)
+        expect((await (await gw.app.request("/v1/devices/00000000000000aa", { headers: readHeaders(gw) })).json()).label).toBe(label)
     })
 })
 

@@ -8,6 +8,7 @@ import { verifyChain } from "../../../src/lib/ledger/verify"
 import { nobleCrypto } from "../../../tools/lib/crypto"
 import { parseExport } from "../../../tools/lib/exportfile"
 import { RunningGateway, startGateway } from "../../../tools/gateway/server"
+import { createReadToken } from "../../../tools/gateway/tokencli"
 import { buildChain, DEVICE_ID, testKey } from "../helpers/chains"
 import { ADMIN_TOKEN, batch, ID, MASTER_KEY, NONCE, removeDir } from "./helpers"
 
@@ -44,7 +45,9 @@ test("registers a device, takes its chain over HTTP with a signed ack, and expor
         body: new Uint8Array(20000).fill(1),
     })
     expect(big.status).toBe(413)
-    const file = parseExport(await (await fetch(gateway.url + "/v1/devices/" + ID + "/export")).text())
+    const { token } = await createReadToken(gateway.service.store, { label: "server test" })
+    const exported = await fetch(gateway.url + "/v1/devices/" + ID + "/export", { headers: { authorization: "Bearer " + token } })
+    const file = parseExport(await exported.text())
     expect(
         verifyChain(nobleCrypto, file.blocks, { deviceId: DEVICE_ID, key0: testKey(), expectedHead: { seq: ack!.ack, hash: ack!.head } }).ok
     ).toBe(true)

@@ -10,7 +10,7 @@ import { MAX_BLOCKS_PER_REQUEST } from "../../../tools/gateway/service"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { formatExport, parseExport } from "../../../tools/lib/exportfile"
 import { buildChain, DEVICE_ID, testKey } from "../helpers/chains"
-import { batch, get, ID, openGateway, post, registerTestDevice, removeDir, TestGateway } from "./helpers"
+import { batch, get, ID, openGateway, post, readHeaders, registerTestDevice, removeDir, TestGateway } from "./helpers"
 
 const chain = buildChain(nodeCrypto, { dataBlocks: 3000, perBlock: 2, gap: false })
 
@@ -51,7 +51,7 @@ describe("streamed answers", () => {
         "%s reads the store only as far as the client has read",
         async path => {
             const seen = countRows()
-            const res = await gw.app.request("/v1/devices/" + ID + path)
+            const res = await gw.app.request("/v1/devices/" + ID + path, { headers: readHeaders(gw) })
             expect(res.status).toBe(200)
             const reader = res.body!.getReader()
             let pieces = 0
@@ -105,7 +105,7 @@ describe("streamed answers", () => {
         const rest = (await get(gw, "/v1/devices/" + ID + "/blocks?from=" + first.next)).body
         expect(rest.blocks.length).toBe(base + extra - MAX_BLOCKS_PER_REQUEST)
         expect(rest.next).toBeUndefined()
-        const csv = await gw.app.request("/v1/devices/" + ID + "/readings?format=csv&from=1")
+        const csv = await gw.app.request("/v1/devices/" + ID + "/readings?format=csv&from=1", { headers: readHeaders(gw) })
         expect(csv.headers.get("x-next-from")).toBe(String(1 + MAX_BLOCKS_PER_REQUEST))
         await csv.body!.cancel()
         expect((await get(gw, "/v1/devices/" + ID + "/blocks?limit=" + (MAX_BLOCKS_PER_REQUEST + 1))).status).toBe(400)

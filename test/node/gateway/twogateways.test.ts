@@ -19,6 +19,7 @@ import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, CHANNELS, DEVICE_ID, testKey } from "../helpers/chains"
 import { testPgDatabase } from "../helpers/pg"
 import { ADMIN_TOKEN, batch, ID, MASTER_KEY, NOW, post, removeDir, TestGateway } from "./helpers"
+import { createReadToken } from "../../../tools/gateway/tokencli"
 
 const backends = [
     {
@@ -41,7 +42,8 @@ const backends = [
 async function gateway(store: GatewayStore): Promise<TestGateway> {
     const service = await GatewayService.open({ store, masterKey: MASTER_KEY, now: () => NOW })
     const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {}, now: () => NOW })
-    return { dir: "", dbPath: "", store: store as SqliteStore, service, app, close: () => store.close() }
+    const { token: readToken } = await createReadToken(store, {})
+    return { dir: "", dbPath: "", store: store as SqliteStore, service, app, readToken, close: () => store.close() }
 }
 
 describe.each(backends)("two gateways on one database ($name)", backend => {

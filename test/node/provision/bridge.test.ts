@@ -76,7 +76,7 @@ describe("fieldledger bridge", () => {
         expect(result.ack!.ack).toBe(4)
         expect(store.backlogBlocks()).toBe(0)
         expect(store.currentHead().oldestSeq).toBe(5)
-        const view = await (await fetch(gw.url + "/v1/devices/" + FAKE_ID)).json()
+        const view = await (await fetch(gw.url + "/v1/devices/" + FAKE_ID, { headers: { authorization: "Bearer " + TOKEN } })).json()
         expect(view.head.seq).toBe(4)
         expect(view.securityEvents).toBe(0)
         // The device reported 5 held and forgot them on the ack: the gateway shows what it holds now.

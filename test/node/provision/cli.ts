@@ -42,7 +42,14 @@ export async function startSimulatedSetup(o: { deviceId: string; token: string; 
     const dir = mkdtempSync(join(tmpdir(), o.tempPrefix))
     const tokenFile = join(dir, "token")
     writeFileSync(tokenFile, o.token + "\n", { mode: 0o600 })
-    const gw = await startGateway({ db: join(dir, "gw.db"), port: 0, adminToken: o.token, masterKey: Buffer.alloc(32, o.masterKeyFill) })
+    // Reads open (--public-read): these suites are about provisioning, not about who reads.
+    const gw = await startGateway({
+        db: join(dir, "gw.db"),
+        port: 0,
+        adminToken: o.token,
+        masterKey: Buffer.alloc(32, o.masterKeyFill),
+        publicRead: true,
+    })
     const sim = new Simulator()
     const lines: string[] = []
     // Fresh flash only once the bus lock is ours: another suite's VM may be using the file until then.

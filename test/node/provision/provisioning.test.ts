@@ -12,6 +12,7 @@ import { deriveAckKey } from "../../../src/lib/sync/syncwire"
 import { verifyChain } from "../../../src/lib/ledger/verify"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { startGateway, RunningGateway } from "../../../tools/gateway/server"
+import { createReadToken } from "../../../tools/gateway/tokencli"
 import {
     addPendingRegistration,
     gatewayView,
@@ -235,8 +236,15 @@ describe("gateway registration", () => {
         expect(await registerWithGateway({ url: gw.url, adminToken: TOKEN }, r)).toBe("already-registered")
         const err = await registerWithGateway({ url: gw.url, adminToken: "wrong" }, r).catch(e => e)
         expect(err.code).toBe("bad-token")
-        expect((await gatewayView({ url: gw.url }, FAKE_ID)).known).toBe(true)
-        expect((await gatewayView({ url: gw.url }, "00000000000000ff")).known).toBe(false)
+        // What the gateway holds is a read: a read token or the admin token (docs/API.md, "Access").
+        const { token: readToken } = await createReadToken(gw.service.store, {})
+        expect((await gatewayView({ url: gw.url, readToken }, FAKE_ID)).known).toBe(true)
+        expect((await gatewayView({ url: gw.url, adminToken: TOKEN }, "00000000000000ff")).known).toBe(false)
+        expect(await gatewayView({ url: gw.url }, FAKE_ID).catch(e => e)).toMatchObject({ code: "no-token", hint: /FL_READ_TOKEN/ })
+        expect(await gatewayView({ url: gw.url, readToken: "flr_" + "A".repeat(43) }, FAKE_ID).catch(e => e)).toMatchObject({
+            code: "no-token",
+            message: /refused the read token/,
+        })
     })
 
     test("an unreachable gateway is gateway-unreachable", async () => {
@@ -260,7 +268,7 @@ describe("gateway registration", () => {
             FAKE_ID,
             Buffer.concat([Buffer.from([1]), Buffer.alloc(8), ...blocks.flatMap(b => [Buffer.from([b.bytes.length]), b.bytes])])
         )
-        const acked = (await gatewayView({ url: gw.url }, FAKE_ID)).ackedSeq!
+        const acked = (await gatewayView({ url: gw.url, adminToken: TOKEN }, FAKE_ID)).ackedSeq!
         expect(acked).toBeGreaterThan(0)
         // Re-provision (the gap record of the reboot is not at the gateway: a succession-gap event).
         const before = d.sealed.length
@@ -276,7 +284,7 @@ describe("gateway registration", () => {
             Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from([fresh[0].bytes.length]), fresh[0].bytes])
         )
         expect(reply.status).toBe(200)
-        expect((await gatewayView({ url: gw.url }, FAKE_ID)).ackedSeq).toBe(0)
+        expect((await gatewayView({ url: gw.url, adminToken: TOKEN }, FAKE_ID)).ackedSeq).toBe(0)
         const events = (await gw.service.events(FAKE_ID)).map(e => e.kind)
         expect(events).toContain("key-succession")
     })

@@ -64,12 +64,27 @@ async function checkpointOf(url: string, size: number): Promise<string> {
     throw new Error("no checkpoint of size " + size + " within 30 s; the last was:\n" + last)
 }
 
+/** The exports the audit reads need a read token (docs/API.md, "Access"): one, made on the gateway's database. */
+let token: string | undefined
+function auditEnv() {
+    token ??= spawnSync(
+        process.execPath,
+        [CLI, "gateway", "token", "create", "--read", "--label", "auditor", "--db", join(dir, "data", "g.db")],
+        {
+            env,
+            encoding: "utf8",
+        }
+    ).stdout.trim()
+    return { ...process.env, FL_READ_TOKEN: token }
+}
+
 function audit(url: string, vkey: string) {
     const r = spawnSync(
         process.execPath,
         [CLI, "audit", "--gateway", url, "--log-key", vkey, "--state", join(dir, "audit.json"), "--keys", join(dir, "keys"), "--json"],
         {
             encoding: "utf8",
+            env: auditEnv(),
         }
     )
     return { status: r.status, out: r.stdout.trim() ? JSON.parse(r.stdout) : undefined, stderr: r.stderr }
@@ -144,6 +159,7 @@ describe("fieldledger audit against the gateway process", () => {
             [CLI, "audit", "--gateway", gw.url, "--log-key", vkey, "--state", join(dir, "audit.json")],
             {
                 encoding: "utf8",
+                env: auditEnv(),
             }
         )
         expect(human.status, human.stderr).toBe(0)

@@ -162,9 +162,9 @@ describe("the gateway's log", () => {
             )
             .run(ID)
         const expected = gw.store.db.prepare("SELECT count(*) FROM blocks").pluck().get() as number
-        // Back to the schema before the log (and the migrations after it: the signing keys).
+        // Back to the schema before the log (and the migrations after it: the signing keys, the read tokens).
         gw.store.db.exec(
-            "DROP TABLE log_size; DROP TABLE log_integrated; DROP TABLE log_leaves; DROP TABLE log_tiles; DROP TABLE log_checkpoints; DROP TABLE signing_keys"
+            "DROP TABLE log_size; DROP TABLE log_integrated; DROP TABLE log_leaves; DROP TABLE log_tiles; DROP TABLE log_checkpoints; DROP TABLE signing_keys; DROP TABLE read_tokens"
         )
         gw.store.db.pragma("user_version = " + MIGRATIONS.indexOf(LOG_MIGRATION))
         const dir = gw.dir

@@ -9,6 +9,7 @@ import { logIdentity } from "../../../tools/gateway/tlog/logkey"
 import { AuditSource } from "../../../tools/lib/tlog/audit"
 import { tilePath } from "../../../tools/lib/tlog/tiles"
 import { ADMIN_TOKEN, MASTER_KEY, NOW, TestGateway } from "../gateway/helpers"
+import { createReadToken } from "../../../tools/gateway/tokencli"
 
 export const LOG_SEED = Buffer.alloc(32, 0x42)
 export const LOG = logIdentity(LOG_SEED, "fieldledger.test/log")
@@ -23,12 +24,14 @@ export async function openLogGateway(dir = mkdtempSync(join(tmpdir(), "fl-tlog-"
     const store = new SqliteStore(dbPath)
     const service = await GatewayService.open({ store, masterKey: MASTER_KEY, now, log: LOG })
     const app = createGatewayApp({ service, adminToken: ADMIN_TOKEN, log: () => {}, now })
+    const { token: readToken } = await createReadToken(store, { label: "tlog test" })
     return {
         dir,
         dbPath,
         store,
         service,
         app,
+        readToken,
         close: () => store.close(),
         sign: async () => {
             await service.logIntegrator.checkpoint()
@@ -36,8 +39,10 @@ export async function openLogGateway(dir = mkdtempSync(join(tmpdir(), "fl-tlog-"
     }
 }
 
-export function appSource(gw: { app: TestGateway["app"] }): AuditSource {
-    const get = async (path: string) => gw.app.request(path)
+/** The log's routes are public; the exports it compares need the read token (when the gateway has one). */
+export function appSource(gw: { app: TestGateway["app"]; readToken?: string }): AuditSource {
+    const get = async (path: string) =>
+        gw.app.request(path, gw.readToken ? { headers: { authorization: "Bearer " + gw.readToken } } : undefined)
     const ok = async (path: string) => {
         const res = await get(path)
         if (res.status !== 200) throw new Error("GET " + path + ": " + res.status + " " + (await res.text()))

@@ -5,6 +5,7 @@ import { AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, test } from "vitest"
+import { PUBLIC_READ_WARNING } from "../../../tools/gateway"
 
 const CLI = "bin/fieldledger.mjs"
 
@@ -32,6 +33,8 @@ describe("fieldledger gateway", () => {
             "--admin-token-file",
             "--master-key-file",
             "--stale-after",
+            "--public-read",
+            "token create --read",
             "--log-key-file",
             "--log-origin",
             "--checkpoint-interval",
@@ -75,11 +78,15 @@ describe("fieldledger gateway", () => {
     test("--stale-after sets the dashboard's base threshold", async () => {
         const dir = mkdtempSync(join(tmpdir(), "fl-gateway-cli-"))
         try {
-            const child = spawn(process.execPath, [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0", "--stale-after", "2h"], {
-                env: { ...process.env, FL_MASTER_KEY: "", XDG_CONFIG_HOME: join(dir, "config") },
-            })
+            const child = spawn(
+                process.execPath,
+                [CLI, "gateway", "--db", join(dir, "g.db"), "--port", "0", "--stale-after", "2h", "--public-read"],
+                { env: { ...process.env, FL_MASTER_KEY: "", XDG_CONFIG_HOME: join(dir, "config") } }
+            )
             const exited = new Promise<number>(resolve => child.once("exit", code => resolve(code)))
-            const { url } = await listening(child)
+            const { url, output } = await listening(child)
+            // --public-read opens reads (this test is about the threshold), and says so.
+            expect(output).toContain(PUBLIC_READ_WARNING)
             expect((await (await fetch(url + "/dashboard/api/fleet")).json()).staleAfterMs).toBe(2 * 3600 * 1000)
             child.kill("SIGTERM")
             expect(await exited).toBe(0)
@@ -103,7 +110,15 @@ describe("fieldledger gateway", () => {
             expect(statSync(join(dir, "config", "fieldledger")).mode & 0o777).toBe(0o700)
             expect(statSync(join(dir, "data")).mode & 0o777).toBe(0o700)
             expect(statSync(join(dir, "data", "g.db")).mode & 0o777).toBe(0o600)
-            expect(await (await fetch(url + "/v1/health")).json()).toEqual({ ok: true, devices: 0 })
+            expect(await (await fetch(url + "/v1/health", { headers: { authorization: "Bearer t" } })).json()).toEqual({
+                ok: true,
+                devices: 0,
+            })
+            // Without --public-read reads need a token, and the gateway says so.
+            expect(output).not.toContain(PUBLIC_READ_WARNING)
+            expect(output).toContain("reads need a read token")
+            expect((await fetch(url + "/dashboard/api/fleet")).status).toBe(401)
+            expect((await fetch(url + "/v1/devices")).status).toBe(401)
             const exited = new Promise<number>(resolve => child.once("exit", code => resolve(code)))
             child.kill("SIGTERM")
             expect(await exited).toBe(0)

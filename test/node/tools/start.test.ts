@@ -19,7 +19,26 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const keyFile = join(dir, "device.key")
 const exportFile = join(dir, "chain.json")
 
-function start(...extra: string[]): Promise<{ code: number | null; out: string }> {
+/** The dashboard line start prints: a link that signs the browser in with the run's read token. */
+const DASHBOARD_LINK = /dashboard: (http:\/\/127\.0\.0\.1:\d+)\/signin\?token=(flr_[A-Za-z0-9_-]{43}) /
+
+/**
+ * While the run is up: its dashboard link signs in (303 to /, the token in an HttpOnly cookie)
+ * and the cookie reads the fleet, which answers 401 without it.
+ */
+async function checkDashboardLink(base: string, token: string) {
+    expect((await fetch(base + "/v1/devices")).status).toBe(401)
+    const signin = await fetch(base + "/signin?token=" + token, { redirect: "manual" })
+    expect(signin.status).toBe(303)
+    expect(signin.headers.get("location")).toBe("/")
+    const cookie = signin.headers.get("set-cookie") ?? ""
+    expect(cookie).toMatch(/HttpOnly; SameSite=Strict/)
+    const fleet = await fetch(base + "/dashboard/api/fleet", { headers: { cookie: cookie.split(";")[0] } })
+    expect(fleet.status).toBe(200)
+    return (await fleet.json()).devices.length as number
+}
+
+function start(...extra: string[]): Promise<{ code: number | null; out: string; link?: Promise<number> }> {
     const args = [
         "bin/fieldledger.mjs",
         "start",
@@ -38,9 +57,14 @@ function start(...extra: string[]): Promise<{ code: number | null; out: string }
     return new Promise(resolve => {
         const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
         let out = ""
-        child.stdout.on("data", d => (out += d))
+        let link: Promise<number> | undefined
+        child.stdout.on("data", d => {
+            out += d
+            const m = link ? null : DASHBOARD_LINK.exec(out)
+            if (m) link = checkDashboardLink(m[1], m[2])
+        })
         child.stderr.on("data", d => (out += d))
-        child.on("close", code => resolve({ code, out }))
+        child.on("close", code => resolve({ code, out, link }))
     })
 }
 
@@ -53,6 +77,8 @@ describe("fieldledger start", () => {
     test("provisions the simulated device with a fresh key; the export verifies with the key file", async () => {
         const r = await start("--duration", "20")
         expect(r.code, r.out).toBe(0)
+        expect(r.link, "the dashboard link line: " + r.out.slice(0, 400)).toBeDefined()
+        expect(await r.link).toBeGreaterThanOrEqual(0)
         expect(r.out).toMatch(
             /provisioning device 5e1f1ed9e00000f7 over the devtools bus: configuration, then a new chain under a fresh key/
         )

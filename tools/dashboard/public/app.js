@@ -4,12 +4,14 @@ import { renderFleet } from "./fleet.js"
 import { h, replace } from "./dom.js"
 import { DEVICE_ID, deviceSignature } from "./model.js"
 import { subscribeFleet } from "./live.js"
+import { showSession } from "./session.js"
 
 const main = document.getElementById("main")
 const path = location.pathname
 const match = /^\/devices\/([^/]+)$/.exec(path)
 /** For tests and the curious: the charts on the page and the last fleet message. */
 const state = (window.fieldledger = { plots: [], fleet: null, updates: 0 })
+showSession()
 
 if (match) {
     const id = decodeURIComponent(match[1])

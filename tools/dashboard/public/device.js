@@ -19,6 +19,7 @@ import {
     staleThresholdMs,
     verificationText,
 } from "./model.js"
+import { signInAgain } from "./session.js"
 
 /** Blocks listed: the newest this many. */
 const BLOCK_LIST_LIMIT = 500
@@ -28,6 +29,7 @@ const COLOURS = ["#0969da", "#8250df", "#1a7f37", "#bf3989", "#9a6700", "#0a7d8c
 
 async function getJson(path) {
     const res = await fetch(path)
+    if (res.status === 401) signInAgain()
     if (!res.ok) {
         let message = res.status + " " + res.statusText
         try {

@@ -3,7 +3,8 @@
  * bundles (C2SP tlog-tiles), inclusion and consistency proofs. Everything is bounded by the
  * latest stored checkpoint: nothing unsigned is shown. A proof reads the few stored tiles it
  * needs (about three at a million leaves) and hashes only the right edge; full tiles never
- * change, so the most recently used ones stay in memory.
+ * change, so the most recently used ones stay in memory (TILE_CACHE_BYTES), and the right edge's
+ * hashes are kept for the latest tree size.
  */
 import { HttpError } from "../errors"
 import { encodeBundle } from "../../lib/tlog/leaf"
@@ -11,8 +12,14 @@ import { consistencyProof, EdgeMemo, inclusionProof, leafHash, PerfectHash } fro
 import { perfectFromTiles, storedTileWidth, TILE_WIDTH, TileKey, tileBytes, tilesNeeded, tileWidth } from "../../lib/tlog/tiles"
 import { LogStore, StoredCheckpoint, tileMapKey } from "./logstore"
 
-/** Stored tiles kept in memory (at most 16 KB each: 32 MB; the tiles of 512K leaves, and every tile above level 0 up to 128M). */
-const TILE_CACHE = 2048
+/**
+ * Bytes of stored tiles kept in memory, least recently used out first. A full stored tile is
+ * 16,320 bytes (its 256 hashes and their inner nodes), so 64 MiB holds every tile of a log of
+ * 1,000,000 leaves (3,907 at level 0, 16 above); beyond that, the tiles asked for last (a tile
+ * above level 0 serves the proofs of 65,536 leaves or more, so those stay). Reading a tile from
+ * the database was most of what a proof cost.
+ */
+export const TILE_CACHE_BYTES = 64 * 1024 * 1024
 
 export interface InclusionAnswer {
     index: number
@@ -23,12 +30,26 @@ export interface InclusionAnswer {
     proof: string[]
 }
 
+/** A proof as the binary answer carries it. */
+export interface ProofHashes {
+    /** The leaf index (inclusion) or the old tree size (consistency). */
+    a: number
+    /** The tree size. */
+    b: number
+    proof: Buffer[]
+}
+
 export class LogReader {
+    /** Stored tiles by "level/index", least recently used first. */
     private readonly cache = new Map<string, Buffer>()
+    private cachedBytes = 0
     /** The right edge's hashes of the tree proofs were last made against (merkle.ts, EdgeMemo). */
     private edge: { size: number; memo: EdgeMemo } = { size: -1, memo: new Map() }
 
-    constructor(private readonly store: LogStore) {}
+    constructor(
+        private readonly store: LogStore,
+        private readonly cacheBytes = TILE_CACHE_BYTES
+    ) {}
 
     async checkpoint(): Promise<StoredCheckpoint> {
         const c = await this.store.latestCheckpoint()
@@ -63,12 +84,25 @@ export class LogReader {
         if (missing.length > 0) {
             for (const [key, t] of await this.store.readTiles(missing)) {
                 out.set(key, t)
-                this.cache.delete(key)
-                this.cache.set(key, t)
-                if (this.cache.size > TILE_CACHE) this.cache.delete(this.cache.keys().next().value)
+                this.remember(key, t)
             }
         }
         return out
+    }
+
+    private remember(key: string, tile: Buffer) {
+        const old = this.cache.get(key)
+        if (old) {
+            this.cache.delete(key)
+            this.cachedBytes -= old.length
+        }
+        this.cache.set(key, tile)
+        this.cachedBytes += tile.length
+        for (const [k, t] of this.cache) {
+            if (this.cachedBytes <= this.cacheBytes) break
+            this.cache.delete(k)
+            this.cachedBytes -= t.length
+        }
     }
 
     /** Runs a computation over complete subtrees after reading the tiles it needs. */
@@ -95,12 +129,16 @@ export class LogReader {
         return size
     }
 
-    /** `withEntry` false: the proof alone (the binary answer carries no entry). */
-    async inclusion(index: number, size?: number, withEntry = true): Promise<InclusionAnswer> {
+    /** The inclusion proof of leaf `index` in the tree of `size` leaves (default: the latest checkpoint's). */
+    async inclusionProof(index: number, size?: number): Promise<ProofHashes> {
         const n = await this.publishedSize(size, "tree size")
         if (index >= n) throw new HttpError(400, "not-in-tree", "leaf " + index + " is not in the tree of size " + n)
-        const proof = await this.overTiles(n, (p, edge) => inclusionProof(p, index, n, edge))
-        if (!withEntry) return { index, size: n, entry: "", leafHash: "", proof: proof.map(b64) }
+        return { a: index, b: n, proof: await this.overTiles(n, (p, edge) => inclusionProof(p, index, n, edge)) }
+    }
+
+    /** The JSON answer: the proof with the entry and its leaf hash. */
+    async inclusion(index: number, size?: number): Promise<InclusionAnswer> {
+        const { b: n, proof } = await this.inclusionProof(index, size)
         const [entry] = await this.store.readEntries(index, index + 1)
         return { index, size: n, entry: entry.toString("base64"), leafHash: leafHash(entry).toString("base64"), proof: proof.map(b64) }
     }
@@ -117,11 +155,16 @@ export class LogReader {
         return index
     }
 
-    async consistency(from: number, to?: number): Promise<{ from: number; to: number; proof: string[] }> {
+    /** The consistency proof from the tree of `from` leaves to the tree of `to` (default: the latest checkpoint's). */
+    async consistencyProof(from: number, to?: number): Promise<ProofHashes> {
         const n = await this.publishedSize(to, "tree size")
         if (from > n) throw new HttpError(400, "bad-request", "from (" + from + ") is beyond to (" + n + ")")
-        const proof = await this.overTiles(n, (p, edge) => consistencyProof(p, from, n, edge))
-        return { from, to: n, proof: proof.map(b64) }
+        return { a: from, b: n, proof: await this.overTiles(n, (p, edge) => consistencyProof(p, from, n, edge)) }
+    }
+
+    async consistency(from: number, to?: number): Promise<{ from: number; to: number; proof: string[] }> {
+        const { a, b, proof } = await this.consistencyProof(from, to)
+        return { from: a, to: b, proof: proof.map(b64) }
     }
 
     /** tile/L/N[.p/W]: the hashes, if the latest checkpoint's tree has that tile at that width (or wider). */

@@ -90,7 +90,7 @@ export interface AuditOptions {
     /** Skip the exports (log consistency only; the benchmark's log catch-up). */
     skipExports?: boolean
     onProgress?: (done: number, total: number, what: string) => void
-    /** Entry bundles fetched at once. */
+    /** Entry bundles in flight at once (fetched ahead of the one being hashed; default 8). */
     concurrency?: number
 }
 
@@ -119,19 +119,29 @@ function b64(b: Buffer) {
     return b.toString("base64")
 }
 
-/** Maps over `items` with at most `limit` calls in flight, results in order. */
-async function mapLimited<T, R>(items: T[], limit: number, f: (item: T) => Promise<R>, each?: () => void): Promise<R[]> {
-    const out: R[] = new Array(items.length)
+/** Progress is reported about every this many leaves. */
+const PROGRESS_LEAVES = 65536
+
+/**
+ * Yields f(item) for each item in order while up to `ahead` later calls are already under way:
+ * the gateway serves the next bundles while the auditor hashes this one. A call that fails
+ * fails the loop when its turn comes (and never as an unhandled rejection before that).
+ */
+async function* fetchAhead<T>(items: readonly number[], ahead: number, f: (item: number) => Promise<T>) {
+    const queue: Promise<T>[] = []
     let next = 0
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++
-            out[i] = await f(items[i])
-            each?.()
+    const fill = () => {
+        while (next < items.length && queue.length < Math.max(1, ahead)) {
+            const p = f(items[next++])
+            p.catch(() => {})
+            queue.push(p)
         }
     }
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-    return out
+    for (let i = 0; i < items.length; i++) {
+        fill()
+        const body = await queue.shift()
+        yield { n: items[i], body }
+    }
 }
 
 function openServed(note: string, verifier: NoteVerifier, what: string): SignedCheckpoint {
@@ -205,36 +215,28 @@ export async function runAudit(o: AuditOptions): Promise<{ state: AuditState; re
     const marks: Record<string, DeviceMark> = {}
     for (const [id, m] of Object.entries(o.state?.devices ?? {})) marks[id] = { ...m }
     const markHashes = new Map<DeviceMark, Buffer>()
-    let fetched = 0
     const total = cp.size - from
-    /** The new entries (views into the bundles), read only once they hash to the signed root. */
-    const fresh: Buffer[] = []
-    const BATCH = 64
-    for (let b = 0; b < bundles.length; b += BATCH) {
-        const slice = bundles.slice(b, b + BATCH)
-        const bodies = await mapLimited(slice, o.concurrency ?? 8, n => o.source.bundle(n, tileWidth(cp.size, 0, n)))
-        for (let k = 0; k < slice.length; k++) {
-            const n = slice[k]
-            const width = tileWidth(cp.size, 0, n)
-            let entries: Buffer[]
-            try {
-                entries = decodeBundle(bodies[k])
-            } catch (e) {
-                throw new AuditFailure("bad-entry", "entry bundle " + n + ": " + (e as Error).message)
-            }
-            if (entries.length !== width)
-                throw new AuditFailure(
-                    "bad-entry",
-                    "entry bundle " + n + " holds " + entries.length + " entries, the checkpoint needs " + width
-                )
-            for (let i = 0; i < entries.length; i++) {
-                if (n * TILE_WIDTH + i < from) continue
-                range.append(leafHash(entries[i]))
-                fresh.push(entries[i])
-            }
-            fetched = Math.min(total, (n + 1) * TILE_WIDTH - from)
+    /** The new entries' bundles, read only once every entry in them hashes to the signed root. */
+    const fresh: { body: Buffer; first: number }[] = []
+    let lastProgress = 0
+    for await (const { n, body } of fetchAhead(bundles, o.concurrency ?? 8, n => o.source.bundle(n, tileWidth(cp.size, 0, n)))) {
+        const width = tileWidth(cp.size, 0, n)
+        let entries: Buffer[]
+        try {
+            entries = decodeBundle(body)
+        } catch (e) {
+            throw new AuditFailure("bad-entry", "entry bundle " + n + ": " + (e as Error).message)
         }
-        progress(fetched, total, "leaves")
+        if (entries.length !== width)
+            throw new AuditFailure(
+                "bad-entry",
+                "entry bundle " + n + " holds " + entries.length + " entries, the checkpoint needs " + width
+            )
+        const skip = Math.max(0, from - n * TILE_WIDTH)
+        for (let i = skip; i < entries.length; i++) range.append(leafHash(entries[i]))
+        fresh.push({ body, first: n * TILE_WIDTH + skip })
+        const done = Math.min(total, (n + 1) * TILE_WIDTH - from)
+        if (done - lastProgress >= PROGRESS_LEAVES || done === total) progress((lastProgress = done), total, "leaves")
     }
     if (!range.root().equals(cp.root))
         throw new AuditFailure(
@@ -242,14 +244,17 @@ export async function runAudit(o: AuditOptions): Promise<{ state: AuditState; re
             "the entries the gateway serves do not hash to the root its checkpoint of size " + cp.size + " signs: the log was rewritten",
             [cp.note]
         )
-    for (let i = 0; i < fresh.length; i++) {
-        let e: LeafEntry
-        try {
-            e = decodeLeaf(fresh[i])
-        } catch (err) {
-            throw new AuditFailure("bad-entry", "leaf " + (from + i) + " is not a log entry: " + (err as Error).message)
+    for (const { body, first } of fresh) {
+        const entries = decodeBundle(body)
+        for (let i = first % TILE_WIDTH, index = first; i < entries.length; i++, index++) {
+            let e: LeafEntry
+            try {
+                e = decodeLeaf(entries[i])
+            } catch (err) {
+                throw new AuditFailure("bad-entry", "leaf " + index + " is not a log entry: " + (err as Error).message)
+            }
+            noteLeaf(marks, markHashes, o.skipExports ? undefined : pending, e, index)
         }
-        noteLeaf(marks, markHashes, o.skipExports ? undefined : pending, e, from + i)
     }
     for (const [m, h] of markHashes) m.hash = toHex(h)
 

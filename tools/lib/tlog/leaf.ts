@@ -18,21 +18,23 @@ export interface LeafEntry {
     hash: Buffer
 }
 
-export function encodeLeaf(e: LeafEntry): Buffer {
+/** The entry's 47 bytes, in `into` at `offset` when given (a view of them is returned), else in a buffer of their own. */
+export function encodeLeaf(e: LeafEntry, into?: Buffer, offset = 0): Buffer {
     if (!/^[0-9a-f]{16}$/.test(e.deviceId)) throw new RangeError("device id " + e.deviceId)
     if (!(Number.isInteger(e.chain) && e.chain >= 0 && e.chain <= MAX_CHAIN)) throw new RangeError("chain " + e.chain)
     if (!(Number.isInteger(e.seq) && e.seq >= 0 && e.seq <= 0xffffffff)) throw new RangeError("seq " + e.seq)
     if (e.hash.length !== HASH_BYTES) throw new RangeError("a block hash is 32 bytes")
-    const b = Buffer.alloc(LEAF_BYTES)
+    const b = into ? into.subarray(offset, offset + LEAF_BYTES) : Buffer.alloc(LEAF_BYTES)
+    if (b.length !== LEAF_BYTES) throw new RangeError("no room for an entry at " + offset)
     b[0] = LEAF_VERSION
-    b.write(e.deviceId, 1, "hex")
+    b.write(e.deviceId, 1, 8, "hex")
     b.writeUInt16BE(e.chain, 9)
     b.writeUInt32BE(e.seq, 11)
     e.hash.copy(b, 15)
     return b
 }
 
-/** Strict: throws RangeError on anything but a version-1 entry. */
+/** Strict: throws RangeError on anything but a version-1 entry. The hash is a view of `b` (the auditor decodes every leaf). */
 export function decodeLeaf(b: Buffer): LeafEntry {
     if (b.length !== LEAF_BYTES || b[0] !== LEAF_VERSION)
         throw new RangeError("not a version " + LEAF_VERSION + " log entry of " + LEAF_BYTES + " bytes")
@@ -40,19 +42,23 @@ export function decodeLeaf(b: Buffer): LeafEntry {
         deviceId: b.toString("hex", 1, 9),
         chain: b.readUInt16BE(9),
         seq: b.readUInt32BE(11),
-        hash: Buffer.from(b.subarray(15, 15 + HASH_BYTES)),
+        hash: b.subarray(15, 15 + HASH_BYTES),
     }
 }
 
 /** An entry bundle (tlog-tiles): each entry as big-endian u16 length || entry. */
-export function encodeBundle(entries: Buffer[]): Buffer {
-    const parts: Buffer[] = []
+export function encodeBundle(entries: readonly Uint8Array[]): Buffer {
+    let length = 0
+    for (const e of entries) length += 2 + e.length
+    const out = Buffer.allocUnsafe(length)
+    let off = 0
     for (const e of entries) {
-        const len = Buffer.alloc(2)
-        len.writeUInt16BE(e.length)
-        parts.push(len, e)
+        if (e.length > 0xffff) throw new RangeError("an entry of " + e.length + " bytes")
+        out.writeUInt16BE(e.length, off)
+        out.set(e, off + 2)
+        off += 2 + e.length
     }
-    return Buffer.concat(parts)
+    return out
 }
 
 export function decodeBundle(b: Buffer): Buffer[] {
