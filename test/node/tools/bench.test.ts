@@ -40,6 +40,8 @@ describe("fieldledger bench --json", () => {
             "opsPerCheckpoint",
             "bytesPerReadingSigned",
             "verifyCheckpointsPerSec",
+            "bytesPerReadingEncrypted",
+            "decryptReadingsPerSec",
         ])
             expect(typeof figures[name], name).toBe("number")
         expect(figures.bytesPerReading).toBeLessThanOrEqual(4)
@@ -48,6 +50,8 @@ describe("fieldledger bench --json", () => {
         expect(figures.pgFaultRunDuplicated).toBe(0)
         // Signed checkpoints at the default cadence: at most 10 % more bytes (issue 15's goal).
         expect(figures.bytesPerReadingSigned / figures.bytesPerReading).toBeLessThanOrEqual(1.1)
+        // Encrypted readings: at most 1 % more bytes than in clear on the same data (issue 18's goal).
+        expect(figures.bytesPerReadingEncrypted / figures.bytesPerReading).toBeLessThanOrEqual(1.01)
         // Every section but the device's, quick: about a minute on a quiet 2-core machine, several
         // when the rest of the suite runs beside it; the limit only catches a hang.
     }, 600_000)
