@@ -191,6 +191,11 @@ function stateLines(s: DeviceState): string[] {
         )
         if (c.developmentKey) lines.push("  sealed under the public simulator development key: authenticates nothing")
         if (c.previousChainHead) lines.push("  successor of the chain with head " + c.previousChainHead.slice(0, 16))
+        lines.push(
+            c.encrypted
+                ? "  readings encrypted end to end (provision --encrypt): the owner's data key file reads them"
+                : "  readings in clear (provisioned without --encrypt)"
+        )
         const k = s.signingKey
         lines.push(
             !k

@@ -113,6 +113,8 @@ export interface DeviceState {
         lost?: { fromSeq: number; toSeq: number }
         /** The genesis block is tagged under the public simulator development key. */
         developmentKey: boolean
+        /** The head holds a data key: the chain's readings are encrypted end to end (provision --encrypt). */
+        encrypted: boolean
         /** Link of the genesis block when it continues another chain. */
         previousChainHead?: string
     }
@@ -174,12 +176,14 @@ export async function readDeviceState(settings: DeviceSettings, crypto: LedgerCr
             oldestSeq: head.oldestSeq,
             headHash: toHex(head.link),
             developmentKey: genesisUnder(crypto, Buffer.from(SIMULATOR_DEV_KEY_HEX, "hex"), deviceId, genesis),
+            encrypted: !!head.dataKey,
         }
         if (head.loss) state.chain.lost = { fromSeq: head.loss.fromSeq, toSeq: head.loss.toSeq }
         if (genesis && genesis.header.link.some(b => b !== 0)) state.chain.previousChainHead = toHex(genesis.header.link)
         const signingKey = genesis ? await readSigningKey(settings, crypto, genesis) : undefined
         if (signingKey) state.signingKey = signingKey
         head.key.fill(0)
+        if (head.dataKey) head.dataKey.fill(0)
     }
     for (const { key } of SETTINGS) {
         const v = parseSetting(await settings.get(key))
