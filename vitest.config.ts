@@ -10,6 +10,7 @@ const BUS_SUITES = [
     "test/node/tools/start.test.ts",
     "test/node/provision/simulator.test.ts",
     "test/node/provision/bridge-sim.test.ts",
+    "test/node/provision/simulator-encrypt.test.ts",
 ]
 
 export default defineConfig({
