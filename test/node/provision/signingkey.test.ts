@@ -67,7 +67,7 @@ describe("the signing key at provisioning", () => {
         const fingerprint = publicKeyFingerprint(pk)
         expect(r.out.publicKey).toBe(pk.toString("hex"))
         expect(r.lines.join("\n")).toContain("fingerprint " + fingerprint)
-        const view = await gatewayView({ url: gw.url }, FAKE_ID)
+        const view = await gatewayView({ url: gw.url, adminToken: TOKEN }, FAKE_ID)
         expect(view.signing).toEqual({ fingerprint, signedTo: null })
         const after = await readDeviceState(device.settings, nodeCrypto, FAKE_ID)
         expect(after.signingKey).toEqual({ publicKey: pk.toString("hex"), fingerprint, forThisChain: true })
@@ -80,7 +80,7 @@ describe("the signing key at provisioning", () => {
         expect(r.error).toBeUndefined()
         expect(r.out.publicKey).toBeNull()
         expect(r.lines.join("\n")).toContain("published no signing key")
-        expect((await gatewayView({ url: gw.url }, FAKE_ID)).signing).toBeNull()
+        expect((await gatewayView({ url: gw.url, adminToken: TOKEN }, FAKE_ID)).signing).toBeNull()
     })
 
     test("a stale key (another chain's genesis) is not registered", async () => {
@@ -113,7 +113,7 @@ describe("before a key succession", () => {
         expect(r.error).toBeUndefined()
         expect(device.signNowAnswers).toBe(1)
         expect(r.out.signedBeforeSuccession).toBe(true)
-        expect((await gatewayView({ url: gw.url }, FAKE_ID)).signing?.fingerprint).toBe(
+        expect((await gatewayView({ url: gw.url, adminToken: TOKEN }, FAKE_ID)).signing?.fingerprint).toBe(
             publicKeyFingerprint(publicKeyOf(device.signingSeed))
         )
     })
