@@ -13,7 +13,6 @@
  */
 import { ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { createServer, AddressInfo } from "node:net"
 import pg from "pg"
 import { decodeBlock, newChainHead, sealBlock } from "../../src/lib/ledger/chain"
 import { ChannelSpec, RECORD_DATA } from "../../src/lib/codec/format"
@@ -25,6 +24,7 @@ import { syncPath } from "../../src/lib/sync/gatewayurl"
 import { deriveAckKey, encodeBatch, readSignedAck } from "../../src/lib/sync/syncwire"
 import { parseExport } from "../lib/exportfile"
 import { nodeCrypto } from "../lib/crypto"
+import { freePort } from "../lib/ports"
 
 const CLI = new URL("../../bin/fieldledger.mjs", import.meta.url).pathname
 const CHANNELS: ChannelSpec[] = [
@@ -48,17 +48,6 @@ export function seededRandom(seed: number): () => number {
         t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
         return ((t ^ (t >>> 14)) >>> 0) / 4294967296
     }
-}
-
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer()
-        server.once("error", reject)
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as AddressInfo).port
-            server.close(() => resolve(port))
-        })
-    })
 }
 
 /** Gateway processes alive: killed if this process exits first (a failed test, an interrupted bench). */

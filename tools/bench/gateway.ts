@@ -30,7 +30,8 @@ import type { SqliteStore } from "../gateway/store"
 import { nobleCrypto, nodeCrypto } from "../lib/crypto"
 import type { BenchSection } from "./section"
 import type { LogIdentity } from "../gateway/tlog/logkey"
-import { FLEET_ADMIN_TOKEN, freePort, GatewayProcess } from "./fleet"
+import { FLEET_ADMIN_TOKEN, GatewayProcess } from "./fleet"
+import { freePort } from "../lib/ports"
 import { PgCluster, postgresInstalled, startPgCluster } from "../lib/pgcluster"
 
 const DEVICES = 64
