@@ -25,6 +25,7 @@ import { deriveAckKey, encodeBatch, readSignedAck } from "../../src/lib/sync/syn
 import { parseExport } from "../lib/exportfile"
 import { nodeCrypto } from "../lib/crypto"
 import { freePort } from "../lib/ports"
+import { seededRandom } from "../lib/random"
 
 const CLI = new URL("../../bin/fieldledger.mjs", import.meta.url).pathname
 const CHANNELS: ChannelSpec[] = [
@@ -37,18 +38,6 @@ const START_LIMIT_MS = 60_000
 export const FLEET_ADMIN_TOKEN = "fleet-admin-token"
 export const FLEET_MASTER_KEY = Buffer.alloc(32, 0x6d)
 export const FLEET_LOG_KEY = Buffer.alloc(32, 0x6c)
-
-/** A seeded generator (mulberry32): a run can be repeated from its seed. */
-export function seededRandom(seed: number): () => number {
-    let a = seed >>> 0
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0
-        let t = a
-        t = Math.imul(t ^ (t >>> 15), t | 1)
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-}
 
 /** Gateway processes alive: killed if this process exits first (a failed test, an interrupted bench). */
 const alive = new Set<ChildProcess>()
