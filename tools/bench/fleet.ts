@@ -110,6 +110,20 @@ export class GatewayProcess {
     }
 }
 
+/** Starts the gateways on one database (the first creates the schema; the others find it) and registers the devices through the first. */
+export async function startFleet(gateways: GatewayProcess[], devices: { id: Buffer; key0: Buffer }[]): Promise<void> {
+    await gateways[0].start()
+    await Promise.all(gateways.slice(1).map(g => g.start()))
+    for (const d of devices) {
+        const res = await fetch(gateways[0].url + "/v1/devices", {
+            method: "POST",
+            headers: { authorization: "Bearer " + FLEET_ADMIN_TOKEN, "content-type": "application/json" },
+            body: JSON.stringify({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") }),
+        })
+        if (res.status !== 201) throw new Error("registration refused: " + res.status + " " + (await res.text()))
+    }
+}
+
 export interface FleetDevice {
     id: Buffer
     key0: Buffer
@@ -200,17 +214,7 @@ export async function runFleetFaultRun(options: FleetRunOptions): Promise<FleetR
     let kills = 0
     const started = performance.now()
     try {
-        // The first creates the schema; the others find it.
-        await gateways[0].start()
-        await Promise.all(gateways.slice(1).map(g => g.start()))
-        for (const d of devices) {
-            const res = await fetch(gateways[0].url + "/v1/devices", {
-                method: "POST",
-                headers: { authorization: "Bearer " + FLEET_ADMIN_TOKEN, "content-type": "application/json" },
-                body: JSON.stringify({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") }),
-            })
-            if (res.status !== 201) throw new Error("registration refused: " + res.status + " " + (await res.text()))
-        }
+        await startFleet(gateways, devices)
         log(`seed ${seed}: ${devices.length} devices x ${devices[0].blocks.length} blocks over ${gateways.length} gateways`)
 
         let acked = 0
