@@ -13,9 +13,9 @@
  * the shared codec's re-seal byte for byte, and the shared verifier's verdict on every case.
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, sign } from "node:crypto"
-import { readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { writeOrCheck } from "./lib/generated"
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")
 const JSON_PATH = "test/vectors/golden-checkpoint.json"
@@ -429,24 +429,13 @@ if (unknown.length > 0) {
     process.exit(2)
 }
 const check = args.includes("--check")
-let stale = false
-for (const [rel, text] of [
-    [JSON_PATH, json],
-    [TS_PATH, ts],
-]) {
-    const path = join(ROOT, rel)
-    if (check) {
-        let current = ""
-        try {
-            current = readFileSync(path, "utf8")
-        } catch {}
-        if (current !== text) {
-            console.error(rel + " is not what tools/gen-checkpoint-vectors.ts writes (run it without --check)")
-            stale = true
-        }
-    } else {
-        writeFileSync(path, text)
-        console.log("wrote " + rel + " (" + text.length + " characters)")
-    }
-}
+const stale = writeOrCheck(
+    ROOT,
+    [
+        [JSON_PATH, json],
+        [TS_PATH, ts],
+    ],
+    check,
+    rel => rel + " is not what tools/gen-checkpoint-vectors.ts writes (run it without --check)"
+)
 if (stale) process.exit(1)

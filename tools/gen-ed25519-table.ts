@@ -15,9 +15,9 @@
  * The point arithmetic here uses BigInt (Node only) and is independent of the bytecode code;
  * the Node tests check the bytecode signer's output against node:crypto.
  */
-import { readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { writeOrCheck } from "./lib/generated"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const args = process.argv.slice(2)
@@ -277,21 +277,5 @@ const outputs: [string, string][] = [
     ["src/lib/sign/basetable.ts", tableSource()],
     ["src/lib/sign/fieldmul.ts", fieldSource()],
 ]
-let stale = false
-for (const [rel, text] of outputs) {
-    const path = join(root, rel)
-    if (check) {
-        let current = ""
-        try {
-            current = readFileSync(path, "utf8")
-        } catch {}
-        if (current !== text) {
-            console.error(`${rel} is not what tools/gen-ed25519-table.ts --spacing ${SPACING} writes`)
-            stale = true
-        }
-    } else {
-        writeFileSync(path, text)
-        console.log(`wrote ${rel} (${text.length} characters)`)
-    }
-}
+const stale = writeOrCheck(root, outputs, check, rel => `${rel} is not what tools/gen-ed25519-table.ts --spacing ${SPACING} writes`)
 if (stale) process.exit(1)

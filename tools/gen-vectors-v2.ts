@@ -13,7 +13,7 @@
  * Record type 3 (the signed checkpoint) is not defined here: its vectors belong to its own file.
  */
 import { copyBytes, FormatError, fromHex, toHex } from "../src/lib/codec/bytes"
-import { decodeBlock, DecodedBlock, newChainHead, SealedBlock } from "../src/lib/ledger/chain"
+import { decodeBlock, newChainHead, SealedBlock } from "../src/lib/ledger/chain"
 import {
     BlockTime,
     ChannelSpec,
@@ -26,7 +26,8 @@ import {
 import { deriveEpochKey } from "../src/lib/ledger/keys"
 import { Ledger } from "../src/lib/ledger/ledger"
 import { Reading } from "../src/lib/codec/readings"
-import { verifyChain, VerifyOptions, VerifyReport } from "../src/lib/ledger/verify"
+import { verifyChain, VerifyOptions } from "../src/lib/ledger/verify"
+import { countingBytes, decodedJson, reportJson, rowsDump, Row, scaled } from "./lib/vectorforms"
 import { nobleCrypto, nodeCrypto } from "./lib/crypto"
 import {
     SPEC_RICE,
@@ -60,13 +61,6 @@ const MAX = 2147483647
 const MAX_TIME = 9007199254740991
 const _: null = null
 
-/** Bytes start, start+1, ...: each chain its own K_0 (every chain MUST have its own). */
-function countingBytes(start: number, length: number): Buffer {
-    const out = Buffer.alloc(length)
-    for (let i = 0; i < length; i++) out[i] = (start + i) % 256
-    return out
-}
-
 interface Step {
     kind: "genesis" | "data" | "gap"
     note: string
@@ -81,6 +75,7 @@ interface Step {
 interface ChainScript {
     name: string
     note: string
+    /** Every chain MUST have its own K_0. */
     key0: Buffer
     intervalMs: number
     /** The chain this one succeeds: its genesis link is that chain's head. */
@@ -436,48 +431,6 @@ function sealSpec(script: ChainScript, previousHead: Buffer | undefined): SpecBl
     })
     return out
 }
-
-// ---------------------------------------------------------------------------------------------
-// JSON forms
-
-function timeJson(t: BlockTime) {
-    const out: { boot: number; uptimeMs: number; unixTime?: number } = { boot: t.boot, uptimeMs: t.uptimeMs }
-    if (t.unixTime !== undefined) out.unixTime = t.unixTime
-    return out
-}
-
-/** decodeBlock's result as plain JSON; `link` in the header only where the block stores it (v1, a v2 genesis body). */
-export function decodedJsonV2(d: DecodedBlock) {
-    const h = d.header
-    const header: Record<string, unknown> = { version: h.version, type: h.type, flags: h.flags, seq: h.seq }
-    if (h.link) header.link = toHex(h.link)
-    Object.assign(header, { time: timeJson(h.time), intervalMs: h.intervalMs, readingCount: h.readingCount })
-    const out: Record<string, unknown> = { header }
-    if (d.genesis)
-        out.genesis = {
-            deviceId: toHex(d.genesis.deviceId),
-            firmware: d.genesis.firmware,
-            board: d.genesis.board,
-            channels: d.genesis.channels.map(c => ({ name: c.name, unit: c.unit, exponent: c.exponent })),
-        }
-    if (d.readings) out.readings = d.readings.map(r => r.map(v => (v === null || v === undefined ? null : v)))
-    if (d.gap) {
-        const g = d.gap
-        const gap: Record<string, unknown> = {
-            reason: g.reason,
-            reasonName: GAP_REASONS[g.reason],
-            lostReadings: g.lostReadings,
-            from: timeJson(g.from),
-            lostBlocks: g.lostBlocks,
-            firstLostSeq: g.firstLostSeq,
-        }
-        if (g.lastLostHash) gap.lastLostHash = toHex(g.lastLostHash)
-        out.gap = gap
-    }
-    return out
-}
-
-const json = (report: VerifyReport) => JSON.parse(JSON.stringify(report))
 
 interface SealedChainV2 {
     script: ChainScript
@@ -865,22 +818,6 @@ function tamperedVectors(chains: { [name: string]: SealedChainV2 }): TamperedV2[
 // The annotated v2 worked example, produced by walking the bytes as FORMAT.md describes them
 // (its own reader, not decodeBlock), then checked against the independent encoder's view.
 
-interface Row {
-    start: number
-    end: number
-    field: string
-    value: string
-}
-
-function scaled(v: number, exponent: number): string {
-    if (exponent >= 0) return String(v * Math.pow(10, exponent))
-    const negative = v < 0
-    let digits = String(Math.abs(v))
-    while (digits.length <= -exponent) digits = "0" + digits
-    const cut = digits.length + exponent
-    return (negative ? "-" : "") + digits.slice(0, cut) + "." + digits.slice(cut)
-}
-
 function bitsOf(bytes: Buffer): string {
     let s = ""
     for (const b of bytes) s += b.toString(2).padStart(8, "0")
@@ -1102,26 +1039,7 @@ function exampleMarkdown(examples: [SealedChainV2, number][]): string {
                 step.note
         )
         out.push("")
-        out.push("```")
-        out.push("offset  bytes                             field              value")
-        for (const row of rows) {
-            for (let at = row.start; at < row.end; at += 16) {
-                const end = Math.min(at + 16, row.end)
-                const hex = toHex(block.bytes.subarray(at, end))
-                const first = at === row.start
-                out.push(
-                    (
-                        String(at).padStart(6) +
-                        "  " +
-                        hex.padEnd(32) +
-                        "  " +
-                        (first ? row.field.padEnd(17) + "  " + row.value : "")
-                    ).trimEnd()
-                )
-            }
-        }
-        for (const note of notes) out.push("        . " + note)
-        out.push("```")
+        out.push(...rowsDump(block.bytes, rows, notes))
         out.push("")
         const n = Buffer.alloc(4)
         n.writeUInt32LE(seq)
@@ -1199,7 +1117,7 @@ export function buildGoldenV2() {
                 tagHex: toHex(d.tag),
             }
             if (s.codings) v.codings = s.codings
-            v.decoded = decodedJsonV2(d)
+            v.decoded = decodedJson(d)
             return v
         })
         const exported = blocks.filter(b => script.dropped.indexOf(b.seq) < 0).map(b => b.bytes)
@@ -1212,7 +1130,7 @@ export function buildGoldenV2() {
             intervalMs: script.intervalMs,
             previousChain: script.previousChain || null,
             blocks: out,
-            verify: json(report),
+            verify: reportJson(report),
         })
     }
     checkCoverage(sealed)

@@ -19,6 +19,7 @@ import { verifyEd25519 } from "./lib/ed25519"
 import { BlockLogParser, cleanLine } from "./lib/devicelog"
 import { parseLine } from "../src/lib/log/parse"
 import { Simulator } from "./lib/simulator"
+import { seededRandom } from "./lib/random"
 
 export const POWERCUT_HELP = `Usage: fieldledger powercut [--kills N] [--seed S] [--min-ms MS] [--max-ms MS] [--json]
 
@@ -52,18 +53,6 @@ export interface PowercutFigures {
     /** Signed checkpoints in the final chain, and the last seq publicly verified (-1: none). */
     signedCheckpoints: number
     signedUpTo: number
-}
-
-/** mulberry32: a tiny seeded generator, so a failing run can be replayed with its seed. */
-function seededRandom(seed: number): () => number {
-    let a = seed >>> 0
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0
-        let t = a
-        t = Math.imul(t ^ (t >>> 15), t | 1)
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
 }
 
 function numberOption(text: string | undefined, fallback: number, name: string): number {

@@ -44,16 +44,22 @@ function filled(n: number, b: number): Buffer {
     return out
 }
 
+const DEVICE_ID = Buffer.from(goldenCheckpointDeviceId, "hex")
+
+/** A Ledger at the start of the golden chain: its device, channel and K_0. */
+function goldenLedger(): Ledger {
+    return new Ledger(
+        deviceCrypto,
+        DEVICE_ID,
+        [{ name: "temperature", unit: "degC", exponent: -2 }],
+        newChainHead(Buffer.from(goldenCheckpointKey0, "hex")),
+        { intervalMs: INTERVAL_MS }
+    )
+}
+
 describe("signed checkpoints on the device", () => {
     test("re-seals the golden signed-checkpoint chain byte for byte", async () => {
-        const deviceId = Buffer.from(goldenCheckpointDeviceId, "hex")
-        const ledger = new Ledger(
-            deviceCrypto,
-            deviceId,
-            [{ name: "temperature", unit: "degC", exponent: -2 }],
-            newChainHead(Buffer.from(goldenCheckpointKey0, "hex")),
-            { intervalMs: INTERVAL_MS }
-        )
+        const ledger = goldenLedger()
         let seed = Buffer.from(goldenCheckpointSeed0, "hex")
         let publicKey = await publicKeyOf(seed, pause)
         expect(hex(publicKey)).toBe(goldenCheckpointPublicKey0)
@@ -81,7 +87,7 @@ describe("signed checkpoints on the device", () => {
                 expect(unsigned.seq).toBe(g.seq)
                 expect(hex(unsigned.link)).toBe(g.link)
                 expect(hex(unsigned.content)).toBe(v.unsigned)
-                const message = signedCheckpointMessage(deviceId, unsigned.link, unsigned.content)
+                const message = signedCheckpointMessage(DEVICE_ID, unsigned.link, unsigned.content)
                 expect(hex(message)).toBe(v.message)
                 cp.signature = await signWith(seed, publicKey, message, pause)
                 expect(hex(cp.signature)).toBe(v.signature)
@@ -98,14 +104,7 @@ describe("signed checkpoints on the device", () => {
     })
 
     test("refuses to seal a signed checkpoint once another block took its seq", async () => {
-        const deviceId = Buffer.from(goldenCheckpointDeviceId, "hex")
-        const ledger = new Ledger(
-            deviceCrypto,
-            deviceId,
-            [{ name: "temperature", unit: "degC", exponent: -2 }],
-            newChainHead(Buffer.from(goldenCheckpointKey0, "hex")),
-            { intervalMs: INTERVAL_MS }
-        )
+        const ledger = goldenLedger()
         const cp = { keyIndex: 0, nextPublicKey: filled(32, 1), signature: undefined as Buffer }
         // Nothing sealed yet: no time for a checkpoint.
         expect(ledger.signedCheckpointContent(cp) === undefined).toBe(true)

@@ -6,36 +6,14 @@
  * and waits until the backlog has drained.
  */
 import * as ds from "@devicescript/core"
-import { runDevice } from "../../src/device/device"
 import { settingsStore } from "../../src/device/settingsstore"
 import { SIGN_NOW_SETTING } from "../../src/lib/flash/keys"
-import { ChannelSource } from "../../src/sensing/sensors"
+import { runSyncHarness } from "./syncharness"
 
-const GATEWAY_URL = "http://127.0.0.1:18787"
 const SAMPLE_MS = 12000
 const DRAIN_MS = 40000
 
-let count = 0
-const counter: ChannelSource = {
-    spec: { name: "count", unit: "1", exponent: 0 },
-    read: async () => count++,
-}
-
-const device = await runDevice({
-    config: {
-        board: "simulator",
-        ledger: { intervalMs: 100, maxBlockAgeMs: 1000 },
-        checkpointEvery: 10,
-        maxBacklogBlocks: 28,
-        whenFull: "drop-oldest",
-        gatewayUrl: GATEWAY_URL,
-        syncPeriodMs: 300,
-        maxBackoffMs: 1000,
-        signEvery: 2,
-        signHours: 1,
-    },
-    sources: [counter],
-})
+const device = await runSyncHarness({ maxBackoffMs: 1000, signEvery: 2, signHours: 1 })
 await ds.sleep(SAMPLE_MS)
 await device.stopSampling()
 await settingsStore.set(SIGN_NOW_SETTING, Buffer.from([1]))

@@ -7,38 +7,16 @@
  * Run: devs run test/harness/sync-device.ts --test (fresh flash, device id 12abdd2289421234).
  */
 import * as ds from "@devicescript/core"
-import { runDevice } from "../../src/device/device"
-import { ChannelSource } from "../../src/sensing/sensors"
+import { readingsTaken, runSyncHarness } from "./syncharness"
 
-const SYNC_HARNESS_URL = "http://127.0.0.1:18787"
 const SAMPLE_MS = 26000
 const DRAIN_MS = 30000
 
-let count = 0
-const counter: ChannelSource = {
-    spec: { name: "count", unit: "1", exponent: 0 },
-    read: async () => count++,
-}
-
-const device = await runDevice({
-    config: {
-        board: "simulator",
-        ledger: { intervalMs: 100, maxBlockAgeMs: 1000 },
-        checkpointEvery: 10,
-        maxBacklogBlocks: 28,
-        whenFull: "drop-oldest",
-        gatewayUrl: SYNC_HARNESS_URL,
-        syncPeriodMs: 300,
-        maxBackoffMs: 2000,
-        // No signed checkpoints in this harness's runs (its suites are about sync).
-        signEvery: 1000000,
-        signHours: 8760,
-    },
-    sources: [counter],
-})
+// No signed checkpoints in this harness's runs (its suites are about sync).
+const device = await runSyncHarness({ maxBackoffMs: 2000, signEvery: 1000000, signHours: 8760 })
 await ds.sleep(SAMPLE_MS)
 await device.stopSampling()
-console.log("fl:harness sampling stopped after " + count + " readings")
+console.log("fl:harness sampling stopped after " + readingsTaken() + " readings")
 const deadline = ds.millis() + DRAIN_MS
 while (device.store.backlogBlocks() > 0 && ds.millis() < deadline) await ds.sleep(200)
 console.log("fl:harness done backlog=" + device.store.backlogBlocks())

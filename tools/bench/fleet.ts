@@ -13,7 +13,6 @@
  */
 import { ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { createServer, AddressInfo } from "node:net"
 import pg from "pg"
 import { decodeBlock, newChainHead, sealBlock } from "../../src/lib/ledger/chain"
 import { ChannelSpec, RECORD_DATA } from "../../src/lib/codec/format"
@@ -25,6 +24,8 @@ import { syncPath } from "../../src/lib/sync/gatewayurl"
 import { deriveAckKey, encodeBatch, readSignedAck } from "../../src/lib/sync/syncwire"
 import { parseExport } from "../lib/exportfile"
 import { nodeCrypto } from "../lib/crypto"
+import { freePort } from "../lib/ports"
+import { seededRandom } from "../lib/random"
 
 const CLI = new URL("../../bin/fieldledger.mjs", import.meta.url).pathname
 const CHANNELS: ChannelSpec[] = [
@@ -37,29 +38,6 @@ const START_LIMIT_MS = 60_000
 export const FLEET_ADMIN_TOKEN = "fleet-admin-token"
 export const FLEET_MASTER_KEY = Buffer.alloc(32, 0x6d)
 export const FLEET_LOG_KEY = Buffer.alloc(32, 0x6c)
-
-/** A seeded generator (mulberry32): a run can be repeated from its seed. */
-export function seededRandom(seed: number): () => number {
-    let a = seed >>> 0
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0
-        let t = a
-        t = Math.imul(t ^ (t >>> 15), t | 1)
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-}
-
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer()
-        server.once("error", reject)
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as AddressInfo).port
-            server.close(() => resolve(port))
-        })
-    })
-}
 
 /** Gateway processes alive: killed if this process exits first (a failed test, an interrupted bench). */
 const alive = new Set<ChildProcess>()
@@ -129,6 +107,20 @@ export class GatewayProcess {
         const gone = new Promise(resolve => child.once("exit", resolve))
         child.kill(signal)
         await gone
+    }
+}
+
+/** Starts the gateways on one database (the first creates the schema; the others find it) and registers the devices through the first. */
+export async function startFleet(gateways: GatewayProcess[], devices: { id: Buffer; key0: Buffer }[]): Promise<void> {
+    await gateways[0].start()
+    await Promise.all(gateways.slice(1).map(g => g.start()))
+    for (const d of devices) {
+        const res = await fetch(gateways[0].url + "/v1/devices", {
+            method: "POST",
+            headers: { authorization: "Bearer " + FLEET_ADMIN_TOKEN, "content-type": "application/json" },
+            body: JSON.stringify({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") }),
+        })
+        if (res.status !== 201) throw new Error("registration refused: " + res.status + " " + (await res.text()))
     }
 }
 
@@ -222,17 +214,7 @@ export async function runFleetFaultRun(options: FleetRunOptions): Promise<FleetR
     let kills = 0
     const started = performance.now()
     try {
-        // The first creates the schema; the others find it.
-        await gateways[0].start()
-        await Promise.all(gateways.slice(1).map(g => g.start()))
-        for (const d of devices) {
-            const res = await fetch(gateways[0].url + "/v1/devices", {
-                method: "POST",
-                headers: { authorization: "Bearer " + FLEET_ADMIN_TOKEN, "content-type": "application/json" },
-                body: JSON.stringify({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") }),
-            })
-            if (res.status !== 201) throw new Error("registration refused: " + res.status + " " + (await res.text()))
-        }
+        await startFleet(gateways, devices)
         log(`seed ${seed}: ${devices.length} devices x ${devices[0].blocks.length} blocks over ${gateways.length} gateways`)
 
         let acked = 0

@@ -30,7 +30,8 @@ import type { SqliteStore } from "../gateway/store"
 import { nobleCrypto, nodeCrypto } from "../lib/crypto"
 import type { BenchSection } from "./section"
 import type { LogIdentity } from "../gateway/tlog/logkey"
-import { FLEET_ADMIN_TOKEN, freePort, GatewayProcess } from "./fleet"
+import { GatewayProcess, startFleet } from "./fleet"
+import { freePort } from "../lib/ports"
 import { PgCluster, postgresInstalled, startPgCluster } from "../lib/pgcluster"
 
 const DEVICES = 64
@@ -178,16 +179,7 @@ async function ingestIntoPg(cluster: PgCluster, devices: SimDevice[], split: Buf
     const gateways: GatewayProcess[] = []
     for (let i = 0; i < count; i++) gateways.push(new GatewayProcess(dbUrl, await freePort()))
     try {
-        await gateways[0].start()
-        await Promise.all(gateways.slice(1).map(g => g.start()))
-        for (const d of devices) {
-            const res = await fetch(gateways[0].url + "/v1/devices", {
-                method: "POST",
-                headers: { authorization: "Bearer " + FLEET_ADMIN_TOKEN, "content-type": "application/json" },
-                body: JSON.stringify({ deviceId: d.id.toString("hex"), key0: d.key0.toString("hex") }),
-            })
-            if (res.status !== 201) throw new Error("bench registration refused: " + (await res.text()))
-        }
+        await startFleet(gateways, devices)
         type Post = { url: string; body: Uint8Array<ArrayBuffer> }
         const queues: Post[][] = Array.from({ length: CLIENTS }, (): Post[] => [])
         devices.forEach((d, n) => {

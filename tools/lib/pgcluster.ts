@@ -7,10 +7,10 @@
  */
 import { spawnSync } from "node:child_process"
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { createServer, AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
+import { freePort } from "./ports"
 
 /** Where Debian's postgresql package puts the server (FL_PG_BIN overrides). */
 export const PG_BIN = process.env.FL_PG_BIN || "/usr/lib/postgresql/15/bin"
@@ -44,17 +44,6 @@ function run(program: string, args: string[]) {
     const r = spawnSync(command, argv, { encoding: "utf8" })
     if (r.status !== 0)
         throw new PgClusterError(program + " failed (" + (r.error?.message ?? "exit " + r.status) + "): " + r.stdout + r.stderr)
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer()
-        server.once("error", reject)
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as AddressInfo).port
-            server.close(() => resolve(port))
-        })
-    })
 }
 
 /** Creates and starts a cluster in a new temporary directory (or `dir`, which must not hold one). */

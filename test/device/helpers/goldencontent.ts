@@ -3,9 +3,12 @@
  * vectors share the shape), for the device suites that re-seal the vectors byte for byte.
  */
 import * as ds from "@devicescript/core"
+import { expect } from "@devicescript/test"
+import { deviceCrypto } from "../../../src/device/crypto"
 import { BlockContent } from "../../../src/lib/ledger/chain"
 import { BlockTime, RECORD_DATA, RECORD_GAP, RECORD_GENESIS } from "../../../src/lib/codec/format"
 import { ReadingsBuilder } from "../../../src/lib/codec/readings"
+import { verifyChain } from "../../../src/lib/ledger/verify"
 
 /**
  * The decoded form both vector files give a block (golden.ts's GoldenDecoded, golden-v2.ts's
@@ -68,4 +71,24 @@ export async function contentOf(d: VectorDecoded): Promise<BlockContent> {
         readings.add(d.readings[i])
     }
     return { type: RECORD_DATA, time: time(h.time), intervalMs: h.intervalMs, readings }
+}
+
+/** A vector chain as both files give it: its blocks, K_0 and the verdict and totals Node found. */
+export interface VectorChain {
+    key0: string
+    blocks: { exported: boolean; hex: string }[]
+    verify: { ok: boolean; summary: { blocks: number; readings: number; missingValues: number; gaps: unknown[]; head?: { hash: string } } }
+}
+
+/** Verifies the chain's exported blocks here and expects the verdict and totals found on Node. */
+export function expectVerifiesAsOnNode(chain: VectorChain, deviceId: Buffer) {
+    const exported: Buffer[] = []
+    for (const b of chain.blocks) if (b.exported) exported.push(hex(b.hex))
+    const report = verifyChain(deviceCrypto, exported, { deviceId, key0: hex(chain.key0) })
+    expect(report.ok).toBe(chain.verify.ok)
+    expect(report.summary.blocks).toBe(chain.verify.summary.blocks)
+    expect(report.summary.readings).toBe(chain.verify.summary.readings)
+    expect(report.summary.missingValues).toBe(chain.verify.summary.missingValues)
+    expect(report.summary.gaps.length).toBe(chain.verify.summary.gaps.length)
+    expect(report.summary.head.hash).toBe(chain.verify.summary.head.hash)
 }

@@ -8,7 +8,6 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -24,19 +23,12 @@ import { nobleCrypto } from "../../../tools/lib/crypto"
 import { verifyEd25519 } from "../../../tools/lib/ed25519"
 import { blockHash } from "../../../src/lib/ledger/keys"
 import { FaultProxy } from "../helpers/faultproxy"
+import { freePort } from "../../../tools/lib/ports"
 
 const PROXY_PORT = 18787
 const DEVICE_ID = "12abdd2289421234"
 const ADMIN_TOKEN = randomBytes(16).toString("hex")
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-async function freePort(): Promise<number> {
-    const server = createServer()
-    await new Promise<void>(r => server.listen(0, "127.0.0.1", () => r()))
-    const port = (server.address() as { port: number }).port
-    await new Promise<void>(r => server.close(() => r()))
-    return port
-}
 
 describe("signed checkpoints: simulator firmware -> gateway -> export -> public verification", () => {
     const dir = mkdtempSync(join(tmpdir(), "fieldledger-signed-"))

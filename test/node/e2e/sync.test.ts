@@ -10,7 +10,6 @@
 import { ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -20,20 +19,13 @@ import { SIMULATOR_DEV_KEY_HEX } from "../../../src/lib/ledger/devkey"
 import { BlockLogParser, cleanLine } from "../../../tools/lib/devicelog"
 import { devsCliPath } from "../../../tools/lib/devs"
 import { FaultProxy } from "../helpers/faultproxy"
+import { freePort } from "../../../tools/lib/ports"
 
 /** The harness device's gateway URL points here (test/harness/sync-device.ts). */
 const PROXY_PORT = 18787
 const DEVICE_ID = "12abdd2289421234"
 const ADMIN_TOKEN = randomBytes(16).toString("hex")
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-async function freePort(): Promise<number> {
-    const server = createServer()
-    await new Promise<void>(r => server.listen(0, "127.0.0.1", () => r()))
-    const port = (server.address() as { port: number }).port
-    await new Promise<void>(r => server.close(() => r()))
-    return port
-}
 
 class GatewayProcess {
     child?: ChildProcess

@@ -2,31 +2,18 @@
  * `fieldledger verify` as a user runs it (the bin script, a real process): exit status 0 valid,
  * 1 invalid, 2 usage or I/O error, with a message a person can act on.
  */
-import { spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, test } from "vitest"
+import { describe, expect, test } from "vitest"
 import { formatExport } from "../../../tools/lib/exportfile"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { buildChain, DEVICE_ID, testKey } from "../helpers/chains"
+import { runVerify, scratchFiles } from "./verifycli"
 
-const dir = mkdtempSync(join(tmpdir(), "fieldledger-verify-"))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const { dir, file } = scratchFiles("fieldledger-verify-")
+const run = runVerify
 const sealed = buildChain(nodeCrypto).blocks
 const blocks = sealed.map(b => b.bytes)
 const KEY = testKey().toString("hex")
-
-function file(name: string, text: string): string {
-    const path = join(dir, name)
-    writeFileSync(path, text)
-    return path
-}
-
-function run(...args: string[]) {
-    const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "verify", ...args], { encoding: "utf8" })
-    return { code: r.status, out: r.stdout, err: r.stderr }
-}
 
 const good = file("good.json", formatExport({ deviceId: DEVICE_ID, blocks }))
 const tampered = (() => {

@@ -2,34 +2,21 @@
  * `fieldledger verify --public-key`: a chain checked with only the device's public key, as a
  * user runs it (the bin script, a real process).
  */
-import { spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, test } from "vitest"
+import { describe, expect, test } from "vitest"
 import { formatExport } from "../../../tools/lib/exportfile"
 import { nodeCrypto } from "../../../tools/lib/crypto"
 import { publicKeyFingerprint, publicKeyOf } from "../../../tools/lib/ed25519"
 import { buildChain, DEVICE_ID } from "../helpers/chains"
 import { alteredDataContent, buildSignedChain, resealWithKey0 } from "../helpers/signedchains"
+import { runVerify, scratchFiles } from "./verifycli"
 
-const dir = mkdtempSync(join(tmpdir(), "fieldledger-verify-signed-"))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const { dir, file } = scratchFiles("fieldledger-verify-signed-")
+const run = runVerify
 const chain = buildSignedChain(nodeCrypto, { dataBlocks: 8, signEvery: 3 })
 const blocks = chain.blocks.map(b => b.bytes)
 const PUB = chain.publicKey0.toString("hex")
 const FINGERPRINT = publicKeyFingerprint(chain.publicKey0)
-
-function file(name: string, text: string): string {
-    const path = join(dir, name)
-    writeFileSync(path, text)
-    return path
-}
-
-function run(...args: string[]) {
-    const r = spawnSync(process.execPath, ["bin/fieldledger.mjs", "verify", ...args], { encoding: "utf8" })
-    return { code: r.status, out: r.stdout, err: r.stderr }
-}
 
 const good = file("signed.json", formatExport({ deviceId: DEVICE_ID, blocks }))
 

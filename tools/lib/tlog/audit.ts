@@ -286,6 +286,11 @@ export async function runAudit(o: AuditOptions): Promise<{ state: AuditState; re
     }
 }
 
+/** "leaf I logs WHO seq S": the leaf an export check holds against. */
+function loggedAt(r: { index: number; seq: number }, who: string): string {
+    return "leaf " + r.index + " logs " + who + " seq " + r.seq
+}
+
 /** Records a new leaf: its device chain's seqs must grow; a newer chain (a key succession) starts over. */
 function noteLeaf(
     marks: Record<string, DeviceMark>,
@@ -407,16 +412,7 @@ async function checkExport(
             const r = required[p]
             throw new AuditFailure(
                 "deleted-block",
-                "leaf " +
-                    r.index +
-                    " logs " +
-                    who +
-                    " seq " +
-                    r.seq +
-                    " (hash " +
-                    toHex(r.hash).slice(0, 16) +
-                    "), but the gateway's export has no block " +
-                    r.seq
+                loggedAt(r, who) + " (hash " + toHex(r.hash).slice(0, 16) + "), but the gateway's export has no block " + r.seq
             )
         }
         if (p < required.length && required[p].seq === seq) {
@@ -424,12 +420,7 @@ async function checkExport(
             if (!r.hash.equals(check.hash))
                 throw new AuditFailure(
                     "rewritten-block",
-                    "leaf " +
-                        r.index +
-                        " logs " +
-                        who +
-                        " seq " +
-                        seq +
+                    loggedAt(r, who) +
                         " with hash " +
                         toHex(r.hash).slice(0, 16) +
                         ", the gateway's export has hash " +
@@ -443,15 +434,7 @@ async function checkExport(
         const r = required[p]
         throw new AuditFailure(
             "truncated-tail",
-            "leaf " +
-                r.index +
-                " logs " +
-                who +
-                " seq " +
-                r.seq +
-                ", but the gateway's export ends at " +
-                (head < 0 ? "no block" : "seq " + head) +
-                ": its tail was cut"
+            loggedAt(r, who) + ", but the gateway's export ends at " + (head < 0 ? "no block" : "seq " + head) + ": its tail was cut"
         )
     }
     return { deviceId, chain: mark.chain, newLeaves: fresh?.leaves.length ?? 0, loggedUpTo: mark.seq, authenticated: !!key0 }

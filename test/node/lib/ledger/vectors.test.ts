@@ -8,14 +8,15 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, test } from "vitest"
 import { FormatError, fromHex, joinBytes, toHex } from "../../../../src/lib/codec/bytes"
-import { decodeBlock, DecodedBlock, newChainHead, SealedBlock } from "../../../../src/lib/ledger/chain"
+import { decodeBlock, newChainHead, SealedBlock } from "../../../../src/lib/ledger/chain"
 import { BlockTime, TAG_BYTES } from "../../../../src/lib/codec/format"
-import { blockTag, deriveEpochKey, evolveKey, LedgerCrypto } from "../../../../src/lib/ledger/keys"
+import { blockTag, deriveEpochKey, evolveKey } from "../../../../src/lib/ledger/keys"
 import { Ledger } from "../../../../src/lib/ledger/ledger"
 import { verifyChain } from "../../../../src/lib/ledger/verify"
-import { nobleCrypto, nodeCrypto } from "../../../../tools/lib/crypto"
+import { asGolden, BACKENDS, gapBodyOf } from "../../helpers/golden"
+import { nobleCrypto } from "../../../../tools/lib/crypto"
 import { buildGolden, v1Tag } from "../../../../tools/gen-vectors"
-import { GOLDEN, GoldenChain, GoldenDecoded } from "../../../vectors/golden"
+import { GOLDEN, GoldenChain } from "../../../vectors/golden"
 
 function readJson(relative: string) {
     return JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8"))
@@ -26,11 +27,6 @@ const RFC4231 = readJson("../../../vectors/rfc4231.json") as {
 }
 const GOLDEN_JSON = readJson("../../../vectors/golden.json")
 const FORMAT_MD = readFileSync(new URL("../../../../docs/FORMAT.md", import.meta.url), "utf8")
-
-const BACKENDS: [string, LedgerCrypto][] = [
-    ["@noble/hashes", nobleCrypto],
-    ["node:crypto", nodeCrypto],
-]
 
 const deviceId = fromHex(GOLDEN.deviceId, "deviceId")
 const hex = (text: string) => fromHex(text, "vector")
@@ -50,46 +46,6 @@ describe("RFC 4231 HMAC-SHA256 test cases", () => {
             expect(toHex(mac).slice(0, 2 * (c.truncateBytes || 32))).toBe(c.hmacSha256)
         })
 })
-
-/** decodeBlock's result in the JSON shape of the vectors, written apart from the generator's. */
-function asGolden(d: DecodedBlock): GoldenDecoded {
-    const time = (t: BlockTime) =>
-        t.unixTime === undefined ? { boot: t.boot, uptimeMs: t.uptimeMs } : { boot: t.boot, uptimeMs: t.uptimeMs, unixTime: t.unixTime }
-    const h = d.header
-    const out: GoldenDecoded = {
-        header: {
-            version: h.version,
-            type: h.type,
-            flags: h.flags,
-            seq: h.seq,
-            link: toHex(h.link),
-            time: time(h.time),
-            intervalMs: h.intervalMs,
-            readingCount: h.readingCount,
-        },
-    }
-    if (d.genesis)
-        out.genesis = {
-            deviceId: toHex(d.genesis.deviceId),
-            firmware: d.genesis.firmware,
-            board: d.genesis.board,
-            channels: d.genesis.channels,
-        }
-    if (d.readings) out.readings = d.readings
-    if (d.gap) {
-        const g = d.gap
-        out.gap = {
-            reason: g.reason,
-            reasonName: ["", "backlog-full", "power-loss", "sampling-stopped"][g.reason],
-            lostReadings: g.lostReadings,
-            from: time(g.from),
-            lostBlocks: g.lostBlocks,
-            firstLostSeq: g.firstLostSeq,
-        }
-        if (g.lastLostHash) out.gap.lastLostHash = toHex(g.lastLostHash)
-    }
-    return out
-}
 
 /** Seals a golden chain again with the reference Ledger, driving it as the firmware would. */
 function reseal(chain: GoldenChain): SealedBlock[] {
@@ -114,14 +70,7 @@ function reseal(chain: GoldenChain): SealedBlock[] {
             sealed.push(ledger.sealOpen()!)
         } else {
             const g = d.gap!
-            const gap = {
-                reason: g.reason,
-                lostReadings: g.lostReadings,
-                from: g.from,
-                lostBlocks: g.lostBlocks,
-                firstLostSeq: g.firstLostSeq,
-                lastLostHash: g.lastLostHash ? hex(g.lastLostHash) : undefined,
-            }
+            const gap = gapBodyOf(g)
             sealed.push(...ledger.sealGap(gap, time))
         }
     }

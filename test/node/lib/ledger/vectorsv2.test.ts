@@ -9,23 +9,19 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, test } from "vitest"
 import { ByteWriter, FormatError, fromHex, toHex } from "../../../../src/lib/codec/bytes"
-import { BlockContent, decodeBlock, DecodedBlock, sealBlock } from "../../../../src/lib/ledger/chain"
+import { BlockContent, decodeBlock, sealBlock } from "../../../../src/lib/ledger/chain"
 import { BlockTime, RECORD_DATA, RECORD_GAP, RECORD_GENESIS, TAG_BYTES } from "../../../../src/lib/codec/format"
-import { blockHash, blockTag, deriveEpochKey, evolveKey, LedgerCrypto } from "../../../../src/lib/ledger/keys"
+import { blockHash, blockTag, deriveEpochKey, evolveKey } from "../../../../src/lib/ledger/keys"
 import { Reading, ReadingsBuilder } from "../../../../src/lib/codec/readings"
 import { verifyChain, VerifyOptions } from "../../../../src/lib/ledger/verify"
-import { nobleCrypto, nodeCrypto } from "../../../../tools/lib/crypto"
+import { asGolden, BACKENDS, gapBodyOf } from "../../helpers/golden"
+import { nobleCrypto } from "../../../../tools/lib/crypto"
 import { buildGoldenV2 } from "../../../../tools/gen-vectors-v2"
 import { specDataBody } from "../../../../tools/lib/specv2"
-import { GOLDEN_V2, GoldenV2Block, GoldenV2Chain, GoldenV2Decoded } from "../../../vectors/golden-v2"
+import { GOLDEN_V2, GoldenV2Block, GoldenV2Chain } from "../../../vectors/golden-v2"
 
 const GOLDEN_V2_JSON = JSON.parse(readFileSync(new URL("../../../vectors/golden-v2.json", import.meta.url), "utf8"))
 const FORMAT_MD = readFileSync(new URL("../../../../docs/FORMAT.md", import.meta.url), "utf8")
-
-const BACKENDS: [string, LedgerCrypto][] = [
-    ["@noble/hashes", nobleCrypto],
-    ["node:crypto", nodeCrypto],
-]
 
 const deviceId = fromHex(GOLDEN_V2.deviceId, "deviceId")
 const hex = (text: string) => fromHex(text, "vector")
@@ -33,46 +29,6 @@ const chainNamed = (name: string) => GOLDEN_V2.chains.find(c => c.name === name)
 const exportedBytes = (chain: GoldenV2Chain) => chain.blocks.filter(b => b.exported).map(b => hex(b.hex))
 const allBlocks = () => GOLDEN_V2.chains.flatMap(c => c.blocks)
 const MAX_TIME = 9007199254740991
-
-/** decodeBlock's result in the JSON shape of the vectors, written apart from the generator's. */
-function asGolden(d: DecodedBlock): GoldenV2Decoded {
-    const time = (t: BlockTime) =>
-        t.unixTime === undefined ? { boot: t.boot, uptimeMs: t.uptimeMs } : { boot: t.boot, uptimeMs: t.uptimeMs, unixTime: t.unixTime }
-    const h = d.header
-    const header: GoldenV2Decoded["header"] = {
-        version: h.version,
-        type: h.type,
-        flags: h.flags,
-        seq: h.seq,
-        time: time(h.time),
-        intervalMs: h.intervalMs,
-        readingCount: h.readingCount,
-    }
-    // The vectors list link after seq, where it sits in a v1 header; toEqual ignores the key order.
-    if (h.link) header.link = toHex(h.link)
-    const out: GoldenV2Decoded = { header }
-    if (d.genesis)
-        out.genesis = {
-            deviceId: toHex(d.genesis.deviceId),
-            firmware: d.genesis.firmware,
-            board: d.genesis.board,
-            channels: d.genesis.channels,
-        }
-    if (d.readings) out.readings = d.readings
-    if (d.gap) {
-        const g = d.gap
-        out.gap = {
-            reason: g.reason,
-            reasonName: ["", "backlog-full", "power-loss", "sampling-stopped"][g.reason],
-            lostReadings: g.lostReadings,
-            from: time(g.from),
-            lostBlocks: g.lostBlocks,
-            firstLostSeq: g.firstLostSeq,
-        }
-        if (g.lastLostHash) out.gap.lastLostHash = toHex(g.lastLostHash)
-    }
-    return out
-}
 
 /** The content a vector block was sealed from, rebuilt from its decoded form for the shared encoder. */
 function contentOf(block: GoldenV2Block): BlockContent {
@@ -91,14 +47,7 @@ function contentOf(block: GoldenV2Block): BlockContent {
     }
     if (h.type === RECORD_GAP) {
         const g = d.gap!
-        const gap = {
-            reason: g.reason,
-            lostReadings: g.lostReadings,
-            from: g.from,
-            lostBlocks: g.lostBlocks,
-            firstLostSeq: g.firstLostSeq,
-            lastLostHash: g.lastLostHash ? hex(g.lastLostHash) : undefined,
-        }
+        const gap = gapBodyOf(g)
         return { type: RECORD_GAP, time, intervalMs: h.intervalMs, gap }
     }
     const readings = new ReadingsBuilder(d.readings![0].length, h.version)
