@@ -12,12 +12,12 @@
  * every block, shows its readings encrypted, and decrypts them to the readings it was given.
  */
 import { createCipheriv, createHmac } from "node:crypto"
-import { readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { decodeBlock } from "../src/lib/ledger/chain"
 import { decryptReadings } from "../src/lib/ledger/datakey"
 import { nodeAesCcm0 } from "./lib/aes"
+import { writeOrCheck } from "./lib/generated"
 import { SpecChannel, SpecReading, SpecTime, specData, specEvolve, specGenesis, specHeader, specSeal } from "./lib/specv2"
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")
@@ -211,24 +211,13 @@ if (unknown.length > 0) {
     process.exit(2)
 }
 const check = args.includes("--check")
-let stale = false
-for (const [rel, text] of [
-    [JSON_PATH, json],
-    [TS_PATH, ts],
-]) {
-    const path = join(ROOT, rel)
-    if (check) {
-        let current = ""
-        try {
-            current = readFileSync(path, "utf8")
-        } catch {}
-        if (current !== text) {
-            console.error(rel + " is not what tools/gen-encrypted-vectors.ts writes (run it without --check)")
-            stale = true
-        }
-    } else {
-        writeFileSync(path, text)
-        console.log("wrote " + rel + " (" + text.length + " characters)")
-    }
-}
+const stale = writeOrCheck(
+    ROOT,
+    [
+        [JSON_PATH, json],
+        [TS_PATH, ts],
+    ],
+    check,
+    rel => rel + " is not what tools/gen-encrypted-vectors.ts writes (run it without --check)"
+)
 if (stale) process.exit(1)

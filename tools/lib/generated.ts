@@ -1,6 +1,6 @@
 /**
  * The last step of a generator of checked-in files (tools/gen-checkpoint-vectors.ts,
- * tools/gen-ed25519-table.ts): write each output, or with --check compare it with what is on
+ * tools/gen-encrypted-vectors.ts, tools/gen-ed25519-table.ts): write each output, or with --check compare it with what is on
  * disk and say which one is stale.
  */
 import { readFileSync, writeFileSync } from "node:fs"
