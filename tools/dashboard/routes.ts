@@ -6,6 +6,7 @@
  *   GET /                                 fleet view (public/index.html)
  *   GET /devices/:id                      device view (the same page; app.js reads the path)
  *   GET /dashboard/:file                  the page's modules and stylesheet
+ *   GET /dashboard/decrypt.js             browser/decrypt.ts and the shared codec, bundled (bundle.ts)
  *   GET /dashboard/vendor/:file           uPlot's ES module and stylesheet
  *   GET /dashboard/api/fleet              {now, staleAfterMs, devices} (devices as GET /v1/devices)
  *   GET /dashboard/api/stream             the same payload as server-sent events, on every change
@@ -24,6 +25,7 @@ import { DEVICE_ID_TEXT, isDeviceIdHex } from "../../src/lib/codec/hexids"
 import { INTERNAL_READ_ENV, Reader, readerOf, stillValid, visible } from "../gateway/readauth"
 import type { GapView } from "../gateway/service"
 import type { ReadTokenStore } from "../gateway/tokens"
+import { decryptModule } from "./bundle"
 
 /** The base staleness threshold: `fieldledger gateway --stale-after` changes it. */
 export const DEFAULT_STALE_AFTER_MS = 15 * 60 * 1000
@@ -106,6 +108,8 @@ function servePage(app: Hono) {
     app.get("/", () => page())
     app.get("/devices/:id", () => page())
     app.get("/dashboard/vendor/:file", c => send(vendor.get(c.req.param("file"))) ?? c.notFound())
+    // The in-browser decryption of encrypted readings (bundled on first request, then from memory).
+    app.get("/dashboard/decrypt.js", async () => send({ body: await decryptModule(), type: TYPES[".js"] }))
     app.get(
         "/dashboard/:file",
         c => (c.req.param("file") === "index.html" ? undefined : send(pages.get(c.req.param("file")))) ?? c.notFound()

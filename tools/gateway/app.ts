@@ -180,7 +180,9 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
             toSeq: seqParam(c.req.query("to"), "to"),
             limit: seqParam(c.req.query("limit"), "limit"),
         }
-        return streamed(await service.blockListStream(c.req.param("id"), range), { "content-type": "application/json" })
+        const bytes = c.req.query("bytes")
+        if (bytes !== undefined && bytes !== "1") throw new HttpError(400, "bad-request", "bytes must be 1 (each block's bytes in hex)")
+        return streamed(await service.blockListStream(c.req.param("id"), range, bytes === "1"), { "content-type": "application/json" })
     })
 
     app.get("/v1/devices/:id/readings", async c => {

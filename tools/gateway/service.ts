@@ -114,7 +114,7 @@ const READINGS_PAGE_BLOCKS = 64
 /** The most blocks one readings or blocks request covers; the answer's `next` says where to go on. */
 export const MAX_BLOCKS_PER_REQUEST = 100_000
 
-/** One block's row in the block list. */
+/** One block's row in the block list (with `bytes`, its stored bytes in hex, when they were read). */
 function blockView(b: BlockRecord): Record<string, unknown> {
     const row: Record<string, unknown> = {
         seq: b.seq,
@@ -130,6 +130,7 @@ function blockView(b: BlockRecord): Record<string, unknown> {
         row.lostReadings = b.lostReadings
         row.lostBlocks = b.lostBlocks
     }
+    if (b.bytes) row.bytes = toHex(b.bytes)
     return row
 }
 
@@ -606,11 +607,18 @@ export class GatewayService {
         return { fromSeq, toSeq: next === undefined ? toSeq : next - 1, limit, next }
     }
 
-    /** The block list as JSON text pieces: {"deviceId", "blocks": [...], "next"?}. */
-    async blockListStream(idHex: string, range: { fromSeq?: number; toSeq?: number; limit?: number }): Promise<AsyncIterator<string>> {
+    /**
+     * The block list as JSON text pieces: {"deviceId", "blocks": [...], "next"?}; `withBytes`
+     * adds each block's bytes (the dashboard decrypts encrypted readings from them in the browser).
+     */
+    async blockListStream(
+        idHex: string,
+        range: { fromSeq?: number; toSeq?: number; limit?: number },
+        withBytes = false
+    ): Promise<AsyncIterator<string>> {
         const d = await this.device(idHex)
         const capped = await this.capRange(d.id, range)
-        const pages = this.pages(d.id, { ...capped, pageBlocks: LIST_PAGE_BLOCKS })
+        const pages = this.pages(d.id, { ...capped, withBytes, pageBlocks: LIST_PAGE_BLOCKS })
         return jsonArrayStream('{"deviceId":' + JSON.stringify(d.id) + ',"blocks":[', pages, blockView, capped.next)
     }
 

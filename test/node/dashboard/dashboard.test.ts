@@ -67,19 +67,21 @@ async function post(gw: RunningGateway, deviceId: Buffer, blocks: SealedBlock[],
 /** 2026-03-01T12:00:00Z: the unix time the healthy device learned from a gateway. */
 const UNIX_START = 1772366400
 
-/** A chain whose readings carry wall-clock time, as after a device's first sync. */
-function timedChain(deviceId: Buffer, key: Buffer, readings: number): SealedBlock[] {
-    const ledger = new Ledger(nodeCrypto, deviceId, CHANNELS, newChainHead(Buffer.from(key)), { intervalMs: 60000, maxReadingsPerBlock: 8 })
+/** The stored values of reading i of timedChain: a temperature wave and a falling humidity. */
+const timedValues = (i: number) => [1800 + Math.round(300 * Math.sin(i / 4)), 6000 - 10 * i]
+
+/**
+ * A chain whose readings carry wall-clock time, as after a device's first sync; with a data key
+ * D_0, its readings encrypted end to end as a device provisioned with --encrypt seals them.
+ */
+function timedChain(deviceId: Buffer, key: Buffer, readings: number, dataKey0?: Buffer): { ledger: Ledger; blocks: SealedBlock[] } {
+    const head = newChainHead(Buffer.from(key))
+    if (dataKey0) head.dataKey = Buffer.from(dataKey0)
+    const ledger = new Ledger(nodeCrypto, deviceId, CHANNELS, head, { intervalMs: 60000, maxReadingsPerBlock: 8 })
     const blocks = [ledger.sealGenesis({ boot: 0, uptimeMs: 0, unixTime: UNIX_START }, "test/1", "sim")]
     for (let i = 0; i < readings; i++)
-        blocks.push(
-            ...ledger.append([1800 + Math.round(300 * Math.sin(i / 4)), 6000 - 10 * i], {
-                boot: 0,
-                uptimeMs: 60000 * (i + 1),
-                unixTime: UNIX_START + 60 * (i + 1),
-            })
-        )
-    return blocks
+        blocks.push(...ledger.append(timedValues(i), { boot: 0, uptimeMs: 60000 * (i + 1), unixTime: UNIX_START + 60 * (i + 1) }))
+    return { ledger, blocks }
 }
 
 describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
@@ -88,7 +90,7 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
     let context: BrowserContext
     let page: Page
     const alarm = buildChain(nodeCrypto, { dataBlocks: 4, perBlock: 8 })
-    const healthy = timedChain(OTHER_DEVICE_ID, testKey(0x33), 24)
+    const healthy = timedChain(OTHER_DEVICE_ID, testKey(0x33), 24).blocks
     /** The gateway's clock: the real one unless a device's sync is set in the past. */
     let clockOffset = 0
     /** The read token the browser signs in with (reads need one: docs/API.md, "Access"). */
@@ -366,6 +368,80 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
         await expect.poll(() => page.locator("tr.block").count(), settled).toBe(500)
         const points = () => page.evaluate(() => (window as any).fieldledger.plots[0]?.data[1].filter((v: unknown) => v !== null).length)
         await expect.poll(points, settled).toBe(500 * 60)
+    })
+
+    it("decrypts end-to-end encrypted readings in the browser with the owner's data key, which it never sends", async () => {
+        const id = Buffer.from("00000000000000e1", "hex")
+        const key = testKey(0x88)
+        const dataKey0 = Buffer.alloc(32, 0xd7)
+        const dataKeyHex = toHex(dataKey0)
+        await register(gw, id, key, "Encrypted room")
+        const chain = timedChain(id, key, 24, dataKey0)
+        expect((await post(gw, id, chain.blocks, 0)).status).toBe(200)
+        /** Every request the page makes, whole: the data key must be in none. */
+        const sent: string[] = []
+        const onRequest = (r: import("playwright-core").Request) =>
+            sent.push(r.url() + " " + JSON.stringify(r.headers()) + " " + (r.postData() ?? ""))
+        page.on("request", onRequest)
+        const values = (channel: number) => page.evaluate(c => (window as any).fieldledger.plots[c]?.data[1] ?? [], channel)
+        const present = async (channel: number) => (await values(channel)).filter((v: unknown) => v !== null).length
+        const settled = { timeout: 30000, interval: 100 }
+        try {
+            await page.goto(gw.url + "/devices/" + toHex(id))
+            await page.locator("#data-key-form").waitFor()
+            // Without the key: times and counts, no value.
+            await expect.poll(() => page.locator("#readings-title").textContent(), settled).toContain("24 readings encrypted end to end")
+            expect(await values(0)).toHaveLength(24)
+            expect(await present(0)).toBe(0)
+
+            // Not a key; then another chain's key: each says why, and nothing is decrypted.
+            await page.locator("#data-key-text").fill("not a key")
+            await page.locator("#data-key-form button[type=submit]").click()
+            await expect.poll(() => page.locator("#data-key-error").textContent(), settled).toContain("only hex digits")
+            await page.locator("#data-key-text").fill("11".repeat(32))
+            await page.locator("#data-key-form button[type=submit]").click()
+            await expect
+                .poll(() => page.locator("#data-key-error").textContent(), settled)
+                .toContain("does not decrypt under this data key")
+            expect(await present(0)).toBe(0)
+
+            // The owner's key file: exactly the values sealed.
+            await page
+                .locator("#data-key-file")
+                .setInputFiles({ name: "data.key", mimeType: "text/plain", buffer: Buffer.from(dataKeyHex + "\n") })
+            await page.locator("#data-key-form button[type=submit]").click()
+            await expect.poll(() => present(0), settled).toBe(24)
+            const sealed = Array.from({ length: 24 }, (_, i) => timedValues(i).map(x => x / 100))
+            expect(await values(0)).toEqual(sealed.map(v => v[0]))
+            expect(await values(1)).toEqual(sealed.map(v => v[1]))
+            expect(await page.locator("#readings-title").textContent()).toContain("24 readings decrypted in this browser")
+            expect(await page.locator("#data-key-state").textContent()).toContain("decrypted in this browser")
+
+            // A block arriving while the page is open is decrypted with the key already given.
+            const fresh: SealedBlock[] = []
+            for (let i = 24; i < 32; i++)
+                fresh.push(
+                    ...chain.ledger.append(timedValues(i), { boot: 0, uptimeMs: 60000 * (i + 1), unixTime: UNIX_START + 60 * (i + 1) })
+                )
+            expect((await post(gw, id, fresh, 0)).status).toBe(200)
+            await expect.poll(() => present(1), settled).toBe(32)
+            expect((await values(1))[31]).toBe(timedValues(31)[1] / 100)
+            await page.screenshot({ path: join(SCREENSHOTS, "dashboard-device-decrypted.png"), fullPage: true })
+
+            // Forgotten: the values go, the form comes back.
+            await page.locator("#data-key-forget").click()
+            await page.locator("#data-key-form").waitFor()
+            await expect.poll(() => present(0), settled).toBe(0)
+
+            // The key went nowhere: in no request, no storage, no cookie.
+            expect(sent.length).toBeGreaterThan(0)
+            expect(sent.filter(r => r.toLowerCase().includes(dataKeyHex))).toEqual([])
+            expect(sent.some(r => r.includes("/blocks?") && r.includes("bytes=1"))).toBe(true)
+            const stored = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie]))
+            expect(stored).not.toContain(dataKeyHex)
+        } finally {
+            page.off("request", onRequest)
+        }
     })
 
     it("serves only its own files and uPlot, with a content security policy", async () => {

@@ -11,6 +11,8 @@ import {
     buildSeries,
     deviceState,
     duration,
+    encryptedSeqs,
+    fillDecrypted,
     gapText,
     isUpperBound,
     lostText,
@@ -46,6 +48,7 @@ export function createDeviceView(main, id) {
         title: h("h1"),
         state: h("div", { class: "facts" }),
         alerts: h("section", { class: "alerts" }),
+        decrypt: h("section", { class: "decrypt", id: "decrypt", hidden: true }),
         plots: h("section", { class: "plots" }),
         chain: h("section", { class: "chain" }),
     }
@@ -65,6 +68,7 @@ export function createDeviceView(main, id) {
         el.state,
         links,
         el.alerts,
+        el.decrypt,
         el.plots,
         el.chain
     )
@@ -78,6 +82,7 @@ export function createDeviceView(main, id) {
     /** The gap records last loaded (their reasons say which counts are upper bounds). */
     let lastGaps = []
     let knownSeqs = new Set()
+    const decryption = createDecryption(id, base, () => update())
 
     async function load() {
         // The plots and the chain list cover the same newest BLOCK_LIST_LIMIT blocks: the
@@ -217,7 +222,7 @@ export function createDeviceView(main, id) {
         const key = JSON.stringify(channels) + series.timed
         if (key !== channelsKey) {
             for (const p of plots.splice(0)) p.destroy()
-            plotsTitle = h("h2", null, "Readings")
+            plotsTitle = h("h2", { id: "readings-title" }, "Readings")
             replace(el.plots, plotsTitle)
             channelsKey = key
             if (!channels.length) el.plots.append(h("p", { class: "muted" }, "No reading stored yet."))
@@ -230,12 +235,18 @@ export function createDeviceView(main, id) {
                 plots.push(plot)
             })
         }
-        // End-to-end encrypted readings (provision --encrypt): the gateway has times, no values.
+        // End-to-end encrypted readings (provision --encrypt): the gateway has times, no values;
+        // the owner's data key, given to this page, decrypts them here (see createDecryption).
         const encrypted = readings.readings.filter(r => r.encrypted).length
+        const decrypted = readings.readings.filter(r => r.decrypted).length
         plotsTitle.textContent =
             "Readings" +
             (blockRange().from ? " (newest " + BLOCK_LIST_LIMIT + " blocks)" : "") +
-            (encrypted ? " · " + plural(encrypted, "reading") + " encrypted end to end: times only, values need the owner's data key" : "")
+            (encrypted && decrypted === encrypted
+                ? " · " + plural(decrypted, "reading") + " decrypted in this browser"
+                : encrypted
+                  ? " · " + plural(encrypted - decrypted, "reading") + " encrypted end to end: times only, values need the owner's data key"
+                  : "")
         plots.forEach((plot, c) => {
             plot.flSeries = series
             const faults = series.faults.filter(f => f.channel === c).length
@@ -367,6 +378,7 @@ export function createDeviceView(main, id) {
         const data = await load()
         lastDevice = data.device
         lastGaps = data.gaps
+        await decryption.fill(data.readings, el.decrypt)
         renderFacts(data.device, lastPayload)
         renderAlerts(data.events, data.gaps)
         renderPlots(data.readings, data.gaps)
@@ -377,6 +389,16 @@ export function createDeviceView(main, id) {
     /** The device as the fleet message has it (null when it is not in it). */
     function deviceIn(payload) {
         return (payload && payload.devices.find(x => x.deviceId === id)) || null
+    }
+
+    /** Loads and renders; later calls queue behind the one running. */
+    function update(payload) {
+        pending = pending
+            .then(() => refresh(payload))
+            .catch(e => {
+                replace(el.alerts, h("p", { class: "bad" }, "Could not load the device: " + e.message))
+            })
+        return pending
     }
 
     return {
@@ -390,15 +412,141 @@ export function createDeviceView(main, id) {
             })
             return pending
         },
-        /** Loads and renders; later calls queue behind the one running. */
-        update(payload) {
-            pending = pending
-                .then(() => refresh(payload))
-                .catch(e => {
-                    replace(el.alerts, h("p", { class: "bad" }, "Could not load the device: " + e.message))
-                })
-            return pending
-        },
+        update,
         plots,
     }
+}
+
+/**
+ * The owner's side of end-to-end encrypted readings, in the page (docs/DASHBOARD.md, "Encrypted
+ * readings"): a form takes the data key file (or its 64 hex digits); /dashboard/decrypt.js,
+ * loaded only then, evolves the key to each block's and decrypts with WebCrypto. The key lives
+ * in this closure only: never sent, never stored, gone on reload or "Forget the key".
+ * `reload` renders the device again once a key is given or forgotten.
+ */
+function createDecryption(id, base, reload) {
+    /** The device's key chain (decrypt.js DataKeyChain) while the owner's key is given. */
+    let keys = null
+    /** seq -> decrypted values per reading, for the key given. */
+    let decrypted = new Map()
+    let error = ""
+    let progress = ""
+    let module
+    const load = () => (module ??= import("/dashboard/decrypt.js"))
+
+    function forget(message) {
+        keys = null
+        decrypted = new Map()
+        error = message || ""
+    }
+
+    /** Decrypts what `readings` holds encrypted (block bytes fetched for blocks not done yet), fills it in, and renders the form. */
+    async function fill(readings, section) {
+        const seqs = encryptedSeqs(readings.readings)
+        if (keys && seqs.length) {
+            const missing = new Set(seqs.filter(seq => !decrypted.has(seq)))
+            if (missing.size) {
+                error = ""
+                try {
+                    const range = "from=" + Math.min(...missing) + "&to=" + Math.max(...missing) + "&bytes=1"
+                    const blocks = (await getJson(base + "/blocks?" + range)).blocks.filter(b => missing.has(b.seq))
+                    const exponents = (readings.channels || []).map(c => c.exponent)
+                    const got = await (
+                        await load()
+                    ).decryptBlocks(keys, exponents, blocks, (done, total) => {
+                        progress = "decrypting… " + done + " / " + total + " blocks"
+                        if (done % 50 === 0) render(section, seqs.length)
+                    })
+                    for (const [seq, values] of got) decrypted.set(seq, values)
+                } catch (e) {
+                    // A key that does not decrypt is forgotten; anything else (the gateway
+                    // unreachable, say) keeps it for the next update.
+                    if (e.name === "DataKeyError") forget(e.message)
+                    else error = "Could not decrypt: " + e.message
+                }
+                progress = ""
+            }
+            fillDecrypted(readings.readings, decrypted)
+        }
+        render(section, seqs.length)
+    }
+
+    function render(section, encryptedBlocks) {
+        section.hidden = encryptedBlocks === 0 && !error
+        if (section.hidden) return
+        const title = h("h2", null, "Encrypted readings")
+        if (keys) {
+            const forgetButton = h("button", { type: "button", id: "data-key-forget" }, "Forget the key")
+            forgetButton.addEventListener("click", () => {
+                forget()
+                reload()
+            })
+            replace(
+                section,
+                title,
+                h(
+                    "p",
+                    { class: "good", id: "data-key-state" },
+                    progress ||
+                        plural(decrypted.size, "block") +
+                            " decrypted in this browser with the data key: it stays in this page's memory, never sent to the gateway. "
+                ),
+                error ? h("p", { class: "bad", role: "alert", id: "data-key-error" }, error) : null,
+                forgetButton
+            )
+            return
+        }
+        const secure = !!(window.isSecureContext && globalThis.crypto && crypto.subtle)
+        const file = h("input", { type: "file", id: "data-key-file", "aria-label": "data key file" })
+        const text = h("input", {
+            type: "password",
+            id: "data-key-text",
+            autocomplete: "off",
+            spellcheck: "false",
+            placeholder: "or paste its 64 hex digits",
+            "aria-label": "data key (64 hex digits)",
+        })
+        const button = h("button", { type: "submit" }, "Decrypt in this browser")
+        const form = h("form", { id: "data-key-form", class: "data-key" }, file, text, button)
+        for (const input of [file, text, button]) input.disabled = !secure
+        form.addEventListener("submit", async event => {
+            event.preventDefault()
+            try {
+                const source = file.files && file.files[0] ? await file.files[0].text() : text.value
+                keys = (await load()).dataKeyChain(id, source)
+                decrypted = new Map()
+                error = ""
+            } catch (e) {
+                forget(e.message)
+            }
+            file.value = ""
+            text.value = ""
+            reload()
+        })
+        replace(
+            section,
+            title,
+            h(
+                "p",
+                { class: "muted" },
+                "This device's readings are encrypted end to end: the gateway stores only ciphertext and shows their times and counts, not their values. ",
+                "The data owner can decrypt them here with the data key file from ",
+                h("code", null, "fieldledger provision --encrypt"),
+                ": this page reads it and keeps it in memory only (it is never sent to the gateway nor stored; reloading forgets it)."
+            ),
+            secure
+                ? null
+                : h(
+                      "p",
+                      { class: "warn" },
+                      "Decrypting needs the dashboard over https (or on localhost): over plain http anyone on the network path could change this page's scripts and take the key. Offline: ",
+                      h("code", null, "fieldledger verify EXPORT --data-key FILE"),
+                      "."
+                  ),
+            form,
+            error ? h("p", { class: "bad", role: "alert", id: "data-key-error" }, error) : null
+        )
+    }
+
+    return { fill }
 }

@@ -170,3 +170,29 @@ export function gapText(gap, withReason = true) {
         )
     return parts.join(", ")
 }
+
+/** The seqs of the blocks whose readings came encrypted end to end (rows as GET .../readings gives them). */
+export function encryptedSeqs(rows) {
+    return [...new Set(rows.filter(r => r.encrypted).map(r => r.seq))]
+}
+
+/**
+ * Puts the values decrypted in the browser (`decrypted`: seq -> one array of values per reading,
+ * in order) into the encrypted rows, in place, marking them `decrypted`. Returns how many rows
+ * got values; a row whose block is not in `decrypted` keeps no values.
+ */
+export function fillDecrypted(rows, decrypted) {
+    const nth = new Map()
+    let filled = 0
+    for (const r of rows) {
+        if (!r.encrypted) continue
+        const i = nth.get(r.seq) || 0
+        nth.set(r.seq, i + 1)
+        const values = decrypted.get(r.seq)
+        if (!values || !values[i]) continue
+        r.values = values[i]
+        r.decrypted = true
+        filled++
+    }
+    return filled
+}
