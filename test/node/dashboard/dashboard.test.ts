@@ -6,7 +6,7 @@
  * (hardware defaults), last synced 40 minutes and 3 hours ago (the gateway's clock is moved back
  * while they sync).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { BrowserContext, Page } from "playwright-core"
@@ -23,9 +23,9 @@ import { dashboardLink } from "../../../tools/start"
 import { logIdentity } from "../../../tools/gateway/tlog/logkey"
 import { buildChain, CHANNELS, DEVICE_ID, hourlyChain, OTHER_DEVICE_ID, testKey } from "../helpers/chains"
 import { buildSignedChain } from "../helpers/signedchains"
+import { haveChromium, launchChromium } from "../helpers/chromium"
 import { publicKeyFingerprint } from "../../../tools/lib/ed25519"
 
-const CHROMIUM = "/usr/bin/chromium"
 const ADMIN = "test-admin-token"
 const SCREENSHOTS = join(process.cwd(), "test-output")
 const NEVER_SEEN = "00000000000000aa"
@@ -34,9 +34,7 @@ const HOURLY_RECENT = Buffer.from("00000000000000b1", "hex")
 const HOURLY_SILENT = Buffer.from("00000000000000b2", "hex")
 const MINUTE = 60000
 const HOSTILE_LABEL = '<img src=x onerror="window.pwned=1">Cold room'
-const haveChromium = existsSync(CHROMIUM)
-if (!haveChromium && process.env.CI) throw new Error(CHROMIUM + " is missing under CI: .ci/run installs Debian's chromium package")
-if (!haveChromium) console.warn("dashboard tests skipped: " + CHROMIUM + " is absent (apt-get install chromium)")
+const browserTests = haveChromium("dashboard tests")
 
 async function register(gw: RunningGateway, deviceId: Buffer | string, key: Buffer, label: string) {
     const res = await fetch(gw.url + "/v1/devices", {
@@ -84,7 +82,7 @@ function timedChain(deviceId: Buffer, key: Buffer, readings: number, dataKey0?: 
     return { ledger, blocks }
 }
 
-describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
+describe.skipIf(!browserTests)("dashboard in headless Chromium", () => {
     let dir: string
     let gw: RunningGateway
     let context: BrowserContext
@@ -132,22 +130,9 @@ describe.skipIf(!haveChromium)("dashboard in headless Chromium", () => {
             clockOffset = 0
         }
 
-        const { chromium } = await import("playwright-core")
-        context = await chromium.launchPersistentContext(join(dir, "profile"), {
-            executablePath: CHROMIUM,
-            headless: true,
-            viewport: { width: 1280, height: 900 },
-            args: [
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        })
-        page = context.pages()[0] ?? (await context.newPage())
+        const browser = await launchChromium(join(dir, "profile"))
+        context = browser.context
+        page = browser.page
         mkdirSync(SCREENSHOTS, { recursive: true })
         // Signed in as `fieldledger start` does it: its link sets the cookie and drops the token from the address.
         token = (await createReadToken(gw.service.store, { label: "dashboard test" })).token

@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest"
 // @ts-expect-error: model.js is a plain ES module for the browser, without type declarations.
 import { cadenceText, deviceState, gapText, isUpperBound, lostText, staleThresholdMs } from "../../../tools/dashboard/public/model.js"
 // @ts-expect-error: as above.
-import { buildSeries, signingText } from "../../../tools/dashboard/public/model.js"
+import { buildSeries, encryptedSeqs, fillDecrypted, signingText } from "../../../tools/dashboard/public/model.js"
 
 const NOW = Date.UTC(2026, 2, 1, 12, 0, 0)
 const MINUTE = 60000
@@ -103,5 +103,37 @@ describe("buildSeries with end-to-end encrypted readings", () => {
         expect(series.data[1]).toEqual([null, null, null])
         expect(series.data[2]).toEqual([null, null, null])
         expect(series.faults).toEqual([])
+    })
+})
+
+describe("fillDecrypted: values decrypted in the browser into the gateway's rows", () => {
+    const row = (seq: number, i: number, encrypted = true) => ({
+        seq,
+        boot: 1,
+        uptimeMs: 1000 * (seq * 10 + i),
+        values: encrypted ? ([] as (number | null)[]) : [seq, i],
+        ...(encrypted ? { encrypted: true } : {}),
+    })
+
+    test("each block's readings in order; plaintext rows and blocks not decrypted left as they are", () => {
+        const rows = [row(1, 0, false), row(2, 0), row(2, 1), row(3, 0), row(4, 0)]
+        expect(encryptedSeqs(rows)).toEqual([2, 3, 4])
+        const decrypted = new Map([
+            [
+                2,
+                [
+                    [20.5, null],
+                    [20.6, 41],
+                ],
+            ],
+            [4, [[21, 40]]],
+        ])
+        expect(fillDecrypted(rows, decrypted)).toBe(3)
+        expect(rows.map(r => r.values)).toEqual([[1, 0], [20.5, null], [20.6, 41], [], [21, 40]])
+        expect(rows.map(r => !!(r as { decrypted?: boolean }).decrypted)).toEqual([false, true, true, false, true])
+        // Plotted: the decrypted values, a missing one as a fault mark, the block not decrypted as no value.
+        const series = buildSeries(rows, [], 2)
+        expect(series.data[1]).toEqual([1, 20.5, 20.6, null, 21])
+        expect(series.faults).toEqual([{ x: 1, channel: 1, label: "boot 1 +20 s" }])
     })
 })

@@ -12,14 +12,16 @@
  *   finds the varint in the decrypted blocks, so it is a search that can fail;
  * - the gateway's readings view shows counts and times but no values;
  * - `fieldledger verify --data-key` on the gateway's export shows exactly the values fed: the
- *   constant on every present reading, the counter 0, 1, 2, ... without a hole.
+ *   constant on every present reading, the counter 0, 1, 2, ... without a hole;
+ * - the dashboard, signed in with a read token, shows no value until the owner gives it the data
+ *   key, then (decrypting in headless Chromium) exactly those values, and the key is in none of
+ *   its requests.
  *
  * Run under `flock /tmp/fl-e2e.lock` (it uses port 18797 and the simulator).
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -33,7 +35,10 @@ import { nodeAesCcm0 } from "../../../tools/lib/aes"
 import { nobleCrypto } from "../../../tools/lib/crypto"
 import { cleanLine } from "../../../tools/lib/devicelog"
 import { devsCliPath } from "../../../tools/lib/devs"
+import { freePort } from "../../../tools/lib/ports"
 import { FaultProxy } from "../helpers/faultproxy"
+import { haveChromium, launchChromium } from "../helpers/chromium"
+import { dashboardLink } from "../../../tools/start"
 
 const PROXY_PORT = 18797
 const DEVICE_ID = "12abdd2289421234"
@@ -45,14 +50,6 @@ const CONSTANT = 123456.78
 const CONSTANT_STORED = 12345678
 const ADMIN_TOKEN = randomBytes(16).toString("hex")
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-async function freePort(): Promise<number> {
-    const server = createServer()
-    await new Promise<void>(r => server.listen(0, "127.0.0.1", () => r()))
-    const port = (server.address() as { port: number }).port
-    await new Promise<void>(r => server.close(() => r()))
-    return port
-}
 
 function u32(value: number, littleEndian: boolean): Buffer {
     const b = Buffer.alloc(4)
@@ -80,6 +77,8 @@ describe("encrypted readings: simulator firmware -> gateway (ciphertext only) ->
     let exportFile = ""
     let exported: { blocks: string[] }
     let dbBytes: Buffer[] = []
+    /** The data owner's key file, as provision --encrypt writes it. */
+    const dataKeyFile = join(dir, "data.key")
 
     beforeAll(async () => {
         const keyFile = join(dir, "master.key")
@@ -143,6 +142,7 @@ describe("encrypted readings: simulator firmware -> gateway (ciphertext only) ->
         // Every file SQLite keeps for the database, while the gateway still runs (the WAL holds
         // the newest pages until a checkpoint).
         dbBytes = [dbPath, dbPath + "-wal", dbPath + "-shm"].filter(existsSync).map(p => readFileSync(p))
+        writeFileSync(dataKeyFile, DATA_KEY0 + "\n", { mode: 0o600 })
     }, 180000)
 
     afterAll(async () => {
@@ -198,8 +198,6 @@ describe("encrypted readings: simulator firmware -> gateway (ciphertext only) ->
     })
 
     test("verify --data-key shows exactly the values fed to the simulated sensors", () => {
-        const dataKeyFile = join(dir, "data.key")
-        writeFileSync(dataKeyFile, DATA_KEY0 + "\n", { mode: 0o600 })
         const r = spawnSync(
             process.execPath,
             ["bin/fieldledger.mjs", "verify", exportFile, "--key", KEY0, "--data-key", dataKeyFile, "--json"],
@@ -220,4 +218,67 @@ describe("encrypted readings: simulator firmware -> gateway (ciphertext only) ->
         expect(counts.length).toBeGreaterThanOrEqual(20)
         expect(counts).toEqual(counts.map((_, i) => i))
     })
+
+    test.skipIf(!haveChromium("the encrypted e2e dashboard test"))(
+        "the dashboard decrypts in the browser with the owner's key file and shows exactly those values",
+        async () => {
+            const tokenFile = join(dir, "read.token")
+            const created = spawnSync(
+                process.execPath,
+                [
+                    "bin/fieldledger.mjs",
+                    "gateway",
+                    "token",
+                    "create",
+                    "--read",
+                    "--devices",
+                    DEVICE_ID,
+                    "--label",
+                    "owner",
+                    "--token-file",
+                    tokenFile,
+                    "--db",
+                    dbPath,
+                ],
+                { encoding: "utf8" }
+            )
+            expect(created.status, created.stdout + created.stderr).toBe(0)
+            const token = readFileSync(tokenFile, "utf8").trim()
+            const { context, page } = await launchChromium(join(dir, "profile"))
+            const sent: string[] = []
+            page.on("request", r => sent.push(r.url() + " " + JSON.stringify(r.headers()) + " " + (r.postData() ?? "")))
+            const settled = { timeout: 60000, interval: 200 }
+            const present = (channel: number) =>
+                page.evaluate(c => ((window as any).fieldledger.plots[c]?.data[1] ?? []).filter((v: unknown) => v !== null), channel)
+            try {
+                await page.goto(dashboardLink(`http://127.0.0.1:${gatewayPort}`, token))
+                await page.goto(`http://127.0.0.1:${gatewayPort}/devices/${DEVICE_ID}`)
+                await page.locator("#data-key-form").waitFor({ timeout: 60000 })
+                await expect.poll(() => page.locator("#readings-title").textContent(), settled).toContain("encrypted end to end")
+                expect(await present(0)).toEqual([])
+
+                await page.locator("#data-key-file").setInputFiles(dataKeyFile)
+                await page.locator("#data-key-form button[type=submit]").click()
+                await expect.poll(() => page.locator("#readings-title").textContent(), settled).toContain("decrypted in this browser")
+                const constant: number[] = await present(0)
+                const counts: number[] = await present(1)
+                // Exactly what the sensors were fed, as verify --data-key shows it.
+                expect(constant.length).toBeGreaterThanOrEqual(20)
+                expect(new Set(constant)).toEqual(new Set([CONSTANT]))
+                expect(counts.length).toBeGreaterThanOrEqual(20)
+                expect(counts).toEqual(counts.map((_, i) => i))
+                const verified = spawnSync(
+                    process.execPath,
+                    ["bin/fieldledger.mjs", "verify", exportFile, "--key", KEY0, "--data-key", dataKeyFile, "--json"],
+                    { encoding: "utf8" }
+                )
+                const rows: { values: (number | null)[] }[] = JSON.parse(verified.stdout).readings
+                expect(counts).toEqual(rows.map(r => r.values[1]).filter(v => v !== null))
+                expect(sent.filter(r => r.toLowerCase().includes(DATA_KEY0))).toEqual([])
+            } finally {
+                await context.close()
+            }
+        },
+        120000
+    )
 })

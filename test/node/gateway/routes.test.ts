@@ -154,6 +154,17 @@ describe("read routes", () => {
         const some = (await get(gw, "/v1/devices/" + ID + "/blocks?from=1&to=2")).body.blocks
         expect(some.map((b: any) => b.seq)).toEqual([1, 2])
         expect((await get(gw, "/v1/devices/" + ID + "/blocks?from=x")).status).toBe(400)
+        expect(body.blocks[1].bytes).toBeUndefined()
+    })
+
+    test("GET /v1/devices/:id/blocks?bytes=1 adds each block's bytes in hex (the dashboard decrypts from them)", async () => {
+        const { body } = await get(gw, "/v1/devices/" + ID + "/blocks?from=1&to=3&bytes=1")
+        expect(body.blocks.map((b: any) => b.bytes)).toEqual(chain.blocks.slice(1, 4).map(b => b.bytes.toString("hex")))
+        for (const bad of ["0", "true", "yes"]) {
+            const refused = await get(gw, "/v1/devices/" + ID + "/blocks?bytes=" + bad)
+            expect(refused.status, bad).toBe(400)
+            expect(refused.body.message).toBe("bytes must be 1 (each block's bytes in hex)")
+        }
     })
 
     test("GET /v1/devices/:id/readings decodes physical values (x * 10^exponent)", async () => {

@@ -55,8 +55,11 @@ export type AesCtrDecrypt = (key: Uint8Array, counter: Uint8Array, data: Uint8Ar
 export const webCryptoAesCtr: AesCtrDecrypt = async (key, counter, data) => {
     const subtle = globalThis.crypto?.subtle
     if (!subtle) throw new DataKeyError("this page has no WebCrypto: open the dashboard over https, or on localhost")
-    const aesKey = await subtle.importKey("raw", key, "AES-CTR", false, ["decrypt"])
-    return new Uint8Array(await subtle.decrypt({ name: "AES-CTR", counter, length: 16 }, aesKey, data))
+    // Copies: WebCrypto takes views of plain ArrayBuffers, and a Buffer may be a view of a shared pool.
+    const aesKey = await subtle.importKey("raw", new Uint8Array(key), "AES-CTR", false, ["decrypt"])
+    return new Uint8Array(
+        await subtle.decrypt({ name: "AES-CTR", counter: new Uint8Array(counter), length: 16 }, aesKey, new Uint8Array(data))
+    )
 }
 
 /** The ledger's HMAC for the data key schedule (sha256 is not used by evolveDataKey, but part of the interface). */
