@@ -10,7 +10,8 @@ import { lostReadingsText, SignedSummary, verifyChain, VerifyReport } from "../s
 import { commandLine, UsageError } from "./lib/args"
 import { nobleCrypto } from "./lib/crypto"
 import { publicKeyFingerprint, verifyEd25519 } from "./lib/ed25519"
-import { decryptChain, DecryptError, rowsCsv } from "./lib/decryptchain"
+import { decryptChain, DecryptError } from "./lib/decryptchain"
+import { readingsCsv } from "./lib/readingscsv"
 import { ChainExport, ExportFileError, parseExport } from "./lib/exportfile"
 
 export const VERIFY_HELP = `Usage: fieldledger verify FILE [--key HEX | --key-file PATH] [--public-key PUB] [--head SEQ:HASH] [--data-key PATH] [--json]
@@ -294,7 +295,7 @@ export async function runVerify(argv: string[], out: (s: string) => void = conso
         else if (decrypted)
             lines.push(
                 "decrypted " + count(decrypted.decryptedBlocks, "encrypted block") + "; readings:",
-                rowsCsv(decrypted.channels, decrypted.rows)
+                readingsCsv(decrypted.channels, decrypted.rows)
             )
         else if (encrypted > 0)
             lines.push(

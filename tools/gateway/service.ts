@@ -3,6 +3,7 @@
  * the pure ingest module, one transaction per request), the signed ack, and the read views the
  * routes serve. No HTTP here; app.ts maps it to routes and errors to statuses.
  */
+import { csvHeader, csvLine } from "../lib/readingscsv"
 import { FormatError, toHex } from "../../src/lib/codec/bytes"
 import { decodeBlock } from "../../src/lib/ledger/chain"
 import { BlockTime, ChannelSpec, GAP_REASONS, LINK_BYTES, RECORD_GAP, RECORD_NAMES } from "../../src/lib/codec/format"
@@ -649,18 +650,9 @@ export class GatewayService {
                 ),
                 next: capped.next,
             }
-        const quote = (s: string) => (/[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s)
-        const header = ["seq", "boot", "uptimeMs", "unixTime", ...channels.map(c => quote(c.name + " (" + c.unit + ")"))].join(",") + "\n"
         const chunks = (async function* () {
-            yield header
-            for await (const rows of rowPages)
-                yield rows
-                    .map(
-                        r =>
-                            [r.seq, r.boot, r.uptimeMs, r.unixTime ?? "", ...r.values.map(v => (v === null ? "" : String(v)))].join(",") +
-                            "\n"
-                    )
-                    .join("")
+            yield csvHeader(channels) + "\n"
+            for await (const rows of rowPages) yield rows.map(r => csvLine(r) + "\n").join("")
         })()
         return { chunks, next: capped.next }
     }

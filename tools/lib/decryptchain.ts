@@ -69,12 +69,3 @@ export function decryptChain(
     }
     return { channels, rows, decryptedBlocks }
 }
-
-/** The rows as CSV: seq, boot, uptime, unix time, then one column per channel. */
-export function rowsCsv(channels: ChannelSpec[], rows: DecryptedRow[]): string {
-    const head = ["seq", "boot", "uptimeMs", "unixTime", ...channels.map(c => c.name + " (" + c.unit + ")")].join(",")
-    const lines = rows.map(r =>
-        [r.seq, r.boot, r.uptimeMs, r.unixTime ?? "", ...r.values.map(v => (v === null ? "" : String(v)))].join(",")
-    )
-    return [head, ...lines].join("\n")
-}

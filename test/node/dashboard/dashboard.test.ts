@@ -6,7 +6,7 @@
  * (hardware defaults), last synced 40 minutes and 3 hours ago (the gateway's clock is moved back
  * while they sync).
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { BrowserContext, Page } from "playwright-core"
@@ -401,6 +401,15 @@ describe.skipIf(!browserTests)("dashboard in headless Chromium", () => {
             expect(await values(1)).toEqual(sealed.map(v => v[1]))
             expect(await page.locator("#readings-title").textContent()).toContain("24 readings decrypted in this browser")
             expect(await page.locator("#data-key-state").textContent()).toContain("decrypted in this browser")
+            // The owner's download: the gateway's CSV columns, with the values.
+            const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#decrypted-csv").click()])
+            const csv = readFileSync((await download.path())!, "utf8")
+                .trim()
+                .split("\n")
+            expect(csv[0]).toBe("seq,boot,uptimeMs,unixTime,temperature (degC),humidity (%RH)")
+            expect(csv).toHaveLength(25)
+            expect(csv[1]).toBe(["1", "0", "60000", String(UNIX_START + 60), ...sealed[0].map(String)].join(","))
+            expect(csv[24].split(",").slice(4).map(Number)).toEqual(sealed[23])
 
             // A block arriving while the page is open is decrypted with the key already given.
             const fresh: SealedBlock[] = []

@@ -19,6 +19,9 @@ import { decodeBlock } from "../../../src/lib/ledger/chain"
 import { ctrInitialBlock, dataNonce, decryptReadings, evolveDataKey, readingsPartAt } from "../../../src/lib/ledger/datakey"
 import type { LedgerCrypto } from "../../../src/lib/ledger/keys"
 
+/** The page's download of what it decrypted: the gateway's CSV columns. */
+export { readingsCsv } from "../../lib/readingscsv"
+
 /** A bad key file or a block that does not decrypt: the message is for the person at the page. */
 export class DataKeyError extends Error {
     constructor(message: string) {

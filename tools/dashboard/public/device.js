@@ -431,17 +431,25 @@ function createDecryption(id, base, reload) {
     let decrypted = new Map()
     let error = ""
     let progress = ""
-    let module
-    const load = () => (module ??= import("/dashboard/decrypt.js"))
+    /** The readings last filled (the download is made from them) and the download's object URL. */
+    let shown
+    let csvUrl
+    /** decrypt.js, imported on first use; `loaded` once it is (the download link is made synchronously from it). */
+    let loading
+    let loaded
+    const load = () => (loading ??= import("/dashboard/decrypt.js").then(m => (loaded = m)))
 
     function forget(message) {
         keys = null
         decrypted = new Map()
         error = message || ""
+        if (csvUrl) URL.revokeObjectURL(csvUrl)
+        csvUrl = undefined
     }
 
     /** Decrypts what `readings` holds encrypted (block bytes fetched for blocks not done yet), fills it in, and renders the form. */
     async function fill(readings, section) {
+        shown = readings
         const seqs = encryptedSeqs(readings.readings)
         if (keys && seqs.length) {
             const missing = new Set(seqs.filter(seq => !decrypted.has(seq)))
@@ -471,6 +479,21 @@ function createDecryption(id, base, reload) {
         render(section, seqs.length)
     }
 
+    /** The readings on the page with their decrypted values, as the gateway's CSV would have them with the key. */
+    function csvLink() {
+        if (csvUrl) URL.revokeObjectURL(csvUrl)
+        csvUrl = undefined
+        if (!loaded || !shown) return null
+        const text = loaded.readingsCsv(shown.channels || [], shown.readings) + "\n"
+        csvUrl = URL.createObjectURL(new Blob([text], { type: "text/csv" }))
+        return [
+            h("a", { href: csvUrl, download: id + "-decrypted.csv", id: "decrypted-csv" }, "Decrypted readings as CSV"),
+            " (the readings on this page; every reading: ",
+            h("code", null, "fieldledger verify EXPORT --data-key FILE"),
+            ")",
+        ]
+    }
+
     function render(section, encryptedBlocks) {
         section.hidden = encryptedBlocks === 0 && !error
         if (section.hidden) return
@@ -492,6 +515,7 @@ function createDecryption(id, base, reload) {
                             " decrypted in this browser with the data key: it stays in this page's memory, never sent to the gateway. "
                 ),
                 error ? h("p", { class: "bad", role: "alert", id: "data-key-error" }, error) : null,
+                progress ? null : h("p", null, csvLink()),
                 forgetButton
             )
             return
