@@ -389,6 +389,7 @@ describe.skipIf(!browserTests)("dashboard in headless Chromium", () => {
                 .poll(() => page.locator("#data-key-error").textContent(), settled)
                 .toContain("does not decrypt under this data key")
             expect(await present(0)).toBe(0)
+            await page.screenshot({ path: join(SCREENSHOTS, "dashboard-device-encrypted.png"), fullPage: true })
 
             // The owner's key file: exactly the values sealed.
             await page
