@@ -19,23 +19,20 @@
  *
  * Run under `flock /tmp/fl-e2e.lock` (it uses port 18797 and the simulator).
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { ByteWriter, zigzag } from "../../../src/lib/codec/bytes"
 import { RECORD_DATA } from "../../../src/lib/codec/format"
 import { decodeBlock } from "../../../src/lib/ledger/chain"
 import { cryptFrom, decryptReadings, deriveDataKey, readingsPartAt } from "../../../src/lib/ledger/datakey"
-import { parseLine } from "../../../src/lib/log/parse"
 import { nodeAesCcm0 } from "../../../tools/lib/aes"
 import { nobleCrypto } from "../../../tools/lib/crypto"
-import { cleanLine } from "../../../tools/lib/devicelog"
-import { devsCliPath } from "../../../tools/lib/devs"
-import { freePort } from "../../../tools/lib/ports"
+import { GatewayProcess } from "../helpers/gatewayprocess"
+import { firstPublicKey, runHarnessDevice } from "../helpers/harnessdevice"
 import { FaultProxy } from "../helpers/faultproxy"
 import { haveChromium, launchChromium } from "../helpers/chromium"
 import { dashboardLink } from "../../../tools/start"
@@ -49,7 +46,6 @@ const DATA_KEY0 = "5c0f3e2a9b71d4e8a6c2f0b19d3e7a4c5b8e1f2d0a9c7b6e3f4a1d2c8b7e6
 const CONSTANT = 123456.78
 const CONSTANT_STORED = 12345678
 const ADMIN_TOKEN = randomBytes(16).toString("hex")
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
 function u32(value: number, littleEndian: boolean): Buffer {
     const b = Buffer.alloc(4)
@@ -69,11 +65,9 @@ const PLAINTEXT_PATTERNS: [string, Buffer][] = [
 
 describe("encrypted readings: simulator firmware -> gateway (ciphertext only) -> verify --data-key", () => {
     const dir = mkdtempSync(join(tmpdir(), "fieldledger-encrypted-"))
-    const dbPath = join(dir, "gateway.db")
     const proxy = new FaultProxy(PROXY_PORT, 0)
-    let gateway: ChildProcess
-    let gatewayPort = 0
-    const lines: string[] = []
+    let gateway: GatewayProcess
+    let lines: string[] = []
     let exportFile = ""
     let exported: { blocks: string[] }
     let dbBytes: Buffer[] = []
@@ -81,59 +75,17 @@ describe("encrypted readings: simulator firmware -> gateway (ciphertext only) ->
     const dataKeyFile = join(dir, "data.key")
 
     beforeAll(async () => {
-        const keyFile = join(dir, "master.key")
-        writeFileSync(keyFile, randomBytes(32).toString("hex"), { mode: 0o600 })
-        gatewayPort = await freePort()
-        gateway = spawn(
-            process.execPath,
-            ["bin/fieldledger.mjs", "gateway", "--db", dbPath, "--port", String(gatewayPort), "--master-key-file", keyFile],
-            { env: { ...process.env, FL_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ["ignore", "pipe", "pipe"] }
-        )
-        let output = ""
-        await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error("gateway did not start within 30 s: " + output)), 30000)
-            const onData = (d: Buffer) => {
-                output += d
-                if (output.includes("listening on")) {
-                    clearTimeout(timer)
-                    resolve()
-                }
-            }
-            gateway.stdout!.on("data", onData)
-            gateway.stderr!.on("data", onData)
-        })
-        proxy.upstreamPort = gatewayPort
+        gateway = await GatewayProcess.launch(dir, ADMIN_TOKEN)
+        proxy.upstreamPort = gateway.port
         await proxy.open()
-
-        const device = spawn(process.execPath, [devsCliPath(), "run", "test/harness/encrypted-sync-device.ts", "--test", "-T", "120000"], {
-            stdio: ["ignore", "pipe", "pipe"],
-        })
-        const onLine = (raw: string) => lines.push(cleanLine(raw))
-        createInterface({ input: device.stdout! }).on("line", onLine)
-        createInterface({ input: device.stderr! }).on("line", onLine)
-        const exited = new Promise<void>(resolve => device.on("exit", () => resolve()))
-
+        const device = runHarnessDevice("test/harness/encrypted-sync-device.ts")
+        lines = device.lines
         // Registered as provisioning does it: K_0 and pk_0, never the data key.
-        let publicKey0 = ""
-        const deadline = Date.now() + 60000
-        while (!publicKey0 && Date.now() < deadline) {
-            for (const l of lines) {
-                const p = parseLine(l)
-                if (p && p.kind === "signkey" && p.keyIndex === 0) publicKey0 = p.publicKey
-            }
-            await sleep(100)
-        }
-        if (!publicKey0) throw new Error("the device printed no fl:signkey index=0 within 60 s:\n" + lines.slice(-20).join("\n"))
-        const registered = await fetch(`http://127.0.0.1:${gatewayPort}/v1/devices`, {
-            method: "POST",
-            headers: { authorization: "Bearer " + ADMIN_TOKEN, "content-type": "application/json" },
-            body: JSON.stringify({ deviceId: DEVICE_ID, key0: KEY0, label: "encrypted e2e", publicKey: publicKey0 }),
-        })
+        const publicKey0 = await firstPublicKey(device)
+        const registered = await gateway.register({ deviceId: DEVICE_ID, key0: KEY0, label: "encrypted e2e", publicKey: publicKey0 })
         expect(registered.status).toBe(201)
-        await exited
-        const res = await fetch(`http://127.0.0.1:${gatewayPort}/v1/devices/${DEVICE_ID}/export`, {
-            headers: { authorization: "Bearer " + ADMIN_TOKEN },
-        })
+        await device.exited
+        const res = await gateway.admin(`/v1/devices/${DEVICE_ID}/export`)
         expect(res.status).toBe(200)
         const text = await res.text()
         exported = JSON.parse(text)
@@ -141,13 +93,14 @@ describe("encrypted readings: simulator firmware -> gateway (ciphertext only) ->
         writeFileSync(exportFile, text)
         // Every file SQLite keeps for the database, while the gateway still runs (the WAL holds
         // the newest pages until a checkpoint).
+        const dbPath = gateway.db
         dbBytes = [dbPath, dbPath + "-wal", dbPath + "-shm"].filter(existsSync).map(p => readFileSync(p))
         writeFileSync(dataKeyFile, DATA_KEY0 + "\n", { mode: 0o600 })
     }, 180000)
 
     afterAll(async () => {
         await proxy.close()
-        gateway?.kill("SIGKILL")
+        gateway?.kill()
         rmSync(dir, { recursive: true, force: true })
     })
 
@@ -177,9 +130,7 @@ describe("encrypted readings: simulator firmware -> gateway (ciphertext only) ->
     })
 
     test("the gateway's readings view shows times and no values", async () => {
-        const res = await fetch(`http://127.0.0.1:${gatewayPort}/v1/devices/${DEVICE_ID}/readings`, {
-            headers: { authorization: "Bearer " + ADMIN_TOKEN },
-        })
+        const res = await gateway.admin(`/v1/devices/${DEVICE_ID}/readings`)
         expect(res.status).toBe(200)
         const doc = await res.json()
         expect(doc.readings.length).toBeGreaterThan(0)
@@ -238,7 +189,7 @@ describe("encrypted readings: simulator firmware -> gateway (ciphertext only) ->
                     "--token-file",
                     tokenFile,
                     "--db",
-                    dbPath,
+                    gateway.db,
                 ],
                 { encoding: "utf8" }
             )
@@ -251,8 +202,8 @@ describe("encrypted readings: simulator firmware -> gateway (ciphertext only) ->
             const present = (channel: number) =>
                 page.evaluate(c => ((window as any).fieldledger.plots[c]?.data[1] ?? []).filter((v: unknown) => v !== null), channel)
             try {
-                await page.goto(dashboardLink(`http://127.0.0.1:${gatewayPort}`, token))
-                await page.goto(`http://127.0.0.1:${gatewayPort}/devices/${DEVICE_ID}`)
+                await page.goto(dashboardLink(gateway.url(""), token))
+                await page.goto(gateway.url("/devices/" + DEVICE_ID))
                 await page.locator("#data-key-form").waitFor({ timeout: 60000 })
                 await expect.poll(() => page.locator("#readings-title").textContent(), settled).toContain("encrypted end to end")
                 expect(await present(0)).toEqual([])

@@ -5,104 +5,54 @@
  * the gateway's export is then verified by `fieldledger verify --public-key` alone (this test
  * never hands it K_0), and each signature by node:crypto on its own.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { RECORD_CHECKPOINT } from "../../../src/lib/codec/format"
 import { decodeBlock } from "../../../src/lib/ledger/chain"
 import { SIMULATOR_DEV_KEY_HEX } from "../../../src/lib/ledger/devkey"
 import { signedCheckpointMessage } from "../../../src/lib/ledger/signedcheckpoint"
-import { parseLine } from "../../../src/lib/log/parse"
-import { cleanLine } from "../../../tools/lib/devicelog"
-import { devsCliPath } from "../../../tools/lib/devs"
 import { nobleCrypto } from "../../../tools/lib/crypto"
 import { verifyEd25519 } from "../../../tools/lib/ed25519"
 import { blockHash } from "../../../src/lib/ledger/keys"
 import { FaultProxy } from "../helpers/faultproxy"
-import { freePort } from "../../../tools/lib/ports"
+import { GatewayProcess } from "../helpers/gatewayprocess"
+import { firstPublicKey, runHarnessDevice } from "../helpers/harnessdevice"
 
 const PROXY_PORT = 18787
 const DEVICE_ID = "12abdd2289421234"
 const ADMIN_TOKEN = randomBytes(16).toString("hex")
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
 describe("signed checkpoints: simulator firmware -> gateway -> export -> public verification", () => {
     const dir = mkdtempSync(join(tmpdir(), "fieldledger-signed-"))
     const proxy = new FaultProxy(PROXY_PORT, 0)
-    let gateway: ChildProcess
-    let gatewayPort = 0
-    const lines: string[] = []
+    let gateway: GatewayProcess
+    let lines: string[] = []
     let publicKey0 = ""
     let exportFile = ""
     let exported: { blocks: string[] }
 
     beforeAll(async () => {
-        const keyFile = join(dir, "master.key")
-        writeFileSync(keyFile, randomBytes(32).toString("hex"), { mode: 0o600 })
-        gatewayPort = await freePort()
-        gateway = spawn(
-            process.execPath,
-            [
-                "bin/fieldledger.mjs",
-                "gateway",
-                "--db",
-                join(dir, "gateway.db"),
-                "--port",
-                String(gatewayPort),
-                "--master-key-file",
-                keyFile,
-            ],
-            { env: { ...process.env, FL_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ["ignore", "pipe", "pipe"] }
-        )
-        let output = ""
-        await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error("gateway did not start within 30 s: " + output)), 30000)
-            const onData = (d: Buffer) => {
-                output += d
-                if (output.includes("listening on")) {
-                    clearTimeout(timer)
-                    resolve()
-                }
-            }
-            gateway.stdout!.on("data", onData)
-            gateway.stderr!.on("data", onData)
-        })
-        proxy.upstreamPort = gatewayPort
+        gateway = await GatewayProcess.launch(dir, ADMIN_TOKEN)
+        proxy.upstreamPort = gateway.port
         await proxy.open()
-
-        const device = spawn(process.execPath, [devsCliPath(), "run", "test/harness/signed-sync-device.ts", "--test", "-T", "120000"], {
-            stdio: ["ignore", "pipe", "pipe"],
-        })
-        const onLine = (raw: string) => lines.push(cleanLine(raw))
-        createInterface({ input: device.stdout! }).on("line", onLine)
-        createInterface({ input: device.stderr! }).on("line", onLine)
-        const exited = new Promise<void>(resolve => device.on("exit", () => resolve()))
-
+        const device = runHarnessDevice("test/harness/signed-sync-device.ts")
+        lines = device.lines
         // The device draws seed_0 at its first boot and prints pk_0; it is registered with it,
         // as provisioning does with fl_signpk (until then the gateway refuses its syncs).
-        const deadline = Date.now() + 60000
-        while (!publicKey0 && Date.now() < deadline) {
-            for (const l of lines) {
-                const p = parseLine(l)
-                if (p && p.kind === "signkey" && p.keyIndex === 0) publicKey0 = p.publicKey
-            }
-            await sleep(100)
-        }
-        if (!publicKey0) throw new Error("the device printed no fl:signkey index=0 within 60 s:\n" + lines.slice(-20).join("\n"))
-        const registered = await fetch(`http://127.0.0.1:${gatewayPort}/v1/devices`, {
-            method: "POST",
-            headers: { authorization: "Bearer " + ADMIN_TOKEN, "content-type": "application/json" },
-            body: JSON.stringify({ deviceId: DEVICE_ID, key0: SIMULATOR_DEV_KEY_HEX, label: "signed e2e", publicKey: publicKey0 }),
+        publicKey0 = await firstPublicKey(device)
+        const registered = await gateway.register({
+            deviceId: DEVICE_ID,
+            key0: SIMULATOR_DEV_KEY_HEX,
+            label: "signed e2e",
+            publicKey: publicKey0,
         })
         expect(registered.status).toBe(201)
-        await exited
-        const res = await fetch(`http://127.0.0.1:${gatewayPort}/v1/devices/${DEVICE_ID}/export`, {
-            headers: { authorization: "Bearer " + ADMIN_TOKEN },
-        })
+        await device.exited
+        const res = await gateway.admin(`/v1/devices/${DEVICE_ID}/export`)
         expect(res.status).toBe(200)
         const text = await res.text()
         exported = JSON.parse(text)
@@ -112,7 +62,7 @@ describe("signed checkpoints: simulator firmware -> gateway -> export -> public 
 
     afterAll(async () => {
         await proxy.close()
-        gateway?.kill("SIGKILL")
+        gateway?.kill()
         rmSync(dir, { recursive: true, force: true })
     })
 

@@ -7,79 +7,24 @@
  * database. Afterwards every block the device sealed is stored exactly once, in order, the
  * readings stored equal the readings sealed, and the gateway's export passes `fieldledger verify`.
  */
-import { ChildProcess, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { decodeBlock } from "../../../src/lib/ledger/chain"
 import { SIMULATOR_DEV_KEY_HEX } from "../../../src/lib/ledger/devkey"
 import { BlockLogParser, cleanLine } from "../../../tools/lib/devicelog"
-import { devsCliPath } from "../../../tools/lib/devs"
 import { FaultProxy } from "../helpers/faultproxy"
-import { freePort } from "../../../tools/lib/ports"
+import { GatewayProcess } from "../helpers/gatewayprocess"
+import { runHarnessDevice } from "../helpers/harnessdevice"
 
 /** The harness device's gateway URL points here (test/harness/sync-device.ts). */
 const PROXY_PORT = 18787
 const DEVICE_ID = "12abdd2289421234"
 const ADMIN_TOKEN = randomBytes(16).toString("hex")
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
-
-class GatewayProcess {
-    child?: ChildProcess
-    constructor(
-        readonly db: string,
-        readonly keyFile: string,
-        readonly port: number
-    ) {}
-
-    async start() {
-        const child = spawn(
-            process.execPath,
-            [
-                "bin/fieldledger.mjs",
-                "gateway",
-                "--db",
-                this.db,
-                "--port",
-                String(this.port),
-                "--master-key-file",
-                this.keyFile,
-                "--log-key-file",
-                this.keyFile + ".log",
-            ],
-            {
-                env: { ...process.env, FL_ADMIN_TOKEN: ADMIN_TOKEN },
-                stdio: ["ignore", "pipe", "pipe"],
-            }
-        )
-        this.child = child
-        let output = ""
-        await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error("gateway did not start: " + output)), 30000)
-            const onData = (d: Buffer) => {
-                output += d
-                if (output.includes("listening on")) {
-                    clearTimeout(timer)
-                    resolve()
-                }
-            }
-            child.stdout!.on("data", onData)
-            child.stderr!.on("data", onData)
-            child.once("exit", code => reject(new Error("gateway exited (" + code + "): " + output)))
-        })
-    }
-
-    kill() {
-        this.child?.kill("SIGKILL")
-    }
-
-    url(path: string) {
-        return "http://127.0.0.1:" + this.port + path
-    }
-}
 
 interface DeviceRun {
     lines: string[]
@@ -97,28 +42,16 @@ describe("device to gateway sync through network faults", () => {
     let killedMidBatch = false
 
     beforeAll(async () => {
-        const keyFile = join(dir, "master.key")
-        writeFileSync(keyFile, randomBytes(32).toString("hex"), { mode: 0o600 })
-        gateway = new GatewayProcess(join(dir, "gateway.db"), keyFile, await freePort())
-        await gateway.start()
-        const registered = await fetch(gateway.url("/v1/devices"), {
-            method: "POST",
-            headers: { authorization: "Bearer " + ADMIN_TOKEN, "content-type": "application/json" },
-            body: JSON.stringify({ deviceId: DEVICE_ID, key0: SIMULATOR_DEV_KEY_HEX, label: "e2e" }),
-        })
+        gateway = await GatewayProcess.launch(dir, ADMIN_TOKEN)
+        const registered = await gateway.register({ deviceId: DEVICE_ID, key0: SIMULATOR_DEV_KEY_HEX, label: "e2e" })
         expect(registered.status).toBe(201)
         proxy.upstreamPort = gateway.port
         await proxy.open()
 
-        const device = spawn(process.execPath, [devsCliPath(), "run", "test/harness/sync-device.ts", "--test", "-T", "120000"], {
-            stdio: ["ignore", "pipe", "pipe"],
-        })
-        run = { lines: [], sealed: new Map(), exitCode: null }
         const parser = new BlockLogParser()
         let phase = "startup"
-        const onLine = (raw: string) => {
+        const device = runHarnessDevice("test/harness/sync-device.ts", raw => {
             const line = cleanLine(raw)
-            run.lines.push(line)
             ;(phases[phase] ??= { lines: [] }).lines.push(line)
             const block = parser.push(raw)
             if (block) {
@@ -126,10 +59,11 @@ describe("device to gateway sync through network faults", () => {
                 if (seen && !seen.equals(block.bytes)) throw new Error("seq " + block.seq + " shown with two contents")
                 run.sealed.set(block.seq, block.bytes)
             }
-        }
-        createInterface({ input: device.stdout! }).on("line", onLine)
-        createInterface({ input: device.stderr! }).on("line", onLine)
-        const exited = new Promise<void>(resolve => device.on("exit", code => ((run.exitCode = code), resolve())))
+        })
+        run = { lines: device.lines, sealed: new Map(), exitCode: null }
+        const exited = device.exited.then(code => {
+            run.exitCode = code
+        })
 
         // Wait for the device to boot, then drive the network through the phases.
         const bootDeadline = Date.now() + 60000
@@ -199,16 +133,12 @@ describe("device to gateway sync through network faults", () => {
         expect(sealedSeqs).toEqual(sealedSeqs.map((_, i) => i))
         const sealedReadings = [...run.sealed.values()].reduce((n, b) => n + (decodeBlock(b).readings?.length ?? 0), 0)
 
-        const detail = await (
-            await fetch(gateway.url("/v1/devices/" + DEVICE_ID), { headers: { authorization: "Bearer " + ADMIN_TOKEN } })
-        ).json()
+        const detail = await (await gateway.admin("/v1/devices/" + DEVICE_ID)).json()
         expect(detail.head.seq).toBe(sealedSeqs.length - 1)
         expect(detail.blocks).toBe(sealedSeqs.length)
         expect(detail.readings).toBe(sealedReadings)
 
-        const exportText = await (
-            await fetch(gateway.url("/v1/devices/" + DEVICE_ID + "/export"), { headers: { authorization: "Bearer " + ADMIN_TOKEN } })
-        ).text()
+        const exportText = await (await gateway.admin("/v1/devices/" + DEVICE_ID + "/export")).text()
         const exported = JSON.parse(exportText).blocks as string[]
         expect(exported).toEqual(sealedSeqs.map(s => run.sealed.get(s)!.toString("hex")))
         const file = join(dir, "export.json")
