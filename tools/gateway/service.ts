@@ -3,14 +3,11 @@
  * the pure ingest module, one transaction per request), the signed ack, and the read views the
  * routes serve. No HTTP here; app.ts maps it to routes and errors to statuses.
  */
-import { csvHeader, csvLine } from "../lib/readingscsv"
 import { FormatError, toHex } from "../../src/lib/codec/bytes"
 import { decodeBlock } from "../../src/lib/ledger/chain"
 import { BlockTime, ChannelSpec, GAP_REASONS, LINK_BYTES, RECORD_GAP, RECORD_NAMES } from "../../src/lib/codec/format"
-import { fromFixedPoint } from "../../src/lib/codec/fixedpoint"
 import { DEVICE_ID_TEXT, isDeviceIdHex, isKeyHex, KEY_TEXT, parseKeyHex } from "../../src/lib/codec/hexids"
 import { LedgerCrypto } from "../../src/lib/ledger/keys"
-import { Reading } from "../../src/lib/codec/readings"
 import {
     Ack,
     ackTag,
@@ -26,6 +23,8 @@ import { nodeCrypto } from "../lib/crypto"
 import { publicKeyFingerprint, verifyEd25519 } from "../lib/ed25519"
 import type { SigningState } from "../../src/lib/ledger/signedverify"
 import { exportPieces } from "../lib/exportfile"
+import { blockReadingRows, ReadingRow } from "../lib/readingrows"
+import { csvHeader, csvLine } from "../lib/readingscsv"
 import { BLOCK_PERIOD_WINDOW, blockPeriodMs } from "./cadence"
 import { EpochKeyCache } from "./epochkeys"
 import { backlogAfterAck, batchSeqs } from "./backlogleft"
@@ -135,25 +134,11 @@ function blockView(b: BlockRecord): Record<string, unknown> {
     return row
 }
 
-/** A stored block's readings, one row each, at the block's time plus i * intervalMs. */
+/** A stored block's readings, one row each (tools/lib/readingrows.ts); encrypted ones without values, as the gateway has no data key. */
 function readingRows(b: BlockRecord, channels: ChannelSpec[]): ReadingRow[] {
     if (b.readingCount === 0) return []
     const block = decodeBlock(b.bytes)
-    const h = block.header
-    // End-to-end encrypted readings: the gateway has no data key, so times without values.
-    const readings: (Reading | undefined)[] = block.readings ?? new Array(h.readingCount).fill(undefined)
-    return readings.map((r: Reading | undefined, i: number) => {
-        const offset = i * h.intervalMs
-        const row: ReadingRow = {
-            seq: h.seq,
-            boot: h.time.boot,
-            uptimeMs: h.time.uptimeMs + offset,
-            values: r ? r.map((x, c) => (x === null ? null : fromFixedPoint(x, channels[c].exponent))) : [],
-        }
-        if (!r) row.encrypted = true
-        if (h.time.unixTime !== undefined) row.unixTime = h.time.unixTime + offset / 1000
-        return row
-    })
+    return blockReadingRows(block.header, block.readings, channels)
 }
 
 /** `prefix`, the pages' items as a JSON array's elements, then `]`, `"next": N` if given, and `}`. */
@@ -171,16 +156,6 @@ async function* jsonArrayStream<T>(
         first = false
     }
     yield "]" + (next === undefined ? "" : ',"next":' + next) + "}"
-}
-
-export interface ReadingRow {
-    seq: number
-    boot: number
-    uptimeMs: number
-    unixTime?: number
-    values: (number | null)[]
-    /** The block's readings are end-to-end encrypted: `values` is empty (docs/API.md). */
-    encrypted?: true
 }
 
 /** A gap record as the API shows it (docs/API.md, "Gap records"). */

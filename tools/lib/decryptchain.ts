@@ -5,20 +5,12 @@
  */
 import { FormatError } from "../../src/lib/codec/bytes"
 import { ChannelSpec, RECORD_DATA, RECORD_GENESIS } from "../../src/lib/codec/format"
-import { fromFixedPoint } from "../../src/lib/codec/fixedpoint"
 import { decodeBlock } from "../../src/lib/ledger/chain"
-import { decryptReadings, evolveDataKey } from "../../src/lib/ledger/datakey"
+import { decryptReadings } from "../../src/lib/ledger/datakey"
 import { nodeAesCcm0 } from "./aes"
 import { nodeCrypto } from "./crypto"
-
-export interface DecryptedRow {
-    seq: number
-    boot: number
-    uptimeMs: number
-    unixTime?: number
-    /** Physical values (x * 10^exponent), null where missing. */
-    values: (number | null)[]
-}
+import { DataKeyChain } from "./datakeychain"
+import { blockReadingRows, ReadingRow } from "./readingrows"
 
 export class DecryptError extends Error {}
 
@@ -31,11 +23,10 @@ export function decryptChain(
     blocks: Buffer[],
     deviceId: Buffer,
     dataKey0: Buffer
-): { channels: ChannelSpec[]; rows: DecryptedRow[]; decryptedBlocks: number } {
+): { channels: ChannelSpec[]; rows: ReadingRow[]; decryptedBlocks: number } {
     let channels: ChannelSpec[] = []
-    const rows: DecryptedRow[] = []
-    let key = dataKey0
-    let keySeq = 0
+    const rows: ReadingRow[] = []
+    const keys = new DataKeyChain(nodeCrypto, deviceId, dataKey0)
     let decryptedBlocks = 0
     for (const bytes of blocks) {
         const block = decodeBlock(bytes)
@@ -44,9 +35,8 @@ export function decryptChain(
         if (h.type !== RECORD_DATA) continue
         let readings = block.readings
         if (!readings) {
-            while (keySeq < h.seq) key = evolveDataKey(nodeCrypto, key, deviceId, keySeq++)
             try {
-                readings = decryptReadings(nodeAesCcm0, key, deviceId, block)
+                readings = decryptReadings(nodeAesCcm0, keys.keyAt(h.seq), deviceId, block)
             } catch (e) {
                 if (!(e instanceof FormatError)) throw e
                 throw new DecryptError(
@@ -55,17 +45,7 @@ export function decryptChain(
             }
             decryptedBlocks++
         }
-        for (let i = 0; i < readings.length; i++) {
-            const offset = i * h.intervalMs
-            const row: DecryptedRow = {
-                seq: h.seq,
-                boot: h.time.boot,
-                uptimeMs: h.time.uptimeMs + offset,
-                values: readings[i].map((x, c) => (x === null ? null : fromFixedPoint(x, channels[c] ? channels[c].exponent : 0))),
-            }
-            if (h.time.unixTime !== undefined) row.unixTime = h.time.unixTime + offset / 1000
-            rows.push(row)
-        }
+        for (const row of blockReadingRows(h, readings, channels)) rows.push(row)
     }
     return { channels, rows, decryptedBlocks }
 }

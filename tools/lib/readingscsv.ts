@@ -6,14 +6,7 @@
  * where a value is missing or (for the gateway) encrypted.
  */
 import type { ChannelSpec } from "../../src/lib/codec/format"
-
-export interface CsvRow {
-    seq: number
-    boot: number
-    uptimeMs: number
-    unixTime?: number
-    values: (number | null)[]
-}
+import type { ReadingRow } from "./readingrows"
 
 /** A cell as RFC 4180 has it: quoted when it holds a quote, a comma or a line break. */
 function cell(text: string): string {
@@ -26,11 +19,11 @@ export function csvHeader(channels: ChannelSpec[]): string {
 }
 
 /** One reading's line, without its line break. */
-export function csvLine(row: CsvRow): string {
+export function csvLine(row: ReadingRow): string {
     return [row.seq, row.boot, row.uptimeMs, row.unixTime ?? "", ...row.values.map(v => (v === null ? "" : String(v)))].join(",")
 }
 
 /** A whole table: the header and every row, one per line. */
-export function readingsCsv(channels: ChannelSpec[], rows: CsvRow[]): string {
+export function readingsCsv(channels: ChannelSpec[], rows: ReadingRow[]): string {
     return [csvHeader(channels), ...rows.map(csvLine)].join("\n")
 }

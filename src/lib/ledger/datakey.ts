@@ -120,19 +120,32 @@ export function sealedClearPart(block: SealedBlockView): { channelCount: number;
     return { channelCount, missingValues }
 }
 
-/**
- * The readings of an encrypted data block, decrypted under D_seq and decoded strictly (a wrong
- * key almost always fails as FormatError; the tag, checked over the ciphertext, is what proves
- * the block authentic).
- */
-export function decryptReadings(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, block: SealedBlockView): Reading[] {
+/** Where an encrypted data block's readings part starts, after checking that it is one. */
+export function encryptedPartAt(block: SealedBlockView): number {
     if (!(block.header.flags & FLAG_ENCRYPTED) || block.bodyAt === undefined) throw new FormatError("not an encrypted data block")
+    return readingsPartAt(block.content)
+}
+
+/**
+ * The readings of an encrypted data block from its readings part decrypted under D_seq
+ * (`plainPart`: the content's bytes from `at` = encryptedPartAt(block) on, decrypted by any AES,
+ * the browser's asynchronous one included), decoded strictly (a wrong key almost always fails as
+ * FormatError; the tag, checked over the ciphertext, is what proves the block authentic).
+ */
+export function decodeDecryptedReadings(block: SealedBlockView, at: number, plainPart: Buffer): Reading[] {
     const h = block.header
-    const content = block.content
-    const plain = cryptFrom(aes, dataKey, deviceId, h.seq, content, readingsPartAt(content))
+    const plain = Buffer.alloc(block.content.length)
+    plain.set(block.content, 0)
+    plain.set(plainPart, at)
     const r = new ByteReader(plain, "block")
     r.offset = block.bodyAt
     const readings = decodeReadings(r, h.readingCount, (h.flags & FLAG_MISSING_VALUES) !== 0, h.version)
     if (r.remaining() !== 0) throw new FormatError("decrypted readings have " + r.remaining() + " trailing bytes")
     return readings
+}
+
+/** The readings of an encrypted data block, decrypted under D_seq (one AES call) and decoded strictly. */
+export function decryptReadings(aes: AesCcm0, dataKey: Buffer, deviceId: Buffer, block: SealedBlockView): Reading[] {
+    const at = encryptedPartAt(block)
+    return decodeDecryptedReadings(block, at, aes(dataKey, dataNonce(deviceId, block.header.seq), block.content.slice(at)))
 }

@@ -382,7 +382,9 @@ describe.skipIf(!browserTests)("dashboard in headless Chromium", () => {
             // Not a key; then another chain's key: each says why, and nothing is decrypted.
             await page.locator("#data-key-text").fill("not a key")
             await page.locator("#data-key-form button[type=submit]").click()
-            await expect.poll(() => page.locator("#data-key-error").textContent(), settled).toContain("only hex digits")
+            await expect
+                .poll(() => page.locator("#data-key-error").textContent(), settled)
+                .toContain("a data key must be 64 hex digits (32 bytes), got 9")
             await page.locator("#data-key-text").fill("11".repeat(32))
             await page.locator("#data-key-form button[type=submit]").click()
             await expect

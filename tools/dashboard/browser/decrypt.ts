@@ -2,7 +2,7 @@
  * The dashboard's in-browser decryption of end-to-end encrypted readings (docs/FORMAT.md,
  * "Encrypted readings"; docs/DASHBOARD.md, "Encrypted readings"). The data owner gives the
  * page D_0 (the key file `provision --encrypt` wrote); the page evolves it to each block's D_seq
- * (HMAC-SHA256 through @noble/hashes), decrypts the block's readings part with WebCrypto
+ * (HMAC-SHA256 through @noble/hashes: tools/lib/datakeychain.ts), decrypts the block's readings part with WebCrypto
  * AES-CTR, and decodes it with the same decoder the firmware and the gateway use. The key stays
  * in the page's memory: nothing here sends it anywhere.
  *
@@ -10,14 +10,16 @@
  * standing in for Node's Buffer), served as /dashboard/decrypt.js. Node 20 has WebCrypto too, so
  * test/node/dashboard/decrypt.test.ts runs this module as it is against the golden vectors.
  */
-import { hmac } from "@noble/hashes/hmac.js"
-import { sha256 } from "@noble/hashes/sha2.js"
 import { FormatError } from "../../../src/lib/codec/bytes"
-import { FLAG_ENCRYPTED, KEY_BYTES, RECORD_DATA } from "../../../src/lib/codec/format"
-import { fromFixedPoint } from "../../../src/lib/codec/fixedpoint"
+import { ChannelSpec, FLAG_ENCRYPTED, RECORD_DATA } from "../../../src/lib/codec/format"
+import { parseKeyHex } from "../../../src/lib/codec/hexids"
 import { decodeBlock } from "../../../src/lib/ledger/chain"
-import { ctrInitialBlock, dataNonce, decryptReadings, evolveDataKey, readingsPartAt } from "../../../src/lib/ledger/datakey"
-import type { LedgerCrypto } from "../../../src/lib/ledger/keys"
+import { ctrInitialBlock, dataNonce, decodeDecryptedReadings, encryptedPartAt } from "../../../src/lib/ledger/datakey"
+import { DataKeyChain } from "../../lib/datakeychain"
+import { nobleHashes } from "../../lib/noblehashes"
+import { physicalValues } from "../../lib/readingrows"
+
+export { DataKeyChain } from "../../lib/datakeychain"
 
 /** The page's download of what it decrypted: the gateway's CSV columns. */
 export { readingsCsv } from "../../lib/readingscsv"
@@ -33,18 +35,20 @@ export class DataKeyError extends Error {
 
 /** A device's data keys from the text of its owner's key file: what the page keeps while it decrypts. */
 export function dataKeyChain(deviceIdHex: string, keyFileText: string): DataKeyChain {
-    return new DataKeyChain(Buffer.from(deviceIdHex, "hex"), parseDataKey(keyFileText))
+    return new DataKeyChain(nobleHashes, Buffer.from(deviceIdHex, "hex"), parseDataKey(keyFileText))
 }
 
 /**
- * D_0 from the text of the owner's key file (64 hex digits, as `provision --encrypt` writes it;
- * surrounding white space ignored).
+ * D_0 from the text of the owner's key file: 64 hex digits as `provision --encrypt` writes them
+ * (surrounding white space ignored), read by the tools' one key rule (parseKeyHex).
  */
 export function parseDataKey(text: string): Buffer {
-    const hex = String(text).trim()
-    if (!/^[0-9a-fA-F]*$/.test(hex)) throw new DataKeyError("a data key file holds only hex digits (64 of them)")
-    if (hex.length !== 2 * KEY_BYTES) throw new DataKeyError("a data key is " + 2 * KEY_BYTES + " hex digits; this holds " + hex.length)
-    return Buffer.from(hex, "hex")
+    try {
+        return parseKeyHex(String(text).trim(), "a data key")
+    } catch (e) {
+        if (e instanceof FormatError) throw new DataKeyError(e.message)
+        throw e
+    }
 }
 
 /** AES-256-CTR decryption from the counter block `counter` (asynchronous, as WebCrypto is). */
@@ -65,41 +69,10 @@ export const webCryptoAesCtr: AesCtrDecrypt = async (key, counter, data) => {
     )
 }
 
-/** The ledger's HMAC for the data key schedule (sha256 is not used by evolveDataKey, but part of the interface). */
-const nobleHashes: LedgerCrypto = {
-    sha256: data => Buffer.from(sha256(data)),
-    hmacSha256: (key, data) => Buffer.from(hmac(sha256, key, data)),
-}
-
 /** One encrypted data block's readings: physical values (x * 10^exponent), null where missing. */
 export interface DecryptedBlock {
     seq: number
     values: (number | null)[][]
-}
-
-/**
- * One device's data keys from D_0: D_seq is reached by evolving forward, remembering the
- * newest key reached (blocks come in seq order), and starting again from D_0 to go back.
- */
-export class DataKeyChain {
-    private key: Buffer
-    private keySeq = 0
-
-    constructor(
-        readonly deviceId: Buffer,
-        private readonly key0: Buffer
-    ) {
-        this.key = key0
-    }
-
-    keyAt(seq: number): Buffer {
-        if (seq < this.keySeq) {
-            this.key = this.key0
-            this.keySeq = 0
-        }
-        while (this.keySeq < seq) this.key = evolveDataKey(nobleHashes, this.key, this.deviceId, this.keySeq++)
-        return this.key
-    }
 }
 
 /**
@@ -111,21 +84,17 @@ export class DataKeyChain {
 export async function decryptBlock(
     aesCtr: AesCtrDecrypt,
     keys: DataKeyChain,
-    exponents: number[],
+    channels: ChannelSpec[],
     bytes: Buffer
 ): Promise<DecryptedBlock | null> {
-    const deviceId = keys.deviceId
     const block = decodeBlock(bytes)
     const h = block.header
     if (h.type !== RECORD_DATA || !(h.flags & FLAG_ENCRYPTED)) return null
-    const key = keys.keyAt(h.seq)
-    const at = readingsPartAt(block.content)
-    const part = await aesCtr(key, ctrInitialBlock(dataNonce(deviceId, h.seq)), block.content.slice(at))
+    const at = encryptedPartAt(block)
+    const part = await aesCtr(keys.keyAt(h.seq), ctrInitialBlock(dataNonce(keys.deviceId, h.seq)), block.content.slice(at))
     try {
-        // WebCrypto is asynchronous and decryptReadings' AES is not: the part decrypted above
-        // goes in as the result of its one AES call (same key, nonce and range).
-        const readings = decryptReadings(() => Buffer.from(part), key, deviceId, block)
-        return { seq: h.seq, values: readings.map(r => r.map((x, c) => (x === null ? null : fromFixedPoint(x, exponents[c] ?? 0)))) }
+        const readings = decodeDecryptedReadings(block, at, Buffer.from(part))
+        return { seq: h.seq, values: readings.map(r => physicalValues(r, channels)) }
     } catch (e) {
         if (!(e instanceof FormatError)) throw e
         throw new DataKeyError(
@@ -141,7 +110,7 @@ export async function decryptBlock(
  */
 export async function decryptBlocks(
     keys: DataKeyChain,
-    exponents: number[],
+    channels: ChannelSpec[],
     blocks: { seq: number; bytes: string }[],
     progress?: (done: number, total: number) => void,
     aesCtr: AesCtrDecrypt = webCryptoAesCtr
@@ -149,7 +118,7 @@ export async function decryptBlocks(
     const out = new Map<number, (number | null)[][]>()
     let done = 0
     for (const b of blocks) {
-        const decrypted = await decryptBlock(aesCtr, keys, exponents, Buffer.from(b.bytes, "hex"))
+        const decrypted = await decryptBlock(aesCtr, keys, channels, Buffer.from(b.bytes, "hex"))
         if (decrypted) out.set(decrypted.seq, decrypted.values)
         progress?.(++done, blocks.length)
     }

@@ -458,10 +458,9 @@ function createDecryption(id, base, reload) {
                 try {
                     const range = "from=" + Math.min(...missing) + "&to=" + Math.max(...missing) + "&bytes=1"
                     const blocks = (await getJson(base + "/blocks?" + range)).blocks.filter(b => missing.has(b.seq))
-                    const exponents = (readings.channels || []).map(c => c.exponent)
                     const got = await (
                         await load()
-                    ).decryptBlocks(keys, exponents, blocks, (done, total) => {
+                    ).decryptBlocks(keys, readings.channels || [], blocks, (done, total) => {
                         progress = "decrypting… " + done + " / " + total + " blocks"
                         if (done % 50 === 0) render(section, seqs.length)
                     })
@@ -479,19 +478,20 @@ function createDecryption(id, base, reload) {
         render(section, seqs.length)
     }
 
-    /** The readings on the page with their decrypted values, as the gateway's CSV would have them with the key. */
+    /**
+     * The readings on the page with their decrypted values, as the gateway's CSV would have them
+     * with the key: the file is made when the link is clicked, not on every update.
+     */
     function csvLink() {
-        if (csvUrl) URL.revokeObjectURL(csvUrl)
-        csvUrl = undefined
         if (!loaded || !shown) return null
-        const text = loaded.readingsCsv(shown.channels || [], shown.readings) + "\n"
-        csvUrl = URL.createObjectURL(new Blob([text], { type: "text/csv" }))
-        return [
-            h("a", { href: csvUrl, download: id + "-decrypted.csv", id: "decrypted-csv" }, "Decrypted readings as CSV"),
-            " (the readings on this page; every reading: ",
-            h("code", null, "fieldledger verify EXPORT --data-key FILE"),
-            ")",
-        ]
+        const link = h("a", { href: "#", download: id + "-decrypted.csv", id: "decrypted-csv" }, "Decrypted readings as CSV")
+        link.addEventListener("click", () => {
+            if (csvUrl) URL.revokeObjectURL(csvUrl)
+            const text = loaded.readingsCsv(shown.channels || [], shown.readings) + "\n"
+            csvUrl = URL.createObjectURL(new Blob([text], { type: "text/csv" }))
+            link.href = csvUrl
+        })
+        return [link, " (the readings on this page; every reading: ", h("code", null, "fieldledger verify EXPORT --data-key FILE"), ")"]
     }
 
     function render(section, encryptedBlocks) {
