@@ -15,7 +15,7 @@
 import { createHash, createHmac, createPrivateKey, createPublicKey, sign } from "node:crypto"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { writeOrCheck } from "./lib/generated"
+import { runGenerator } from "./lib/generated"
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")
 const JSON_PATH = "test/vectors/golden-checkpoint.json"
@@ -418,24 +418,7 @@ export const goldenCheckpointSeed0 = ${JSON.stringify(doc.seed0)}
 export const goldenCheckpointPublicKey0 = ${JSON.stringify(doc.publicKey0)}
 `
 
-const args = process.argv.slice(2)
-if (args.includes("--help") || args.includes("-h")) {
-    console.log(HELP)
-    process.exit(0)
-}
-const unknown = args.filter(a => a !== "--check")
-if (unknown.length > 0) {
-    console.error("unknown argument: " + unknown[0] + "\n\n" + HELP)
-    process.exit(2)
-}
-const check = args.includes("--check")
-const stale = writeOrCheck(
-    ROOT,
-    [
-        [JSON_PATH, json],
-        [TS_PATH, ts],
-    ],
-    check,
-    rel => rel + " is not what tools/gen-checkpoint-vectors.ts writes (run it without --check)"
-)
-if (stale) process.exit(1)
+runGenerator("tools/gen-checkpoint-vectors.ts", HELP, ROOT, [
+    [JSON_PATH, json],
+    [TS_PATH, ts],
+])

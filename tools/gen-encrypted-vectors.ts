@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url"
 import { decodeBlock } from "../src/lib/ledger/chain"
 import { decryptReadings } from "../src/lib/ledger/datakey"
 import { nodeAesCcm0 } from "./lib/aes"
-import { writeOrCheck } from "./lib/generated"
+import { runGenerator } from "./lib/generated"
 import { SpecChannel, SpecReading, SpecTime, specData, specEvolve, specGenesis, specHeader, specSeal } from "./lib/specv2"
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..")
@@ -200,24 +200,7 @@ export const goldenEncryptedKey0 = ${JSON.stringify(doc.key0)}
 export const goldenEncryptedDataKey0 = ${JSON.stringify(doc.dataKey0)}
 `
 
-const args = process.argv.slice(2)
-if (args.includes("--help") || args.includes("-h")) {
-    console.log(HELP)
-    process.exit(0)
-}
-const unknown = args.filter(a => a !== "--check")
-if (unknown.length > 0) {
-    console.error("unknown argument: " + unknown[0] + "\n\n" + HELP)
-    process.exit(2)
-}
-const check = args.includes("--check")
-const stale = writeOrCheck(
-    ROOT,
-    [
-        [JSON_PATH, json],
-        [TS_PATH, ts],
-    ],
-    check,
-    rel => rel + " is not what tools/gen-encrypted-vectors.ts writes (run it without --check)"
-)
-if (stale) process.exit(1)
+runGenerator("tools/gen-encrypted-vectors.ts", HELP, ROOT, [
+    [JSON_PATH, json],
+    [TS_PATH, ts],
+])
