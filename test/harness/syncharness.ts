@@ -1,7 +1,8 @@
 /**
  * What the end-to-end sync harnesses share (test/harness/sync-device.ts,
- * test/harness/signed-sync-device.ts): the real wiring (src/device/device.ts) with fast timing
- * and one channel that counts readings, syncing to a gateway on 127.0.0.1:18787.
+ * test/harness/signed-sync-device.ts, test/harness/encrypted-sync-device.ts): the real wiring
+ * (src/device/device.ts) with fast timing and a channel that counts readings, syncing to a
+ * gateway on 127.0.0.1:18787 unless told another URL.
  */
 import { runDevice } from "../../src/device/device"
 import { ChannelSource } from "../../src/sensing/sensors"
@@ -10,7 +11,8 @@ import { ChannelSource } from "../../src/sensing/sensors"
 export const SYNC_HARNESS_URL = "http://127.0.0.1:18787"
 
 let count = 0
-const counter: ChannelSource = {
+/** Reads 0, 1, 2, ...: each reading's position, so a test sees any reading lost or altered. */
+export const countingChannel: ChannelSource = {
     spec: { name: "count", unit: "1", exponent: 0 },
     read: async () => count++,
 }
@@ -20,8 +22,15 @@ export function readingsTaken(): number {
     return count
 }
 
-/** Starts the device: a block at least every second, a small backlog that drops its oldest; the retry and signing pace are the harness's. */
-export async function runSyncHarness(pace: { maxBackoffMs: number; signEvery: number; signHours: number }) {
+/**
+ * Starts the device: a block at least every second, a small backlog that drops its oldest; the
+ * retry and signing pace are the harness's, and so may be the gateway URL and the channels
+ * (default: the counting channel alone).
+ */
+export async function runSyncHarness(
+    pace: { maxBackoffMs: number; signEvery: number; signHours: number },
+    wiring: { gatewayUrl?: string; sources?: ChannelSource[] } = {}
+) {
     return await runDevice({
         config: {
             board: "simulator",
@@ -29,12 +38,12 @@ export async function runSyncHarness(pace: { maxBackoffMs: number; signEvery: nu
             checkpointEvery: 10,
             maxBacklogBlocks: 28,
             whenFull: "drop-oldest",
-            gatewayUrl: SYNC_HARNESS_URL,
+            gatewayUrl: wiring.gatewayUrl || SYNC_HARNESS_URL,
             syncPeriodMs: 300,
             maxBackoffMs: pace.maxBackoffMs,
             signEvery: pace.signEvery,
             signHours: pace.signHours,
         },
-        sources: [counter],
+        sources: wiring.sources || [countingChannel],
     })
 }
